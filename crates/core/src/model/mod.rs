@@ -1,0 +1,11 @@
+//! The normalized records Gatehouse stores, whatever provider they came from.
+
+mod action;
+mod directory;
+mod events;
+mod tenancy;
+
+pub use action::*;
+pub use directory::*;
+pub use events::*;
+pub use tenancy::*;

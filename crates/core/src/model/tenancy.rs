@@ -1,0 +1,141 @@
+//! Tenants, their API keys, integrations and the hashed tokens that authenticate callers.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::ids::{ApiKeyId, IntegrationId, TenantId};
+
+/// One customer organisation. Every other record belongs to exactly one tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    #[serde(default)]
+    pub settings: TenantSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Per-tenant guards for automated response.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Accounts (login or e-mail) that are never disabled automatically, e.g. break-glass admins.
+    #[serde(default)]
+    pub protected_accounts: Vec<String>,
+    /// Past this many automatic disables in ten minutes, further disables wait for approval.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_auto_disables_per_10m: Option<u32>,
+}
+
+/// The public face of a tenant API key; the secret itself is shown once and never stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub tenant_id: TenantId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a presented bearer token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenKind {
+    /// The operator key: every tenant.
+    Operator,
+    /// A tenant API key: `/v1/*` for one tenant.
+    TenantApi,
+    /// Push ingest for one integration.
+    Ingest,
+    /// SCIM provisioning for one integration.
+    Scim,
+}
+
+impl TokenKind {
+    /// The prefix that makes a leaked token recognisable to secret scanners.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Operator => "gh_op_",
+            Self::TenantApi => "gh_tk_",
+            Self::Ingest => "gh_in_",
+            Self::Scim => "gh_scim_",
+        }
+    }
+}
+
+/// A stored token: only its hash, and whom it authenticates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    /// Lower-case hex SHA-256 of the whole token.
+    pub hash: String,
+    pub kind: TokenKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<TenantId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integration_id: Option<IntegrationId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<ApiKeyId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Whether an integration is taking part in pulls, pushes and actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntegrationStatus {
+    Active,
+    Disabled,
+}
+
+/// Credentials sealed with the master key: `nonce || ciphertext+tag`, base64.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealedSecret {
+    /// Which master key sealed it, so keys can be rotated later.
+    pub key_id: String,
+    pub sealed: String,
+}
+
+/// A connection to one provider inside a tenant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Integration {
+    pub id: IntegrationId,
+    pub tenant_id: TenantId,
+    /// The provider type id (`okta`, `entra`, …).
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub config: Map<String, Value>,
+    pub status: IntegrationStatus,
+    pub credentials: SealedSecret,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingest_token_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scim_token_hash: Option<String>,
+    #[serde(default)]
+    pub sync: SyncStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the last pulls of an integration did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SyncStatus {
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub counts: SyncCounts,
+}
+
+/// Totals of what pulls and pushes stored for an integration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SyncCounts {
+    pub users: u64,
+    pub groups: u64,
+    pub signins: u64,
+}
+
+/// A resumable position in a provider's stream (a `next` link, a delta link, a timestamp).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCursor {
+    pub value: String,
+    pub updated_at: DateTime<Utc>,
+}

@@ -1,0 +1,261 @@
+//! The provider contract: what a connector offers, how it is built from an integration, and the
+//! registry that maps a provider type id (`okta`, …) to its descriptor and factory.
+//!
+//! Adding a provider is one crate implementing [`ConnectorFactory`] and one `register` line in the
+//! daemon; nothing else names providers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+
+use crate::catalog::ProviderDescriptor;
+use crate::ids::{IntegrationId, TenantId};
+
+/// Provider credentials held in memory: never printed, never serialized back out.
+#[derive(Clone)]
+pub struct Credentials {
+    json: SecretString,
+}
+
+impl Credentials {
+    /// Takes ownership of the decrypted credential object.
+    pub fn from_object(object: Map<String, Value>) -> Self {
+        Self {
+            json: SecretString::from(Value::Object(object).to_string()),
+        }
+    }
+
+    /// Parses sealed-and-opened credential bytes.
+    pub fn from_json_text(text: SecretString) -> Self {
+        Self { json: text }
+    }
+
+    /// The whole credential object, exposed for re-sealing only.
+    pub fn expose_json(&self) -> &str {
+        self.json.expose_secret()
+    }
+
+    fn object(&self) -> Map<String, Value> {
+        match serde_json::from_str(self.json.expose_secret()) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        }
+    }
+
+    /// A string field as a secret (`api_token`, `client_secret`, …).
+    pub fn secret(&self, field: &str) -> Option<SecretString> {
+        match self.object().get(field) {
+            Some(Value::String(s)) => Some(SecretString::from(s.clone())),
+            _ => None,
+        }
+    }
+
+    /// A non-secret part of the credentials (a domain, a client id, a nested object).
+    pub fn value(&self, field: &str) -> Option<Value> {
+        self.object().get(field).cloned()
+    }
+
+    /// Applies a PATCH of credentials: given keys replace stored ones, `null` removes a key.
+    pub fn merged_with(&self, patch: &Map<String, Value>) -> Self {
+        let mut object = self.object();
+        for (key, value) in patch {
+            if value.is_null() {
+                object.remove(key);
+            } else {
+                object.insert(key.clone(), value.clone());
+            }
+        }
+        Self::from_object(object)
+    }
+
+    /// The credential object, for validation against a descriptor.
+    pub fn to_object_for_validation(&self) -> Map<String, Value> {
+        self.object()
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Credentials(**REDACTED**)")
+    }
+}
+
+/// Everything a connector is built from.
+#[derive(Debug, Clone)]
+pub struct ConnectorContext {
+    pub tenant_id: TenantId,
+    pub integration_id: IntegrationId,
+    pub credentials: Credentials,
+    pub config: Map<String, Value>,
+    /// Whether the operator let integrations point at any base URL (simulators, proxies).
+    pub allow_custom_endpoints: bool,
+}
+
+/// What `check()` learned about the connection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckReport {
+    /// Who the credentials act as at the provider (a user, an app, a service account).
+    pub principal: Option<String>,
+    /// Human-readable notes (missing optional permissions, …).
+    pub notes: Vec<String>,
+}
+
+/// Why a provider call failed, in the words the engine acts on.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("the provider rejected the credentials: {0}")]
+    Unauthorized(String),
+    #[error("the provider denied the operation: {0}")]
+    Forbidden(String),
+    #[error("not found at the provider: {0}")]
+    NotFound(String),
+    #[error("the provider's rate limit was reached")]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("the provider is unavailable: {0}")]
+    Unavailable(String),
+    #[error("the integration's settings are invalid: {0}")]
+    InvalidConfig(String),
+    #[error("the provider's answer was not understood: {0}")]
+    Protocol(String),
+    #[error("this connector does not support {0}")]
+    Unsupported(&'static str),
+}
+
+impl ConnectorError {
+    /// Whether trying again later can succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Unavailable(_))
+    }
+}
+
+/// A live connection to one provider for one integration.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    /// Proves the credentials work with the cheapest call that needs them.
+    async fn check(&self) -> Result<CheckReport, ConnectorError>;
+}
+
+/// Builds connectors for one provider type and describes what its integrations carry.
+pub trait ConnectorFactory: Send + Sync {
+    fn descriptor(&self) -> &'static ProviderDescriptor;
+    fn build(&self, context: ConnectorContext) -> Result<Arc<dyn Connector>, ConnectorError>;
+}
+
+struct Registration {
+    descriptor: &'static ProviderDescriptor,
+    factory: Option<Arc<dyn ConnectorFactory>>,
+}
+
+/// Every provider type the daemon knows, with its connector once one is registered.
+#[derive(Default)]
+pub struct ConnectorRegistry {
+    providers: BTreeMap<&'static str, Registration>,
+}
+
+impl ConnectorRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Makes a type known (integrations can be registered) before its connector exists.
+    pub fn declare(&mut self, descriptor: &'static ProviderDescriptor) {
+        self.providers.entry(descriptor.id).or_insert(Registration {
+            descriptor,
+            factory: None,
+        });
+    }
+
+    /// Registers a connector; its descriptor replaces any declared one.
+    pub fn register(&mut self, factory: impl ConnectorFactory + 'static) {
+        let descriptor = factory.descriptor();
+        self.providers.insert(
+            descriptor.id,
+            Registration {
+                descriptor,
+                factory: Some(Arc::new(factory)),
+            },
+        );
+    }
+
+    pub fn descriptor(&self, type_id: &str) -> Option<&'static ProviderDescriptor> {
+        self.providers.get(type_id).map(|r| r.descriptor)
+    }
+
+    pub fn factory(&self, type_id: &str) -> Option<Arc<dyn ConnectorFactory>> {
+        self.providers.get(type_id).and_then(|r| r.factory.clone())
+    }
+
+    /// The known type ids, sorted.
+    pub fn type_ids(&self) -> Vec<&'static str> {
+        self.providers.keys().copied().collect()
+    }
+}
+
+impl fmt::Debug for ConnectorRegistry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(
+                self.providers
+                    .iter()
+                    .map(|(id, r)| (id, r.factory.is_some())),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog;
+
+    #[test]
+    fn credentials_never_print() {
+        let mut map = Map::new();
+        map.insert("api_token".into(), Value::String("s3cr3t-token".into()));
+        let creds = Credentials::from_object(map);
+        assert!(!format!("{creds:?}").contains("s3cr3t"));
+        assert_eq!(
+            creds
+                .secret("api_token")
+                .map(|s| s.expose_secret().to_owned()),
+            Some("s3cr3t-token".to_owned())
+        );
+    }
+
+    #[test]
+    fn credential_patch_replaces_and_removes() {
+        let creds = Credentials::from_object(
+            serde_json::from_value(serde_json::json!({"a": "1", "b": "2"})).unwrap(),
+        );
+        let patch = serde_json::from_value(serde_json::json!({"a": "9", "b": null})).unwrap();
+        let merged = creds.merged_with(&patch);
+        assert_eq!(merged.value("a"), Some(Value::String("9".into())));
+        assert_eq!(merged.value("b"), None);
+    }
+
+    #[test]
+    fn registry_lists_declared_types_without_factories() {
+        let mut registry = ConnectorRegistry::new();
+        for d in catalog::builtin() {
+            registry.declare(d);
+        }
+        assert_eq!(
+            registry.type_ids(),
+            vec![
+                "entra",
+                "google_workspace",
+                "jumpcloud",
+                "okta",
+                "saml",
+                "scim"
+            ]
+        );
+        assert!(registry.factory("okta").is_none());
+        assert!(registry.descriptor("okta").is_some());
+    }
+}

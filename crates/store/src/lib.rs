@@ -1,0 +1,211 @@
+//! The inventory store: one async trait ([`Store`]) for everything Gatehouse keeps, and its
+//! embedded sled backend ([`SledStore`]) with group commit.
+//!
+//! Architecture invariants: this is the only crate that touches sled. Every tenant-owned record is
+//! read and written through a [`TenantId`], and the backend builds every key from it, so one tenant
+//! can never reach another's rows by construction. A mutating call returns only once its writes are
+//! durable (see docs/DURABILITY.md).
+
+mod error;
+mod query;
+mod sled_store;
+
+use async_trait::async_trait;
+use gatehouse_core::model::{
+    Action, ApiKey, Detection, Group, Identity, Integration, SignInEvent, SyncCursor, Tenant,
+    TokenKind, TokenRecord, User,
+};
+use gatehouse_core::{
+    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, TenantId, UserId,
+};
+
+pub use error::StoreError;
+pub use query::{ActionFilter, DetectionFilter, Page, PageRequest, SignInFilter, UserFilter};
+pub use sled_store::SledStore;
+
+/// Kinds of globally unique ids whose owning tenant the store can look up (the operator key
+/// addresses resources by id alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locatable {
+    Integration,
+    User,
+    Identity,
+    Detection,
+    Action,
+}
+
+/// Everything Gatehouse persists. Implemented by the sled backend now and a PostgreSQL backend
+/// later; callers never see which.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- tenants -------------------------------------------------------------------------------
+    /// Fails with [`StoreError::Conflict`] when the id is taken.
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    async fn list_tenants(&self, page: &PageRequest) -> Result<Page<Tenant>, StoreError>;
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Removes the tenant and every record and token it owns. Returns whether it existed.
+    async fn delete_tenant(&self, id: &TenantId) -> Result<bool, StoreError>;
+
+    // --- tokens and API keys -------------------------------------------------------------------
+    /// Finds who a token hash authenticates; the one lookup not scoped by tenant.
+    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Stores a token that belongs to no integration (the operator key).
+    async fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    /// Any stored token of a kind (used to learn whether an operator key exists).
+    async fn has_token_of_kind(&self, kind: TokenKind) -> Result<bool, StoreError>;
+    async fn create_api_key(&self, key: &ApiKey, token: &TokenRecord) -> Result<(), StoreError>;
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Deletes the key and its token. Returns whether it existed.
+    async fn delete_api_key(&self, tenant: &TenantId, id: &ApiKeyId) -> Result<bool, StoreError>;
+
+    // --- integrations --------------------------------------------------------------------------
+    /// Stores a new integration together with the tokens issued for it, atomically.
+    async fn create_integration(
+        &self,
+        integration: &Integration,
+        tokens: &[TokenRecord],
+    ) -> Result<(), StoreError>;
+    async fn get_integration(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+    ) -> Result<Option<Integration>, StoreError>;
+    async fn list_integrations(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Integration>, StoreError>;
+    /// Every integration of every tenant, for the scheduler at start-up.
+    async fn all_integrations(&self) -> Result<Vec<Integration>, StoreError>;
+    /// Replaces an existing integration record (config, credentials, sync status).
+    async fn update_integration(&self, integration: &Integration) -> Result<(), StoreError>;
+    /// Swaps an integration's ingest or SCIM token: the old hash stops authenticating in the same
+    /// atomic write that stores the new one. Returns the updated integration.
+    async fn rotate_integration_token(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+        new_token: &TokenRecord,
+    ) -> Result<Integration, StoreError>;
+    /// Deletes the integration, its tokens and cursors. Returns whether it existed.
+    async fn delete_integration(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+    ) -> Result<bool, StoreError>;
+
+    /// The tenant owning a globally unique id, if any.
+    async fn locate(&self, kind: Locatable, id: &str) -> Result<Option<TenantId>, StoreError>;
+
+    // --- directory -----------------------------------------------------------------------------
+    /// Inserts or replaces users (keyed by `id`), keeping the external-id and e-mail indexes.
+    async fn upsert_users(&self, tenant: &TenantId, users: &[User]) -> Result<(), StoreError>;
+    async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError>;
+    async fn find_user_by_external_id(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        external_id: &str,
+    ) -> Result<Option<User>, StoreError>;
+    /// Users whose e-mail (any of them, lower-cased) equals `email`.
+    async fn find_users_by_email(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+    ) -> Result<Vec<User>, StoreError>;
+    async fn list_users(
+        &self,
+        tenant: &TenantId,
+        filter: &UserFilter,
+        page: &PageRequest,
+    ) -> Result<Page<User>, StoreError>;
+    async fn upsert_groups(&self, tenant: &TenantId, groups: &[Group]) -> Result<(), StoreError>;
+    async fn get_group(&self, tenant: &TenantId, id: &GroupId)
+        -> Result<Option<Group>, StoreError>;
+    async fn list_groups(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Group>, StoreError>;
+    async fn put_identity(&self, identity: &Identity) -> Result<(), StoreError>;
+    async fn get_identity(
+        &self,
+        tenant: &TenantId,
+        id: &IdentityId,
+    ) -> Result<Option<Identity>, StoreError>;
+    async fn find_identity_by_email(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+    ) -> Result<Option<Identity>, StoreError>;
+
+    // --- sign-ins and cursors ------------------------------------------------------------------
+    /// Stores events not seen before (dedupe key: integration + provider event id) and returns
+    /// those that were new; replays and redeliveries are absorbed here.
+    async fn insert_signins(
+        &self,
+        tenant: &TenantId,
+        events: &[SignInEvent],
+    ) -> Result<Vec<SignInEvent>, StoreError>;
+    async fn list_signins(
+        &self,
+        tenant: &TenantId,
+        filter: &SignInFilter,
+        page: &PageRequest,
+    ) -> Result<Page<SignInEvent>, StoreError>;
+    async fn get_cursor(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        name: &str,
+    ) -> Result<Option<SyncCursor>, StoreError>;
+    async fn put_cursor(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        name: &str,
+        cursor: &SyncCursor,
+    ) -> Result<(), StoreError>;
+
+    // --- detections and actions ----------------------------------------------------------------
+    async fn put_detection(&self, detection: &Detection) -> Result<(), StoreError>;
+    async fn get_detection(
+        &self,
+        tenant: &TenantId,
+        id: &DetectionId,
+    ) -> Result<Option<Detection>, StoreError>;
+    async fn list_detections(
+        &self,
+        tenant: &TenantId,
+        filter: &DetectionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Detection>, StoreError>;
+    /// Inserts or replaces an action; non-final actions are also indexed for the executor.
+    async fn put_action(&self, action: &Action) -> Result<(), StoreError>;
+    async fn get_action(
+        &self,
+        tenant: &TenantId,
+        id: &ActionId,
+    ) -> Result<Option<Action>, StoreError>;
+    /// An action with this idempotency key, if one was ever queued.
+    async fn find_action_by_key(
+        &self,
+        tenant: &TenantId,
+        idempotency_key: &str,
+    ) -> Result<Option<Action>, StoreError>;
+    async fn list_actions(
+        &self,
+        tenant: &TenantId,
+        filter: &ActionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Action>, StoreError>;
+    /// Every action not yet final, across tenants: what the executor resumes at start.
+    async fn open_actions(&self) -> Result<Vec<Action>, StoreError>;
+
+    // --- operations ----------------------------------------------------------------------------
+    /// Bytes the store occupies on disk.
+    async fn size_on_disk(&self) -> Result<u64, StoreError>;
+    /// Makes everything written so far durable and stops the committer; later writes fail.
+    async fn close(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,131 @@
+//! Paging and list filters, shared by every backend.
+
+use chrono::{DateTime, Utc};
+use gatehouse_core::model::{
+    Action, ActionStatus, Detection, Outcome, Severity, SignInEvent, User, UserStatus,
+};
+use gatehouse_core::{IntegrationId, UserId};
+
+/// Which page of a list to read: at most `limit` items after the opaque `cursor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub const MAX_LIMIT: usize = 1000;
+
+    pub fn new(limit: usize, cursor: Option<String>) -> Self {
+        Self {
+            limit: limit.clamp(1, Self::MAX_LIMIT),
+            cursor,
+        }
+    }
+
+    pub fn first(limit: usize) -> Self {
+        Self::new(limit, None)
+    }
+}
+
+/// One page of a list and the cursor of the next, if there is more.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /v1/users` filters.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub status: Option<UserStatus>,
+    pub provider: Option<String>,
+    pub integration_id: Option<IntegrationId>,
+    /// Exact, case-insensitive match on any of the user's e-mails.
+    pub email: Option<String>,
+    /// Case-insensitive substring of login, e-mail or display name.
+    pub q: Option<String>,
+}
+
+impl UserFilter {
+    pub fn matches(&self, user: &User) -> bool {
+        self.status.is_none_or(|s| user.status == s)
+            && self.provider.as_ref().is_none_or(|p| &user.provider == p)
+            && self
+                .integration_id
+                .as_ref()
+                .is_none_or(|i| &user.integration_id == i)
+            && self.email.as_ref().is_none_or(|e| {
+                let e = e.to_lowercase();
+                user.email
+                    .iter()
+                    .chain(&user.emails)
+                    .any(|m| m.to_lowercase() == e)
+            })
+            && self.q.as_ref().is_none_or(|q| {
+                let q = q.to_lowercase();
+                [
+                    Some(&user.login),
+                    user.email.as_ref(),
+                    user.display_name.as_ref(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|field| field.to_lowercase().contains(&q))
+            })
+    }
+}
+
+/// `GET /v1/signins` filters.
+#[derive(Debug, Clone, Default)]
+pub struct SignInFilter {
+    pub user_id: Option<UserId>,
+    pub outcome: Option<Outcome>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl SignInFilter {
+    pub fn matches(&self, event: &SignInEvent) -> bool {
+        self.user_id
+            .as_ref()
+            .is_none_or(|u| event.user_id.as_ref() == Some(u))
+            && self.outcome.is_none_or(|o| event.outcome == o)
+            && self.since.is_none_or(|t| event.time >= t)
+            && self.until.is_none_or(|t| event.time < t)
+    }
+}
+
+/// `GET /v1/detections` filters.
+#[derive(Debug, Clone, Default)]
+pub struct DetectionFilter {
+    pub user_id: Option<UserId>,
+    pub kind: Option<String>,
+    pub severity: Option<Severity>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+impl DetectionFilter {
+    pub fn matches(&self, detection: &Detection) -> bool {
+        self.user_id
+            .as_ref()
+            .is_none_or(|u| detection.user_id.as_ref() == Some(u))
+            && self.kind.as_ref().is_none_or(|k| &detection.kind == k)
+            && self.severity.is_none_or(|s| detection.severity == s)
+            && self.since.is_none_or(|t| detection.last_seen >= t)
+    }
+}
+
+/// `GET /v1/actions` filters.
+#[derive(Debug, Clone, Default)]
+pub struct ActionFilter {
+    pub status: Option<ActionStatus>,
+    pub user_id: Option<UserId>,
+}
+
+impl ActionFilter {
+    pub fn matches(&self, action: &Action) -> bool {
+        self.status.is_none_or(|s| action.status == s)
+            && self.user_id.as_ref().is_none_or(|u| &action.user_id == u)
+    }
+}

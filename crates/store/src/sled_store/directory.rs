@@ -1,0 +1,314 @@
+//! Users, groups, identities, sign-ins, cursors, detections and actions in the sled backend (the
+//! synchronous halves; the trait impl adds the durable commit).
+
+use gatehouse_core::model::{Action, Detection, Group, Identity, SignInEvent, SyncCursor, User};
+use gatehouse_core::{IntegrationId, TenantId, UserId};
+use sled::Transactional;
+
+use super::keys::{self, decode, decode_opt, encode};
+use super::tenancy::locator_key;
+use super::{abort, tx_result, SledStore};
+use crate::{Locatable, StoreError};
+
+/// Refuses a record that claims another tenant than the one the call is scoped to.
+fn same_tenant(scope: &TenantId, owner: &TenantId, what: &str) -> Result<(), StoreError> {
+    if scope == owner {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "{what} belongs to another tenant than the call's scope"
+        )))
+    }
+}
+
+fn user_emails(user: &User) -> Vec<String> {
+    let mut emails: Vec<String> = user
+        .email
+        .iter()
+        .chain(&user.emails)
+        .map(|e| e.to_lowercase())
+        .collect();
+    emails.sort();
+    emails.dedup();
+    emails
+}
+
+impl SledStore {
+    pub(super) fn upsert_users_now(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+    ) -> Result<(), StoreError> {
+        let mut prepared = Vec::with_capacity(users.len());
+        for user in users {
+            same_tenant(tenant, &user.tenant_id, "a user")?;
+            prepared.push((user, encode(user)?));
+        }
+        let trees = (
+            &self.trees.users,
+            &self.trees.users_by_external,
+            &self.trees.users_by_email,
+            &self.trees.locator,
+        );
+        tx_result(
+            trees.transaction(|(users_tx, by_external, by_email, locator)| {
+                for (user, bytes) in &prepared {
+                    let id = user.id.as_str();
+                    let key = keys::scoped(tenant, &[id]);
+                    if let Some(old) = users_tx.get(key.as_slice())? {
+                        let old: User = decode(&old).map_err(abort)?;
+                        by_external.remove(keys::scoped(
+                            tenant,
+                            &[old.integration_id.as_str(), &old.external_id],
+                        ))?;
+                        for email in user_emails(&old) {
+                            by_email.remove(keys::scoped(tenant, &[&email, id]))?;
+                        }
+                    }
+                    users_tx.insert(key.as_slice(), bytes.as_slice())?;
+                    by_external.insert(
+                        keys::scoped(tenant, &[user.integration_id.as_str(), &user.external_id]),
+                        id,
+                    )?;
+                    for email in user_emails(user) {
+                        by_email.insert(keys::scoped(tenant, &[&email, id]), &[])?;
+                    }
+                    locator.insert(locator_key(Locatable::User, id), tenant.as_str())?;
+                }
+                Ok(())
+            }),
+        )
+    }
+
+    pub(super) fn get_user_now(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+    ) -> Result<Option<User>, StoreError> {
+        decode_opt(self.trees.users.get(keys::scoped(tenant, &[id.as_str()]))?)
+    }
+
+    pub(super) fn find_user_by_external_id_now(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        external_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        let key = keys::scoped(tenant, &[integration.as_str(), external_id]);
+        match self.trees.users_by_external.get(key)? {
+            Some(id) => decode_opt(
+                self.trees
+                    .users
+                    .get(keys::scoped(tenant, &[&String::from_utf8_lossy(&id)]))?,
+            ),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn find_users_by_email_now(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+    ) -> Result<Vec<User>, StoreError> {
+        let prefix = keys::scoped(tenant, &[&email.to_lowercase(), ""]);
+        let mut users = Vec::new();
+        for key in self.trees.users_by_email.scan_prefix(prefix).keys() {
+            let id = keys::last_part(&key?);
+            if let Some(bytes) = self.trees.users.get(keys::scoped(tenant, &[&id]))? {
+                users.push(decode(&bytes)?);
+            }
+        }
+        Ok(users)
+    }
+
+    pub(super) fn upsert_groups_now(
+        &self,
+        tenant: &TenantId,
+        groups: &[Group],
+    ) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for group in groups {
+            same_tenant(tenant, &group.tenant_id, "a group")?;
+            batch.insert(keys::scoped(tenant, &[group.id.as_str()]), encode(group)?);
+        }
+        self.trees.groups.apply_batch(batch)?;
+        Ok(())
+    }
+
+    pub(super) fn put_identity_now(&self, identity: &Identity) -> Result<(), StoreError> {
+        let tenant = &identity.tenant_id;
+        let id = identity.id.as_str();
+        let key = keys::scoped(tenant, &[id]);
+        let bytes = encode(identity)?;
+        let trees = (
+            &self.trees.identities,
+            &self.trees.identities_by_email,
+            &self.trees.locator,
+        );
+        tx_result(trees.transaction(|(identities, by_email, locator)| {
+            if let Some(old) = identities.get(key.as_slice())? {
+                let old: Identity = decode(&old).map_err(abort)?;
+                for email in &old.emails {
+                    by_email.remove(keys::scoped(tenant, &[&email.to_lowercase()]))?;
+                }
+            }
+            identities.insert(key.as_slice(), bytes.as_slice())?;
+            for email in &identity.emails {
+                by_email.insert(keys::scoped(tenant, &[&email.to_lowercase()]), id)?;
+            }
+            locator.insert(locator_key(Locatable::Identity, id), tenant.as_str())?;
+            Ok(())
+        }))
+    }
+
+    pub(super) fn find_identity_by_email_now(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+    ) -> Result<Option<Identity>, StoreError> {
+        let key = keys::scoped(tenant, &[&email.to_lowercase()]);
+        match self.trees.identities_by_email.get(key)? {
+            Some(id) => decode_opt(
+                self.trees
+                    .identities
+                    .get(keys::scoped(tenant, &[&String::from_utf8_lossy(&id)]))?,
+            ),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn insert_signins_now(
+        &self,
+        tenant: &TenantId,
+        events: &[SignInEvent],
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        let mut prepared = Vec::with_capacity(events.len());
+        for event in events {
+            same_tenant(tenant, &event.tenant_id, "a sign-in")?;
+            prepared.push((event, encode(event)?));
+        }
+        tx_result(
+            (&self.trees.signins, &self.trees.signins_by_event).transaction(
+                |(signins, by_event)| {
+                    let mut fresh = Vec::new();
+                    for (event, bytes) in &prepared {
+                        let dedupe = keys::scoped(
+                            tenant,
+                            &[event.integration_id.as_str(), &event.provider_event_id],
+                        );
+                        if by_event.get(dedupe.as_slice())?.is_some() {
+                            continue;
+                        }
+                        by_event.insert(dedupe, event.id.as_str())?;
+                        signins
+                            .insert(keys::scoped(tenant, &[event.id.as_str()]), bytes.as_slice())?;
+                        fresh.push((*event).clone());
+                    }
+                    Ok(fresh)
+                },
+            ),
+        )
+    }
+
+    pub(super) fn get_cursor_now(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        name: &str,
+    ) -> Result<Option<SyncCursor>, StoreError> {
+        decode_opt(
+            self.trees
+                .cursors
+                .get(keys::scoped(tenant, &[integration.as_str(), name]))?,
+        )
+    }
+
+    pub(super) fn put_cursor_now(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        name: &str,
+        cursor: &SyncCursor,
+    ) -> Result<(), StoreError> {
+        self.trees.cursors.insert(
+            keys::scoped(tenant, &[integration.as_str(), name]),
+            encode(cursor)?,
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn put_detection_now(&self, detection: &Detection) -> Result<(), StoreError> {
+        let id = detection.id.as_str();
+        let key = keys::scoped(&detection.tenant_id, &[id]);
+        let bytes = encode(detection)?;
+        tx_result((&self.trees.detections, &self.trees.locator).transaction(
+            |(detections, locator)| {
+                detections.insert(key.as_slice(), bytes.as_slice())?;
+                locator.insert(
+                    locator_key(Locatable::Detection, id),
+                    detection.tenant_id.as_str(),
+                )?;
+                Ok(())
+            },
+        ))
+    }
+
+    pub(super) fn put_action_now(&self, action: &Action) -> Result<(), StoreError> {
+        let tenant = &action.tenant_id;
+        let id = action.id.as_str();
+        let key = keys::scoped(tenant, &[id]);
+        let by_key = keys::scoped(tenant, &[&action.idempotency_key]);
+        let bytes = encode(action)?;
+        let trees = (
+            &self.trees.actions,
+            &self.trees.actions_by_key,
+            &self.trees.actions_open,
+            &self.trees.locator,
+        );
+        tx_result(trees.transaction(|(actions, by_key_tx, open, locator)| {
+            actions.insert(key.as_slice(), bytes.as_slice())?;
+            by_key_tx.insert(by_key.as_slice(), id)?;
+            if action.status.is_final() {
+                open.remove(id)?;
+            } else {
+                open.insert(id, tenant.as_str())?;
+            }
+            locator.insert(locator_key(Locatable::Action, id), tenant.as_str())?;
+            Ok(())
+        }))
+    }
+
+    pub(super) fn find_action_by_key_now(
+        &self,
+        tenant: &TenantId,
+        idempotency_key: &str,
+    ) -> Result<Option<Action>, StoreError> {
+        match self
+            .trees
+            .actions_by_key
+            .get(keys::scoped(tenant, &[idempotency_key]))?
+        {
+            Some(id) => decode_opt(
+                self.trees
+                    .actions
+                    .get(keys::scoped(tenant, &[&String::from_utf8_lossy(&id)]))?,
+            ),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn open_actions_now(&self) -> Result<Vec<Action>, StoreError> {
+        let mut open = Vec::new();
+        for entry in self.trees.actions_open.iter() {
+            let (id, tenant) = entry?;
+            let Some(tenant) = TenantId::parse(&String::from_utf8_lossy(&tenant)) else {
+                continue;
+            };
+            let key = keys::scoped(&tenant, &[&String::from_utf8_lossy(&id)]);
+            if let Some(bytes) = self.trees.actions.get(key)? {
+                open.push(decode(&bytes)?);
+            }
+        }
+        Ok(open)
+    }
+}

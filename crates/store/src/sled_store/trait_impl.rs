@@ -1,0 +1,335 @@
+//! [`Store`] for [`SledStore`]: each mutating call writes, then waits for the group commit, so it
+//! returns only once its writes are on disk.
+
+use async_trait::async_trait;
+use gatehouse_core::model::{
+    Action, ApiKey, Detection, Group, Identity, Integration, SignInEvent, SyncCursor, Tenant,
+    TokenKind, TokenRecord, User,
+};
+use gatehouse_core::{
+    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, TenantId, UserId,
+};
+
+use super::keys::{self, decode_opt};
+use super::SledStore;
+use crate::{
+    ActionFilter, DetectionFilter, Locatable, Page, PageRequest, SignInFilter, Store, StoreError,
+    UserFilter,
+};
+
+#[async_trait]
+impl Store for SledStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.create_tenant_now(tenant)?;
+        self.durable().await
+    }
+
+    async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        self.get_tenant_now(id)
+    }
+
+    async fn list_tenants(&self, page: &PageRequest) -> Result<Page<Tenant>, StoreError> {
+        self.list_tenants_now(page)
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        self.update_tenant_now(tenant)?;
+        self.durable().await
+    }
+
+    async fn delete_tenant(&self, id: &TenantId) -> Result<bool, StoreError> {
+        let existed = self.delete_tenant_now(id)?;
+        self.durable().await?;
+        Ok(existed)
+    }
+
+    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.find_token_now(hash)
+    }
+
+    async fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        self.put_token_now(token)?;
+        self.durable().await
+    }
+
+    async fn has_token_of_kind(&self, kind: TokenKind) -> Result<bool, StoreError> {
+        self.has_token_of_kind_now(kind)
+    }
+
+    async fn create_api_key(&self, key: &ApiKey, token: &TokenRecord) -> Result<(), StoreError> {
+        self.create_api_key_now(key, token)?;
+        self.durable().await
+    }
+
+    async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
+        self.list_api_keys_now(tenant)
+    }
+
+    async fn delete_api_key(&self, tenant: &TenantId, id: &ApiKeyId) -> Result<bool, StoreError> {
+        let existed = self.delete_api_key_now(tenant, id)?;
+        self.durable().await?;
+        Ok(existed)
+    }
+
+    async fn create_integration(
+        &self,
+        integration: &Integration,
+        tokens: &[TokenRecord],
+    ) -> Result<(), StoreError> {
+        self.create_integration_now(integration, tokens)?;
+        self.durable().await
+    }
+
+    async fn get_integration(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+    ) -> Result<Option<Integration>, StoreError> {
+        self.get_integration_now(tenant, id)
+    }
+
+    async fn list_integrations(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Integration>, StoreError> {
+        self.page(&self.trees.integrations, tenant, None, page, |_| true)
+    }
+
+    async fn all_integrations(&self) -> Result<Vec<Integration>, StoreError> {
+        self.all_integrations_now()
+    }
+
+    async fn update_integration(&self, integration: &Integration) -> Result<(), StoreError> {
+        self.update_integration_now(integration)?;
+        self.durable().await
+    }
+
+    async fn rotate_integration_token(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+        new_token: &TokenRecord,
+    ) -> Result<Integration, StoreError> {
+        let integration = self.rotate_integration_token_now(tenant, id, new_token)?;
+        self.durable().await?;
+        Ok(integration)
+    }
+
+    async fn delete_integration(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+    ) -> Result<bool, StoreError> {
+        let existed = self.delete_integration_now(tenant, id)?;
+        self.durable().await?;
+        Ok(existed)
+    }
+
+    async fn locate(&self, kind: Locatable, id: &str) -> Result<Option<TenantId>, StoreError> {
+        self.locate_now(kind, id)
+    }
+
+    async fn upsert_users(&self, tenant: &TenantId, users: &[User]) -> Result<(), StoreError> {
+        self.upsert_users_now(tenant, users)?;
+        self.durable().await
+    }
+
+    async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.get_user_now(tenant, id)
+    }
+
+    async fn find_user_by_external_id(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        external_id: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.find_user_by_external_id_now(tenant, integration, external_id)
+    }
+
+    async fn find_users_by_email(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+    ) -> Result<Vec<User>, StoreError> {
+        self.find_users_by_email_now(tenant, email)
+    }
+
+    async fn list_users(
+        &self,
+        tenant: &TenantId,
+        filter: &UserFilter,
+        page: &PageRequest,
+    ) -> Result<Page<User>, StoreError> {
+        self.page(&self.trees.users, tenant, None, page, |u| filter.matches(u))
+    }
+
+    async fn upsert_groups(&self, tenant: &TenantId, groups: &[Group]) -> Result<(), StoreError> {
+        self.upsert_groups_now(tenant, groups)?;
+        self.durable().await
+    }
+
+    async fn get_group(
+        &self,
+        tenant: &TenantId,
+        id: &GroupId,
+    ) -> Result<Option<Group>, StoreError> {
+        decode_opt(
+            self.trees
+                .groups
+                .get(keys::scoped(tenant, &[id.as_str()]))?,
+        )
+    }
+
+    async fn list_groups(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Group>, StoreError> {
+        self.page(&self.trees.groups, tenant, None, page, |_| true)
+    }
+
+    async fn put_identity(&self, identity: &Identity) -> Result<(), StoreError> {
+        self.put_identity_now(identity)?;
+        self.durable().await
+    }
+
+    async fn get_identity(
+        &self,
+        tenant: &TenantId,
+        id: &IdentityId,
+    ) -> Result<Option<Identity>, StoreError> {
+        decode_opt(
+            self.trees
+                .identities
+                .get(keys::scoped(tenant, &[id.as_str()]))?,
+        )
+    }
+
+    async fn find_identity_by_email(
+        &self,
+        tenant: &TenantId,
+        email: &str,
+    ) -> Result<Option<Identity>, StoreError> {
+        self.find_identity_by_email_now(tenant, email)
+    }
+
+    async fn insert_signins(
+        &self,
+        tenant: &TenantId,
+        events: &[SignInEvent],
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        let fresh = self.insert_signins_now(tenant, events)?;
+        self.durable().await?;
+        Ok(fresh)
+    }
+
+    async fn list_signins(
+        &self,
+        tenant: &TenantId,
+        filter: &SignInFilter,
+        page: &PageRequest,
+    ) -> Result<Page<SignInEvent>, StoreError> {
+        self.page(&self.trees.signins, tenant, None, page, |e| {
+            filter.matches(e)
+        })
+    }
+
+    async fn get_cursor(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        name: &str,
+    ) -> Result<Option<SyncCursor>, StoreError> {
+        self.get_cursor_now(tenant, integration, name)
+    }
+
+    async fn put_cursor(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        name: &str,
+        cursor: &SyncCursor,
+    ) -> Result<(), StoreError> {
+        self.put_cursor_now(tenant, integration, name, cursor)?;
+        self.durable().await
+    }
+
+    async fn put_detection(&self, detection: &Detection) -> Result<(), StoreError> {
+        self.put_detection_now(detection)?;
+        self.durable().await
+    }
+
+    async fn get_detection(
+        &self,
+        tenant: &TenantId,
+        id: &DetectionId,
+    ) -> Result<Option<Detection>, StoreError> {
+        decode_opt(
+            self.trees
+                .detections
+                .get(keys::scoped(tenant, &[id.as_str()]))?,
+        )
+    }
+
+    async fn list_detections(
+        &self,
+        tenant: &TenantId,
+        filter: &DetectionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Detection>, StoreError> {
+        self.page(&self.trees.detections, tenant, None, page, |d| {
+            filter.matches(d)
+        })
+    }
+
+    async fn put_action(&self, action: &Action) -> Result<(), StoreError> {
+        self.put_action_now(action)?;
+        self.durable().await
+    }
+
+    async fn get_action(
+        &self,
+        tenant: &TenantId,
+        id: &ActionId,
+    ) -> Result<Option<Action>, StoreError> {
+        decode_opt(
+            self.trees
+                .actions
+                .get(keys::scoped(tenant, &[id.as_str()]))?,
+        )
+    }
+
+    async fn find_action_by_key(
+        &self,
+        tenant: &TenantId,
+        idempotency_key: &str,
+    ) -> Result<Option<Action>, StoreError> {
+        self.find_action_by_key_now(tenant, idempotency_key)
+    }
+
+    async fn list_actions(
+        &self,
+        tenant: &TenantId,
+        filter: &ActionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Action>, StoreError> {
+        self.page(&self.trees.actions, tenant, None, page, |a| {
+            filter.matches(a)
+        })
+    }
+
+    async fn open_actions(&self) -> Result<Vec<Action>, StoreError> {
+        self.open_actions_now()
+    }
+
+    async fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        self.committer.stop();
+        Ok(())
+    }
+}

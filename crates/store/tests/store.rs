@@ -1,0 +1,447 @@
+//! Store behaviour: tenant isolation, persistence across reopen, group commit under many writers,
+//! dedupe and token rotation.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use gatehouse_core::model::{
+    Integration, IntegrationStatus, Outcome, SealedSecret, SignInEvent, SyncStatus, Tenant,
+    TenantSettings, TokenKind, TokenRecord, User, UserStatus,
+};
+use gatehouse_core::{IntegrationId, SignInId, TenantId, UserId};
+use gatehouse_store::{Locatable, PageRequest, SignInFilter, SledStore, Store, UserFilter};
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn tenant(id: &str) -> Tenant {
+    Tenant {
+        id: TenantId::parse(id).unwrap(),
+        name: format!("Tenant {id}"),
+        settings: TenantSettings::default(),
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+fn integration(tenant: &TenantId, n: u32) -> Integration {
+    Integration {
+        id: IntegrationId::parse(&format!("int_{n:04}")).unwrap(),
+        tenant_id: tenant.clone(),
+        kind: "okta".into(),
+        config: serde_json::Map::new(),
+        status: IntegrationStatus::Active,
+        credentials: SealedSecret {
+            key_id: "k1".into(),
+            sealed: "opaque".into(),
+        },
+        ingest_token_hash: Some(format!("hash-{tenant}-{n}")),
+        scim_token_hash: None,
+        sync: SyncStatus::default(),
+        created_at: t0(),
+        updated_at: t0(),
+    }
+}
+
+fn token(
+    hash: &str,
+    kind: TokenKind,
+    tenant: &TenantId,
+    integration: Option<&IntegrationId>,
+) -> TokenRecord {
+    TokenRecord {
+        hash: hash.into(),
+        kind,
+        tenant_id: Some(tenant.clone()),
+        integration_id: integration.cloned(),
+        api_key_id: None,
+        created_at: t0(),
+    }
+}
+
+fn user(tenant: &TenantId, integration: &IntegrationId, n: u32, email: &str) -> User {
+    User {
+        id: UserId::parse(&format!("usr_{n:06}")).unwrap(),
+        tenant_id: tenant.clone(),
+        integration_id: integration.clone(),
+        provider: "okta".into(),
+        external_id: format!("00u{n}"),
+        login: email.into(),
+        email: Some(email.into()),
+        emails: vec![],
+        display_name: Some(format!("User {n}")),
+        given_name: None,
+        family_name: None,
+        status: UserStatus::Active,
+        status_flags: vec![],
+        department: None,
+        title: None,
+        manager: None,
+        groups: vec![],
+        mfa_enrolled: Some(true),
+        mfa_factors: vec![],
+        is_admin: false,
+        identity_id: None,
+        risk_score: 0,
+        created_at: None,
+        last_login_at: None,
+        updated_at: None,
+        synced_at: t0(),
+        raw: None,
+    }
+}
+
+fn signin(
+    tenant: &TenantId,
+    integration: &IntegrationId,
+    event_id: &str,
+    minute: i64,
+) -> SignInEvent {
+    let time = t0() + Duration::minutes(minute);
+    SignInEvent {
+        id: SignInId::generate(time),
+        tenant_id: tenant.clone(),
+        integration_id: integration.clone(),
+        provider: "okta".into(),
+        provider_event_id: event_id.into(),
+        time,
+        category: Default::default(),
+        event_type: "user.session.start".into(),
+        user_id: None,
+        external_user_id: None,
+        login: Some("a@example.com".into()),
+        outcome: Outcome::Failure,
+        reason: Some("INVALID_CREDENTIALS".into()),
+        ip: Some("203.0.113.9".into()),
+        country: None,
+        city: None,
+        latitude: None,
+        longitude: None,
+        asn: None,
+        user_agent: None,
+        device: None,
+        mfa_factor: None,
+        session_id: None,
+        is_proxy: None,
+        provider_risk: None,
+        raw: None,
+    }
+}
+
+#[tokio::test]
+async fn tenants_never_see_each_others_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_a");
+    let b = tenant("ten_b");
+    // `ten_a` is a prefix of `ten_ab`: the key separator must keep them apart.
+    let ab = tenant("ten_ab");
+    for t in [&a, &b, &ab] {
+        store.create_tenant(t).await.unwrap();
+    }
+    let int_a = integration(&a.id, 1);
+    store.create_integration(&int_a, &[]).await.unwrap();
+    store
+        .upsert_users(&a.id, &[user(&a.id, &int_a.id, 1, "alice@a.example")])
+        .await
+        .unwrap();
+    store
+        .insert_signins(&a.id, &[signin(&a.id, &int_a.id, "e1", 0)])
+        .await
+        .unwrap();
+
+    for other in [&b.id, &ab.id] {
+        assert!(store
+            .get_integration(other, &int_a.id)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(store
+            .get_user(other, &UserId::parse("usr_000001").unwrap())
+            .await
+            .unwrap()
+            .is_none());
+        let page = PageRequest::first(100);
+        assert!(store
+            .list_users(other, &UserFilter::default(), &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty());
+        assert!(store
+            .list_integrations(other, &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty());
+        assert!(store
+            .list_signins(other, &SignInFilter::default(), &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty());
+        assert!(store
+            .find_users_by_email(other, "alice@a.example")
+            .await
+            .unwrap()
+            .is_empty());
+    }
+    // A record claiming another tenant is refused rather than written under the wrong scope.
+    let err = store
+        .upsert_users(&b.id, &[user(&a.id, &int_a.id, 2, "x@a.example")])
+        .await;
+    assert!(err.is_err());
+    assert_eq!(
+        store
+            .locate(Locatable::Integration, int_a.id.as_str())
+            .await
+            .unwrap(),
+        Some(a.id.clone())
+    );
+
+    // Deleting tenant a leaves ab and b whole and removes a's tokens and index entries.
+    store
+        .create_integration(
+            &integration(&ab.id, 2),
+            &[token("tok-ab", TokenKind::Ingest, &ab.id, None)],
+        )
+        .await
+        .unwrap();
+    store
+        .put_token(&token("tok-a", TokenKind::TenantApi, &a.id, None))
+        .await
+        .unwrap();
+    assert!(store.delete_tenant(&a.id).await.unwrap());
+    assert!(store.get_tenant(&a.id).await.unwrap().is_none());
+    assert!(store.find_token("tok-a").await.unwrap().is_none());
+    assert!(store.find_token("tok-ab").await.unwrap().is_some());
+    assert!(store
+        .locate(Locatable::Integration, int_a.id.as_str())
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store
+            .list_integrations(&ab.id, &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert!(!store.delete_tenant(&a.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn records_survive_drop_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tenant("ten_persist");
+    let int_a = integration(&a.id, 7);
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        store.create_tenant(&a).await.unwrap();
+        store
+            .create_integration(
+                &int_a,
+                &[token("h-in", TokenKind::Ingest, &a.id, Some(&int_a.id))],
+            )
+            .await
+            .unwrap();
+        store
+            .upsert_users(&a.id, &[user(&a.id, &int_a.id, 1, "Bob@Example.com")])
+            .await
+            .unwrap();
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.get_tenant(&a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(
+        store.get_integration(&a.id, &int_a.id).await.unwrap(),
+        Some(int_a.clone())
+    );
+    assert_eq!(
+        store.find_token("h-in").await.unwrap().unwrap().kind,
+        TokenKind::Ingest
+    );
+    let by_email = store
+        .find_users_by_email(&a.id, "bob@example.COM")
+        .await
+        .unwrap();
+    assert_eq!(by_email.len(), 1);
+    let by_ext = store
+        .find_user_by_external_id(&a.id, &int_a.id, "00u1")
+        .await
+        .unwrap();
+    assert_eq!(by_ext.map(|u| u.login), Some("Bob@Example.com".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hundreds_of_concurrent_writers_all_commit_and_survive_reopen() {
+    const WRITERS: u32 = 400;
+    let dir = tempfile::tempdir().unwrap();
+    let a = tenant("ten_load");
+    let int_a = integration(&a.id, 1);
+    let rounds;
+    {
+        let store = Arc::new(SledStore::open(dir.path()).unwrap());
+        store.create_tenant(&a).await.unwrap();
+        let mut tasks = Vec::new();
+        for n in 0..WRITERS {
+            let store = Arc::clone(&store);
+            let (tenant, integration) = (a.id.clone(), int_a.id.clone());
+            tasks.push(tokio::spawn(async move {
+                let event = signin(&tenant, &integration, &format!("evt-{n}"), i64::from(n));
+                store
+                    .insert_signins(&tenant, &[event])
+                    .await
+                    .map(|fresh| fresh.len())
+            }));
+        }
+        let results = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            futures::future::join_all(tasks),
+        )
+        .await
+        .expect("group commit must not deadlock");
+        for r in results {
+            assert_eq!(r.unwrap().unwrap(), 1);
+        }
+        let stats = store.commit_stats();
+        rounds = stats.rounds.load(Ordering::Relaxed);
+        assert_eq!(
+            stats.writers.load(Ordering::Relaxed),
+            u64::from(WRITERS) + 1
+        );
+        store.close().await.unwrap();
+    }
+    // Writers were released in far fewer flushes than there were writers.
+    assert!(
+        rounds < u64::from(WRITERS),
+        "{rounds} rounds for {WRITERS} writers"
+    );
+    let store = SledStore::open(dir.path()).unwrap();
+    let mut seen = 0;
+    let mut page = PageRequest::first(1000);
+    loop {
+        let got = store
+            .list_signins(&a.id, &SignInFilter::default(), &page)
+            .await
+            .unwrap();
+        seen += got.items.len();
+        match got.next_cursor {
+            Some(c) => page = PageRequest::new(1000, Some(c)),
+            None => break,
+        }
+    }
+    assert_eq!(seen, WRITERS as usize);
+}
+
+#[tokio::test]
+async fn signins_are_deduplicated_by_provider_event_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_dedupe");
+    let i = integration(&a.id, 1);
+    let first = store
+        .insert_signins(
+            &a.id,
+            &[signin(&a.id, &i.id, "e1", 0), signin(&a.id, &i.id, "e2", 1)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    let again = store
+        .insert_signins(
+            &a.id,
+            &[signin(&a.id, &i.id, "e2", 1), signin(&a.id, &i.id, "e3", 2)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|e| e.provider_event_id.as_str())
+            .collect::<Vec<_>>(),
+        ["e3"]
+    );
+    let filter = SignInFilter {
+        since: Some(t0() + Duration::minutes(1)),
+        ..Default::default()
+    };
+    let page = store
+        .list_signins(&a.id, &filter, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 2);
+}
+
+#[tokio::test]
+async fn paging_walks_every_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_page");
+    let i = integration(&a.id, 1);
+    let users: Vec<User> = (0..25)
+        .map(|n| user(&a.id, &i.id, n, &format!("u{n}@x.example")))
+        .collect();
+    store.upsert_users(&a.id, &users).await.unwrap();
+    let mut page = PageRequest::first(10);
+    let mut logins = Vec::new();
+    loop {
+        let got = store
+            .list_users(&a.id, &UserFilter::default(), &page)
+            .await
+            .unwrap();
+        logins.extend(got.items.into_iter().map(|u| u.login));
+        match got.next_cursor {
+            Some(c) => page = PageRequest::new(10, Some(c)),
+            None => break,
+        }
+    }
+    assert_eq!(logins.len(), 25);
+    let filter = UserFilter {
+        q: Some("U2".into()),
+        ..Default::default()
+    };
+    let got = store
+        .list_users(&a.id, &filter, &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(got.items.len(), 1 + 5); // u2, u20..u24
+}
+
+#[tokio::test]
+async fn rotation_swaps_the_token_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_rot");
+    store.create_tenant(&a).await.unwrap();
+    let i = integration(&a.id, 1);
+    let old_hash = i.ingest_token_hash.clone().unwrap();
+    store
+        .create_integration(
+            &i,
+            &[token(&old_hash, TokenKind::Ingest, &a.id, Some(&i.id))],
+        )
+        .await
+        .unwrap();
+    let new = token("new-hash", TokenKind::Ingest, &a.id, Some(&i.id));
+    let updated = store
+        .rotate_integration_token(&a.id, &i.id, &new)
+        .await
+        .unwrap();
+    assert_eq!(updated.ingest_token_hash.as_deref(), Some("new-hash"));
+    assert!(store.find_token(&old_hash).await.unwrap().is_none());
+    assert!(store.find_token("new-hash").await.unwrap().is_some());
+    // Another tenant cannot rotate it.
+    let b = TenantId::parse("ten_other").unwrap();
+    assert!(store
+        .rotate_integration_token(&b, &i.id, &new)
+        .await
+        .is_err());
+    assert!(store.delete_integration(&a.id, &i.id).await.unwrap());
+    assert!(store.find_token("new-hash").await.unwrap().is_none());
+}
