@@ -1,1 +1,57 @@
-//! placeholder
+//! The whole HTTP layer of Gatehouse (axum on hyper): every route of API.md, authentication,
+//! body limits, timeouts, request ids, metrics, the JSON error shape and the OpenAPI document.
+//!
+//! Architecture invariant: only this crate knows HTTP. Handlers parse, authorize and translate;
+//! the work itself is the engine's.
+
+mod error;
+mod extract;
+mod metrics;
+mod middleware;
+mod openapi;
+mod routes;
+mod views;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use gatehouse_engine::Gateway;
+
+pub use error::ApiError;
+pub use metrics::Metrics;
+pub use openapi::ApiDoc;
+
+/// Limits the HTTP layer enforces.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// Largest accepted request body, in bytes (413 past it).
+    pub body_limit: usize,
+    /// How long one request may take before it is answered 408.
+    pub request_timeout: Duration,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        Self {
+            body_limit: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub gateway: Arc<Gateway>,
+    pub metrics: Arc<Metrics>,
+    /// Set once everything behind the API is running; cleared when shutdown begins.
+    pub ready: Arc<AtomicBool>,
+}
+
+/// The complete router with every layer applied.
+pub fn router(state: AppState, options: &ApiOptions) -> Router {
+    let routes = routes::routes().with_state(state.clone());
+    middleware::apply(routes, state, options)
+}

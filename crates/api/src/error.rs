@@ -1,0 +1,163 @@
+//! The JSON error shape of API.md, and how engine and store errors map onto statuses.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatehouse_core::provider::ConnectorError;
+use gatehouse_engine::EngineError;
+use gatehouse_store::StoreError;
+use serde::Serialize;
+
+/// An error answer: `{"error": {"code", "message", "field"?}}` with its status.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorDetail {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.into()),
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{} not found", what.into()),
+        )
+    }
+
+    /// The code used for a bare status (no handler produced a body).
+    pub fn code_for(status: StatusCode) -> &'static str {
+        match status.as_u16() {
+            400 => "invalid_request",
+            401 => "unauthorized",
+            403 => "forbidden",
+            404 => "not_found",
+            405 => "method_not_allowed",
+            408 => "request_timeout",
+            409 => "conflict",
+            413 => "payload_too_large",
+            415 => "unsupported_media_type",
+            422 => "provider_refused",
+            429 => "too_many_requests",
+            501 => "not_implemented",
+            503 => "unavailable",
+            _ if status.is_server_error() => "internal",
+            _ => "error",
+        }
+    }
+
+    pub(crate) fn body(&self) -> ErrorBody {
+        ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message.clone(),
+                field: self.field.clone(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body())).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(what) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{what} already exists"),
+            ),
+            StoreError::NotFound(what) => Self::not_found(what),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "the store failed; see the daemon log",
+                )
+            }
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(err: EngineError) -> Self {
+        match err {
+            EngineError::Invalid(e) => Self::invalid(e.field, e.message),
+            EngineError::NotFound(what) => Self::not_found(what),
+            EngineError::Conflict(message) => Self::new(StatusCode::CONFLICT, "conflict", message),
+            EngineError::NotImplemented(message) => {
+                Self::new(StatusCode::NOT_IMPLEMENTED, "not_implemented", message)
+            }
+            EngineError::Provider(e) => provider_error(&e),
+            EngineError::Store(e) => e.into(),
+            EngineError::Crypto(message) => {
+                tracing::error!(%message, "credentials could not be opened");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "stored credentials could not be opened (is the master key the one they were sealed with?)",
+                )
+            }
+        }
+    }
+}
+
+fn provider_error(err: &ConnectorError) -> ApiError {
+    let status = match err {
+        ConnectorError::Unauthorized(_)
+        | ConnectorError::Forbidden(_)
+        | ConnectorError::NotFound(_)
+        | ConnectorError::InvalidConfig(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        ConnectorError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ConnectorError::Unavailable(_) | ConnectorError::Protocol(_) => StatusCode::BAD_GATEWAY,
+        ConnectorError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+    };
+    ApiError::new(status, ApiError::code_for(status), err.to_string())
+}

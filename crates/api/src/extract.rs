@@ -1,0 +1,182 @@
+//! Request extractors that answer in the API's JSON error shape: the caller's identity, JSON
+//! bodies (415 for other content types, 413 past the limit) and query strings.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use gatehouse_core::TenantId;
+use gatehouse_engine::Principal;
+use gatehouse_store::{Locatable, PageRequest};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::{ApiError, AppState};
+
+/// The bearer token from `Authorization`, if the header has one.
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// An authenticated `/v1/*` caller: the operator or one tenant.
+#[derive(Debug, Clone)]
+pub(crate) enum Caller {
+    Operator,
+    Tenant(TenantId),
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(token) = bearer(parts) else {
+            return Err(ApiError::unauthorized(
+                "missing credentials: send Authorization: Bearer <operator or tenant API key>",
+            ));
+        };
+        match state.gateway.authenticate(token).await? {
+            Some(Principal::Operator) => Ok(Self::Operator),
+            Some(Principal::Tenant(tenant)) => Ok(Self::Tenant(tenant)),
+            Some(Principal::Ingest { .. } | Principal::Scim { .. }) => Err(ApiError::unauthorized(
+                "this token is for push ingest or SCIM, not for the management API",
+            )),
+            None => Err(ApiError::unauthorized("invalid API key")),
+        }
+    }
+}
+
+impl Caller {
+    pub(crate) fn require_operator(&self) -> Result<(), ApiError> {
+        match self {
+            Self::Operator => Ok(()),
+            Self::Tenant(_) => Err(ApiError::forbidden("only the operator key may do this")),
+        }
+    }
+
+    /// The tenant a tenant-scoped request acts on. The operator must name it; a tenant key acts
+    /// on its own tenant, and naming any other answers 404 as if it did not exist.
+    pub(crate) fn scope(&self, requested: Option<&str>) -> Result<TenantId, ApiError> {
+        match (self, requested) {
+            (Self::Operator, None) => Err(ApiError::invalid(
+                "tenant_id",
+                "tenant_id is required with the operator key",
+            )),
+            (Self::Operator, Some(id)) => {
+                TenantId::parse(id).ok_or_else(|| ApiError::not_found(format!("tenant {id}")))
+            }
+            (Self::Tenant(own), None) => Ok(own.clone()),
+            (Self::Tenant(own), Some(id)) if own.as_str() == id => Ok(own.clone()),
+            (Self::Tenant(_), Some(id)) => Err(ApiError::not_found(format!("tenant {id}"))),
+        }
+    }
+
+    /// The tenant owning a resource addressed by id alone.
+    pub(crate) async fn owner_of(
+        &self,
+        state: &AppState,
+        kind: Locatable,
+        id: &str,
+        what: &str,
+    ) -> Result<TenantId, ApiError> {
+        match self {
+            Self::Tenant(own) => Ok(own.clone()),
+            Self::Operator => state
+                .gateway
+                .store()
+                .locate(kind, id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("{what} {id}"))),
+        }
+    }
+
+    /// The tenant named in a path, checked against the caller (404 for a tenant key's neighbour).
+    pub(crate) fn tenant_in_path(&self, id: &str) -> Result<TenantId, ApiError> {
+        self.scope(Some(id))
+    }
+}
+
+/// A JSON request body.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || mime.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            let status = rejection.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    status,
+                    "payload_too_large",
+                    "the request body is larger than the limit",
+                )
+            } else {
+                ApiError::bad_request("the request body could not be read")
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(Self).map_err(json_error)
+    }
+}
+
+/// Turns a serde error into a 400 naming the field where serde says which.
+fn json_error(err: serde_json::Error) -> ApiError {
+    let message = err.to_string();
+    let field = message
+        .split('`')
+        .nth(1)
+        .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
+        .map(str::to_owned);
+    let mut error = ApiError::bad_request(format!("invalid JSON body: {message}"));
+    error.field = field;
+    error
+}
+
+/// A query string, with the API's error shape when it does not parse.
+pub(crate) struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| Self(value))
+            .map_err(|e| ApiError::bad_request(format!("invalid query string: {}", e.body_text())))
+    }
+}
+
+/// `tenant_id`, `limit` and `cursor` of every list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub(crate) struct ListParams {
+    /// Required with the operator key.
+    pub tenant_id: Option<String>,
+    /// Page size: default 100, at most 1000.
+    pub limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl ListParams {
+    pub(crate) fn page(&self) -> PageRequest {
+        PageRequest::new(self.limit.unwrap_or(100), self.cursor.clone())
+    }
+}

@@ -1,0 +1,109 @@
+//! Layers around every route: request ids, request logs (path only: query strings can carry
+//! ingest tokens), metrics, timeouts, body limits, and a JSON body for every bare error status.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use gatehouse_core::Clock;
+use tower::ServiceBuilder;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::{ApiError, ApiOptions, AppState};
+
+const REQUEST_ID: &str = "x-request-id";
+
+#[derive(Clone)]
+struct MakeId(Arc<dyn Clock>);
+
+impl MakeRequestId for MakeId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let id = gatehouse_core::ids::generate("req_", self.0.now());
+        HeaderValue::from_str(&id).ok().map(RequestId::new)
+    }
+}
+
+pub(crate) fn apply(router: Router, state: AppState, options: &ApiOptions) -> Router {
+    let make_id = MakeId(Arc::clone(state.gateway.clock()));
+    let layers = ServiceBuilder::new()
+        .layer(SetRequestIdLayer::new(
+            header::HeaderName::from_static(REQUEST_ID),
+            make_id,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let request_id = req
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        request_id,
+                        method = %req.method(),
+                        path = %req.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(
+            header::HeaderName::from_static(REQUEST_ID),
+        ))
+        .layer(middleware::from_fn_with_state(
+            state,
+            observe_and_shape_errors,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
+        // Enforced where bodies are read (JsonBody and every Bytes extractor): 413 past it.
+        .layer(DefaultBodyLimit::max(options.body_limit));
+    router.layer(layers)
+}
+
+/// Records the request in metrics and gives bare error statuses (405, 408, 413 from a layer…)
+/// the API's JSON error body.
+async fn observe_and_shape_errors(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
+    let response = next.run(req).await;
+    let status = response.status();
+    state.metrics.observe(
+        &route,
+        &method,
+        status.as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    let has_body_type = response.headers().contains_key(header::CONTENT_TYPE);
+    if (status.is_client_error() || status.is_server_error()) && !has_body_type {
+        let message = status.canonical_reason().unwrap_or("error").to_owned();
+        let (mut parts, _) = response.into_parts();
+        let shaped = ApiError::new(status, ApiError::code_for(status), message).into_response();
+        parts.headers.remove(header::CONTENT_LENGTH);
+        let (shaped_parts, body) = shaped.into_parts();
+        parts.headers.extend(shaped_parts.headers);
+        return Response::from_parts(parts, Body::new(body));
+    }
+    response
+}

@@ -1,0 +1,39 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::*;
+
+/// Every documented route of the daemon.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Gatehouse", description = "Identity-integration gateway: tenants, integrations, inventory, risk and response."),
+    paths(
+        healthz, readyz, metrics, openapi,
+        create_tenant, list_tenants, get_tenant, patch_tenant, delete_tenant,
+        create_api_key, list_api_keys, delete_api_key,
+        create_integration, list_integrations, get_integration, patch_integration,
+        delete_integration, test_integration, sync_integration,
+        rotate_ingest_token, rotate_scim_token,
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "tenants", description = "Tenants and their API keys"),
+        (name = "integrations", description = "Connections to identity providers"),
+        (name = "operations", description = "Health, readiness, metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The route table.
+
+mod integrations;
+mod ops;
+mod tenants;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::AppState;
+
+pub(crate) use integrations::__path_create_integration;
+pub(crate) use integrations::{
+    __path_delete_integration, __path_get_integration, __path_list_integrations,
+    __path_patch_integration, __path_rotate_ingest_token, __path_rotate_scim_token,
+    __path_sync_integration, __path_test_integration,
+};
+pub(crate) use ops::{__path_healthz, __path_metrics, __path_openapi, __path_readyz};
+pub(crate) use tenants::{
+    __path_create_api_key, __path_create_tenant, __path_delete_api_key, __path_delete_tenant,
+    __path_get_tenant, __path_list_api_keys, __path_list_tenants, __path_patch_tenant,
+};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/v1/openapi.json", get(ops::openapi))
+        .route(
+            "/v1/tenants",
+            post(tenants::create_tenant).get(tenants::list_tenants),
+        )
+        .route(
+            "/v1/tenants/{id}",
+            get(tenants::get_tenant)
+                .patch(tenants::patch_tenant)
+                .delete(tenants::delete_tenant),
+        )
+        .route(
+            "/v1/tenants/{id}/api-keys",
+            post(tenants::create_api_key).get(tenants::list_api_keys),
+        )
+        .route(
+            "/v1/tenants/{id}/api-keys/{key_id}",
+            axum::routing::delete(tenants::delete_api_key),
+        )
+        .route(
+            "/v1/integrations",
+            post(integrations::create_integration).get(integrations::list_integrations),
+        )
+        .route(
+            "/v1/integrations/{id}",
+            get(integrations::get_integration)
+                .patch(integrations::patch_integration)
+                .delete(integrations::delete_integration),
+        )
+        .route(
+            "/v1/integrations/{id}/test",
+            post(integrations::test_integration),
+        )
+        .route(
+            "/v1/integrations/{id}/sync",
+            post(integrations::sync_integration),
+        )
+        .route(
+            "/v1/integrations/{id}/ingest-token",
+            post(integrations::rotate_ingest_token),
+        )
+        .route(
+            "/v1/integrations/{id}/scim-token",
+            post(integrations::rotate_scim_token),
+        )
+        .fallback(ops::not_found)
+}

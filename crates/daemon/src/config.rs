@@ -1,0 +1,361 @@
+//! Configuration: built-in defaults, then the TOML file, then `GATEHOUSE_<SECTION>_<KEY>`
+//! environment variables (and a few short names), then command-line flags. Every error names the
+//! key (or variable) at fault, and everything is checked before the port is bound.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::ServeArgs;
+
+/// Where settings come from besides the file; a trait so tests can pass a map instead of
+/// touching the process environment.
+pub(crate) trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub(crate) struct Environment;
+
+impl Source for Environment {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+#[cfg(test)]
+impl Source for BTreeMap<&'static str, &'static str> {
+    fn get(&self, name: &str) -> Option<String> {
+        BTreeMap::get(self, name).map(|v| (*v).to_owned())
+    }
+}
+
+/// A configuration problem, naming the key or variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{key}: {message}")]
+pub(crate) struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+fn err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The daemon's settings, all validated.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub body_limit_bytes: usize,
+    pub request_timeout: Duration,
+    pub shutdown_timeout: Duration,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub operator_key: Option<SecretString>,
+    pub master_key: Option<SecretString>,
+    pub master_key_file: Option<PathBuf>,
+    pub allow_custom_endpoints: bool,
+}
+
+/// Every key: `section.key`, its default, and the short environment name if it has one.
+const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
+    ("server.listen", Some("127.0.0.1:8080"), None),
+    ("server.body_limit_bytes", Some("1048576"), None),
+    ("server.request_timeout_secs", Some("30"), None),
+    ("server.shutdown_timeout_secs", Some("30"), None),
+    ("store.data_dir", Some("./var/gatehouse"), None),
+    ("log.format", Some("text"), None),
+    ("log.level", Some("info"), None),
+    (
+        "security.operator_key",
+        None,
+        Some("GATEHOUSE_OPERATOR_KEY"),
+    ),
+    ("security.master_key", None, Some("GATEHOUSE_MASTER_KEY")),
+    ("security.master_key_file", None, None),
+    (
+        "security.allow_custom_endpoints",
+        Some("false"),
+        Some("GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS"),
+    ),
+];
+
+/// `server.listen` → `GATEHOUSE_SERVER_LISTEN`
+fn env_name(key: &str) -> String {
+    format!("GATEHOUSE_{}", key.replace('.', "_").to_ascii_uppercase())
+}
+
+impl Config {
+    /// Loads and validates everything; nothing is bound or opened yet.
+    pub(crate) fn load(args: &ServeArgs, env: &dyn Source) -> Result<Self, ConfigError> {
+        // (value, where it came from) per key
+        let mut raw: BTreeMap<&str, (String, String)> = BTreeMap::new();
+        for (key, default, _) in KEYS {
+            if let Some(default) = default {
+                raw.insert(key, ((*default).to_owned(), (*key).to_owned()));
+            }
+        }
+        let config_path = args
+            .config
+            .clone()
+            .or_else(|| env.get("GATEHOUSE_CONFIG").map(PathBuf::from));
+        if let Some(path) = &config_path {
+            for (key, value) in read_file(path)? {
+                let known = KEYS
+                    .iter()
+                    .find(|(k, _, _)| *k == key)
+                    .ok_or_else(|| err(&key, "unknown configuration key"))?;
+                raw.insert(known.0, (value, key));
+            }
+        }
+        for (key, _, short) in KEYS {
+            let long = env_name(key);
+            for name in [Some(long.as_str()), *short].into_iter().flatten() {
+                if let Some(value) = env.get(name) {
+                    raw.insert(key, (value, name.to_owned()));
+                }
+            }
+        }
+        if let Some(listen) = &args.listen {
+            raw.insert("server.listen", (listen.clone(), "--listen".into()));
+        }
+        if let Some(dir) = &args.data_dir {
+            raw.insert(
+                "store.data_dir",
+                (dir.to_string_lossy().into_owned(), "--data-dir".into()),
+            );
+        }
+        if let Some(format) = &args.log_format {
+            raw.insert("log.format", (format.clone(), "--log-format".into()));
+        }
+        Self::from_raw(&raw)
+    }
+
+    fn from_raw(raw: &BTreeMap<&str, (String, String)>) -> Result<Self, ConfigError> {
+        let text = |key: &str| {
+            raw.get(key)
+                .map(|(v, from)| (v.trim().to_owned(), from.clone()))
+        };
+        let required = |key: &str| text(key).ok_or_else(|| err(key, "is required"));
+        let number = |key: &str, min: u64, max: u64| -> Result<u64, ConfigError> {
+            let (value, from) = required(key)?;
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (min..=max).contains(n))
+                .ok_or_else(|| err(from, format!("must be a whole number from {min} to {max}")))
+        };
+        let (listen, from) = required("server.listen")?;
+        let listen = listen
+            .parse::<SocketAddr>()
+            .map_err(|_| err(from, "must be an address like 127.0.0.1:8080"))?;
+        let (data_dir, from) = required("store.data_dir")?;
+        if data_dir.is_empty() {
+            return Err(err(from, "must not be empty"));
+        }
+        let (format, from) = required("log.format")?;
+        let log_format = match format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => return Err(err(from, "must be text or json")),
+        };
+        let (log_level, from) = required("log.level")?;
+        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+            return Err(err(
+                from,
+                "must be a level (info, debug, …) or a tracing filter",
+            ));
+        }
+        let (custom, from) = required("security.allow_custom_endpoints")?;
+        let allow_custom_endpoints = match custom.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" | "" => false,
+            _ => return Err(err(from, "must be true or false")),
+        };
+        let operator_key = match text("security.operator_key") {
+            Some((key, from)) if key.len() < 16 => {
+                return Err(err(from, "must be at least 16 characters"));
+            }
+            Some((key, _)) => Some(SecretString::from(key)),
+            None => None,
+        };
+        Ok(Self {
+            listen,
+            data_dir: PathBuf::from(data_dir),
+            body_limit_bytes: usize::try_from(number("server.body_limit_bytes", 1024, 1 << 30)?)
+                .unwrap_or(usize::MAX),
+            request_timeout: Duration::from_secs(number("server.request_timeout_secs", 1, 3600)?),
+            shutdown_timeout: Duration::from_secs(number("server.shutdown_timeout_secs", 1, 3600)?),
+            log_format,
+            log_level,
+            operator_key,
+            master_key: text("security.master_key")
+                .filter(|(v, _)| !v.is_empty())
+                .map(|(v, _)| SecretString::from(v)),
+            master_key_file: text("security.master_key_file").map(|(v, _)| PathBuf::from(v)),
+            allow_custom_endpoints,
+        })
+    }
+
+    /// `master.key` in the data dir unless configured elsewhere.
+    pub(crate) fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+}
+
+/// Flattens a TOML file into `section.key → value` strings.
+fn read_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(&shown, format!("cannot read config file: {e}")))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| err(&shown, format!("invalid TOML: {}", e.message())))?;
+    let mut out = Vec::new();
+    for (section, value) in table {
+        let toml::Value::Table(entries) = value else {
+            return Err(err(section, "must be a [section] table"));
+        };
+        for (key, value) in entries {
+            let name = format!("{section}.{key}");
+            let value = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                _ => return Err(err(name, "must be a string, number or boolean")),
+            };
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn args() -> ServeArgs {
+        ServeArgs {
+            config: None,
+            listen: None,
+            data_dir: None,
+            log_format: None,
+        }
+    }
+
+    fn load(args: &ServeArgs, env: &[(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        let env: BTreeMap<&'static str, &'static str> = env.iter().copied().collect();
+        Config::load(args, &env)
+    }
+
+    #[test]
+    fn defaults_need_no_config() {
+        let config = load(&args(), &[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.data_dir, PathBuf::from("./var/gatehouse"));
+        assert_eq!(config.log_format, LogFormat::Text);
+        assert_eq!(config.body_limit_bytes, 1024 * 1024);
+        assert!(!config.allow_custom_endpoints);
+        assert_eq!(
+            config.master_key_path(),
+            PathBuf::from("./var/gatehouse/master.key")
+        );
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(
+            file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\nbody_limit_bytes = 2048\n[log]\nformat = \"json\"\n[security]\nallow_custom_endpoints = true"
+        )
+        .unwrap();
+        let mut a = args();
+        a.config = Some(file.path().to_owned());
+        let config = load(&a, &[]).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.body_limit_bytes, 2048);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert!(config.allow_custom_endpoints);
+
+        let config = load(
+            &a,
+            &[
+                ("GATEHOUSE_SERVER_LISTEN", "127.0.0.1:9100"),
+                ("GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS", "false"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 9100);
+        assert!(!config.allow_custom_endpoints);
+
+        a.listen = Some("127.0.0.1:9200".into());
+        let config = load(&a, &[("GATEHOUSE_SERVER_LISTEN", "127.0.0.1:9100")]).unwrap();
+        assert_eq!(config.listen.port(), 9200);
+    }
+
+    #[test]
+    fn short_env_names() {
+        let config = load(
+            &args(),
+            &[
+                ("GATEHOUSE_OPERATOR_KEY", "op-key-0123456789abcdef"),
+                ("GATEHOUSE_MASTER_KEY", "abc"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            config.operator_key.unwrap().expose_secret(),
+            "op-key-0123456789abcdef"
+        );
+        assert_eq!(config.master_key.unwrap().expose_secret(), "abc");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = load(&args(), &[("GATEHOUSE_SERVER_LISTEN", "not an address")]).unwrap_err();
+        assert_eq!(e.key, "GATEHOUSE_SERVER_LISTEN");
+        let e = load(&args(), &[("GATEHOUSE_SERVER_BODY_LIMIT_BYTES", "-1")]).unwrap_err();
+        assert_eq!(e.key, "GATEHOUSE_SERVER_BODY_LIMIT_BYTES");
+        let e = load(&args(), &[("GATEHOUSE_OPERATOR_KEY", "short")]).unwrap_err();
+        assert_eq!(e.key, "GATEHOUSE_OPERATOR_KEY");
+        assert!(
+            !e.to_string().contains("short"),
+            "errors never echo a secret"
+        );
+
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[server]\nlisten = \"127.0.0.1:1\"\nlisen = 3").unwrap();
+        let mut a = args();
+        a.config = Some(file.path().to_owned());
+        let e = load(&a, &[]).unwrap_err();
+        assert_eq!(e.key, "server.lisen");
+
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[log]\nformat = \"xml\"").unwrap();
+        a.config = Some(file.path().to_owned());
+        assert_eq!(load(&a, &[]).unwrap_err().key, "log.format");
+
+        a.config = Some(PathBuf::from("/nonexistent/gatehouse.toml"));
+        assert!(load(&a, &[]).unwrap_err().key.contains("gatehouse.toml"));
+    }
+}

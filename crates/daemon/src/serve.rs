@@ -1,0 +1,160 @@
+//! `gatehouse serve`: wires the store, registry, gateway and API together, serves until SIGTERM or
+//! Ctrl-C, then drains requests and makes the store durable before exiting.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use gatehouse_api::{ApiOptions, AppState, Metrics};
+use gatehouse_core::{Clock, SystemClock};
+use gatehouse_engine::secrets::Sealer;
+use gatehouse_engine::{tokens, Gateway, GatewayOptions};
+use gatehouse_store::{SledStore, Store};
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, Environment, LogFormat};
+use crate::{keys, registry, ServeArgs};
+
+pub(crate) fn run(args: &ServeArgs) -> ExitCode {
+    let config = match Config::load(args, &Environment) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("gatehouse: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "gatehouse stopped with an error");
+            eprintln!("gatehouse: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match config.log_format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    // Everything that can be wrong with the configuration fails before the port is bound.
+    let master_key =
+        keys::master_key(&config).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+    let store = SledStore::open(&config.data_dir)
+        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let gateway = Arc::new(Gateway::new(
+        Arc::clone(&store),
+        Arc::new(registry::build()),
+        Sealer::new(&master_key),
+        clock,
+        GatewayOptions {
+            allow_custom_endpoints: config.allow_custom_endpoints,
+            operator_key_hash: config
+                .operator_key
+                .as_ref()
+                .map(|key| tokens::hash(key.expose_secret())),
+        },
+    ));
+    if let Some(operator_key) = gateway.ensure_operator_key().await? {
+        // Shown once, as API.md promises; only its hash is stored.
+        eprintln!(
+            "\n  Gatehouse generated the operator API key (shown only now; store it safely):\n\n    {}\n",
+            operator_key.expose_secret()
+        );
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = AppState {
+        gateway: Arc::clone(&gateway),
+        metrics: Arc::new(Metrics::new()),
+        ready: Arc::clone(&ready),
+    };
+    let options = ApiOptions {
+        body_limit: config.body_limit_bytes,
+        request_timeout: config.request_timeout,
+    };
+    let app = gatehouse_api::router(state, &options);
+    tracing::info!(
+        listen = %listener.local_addr().unwrap_or(config.listen),
+        data_dir = %config.data_dir.display(),
+        allow_custom_endpoints = config.allow_custom_endpoints,
+        "gatehouse is serving"
+    );
+    ready.store(true, Ordering::Release);
+
+    let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown_ready = Arc::clone(&ready);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        shutdown_ready.store(false, Ordering::Release);
+        tracing::info!("shutting down: no new connections, finishing requests in flight");
+        let _ = draining_tx.send(());
+    });
+    let server = tokio::spawn(async move { server.await });
+    let shutdown_timeout = config.shutdown_timeout;
+    let outcome = tokio::select! {
+        result = server => result.context("the server task failed")?.context("the server failed"),
+        () = async {
+            let _ = draining_rx.await;
+            tokio::time::sleep(shutdown_timeout).await;
+        } => {
+            tracing::warn!(timeout_secs = shutdown_timeout.as_secs(), "requests still in flight at the shutdown timeout; stopping anyway");
+            Ok(())
+        }
+    };
+    store.close().await.context("cannot flush the store")?;
+    tracing::info!("store flushed; goodbye");
+    outcome
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

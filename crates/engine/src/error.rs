@@ -1,0 +1,39 @@
+//! Engine errors, in terms the API maps to statuses.
+
+use gatehouse_core::provider::ConnectorError;
+use gatehouse_core::validate::FieldError;
+use gatehouse_store::StoreError;
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Invalid(FieldError),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    NotImplemented(String),
+    #[error("provider check failed: {0}")]
+    Provider(#[from] ConnectorError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("credentials could not be opened: {0}")]
+    Crypto(String),
+}
+
+impl EngineError {
+    pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        })
+    }
+}
+
+impl From<FieldError> for EngineError {
+    fn from(err: FieldError) -> Self {
+        Self::Invalid(err)
+    }
+}

@@ -1,0 +1,545 @@
+//! The onboarding service: tenants, API keys, integrations and the tokens that authenticate
+//! callers. The API is a thin HTTP skin over this.
+
+use std::sync::Arc;
+
+use gatehouse_core::catalog::ProviderDescriptor;
+use gatehouse_core::model::{
+    ApiKey, Integration, IntegrationStatus, SyncStatus, Tenant, TenantSettings, TokenKind,
+    TokenRecord,
+};
+use gatehouse_core::provider::{CheckReport, ConnectorContext, ConnectorRegistry, Credentials};
+use gatehouse_core::validate::{self, EndpointPolicy};
+use gatehouse_core::{is_valid_id, ApiKeyId, Clock, IntegrationId, TenantId};
+use gatehouse_store::{Page, PageRequest, Store};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+
+use crate::secrets::Sealer;
+use crate::tokens::{self, MintedToken};
+use crate::EngineError;
+
+/// Who a presented token authenticates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// The operator: every tenant.
+    Operator,
+    /// A tenant API key.
+    Tenant(TenantId),
+    /// An integration's push-ingest token.
+    Ingest {
+        tenant: TenantId,
+        integration: IntegrationId,
+    },
+    /// An integration's SCIM token.
+    Scim {
+        tenant: TenantId,
+        integration: IntegrationId,
+    },
+}
+
+/// Deployment choices the gateway enforces.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayOptions {
+    pub allow_custom_endpoints: bool,
+    /// Hash of the operator key given in the environment; when set it is the only operator key.
+    pub operator_key_hash: Option<String>,
+}
+
+/// A new integration as submitted.
+#[derive(Debug)]
+pub struct NewIntegration {
+    pub kind: String,
+    pub tenant_id: TenantId,
+    pub credentials: Map<String, Value>,
+    pub config: Map<String, Value>,
+}
+
+/// A change to an integration: credential rotation, config changes (a `null` removes a key),
+/// enabling or disabling it.
+#[derive(Debug, Default)]
+pub struct IntegrationPatch {
+    pub credentials: Option<Map<String, Value>>,
+    pub config: Option<Map<String, Value>>,
+    pub status: Option<IntegrationStatus>,
+}
+
+/// A stored integration and the tokens issued for it, shown to the caller once.
+pub struct IntegrationCreated {
+    pub integration: Integration,
+    pub ingest_token: Option<SecretString>,
+    pub scim_token: Option<SecretString>,
+}
+
+/// Onboarding and authentication over the store.
+pub struct Gateway {
+    store: Arc<dyn Store>,
+    registry: Arc<ConnectorRegistry>,
+    sealer: Sealer,
+    clock: Arc<dyn Clock>,
+    options: GatewayOptions,
+}
+
+const MAX_NAME_LEN: usize = 200;
+
+impl Gateway {
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: Arc<ConnectorRegistry>,
+        sealer: Sealer,
+        clock: Arc<dyn Clock>,
+        options: GatewayOptions,
+    ) -> Self {
+        Self {
+            store,
+            registry,
+            sealer,
+            clock,
+            options,
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn registry(&self) -> &ConnectorRegistry {
+        &self.registry
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    fn policy(&self) -> EndpointPolicy {
+        EndpointPolicy {
+            allow_custom_endpoints: self.options.allow_custom_endpoints,
+        }
+    }
+
+    /// Creates the operator key on first start when none is configured or stored; returns the
+    /// secret to show once.
+    pub async fn ensure_operator_key(&self) -> Result<Option<SecretString>, EngineError> {
+        if self.options.operator_key_hash.is_some()
+            || self.store.has_token_of_kind(TokenKind::Operator).await?
+        {
+            return Ok(None);
+        }
+        let minted = tokens::mint(TokenKind::Operator);
+        self.store
+            .put_token(&self.token_record(&minted, TokenKind::Operator, None, None, None))
+            .await?;
+        Ok(Some(minted.secret))
+    }
+
+    /// Resolves a bearer token to whom it authenticates.
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<Principal>, EngineError> {
+        if presented.is_empty() || presented.len() > 512 {
+            return Ok(None);
+        }
+        let hash = tokens::hash(presented);
+        if let Some(operator) = &self.options.operator_key_hash {
+            if bool::from(hash.as_bytes().ct_eq(operator.as_bytes())) {
+                return Ok(Some(Principal::Operator));
+            }
+        }
+        let Some(record) = self.store.find_token(&hash).await? else {
+            return Ok(None);
+        };
+        if !tokens::verify(presented, &record.hash) {
+            return Ok(None);
+        }
+        let principal = match (record.kind, record.tenant_id, record.integration_id) {
+            (TokenKind::Operator, _, _) if self.options.operator_key_hash.is_none() => {
+                Principal::Operator
+            }
+            (TokenKind::TenantApi, Some(tenant), _) => Principal::Tenant(tenant),
+            (TokenKind::Ingest, Some(tenant), Some(integration)) => Principal::Ingest {
+                tenant,
+                integration,
+            },
+            (TokenKind::Scim, Some(tenant), Some(integration)) => Principal::Scim {
+                tenant,
+                integration,
+            },
+            _ => return Ok(None),
+        };
+        Ok(Some(principal))
+    }
+
+    fn token_record(
+        &self,
+        minted: &MintedToken,
+        kind: TokenKind,
+        tenant: Option<&TenantId>,
+        integration: Option<&IntegrationId>,
+        api_key: Option<&ApiKeyId>,
+    ) -> TokenRecord {
+        TokenRecord {
+            hash: minted.hash.clone(),
+            kind,
+            tenant_id: tenant.cloned(),
+            integration_id: integration.cloned(),
+            api_key_id: api_key.cloned(),
+            created_at: self.clock.now(),
+        }
+    }
+
+    // --- tenants -------------------------------------------------------------------------------
+
+    pub async fn create_tenant(&self, name: &str, id: Option<&str>) -> Result<Tenant, EngineError> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > MAX_NAME_LEN {
+            return Err(EngineError::invalid(
+                "name",
+                format!("must be 1 to {MAX_NAME_LEN} characters"),
+            ));
+        }
+        let now = self.clock.now();
+        let id = match id {
+            Some(id) => TenantId::parse(id).ok_or_else(|| {
+                EngineError::invalid("id", "must be 1 to 64 of A-Z, a-z, 0-9, _ and -")
+            })?,
+            None => TenantId::generate(now),
+        };
+        let tenant = Tenant {
+            id,
+            name: name.to_owned(),
+            settings: TenantSettings::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store
+            .create_tenant(&tenant)
+            .await
+            .map_err(|e| match e {
+                gatehouse_store::StoreError::Conflict(_) => {
+                    EngineError::Conflict(format!("tenant {} already exists", tenant.id))
+                }
+                other => other.into(),
+            })?;
+        tracing::info!(tenant_id = %tenant.id, "tenant created");
+        Ok(tenant)
+    }
+
+    pub async fn tenant(&self, id: &TenantId) -> Result<Tenant, EngineError> {
+        self.store
+            .get_tenant(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("tenant {id}")))
+    }
+
+    pub async fn list_tenants(&self, page: &PageRequest) -> Result<Page<Tenant>, EngineError> {
+        Ok(self.store.list_tenants(page).await?)
+    }
+
+    pub async fn update_tenant(
+        &self,
+        id: &TenantId,
+        name: Option<&str>,
+        settings: Option<TenantSettings>,
+    ) -> Result<Tenant, EngineError> {
+        let mut tenant = self.tenant(id).await?;
+        if let Some(name) = name {
+            let name = name.trim();
+            if name.is_empty() || name.len() > MAX_NAME_LEN {
+                return Err(EngineError::invalid(
+                    "name",
+                    format!("must be 1 to {MAX_NAME_LEN} characters"),
+                ));
+            }
+            tenant.name = name.to_owned();
+        }
+        if let Some(settings) = settings {
+            tenant.settings = settings;
+        }
+        tenant.updated_at = self.clock.now();
+        self.store.update_tenant(&tenant).await?;
+        Ok(tenant)
+    }
+
+    pub async fn delete_tenant(&self, id: &TenantId) -> Result<(), EngineError> {
+        if self.store.delete_tenant(id).await? {
+            tracing::info!(tenant_id = %id, "tenant deleted with all its data");
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(format!("tenant {id}")))
+        }
+    }
+
+    pub async fn create_api_key(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<(ApiKey, SecretString), EngineError> {
+        self.tenant(tenant).await?;
+        let now = self.clock.now();
+        let key = ApiKey {
+            id: ApiKeyId::generate(now),
+            tenant_id: tenant.clone(),
+            created_at: now,
+        };
+        let minted = tokens::mint(TokenKind::TenantApi);
+        let record = self.token_record(
+            &minted,
+            TokenKind::TenantApi,
+            Some(tenant),
+            None,
+            Some(&key.id),
+        );
+        self.store.create_api_key(&key, &record).await?;
+        tracing::info!(tenant_id = %tenant, api_key_id = %key.id, "tenant API key issued");
+        Ok((key, minted.secret))
+    }
+
+    pub async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, EngineError> {
+        self.tenant(tenant).await?;
+        Ok(self.store.list_api_keys(tenant).await?)
+    }
+
+    pub async fn delete_api_key(
+        &self,
+        tenant: &TenantId,
+        id: &ApiKeyId,
+    ) -> Result<(), EngineError> {
+        if self.store.delete_api_key(tenant, id).await? {
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(format!("API key {id}")))
+        }
+    }
+
+    // --- integrations --------------------------------------------------------------------------
+
+    fn descriptor(&self, kind: &str) -> Result<&'static ProviderDescriptor, EngineError> {
+        self.registry.descriptor(kind).ok_or_else(|| {
+            EngineError::invalid(
+                "type",
+                format!(
+                    "unsupported type; supported: {}",
+                    self.registry.type_ids().join(", ")
+                ),
+            )
+        })
+    }
+
+    pub async fn create_integration(
+        &self,
+        new: NewIntegration,
+    ) -> Result<IntegrationCreated, EngineError> {
+        let descriptor = self.descriptor(&new.kind)?;
+        self.tenant(&new.tenant_id).await?;
+        validate::validate_credentials(descriptor, &new.credentials, self.policy())?;
+        validate::validate_config(descriptor, &new.config, self.policy())?;
+        let now = self.clock.now();
+        let id = IntegrationId::generate(now);
+        let credentials = self
+            .sealer
+            .seal(&Credentials::from_object(new.credentials), id.as_str())?;
+        let mut issued = Vec::new();
+        let ingest = descriptor
+            .push_capable
+            .then(|| tokens::mint(TokenKind::Ingest));
+        let scim = descriptor
+            .scim_server
+            .then(|| tokens::mint(TokenKind::Scim));
+        for (minted, kind) in [(&ingest, TokenKind::Ingest), (&scim, TokenKind::Scim)] {
+            if let Some(minted) = minted {
+                issued.push(self.token_record(minted, kind, Some(&new.tenant_id), Some(&id), None));
+            }
+        }
+        let integration = Integration {
+            id,
+            tenant_id: new.tenant_id,
+            kind: descriptor.id.to_owned(),
+            config: new.config,
+            status: IntegrationStatus::Active,
+            credentials,
+            ingest_token_hash: ingest.as_ref().map(|t| t.hash.clone()),
+            scim_token_hash: scim.as_ref().map(|t| t.hash.clone()),
+            sync: SyncStatus::default(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_integration(&integration, &issued).await?;
+        tracing::info!(
+            tenant_id = %integration.tenant_id,
+            integration_id = %integration.id,
+            r#type = %integration.kind,
+            "integration registered"
+        );
+        Ok(IntegrationCreated {
+            integration,
+            ingest_token: ingest.map(|t| t.secret),
+            scim_token: scim.map(|t| t.secret),
+        })
+    }
+
+    pub async fn integration(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+    ) -> Result<Integration, EngineError> {
+        self.store
+            .get_integration(tenant, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("integration {id}")))
+    }
+
+    pub async fn list_integrations(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<Integration>, EngineError> {
+        Ok(self.store.list_integrations(tenant, page).await?)
+    }
+
+    pub async fn patch_integration(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+        patch: IntegrationPatch,
+    ) -> Result<Integration, EngineError> {
+        let mut integration = self.integration(tenant, id).await?;
+        let descriptor = self.descriptor(&integration.kind)?;
+        if let Some(config_patch) = patch.config {
+            let mut config = integration.config.clone();
+            for (key, value) in config_patch {
+                if value.is_null() {
+                    config.remove(&key);
+                } else {
+                    config.insert(key, value);
+                }
+            }
+            validate::validate_config(descriptor, &config, self.policy())?;
+            integration.config = config;
+        }
+        if let Some(credential_patch) = patch.credentials {
+            validate::validate_credential_patch(descriptor, &credential_patch, self.policy())?;
+            let current = self.sealer.open(&integration.credentials, id.as_str())?;
+            let merged = current.merged_with(&credential_patch);
+            validate::validate_credentials(
+                descriptor,
+                &merged.to_object_for_validation(),
+                self.policy(),
+            )?;
+            integration.credentials = self.sealer.seal(&merged, id.as_str())?;
+            tracing::info!(tenant_id = %tenant, integration_id = %id, "integration credentials rotated");
+        }
+        if let Some(status) = patch.status {
+            integration.status = status;
+        }
+        integration.updated_at = self.clock.now();
+        self.store.update_integration(&integration).await?;
+        Ok(integration)
+    }
+
+    pub async fn delete_integration(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+    ) -> Result<(), EngineError> {
+        if self.store.delete_integration(tenant, id).await? {
+            tracing::info!(tenant_id = %tenant, integration_id = %id, "integration deleted");
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(format!("integration {id}")))
+        }
+    }
+
+    /// Issues a new ingest or SCIM token; the old one stops working in the same write.
+    pub async fn rotate_token(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+        kind: TokenKind,
+    ) -> Result<(Integration, SecretString), EngineError> {
+        let integration = self.integration(tenant, id).await?;
+        let descriptor = self.descriptor(&integration.kind)?;
+        let allowed = match kind {
+            TokenKind::Ingest => descriptor.push_capable,
+            TokenKind::Scim => descriptor.scim_server,
+            TokenKind::Operator | TokenKind::TenantApi => false,
+        };
+        if !allowed {
+            return Err(EngineError::Conflict(format!(
+                "a {} integration has no {} token",
+                integration.kind,
+                if kind == TokenKind::Scim {
+                    "SCIM"
+                } else {
+                    "ingest"
+                }
+            )));
+        }
+        let minted = tokens::mint(kind);
+        let record = self.token_record(&minted, kind, Some(tenant), Some(id), None);
+        let integration = self
+            .store
+            .rotate_integration_token(tenant, id, &record)
+            .await?;
+        tracing::info!(tenant_id = %tenant, integration_id = %id, ?kind, "integration token rotated");
+        Ok((integration, minted.secret))
+    }
+
+    fn connector_context(
+        &self,
+        integration: &Integration,
+    ) -> Result<ConnectorContext, EngineError> {
+        Ok(ConnectorContext {
+            tenant_id: integration.tenant_id.clone(),
+            integration_id: integration.id.clone(),
+            credentials: self
+                .sealer
+                .open(&integration.credentials, integration.id.as_str())?,
+            config: integration.config.clone(),
+            allow_custom_endpoints: self.options.allow_custom_endpoints,
+        })
+    }
+
+    fn not_implemented(kind: &str, what: &str) -> EngineError {
+        EngineError::NotImplemented(format!(
+            "{what} is not available for {kind} integrations yet: its connector is not part of this build"
+        ))
+    }
+
+    /// Runs the provider check for an integration.
+    pub async fn test_integration(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+    ) -> Result<CheckReport, EngineError> {
+        let integration = self.integration(tenant, id).await?;
+        let factory = self
+            .registry
+            .factory(&integration.kind)
+            .ok_or_else(|| Self::not_implemented(&integration.kind, "the provider check"))?;
+        let connector = factory.build(self.connector_context(&integration)?)?;
+        Ok(connector.check().await?)
+    }
+
+    /// Asks for a pull now.
+    pub async fn request_sync(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+    ) -> Result<(), EngineError> {
+        let integration = self.integration(tenant, id).await?;
+        if self.registry.factory(&integration.kind).is_none() {
+            return Err(Self::not_implemented(&integration.kind, "sync"));
+        }
+        Err(EngineError::NotImplemented(
+            "scheduled pulls are not part of this build yet".into(),
+        ))
+    }
+
+    /// Whether a caller-chosen id is acceptable (used by the API before it builds typed ids).
+    pub fn is_valid_id(id: &str) -> bool {
+        is_valid_id(id)
+    }
+
+    /// Exposes a one-time secret for the response that shows it.
+    pub fn reveal(secret: &SecretString) -> &str {
+        secret.expose_secret()
+    }
+}
