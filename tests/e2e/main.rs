@@ -1,1 +1,5 @@
-//! placeholder
+//! End-to-end tests: the real `gatehouse` binary (and the simulators) over loopback HTTP.
+//! One test binary with a module per area: every extra file under tests/ would be another binary
+//! to link.
+
+mod foundation;

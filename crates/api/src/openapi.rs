@@ -16,11 +16,13 @@ use crate::routes::*;
         create_integration, list_integrations, get_integration, patch_integration,
         delete_integration, test_integration, sync_integration,
         rotate_ingest_token, rotate_scim_token,
+        push,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "tenants", description = "Tenants and their API keys"),
         (name = "integrations", description = "Connections to identity providers"),
+        (name = "ingest", description = "Events pushed by identity providers"),
         (name = "operations", description = "Health, readiness, metrics"),
     )
 )]

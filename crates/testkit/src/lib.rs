@@ -1,1 +1,9 @@
-//! placeholder
+//! Test-only harness: starts the real `gatehouse` binary (and, as provider simulators land, the
+//! simulators) on loopback, on ephemeral ports, with a temporary data dir, and hands the test an
+//! HTTP client. Nothing here is used by the daemon itself.
+
+mod api;
+mod daemon;
+
+pub use api::{Api, Reply};
+pub use daemon::{binary, Gatehouse, GatehouseBuilder};

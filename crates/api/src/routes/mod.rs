@@ -1,5 +1,6 @@
 //! The route table.
 
+mod ingest;
 mod integrations;
 mod ops;
 mod tenants;
@@ -9,6 +10,7 @@ use axum::Router;
 
 use crate::AppState;
 
+pub(crate) use ingest::__path_push;
 pub(crate) use integrations::__path_create_integration;
 pub(crate) use integrations::{
     __path_delete_integration, __path_get_integration, __path_list_integrations,
@@ -71,5 +73,6 @@ pub(crate) fn routes() -> Router<AppState> {
             "/v1/integrations/{id}/scim-token",
             post(integrations::rotate_scim_token),
         )
+        .route("/v1/idp/{provider}", post(ingest::push))
         .fallback(ops::not_found)
 }
