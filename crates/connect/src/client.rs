@@ -1,0 +1,217 @@
+//! The outbound HTTP client every connector uses: timeouts, no redirects (a redirect could lead
+//! off the provider's hosts), retries with backoff on transport errors, 5xx and 429, waits that
+//! honour `Retry-After` and the provider's budget headers, and errors with secrets redacted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use gatehouse_core::provider::ConnectorError;
+use gatehouse_core::Clock;
+use http::{HeaderMap, StatusCode};
+use rand::SeedableRng;
+
+use crate::backoff::{retry_after, Backoff};
+use crate::ratelimit::{RateBudget, RateHeaders, RateState};
+use crate::redact;
+
+/// How often and how patiently to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+    /// The longest single wait for a rate-limit reset.
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 6,
+            backoff: Backoff::default(),
+            max_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// Why a call failed after its retries.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    #[error("request to {url} failed: {reason}")]
+    Transport { url: String, reason: String },
+    #[error("{url} answered {status} after {attempts} attempts")]
+    Server {
+        url: String,
+        status: u16,
+        attempts: u32,
+    },
+    #[error("{url} kept answering 429 after {attempts} attempts")]
+    RateLimited {
+        url: String,
+        retry_after: Option<Duration>,
+        attempts: u32,
+    },
+    #[error("cannot build the HTTP client: {0}")]
+    Setup(String),
+}
+
+impl From<CallError> for ConnectorError {
+    fn from(err: CallError) -> Self {
+        match err {
+            CallError::RateLimited { retry_after, .. } => Self::RateLimited { retry_after },
+            CallError::Setup(reason) => Self::InvalidConfig(reason),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// A complete answer: status, headers and the whole body.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// The shared outbound client of one integration.
+pub struct HttpClient {
+    http: reqwest::Client,
+    clock: Arc<dyn Clock>,
+    budget: Arc<RateBudget>,
+    rate_headers: Option<RateHeaders>,
+    policy: RetryPolicy,
+}
+
+impl HttpClient {
+    pub fn new(
+        clock: Arc<dyn Clock>,
+        budget: Arc<RateBudget>,
+        rate_headers: Option<RateHeaders>,
+        policy: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<Self, CallError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CallError::Setup(e.without_url().to_string()))?;
+        Ok(Self {
+            http,
+            clock,
+            budget,
+            rate_headers,
+            policy,
+        })
+    }
+
+    pub fn budget(&self) -> &RateBudget {
+        &self.budget
+    }
+
+    /// Sends the request `build` makes, retrying transient failures, and reads the whole body.
+    /// 4xx answers other than 429 are returned for the connector to interpret.
+    pub async fn send(
+        &self,
+        bucket: &str,
+        url_for_errors: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Fetched, CallError> {
+        let shown = redact::url(url_for_errors);
+        let mut rng = rand::rngs::StdRng::from_entropy();
+        let mut attempt: u32 = 0;
+        loop {
+            if let Some(wait) = self.budget.wait(bucket, self.clock.now()) {
+                let wait = wait.min(self.policy.max_wait);
+                tracing::debug!(
+                    bucket,
+                    wait_ms = wait.as_millis() as u64,
+                    "rate budget share spent; waiting for reset"
+                );
+                tokio::time::sleep(wait).await;
+            }
+            let last = attempt + 1 >= self.policy.max_attempts;
+            match self.attempt(&build).await {
+                Err(reason) => {
+                    if last {
+                        return Err(CallError::Transport { url: shown, reason });
+                    }
+                    tracing::warn!(url = %shown, attempt, %reason, "request failed; retrying");
+                    tokio::time::sleep(self.policy.backoff.delay(attempt, &mut rng)).await;
+                }
+                Ok(fetched) => {
+                    if let Some(names) = self.rate_headers {
+                        if let Some(state) = RateState::from_headers(&fetched.headers, names) {
+                            self.budget.observe(bucket, state);
+                        }
+                    }
+                    let status = fetched.status;
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        let wait = self.rate_limit_wait(&fetched.headers);
+                        if last {
+                            return Err(CallError::RateLimited {
+                                url: shown,
+                                retry_after: wait,
+                                attempts: attempt + 1,
+                            });
+                        }
+                        let wait = wait
+                            .unwrap_or_else(|| self.policy.backoff.delay(attempt, &mut rng))
+                            .min(self.policy.max_wait);
+                        tracing::warn!(url = %shown, attempt, wait_ms = wait.as_millis() as u64, "rate limited (429); waiting");
+                        tokio::time::sleep(wait).await;
+                    } else if status.is_server_error() {
+                        if last {
+                            return Err(CallError::Server {
+                                url: shown,
+                                status: status.as_u16(),
+                                attempts: attempt + 1,
+                            });
+                        }
+                        tracing::warn!(url = %shown, attempt, status = status.as_u16(), "provider error; retrying");
+                        tokio::time::sleep(self.policy.backoff.delay(attempt, &mut rng)).await;
+                    } else {
+                        return Ok(fetched);
+                    }
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Fetched, String> {
+        let response = build(&self.http)
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        // A body cut short (reset, truncated) fails here and is retried like any transport error.
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| format!("reading the body: {}", e.without_url()))?;
+        Ok(Fetched {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// How long a 429 asks us to wait: `Retry-After`, else until the budget's reset.
+    fn rate_limit_wait(&self, headers: &HeaderMap) -> Option<Duration> {
+        let now = self.clock.now();
+        retry_after(headers, now).or_else(|| {
+            let names = self.rate_headers?;
+            let state = RateState::from_headers(headers, names)?;
+            Some(
+                (state.reset_at - now).to_std().unwrap_or(Duration::ZERO)
+                    + Duration::from_millis(250),
+            )
+        })
+    }
+}

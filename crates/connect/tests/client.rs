@@ -1,0 +1,151 @@
+//! The shared HTTP client against a small local server that misbehaves on purpose.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use gatehouse_connect::ratelimit::OKTA_HEADERS;
+use gatehouse_connect::{Backoff, CallError, HttpClient, RateBudget, RetryPolicy};
+use gatehouse_core::{Clock, SystemClock};
+
+fn client(max_attempts: u32) -> HttpClient {
+    let policy = RetryPolicy {
+        max_attempts,
+        backoff: Backoff {
+            base: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+            factor: 2.0,
+        },
+        max_wait: Duration::from_secs(3),
+    };
+    HttpClient::new(
+        Arc::new(SystemClock),
+        Arc::new(RateBudget::new(0.5)),
+        Some(OKTA_HEADERS),
+        policy,
+        Duration::from_secs(5),
+    )
+    .unwrap()
+}
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+/// Answers `failures` times with `status` (and `headers`), then 200.
+fn flaky(failures: u32, status: StatusCode, headers: HeaderMap) -> (Router, Arc<AtomicU32>) {
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&calls);
+    let router = Router::new().route(
+        "/x",
+        get(move || {
+            let calls = Arc::clone(&seen);
+            let headers = headers.clone();
+            async move {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                if n < failures {
+                    (status, headers, "{\"errorCode\":\"E0000047\"}").into_response()
+                } else {
+                    (StatusCode::OK, "{\"ok\":true}").into_response()
+                }
+            }
+        }),
+    );
+    (router, calls)
+}
+
+#[tokio::test]
+async fn retries_5xx_then_succeeds() {
+    let (router, calls) = flaky(2, StatusCode::SERVICE_UNAVAILABLE, HeaderMap::new());
+    let base = serve(router).await;
+    let url = format!("{base}/x");
+    let got = client(5).send("x", &url, |c| c.get(&url)).await.unwrap();
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(&got.body[..], b"{\"ok\":true}");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn honours_retry_after_on_429_and_gives_up_with_rate_limited() {
+    let mut headers = HeaderMap::new();
+    headers.insert("retry-after", "1".parse().unwrap());
+    let (router, calls) = flaky(1, StatusCode::TOO_MANY_REQUESTS, headers.clone());
+    let base = serve(router).await;
+    let url = format!("{base}/x");
+    let started = std::time::Instant::now();
+    let got = client(5).send("x", &url, |c| c.get(&url)).await.unwrap();
+    assert_eq!(got.status, StatusCode::OK);
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "waited for Retry-After"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+    headers.insert("retry-after", "0".parse().unwrap());
+    let (router, _) = flaky(100, StatusCode::TOO_MANY_REQUESTS, headers);
+    let base = serve(router).await;
+    let url = format!("{base}/x?token=secret-value");
+    let err = client(3)
+        .send("x", &url, |c| c.get(&url))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, CallError::RateLimited { attempts: 3, .. }),
+        "{err}"
+    );
+    assert!(
+        !err.to_string().contains("secret-value"),
+        "errors redact query values: {err}"
+    );
+}
+
+#[tokio::test]
+async fn waits_for_okta_reset_when_429_has_no_retry_after() {
+    let reset = SystemClock.now().timestamp() + 1;
+    let mut headers = HeaderMap::new();
+    headers.insert("x-rate-limit-limit", "10".parse().unwrap());
+    headers.insert("x-rate-limit-remaining", "0".parse().unwrap());
+    headers.insert("x-rate-limit-reset", reset.to_string().parse().unwrap());
+    let (router, calls) = flaky(1, StatusCode::TOO_MANY_REQUESTS, headers);
+    let base = serve(router).await;
+    let url = format!("{base}/x");
+    let got = client(4).send("x", &url, |c| c.get(&url)).await.unwrap();
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert!(
+        SystemClock.now().timestamp() >= reset,
+        "the retry came after the reset"
+    );
+}
+
+#[tokio::test]
+async fn client_errors_are_returned_not_retried() {
+    let (router, calls) = flaky(100, StatusCode::UNAUTHORIZED, HeaderMap::new());
+    let base = serve(router).await;
+    let url = format!("{base}/x");
+    let got = client(5).send("x", &url, |c| c.get(&url)).await.unwrap();
+    assert_eq!(got.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn transport_failures_exhaust_into_an_error() {
+    // Nothing listens on this port once the listener is dropped.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/x", listener.local_addr().unwrap());
+    drop(listener);
+    let err = client(2)
+        .send("x", &url, |c| c.get(&url))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CallError::Transport { .. }), "{err}");
+}
