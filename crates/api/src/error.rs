@@ -158,6 +158,7 @@ fn provider_error(err: &ConnectorError) -> ApiError {
         ConnectorError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ConnectorError::Unavailable(_) | ConnectorError::Protocol(_) => StatusCode::BAD_GATEWAY,
         ConnectorError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
+        ConnectorError::BadPush(_) => StatusCode::BAD_REQUEST,
     };
     ApiError::new(status, ApiError::code_for(status), err.to_string())
 }

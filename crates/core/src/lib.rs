@@ -11,6 +11,7 @@ pub mod clock;
 pub mod ids;
 pub mod model;
 pub mod provider;
+pub mod records;
 pub mod validate;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -14,7 +14,13 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 use crate::catalog::ProviderDescriptor;
+use crate::clock::Clock;
 use crate::ids::{IntegrationId, TenantId};
+use crate::model::ActionKind;
+use crate::records::{
+    ActionReport, ActionTarget, EventPage, Page, ProviderGroup, ProviderUser, PullMode,
+    PushOutcome, PushRequest,
+};
 
 /// Provider credentials held in memory: never printed, never serialized back out.
 #[derive(Clone)]
@@ -86,7 +92,7 @@ impl fmt::Debug for Credentials {
 }
 
 /// Everything a connector is built from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ConnectorContext {
     pub tenant_id: TenantId,
     pub integration_id: IntegrationId,
@@ -94,6 +100,43 @@ pub struct ConnectorContext {
     pub config: Map<String, Value>,
     /// Whether the operator let integrations point at any base URL (simulators, proxies).
     pub allow_custom_endpoints: bool,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for ConnectorContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorContext")
+            .field("tenant_id", &self.tenant_id)
+            .field("integration_id", &self.integration_id)
+            .field("config", &self.config)
+            .field("allow_custom_endpoints", &self.allow_custom_endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectorContext {
+    /// A boolean config key, with its default.
+    pub fn flag(&self, key: &str, default: bool) -> bool {
+        self.config
+            .get(key)
+            .and_then(Value::as_bool)
+            .unwrap_or(default)
+    }
+
+    /// A string config key.
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.config.get(key).and_then(Value::as_str)
+    }
+}
+
+/// What a connector can do; the engine asks before it schedules or runs anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    pub users: bool,
+    pub groups: bool,
+    pub signins: bool,
+    pub push: bool,
+    pub actions: Vec<ActionKind>,
 }
 
 /// What `check()` learned about the connection.
@@ -124,6 +167,9 @@ pub enum ConnectorError {
     Protocol(String),
     #[error("this connector does not support {0}")]
     Unsupported(&'static str),
+    /// A pushed request that is not what the provider sends (bad JSON, wrong shape).
+    #[error("the pushed request is invalid: {0}")]
+    BadPush(String),
 }
 
 impl ConnectorError {
@@ -133,11 +179,51 @@ impl ConnectorError {
     }
 }
 
-/// A live connection to one provider for one integration.
+/// A live connection to one provider for one integration. Each pull method returns one page and
+/// the cursor to resume from, so the engine stores a page before it asks for the next and never
+/// holds a whole directory in memory.
 #[async_trait]
 pub trait Connector: Send + Sync {
+    fn capabilities(&self) -> Capabilities;
+
     /// Proves the credentials work with the cheapest call that needs them.
     async fn check(&self) -> Result<CheckReport, ConnectorError>;
+
+    /// One page of accounts; `cursor` is the previous page's `next_cursor`.
+    async fn users_page(
+        &self,
+        _mode: PullMode,
+        _cursor: Option<&str>,
+    ) -> Result<Page<ProviderUser>, ConnectorError> {
+        Err(ConnectorError::Unsupported("directory pulls"))
+    }
+
+    /// One page of groups with their members.
+    async fn groups_page(
+        &self,
+        _cursor: Option<&str>,
+    ) -> Result<Page<ProviderGroup>, ConnectorError> {
+        Err(ConnectorError::Unsupported("group pulls"))
+    }
+
+    /// One page of sign-in and audit events after `cursor` (`None`: the first pull).
+    async fn signins_page(&self, _cursor: Option<&str>) -> Result<EventPage, ConnectorError> {
+        Err(ConnectorError::Unsupported("sign-in log pulls"))
+    }
+
+    /// Decodes a pushed request (already authenticated by its ingest token).
+    fn decode_push(&self, _request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
+        Err(ConnectorError::Unsupported("pushed events"))
+    }
+
+    /// Runs a response action; idempotent at the provider.
+    async fn act(
+        &self,
+        _action: ActionKind,
+        _target: &ActionTarget,
+    ) -> Result<ActionReport, ConnectorError> {
+        Err(ConnectorError::Unsupported("response actions"))
+    }
 }
 
 /// Builds connectors for one provider type and describes what its integrations carry.

@@ -494,6 +494,7 @@ impl Gateway {
                 .open(&integration.credentials, integration.id.as_str())?,
             config: integration.config.clone(),
             allow_custom_endpoints: self.options.allow_custom_endpoints,
+            clock: Arc::clone(&self.clock),
         })
     }
 

@@ -1,0 +1,141 @@
+//! What connectors hand to the engine: provider records normalized into Gatehouse's words but not
+//! yet given Gatehouse ids, pages with resumable cursors, pushed requests and action reports.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{EventCategory, Outcome, RiskLevel, UserStatus};
+
+/// An account as the provider described it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderUser {
+    pub external_id: String,
+    pub login: String,
+    pub email: Option<String>,
+    pub emails: Vec<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub status: UserStatus,
+    pub status_flags: Vec<String>,
+    pub department: Option<String>,
+    pub title: Option<String>,
+    pub manager: Option<String>,
+    /// External ids of the account's groups, when the provider lists them with the account.
+    pub groups: Option<Vec<String>>,
+    pub mfa_enrolled: Option<bool>,
+    pub mfa_factors: Vec<String>,
+    pub is_admin: bool,
+    pub created_at: Option<DateTime<Utc>>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub raw: Option<Value>,
+}
+
+/// A group as the provider described it, with its members' external ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderGroup {
+    pub external_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub members: Vec<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub raw: Option<Value>,
+}
+
+/// A sign-in or audit event as the provider described it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProviderEvent {
+    /// The provider's unique event id: the dedupe key.
+    pub provider_event_id: String,
+    pub time: DateTime<Utc>,
+    pub category: EventCategory,
+    pub event_type: String,
+    /// The provider's id of the account the event is about (the actor of a sign-in).
+    pub external_user_id: Option<String>,
+    pub login: Option<String>,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    pub ip: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub asn: Option<u32>,
+    pub user_agent: Option<String>,
+    pub device: Option<String>,
+    pub mfa_factor: Option<String>,
+    pub session_id: Option<String>,
+    pub is_proxy: Option<bool>,
+    pub provider_risk: Option<RiskLevel>,
+    pub raw: Option<Value>,
+}
+
+/// Which accounts a directory pull asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullMode {
+    /// Every account in every status.
+    Full,
+    /// Accounts changed after `since`.
+    Changed { since: DateTime<Utc> },
+}
+
+/// One page of a directory pull. `next_cursor` resumes after this page; `None` means done.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// One page of a sign-in log pull.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPage {
+    pub events: Vec<ProviderEvent>,
+    /// Where the next pull resumes; persisted only after `events` are stored.
+    pub next_cursor: Option<String>,
+    /// Nothing more is available right now (polling: an empty page).
+    pub caught_up: bool,
+}
+
+/// A request pushed to `/v1/idp/{provider}`, already authenticated by its ingest token.
+#[derive(Debug, Clone)]
+pub struct PushRequest {
+    pub method: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl PushRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a push decoded to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushOutcome {
+    /// A handshake (verification challenge): answer it with this JSON and store nothing.
+    Respond { status: u16, body: Value },
+    /// Events to store before acknowledging.
+    Events(Vec<ProviderEvent>),
+}
+
+/// The account an action is aimed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionTarget {
+    pub external_id: String,
+    pub login: String,
+}
+
+/// What an action did at the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionReport {
+    /// False when the account already was in the asked-for state (an idempotent no-op).
+    pub changed: bool,
+    pub detail: String,
+}
