@@ -53,6 +53,7 @@ impl IntegrationView {
     /// The view with the one-time tokens, when they were just issued.
     pub(crate) fn new(
         integration: &Integration,
+        sync: SyncStatus,
         ingest_token: Option<&str>,
         scim_token: Option<&str>,
     ) -> Self {
@@ -82,7 +83,7 @@ impl IntegrationView {
             status: integration.status,
             created_at: integration.created_at,
             updated_at: integration.updated_at,
-            sync: integration.sync.clone(),
+            sync,
             ingest,
             scim,
         }

@@ -357,7 +357,6 @@ impl Gateway {
             credentials,
             ingest_token_hash: ingest.as_ref().map(|t| t.hash.clone()),
             scim_token_hash: scim.as_ref().map(|t| t.hash.clone()),
-            sync: SyncStatus::default(),
             created_at: now,
             updated_at: now,
         };
@@ -384,6 +383,15 @@ impl Gateway {
             .get_integration(tenant, id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("integration {id}")))
+    }
+
+    /// What the last pulls of an integration did (empty before the first).
+    pub async fn sync_status(&self, integration: &Integration) -> Result<SyncStatus, EngineError> {
+        Ok(self
+            .store
+            .get_sync_status(&integration.tenant_id, &integration.id)
+            .await?
+            .unwrap_or_default())
     }
 
     pub async fn list_integrations(

@@ -12,8 +12,8 @@ mod sled_store;
 
 use async_trait::async_trait;
 use gatehouse_core::model::{
-    Action, ApiKey, Detection, Group, Identity, Integration, SignInEvent, SyncCursor, Tenant,
-    TokenKind, TokenRecord, User,
+    Action, ApiKey, Detection, Group, Identity, Integration, SignInEvent, SyncCursor, SyncStatus,
+    Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
     ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, TenantId, UserId,
@@ -128,7 +128,11 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         page: &PageRequest,
     ) -> Result<Page<Group>, StoreError>;
-    async fn put_identity(&self, identity: &Identity) -> Result<(), StoreError>;
+    /// Inserts or replaces identities (one durable commit for the batch), keeping the e-mail index.
+    async fn put_identities(&self, identities: &[Identity]) -> Result<(), StoreError>;
+    async fn put_identity(&self, identity: &Identity) -> Result<(), StoreError> {
+        self.put_identities(std::slice::from_ref(identity)).await
+    }
     async fn get_identity(
         &self,
         tenant: &TenantId,
@@ -166,6 +170,19 @@ pub trait Store: Send + Sync + 'static {
         integration: &IntegrationId,
         name: &str,
         cursor: &SyncCursor,
+    ) -> Result<(), StoreError>;
+
+    /// What the last pulls of an integration did.
+    async fn get_sync_status(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+    ) -> Result<Option<SyncStatus>, StoreError>;
+    async fn put_sync_status(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        status: &SyncStatus,
     ) -> Result<(), StoreError>;
 
     // --- detections and actions ----------------------------------------------------------------

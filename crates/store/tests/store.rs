@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::model::{
-    Integration, IntegrationStatus, Outcome, SealedSecret, SignInEvent, SyncStatus, Tenant,
-    TenantSettings, TokenKind, TokenRecord, User, UserStatus,
+    Integration, IntegrationStatus, Outcome, SealedSecret, SignInEvent, Tenant, TenantSettings,
+    TokenKind, TokenRecord, User, UserStatus,
 };
 use gatehouse_core::{IntegrationId, SignInId, TenantId, UserId};
 use gatehouse_store::{Locatable, PageRequest, SignInFilter, SledStore, Store, UserFilter};
@@ -43,7 +43,6 @@ fn integration(tenant: &TenantId, n: u32) -> Integration {
         },
         ingest_token_hash: Some(format!("hash-{tenant}-{n}")),
         scim_token_hash: None,
-        sync: SyncStatus::default(),
         created_at: t0(),
         updated_at: t0(),
     }

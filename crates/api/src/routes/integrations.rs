@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use gatehouse_core::model::{IntegrationStatus, TokenKind};
+use gatehouse_core::model::{IntegrationStatus, SyncStatus, TokenKind};
 use gatehouse_core::{IntegrationId, TenantId};
 use gatehouse_engine::{Gateway, IntegrationPatch, NewIntegration};
 use gatehouse_store::Locatable;
@@ -80,6 +80,7 @@ pub(crate) async fn create_integration(
         .await?;
     let view = IntegrationView::new(
         &created.integration,
+        SyncStatus::default(),
         created.ingest_token.as_ref().map(Gateway::reveal),
         created.scim_token.as_ref().map(Gateway::reveal),
     );
@@ -99,12 +100,13 @@ pub(crate) async fn list_integrations(
         .gateway
         .list_integrations(&tenant, &params.page())
         .await?;
+    let mut data = Vec::with_capacity(page.items.len());
+    for integration in &page.items {
+        let sync = state.gateway.sync_status(integration).await?;
+        data.push(IntegrationView::new(integration, sync, None, None));
+    }
     Ok(Json(ListResponse {
-        data: page
-            .items
-            .iter()
-            .map(|i| IntegrationView::new(i, None, None))
-            .collect(),
+        data,
         next_cursor: page.next_cursor,
     }))
 }
@@ -118,7 +120,8 @@ pub(crate) async fn get_integration(
 ) -> Result<Json<IntegrationView>, ApiError> {
     let (tenant, id) = target(&state, &caller, &id).await?;
     let integration = state.gateway.integration(&tenant, &id).await?;
-    Ok(Json(IntegrationView::new(&integration, None, None)))
+    let sync = state.gateway.sync_status(&integration).await?;
+    Ok(Json(IntegrationView::new(&integration, sync, None, None)))
 }
 
 #[utoipa::path(patch, path = "/v1/integrations/{id}", tag = "integrations", request_body = PatchIntegration,
@@ -136,7 +139,8 @@ pub(crate) async fn patch_integration(
         status: body.status,
     };
     let integration = state.gateway.patch_integration(&tenant, &id, patch).await?;
-    Ok(Json(IntegrationView::new(&integration, None, None)))
+    let sync = state.gateway.sync_status(&integration).await?;
+    Ok(Json(IntegrationView::new(&integration, sync, None, None)))
 }
 
 #[utoipa::path(delete, path = "/v1/integrations/{id}", tag = "integrations", security(("bearer" = [])),
@@ -189,9 +193,10 @@ async fn rotate(
     let (tenant, id) = target(state, caller, id).await?;
     let (integration, secret) = state.gateway.rotate_token(&tenant, &id, kind).await?;
     let token = Gateway::reveal(&secret);
+    let sync = state.gateway.sync_status(&integration).await?;
     let view = match kind {
-        TokenKind::Scim => IntegrationView::new(&integration, None, Some(token)),
-        _ => IntegrationView::new(&integration, Some(token), None),
+        TokenKind::Scim => IntegrationView::new(&integration, sync, None, Some(token)),
+        _ => IntegrationView::new(&integration, sync, Some(token), None),
     };
     Ok(Json(view))
 }

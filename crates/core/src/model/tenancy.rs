@@ -109,8 +109,6 @@ pub struct Integration {
     pub ingest_token_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim_token_hash: Option<String>,
-    #[serde(default)]
-    pub sync: SyncStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -1,7 +1,9 @@
 //! Users, groups, identities, sign-ins, cursors, detections and actions in the sled backend (the
 //! synchronous halves; the trait impl adds the durable commit).
 
-use gatehouse_core::model::{Action, Detection, Group, Identity, SignInEvent, SyncCursor, User};
+use gatehouse_core::model::{
+    Action, Detection, Group, Identity, SignInEvent, SyncCursor, SyncStatus, User,
+};
 use gatehouse_core::{IntegrationId, TenantId, UserId};
 use sled::Transactional;
 
@@ -135,28 +137,33 @@ impl SledStore {
         Ok(())
     }
 
-    pub(super) fn put_identity_now(&self, identity: &Identity) -> Result<(), StoreError> {
-        let tenant = &identity.tenant_id;
-        let id = identity.id.as_str();
-        let key = keys::scoped(tenant, &[id]);
-        let bytes = encode(identity)?;
+    pub(super) fn put_identities_now(&self, identities: &[Identity]) -> Result<(), StoreError> {
+        let mut prepared = Vec::with_capacity(identities.len());
+        for identity in identities {
+            prepared.push((identity, encode(identity)?));
+        }
         let trees = (
             &self.trees.identities,
             &self.trees.identities_by_email,
             &self.trees.locator,
         );
-        tx_result(trees.transaction(|(identities, by_email, locator)| {
-            if let Some(old) = identities.get(key.as_slice())? {
-                let old: Identity = decode(&old).map_err(abort)?;
-                for email in &old.emails {
-                    by_email.remove(keys::scoped(tenant, &[&email.to_lowercase()]))?;
+        tx_result(trees.transaction(|(identities_tx, by_email, locator)| {
+            for (identity, bytes) in &prepared {
+                let tenant = &identity.tenant_id;
+                let id = identity.id.as_str();
+                let key = keys::scoped(tenant, &[id]);
+                if let Some(old) = identities_tx.get(key.as_slice())? {
+                    let old: Identity = decode(&old).map_err(abort)?;
+                    for email in &old.emails {
+                        by_email.remove(keys::scoped(tenant, &[&email.to_lowercase()]))?;
+                    }
                 }
+                identities_tx.insert(key.as_slice(), bytes.as_slice())?;
+                for email in &identity.emails {
+                    by_email.insert(keys::scoped(tenant, &[&email.to_lowercase()]), id)?;
+                }
+                locator.insert(locator_key(Locatable::Identity, id), tenant.as_str())?;
             }
-            identities.insert(key.as_slice(), bytes.as_slice())?;
-            for email in &identity.emails {
-                by_email.insert(keys::scoped(tenant, &[&email.to_lowercase()]), id)?;
-            }
-            locator.insert(locator_key(Locatable::Identity, id), tenant.as_str())?;
             Ok(())
         }))
     }
@@ -233,6 +240,31 @@ impl SledStore {
         self.trees.cursors.insert(
             keys::scoped(tenant, &[integration.as_str(), name]),
             encode(cursor)?,
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn get_sync_status_now(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+    ) -> Result<Option<SyncStatus>, StoreError> {
+        decode_opt(
+            self.trees
+                .sync_status
+                .get(keys::scoped(tenant, &[integration.as_str()]))?,
+        )
+    }
+
+    pub(super) fn put_sync_status_now(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        status: &SyncStatus,
+    ) -> Result<(), StoreError> {
+        self.trees.sync_status.insert(
+            keys::scoped(tenant, &[integration.as_str()]),
+            encode(status)?,
         )?;
         Ok(())
     }

@@ -28,6 +28,7 @@ struct Trees {
     api_keys: Tree,
     integrations: Tree,
     cursors: Tree,
+    sync_status: Tree,
     users: Tree,
     users_by_external: Tree,
     users_by_email: Tree,
@@ -44,11 +45,12 @@ struct Trees {
 
 impl Trees {
     /// Trees whose keys all start with a tenant prefix.
-    fn tenant_scoped(&self) -> [&Tree; 14] {
+    fn tenant_scoped(&self) -> [&Tree; 15] {
         [
             &self.api_keys,
             &self.integrations,
             &self.cursors,
+            &self.sync_status,
             &self.users,
             &self.users_by_external,
             &self.users_by_email,
@@ -85,6 +87,7 @@ impl SledStore {
             api_keys: tree("api_keys")?,
             integrations: tree("integrations")?,
             cursors: tree("cursors")?,
+            sync_status: tree("sync_status")?,
             users: tree("users")?,
             users_by_external: tree("users_by_external")?,
             users_by_email: tree("users_by_email")?,

@@ -304,6 +304,9 @@ impl SledStore {
                     Ok(true)
                 }),
         )?;
+        self.trees
+            .sync_status
+            .remove(keys::scoped(tenant, &[id.as_str()]))?;
         for cursor in self
             .trees
             .cursors

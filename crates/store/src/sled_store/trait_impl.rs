@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use gatehouse_core::model::{
-    Action, ApiKey, Detection, Group, Identity, Integration, SignInEvent, SyncCursor, Tenant,
-    TokenKind, TokenRecord, User,
+    Action, ApiKey, Detection, Group, Identity, Integration, SignInEvent, SyncCursor, SyncStatus,
+    Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
     ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, TenantId, UserId,
@@ -190,8 +190,26 @@ impl Store for SledStore {
         self.page(&self.trees.groups, tenant, None, page, |_| true)
     }
 
-    async fn put_identity(&self, identity: &Identity) -> Result<(), StoreError> {
-        self.put_identity_now(identity)?;
+    async fn put_identities(&self, identities: &[Identity]) -> Result<(), StoreError> {
+        self.put_identities_now(identities)?;
+        self.durable().await
+    }
+
+    async fn get_sync_status(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+    ) -> Result<Option<SyncStatus>, StoreError> {
+        self.get_sync_status_now(tenant, integration)
+    }
+
+    async fn put_sync_status(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        status: &SyncStatus,
+    ) -> Result<(), StoreError> {
+        self.put_sync_status_now(tenant, integration, status)?;
         self.durable().await
     }
 
