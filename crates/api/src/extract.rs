@@ -48,6 +48,14 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 impl Caller {
+    /// Who asked, for audit trails.
+    pub(crate) fn label(&self) -> String {
+        match self {
+            Self::Operator => "operator".to_owned(),
+            Self::Tenant(tenant) => format!("tenant_api_key:{tenant}"),
+        }
+    }
+
     pub(crate) fn require_operator(&self) -> Result<(), ApiError> {
         match self {
             Self::Operator => Ok(()),
@@ -148,6 +156,31 @@ fn json_error(err: serde_json::Error) -> ApiError {
     let mut error = ApiError::bad_request(format!("invalid JSON body: {message}"));
     error.field = field;
     error
+}
+
+/// A raw request body (push ingest), with 413 in the API's error shape past the limit.
+pub(crate) struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(Self)
+            .map_err(|rejection| {
+                let status = rejection.status();
+                if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        status,
+                        "payload_too_large",
+                        "the request body is larger than the limit",
+                    )
+                } else {
+                    ApiError::bad_request("the request body could not be read")
+                }
+            })
+    }
 }
 
 /// A query string, with the API's error shape when it does not parse.

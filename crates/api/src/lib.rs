@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use gatehouse_engine::Gateway;
+use gatehouse_engine::{Engine, Gateway};
 
 pub use error::ApiError;
 pub use metrics::Metrics;
@@ -45,6 +45,7 @@ impl Default for ApiOptions {
 #[derive(Clone)]
 pub struct AppState {
     pub gateway: Arc<Gateway>,
+    pub engine: Arc<Engine>,
     pub metrics: Arc<Metrics>,
     /// Set once everything behind the API is running; cleared when shutdown begins.
     pub ready: Arc<AtomicBool>,

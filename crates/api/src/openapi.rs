@@ -16,12 +16,16 @@ use crate::routes::*;
         create_integration, list_integrations, get_integration, patch_integration,
         delete_integration, test_integration, sync_integration,
         rotate_ingest_token, rotate_scim_token,
-        push,
+        push, handshake,
+        list_users, get_user, get_identity, list_signins,
+        create_action, list_actions, get_action,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "tenants", description = "Tenants and their API keys"),
         (name = "integrations", description = "Connections to identity providers"),
+        (name = "inventory", description = "Accounts, identities and sign-ins across providers"),
+        (name = "actions", description = "Response actions at the provider"),
         (name = "ingest", description = "Events pushed by identity providers"),
         (name = "operations", description = "Health, readiness, metrics"),
     )

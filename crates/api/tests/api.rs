@@ -12,7 +12,7 @@ use gatehouse_api::{ApiOptions, AppState, Metrics};
 use gatehouse_core::provider::ConnectorRegistry;
 use gatehouse_core::{catalog, SystemClock};
 use gatehouse_engine::secrets::{MasterKey, Sealer};
-use gatehouse_engine::{tokens, Gateway, GatewayOptions, Principal};
+use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions, Principal};
 use gatehouse_store::SledStore;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -43,8 +43,14 @@ async fn start_with(allow_custom_endpoints: bool, body_limit: usize) -> Server {
             operator_key_hash: Some(tokens::hash(OPERATOR_KEY)),
         },
     ));
+    let options = EngineOptions {
+        schedules: false,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::start(Arc::clone(&gateway), options).await.unwrap();
     let state = AppState {
         gateway: Arc::clone(&gateway),
+        engine,
         metrics: Arc::new(Metrics::new()),
         ready: Arc::new(AtomicBool::new(true)),
     };

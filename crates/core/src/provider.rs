@@ -230,6 +230,12 @@ pub trait Connector: Send + Sync {
 pub trait ConnectorFactory: Send + Sync {
     fn descriptor(&self) -> &'static ProviderDescriptor;
     fn build(&self, context: ConnectorContext) -> Result<Arc<dyn Connector>, ConnectorError>;
+
+    /// Answers a provider handshake that arrives without an ingest token (Okta's one-time
+    /// verification GET may carry none); `None` when the request is no such handshake.
+    fn handshake(&self, _request: &PushRequest) -> Option<PushOutcome> {
+        None
+    }
 }
 
 struct Registration {

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use gatehouse_api::{ApiOptions, AppState, Metrics};
 use gatehouse_core::{Clock, SystemClock};
 use gatehouse_engine::secrets::Sealer;
-use gatehouse_engine::{tokens, Gateway, GatewayOptions};
+use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions};
 use gatehouse_store::{SledStore, Store};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -95,9 +95,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let engine = Engine::start(Arc::clone(&gateway), EngineOptions::default())
+        .await
+        .context("cannot start the engine")?;
     let ready = Arc::new(AtomicBool::new(false));
     let state = AppState {
         gateway: Arc::clone(&gateway),
+        engine: Arc::clone(&engine),
         metrics: Arc::new(Metrics::new()),
         ready: Arc::clone(&ready),
     };
@@ -134,6 +138,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     };
+    engine.shutdown().await;
     store.close().await.context("cannot flush the store")?;
     tracing::info!("store flushed; goodbye");
     outcome

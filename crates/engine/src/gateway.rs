@@ -1,14 +1,19 @@
 //! The onboarding service: tenants, API keys, integrations and the tokens that authenticate
 //! callers. The API is a thin HTTP skin over this.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 
 use gatehouse_core::catalog::ProviderDescriptor;
 use gatehouse_core::model::{
     ApiKey, Integration, IntegrationStatus, SyncStatus, Tenant, TenantSettings, TokenKind,
     TokenRecord,
 };
-use gatehouse_core::provider::{CheckReport, ConnectorContext, ConnectorRegistry, Credentials};
+use gatehouse_core::provider::{
+    CheckReport, Connector, ConnectorContext, ConnectorRegistry, Credentials,
+};
 use gatehouse_core::validate::{self, EndpointPolicy};
 use gatehouse_core::{is_valid_id, ApiKeyId, Clock, IntegrationId, TenantId};
 use gatehouse_store::{Page, PageRequest, Store};
@@ -72,6 +77,9 @@ pub struct IntegrationCreated {
     pub scim_token: Option<SecretString>,
 }
 
+/// A built connector and the integration version (`updated_at`) it was built from.
+type CachedConnector = (DateTime<Utc>, Arc<dyn Connector>);
+
 /// Onboarding and authentication over the store.
 pub struct Gateway {
     store: Arc<dyn Store>,
@@ -79,6 +87,9 @@ pub struct Gateway {
     sealer: Sealer,
     clock: Arc<dyn Clock>,
     options: GatewayOptions,
+    /// Built connectors by integration, valid while the integration's `updated_at` is unchanged:
+    /// building one opens the sealed credentials and sets up an HTTP client.
+    connectors: Mutex<HashMap<IntegrationId, CachedConnector>>,
 }
 
 const MAX_NAME_LEN: usize = 200;
@@ -97,6 +108,7 @@ impl Gateway {
             sealer,
             clock,
             options,
+            connectors: Mutex::new(HashMap::new()),
         }
     }
 
@@ -506,10 +518,42 @@ impl Gateway {
         })
     }
 
-    fn not_implemented(kind: &str, what: &str) -> EngineError {
+    pub(crate) fn not_implemented(kind: &str, what: &str) -> EngineError {
         EngineError::NotImplemented(format!(
             "{what} is not available for {kind} integrations yet: its connector is not part of this build"
         ))
+    }
+
+    /// The connector for an integration, built once per version of the integration.
+    pub fn connector(
+        &self,
+        integration: &Integration,
+        what: &str,
+    ) -> Result<Arc<dyn Connector>, EngineError> {
+        if let Ok(cache) = self.connectors.lock() {
+            if let Some((version, connector)) = cache.get(&integration.id) {
+                if *version == integration.updated_at {
+                    return Ok(Arc::clone(connector));
+                }
+            }
+        }
+        let factory = self
+            .registry
+            .factory(&integration.kind)
+            .ok_or_else(|| Self::not_implemented(&integration.kind, what))?;
+        let connector = factory.build(self.connector_context(integration)?)?;
+        if let Ok(mut cache) = self.connectors.lock() {
+            cache.insert(
+                integration.id.clone(),
+                (integration.updated_at, Arc::clone(&connector)),
+            );
+        }
+        Ok(connector)
+    }
+
+    /// Whether this build has a connector for the integration's type.
+    pub fn has_connector(&self, kind: &str) -> bool {
+        self.registry.factory(kind).is_some()
     }
 
     /// Runs the provider check for an integration.
@@ -519,27 +563,8 @@ impl Gateway {
         id: &IntegrationId,
     ) -> Result<CheckReport, EngineError> {
         let integration = self.integration(tenant, id).await?;
-        let factory = self
-            .registry
-            .factory(&integration.kind)
-            .ok_or_else(|| Self::not_implemented(&integration.kind, "the provider check"))?;
-        let connector = factory.build(self.connector_context(&integration)?)?;
+        let connector = self.connector(&integration, "the provider check")?;
         Ok(connector.check().await?)
-    }
-
-    /// Asks for a pull now.
-    pub async fn request_sync(
-        &self,
-        tenant: &TenantId,
-        id: &IntegrationId,
-    ) -> Result<(), EngineError> {
-        let integration = self.integration(tenant, id).await?;
-        if self.registry.factory(&integration.kind).is_none() {
-            return Err(Self::not_implemented(&integration.kind, "sync"));
-        }
-        Err(EngineError::NotImplemented(
-            "scheduled pulls are not part of this build yet".into(),
-        ))
     }
 
     /// Whether a caller-chosen id is acceptable (used by the API before it builds typed ids).

@@ -1,18 +1,26 @@
 //! The pipelines that move data through Gatehouse.
 //!
-//! Today: onboarding (tenants, API keys, integrations validated against their provider descriptor),
-//! secrets at rest (credentials sealed with the master key), and the random, hashed tokens that
-//! authenticate operators, tenants, ingest pushes and SCIM clients. Pull scheduling, push ingest,
-//! detections and the action executor build on this [`Gateway`].
+//! The [`Gateway`] onboards tenants, API keys and integrations (validated against their provider
+//! descriptor), seals credentials at rest and mints the hashed tokens that authenticate operators,
+//! tenants, ingest pushes and SCIM clients. The [`Engine`] runs the pipelines behind it: pulls and
+//! their cron schedules ([`sync`], [`schedule`]), push ingest ([`ingest`]), the inventory writes
+//! ([`inventory`]) and the durable action executor ([`actions`]).
 //!
 //! Architecture invariant: the engine knows no HTTP; it talks to providers only through the
 //! `Connector` contract and to storage only through the `Store` trait.
 
+pub mod actions;
+mod engine;
 mod error;
 mod gateway;
+pub mod ingest;
+pub mod inventory;
+pub mod schedule;
 pub mod secrets;
+pub mod sync;
 pub mod tokens;
 
+pub use engine::{Engine, EngineOptions};
 pub use error::EngineError;
 pub use gateway::{
     Gateway, GatewayOptions, IntegrationCreated, IntegrationPatch, NewIntegration, Principal,

@@ -1,13 +1,18 @@
 //! `/v1/idp/{provider}`: where identity providers push events. The ingest token (in the URL, as
-//! Okta is configured, or in `Authorization`) selects the tenant and integration.
+//! Okta is configured, or in `Authorization`) selects the tenant and integration; the answer (200)
+//! comes only after the events are durably stored.
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gatehouse_core::records::PushRequest;
 use gatehouse_core::{IntegrationId, TenantId};
+use gatehouse_engine::ingest::PushResult;
 use gatehouse_engine::Principal;
 use serde::Deserialize;
 
-use crate::extract::QueryParams;
+use crate::extract::{QueryParams, RawBody};
 use crate::{ApiError, AppState};
 
 /// Query parameters of a push delivery.
@@ -37,7 +42,7 @@ fn presented_token<'a>(headers: &'a HeaderMap, params: &'a IngestParams) -> Opti
 
 /// Authenticates a push and returns the integration it is for (401 for a bad token, 404 when
 /// the token belongs to an integration of another provider).
-pub(crate) async fn authenticate_push(
+async fn authenticate_push(
     state: &AppState,
     provider: &str,
     headers: &HeaderMap,
@@ -68,20 +73,85 @@ pub(crate) async fn authenticate_push(
     Ok((tenant, integration))
 }
 
+/// The request as the connector sees it: credentials and cookies stay out.
+fn push_request(method: &Method, headers: &HeaderMap, body: &[u8]) -> PushRequest {
+    PushRequest {
+        method: method.as_str().to_owned(),
+        headers: headers
+            .iter()
+            .filter(|(name, _)| *name != header::AUTHORIZATION && *name != header::COOKIE)
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
+        body: body.to_vec(),
+    }
+}
+
+fn answer(result: PushResult) -> Response {
+    match result {
+        PushResult::Respond { status, body } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            (status, Json(body)).into_response()
+        }
+        PushResult::Stored { received, stored } => {
+            // Okta expects a bare 200; the counts ride in headers for people and tests.
+            let mut response = StatusCode::OK.into_response();
+            let headers = response.headers_mut();
+            headers.insert("x-gatehouse-received", HeaderValue::from(received));
+            headers.insert("x-gatehouse-stored", HeaderValue::from(stored.len()));
+            response
+        }
+    }
+}
+
 #[utoipa::path(post, path = "/v1/idp/{provider}", tag = "ingest", params(IngestParams),
-    responses((status = 200, description = "events stored durably"),
+    responses((status = 200, description = "events stored durably (counts in x-gatehouse-received / x-gatehouse-stored)"),
+              (status = 400, description = "not what the provider sends"),
               (status = 401, description = "missing or invalid ingest token"),
               (status = 501, description = "no push decoder for this provider in this build")))]
 pub(crate) async fn push(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     QueryParams(params): QueryParams<IngestParams>,
+    method: Method,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
-    let (_tenant, _integration) = authenticate_push(&state, &provider, &headers, &params).await?;
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        "not_implemented",
-        format!("push ingest for {provider} is not available in this build yet"),
-    ))
+    RawBody(body): RawBody,
+) -> Result<Response, ApiError> {
+    let request = push_request(&method, &headers, &body);
+    let (tenant, integration) = match authenticate_push(&state, &provider, &headers, &params).await
+    {
+        Ok(target) => target,
+        Err(error) => {
+            // A handshake (Okta's verification GET) may arrive without the token.
+            if method == Method::GET {
+                if let Some(result) = state.engine.ingest.handshake(&provider, &request) {
+                    return Ok(answer(result));
+                }
+            }
+            return Err(error);
+        }
+    };
+    let result = state
+        .engine
+        .ingest
+        .push(&tenant, &integration, &request)
+        .await?;
+    if let PushResult::Stored { received, stored } = &result {
+        tracing::info!(tenant_id = %tenant, integration_id = %integration, received, stored = stored.len(), "push stored");
+    }
+    Ok(answer(result))
+}
+
+#[utoipa::path(get, path = "/v1/idp/{provider}", tag = "ingest", params(IngestParams),
+    responses((status = 200, description = "the handshake answer, e.g. {\"verification\": \"…\"} for Okta")))]
+pub(crate) async fn handshake(
+    state: State<AppState>,
+    provider: Path<String>,
+    params: QueryParams<IngestParams>,
+    method: Method,
+    headers: HeaderMap,
+    body: RawBody,
+) -> Result<Response, ApiError> {
+    push(state, provider, params, method, headers, body).await
 }

@@ -78,6 +78,7 @@ pub(crate) async fn create_integration(
             config: body.config,
         })
         .await?;
+    state.engine.integration_changed(&created.integration).await;
     let view = IntegrationView::new(
         &created.integration,
         SyncStatus::default(),
@@ -139,6 +140,7 @@ pub(crate) async fn patch_integration(
         status: body.status,
     };
     let integration = state.gateway.patch_integration(&tenant, &id, patch).await?;
+    state.engine.integration_changed(&integration).await;
     let sync = state.gateway.sync_status(&integration).await?;
     Ok(Json(IntegrationView::new(&integration, sync, None, None)))
 }
@@ -152,6 +154,7 @@ pub(crate) async fn delete_integration(
 ) -> Result<StatusCode, ApiError> {
     let (tenant, id) = target(&state, &caller, &id).await?;
     state.gateway.delete_integration(&tenant, &id).await?;
+    state.engine.integration_removed(&id).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -180,7 +183,7 @@ pub(crate) async fn sync_integration(
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (tenant, id) = target(&state, &caller, &id).await?;
-    state.gateway.request_sync(&tenant, &id).await?;
+    state.engine.sync_now(&tenant, &id).await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { status: "queued" })))
 }
 

@@ -1,7 +1,9 @@
 //! The route table.
 
+mod actions;
 mod ingest;
 mod integrations;
+mod inventory;
 mod ops;
 mod tenants;
 
@@ -10,12 +12,16 @@ use axum::Router;
 
 use crate::AppState;
 
-pub(crate) use ingest::__path_push;
+pub(crate) use actions::{__path_create_action, __path_get_action, __path_list_actions};
+pub(crate) use ingest::{__path_handshake, __path_push};
 pub(crate) use integrations::__path_create_integration;
 pub(crate) use integrations::{
     __path_delete_integration, __path_get_integration, __path_list_integrations,
     __path_patch_integration, __path_rotate_ingest_token, __path_rotate_scim_token,
     __path_sync_integration, __path_test_integration,
+};
+pub(crate) use inventory::{
+    __path_get_identity, __path_get_user, __path_list_signins, __path_list_users,
 };
 pub(crate) use ops::{__path_healthz, __path_metrics, __path_openapi, __path_readyz};
 pub(crate) use tenants::{
@@ -73,6 +79,18 @@ pub(crate) fn routes() -> Router<AppState> {
             "/v1/integrations/{id}/scim-token",
             post(integrations::rotate_scim_token),
         )
-        .route("/v1/idp/{provider}", post(ingest::push))
+        .route(
+            "/v1/idp/{provider}",
+            post(ingest::push).get(ingest::handshake),
+        )
+        .route("/v1/users", get(inventory::list_users))
+        .route("/v1/users/{id}", get(inventory::get_user))
+        .route("/v1/identities/{id}", get(inventory::get_identity))
+        .route("/v1/signins", get(inventory::list_signins))
+        .route(
+            "/v1/actions",
+            post(actions::create_action).get(actions::list_actions),
+        )
+        .route("/v1/actions/{id}", get(actions::get_action))
         .fallback(ops::not_found)
 }

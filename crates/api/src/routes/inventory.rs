@@ -1,0 +1,218 @@
+//! The inventory: `/v1/users`, `/v1/identities/{id}` and `/v1/signins`.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use gatehouse_core::model::{Identity, Outcome, SignInEvent, User, UserStatus};
+use gatehouse_core::{IdentityId, IntegrationId, UserId};
+use gatehouse_store::{Locatable, PageRequest, SignInFilter, UserFilter};
+use serde::{Deserialize, Serialize};
+
+use crate::extract::{Caller, QueryParams};
+use crate::views::ListResponse;
+use crate::{ApiError, AppState};
+
+/// Query of `GET /v1/users`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub(crate) struct UserQuery {
+    tenant_id: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+    /// `active`, `suspended`, `deprovisioned`, `locked` or `staged`.
+    status: Option<String>,
+    provider: Option<String>,
+    integration_id: Option<String>,
+    /// Exact, case-insensitive, on any of the account's e-mails.
+    email: Option<String>,
+    /// Case-insensitive substring of login, e-mail or display name.
+    q: Option<String>,
+}
+
+/// Query of `GET /v1/signins`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub(crate) struct SignInQuery {
+    tenant_id: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+    user_id: Option<String>,
+    /// `success`, `failure` or `challenge`.
+    outcome: Option<String>,
+    /// RFC 3339; events at or after.
+    since: Option<String>,
+    /// RFC 3339; events before.
+    until: Option<String>,
+}
+
+/// A person and every account they have.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct IdentityView {
+    #[serde(flatten)]
+    identity: Identity,
+    users: Vec<User>,
+}
+
+fn page(limit: Option<usize>, cursor: Option<String>) -> PageRequest {
+    PageRequest::new(limit.unwrap_or(100), cursor)
+}
+
+pub(crate) fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    value
+        .map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    ApiError::invalid(
+                        field,
+                        "must be an RFC 3339 time such as 2026-01-31T00:00:00Z",
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// Lists leave out the provider's raw record; a single read keeps it.
+fn without_raw(mut user: User) -> User {
+    user.raw = None;
+    user
+}
+
+#[utoipa::path(get, path = "/v1/users", tag = "inventory", params(UserQuery), security(("bearer" = [])),
+    responses((status = 200, body = ListResponse<User>)))]
+pub(crate) async fn list_users(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<UserQuery>,
+) -> Result<Json<ListResponse<User>>, ApiError> {
+    let tenant = caller.scope(query.tenant_id.as_deref())?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|s| {
+            UserStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "must be active, suspended, deprovisioned, locked or staged",
+                )
+            })
+        })
+        .transpose()?;
+    let integration_id = query
+        .integration_id
+        .as_deref()
+        .map(|i| {
+            IntegrationId::parse(i)
+                .ok_or_else(|| ApiError::invalid("integration_id", "is not an integration id"))
+        })
+        .transpose()?;
+    let filter = UserFilter {
+        status,
+        provider: query.provider,
+        integration_id,
+        email: query.email,
+        q: query.q,
+    };
+    let found = state
+        .gateway
+        .store()
+        .list_users(&tenant, &filter, &page(query.limit, query.cursor))
+        .await?;
+    Ok(Json(ListResponse {
+        data: found.items.into_iter().map(without_raw).collect(),
+        next_cursor: found.next_cursor,
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "inventory", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn get_user(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
+    let typed = UserId::parse(&id).ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
+    let tenant = caller
+        .owner_of(&state, Locatable::User, &id, "user")
+        .await?;
+    let user = state
+        .gateway
+        .store()
+        .get_user(&tenant, &typed)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
+    Ok(Json(user))
+}
+
+#[utoipa::path(get, path = "/v1/identities/{id}", tag = "inventory", security(("bearer" = [])),
+    responses((status = 200, body = IdentityView), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn get_identity(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<IdentityView>, ApiError> {
+    let typed =
+        IdentityId::parse(&id).ok_or_else(|| ApiError::not_found(format!("identity {id}")))?;
+    let tenant = caller
+        .owner_of(&state, Locatable::Identity, &id, "identity")
+        .await?;
+    let store = state.gateway.store();
+    let identity = store
+        .get_identity(&tenant, &typed)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("identity {id}")))?;
+    let mut users = Vec::with_capacity(identity.accounts.len());
+    for account in &identity.accounts {
+        if let Some(user) = store.get_user(&tenant, account).await? {
+            users.push(without_raw(user));
+        }
+    }
+    Ok(Json(IdentityView { identity, users }))
+}
+
+#[utoipa::path(get, path = "/v1/signins", tag = "inventory", params(SignInQuery), security(("bearer" = [])),
+    responses((status = 200, body = ListResponse<SignInEvent>)))]
+pub(crate) async fn list_signins(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<SignInQuery>,
+) -> Result<Json<ListResponse<SignInEvent>>, ApiError> {
+    let tenant = caller.scope(query.tenant_id.as_deref())?;
+    let outcome = match query.outcome.as_deref() {
+        None => None,
+        Some("success") => Some(Outcome::Success),
+        Some("failure") => Some(Outcome::Failure),
+        Some("challenge") => Some(Outcome::Challenge),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "outcome",
+                "must be success, failure or challenge",
+            ))
+        }
+    };
+    let user_id = query
+        .user_id
+        .as_deref()
+        .map(|u| UserId::parse(u).ok_or_else(|| ApiError::invalid("user_id", "is not a user id")))
+        .transpose()?;
+    let filter = SignInFilter {
+        user_id,
+        outcome,
+        since: time("since", query.since.as_deref())?,
+        until: time("until", query.until.as_deref())?,
+    };
+    let found = state
+        .gateway
+        .store()
+        .list_signins(&tenant, &filter, &page(query.limit, query.cursor))
+        .await?;
+    Ok(Json(ListResponse {
+        data: found
+            .items
+            .into_iter()
+            .map(|mut e| {
+                e.raw = None;
+                e
+            })
+            .collect(),
+        next_cursor: found.next_cursor,
+    }))
+}

@@ -1,0 +1,342 @@
+//! The response-action executor. An action is written durably (`pending`) before it runs;
+//! workers pick up due actions, run them at the provider through the connector, retry transient
+//! failures with exponential backoff and jitter (honouring the provider's retry-after), and record
+//! every transition with its time and cause. Provider actions are idempotent, so an action that
+//! was `running` when the daemon died simply runs again at start.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gatehouse_connect::Backoff;
+use gatehouse_core::model::{Action, ActionKind, ActionStatus, ActionTransition};
+use gatehouse_core::provider::ConnectorError;
+use gatehouse_core::records::ActionTarget;
+use gatehouse_core::{ActionId, DetectionId, TenantId, UserId};
+use rand::SeedableRng;
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use crate::{EngineError, Gateway};
+
+/// A request for an action.
+#[derive(Debug, Clone)]
+pub struct ActionRequest {
+    pub tenant: TenantId,
+    pub user_id: UserId,
+    pub kind: ActionKind,
+    pub reason: Option<String>,
+    pub dry_run: bool,
+    /// Who asked: `api:<key id>`, `operator`, `policy:<id>`.
+    pub requested_by: String,
+    pub detection_id: Option<DetectionId>,
+    /// Caller-supplied dedupe key; detections derive one from detection + action + account.
+    pub idempotency_key: Option<String>,
+}
+
+/// Retry limits of the executor.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecutorPolicy {
+    pub max_attempts: u32,
+    pub backoff: Backoff,
+    /// How often due actions are looked for when nothing wakes the workers.
+    pub poll: Duration,
+}
+
+impl Default for ExecutorPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            backoff: Backoff {
+                base: Duration::from_secs(1),
+                max: Duration::from_secs(60),
+                factor: 2.0,
+            },
+            poll: Duration::from_millis(500),
+        }
+    }
+}
+
+/// Queues and runs response actions.
+pub struct ActionExecutor {
+    gateway: Arc<Gateway>,
+    policy: ExecutorPolicy,
+    wake: Notify,
+    inflight: Mutex<HashSet<ActionId>>,
+}
+
+pub(crate) fn verb(kind: ActionKind) -> &'static str {
+    match kind {
+        ActionKind::DisableAccount => "disable the account",
+        ActionKind::EnableAccount => "enable the account",
+        ActionKind::RevokeSessions => "revoke the sessions",
+        ActionKind::EnforceMfa => "enforce MFA",
+    }
+}
+
+impl ActionExecutor {
+    pub fn new(gateway: Arc<Gateway>, policy: ExecutorPolicy) -> Arc<Self> {
+        Arc::new(Self {
+            gateway,
+            policy,
+            wake: Notify::new(),
+            inflight: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Writes the action durably and wakes a worker. A request whose idempotency key was seen
+    /// before returns the existing action instead of queueing another.
+    pub async fn request(&self, request: ActionRequest) -> Result<Action, EngineError> {
+        let store = self.gateway.store();
+        let user = store
+            .get_user(&request.tenant, &request.user_id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("user {}", request.user_id)))?;
+        let now = self.gateway.clock().now();
+        let id = ActionId::generate(now);
+        let key = match (&request.idempotency_key, &request.detection_id) {
+            (Some(key), _) => format!("key:{key}"),
+            (None, Some(detection)) => {
+                format!("detection:{detection}:{:?}:{}", request.kind, user.id)
+            }
+            (None, None) => format!("manual:{id}"),
+        };
+        if let Some(existing) = store.find_action_by_key(&request.tenant, &key).await? {
+            return Ok(existing);
+        }
+        let cause = format!(
+            "requested by {}{}",
+            request.requested_by,
+            request
+                .reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        );
+        let action = Action {
+            id,
+            tenant_id: request.tenant,
+            user_id: user.id,
+            integration_id: user.integration_id,
+            action: request.kind,
+            status: ActionStatus::Pending,
+            dry_run: request.dry_run,
+            reason: request.reason,
+            requested_by: request.requested_by,
+            detection_id: request.detection_id,
+            idempotency_key: key,
+            attempts: 0,
+            error: None,
+            result: None,
+            next_attempt_at: Some(now),
+            history: vec![ActionTransition {
+                at: now,
+                to: ActionStatus::Pending,
+                cause,
+            }],
+            created_at: now,
+            updated_at: now,
+        };
+        store.put_action(&action).await?;
+        tracing::info!(
+            tenant_id = %action.tenant_id, action_id = %action.id, user_id = %action.user_id,
+            action = ?action.action, dry_run = action.dry_run, "action queued"
+        );
+        self.wake.notify_one();
+        Ok(action)
+    }
+
+    /// Runs the workers until the process ends: picks up due actions (including those left
+    /// `pending` or `running` by a previous process).
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let executor = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                executor.run_due().await;
+                tokio::select! {
+                    () = executor.wake.notified() => {}
+                    () = tokio::time::sleep(executor.policy.poll) => {}
+                }
+            }
+        })
+    }
+
+    async fn run_due(self: &Arc<Self>) {
+        let open = match self.gateway.store().open_actions().await {
+            Ok(open) => open,
+            Err(error) => {
+                tracing::error!(%error, "cannot list open actions");
+                return;
+            }
+        };
+        let now = self.gateway.clock().now();
+        for action in open {
+            let due = matches!(action.status, ActionStatus::Pending | ActionStatus::Running)
+                && action.next_attempt_at.is_none_or(|t| t <= now);
+            if !due {
+                continue;
+            }
+            let claimed = self
+                .inflight
+                .lock()
+                .map(|mut inflight| inflight.insert(action.id.clone()))
+                .unwrap_or(false);
+            if !claimed {
+                continue;
+            }
+            let executor = Arc::clone(self);
+            tokio::spawn(async move {
+                let id = action.id.clone();
+                if let Err(error) = executor.run_one(action).await {
+                    tracing::error!(action_id = %id, %error, "action bookkeeping failed");
+                }
+                if let Ok(mut inflight) = executor.inflight.lock() {
+                    inflight.remove(&id);
+                }
+            });
+        }
+    }
+
+    async fn save(
+        &self,
+        action: &mut Action,
+        to: ActionStatus,
+        cause: String,
+    ) -> Result<(), EngineError> {
+        let now = self.gateway.clock().now();
+        action.status = to;
+        action.updated_at = now;
+        action.history.push(ActionTransition { at: now, to, cause });
+        self.gateway.store().put_action(action).await?;
+        Ok(())
+    }
+
+    async fn run_one(&self, mut action: Action) -> Result<(), EngineError> {
+        let store = self.gateway.store();
+        let Some(integration) = store
+            .get_integration(&action.tenant_id, &action.integration_id)
+            .await?
+        else {
+            action.error = Some("the integration no longer exists".into());
+            return self
+                .save(
+                    &mut action,
+                    ActionStatus::Skipped,
+                    "the integration no longer exists".into(),
+                )
+                .await;
+        };
+        let allowed = integration
+            .config
+            .get("enable_response_actions")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if !allowed {
+            let cause = "response actions are disabled for this integration (enable_response_actions: false)";
+            action.result = Some(cause.into());
+            return self
+                .save(&mut action, ActionStatus::Skipped, cause.into())
+                .await;
+        }
+        let Some(user) = store.get_user(&action.tenant_id, &action.user_id).await? else {
+            return self
+                .save(
+                    &mut action,
+                    ActionStatus::Skipped,
+                    "the account no longer exists".into(),
+                )
+                .await;
+        };
+        let connector = match self.gateway.connector(&integration, "response actions") {
+            Ok(connector) => connector,
+            Err(error) => {
+                action.error = Some(error.to_string());
+                return self
+                    .save(&mut action, ActionStatus::Failed, error.to_string())
+                    .await;
+            }
+        };
+        if !connector.capabilities().actions.contains(&action.action) {
+            let cause = format!("{} cannot {}", integration.kind, verb(action.action));
+            return self.save(&mut action, ActionStatus::Skipped, cause).await;
+        }
+        if action.dry_run {
+            let would = format!(
+                "dry run: would {} of {} at {}",
+                verb(action.action),
+                user.login,
+                integration.kind
+            );
+            action.result = Some(would.clone());
+            return self.save(&mut action, ActionStatus::Skipped, would).await;
+        }
+        action.attempts += 1;
+        let attempt = action.attempts;
+        self.save(
+            &mut action,
+            ActionStatus::Running,
+            format!("attempt {attempt}"),
+        )
+        .await?;
+        let target = ActionTarget {
+            external_id: user.external_id.clone(),
+            login: user.login.clone(),
+        };
+        let outcome = tokio::time::timeout(
+            Duration::from_secs(120),
+            connector.act(action.action, &target),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(ConnectorError::Unavailable(
+                "the provider did not answer in time".into(),
+            ))
+        });
+        match outcome {
+            Ok(report) => {
+                action.result = Some(report.detail.clone());
+                action.error = None;
+                action.next_attempt_at = None;
+                let cause = if report.changed {
+                    report.detail
+                } else {
+                    format!("already done: {}", report.detail)
+                };
+                tracing::info!(action_id = %action.id, changed = report.changed, "action succeeded");
+                self.save(&mut action, ActionStatus::Succeeded, cause).await
+            }
+            Err(error) if error.is_transient() && attempt < self.policy.max_attempts => {
+                let wait = match &error {
+                    ConnectorError::RateLimited {
+                        retry_after: Some(wait),
+                    } => *wait,
+                    _ => {
+                        let mut rng = rand::rngs::StdRng::from_entropy();
+                        self.policy.backoff.delay(attempt - 1, &mut rng)
+                    }
+                };
+                let now = self.gateway.clock().now();
+                action.error = Some(error.to_string());
+                action.next_attempt_at = chrono::Duration::from_std(wait).ok().map(|w| now + w);
+                tracing::warn!(action_id = %action.id, attempt, %error, "action failed; will retry");
+                self.save(
+                    &mut action,
+                    ActionStatus::Pending,
+                    format!("attempt {attempt} failed: {error}; retrying"),
+                )
+                .await
+            }
+            Err(error) => {
+                action.error = Some(error.to_string());
+                action.next_attempt_at = None;
+                tracing::warn!(action_id = %action.id, attempt, %error, "action failed");
+                self.save(
+                    &mut action,
+                    ActionStatus::Failed,
+                    format!("attempt {attempt} failed: {error}"),
+                )
+                .await
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! The running engine: the gateway plus the pipelines behind it (pulls and their schedule, push
+//! ingest, the action executor), started once by the daemon.
+
+use std::sync::Arc;
+
+use gatehouse_core::model::Integration;
+use gatehouse_core::{IntegrationId, TenantId};
+
+use crate::actions::{ActionExecutor, ExecutorPolicy};
+use crate::ingest::Ingest;
+use crate::schedule::Scheduler;
+use crate::sync::{SyncJob, SyncRunner};
+use crate::{EngineError, Gateway};
+
+/// Everything that moves data, behind one handle.
+pub struct Engine {
+    pub gateway: Arc<Gateway>,
+    pub sync: Arc<SyncRunner>,
+    pub ingest: Ingest,
+    pub actions: Arc<ActionExecutor>,
+    scheduler: Option<Scheduler>,
+}
+
+/// What to start.
+#[derive(Debug, Clone, Copy)]
+pub struct EngineOptions {
+    /// Run the cron schedules (off in tests that drive pulls by hand).
+    pub schedules: bool,
+    pub executor: ExecutorPolicy,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            schedules: true,
+            executor: ExecutorPolicy::default(),
+        }
+    }
+}
+
+impl Engine {
+    /// Starts the scheduler (with every stored integration's jobs) and the action workers.
+    pub async fn start(
+        gateway: Arc<Gateway>,
+        options: EngineOptions,
+    ) -> Result<Arc<Self>, EngineError> {
+        let sync = Arc::new(SyncRunner::new(Arc::clone(&gateway)));
+        let scheduler = if options.schedules {
+            Some(Scheduler::start(Arc::clone(&sync)).await?)
+        } else {
+            None
+        };
+        let actions = ActionExecutor::new(Arc::clone(&gateway), options.executor);
+        actions.spawn();
+        let engine = Arc::new(Self {
+            ingest: Ingest::new(Arc::clone(&gateway)),
+            gateway,
+            sync,
+            actions,
+            scheduler,
+        });
+        for integration in engine.gateway.store().all_integrations().await? {
+            engine.integration_changed(&integration).await;
+        }
+        Ok(engine)
+    }
+
+    /// Re-reads an integration's schedules after it was created or changed.
+    pub async fn integration_changed(&self, integration: &Integration) {
+        let Some(scheduler) = &self.scheduler else {
+            return;
+        };
+        if !self.gateway.has_connector(&integration.kind) {
+            return;
+        }
+        match scheduler.register(integration).await {
+            Ok(jobs) => {
+                tracing::debug!(integration_id = %integration.id, jobs, "schedules registered")
+            }
+            Err(error) => {
+                tracing::warn!(integration_id = %integration.id, %error, "schedules not registered")
+            }
+        }
+    }
+
+    pub async fn integration_removed(&self, id: &IntegrationId) {
+        if let Some(scheduler) = &self.scheduler {
+            scheduler.unregister(id).await;
+        }
+    }
+
+    /// Whether the background services run.
+    pub fn running(&self) -> bool {
+        self.scheduler.is_some()
+    }
+
+    /// Starts a pull of users, groups and sign-ins now, in the background.
+    pub async fn sync_now(&self, tenant: &TenantId, id: &IntegrationId) -> Result<(), EngineError> {
+        let integration = self.gateway.integration(tenant, id).await?;
+        // Fails with 501 when this build has no connector for the type.
+        self.gateway.connector(&integration, "sync")?;
+        let directory = Arc::clone(&self.sync);
+        let (t, i) = (tenant.clone(), id.clone());
+        tokio::spawn(async move {
+            for job in [SyncJob::Users, SyncJob::Groups] {
+                if let Err(error) = directory.run(&t, &i, job).await {
+                    tracing::warn!(integration_id = %i, ?job, %error, "requested pull failed");
+                }
+            }
+        });
+        let logs = Arc::clone(&self.sync);
+        let (t, i) = (tenant.clone(), id.clone());
+        tokio::spawn(async move {
+            if let Err(error) = logs.run(&t, &i, SyncJob::Signins).await {
+                tracing::warn!(integration_id = %i, %error, "requested sign-in pull failed");
+            }
+        });
+        Ok(())
+    }
+
+    pub async fn shutdown(&self) {
+        if let Some(scheduler) = &self.scheduler {
+            scheduler.shutdown().await;
+        }
+    }
+}

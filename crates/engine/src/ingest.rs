@@ -1,0 +1,75 @@
+//! Push ingest: decode what a provider pushed (after the API authenticated its ingest token),
+//! store the events durably (group commit), and only then let the API acknowledge.
+
+use std::sync::Arc;
+
+use gatehouse_core::model::{IntegrationStatus, SignInEvent};
+use gatehouse_core::records::{PushOutcome, PushRequest};
+use gatehouse_core::{IntegrationId, TenantId};
+use serde_json::Value;
+
+use crate::inventory::Inventory;
+use crate::{EngineError, Gateway};
+
+/// What the API answers a push with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushResult {
+    /// A handshake: answer with this status and JSON.
+    Respond { status: u16, body: Value },
+    /// Events stored durably: `received` in the request, `stored` of them new.
+    Stored {
+        received: usize,
+        stored: Vec<SignInEvent>,
+    },
+}
+
+/// The push pipeline.
+pub struct Ingest {
+    gateway: Arc<Gateway>,
+    inventory: Inventory,
+}
+
+impl Ingest {
+    pub fn new(gateway: Arc<Gateway>) -> Self {
+        let inventory = Inventory::new(Arc::clone(gateway.store()), Arc::clone(gateway.clock()));
+        Self { gateway, inventory }
+    }
+
+    /// Decodes and stores one authenticated push.
+    pub async fn push(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+        request: &PushRequest,
+    ) -> Result<PushResult, EngineError> {
+        let integration = self.gateway.integration(tenant, id).await?;
+        let connector = self.gateway.connector(&integration, "push ingest")?;
+        match connector.decode_push(request)? {
+            PushOutcome::Respond { status, body } => Ok(PushResult::Respond { status, body }),
+            PushOutcome::Events(events) => {
+                if integration.status == IntegrationStatus::Disabled {
+                    return Err(EngineError::Conflict(format!(
+                        "integration {id} is disabled and takes no events"
+                    )));
+                }
+                let received = events.len();
+                let signins = self.inventory.signins(&integration, events).await?;
+                let stored = self
+                    .gateway
+                    .store()
+                    .insert_signins(&integration.tenant_id, &signins)
+                    .await?;
+                Ok(PushResult::Stored { received, stored })
+            }
+        }
+    }
+
+    /// Answers a provider handshake that came without a token, if the provider has one.
+    pub fn handshake(&self, provider: &str, request: &PushRequest) -> Option<PushResult> {
+        let factory = self.gateway.registry().factory(provider)?;
+        match factory.handshake(request)? {
+            PushOutcome::Respond { status, body } => Some(PushResult::Respond { status, body }),
+            PushOutcome::Events(_) => None,
+        }
+    }
+}

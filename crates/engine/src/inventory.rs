@@ -1,0 +1,304 @@
+//! Turns provider records into inventory rows: stable Gatehouse ids for provider accounts,
+//! identities correlated by e-mail, group memberships on accounts, and sign-ins matched to the
+//! accounts they are about.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use gatehouse_core::model::{Group, Identity, Integration, SignInEvent, User};
+use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
+use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, UserId};
+use gatehouse_store::Store;
+
+use crate::EngineError;
+
+/// Writes pulled and pushed records into the store.
+pub struct Inventory {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Inventory {
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clock }
+    }
+
+    /// Stores a page of accounts (one durable write for the accounts, one for their identities).
+    pub async fn apply_users(
+        &self,
+        integration: &Integration,
+        page: Vec<ProviderUser>,
+    ) -> Result<usize, EngineError> {
+        let tenant = &integration.tenant_id;
+        let now = self.clock.now();
+        let mut users = Vec::with_capacity(page.len());
+        for provided in page {
+            let existing = self
+                .store
+                .find_user_by_external_id(tenant, &integration.id, &provided.external_id)
+                .await?;
+            users.push(merge_user(integration, existing, provided, now));
+        }
+        let identities = self.correlate(&mut users).await?;
+        self.store.upsert_users(tenant, &users).await?;
+        if !identities.is_empty() {
+            self.store.put_identities(&identities).await?;
+        }
+        Ok(users.len())
+    }
+
+    /// Joins each account to the identity of its primary e-mail, creating identities as needed.
+    /// Returns the identities that changed.
+    async fn correlate(&self, users: &mut [User]) -> Result<Vec<Identity>, EngineError> {
+        let now = self.clock.now();
+        let mut changed: BTreeMap<IdentityId, Identity> = BTreeMap::new();
+        for user in users.iter_mut() {
+            let Some(email) = user.email.as_ref().map(|e| e.trim().to_lowercase()) else {
+                continue;
+            };
+            if email.is_empty() {
+                continue;
+            }
+            let found = match changed.values().find(|i| i.emails.contains(&email)) {
+                Some(identity) => Some(identity.clone()),
+                None => {
+                    self.store
+                        .find_identity_by_email(&user.tenant_id, &email)
+                        .await?
+                }
+            };
+            let mut identity = found.unwrap_or_else(|| Identity {
+                id: IdentityId::generate(now),
+                tenant_id: user.tenant_id.clone(),
+                emails: vec![email.clone()],
+                display_name: user.display_name.clone(),
+                accounts: Vec::new(),
+                risk_score: 0,
+                created_at: now,
+                updated_at: now,
+            });
+            let previous = user.identity_id.replace(identity.id.clone());
+            if let Some(previous) = previous.filter(|p| p != &identity.id) {
+                // The account's e-mail moved to another person: take it off the old identity.
+                let old = match changed.remove(&previous) {
+                    Some(old) => Some(old),
+                    None => self.store.get_identity(&user.tenant_id, &previous).await?,
+                };
+                if let Some(mut old) = old {
+                    old.accounts.retain(|a| a != &user.id);
+                    old.updated_at = now;
+                    changed.insert(old.id.clone(), old);
+                }
+            }
+            if !identity.accounts.contains(&user.id) {
+                identity.accounts.push(user.id.clone());
+                identity.updated_at = now;
+                if identity.display_name.is_none() {
+                    identity.display_name = user.display_name.clone();
+                }
+                changed.insert(identity.id.clone(), identity);
+            }
+        }
+        Ok(changed.into_values().collect())
+    }
+
+    /// Stores a page of groups and brings the member accounts' `groups` up to date.
+    pub async fn apply_groups(
+        &self,
+        integration: &Integration,
+        page: Vec<ProviderGroup>,
+    ) -> Result<usize, EngineError> {
+        let tenant = &integration.tenant_id;
+        let now = self.clock.now();
+        let mut groups = Vec::with_capacity(page.len());
+        // external user id → (group ids to add, group ids to remove)
+        let mut membership: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> =
+            BTreeMap::new();
+        for provided in page {
+            let existing = self.find_group(integration, &provided.external_id).await?;
+            let old_members: BTreeSet<String> = existing
+                .as_ref()
+                .map(|g| g.members.iter().cloned().collect())
+                .unwrap_or_default();
+            let new_members: BTreeSet<String> = provided.members.iter().cloned().collect();
+            for member in new_members
+                .difference(&old_members)
+                .chain(new_members.intersection(&old_members))
+            {
+                membership
+                    .entry(member.clone())
+                    .or_default()
+                    .0
+                    .insert(provided.external_id.clone());
+            }
+            for member in old_members.difference(&new_members) {
+                membership
+                    .entry(member.clone())
+                    .or_default()
+                    .1
+                    .insert(provided.external_id.clone());
+            }
+            groups.push(Group {
+                id: existing.map_or_else(|| group_id(integration, &provided.external_id), |g| g.id),
+                tenant_id: tenant.clone(),
+                integration_id: integration.id.clone(),
+                provider: integration.kind.clone(),
+                external_id: provided.external_id,
+                name: provided.name,
+                description: provided.description,
+                members: provided.members,
+                updated_at: provided.updated_at,
+                synced_at: now,
+                raw: provided.raw,
+            });
+        }
+        self.store.upsert_groups(tenant, &groups).await?;
+        let mut users = Vec::new();
+        for (external_id, (add, remove)) in membership {
+            let Some(mut user) = self
+                .store
+                .find_user_by_external_id(tenant, &integration.id, &external_id)
+                .await?
+            else {
+                continue;
+            };
+            let before = user.groups.clone();
+            user.groups.retain(|g| !remove.contains(g));
+            for group in add {
+                if !user.groups.contains(&group) {
+                    user.groups.push(group);
+                }
+            }
+            if user.groups != before {
+                users.push(user);
+            }
+        }
+        if !users.is_empty() {
+            self.store.upsert_users(tenant, &users).await?;
+        }
+        Ok(groups.len())
+    }
+
+    async fn find_group(
+        &self,
+        integration: &Integration,
+        external_id: &str,
+    ) -> Result<Option<Group>, EngineError> {
+        let id = group_id(integration, external_id);
+        Ok(self.store.get_group(&integration.tenant_id, &id).await?)
+    }
+
+    /// Normalized sign-ins for provider events, matched to inventory accounts where possible.
+    pub async fn signins(
+        &self,
+        integration: &Integration,
+        events: Vec<ProviderEvent>,
+    ) -> Result<Vec<SignInEvent>, EngineError> {
+        let tenant = &integration.tenant_id;
+        let mut out = Vec::with_capacity(events.len());
+        for event in events {
+            let mut user = None;
+            if let Some(external) = &event.external_user_id {
+                user = self
+                    .store
+                    .find_user_by_external_id(tenant, &integration.id, external)
+                    .await?;
+            }
+            if user.is_none() {
+                if let Some(login) = &event.login {
+                    user = self
+                        .store
+                        .find_users_by_email(tenant, login)
+                        .await?
+                        .into_iter()
+                        .find(|u| u.integration_id == integration.id);
+                }
+            }
+            out.push(SignInEvent {
+                id: SignInId::generate(event.time),
+                tenant_id: tenant.clone(),
+                integration_id: integration.id.clone(),
+                provider: integration.kind.clone(),
+                provider_event_id: event.provider_event_id,
+                time: event.time,
+                category: event.category,
+                event_type: event.event_type,
+                user_id: user.map(|u| u.id),
+                external_user_id: event.external_user_id,
+                login: event.login,
+                outcome: event.outcome,
+                reason: event.reason,
+                ip: event.ip,
+                country: event.country,
+                city: event.city,
+                latitude: event.latitude,
+                longitude: event.longitude,
+                asn: event.asn,
+                user_agent: event.user_agent,
+                device: event.device,
+                mfa_factor: event.mfa_factor,
+                session_id: event.session_id,
+                is_proxy: event.is_proxy,
+                provider_risk: event.provider_risk,
+                raw: event.raw,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// Group ids are derived from the integration and the provider's id (hashed, so any provider id
+/// fits), so a group keeps its id across pulls without an extra index.
+fn group_id(integration: &Integration, external_id: &str) -> GroupId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(integration.id.as_str())
+        .chain_update([0u8])
+        .chain_update(external_id)
+        .finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    GroupId::parse(&format!("grp_{hex}"))
+        .unwrap_or_else(|| GroupId::generate(integration.created_at))
+}
+
+/// The inventory row for a provider account, keeping Gatehouse's id, identity and risk.
+fn merge_user(
+    integration: &Integration,
+    existing: Option<User>,
+    provided: ProviderUser,
+    now: chrono::DateTime<chrono::Utc>,
+) -> User {
+    let (id, identity_id, risk_score, groups) = match existing {
+        Some(user) => (user.id, user.identity_id, user.risk_score, user.groups),
+        None => (UserId::generate(now), None, 0, Vec::new()),
+    };
+    User {
+        id,
+        tenant_id: integration.tenant_id.clone(),
+        integration_id: integration.id.clone(),
+        provider: integration.kind.clone(),
+        external_id: provided.external_id,
+        login: provided.login,
+        email: provided.email,
+        emails: provided.emails,
+        display_name: provided.display_name,
+        given_name: provided.given_name,
+        family_name: provided.family_name,
+        status: provided.status,
+        status_flags: provided.status_flags,
+        department: provided.department,
+        title: provided.title,
+        manager: provided.manager,
+        groups: provided.groups.unwrap_or(groups),
+        mfa_enrolled: provided.mfa_enrolled,
+        mfa_factors: provided.mfa_factors,
+        is_admin: provided.is_admin,
+        identity_id,
+        risk_score,
+        created_at: provided.created_at,
+        last_login_at: provided.last_login_at,
+        updated_at: provided.updated_at,
+        synced_at: now,
+        raw: provided.raw,
+    }
+}
