@@ -1,0 +1,848 @@
+//! The engine's pipelines against a scripted connector: pulls with cursors, failures and resume,
+//! identity correlation, group memberships, sign-in dedupe, push ingest, and the action executor
+//! (guards, dry runs, retries, idempotency, resume after a restart).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use gatehouse_connect::Backoff;
+use gatehouse_core::catalog::{self, ProviderDescriptor};
+use gatehouse_core::model::{Action, ActionKind, ActionStatus, EventCategory, Outcome, UserStatus};
+use gatehouse_core::provider::{
+    Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError, ConnectorFactory,
+    ConnectorRegistry,
+};
+use gatehouse_core::records::{
+    ActionReport, ActionTarget, EventPage, Page, ProviderEvent, ProviderGroup, ProviderUser,
+    PullMode, PushOutcome, PushRequest,
+};
+use gatehouse_core::{SystemClock, TenantId};
+use gatehouse_engine::actions::{ActionRequest, ExecutorPolicy};
+use gatehouse_engine::ingest::PushResult;
+use gatehouse_engine::secrets::{MasterKey, Sealer};
+use gatehouse_engine::sync::{SyncJob, SyncOutcome};
+use gatehouse_engine::{Engine, EngineOptions, Gateway, GatewayOptions, NewIntegration};
+use gatehouse_store::{PageRequest, SignInFilter, SledStore, Store, UserFilter};
+use serde_json::{json, Map, Value};
+
+/// What the scripted provider holds and what it was asked.
+#[derive(Default)]
+struct Script {
+    /// Pages of users; a `None` entry fails that call once (Unavailable).
+    user_pages: Vec<Vec<ProviderUser>>,
+    fail_user_page: Option<usize>,
+    users_calls: Vec<(String, Option<String>)>,
+    groups: Vec<ProviderGroup>,
+    /// Event pages served in order; each call pops one (empty page when none left).
+    event_pages: VecDeque<Vec<ProviderEvent>>,
+    signin_cursors: Vec<Option<String>>,
+    /// Results for `act`, popped per call; success when empty.
+    act_results: VecDeque<Result<ActionReport, ConnectorError>>,
+    acts: Vec<(ActionKind, String)>,
+}
+
+struct Fake(Arc<Mutex<Script>>);
+
+#[async_trait]
+impl Connector for Fake {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            users: true,
+            groups: true,
+            signins: true,
+            push: true,
+            actions: vec![ActionKind::DisableAccount, ActionKind::RevokeSessions],
+        }
+    }
+
+    async fn check(&self) -> Result<CheckReport, ConnectorError> {
+        Ok(CheckReport {
+            principal: Some("admin@fake".into()),
+            notes: vec![],
+        })
+    }
+
+    async fn users_page(
+        &self,
+        mode: PullMode,
+        cursor: Option<&str>,
+    ) -> Result<Page<ProviderUser>, ConnectorError> {
+        let mut s = self.0.lock().unwrap();
+        let mode = match mode {
+            PullMode::Full => "full".to_owned(),
+            PullMode::Changed { since } => format!("since {}", since.to_rfc3339()),
+        };
+        s.users_calls.push((mode, cursor.map(str::to_owned)));
+        let index: usize = cursor.map_or(0, |c| c.trim_start_matches("page-").parse().unwrap());
+        if s.fail_user_page == Some(index) {
+            s.fail_user_page = None;
+            return Err(ConnectorError::Unavailable("scripted outage".into()));
+        }
+        let items = s.user_pages.get(index).cloned().unwrap_or_default();
+        let next = (index + 1 < s.user_pages.len()).then(|| format!("page-{}", index + 1));
+        Ok(Page {
+            items,
+            next_cursor: next,
+        })
+    }
+
+    async fn groups_page(
+        &self,
+        _cursor: Option<&str>,
+    ) -> Result<Page<ProviderGroup>, ConnectorError> {
+        Ok(Page {
+            items: self.0.lock().unwrap().groups.clone(),
+            next_cursor: None,
+        })
+    }
+
+    async fn signins_page(&self, cursor: Option<&str>) -> Result<EventPage, ConnectorError> {
+        let mut s = self.0.lock().unwrap();
+        s.signin_cursors.push(cursor.map(str::to_owned));
+        let n: usize = cursor.map_or(0, |c| c.trim_start_matches("log-").parse().unwrap());
+        match s.event_pages.pop_front() {
+            Some(events) => Ok(EventPage {
+                events,
+                next_cursor: Some(format!("log-{}", n + 1)),
+                caught_up: false,
+            }),
+            None => Ok(EventPage {
+                events: vec![],
+                next_cursor: Some(format!("log-{n}")),
+                caught_up: true,
+            }),
+        }
+    }
+
+    fn decode_push(&self, request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
+        if let Some(challenge) = request.header("x-challenge") {
+            return Ok(PushOutcome::Respond {
+                status: 200,
+                body: json!({"verification": challenge}),
+            });
+        }
+        let ids: Vec<String> = serde_json::from_slice(&request.body)
+            .map_err(|e| ConnectorError::BadPush(e.to_string()))?;
+        Ok(PushOutcome::Events(
+            ids.iter()
+                .map(|id| event(id, "00u1", Outcome::Failure, 0))
+                .collect(),
+        ))
+    }
+
+    async fn act(
+        &self,
+        action: ActionKind,
+        target: &ActionTarget,
+    ) -> Result<ActionReport, ConnectorError> {
+        let mut s = self.0.lock().unwrap();
+        s.acts.push((action, target.external_id.clone()));
+        s.act_results.pop_front().unwrap_or_else(|| {
+            Ok(ActionReport {
+                changed: true,
+                detail: format!("{action:?} done"),
+            })
+        })
+    }
+}
+
+struct FakeFactory(Arc<Mutex<Script>>);
+
+impl ConnectorFactory for FakeFactory {
+    fn descriptor(&self) -> &'static ProviderDescriptor {
+        &catalog::OKTA
+    }
+    fn build(&self, _context: ConnectorContext) -> Result<Arc<dyn Connector>, ConnectorError> {
+        Ok(Arc::new(Fake(Arc::clone(&self.0))))
+    }
+}
+
+fn t(minute: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_780_000_000 + minute * 60, 0).unwrap()
+}
+
+fn puser(id: &str, email: &str, status: UserStatus) -> ProviderUser {
+    ProviderUser {
+        external_id: id.into(),
+        login: email.into(),
+        email: Some(email.into()),
+        emails: vec![],
+        display_name: Some(format!("User {id}")),
+        given_name: None,
+        family_name: None,
+        status,
+        status_flags: vec![],
+        department: None,
+        title: None,
+        manager: None,
+        groups: None,
+        mfa_enrolled: Some(false),
+        mfa_factors: vec![],
+        is_admin: false,
+        created_at: None,
+        last_login_at: None,
+        updated_at: Some(t(0)),
+        raw: None,
+    }
+}
+
+fn event(id: &str, user: &str, outcome: Outcome, minute: i64) -> ProviderEvent {
+    ProviderEvent {
+        provider_event_id: id.into(),
+        time: t(minute),
+        category: EventCategory::Authentication,
+        event_type: "user.session.start".into(),
+        external_user_id: Some(user.into()),
+        login: None,
+        outcome,
+        reason: None,
+        ip: Some("198.51.100.7".into()),
+        country: Some("United States".into()),
+        city: None,
+        latitude: None,
+        longitude: None,
+        asn: None,
+        user_agent: None,
+        device: None,
+        mfa_factor: None,
+        session_id: None,
+        is_proxy: None,
+        provider_risk: None,
+        raw: None,
+    }
+}
+
+struct Harness {
+    engine: Arc<Engine>,
+    script: Arc<Mutex<Script>>,
+    store: Arc<dyn Store>,
+    tenant: TenantId,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness_in(
+    dir: tempfile::TempDir,
+    key: &MasterKey,
+    script: Arc<Mutex<Script>>,
+) -> Harness {
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let mut registry = ConnectorRegistry::new();
+    registry.register(FakeFactory(Arc::clone(&script)));
+    let gateway = Arc::new(Gateway::new(
+        Arc::clone(&store),
+        Arc::new(registry),
+        Sealer::new(key),
+        Arc::new(SystemClock),
+        GatewayOptions::default(),
+    ));
+    let options = EngineOptions {
+        schedules: false,
+        executor: ExecutorPolicy {
+            max_attempts: 3,
+            backoff: Backoff {
+                base: Duration::from_millis(5),
+                max: Duration::from_millis(20),
+                factor: 2.0,
+            },
+            poll: Duration::from_millis(20),
+        },
+    };
+    let engine = Engine::start(gateway, options).await.unwrap();
+    Harness {
+        engine,
+        script,
+        store,
+        tenant: TenantId::parse("ten_engine").unwrap(),
+        _dir: dir,
+    }
+}
+
+async fn harness() -> Harness {
+    harness_in(
+        tempfile::tempdir().unwrap(),
+        &MasterKey::generate(),
+        Arc::new(Mutex::new(Script::default())),
+    )
+    .await
+}
+
+impl Harness {
+    async fn integration(&self, config: Value) -> gatehouse_core::model::Integration {
+        if self.engine.gateway.tenant(&self.tenant).await.is_err() {
+            self.engine
+                .gateway
+                .create_tenant("Engine", Some(self.tenant.as_str()))
+                .await
+                .unwrap();
+        }
+        let config: Map<String, Value> = serde_json::from_value(config).unwrap();
+        let credentials =
+            serde_json::from_value(json!({"domain": "acme.okta.com", "api_token": "t"})).unwrap();
+        self.engine
+            .gateway
+            .create_integration(NewIntegration {
+                kind: "okta".into(),
+                tenant_id: self.tenant.clone(),
+                credentials,
+                config,
+            })
+            .await
+            .unwrap()
+            .integration
+    }
+
+    async fn users(&self) -> Vec<gatehouse_core::model::User> {
+        self.store
+            .list_users(
+                &self.tenant,
+                &UserFilter::default(),
+                &PageRequest::first(1000),
+            )
+            .await
+            .unwrap()
+            .items
+    }
+
+    async fn wait_for(
+        &self,
+        id: &gatehouse_core::ActionId,
+        done: impl Fn(&Action) -> bool,
+    ) -> Action {
+        for _ in 0..300 {
+            let action = self
+                .store
+                .get_action(&self.tenant, id)
+                .await
+                .unwrap()
+                .unwrap();
+            if done(&action) {
+                return action;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the action did not reach the expected state");
+    }
+}
+
+#[tokio::test]
+async fn directory_pull_pages_resumes_after_failure_and_goes_incremental() {
+    let h = harness().await;
+    {
+        let mut s = h.script.lock().unwrap();
+        s.user_pages = vec![
+            vec![
+                puser("00u1", "ann@acme.example", UserStatus::Active),
+                puser("00u2", "bob@acme.example", UserStatus::Suspended),
+            ],
+            vec![puser("00u3", "cat@acme.example", UserStatus::Deprovisioned)],
+            vec![puser("00u4", "dan@acme.example", UserStatus::Staged)],
+        ];
+        s.fail_user_page = Some(2);
+    }
+    let integration = h.integration(json!({})).await;
+    let err = h
+        .engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await;
+    assert!(err.is_err(), "the scripted outage fails the pull");
+    assert_eq!(
+        h.users().await.len(),
+        3,
+        "the pages before the failure are stored"
+    );
+    let status = h.engine.gateway.sync_status(&integration).await.unwrap();
+    assert!(status
+        .last_error
+        .as_deref()
+        .unwrap_or("")
+        .contains("users pull failed"));
+    assert!(status.last_success_at.is_none());
+
+    let done = h
+        .engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    assert_eq!(
+        done,
+        SyncOutcome::Done { records: 1 },
+        "it resumed at the failed page"
+    );
+    let calls = h.script.lock().unwrap().users_calls.clone();
+    assert_eq!(calls.last().unwrap().1.as_deref(), Some("page-2"));
+    assert!(
+        calls.iter().all(|(mode, _)| mode == "full"),
+        "the first pull is a full one: {calls:?}"
+    );
+    let users = h.users().await;
+    assert_eq!(users.len(), 4);
+    let status = h.engine.gateway.sync_status(&integration).await.unwrap();
+    assert!(status.last_error.is_none() && status.last_success_at.is_some());
+
+    // The next run is incremental, from the start of the last successful pull.
+    let ids_before: Vec<_> = users
+        .iter()
+        .map(|u| (u.external_id.clone(), u.id.clone()))
+        .collect();
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    let calls = h.script.lock().unwrap().users_calls.clone();
+    assert!(calls.last().unwrap().0.starts_with("since "), "{calls:?}");
+    // Re-pulled accounts keep their Gatehouse ids.
+    for (external, id) in ids_before {
+        let again = h
+            .store
+            .find_user_by_external_id(&h.tenant, &integration.id, &external)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.id, id);
+    }
+    // A full pull ignores the incremental cursor.
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::FullUsers)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.script.lock().unwrap().users_calls.last().unwrap().0,
+        "full"
+    );
+}
+
+#[tokio::test]
+async fn identities_join_accounts_by_email_across_integrations() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages =
+        vec![vec![puser("00u1", "Ann@Acme.example", UserStatus::Active)]];
+    let first = h.integration(json!({})).await;
+    let second = h.integration(json!({})).await;
+    h.engine
+        .sync
+        .run(&h.tenant, &first.id, SyncJob::Users)
+        .await
+        .unwrap();
+    h.script.lock().unwrap().user_pages = vec![vec![puser(
+        "xyz",
+        "ann@acme.example",
+        UserStatus::Suspended,
+    )]];
+    h.engine
+        .sync
+        .run(&h.tenant, &second.id, SyncJob::Users)
+        .await
+        .unwrap();
+    let users = h.users().await;
+    assert_eq!(users.len(), 2);
+    let identity = users[0].identity_id.clone().unwrap();
+    assert_eq!(users[1].identity_id.as_ref(), Some(&identity));
+    let person = h
+        .store
+        .get_identity(&h.tenant, &identity)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.accounts.len(), 2);
+    assert_eq!(person.emails, vec!["ann@acme.example".to_owned()]);
+}
+
+#[tokio::test]
+async fn groups_set_memberships_on_accounts() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages = vec![vec![
+        puser("00u1", "ann@acme.example", UserStatus::Active),
+        puser("00u2", "bob@acme.example", UserStatus::Active),
+    ]];
+    let integration = h.integration(json!({})).await;
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    let group = |members: &[&str]| ProviderGroup {
+        external_id: "00g1".into(),
+        name: "Admins".into(),
+        description: None,
+        members: members.iter().map(|m| (*m).to_owned()).collect(),
+        updated_at: None,
+        raw: None,
+    };
+    h.script.lock().unwrap().groups = vec![group(&["00u1", "00u2"])];
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Groups)
+        .await
+        .unwrap();
+    let groups_of = |users: &[gatehouse_core::model::User], ext: &str| {
+        users
+            .iter()
+            .find(|u| u.external_id == ext)
+            .unwrap()
+            .groups
+            .clone()
+    };
+    let users = h.users().await;
+    assert_eq!(groups_of(&users, "00u1"), vec!["00g1".to_owned()]);
+    assert_eq!(groups_of(&users, "00u2"), vec!["00g1".to_owned()]);
+    h.script.lock().unwrap().groups = vec![group(&["00u1"])];
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Groups)
+        .await
+        .unwrap();
+    let users = h.users().await;
+    assert_eq!(groups_of(&users, "00u1"), vec!["00g1".to_owned()]);
+    assert!(
+        groups_of(&users, "00u2").is_empty(),
+        "removed members lose the group"
+    );
+    let stored = h
+        .store
+        .list_groups(&h.tenant, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(stored.len(), 1, "the group keeps its id across pulls");
+}
+
+#[tokio::test]
+async fn signin_pull_follows_the_cursor_and_dedupes() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages =
+        vec![vec![puser("00u1", "ann@acme.example", UserStatus::Active)]];
+    let integration = h.integration(json!({})).await;
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    h.script.lock().unwrap().event_pages = VecDeque::from(vec![
+        vec![
+            event("e1", "00u1", Outcome::Failure, 1),
+            event("e2", "00u1", Outcome::Success, 2),
+        ],
+        vec![
+            event("e2", "00u1", Outcome::Success, 2),
+            event("e3", "unknown", Outcome::Failure, 3),
+        ],
+    ]);
+    let done = h
+        .engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Signins)
+        .await
+        .unwrap();
+    assert_eq!(
+        done,
+        SyncOutcome::Done { records: 3 },
+        "e2 twice is stored once"
+    );
+    let cursors = h.script.lock().unwrap().signin_cursors.clone();
+    assert_eq!(
+        cursors,
+        vec![None, Some("log-1".to_owned()), Some("log-2".to_owned())]
+    );
+    let signins = h
+        .store
+        .list_signins(&h.tenant, &SignInFilter::default(), &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(signins.len(), 3);
+    let ann = h.users().await.remove(0);
+    assert_eq!(
+        signins
+            .iter()
+            .filter(|s| s.user_id.as_ref() == Some(&ann.id))
+            .count(),
+        2
+    );
+    // The next run starts from the persisted cursor.
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Signins)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.script
+            .lock()
+            .unwrap()
+            .signin_cursors
+            .last()
+            .unwrap()
+            .as_deref(),
+        Some("log-2")
+    );
+    let status = h.engine.gateway.sync_status(&integration).await.unwrap();
+    assert_eq!(status.counts.signins, 3);
+}
+
+#[tokio::test]
+async fn push_ingest_answers_handshakes_and_stores_once() {
+    let h = harness().await;
+    let integration = h.integration(json!({})).await;
+    let request = |headers: Vec<(&str, &str)>, body: &str| PushRequest {
+        method: "POST".into(),
+        headers: headers
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        body: body.as_bytes().to_vec(),
+    };
+    let answer = h
+        .engine
+        .ingest
+        .push(
+            &h.tenant,
+            &integration.id,
+            &request(vec![("x-challenge", "abc")], ""),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        PushResult::Respond {
+            status: 200,
+            body: json!({"verification": "abc"})
+        }
+    );
+    let stored = h
+        .engine
+        .ingest
+        .push(
+            &h.tenant,
+            &integration.id,
+            &request(vec![], r#"["p1","p2"]"#),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(stored, PushResult::Stored { received: 2, ref stored } if stored.len() == 2));
+    let again = h
+        .engine
+        .ingest
+        .push(
+            &h.tenant,
+            &integration.id,
+            &request(vec![], r#"["p2","p3"]"#),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(again, PushResult::Stored { received: 2, ref stored } if stored.len() == 1));
+    assert!(h
+        .engine
+        .ingest
+        .push(&h.tenant, &integration.id, &request(vec![], "not json"))
+        .await
+        .is_err());
+}
+
+async fn with_user(
+    h: &Harness,
+    config: Value,
+) -> (gatehouse_core::model::Integration, gatehouse_core::UserId) {
+    h.script.lock().unwrap().user_pages =
+        vec![vec![puser("00u1", "ann@acme.example", UserStatus::Active)]];
+    let integration = h.integration(config).await;
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    let user = h
+        .store
+        .find_user_by_external_id(&h.tenant, &integration.id, "00u1")
+        .await
+        .unwrap()
+        .unwrap();
+    (integration, user.id)
+}
+
+fn request(h: &Harness, user: &gatehouse_core::UserId, kind: ActionKind) -> ActionRequest {
+    ActionRequest {
+        tenant: h.tenant.clone(),
+        user_id: user.clone(),
+        kind,
+        reason: Some("test".into()),
+        dry_run: false,
+        requested_by: "test".into(),
+        detection_id: None,
+        idempotency_key: None,
+    }
+}
+
+#[tokio::test]
+async fn actions_are_skipped_unless_the_integration_allows_them() {
+    let h = harness().await;
+    let (_, user) = with_user(&h, json!({"enable_response_actions": false})).await;
+    let action = h
+        .engine
+        .actions
+        .request(request(&h, &user, ActionKind::DisableAccount))
+        .await
+        .unwrap();
+    assert_eq!(action.status, ActionStatus::Pending);
+    let done = h.wait_for(&action.id, |a| a.status.is_final()).await;
+    assert_eq!(done.status, ActionStatus::Skipped);
+    assert!(done
+        .result
+        .as_deref()
+        .unwrap()
+        .contains("enable_response_actions"));
+    assert!(
+        h.script.lock().unwrap().acts.is_empty(),
+        "nothing reached the provider"
+    );
+}
+
+#[tokio::test]
+async fn actions_run_retry_and_record_every_transition() {
+    let h = harness().await;
+    let (_, user) = with_user(&h, json!({"enable_response_actions": true})).await;
+    h.script.lock().unwrap().act_results = VecDeque::from(vec![
+        Err(ConnectorError::Unavailable("503".into())),
+        Err(ConnectorError::RateLimited {
+            retry_after: Some(Duration::from_millis(30)),
+        }),
+    ]);
+    let action = h
+        .engine
+        .actions
+        .request(request(&h, &user, ActionKind::DisableAccount))
+        .await
+        .unwrap();
+    let done = h.wait_for(&action.id, |a| a.status.is_final()).await;
+    assert_eq!(done.status, ActionStatus::Succeeded, "{done:?}");
+    assert_eq!(done.attempts, 3);
+    let path: Vec<ActionStatus> = done.history.iter().map(|t| t.to).collect();
+    use ActionStatus::{Pending, Running, Succeeded};
+    assert_eq!(
+        path,
+        vec![Pending, Running, Pending, Running, Pending, Running, Succeeded]
+    );
+    assert_eq!(
+        h.script.lock().unwrap().acts,
+        vec![(ActionKind::DisableAccount, "00u1".to_owned()); 3]
+    );
+
+    // Permanent errors fail at once; transient ones fail after the last attempt.
+    h.script.lock().unwrap().act_results =
+        VecDeque::from(vec![Err(ConnectorError::Forbidden("E0000006".into()))]);
+    let action = h
+        .engine
+        .actions
+        .request(request(&h, &user, ActionKind::RevokeSessions))
+        .await
+        .unwrap();
+    let done = h.wait_for(&action.id, |a| a.status.is_final()).await;
+    assert_eq!((done.status, done.attempts), (ActionStatus::Failed, 1));
+    assert!(done.error.unwrap().contains("E0000006"));
+    h.script.lock().unwrap().act_results = (0..3)
+        .map(|_| Err(ConnectorError::Unavailable("down".into())))
+        .collect();
+    let action = h
+        .engine
+        .actions
+        .request(request(&h, &user, ActionKind::RevokeSessions))
+        .await
+        .unwrap();
+    let done = h.wait_for(&action.id, |a| a.status.is_final()).await;
+    assert_eq!((done.status, done.attempts), (ActionStatus::Failed, 3));
+    // Unsupported by the connector.
+    let action = h
+        .engine
+        .actions
+        .request(request(&h, &user, ActionKind::EnforceMfa))
+        .await
+        .unwrap();
+    let done = h.wait_for(&action.id, |a| a.status.is_final()).await;
+    assert_eq!(done.status, ActionStatus::Skipped);
+}
+
+#[tokio::test]
+async fn dry_runs_and_idempotency_keys() {
+    let h = harness().await;
+    let (_, user) = with_user(&h, json!({"enable_response_actions": true})).await;
+    let mut dry = request(&h, &user, ActionKind::DisableAccount);
+    dry.dry_run = true;
+    let action = h.engine.actions.request(dry).await.unwrap();
+    let done = h.wait_for(&action.id, |a| a.status.is_final()).await;
+    assert_eq!(done.status, ActionStatus::Skipped);
+    assert!(done
+        .result
+        .unwrap()
+        .starts_with("dry run: would disable the account of ann@acme.example"));
+    assert!(h.script.lock().unwrap().acts.is_empty());
+
+    let mut keyed = request(&h, &user, ActionKind::RevokeSessions);
+    keyed.idempotency_key = Some("ticket-42".into());
+    let first = h.engine.actions.request(keyed.clone()).await.unwrap();
+    let second = h.engine.actions.request(keyed).await.unwrap();
+    assert_eq!(first.id, second.id);
+    h.wait_for(&first.id, |a| a.status.is_final()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        h.script.lock().unwrap().acts.len(),
+        1,
+        "the keyed action ran once"
+    );
+}
+
+#[tokio::test]
+async fn actions_left_running_by_a_dead_process_run_again() {
+    let h = harness().await;
+    let (_, user) = with_user(&h, json!({"enable_response_actions": true})).await;
+    let template = h
+        .engine
+        .actions
+        .request(request(&h, &user, ActionKind::DisableAccount))
+        .await
+        .unwrap();
+    h.wait_for(&template.id, |a| a.status.is_final()).await;
+    h.script.lock().unwrap().acts.clear();
+    // As a crashed process leaves them: one marked running, one pending and due later.
+    let mut running = template.clone();
+    running.id = gatehouse_core::ActionId::parse("act_left_running").unwrap();
+    running.idempotency_key = "left-running".into();
+    running.status = ActionStatus::Running;
+    running.attempts = 1;
+    running.next_attempt_at = None;
+    let mut later = template.clone();
+    later.id = gatehouse_core::ActionId::parse("act_left_pending").unwrap();
+    later.idempotency_key = "left-pending".into();
+    later.status = ActionStatus::Pending;
+    later.next_attempt_at =
+        Some(h.engine.gateway.clock().now() + chrono::Duration::milliseconds(300));
+    h.store.put_action(&running).await.unwrap();
+    h.store.put_action(&later).await.unwrap();
+    let resumed = h.wait_for(&running.id, |a| a.status.is_final()).await;
+    assert_eq!(
+        (resumed.status, resumed.attempts),
+        (ActionStatus::Succeeded, 2)
+    );
+    let early = h
+        .store
+        .get_action(&h.tenant, &later.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(early.status, ActionStatus::Pending, "not before its time");
+    let done = h.wait_for(&later.id, |a| a.status.is_final()).await;
+    assert_eq!(done.status, ActionStatus::Succeeded);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        h.script.lock().unwrap().acts.len(),
+        2,
+        "each ran exactly once"
+    );
+    assert!(h.store.open_actions().await.unwrap().is_empty());
+}
