@@ -1,0 +1,160 @@
+//! The push-ingest benchmark: the real daemon (release build) with an Okta integration, fed Okta
+//! event-hook deliveries with unique event ids (so dedupe never short-cuts a write), beside a bare
+//! axum server that parses the same JSON and answers 200.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use axum::routing::post;
+use axum::Router;
+use gatehouse_testkit::Gatehouse;
+use serde_json::{json, Value};
+
+use crate::load::{self, BodyFn, Report};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+}
+
+/// One Okta System Log event, as an event hook carries it.
+fn event(n: u64, i: usize) -> Value {
+    json!({
+        "uuid": format!("bench-{n:012}-{i:03}"),
+        "published": "2026-11-20T10:00:00.000Z",
+        "eventType": "user.session.start",
+        "version": "0",
+        "severity": "INFO",
+        "displayMessage": "User login to Okta",
+        "actor": {"id": format!("00u{:06}", n % 5000), "type": "User", "alternateId": format!("user{}@acme.example", n % 5000), "displayName": "Bench User"},
+        "client": {"userAgent": {"rawUserAgent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/127.0", "os": "Linux", "browser": "CHROME"},
+                   "zone": "null", "device": "Computer", "ipAddress": "198.51.100.23",
+                   "geographicalContext": {"city": "Dublin", "state": "Leinster", "country": "Ireland", "postalCode": "D02", "geolocation": {"lat": 53.35, "lon": -6.26}}},
+        "authenticationContext": {"credentialType": "PASSWORD", "externalSessionId": format!("idx{n}")},
+        "outcome": {"result": if n % 7 == 0 { "FAILURE" } else { "SUCCESS" }, "reason": if n % 7 == 0 { "INVALID_CREDENTIALS" } else { "" }},
+        "securityContext": {"asNumber": 64500, "asOrg": "bench", "isp": "bench", "domain": null, "isProxy": false},
+        "transaction": {"type": "WEB", "id": format!("tx{n}"), "detail": {}},
+        "target": []
+    })
+}
+
+fn delivery(n: u64, events: usize) -> Vec<u8> {
+    let body = json!({
+        "eventType": "com.okta.event_hook",
+        "eventTypeVersion": "1.0",
+        "cloudEventsVersion": "0.1",
+        "contentType": "application/json",
+        "eventId": format!("delivery-{n}"),
+        "eventTime": "2026-11-20T10:00:01.000Z",
+        "source": "https://acme.okta.com/api/v1/eventHooks/whobench",
+        "data": {"events": (0..events).map(|i| event(n, i)).collect::<Vec<_>>()}
+    });
+    body.to_string().into_bytes()
+}
+
+async fn bare_server() -> anyhow::Result<String> {
+    let app = Router::new().route(
+        "/hook",
+        post(|body: axum::body::Bytes| async move {
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(_) => axum::http::StatusCode::OK,
+                Err(_) => axum::http::StatusCode::BAD_REQUEST,
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}/hook"))
+}
+
+fn line(name: &str, events_per_request: usize, report: &Report) -> String {
+    format!(
+        "| {name} | {events_per_request} | {:.0} | {:.0} | {:.1} | {:.1} | {:.1} | {} |",
+        report.per_second(),
+        report.per_second() * events_per_request as f64,
+        report.p50.as_secs_f64() * 1000.0,
+        report.p99.as_secs_f64() * 1000.0,
+        report.max.as_secs_f64() * 1000.0,
+        report.errors,
+    )
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let duration = Duration::from_secs(args.duration);
+    let daemon = Gatehouse::builder()
+        .start()
+        .await
+        .context("starting gatehouse")?;
+    let op = daemon.operator()?;
+    let tenant = op
+        .post("/v1/tenants", &json!({"name": "Bench", "id": "ten_bench"}))
+        .await?;
+    if !tenant.status.is_success() {
+        bail!("cannot create the tenant: {:?}", tenant.body);
+    }
+    let integration = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "okta", "tenant_id": "ten_bench",
+                    "credentials": {"domain": "acme.okta.com", "api_token": "bench-token"},
+                    "config": {"ingest_users": false, "ingest_system_log": false}}),
+        )
+        .await?;
+    let url = integration.str("/ingest/url");
+    if url.is_empty() {
+        bail!("no ingest url: {:?}", integration.body);
+    }
+    let gatehouse_url = format!("{}{url}", daemon.base_url);
+    let bare_url = bare_server().await?;
+
+    println!(
+        "Push ingest, {} s per scenario, {} connections, loopback.\n",
+        args.duration, args.connections
+    );
+    println!(
+        "| target | events/request | requests/s | events/s | p50 ms | p99 ms | max ms | errors |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let single: BodyFn = Arc::new(|n| delivery(n, 1));
+    let fifty: BodyFn = Arc::new(|n| delivery(n, 50));
+    // A short warm-up so connection set-up is not measured.
+    load::run(
+        &gatehouse_url,
+        args.connections,
+        Duration::from_secs(1),
+        Arc::new(|n| delivery(n + 9_000_000_000, 1)),
+    )
+    .await?;
+    let report = load::run(&bare_url, args.connections, duration, Arc::clone(&single)).await?;
+    println!("{}", line("bare axum (parse + 200)", 1, &report));
+    let report = load::run(&gatehouse_url, args.connections, duration, single).await?;
+    println!(
+        "{}",
+        line("gatehouse POST /v1/idp/okta (durable)", 1, &report)
+    );
+    let report = load::run(
+        &bare_url,
+        args.connections,
+        duration,
+        Arc::new(|n| delivery(n + 5_000_000_000, 50)),
+    )
+    .await?;
+    println!("{}", line("bare axum (parse + 200)", 50, &report));
+    let report = load::run(&gatehouse_url, args.connections, duration, fifty).await?;
+    println!(
+        "{}",
+        line("gatehouse POST /v1/idp/okta (durable)", 50, &report)
+    );
+    let signins = op.get("/v1/signins?tenant_id=ten_bench&limit=1").await?;
+    if signins.body["data"].as_array().is_none_or(Vec::is_empty) {
+        bail!("no sign-in was stored: the benchmark measured nothing");
+    }
+    Ok(())
+}

@@ -1,0 +1,28 @@
+//! `gatehouse-bench`: the benchmark harness behind `make bench`. It measures, in one run on
+//! loopback, durable push ingest through the real (release) `gatehouse` binary and, as the HTTP
+//! ceiling, a bare axum server that only parses the same bodies and answers 200.
+
+mod ingest;
+mod load;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse-bench", about = "Gatehouse benchmark harness")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Push ingest: Okta event-hook deliveries of 1 and 50 events, and the bare-server ceiling.
+    Ingest(ingest::Args),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Ingest(args) => ingest::run(args).await,
+    }
+}
