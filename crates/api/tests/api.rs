@@ -1098,7 +1098,7 @@ mod inventory {
             title: None,
             manager: None,
             groups: vec![],
-            mfa_enrolled: Some(n % 2 == 0),
+            mfa_enrolled: Some(n.is_multiple_of(2)),
             mfa_factors: vec![],
             is_admin: false,
             identity_id: Some(IdentityId::parse(&format!("idn_{tenant}_{n}")).unwrap()),

@@ -37,7 +37,7 @@ fn event(n: u64, i: usize) -> Value {
                    "zone": "null", "device": "Computer", "ipAddress": "198.51.100.23",
                    "geographicalContext": {"city": "Dublin", "state": "Leinster", "country": "Ireland", "postalCode": "D02", "geolocation": {"lat": 53.35, "lon": -6.26}}},
         "authenticationContext": {"credentialType": "PASSWORD", "externalSessionId": format!("idx{n}")},
-        "outcome": {"result": if n % 7 == 0 { "FAILURE" } else { "SUCCESS" }, "reason": if n % 7 == 0 { "INVALID_CREDENTIALS" } else { "" }},
+        "outcome": {"result": if n.is_multiple_of(7) { "FAILURE" } else { "SUCCESS" }, "reason": if n.is_multiple_of(7) { "INVALID_CREDENTIALS" } else { "" }},
         "securityContext": {"asNumber": 64500, "asOrg": "bench", "isp": "bench", "domain": null, "isProxy": false},
         "transaction": {"type": "WEB", "id": format!("tx{n}"), "detail": {}},
         "target": []
