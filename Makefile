@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test lint fmt fmt-check clippy bench bins
+.PHONY: run build test lint fmt fmt-check clippy bench bins demo
 
 ## run: release build, then serve on 127.0.0.1:8080 with the embedded sled store in ./var/gatehouse
 run:
@@ -35,6 +35,12 @@ fmt:
 fmt-check:
 	$(CARGO) fmt --all -- --check
 
-## bench: performance harness (filled by the ingest, risk and SCIM issues); results go to docs/PERFORMANCE.md
+## bench: release build, then the benchmark harness on loopback; record results in docs/PERFORMANCE.md
 bench:
-	@echo "no benchmarks yet: the push-ingest benchmark lands with the Okta connector (see docs/PERFORMANCE.md)"
+	$(CARGO) build --release --locked -p gatehouse-daemon -p gatehouse-bench
+	./target/release/gatehouse-bench ingest $(BENCH_ARGS)
+
+## demo: the Okta simulator and the daemon, a demo tenant onboarded, and what to curl
+demo:
+	$(CARGO) build --release --locked -p gatehouse-daemon -p gatehouse-idp-sim
+	./deploy/demo.sh

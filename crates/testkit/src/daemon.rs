@@ -51,6 +51,11 @@ impl GatehouseBuilder {
         self
     }
 
+    /// Let integrations point at the simulators on loopback.
+    pub fn allow_custom_endpoints(self) -> Self {
+        self.env("GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS", "true")
+    }
+
     /// Start without `GATEHOUSE_OPERATOR_KEY`, so the daemon generates and prints one.
     pub fn without_operator_key(mut self) -> Self {
         self.operator_key = None;

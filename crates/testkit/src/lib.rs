@@ -6,4 +6,6 @@ mod api;
 mod daemon;
 
 pub use api::{Api, Reply};
-pub use daemon::{binary, Gatehouse, GatehouseBuilder};
+pub use daemon::{binary, Gatehouse, GatehouseBuilder, TEST_OPERATOR_KEY};
+/// The provider simulators, for tests that start them beside the daemon.
+pub use gatehouse_idp_sim as idp_sim;
