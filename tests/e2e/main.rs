@@ -3,3 +3,4 @@
 //! to link.
 
 mod foundation;
+mod okta;
