@@ -20,7 +20,10 @@ struct Setup {
 
 impl Setup {
     fn id(&self) -> String {
-        self.integration["id"].as_str().unwrap_or_default().to_owned()
+        self.integration["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
@@ -31,16 +34,25 @@ async fn setup(tenant: &str, config: Value) -> anyhow::Result<Setup> {
         ..OktaConfig::default()
     });
     let running = sim.spawn("127.0.0.1:0".parse()?)?;
-    let daemon = Gatehouse::builder().allow_custom_endpoints().start().await?;
+    let daemon = Gatehouse::builder()
+        .allow_custom_endpoints()
+        .start()
+        .await?;
     let op = daemon.operator()?;
-    let created = op.post("/v1/tenants", &json!({"name": tenant, "id": tenant})).await?;
+    let created = op
+        .post("/v1/tenants", &json!({"name": tenant, "id": tenant}))
+        .await?;
     anyhow::ensure!(created.status == StatusCode::CREATED, "{:?}", created.body);
     let mut body = json!({"type": "okta", "tenant_id": tenant,
         "credentials": {"domain": running.base_url(), "api_token": sim.config().api_token},
         "config": config});
     body["config"]["system_log_lookback_hours"] = json!(100);
     let integration = op.post("/v1/integrations", &body).await?;
-    anyhow::ensure!(integration.status == StatusCode::CREATED, "{:?}", integration.body);
+    anyhow::ensure!(
+        integration.status == StatusCode::CREATED,
+        "{:?}",
+        integration.body
+    );
     Ok(Setup {
         sim,
         _running: running,
@@ -67,7 +79,9 @@ where
 }
 
 async fn all_users(op: &Api, tenant: &str) -> anyhow::Result<Vec<Value>> {
-    let reply = op.get(&format!("/v1/users?tenant_id={tenant}&limit=1000")).await?;
+    let reply = op
+        .get(&format!("/v1/users?tenant_id={tenant}&limit=1000"))
+        .await?;
     Ok(reply.body["data"].as_array().cloned().unwrap_or_default())
 }
 
@@ -75,10 +89,14 @@ async fn all_users(op: &Api, tenant: &str) -> anyhow::Result<Vec<Value>> {
 async fn onboard_test_sync_and_inventory() -> anyhow::Result<()> {
     let s = setup("ten_okta_pull", json!({"enable_response_actions": false})).await?;
     let id = s.id();
-    let check = s.op.post_empty(&format!("/v1/integrations/{id}/test")).await?;
+    let check =
+        s.op.post_empty(&format!("/v1/integrations/{id}/test"))
+            .await?;
     assert_eq!(check.status, StatusCode::OK, "{:?}", check.body);
     assert_eq!(check.body["principal"], s.sim.config().admin_login);
-    let sync = s.op.post_empty(&format!("/v1/integrations/{id}/sync")).await?;
+    let sync =
+        s.op.post_empty(&format!("/v1/integrations/{id}/sync"))
+            .await?;
     assert_eq!(sync.status, StatusCode::ACCEPTED);
 
     let expected = s.sim.user_count();
@@ -88,52 +106,117 @@ async fn onboard_test_sync_and_inventory() -> anyhow::Result<()> {
     })
     .await?;
     let count = |status: &str| users.iter().filter(|u| u["status"] == status).count();
-    assert_eq!(count("deprovisioned"), s.sim.users_with_status(UserStatus::Deprovisioned).len());
-    assert_eq!(count("suspended"), s.sim.users_with_status(UserStatus::Suspended).len());
-    assert_eq!(count("locked"), s.sim.users_with_status(UserStatus::LockedOut).len());
-    assert_eq!(count("staged"), s.sim.users_with_status(UserStatus::Staged).len());
-    assert!(count("deprovisioned") > 0, "the full pull includes deprovisioned users");
+    assert_eq!(
+        count("deprovisioned"),
+        s.sim.users_with_status(UserStatus::Deprovisioned).len()
+    );
+    assert_eq!(
+        count("suspended"),
+        s.sim.users_with_status(UserStatus::Suspended).len()
+    );
+    assert_eq!(
+        count("locked"),
+        s.sim.users_with_status(UserStatus::LockedOut).len()
+    );
+    assert_eq!(
+        count("staged"),
+        s.sim.users_with_status(UserStatus::Staged).len()
+    );
+    assert!(
+        count("deprovisioned") > 0,
+        "the full pull includes deprovisioned users"
+    );
     for user in &users {
         assert_eq!(user["provider"], "okta");
-        assert!(user["external_id"].as_str().is_some_and(|e| e.starts_with("00u")), "{user}");
-        assert!(user["identity_id"].is_string(), "every account with an e-mail has an identity: {user}");
-        assert!(user["mfa_enrolled"].is_boolean(), "factors were read: {user}");
+        assert!(
+            user["external_id"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("00u")),
+            "{user}"
+        );
+        assert!(
+            user["identity_id"].is_string(),
+            "every account with an e-mail has an identity: {user}"
+        );
+        assert!(
+            user["mfa_enrolled"].is_boolean(),
+            "factors were read: {user}"
+        );
     }
     let signins = eventually(Duration::from_secs(60), || async {
-        let reply = s.op.get("/v1/signins?tenant_id=ten_okta_pull&limit=1000").await?;
+        let reply =
+            s.op.get("/v1/signins?tenant_id=ten_okta_pull&limit=1000")
+                .await?;
         let data = reply.body["data"].as_array().cloned().unwrap_or_default();
         Ok((!data.is_empty()).then_some(data))
     })
     .await?;
-    assert!(signins.iter().any(|e| e["outcome"] == "failure"), "failures are mapped");
-    assert!(signins.iter().any(|e| e["ip"].is_string() && e["country"].is_string()));
-    assert!(signins.iter().any(|e| e["user_id"].is_string()), "sign-ins are matched to accounts");
+    assert!(
+        signins.iter().any(|e| e["outcome"] == "failure"),
+        "failures are mapped"
+    );
+    assert!(signins
+        .iter()
+        .any(|e| e["ip"].is_string() && e["country"].is_string()));
+    assert!(
+        signins.iter().any(|e| e["user_id"].is_string()),
+        "sign-ins are matched to accounts"
+    );
     let integration = eventually(Duration::from_secs(30), || async {
         let reply = s.op.get(&format!("/v1/integrations/{id}")).await?;
-        Ok(reply.body["sync"]["last_success_at"].is_string().then_some(reply.body))
+        Ok(reply.body["sync"]["last_success_at"]
+            .is_string()
+            .then_some(reply.body))
     })
     .await?;
-    assert!(integration["sync"]["counts"]["users"].as_u64() > Some(0), "{integration}");
+    assert!(
+        integration["sync"]["counts"]["users"].as_u64() > Some(0),
+        "{integration}"
+    );
     Ok(())
 }
 
 #[tokio::test]
 async fn event_hook_verification_and_delivery() -> anyhow::Result<()> {
-    let s = setup("ten_okta_hook", json!({"ingest_users": false, "ingest_system_log": false})).await?;
-    let ingest_url = format!("{}{}", s.daemon.base_url, s.integration["ingest"]["url"].as_str().unwrap_or_default());
-    let token = s.integration["ingest"]["token"].as_str().unwrap_or_default().to_owned();
+    let s = setup(
+        "ten_okta_hook",
+        json!({"ingest_users": false, "ingest_system_log": false}),
+    )
+    .await?;
+    let ingest_url = format!(
+        "{}{}",
+        s.daemon.base_url,
+        s.integration["ingest"]["url"].as_str().unwrap_or_default()
+    );
+    let token = s.integration["ingest"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let verification = s.sim.verify_event_hook(&ingest_url, "").await;
     assert!(verification.verified, "{verification:?}");
     let bare = format!("{}/v1/idp/okta", s.daemon.base_url);
-    let verification = s.sim.verify_event_hook(&bare, &format!("Bearer {token}")).await;
+    let verification = s
+        .sim
+        .verify_event_hook(&bare, &format!("Bearer {token}"))
+        .await;
     assert!(verification.verified, "{verification:?}");
 
     let user = s.sim.users_with_status(UserStatus::Active).remove(0);
     let events: Vec<Value> = (0..3)
-        .filter_map(|_| s.sim.make_event(&user, "user.session.start", "FAILURE", Some("INVALID_CREDENTIALS")))
+        .filter_map(|_| {
+            s.sim.make_event(
+                &user,
+                "user.session.start",
+                "FAILURE",
+                Some("INVALID_CREDENTIALS"),
+            )
+        })
         .collect();
     assert_eq!(events.len(), 3);
-    let delivery = s.sim.deliver_event_hook(&bare, &format!("Bearer {token}"), events.clone()).await;
+    let delivery = s
+        .sim
+        .deliver_event_hook(&bare, &format!("Bearer {token}"), events.clone())
+        .await;
     assert!(delivery.delivered, "{delivery:?}");
     let stored = s.op.get("/v1/signins?tenant_id=ten_okta_hook").await?;
     let data = stored.body["data"].as_array().cloned().unwrap_or_default();
@@ -150,7 +233,10 @@ async fn event_hook_verification_and_delivery() -> anyhow::Result<()> {
     let stored = s.op.get("/v1/signins?tenant_id=ten_okta_hook").await?;
     assert_eq!(stored.body["data"].as_array().map(Vec::len), Some(3));
     // A wrong token is refused with a 4xx, which Okta does not retry.
-    let refused = s.sim.deliver_event_hook(&bare, "Bearer gh_in_forged", vec![]).await;
+    let refused = s
+        .sim
+        .deliver_event_hook(&bare, "Bearer gh_in_forged", vec![])
+        .await;
     assert!(!refused.delivered);
     assert_eq!(refused.attempts.len(), 1);
     assert_eq!(refused.attempts[0].status, Some(401));
@@ -159,23 +245,33 @@ async fn event_hook_verification_and_delivery() -> anyhow::Result<()> {
 
 async fn action(op: &Api, tenant: &str, user: &str, kind: &str) -> anyhow::Result<Value> {
     let reply = op
-        .post("/v1/actions", &json!({"tenant_id": tenant, "user_id": user, "action": kind, "reason": "e2e"}))
+        .post(
+            "/v1/actions",
+            &json!({"tenant_id": tenant, "user_id": user, "action": kind, "reason": "e2e"}),
+        )
         .await?;
     anyhow::ensure!(reply.status == StatusCode::ACCEPTED, "{:?}", reply.body);
     let id = reply.str("/id");
     eventually(Duration::from_secs(30), || async {
         let got = op.get(&format!("/v1/actions/{id}")).await?;
         let status = got.body["status"].as_str().unwrap_or_default().to_owned();
-        Ok(["succeeded", "failed", "skipped"].contains(&status.as_str()).then_some(got.body))
+        Ok(["succeeded", "failed", "skipped"]
+            .contains(&status.as_str())
+            .then_some(got.body))
     })
     .await
 }
 
 #[tokio::test]
 async fn response_actions_reach_okta_only_where_allowed() -> anyhow::Result<()> {
-    let s = setup("ten_okta_act", json!({"enable_response_actions": true, "ingest_system_log": false})).await?;
+    let s = setup(
+        "ten_okta_act",
+        json!({"enable_response_actions": true, "ingest_system_log": false}),
+    )
+    .await?;
     let id = s.id();
-    s.op.post_empty(&format!("/v1/integrations/{id}/sync")).await?;
+    s.op.post_empty(&format!("/v1/integrations/{id}/sync"))
+        .await?;
     let expected = s.sim.user_count();
     let users = eventually(Duration::from_secs(60), || async {
         let users = all_users(&s.op, "ten_okta_act").await?;
@@ -203,7 +299,10 @@ async fn response_actions_reach_okta_only_where_allowed() -> anyhow::Result<()> 
     assert!(
         calls.iter().any(|c| c.method == "DELETE"
             && c.path == format!("/api/v1/users/{target}/sessions")
-            && c.query.as_deref().unwrap_or("").contains("oauthTokens=true")),
+            && c.query
+                .as_deref()
+                .unwrap_or("")
+                .contains("oauthTokens=true")),
         "{calls:?}"
     );
     let disabled = action(&s.op, "ten_okta_act", &user_id, "disable_account").await?;
@@ -211,7 +310,10 @@ async fn response_actions_reach_okta_only_where_allowed() -> anyhow::Result<()> 
     assert_eq!(s.sim.user_status(&target).as_deref(), Some("SUSPENDED"));
     // Idempotent: disabling a suspended account succeeds without another suspend.
     let suspends = |calls: &[gatehouse_testkit::idp_sim::okta::RecordedCall]| {
-        calls.iter().filter(|c| c.path.ends_with("/lifecycle/suspend")).count()
+        calls
+            .iter()
+            .filter(|c| c.path.ends_with("/lifecycle/suspend"))
+            .count()
     };
     let before = suspends(&s.sim.mutations());
     let again = action(&s.op, "ten_okta_act", &user_id, "disable_account").await?;
@@ -219,9 +321,12 @@ async fn response_actions_reach_okta_only_where_allowed() -> anyhow::Result<()> 
     assert_eq!(suspends(&s.sim.mutations()), before);
 
     // With response actions off, nothing reaches Okta and the action is skipped.
-    let off = s
-        .op
-        .call(reqwest::Method::PATCH, &format!("/v1/integrations/{id}"), Some(&json!({"config": {"enable_response_actions": false}})))
+    let off =
+        s.op.call(
+            reqwest::Method::PATCH,
+            &format!("/v1/integrations/{id}"),
+            Some(&json!({"config": {"enable_response_actions": false}})),
+        )
         .await?;
     assert_eq!(off.status, StatusCode::OK);
     s.sim.clear_mutations();

@@ -6,7 +6,7 @@ use gatehouse_core::provider::ConnectorRegistry;
 /// Every provider type this build knows, with its connector where one exists.
 pub(crate) fn build() -> ConnectorRegistry {
     let mut registry = ConnectorRegistry::new();
-    // Connector registrations go here, e.g. `registry.register(gatehouse_okta::Factory);`.
+    registry.register(gatehouse_okta::Factory);
     // Types without a connector yet are declared from the catalog so integrations can be
     // registered and validated; their /test and /sync answer 501.
     for descriptor in catalog::builtin() {

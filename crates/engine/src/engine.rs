@@ -99,20 +99,14 @@ impl Engine {
         let integration = self.gateway.integration(tenant, id).await?;
         // Fails with 501 when this build has no connector for the type.
         self.gateway.connector(&integration, "sync")?;
-        let directory = Arc::clone(&self.sync);
+        // In this order: sign-ins are matched to accounts, so the directory goes first.
+        let runner = Arc::clone(&self.sync);
         let (t, i) = (tenant.clone(), id.clone());
         tokio::spawn(async move {
-            for job in [SyncJob::Users, SyncJob::Groups] {
-                if let Err(error) = directory.run(&t, &i, job).await {
+            for job in [SyncJob::Users, SyncJob::Groups, SyncJob::Signins] {
+                if let Err(error) = runner.run(&t, &i, job).await {
                     tracing::warn!(integration_id = %i, ?job, %error, "requested pull failed");
                 }
-            }
-        });
-        let logs = Arc::clone(&self.sync);
-        let (t, i) = (tenant.clone(), id.clone());
-        tokio::spawn(async move {
-            if let Err(error) = logs.run(&t, &i, SyncJob::Signins).await {
-                tracing::warn!(integration_id = %i, %error, "requested sign-in pull failed");
             }
         });
         Ok(())

@@ -1,0 +1,32 @@
+//! The Okta connector: pulls an Okta org's users (with their MFA factors), groups and System Log,
+//! decodes Okta event-hook deliveries, and runs response actions (suspend or deactivate, unsuspend,
+//! revoke sessions, reset factors) through Okta's management API.
+//!
+//! It follows Okta's documented behaviour (the management OpenAPI spec and developer docs), not any
+//! simulator's: `SSWS` API tokens, RFC 8288 `Link` paging that is followed and never built by hand,
+//! System Log polling requests whose `next` link is the resumable cursor, and event-hook deliveries
+//! whose `data.events[]` are System Log events mapped by the same pure function as pulled ones.
+//!
+//! Architecture invariants: every HTTP call goes through `gatehouse_connect::HttpClient` (retries,
+//! backoff, 429 handling, the integration's share of Okta's rate limits); a cursor or `next` link
+//! is followed only when it points at the integration's own Okta org (no SSRF through a forged
+//! link); the API token lives in a `SecretString` and never reaches a log line or an error
+//! message; time comes only from the injected clock. The mapping from Okta JSON to Gatehouse
+//! records ([`map_event`], [`map_user`], [`map_status`]) is pure and does no I/O.
+
+mod actions;
+mod connector;
+mod errors;
+mod factory;
+mod groups;
+mod logs;
+mod mapping;
+mod push;
+mod users;
+
+pub use connector::OktaConnector;
+pub use errors::error_from_response;
+pub use factory::{DisableMode, Factory, Settings};
+pub use mapping::{map_event, parse_risk_level};
+pub use push::decode_push;
+pub use users::{map_status, map_user, summarize_factors};
