@@ -118,6 +118,33 @@ impl HttpClient {
         url_for_errors: &str,
         build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Fetched, CallError> {
+        self.send_checked(bucket, url_for_errors, build, |_| true)
+            .await
+    }
+
+    /// Like [`send`](Self::send), but a 2xx answer whose body is not JSON (cut short by a proxy
+    /// or a reset) is retried like a transport error instead of handed back.
+    pub async fn send_json(
+        &self,
+        bucket: &str,
+        url_for_errors: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<Fetched, CallError> {
+        self.send_checked(bucket, url_for_errors, build, |fetched| {
+            !fetched.status.is_success()
+                || fetched.body.is_empty()
+                || serde_json::from_slice::<serde::de::IgnoredAny>(&fetched.body).is_ok()
+        })
+        .await
+    }
+
+    async fn send_checked(
+        &self,
+        bucket: &str,
+        url_for_errors: &str,
+        build: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+        complete: impl Fn(&Fetched) -> bool,
+    ) -> Result<Fetched, CallError> {
         let shown = redact::url(url_for_errors);
         let mut rng = rand::rngs::StdRng::from_entropy();
         let mut attempt: u32 = 0;
@@ -132,7 +159,13 @@ impl HttpClient {
                 tokio::time::sleep(wait).await;
             }
             let last = attempt + 1 >= self.policy.max_attempts;
-            match self.attempt(&build).await {
+            let outcome = match self.attempt(&build).await {
+                Ok(fetched) if !complete(&fetched) => {
+                    Err("the answer's body is incomplete or not JSON".to_owned())
+                }
+                other => other,
+            };
+            match outcome {
                 Err(reason) => {
                     if last {
                         return Err(CallError::Transport { url: shown, reason });

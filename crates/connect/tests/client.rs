@@ -149,3 +149,30 @@ async fn transport_failures_exhaust_into_an_error() {
         .unwrap_err();
     assert!(matches!(err, CallError::Transport { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn bodies_that_are_not_json_are_retried_by_send_json() {
+    let calls = Arc::new(AtomicU32::new(0));
+    let seen = Arc::clone(&calls);
+    let router = Router::new().route(
+        "/x",
+        get(move || {
+            let calls = Arc::clone(&seen);
+            async move {
+                if calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                    (StatusCode::OK, "[{\"id\": \"00u1\", \"prof").into_response()
+                } else {
+                    (StatusCode::OK, "[{\"id\": \"00u1\"}]").into_response()
+                }
+            }
+        }),
+    );
+    let base = serve(router).await;
+    let url = format!("{base}/x");
+    let got = client(3)
+        .send_json("x", &url, |c| c.get(&url))
+        .await
+        .unwrap();
+    assert_eq!(&got.body[..], b"[{\"id\": \"00u1\"}]");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

@@ -154,8 +154,11 @@ impl SyncRunner {
             )));
         }
         let started = self.clock().now();
-        self.record(&integration, |s| s.last_run_at = Some(started))
-            .await?;
+        let name = job.name();
+        self.record(&integration, |s| {
+            s.jobs.entry(name.to_owned()).or_default().last_run_at = Some(started);
+        })
+        .await?;
         let result = match job {
             SyncJob::Users => self.pull_users(&integration, &*connector, false).await,
             SyncJob::FullUsers => self.pull_users(&integration, &*connector, true).await,
@@ -167,8 +170,10 @@ impl SyncRunner {
                 let finished = self.clock().now();
                 let records = *records;
                 self.record(&integration, |s| {
-                    s.last_success_at = Some(finished);
-                    s.last_error = None;
+                    let entry = s.jobs.entry(name.to_owned()).or_default();
+                    entry.last_success_at = Some(finished);
+                    entry.last_error = None;
+                    entry.records = records;
                     match job {
                         SyncJob::Users | SyncJob::FullUsers => s.counts.users = records,
                         SyncJob::Groups => s.counts.groups = records,
@@ -177,15 +182,17 @@ impl SyncRunner {
                 })
                 .await?;
                 tracing::info!(
-                    tenant_id = %tenant, integration_id = %id, job = job.name(), records,
+                    tenant_id = %tenant, integration_id = %id, job = name, records,
                     "pull finished"
                 );
             }
             Err(error) => {
-                let message = format!("{} pull failed: {error}", job.name());
-                tracing::warn!(tenant_id = %tenant, integration_id = %id, job = job.name(), %error, "pull failed");
-                self.record(&integration, |s| s.last_error = Some(message.clone()))
-                    .await?;
+                let message = format!("{name} pull failed: {error}");
+                tracing::warn!(tenant_id = %tenant, integration_id = %id, job = name, %error, "pull failed");
+                self.record(&integration, |s| {
+                    s.jobs.entry(name.to_owned()).or_default().last_error = Some(message.clone());
+                })
+                .await?;
             }
         }
         result.map(|records| SyncOutcome::Done { records })
@@ -203,6 +210,7 @@ impl SyncRunner {
             .await?
             .unwrap_or_default();
         change(&mut status);
+        status.summarize();
         self.store()
             .put_sync_status(&integration.tenant_id, &integration.id, &status)
             .await?;

@@ -363,6 +363,24 @@ async fn directory_pull_pages_resumes_after_failure_and_goes_incremental() {
         .unwrap_or("")
         .contains("users pull failed"));
     assert!(status.last_success_at.is_none());
+    // Another job succeeding does not hide the failed one.
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Groups)
+        .await
+        .unwrap();
+    let status = h.engine.gateway.sync_status(&integration).await.unwrap();
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("users pull failed"),
+        "{status:?}"
+    );
+    assert!(
+        status.jobs["users"].last_error.is_some() && status.jobs["groups"].last_error.is_none()
+    );
 
     let done = h
         .engine

@@ -151,6 +151,23 @@ impl OktaConnector {
         Ok(url)
     }
 
+    /// GETs with retries, also retrying a 2xx whose body was cut short.
+    async fn send_get_json(&self, bucket: &str, url: &Url) -> Result<Fetched, ConnectorError> {
+        let fetched = self
+            .http
+            .send_json(bucket, url.as_str(), |client| {
+                let mut request = client
+                    .get(url.clone())
+                    .header(http::header::ACCEPT, "application/json");
+                if let Ok(value) = authorization(&self.token) {
+                    request = request.header(http::header::AUTHORIZATION, value);
+                }
+                request
+            })
+            .await?;
+        Ok(fetched)
+    }
+
     /// Sends one request (with retries) and returns the answer, whatever its status.
     pub(crate) async fn send(
         &self,
@@ -189,7 +206,7 @@ impl OktaConnector {
         url: &Url,
         what: &str,
     ) -> Result<(Value, HeaderMap), ConnectorError> {
-        let fetched = self.send(bucket, Method::GET, url).await?;
+        let fetched = self.send_get_json(bucket, url).await?;
         if !fetched.status.is_success() {
             return Err(error_from_response(fetched.status, &fetched.body, what));
         }

@@ -113,14 +113,42 @@ pub struct Integration {
     pub updated_at: DateTime<Utc>,
 }
 
-/// What the last pulls of an integration did.
+/// What the last pulls of an integration did: a summary over every job, and each job's own.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SyncStatus {
     pub last_run_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
+    /// The error of a job whose last run failed (the most recent such), until it succeeds again.
     pub last_error: Option<String>,
     #[serde(default)]
     pub counts: SyncCounts,
+    /// Per job (`users`, `full_users`, `groups`, `signins`).
+    #[serde(default)]
+    pub jobs: std::collections::BTreeMap<String, JobStatus>,
+}
+
+/// One pull job's last runs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct JobStatus {
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Records the last successful run stored.
+    pub records: u64,
+}
+
+impl SyncStatus {
+    /// Recomputes the summary from the jobs.
+    pub fn summarize(&mut self) {
+        self.last_run_at = self.jobs.values().filter_map(|j| j.last_run_at).max();
+        self.last_success_at = self.jobs.values().filter_map(|j| j.last_success_at).max();
+        self.last_error = self
+            .jobs
+            .values()
+            .filter(|j| j.last_error.is_some())
+            .max_by_key(|j| j.last_run_at)
+            .and_then(|j| j.last_error.clone());
+    }
 }
 
 /// Totals of what pulls and pushes stored for an integration.
