@@ -1114,7 +1114,7 @@ mod inventory {
     fn signin(u: &User, event: &str, minute: i64, outcome: Outcome) -> SignInEvent {
         let time = Utc.timestamp_opt(1_780_000_000 + minute * 60, 0).unwrap();
         SignInEvent {
-            id: SignInId::generate(time),
+            id: SignInId::derive(time, &[u.integration_id.as_str(), event]),
             tenant_id: u.tenant_id.clone(),
             integration_id: u.integration_id.clone(),
             provider: "okta".into(),

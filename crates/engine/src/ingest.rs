@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_core::model::{IntegrationStatus, SignInEvent};
+use gatehouse_core::model::{Integration, IntegrationStatus, SignInEvent};
 use gatehouse_core::records::{PushOutcome, PushRequest};
 use gatehouse_core::{IntegrationId, TenantId};
 use serde_json::Value;
@@ -21,6 +21,22 @@ pub enum PushResult {
         received: usize,
         stored: Vec<SignInEvent>,
     },
+}
+
+/// The items of `all` at `positions` (ascending), moved rather than cloned.
+pub(crate) fn keep_positions<T>(all: Vec<T>, positions: &[usize]) -> Vec<T> {
+    let mut wanted = positions.iter().peekable();
+    all.into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            if wanted.peek() == Some(&&i) {
+                wanted.next();
+                Some(item)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// The push pipeline.
@@ -43,7 +59,17 @@ impl Ingest {
         request: &PushRequest,
     ) -> Result<PushResult, EngineError> {
         let integration = self.gateway.integration(tenant, id).await?;
-        let connector = self.gateway.connector(&integration, "push ingest")?;
+        self.push_to(&integration, request).await
+    }
+
+    /// Decodes and stores one push for an integration the caller already read.
+    pub async fn push_to(
+        &self,
+        integration: &Integration,
+        request: &PushRequest,
+    ) -> Result<PushResult, EngineError> {
+        let id = &integration.id;
+        let connector = self.gateway.connector(integration, "push ingest")?;
         match connector.decode_push(request)? {
             PushOutcome::Respond { status, body } => Ok(PushResult::Respond { status, body }),
             PushOutcome::Events(events) => {
@@ -53,12 +79,13 @@ impl Ingest {
                     )));
                 }
                 let received = events.len();
-                let signins = self.inventory.signins(&integration, events).await?;
-                let stored = self
+                let signins = self.inventory.signins(integration, events).await?;
+                let fresh = self
                     .gateway
                     .store()
                     .insert_signins(&integration.tenant_id, &signins)
                     .await?;
+                let stored = keep_positions(signins, &fresh);
                 Ok(PushResult::Stored { received, stored })
             }
         }

@@ -215,7 +215,10 @@ impl Inventory {
                 }
             }
             out.push(SignInEvent {
-                id: SignInId::generate(event.time),
+                id: SignInId::derive(
+                    event.time,
+                    &[integration.id.as_str(), &event.provider_event_id],
+                ),
                 tenant_id: tenant.clone(),
                 integration_id: integration.id.clone(),
                 provider: integration.kind.clone(),

@@ -13,7 +13,7 @@ use gatehouse_core::records::EventPage;
 use url::Url;
 
 use crate::connector::OktaConnector;
-use crate::mapping::map_event;
+use crate::mapping::map_event_owned;
 
 /// Events per page: the maximum the `limit` parameter takes ("Integer between 0 and 1000").
 const PAGE_SIZE: &str = "1000";
@@ -49,8 +49,8 @@ pub(crate) async fn signins_page(
         .await?;
     let caught_up = records.is_empty();
     let mut events = Vec::with_capacity(records.len());
-    for record in &records {
-        match map_event(record) {
+    for record in records {
+        match map_event_owned(record) {
             Some(event) => events.push(event),
             None => {
                 tracing::warn!("skipping a System Log event without uuid, eventType or published")

@@ -8,7 +8,7 @@ use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::{PushOutcome, PushRequest};
 use serde_json::{json, Value};
 
-use crate::mapping::map_event;
+use crate::mapping::map_event_owned;
 
 /// The header of Okta's verification request (names are case-insensitive).
 const CHALLENGE_HEADER: &str = "x-okta-verification-challenge";
@@ -48,7 +48,7 @@ fn decode_delivery(body: &[u8]) -> Result<PushOutcome, ConnectorError> {
             e.column()
         ))
     })?;
-    let Value::Object(envelope) = envelope else {
+    let Value::Object(mut envelope) = envelope else {
         return Err(bad("the body is not a JSON object"));
     };
     match envelope.get("eventType") {
@@ -56,17 +56,20 @@ fn decode_delivery(body: &[u8]) -> Result<PushOutcome, ConnectorError> {
         Some(Value::String(kind)) if kind == ENVELOPE_TYPE => {}
         Some(_) => return Err(bad("eventType is not com.okta.event_hook")),
     }
-    let events = envelope
-        .get("data")
-        .and_then(|d| d.get("events"))
-        .and_then(Value::as_array)
-        .ok_or_else(|| bad("data.events is missing or not an array"))?;
+    let events = match envelope
+        .get_mut("data")
+        .and_then(|d| d.get_mut("events"))
+        .map(Value::take)
+    {
+        Some(Value::Array(events)) => events,
+        _ => return Err(bad("data.events is missing or not an array")),
+    };
     let mut mapped = Vec::with_capacity(events.len());
-    for (index, event) in events.iter().enumerate() {
+    for (index, event) in events.into_iter().enumerate() {
         if !event.is_object() {
             return Err(bad(&format!("data.events[{index}] is not an object")));
         }
-        match map_event(event) {
+        match map_event_owned(event) {
             Some(event) => mapped.push(event),
             None => tracing::warn!(
                 index,

@@ -145,13 +145,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Identity>, StoreError>;
 
     // --- sign-ins and cursors ------------------------------------------------------------------
-    /// Stores events not seen before (dedupe key: integration + provider event id) and returns
-    /// those that were new; replays and redeliveries are absorbed here.
+    /// Stores events not seen before and returns those that were new; replays and redeliveries
+    /// are absorbed here. The dedupe key is the event's id, which callers derive from the
+    /// integration and the provider's event id (`SignInId::derive`).
+    /// Returns the positions (in `events`) of the events that were new.
     async fn insert_signins(
         &self,
         tenant: &TenantId,
         events: &[SignInEvent],
-    ) -> Result<Vec<SignInEvent>, StoreError>;
+    ) -> Result<Vec<usize>, StoreError>;
     async fn list_signins(
         &self,
         tenant: &TenantId,

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use gatehouse_core::model::Integration;
 use gatehouse_core::records::PushRequest;
-use gatehouse_core::{IntegrationId, TenantId};
 use gatehouse_engine::ingest::PushResult;
 use gatehouse_engine::Principal;
 use serde::Deserialize;
@@ -47,7 +47,7 @@ async fn authenticate_push(
     provider: &str,
     headers: &HeaderMap,
     params: &IngestParams,
-) -> Result<(TenantId, IntegrationId), ApiError> {
+) -> Result<Integration, ApiError> {
     let token = presented_token(headers, params)
         .ok_or_else(|| ApiError::unauthorized("missing ingest token"))?;
     let Some(Principal::Ingest {
@@ -70,7 +70,7 @@ async fn authenticate_push(
             "ingest endpoint {provider} for this token"
         )));
     }
-    Ok((tenant, integration))
+    Ok(record)
 }
 
 /// The request as the connector sees it: credentials and cookies stay out.
@@ -119,9 +119,8 @@ pub(crate) async fn push(
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
     let request = push_request(&method, &headers, &body);
-    let (tenant, integration) = match authenticate_push(&state, &provider, &headers, &params).await
-    {
-        Ok(target) => target,
+    let integration = match authenticate_push(&state, &provider, &headers, &params).await {
+        Ok(integration) => integration,
         Err(error) => {
             // A handshake (Okta's verification GET) may arrive without the token.
             if method == Method::GET {
@@ -132,13 +131,12 @@ pub(crate) async fn push(
             return Err(error);
         }
     };
-    let result = state
-        .engine
-        .ingest
-        .push(&tenant, &integration, &request)
-        .await?;
+    let result = state.engine.ingest.push_to(&integration, &request).await?;
     if let PushResult::Stored { received, stored } = &result {
-        tracing::info!(tenant_id = %tenant, integration_id = %integration, received, stored = stored.len(), "push stored");
+        tracing::debug!(
+            tenant_id = %integration.tenant_id, integration_id = %integration.id,
+            received, stored = stored.len(), "push stored"
+        );
     }
     Ok(answer(result))
 }

@@ -184,37 +184,28 @@ impl SledStore {
         }
     }
 
+    /// Sign-in ids are derived from the integration and the provider's event id
+    /// (`SignInId::derive`), so the record's own key is the dedupe key: one compare-and-swap per
+    /// event stores it only if that key is new, atomically and without a cross-tree transaction.
     pub(super) fn insert_signins_now(
         &self,
         tenant: &TenantId,
         events: &[SignInEvent],
-    ) -> Result<Vec<SignInEvent>, StoreError> {
-        let mut prepared = Vec::with_capacity(events.len());
-        for event in events {
+    ) -> Result<Vec<usize>, StoreError> {
+        let mut fresh = Vec::new();
+        for (index, event) in events.iter().enumerate() {
             same_tenant(tenant, &event.tenant_id, "a sign-in")?;
-            prepared.push((event, encode(event)?));
+            let key = keys::scoped(tenant, &[event.id.as_str()]);
+            let swapped = self.trees.signins.compare_and_swap(
+                key,
+                None as Option<&[u8]>,
+                Some(encode(event)?),
+            )?;
+            if swapped.is_ok() {
+                fresh.push(index);
+            }
         }
-        tx_result(
-            (&self.trees.signins, &self.trees.signins_by_event).transaction(
-                |(signins, by_event)| {
-                    let mut fresh = Vec::new();
-                    for (event, bytes) in &prepared {
-                        let dedupe = keys::scoped(
-                            tenant,
-                            &[event.integration_id.as_str(), &event.provider_event_id],
-                        );
-                        if by_event.get(dedupe.as_slice())?.is_some() {
-                            continue;
-                        }
-                        by_event.insert(dedupe, event.id.as_str())?;
-                        signins
-                            .insert(keys::scoped(tenant, &[event.id.as_str()]), bytes.as_slice())?;
-                        fresh.push((*event).clone());
-                    }
-                    Ok(fresh)
-                },
-            ),
-        )
+        Ok(fresh)
     }
 
     pub(super) fn get_cursor_now(

@@ -36,7 +36,6 @@ struct Trees {
     identities: Tree,
     identities_by_email: Tree,
     signins: Tree,
-    signins_by_event: Tree,
     detections: Tree,
     actions: Tree,
     actions_by_key: Tree,
@@ -45,7 +44,7 @@ struct Trees {
 
 impl Trees {
     /// Trees whose keys all start with a tenant prefix.
-    fn tenant_scoped(&self) -> [&Tree; 15] {
+    fn tenant_scoped(&self) -> [&Tree; 14] {
         [
             &self.api_keys,
             &self.integrations,
@@ -58,7 +57,6 @@ impl Trees {
             &self.identities,
             &self.identities_by_email,
             &self.signins,
-            &self.signins_by_event,
             &self.detections,
             &self.actions,
             &self.actions_by_key,
@@ -95,7 +93,6 @@ impl SledStore {
             identities: tree("identities")?,
             identities_by_email: tree("identities_by_email")?,
             signins: tree("signins")?,
-            signins_by_event: tree("signins_by_event")?,
             detections: tree("detections")?,
             actions: tree("actions")?,
             actions_by_key: tree("actions_by_key")?,

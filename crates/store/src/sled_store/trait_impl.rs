@@ -237,7 +237,7 @@ impl Store for SledStore {
         &self,
         tenant: &TenantId,
         events: &[SignInEvent],
-    ) -> Result<Vec<SignInEvent>, StoreError> {
+    ) -> Result<Vec<usize>, StoreError> {
         let fresh = self.insert_signins_now(tenant, events)?;
         self.durable().await?;
         Ok(fresh)
