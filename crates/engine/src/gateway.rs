@@ -90,7 +90,14 @@ pub struct Gateway {
     /// Built connectors by integration, valid while the integration's `updated_at` is unchanged:
     /// building one opens the sealed credentials and sets up an HTTP client.
     connectors: Mutex<HashMap<IntegrationId, CachedConnector>>,
+    /// Ingest token hash → its integration, so a push costs no store reads. Cleared by every
+    /// write that could change the answer (rotation, integration or tenant changes); this
+    /// process is the store's only writer, so that is sound.
+    ingest_targets: Mutex<HashMap<String, Arc<Integration>>>,
 }
+
+/// Past this many cached ingest targets the cache starts over (a bound, not an LRU).
+const MAX_INGEST_TARGETS: usize = 10_000;
 
 const MAX_NAME_LEN: usize = 200;
 
@@ -109,6 +116,7 @@ impl Gateway {
             clock,
             options,
             connectors: Mutex::new(HashMap::new()),
+            ingest_targets: Mutex::new(HashMap::new()),
         }
     }
 
@@ -143,6 +151,43 @@ impl Gateway {
             .put_token(&self.token_record(&minted, TokenKind::Operator, None, None, None))
             .await?;
         Ok(Some(minted.secret))
+    }
+
+    /// The integration an ingest token pushes to, if it is one.
+    pub async fn ingest_target(
+        &self,
+        presented: &str,
+    ) -> Result<Option<Arc<Integration>>, EngineError> {
+        let hash = tokens::hash(presented);
+        if let Ok(cache) = self.ingest_targets.lock() {
+            if let Some(hit) = cache.get(&hash) {
+                return Ok(Some(Arc::clone(hit)));
+            }
+        }
+        let Some(Principal::Ingest {
+            tenant,
+            integration,
+        }) = self.authenticate(presented).await?
+        else {
+            return Ok(None);
+        };
+        let Some(record) = self.store.get_integration(&tenant, &integration).await? else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        if let Ok(mut cache) = self.ingest_targets.lock() {
+            if cache.len() >= MAX_INGEST_TARGETS {
+                cache.clear();
+            }
+            cache.insert(hash, Arc::clone(&record));
+        }
+        Ok(Some(record))
+    }
+
+    fn forget_ingest_targets(&self) {
+        if let Ok(mut cache) = self.ingest_targets.lock() {
+            cache.clear();
+        }
     }
 
     /// Resolves a bearer token to whom it authenticates.
@@ -272,6 +317,7 @@ impl Gateway {
     }
 
     pub async fn delete_tenant(&self, id: &TenantId) -> Result<(), EngineError> {
+        self.forget_ingest_targets();
         if self.store.delete_tenant(id).await? {
             tracing::info!(tenant_id = %id, "tenant deleted with all its data");
             Ok(())
@@ -420,6 +466,7 @@ impl Gateway {
         id: &IntegrationId,
         patch: IntegrationPatch,
     ) -> Result<Integration, EngineError> {
+        self.forget_ingest_targets();
         let mut integration = self.integration(tenant, id).await?;
         let descriptor = self.descriptor(&integration.kind)?;
         if let Some(config_patch) = patch.config {
@@ -459,6 +506,7 @@ impl Gateway {
         tenant: &TenantId,
         id: &IntegrationId,
     ) -> Result<(), EngineError> {
+        self.forget_ingest_targets();
         if self.store.delete_integration(tenant, id).await? {
             tracing::info!(tenant_id = %tenant, integration_id = %id, "integration deleted");
             Ok(())
@@ -474,6 +522,7 @@ impl Gateway {
         id: &IntegrationId,
         kind: TokenKind,
     ) -> Result<(Integration, SecretString), EngineError> {
+        self.forget_ingest_targets();
         let integration = self.integration(tenant, id).await?;
         let descriptor = self.descriptor(&integration.kind)?;
         let allowed = match kind {

@@ -2,6 +2,8 @@
 //! Okta is configured, or in `Authorization`) selects the tenant and integration; the answer (200)
 //! comes only after the events are durably stored.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,7 +11,6 @@ use axum::Json;
 use gatehouse_core::model::Integration;
 use gatehouse_core::records::PushRequest;
 use gatehouse_engine::ingest::PushResult;
-use gatehouse_engine::Principal;
 use serde::Deserialize;
 
 use crate::extract::{QueryParams, RawBody};
@@ -47,24 +48,19 @@ async fn authenticate_push(
     provider: &str,
     headers: &HeaderMap,
     params: &IngestParams,
-) -> Result<Integration, ApiError> {
+) -> Result<Arc<Integration>, ApiError> {
     let token = presented_token(headers, params)
         .ok_or_else(|| ApiError::unauthorized("missing ingest token"))?;
-    let Some(Principal::Ingest {
-        tenant,
-        integration,
-    }) = state.gateway.authenticate(token).await?
-    else {
+    let Some(record) = state.gateway.ingest_target(token).await? else {
         return Err(ApiError::unauthorized("invalid ingest token"));
     };
     if params
         .tenant_id
         .as_deref()
-        .is_some_and(|t| t != tenant.as_str())
+        .is_some_and(|t| t != record.tenant_id.as_str())
     {
         return Err(ApiError::unauthorized("invalid ingest token"));
     }
-    let record = state.gateway.integration(&tenant, &integration).await?;
     if record.kind != provider {
         return Err(ApiError::not_found(format!(
             "ingest endpoint {provider} for this token"
