@@ -12,6 +12,7 @@ use gatehouse_testkit::Gatehouse;
 use serde_json::{json, Value};
 
 use crate::load::{self, BodyFn, Report};
+use crate::wrk;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,6 +22,9 @@ pub struct Args {
     /// Concurrent connections.
     #[arg(long, default_value_t = 64)]
     connections: usize,
+    /// Use the built-in Rust client even when wrk is installed.
+    #[arg(long)]
+    rust_client: bool,
 }
 
 /// One Okta System Log event, as an event hook carries it.
@@ -114,44 +118,47 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let gatehouse_url = format!("{}{url}", daemon.base_url);
     let bare_url = bare_server().await?;
 
+    let use_wrk = wrk::available() && !args.rust_client;
     println!(
-        "Push ingest, {} s per scenario, {} connections, loopback.\n",
-        args.duration, args.connections
+        "Push ingest, {} s per scenario, {} connections, loopback, load from {}.\n",
+        args.duration,
+        args.connections,
+        if use_wrk {
+            "wrk (2 threads)"
+        } else {
+            "the built-in Rust client"
+        }
     );
     println!(
         "| target | events/request | requests/s | events/s | p50 ms | p99 ms | max ms | errors |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    let single: BodyFn = Arc::new(|n| delivery(n, 1));
-    let fifty: BodyFn = Arc::new(|n| delivery(n, 50));
-    // A short warm-up so connection set-up is not measured.
-    load::run(
-        &gatehouse_url,
-        args.connections,
-        Duration::from_secs(1),
-        Arc::new(|n| delivery(n + 9_000_000_000, 1)),
-    )
-    .await?;
-    let report = load::run(&bare_url, args.connections, duration, Arc::clone(&single)).await?;
-    println!("{}", line("bare axum (parse + 200)", 1, &report));
-    let report = load::run(&gatehouse_url, args.connections, duration, single).await?;
-    println!(
-        "{}",
-        line("gatehouse POST /v1/idp/okta (durable)", 1, &report)
-    );
-    let report = load::run(
-        &bare_url,
-        args.connections,
-        duration,
-        Arc::new(|n| delivery(n + 5_000_000_000, 50)),
-    )
-    .await?;
-    println!("{}", line("bare axum (parse + 200)", 50, &report));
-    let report = load::run(&gatehouse_url, args.connections, duration, fifty).await?;
-    println!(
-        "{}",
-        line("gatehouse POST /v1/idp/okta (durable)", 50, &report)
-    );
+    let scenarios = [
+        ("bare axum (parse + 200)", &bare_url, 1, "bare1"),
+        (
+            "gatehouse POST /v1/idp/okta (durable)",
+            &gatehouse_url,
+            1,
+            "gh1",
+        ),
+        ("bare axum (parse + 200)", &bare_url, 50, "bare50"),
+        (
+            "gatehouse POST /v1/idp/okta (durable)",
+            &gatehouse_url,
+            50,
+            "gh50",
+        ),
+    ];
+    for (name, url, events, salt) in scenarios {
+        let report = if use_wrk {
+            wrk::run(url, args.connections, duration, events, salt)?
+        } else {
+            let offset = salt.len() as u64 * 1_000_000_000;
+            let body: BodyFn = Arc::new(move |n| delivery(n + offset, events));
+            load::run(url, args.connections, duration, body).await?
+        };
+        println!("{}", line(name, events, &report));
+    }
     let signins = op.get("/v1/signins?tenant_id=ten_bench&limit=1").await?;
     if signins.body["data"].as_array().is_none_or(Vec::is_empty) {
         bail!("no sign-in was stored: the benchmark measured nothing");

@@ -4,6 +4,7 @@
 
 mod ingest;
 mod load;
+mod wrk;
 
 use clap::{Parser, Subcommand};
 
