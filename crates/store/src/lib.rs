@@ -11,12 +11,14 @@ mod query;
 mod sled_store;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use gatehouse_core::model::Policy;
 use gatehouse_core::model::{
     Action, ApiKey, Detection, Group, Identity, Integration, SignInEvent, SyncCursor, SyncStatus,
     Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
-    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, TenantId, UserId,
+    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, PolicyId, TenantId, UserId,
 };
 
 pub use error::StoreError;
@@ -32,6 +34,18 @@ pub enum Locatable {
     Identity,
     Detection,
     Action,
+    Policy,
+}
+
+/// What a group of sign-ins is about, for the risk engine's windows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInSubject<'a> {
+    /// Matched to an inventory account.
+    User(&'a UserId),
+    /// Not matched: by the provider login, lower-cased.
+    Login(&'a str),
+    Ip(&'a str),
+    Session(&'a str),
 }
 
 /// Everything Gatehouse persists. Implemented by the sled backend now and a PostgreSQL backend
@@ -154,6 +168,15 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         events: &[SignInEvent],
     ) -> Result<Vec<usize>, StoreError>;
+    /// Sign-ins about one subject with `from <= time < to`, oldest first, at most `limit`.
+    async fn signins_about(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<SignInEvent>, StoreError>;
     async fn list_signins(
         &self,
         tenant: &TenantId,
@@ -188,7 +211,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     // --- detections and actions ----------------------------------------------------------------
-    async fn put_detection(&self, detection: &Detection) -> Result<(), StoreError>;
+    /// Inserts or replaces a detection, indexed under `subject` (`account:…`, `ip:…`, …).
+    async fn put_detection(&self, detection: &Detection, subject: &str) -> Result<(), StoreError>;
+    /// Detections indexed under `subject` whose last evidence is at or after `since`.
+    async fn detections_about(
+        &self,
+        tenant: &TenantId,
+        subject: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Detection>, StoreError>;
     async fn get_detection(
         &self,
         tenant: &TenantId,
@@ -221,6 +252,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<Action>, StoreError>;
     /// Every action not yet final, across tenants: what the executor resumes at start.
     async fn open_actions(&self) -> Result<Vec<Action>, StoreError>;
+
+    // --- response policies ---------------------------------------------------------------------
+    async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError>;
+    async fn get_policy(
+        &self,
+        tenant: &TenantId,
+        id: &PolicyId,
+    ) -> Result<Option<Policy>, StoreError>;
+    async fn list_policies(&self, tenant: &TenantId) -> Result<Vec<Policy>, StoreError>;
+    async fn delete_policy(&self, tenant: &TenantId, id: &PolicyId) -> Result<bool, StoreError>;
 
     // --- operations ----------------------------------------------------------------------------
     /// Bytes the store occupies on disk.

@@ -440,3 +440,170 @@ async fn rotation_swaps_the_token_atomically() {
     assert!(store.delete_integration(&a.id, &i.id).await.unwrap());
     assert!(store.find_token("new-hash").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn signins_about_a_subject_in_a_time_window() {
+    use gatehouse_store::SignInSubject;
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_about");
+    let i = integration(&a.id, 1);
+    let user = UserId::parse("usr_000001").unwrap();
+    let mut events = Vec::new();
+    for minute in 0..10 {
+        let mut e = signin(&a.id, &i.id, &format!("e{minute}"), minute);
+        e.user_id = (minute % 2 == 0).then(|| user.clone());
+        e.ip = Some(
+            if minute < 5 {
+                "203.0.113.1"
+            } else {
+                "198.51.100.2"
+            }
+            .into(),
+        );
+        e.session_id = Some("sess-1".into());
+        events.push(e);
+    }
+    // Inserted out of order: the index is by event time, not arrival.
+    events.reverse();
+    store.insert_signins(&a.id, &events).await.unwrap();
+    let about = |subject, from: i64, to: i64| {
+        let store = &store;
+        let tenant = a.id.clone();
+        async move {
+            store
+                .signins_about(
+                    &tenant,
+                    subject,
+                    t0() + Duration::minutes(from),
+                    t0() + Duration::minutes(to),
+                    100,
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.provider_event_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        about(SignInSubject::User(&user), 0, 10).await,
+        ["e0", "e2", "e4", "e6", "e8"]
+    );
+    assert_eq!(about(SignInSubject::User(&user), 2, 6).await, ["e2", "e4"]);
+    assert_eq!(
+        about(SignInSubject::Login("a@example.com"), 0, 10).await,
+        ["e1", "e3", "e5", "e7", "e9"]
+    );
+    assert_eq!(
+        about(SignInSubject::Ip("198.51.100.2"), 0, 10).await,
+        ["e5", "e6", "e7", "e8", "e9"]
+    );
+    assert_eq!(about(SignInSubject::Session("sess-1"), 9, 60).await, ["e9"]);
+    let other = TenantId::parse("ten_other").unwrap();
+    let none = store
+        .signins_about(
+            &other,
+            SignInSubject::Session("sess-1"),
+            t0(),
+            t0() + Duration::hours(1),
+            100,
+        )
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "indexes are tenant-scoped");
+}
+
+#[tokio::test]
+async fn detections_by_subject_and_policies() {
+    use gatehouse_core::model::{
+        ActionKind, Detection, Policy, PolicyMode, PolicyScope, PolicyWhen, Severity,
+    };
+    use gatehouse_core::{DetectionId, PolicyId};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_det");
+    let detection = |id: &str, minute: i64| Detection {
+        id: DetectionId::parse(id).unwrap(),
+        tenant_id: a.id.clone(),
+        kind: "brute_force".into(),
+        severity: Severity::High,
+        user_id: None,
+        identity_id: None,
+        integration_id: None,
+        evidence: vec![],
+        explanation: "x".into(),
+        first_seen: t0() + Duration::minutes(minute),
+        last_seen: t0() + Duration::minutes(minute + 1),
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    store
+        .put_detection(&detection("det_1", 0), "account:usr_1")
+        .await
+        .unwrap();
+    store
+        .put_detection(&detection("det_2", 60), "account:usr_1")
+        .await
+        .unwrap();
+    store
+        .put_detection(&detection("det_3", 60), "ip:203.0.113.9")
+        .await
+        .unwrap();
+    let found = store
+        .detections_about(&a.id, "account:usr_1", t0() + Duration::minutes(30))
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["det_2"]
+    );
+    assert_eq!(
+        store
+            .detections_about(&a.id, "account:usr_1", t0())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store.locate(Locatable::Detection, "det_3").await.unwrap(),
+        Some(a.id.clone())
+    );
+
+    let policy = Policy {
+        id: PolicyId::parse("pol_1").unwrap(),
+        tenant_id: a.id.clone(),
+        name: "contain".into(),
+        when: PolicyWhen {
+            kinds: vec!["brute_force".into()],
+            min_severity: Severity::Medium,
+            providers: vec![],
+        },
+        then: vec![ActionKind::RevokeSessions],
+        mode: PolicyMode::Auto,
+        scope: PolicyScope::Account,
+        enabled: true,
+        created_at: t0(),
+        updated_at: t0(),
+    };
+    store.put_policy(&policy).await.unwrap();
+    assert_eq!(
+        store.list_policies(&a.id).await.unwrap(),
+        vec![policy.clone()]
+    );
+    assert!(store
+        .get_policy(&TenantId::parse("ten_x").unwrap(), &policy.id)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.locate(Locatable::Policy, "pol_1").await.unwrap(),
+        Some(a.id.clone())
+    );
+    assert!(policy.matches("brute_force", Severity::High, Some("okta")));
+    assert!(!policy.matches("brute_force", Severity::Low, Some("okta")));
+    assert!(!policy.matches("mfa_fatigue", Severity::High, Some("okta")));
+    assert!(store.delete_policy(&a.id, &policy.id).await.unwrap());
+    assert!(store.list_policies(&a.id).await.unwrap().is_empty());
+}

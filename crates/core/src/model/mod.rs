@@ -3,9 +3,11 @@
 mod action;
 mod directory;
 mod events;
+mod policy;
 mod tenancy;
 
 pub use action::*;
 pub use directory::*;
 pub use events::*;
+pub use policy::*;
 pub use tenancy::*;

@@ -1,16 +1,51 @@
 //! Users, groups, identities, sign-ins, cursors, detections and actions in the sled backend (the
 //! synchronous halves; the trait impl adds the durable commit).
 
+use chrono::{DateTime, Utc};
+use gatehouse_core::model::Policy;
 use gatehouse_core::model::{
     Action, Detection, Group, Identity, SignInEvent, SyncCursor, SyncStatus, User,
 };
-use gatehouse_core::{IntegrationId, TenantId, UserId};
+use gatehouse_core::{IntegrationId, PolicyId, SignInId, TenantId, UserId};
 use sled::Transactional;
 
 use super::keys::{self, decode, decode_opt, encode};
 use super::tenancy::locator_key;
 use super::{abort, tx_result, SledStore};
-use crate::{Locatable, StoreError};
+use crate::{Locatable, SignInSubject, StoreError};
+
+/// The subject keys a sign-in is indexed under.
+fn signin_subjects(event: &SignInEvent) -> Vec<String> {
+    let mut subjects = Vec::with_capacity(3);
+    match (&event.user_id, &event.login) {
+        (Some(user), _) => subjects.push(subject_key(&SignInSubject::User(user))),
+        (None, Some(login)) => {
+            subjects.push(subject_key(&SignInSubject::Login(&login.to_lowercase())))
+        }
+        (None, None) => {}
+    }
+    if let Some(ip) = &event.ip {
+        subjects.push(subject_key(&SignInSubject::Ip(ip)));
+    }
+    if let Some(session) = &event.session_id {
+        subjects.push(subject_key(&SignInSubject::Session(session)));
+    }
+    subjects
+}
+
+fn subject_key(subject: &SignInSubject<'_>) -> String {
+    match subject {
+        SignInSubject::User(id) => format!("u:{id}"),
+        SignInSubject::Login(login) => format!("l:{login}"),
+        SignInSubject::Ip(ip) => format!("i:{ip}"),
+        SignInSubject::Session(session) => format!("s:{session}"),
+    }
+}
+
+/// The smallest sign-in id at `time`: ids are time-ordered ULIDs (`SignInId::derive`).
+fn time_floor(time: DateTime<Utc>) -> String {
+    SignInId::derive(time, &[]).as_str()[..SignInId::PREFIX.len() + 10].to_owned()
+}
 
 /// Refuses a record that claims another tenant than the one the call is scoped to.
 fn same_tenant(scope: &TenantId, owner: &TenantId, what: &str) -> Result<(), StoreError> {
@@ -195,6 +230,13 @@ impl SledStore {
         let mut fresh = Vec::new();
         for (index, event) in events.iter().enumerate() {
             same_tenant(tenant, &event.tenant_id, "a sign-in")?;
+            // Index entries first: one pointing at a record not yet written is skipped by
+            // readers, while a record without its entries would be invisible to the risk engine.
+            for subject in signin_subjects(event) {
+                self.trees
+                    .signins_by_subject
+                    .insert(keys::scoped(tenant, &[&subject, event.id.as_str()]), &[])?;
+            }
             let key = keys::scoped(tenant, &[event.id.as_str()]);
             let swapped = self.trees.signins.compare_and_swap(
                 key,
@@ -206,6 +248,106 @@ impl SledStore {
             }
         }
         Ok(fresh)
+    }
+
+    pub(super) fn signins_about_now(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        let subject = subject_key(&subject);
+        let start = keys::scoped(tenant, &[&subject, &time_floor(from)]);
+        let end = keys::scoped(tenant, &[&subject, &time_floor(to)]);
+        let mut events = Vec::new();
+        for key in self.trees.signins_by_subject.range(start..end).keys() {
+            let id = keys::last_part(&key?);
+            if let Some(bytes) = self.trees.signins.get(keys::scoped(tenant, &[&id]))? {
+                let event: SignInEvent = decode(&bytes)?;
+                if event.time >= from && event.time < to {
+                    events.push(event);
+                }
+            }
+            if events.len() >= limit {
+                break;
+            }
+        }
+        Ok(events)
+    }
+
+    pub(super) fn put_detection_indexed(
+        &self,
+        detection: &Detection,
+        subject: &str,
+    ) -> Result<(), StoreError> {
+        self.put_detection_now(detection)?;
+        self.trees.detections_by_subject.insert(
+            keys::scoped(&detection.tenant_id, &[subject, detection.id.as_str()]),
+            &[],
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn detections_about_now(
+        &self,
+        tenant: &TenantId,
+        subject: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Detection>, StoreError> {
+        let mut found = Vec::new();
+        for key in self
+            .trees
+            .detections_by_subject
+            .scan_prefix(keys::scoped(tenant, &[subject, ""]))
+            .keys()
+        {
+            let id = keys::last_part(&key?);
+            if let Some(bytes) = self.trees.detections.get(keys::scoped(tenant, &[&id]))? {
+                let detection: Detection = decode(&bytes)?;
+                if detection.last_seen >= since {
+                    found.push(detection);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    pub(super) fn put_policy_now(&self, policy: &Policy) -> Result<(), StoreError> {
+        let id = policy.id.as_str();
+        self.trees
+            .policies
+            .insert(keys::scoped(&policy.tenant_id, &[id]), encode(policy)?)?;
+        self.trees.locator.insert(
+            locator_key(Locatable::Policy, id),
+            policy.tenant_id.as_str(),
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn list_policies_now(&self, tenant: &TenantId) -> Result<Vec<Policy>, StoreError> {
+        self.trees
+            .policies
+            .scan_prefix(keys::tenant_prefix(tenant))
+            .values()
+            .map(|v| decode(&v?))
+            .collect()
+    }
+
+    pub(super) fn delete_policy_now(
+        &self,
+        tenant: &TenantId,
+        id: &PolicyId,
+    ) -> Result<bool, StoreError> {
+        self.trees
+            .locator
+            .remove(locator_key(Locatable::Policy, id.as_str()))?;
+        Ok(self
+            .trees
+            .policies
+            .remove(keys::scoped(tenant, &[id.as_str()]))?
+            .is_some())
     }
 
     pub(super) fn get_cursor_now(

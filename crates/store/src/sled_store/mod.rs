@@ -36,7 +36,10 @@ struct Trees {
     identities: Tree,
     identities_by_email: Tree,
     signins: Tree,
+    signins_by_subject: Tree,
     detections: Tree,
+    detections_by_subject: Tree,
+    policies: Tree,
     actions: Tree,
     actions_by_key: Tree,
     actions_open: Tree,
@@ -44,7 +47,7 @@ struct Trees {
 
 impl Trees {
     /// Trees whose keys all start with a tenant prefix.
-    fn tenant_scoped(&self) -> [&Tree; 14] {
+    fn tenant_scoped(&self) -> [&Tree; 17] {
         [
             &self.api_keys,
             &self.integrations,
@@ -57,7 +60,10 @@ impl Trees {
             &self.identities,
             &self.identities_by_email,
             &self.signins,
+            &self.signins_by_subject,
             &self.detections,
+            &self.detections_by_subject,
+            &self.policies,
             &self.actions,
             &self.actions_by_key,
         ]
@@ -93,7 +99,10 @@ impl SledStore {
             identities: tree("identities")?,
             identities_by_email: tree("identities_by_email")?,
             signins: tree("signins")?,
+            signins_by_subject: tree("signins_by_subject")?,
             detections: tree("detections")?,
+            detections_by_subject: tree("detections_by_subject")?,
+            policies: tree("policies")?,
             actions: tree("actions")?,
             actions_by_key: tree("actions_by_key")?,
             actions_open: tree("actions_open")?,

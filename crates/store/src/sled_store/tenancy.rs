@@ -16,6 +16,7 @@ pub(super) fn locator_key(kind: Locatable, id: &str) -> Vec<u8> {
         Locatable::Identity => "idn",
         Locatable::Detection => "det",
         Locatable::Action => "act",
+        Locatable::Policy => "pol",
     };
     format!("{tag}:{id}").into_bytes()
 }
@@ -77,6 +78,7 @@ impl SledStore {
             (&self.trees.identities, Locatable::Identity),
             (&self.trees.detections, Locatable::Detection),
             (&self.trees.actions, Locatable::Action),
+            (&self.trees.policies, Locatable::Policy),
         ];
         for (tree, kind) in located {
             for key in tree.scan_prefix(&prefix).keys() {

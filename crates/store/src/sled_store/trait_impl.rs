@@ -10,11 +10,15 @@ use gatehouse_core::{
     ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, TenantId, UserId,
 };
 
+use chrono::{DateTime, Utc};
+use gatehouse_core::model::Policy;
+use gatehouse_core::PolicyId;
+
 use super::keys::{self, decode_opt};
 use super::SledStore;
 use crate::{
-    ActionFilter, DetectionFilter, Locatable, Page, PageRequest, SignInFilter, Store, StoreError,
-    UserFilter,
+    ActionFilter, DetectionFilter, Locatable, Page, PageRequest, SignInFilter, SignInSubject,
+    Store, StoreError, UserFilter,
 };
 
 #[async_trait]
@@ -274,9 +278,56 @@ impl Store for SledStore {
         self.durable().await
     }
 
-    async fn put_detection(&self, detection: &Detection) -> Result<(), StoreError> {
-        self.put_detection_now(detection)?;
+    async fn put_detection(&self, detection: &Detection, subject: &str) -> Result<(), StoreError> {
+        self.put_detection_indexed(detection, subject)?;
         self.durable().await
+    }
+
+    async fn detections_about(
+        &self,
+        tenant: &TenantId,
+        subject: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Detection>, StoreError> {
+        self.detections_about_now(tenant, subject, since)
+    }
+
+    async fn signins_about(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        self.signins_about_now(tenant, subject, from, to, limit)
+    }
+
+    async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
+        self.put_policy_now(policy)?;
+        self.durable().await
+    }
+
+    async fn get_policy(
+        &self,
+        tenant: &TenantId,
+        id: &PolicyId,
+    ) -> Result<Option<Policy>, StoreError> {
+        decode_opt(
+            self.trees
+                .policies
+                .get(keys::scoped(tenant, &[id.as_str()]))?,
+        )
+    }
+
+    async fn list_policies(&self, tenant: &TenantId) -> Result<Vec<Policy>, StoreError> {
+        self.list_policies_now(tenant)
+    }
+
+    async fn delete_policy(&self, tenant: &TenantId, id: &PolicyId) -> Result<bool, StoreError> {
+        let existed = self.delete_policy_now(tenant, id)?;
+        self.durable().await?;
+        Ok(existed)
     }
 
     async fn get_detection(
