@@ -32,7 +32,15 @@ pub struct ActionRequest {
     pub detection_id: Option<DetectionId>,
     /// Caller-supplied dedupe key; detections derive one from detection + action + account.
     pub idempotency_key: Option<String>,
+    /// Asked for by a policy rather than a person: protected accounts and the tenant's rate
+    /// cap apply.
+    pub automatic: bool,
+    /// Wait for a person's approval before running.
+    pub needs_approval: bool,
 }
+
+/// How long the tenant's cap on automatic disables looks back.
+const DISABLE_CAP_WINDOW_MINUTES: i64 = 10;
 
 /// Retry limits of the executor.
 #[derive(Debug, Clone, Copy)]
@@ -113,13 +121,14 @@ impl ActionExecutor {
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         );
+        let (status, cause) = self.gate(&request, &user, cause).await?;
         let action = Action {
             id,
             tenant_id: request.tenant,
             user_id: user.id,
             integration_id: user.integration_id,
             action: request.kind,
-            status: ActionStatus::Pending,
+            status,
             dry_run: request.dry_run,
             reason: request.reason,
             requested_by: request.requested_by,
@@ -131,7 +140,7 @@ impl ActionExecutor {
             next_attempt_at: Some(now),
             history: vec![ActionTransition {
                 at: now,
-                to: ActionStatus::Pending,
+                to: status,
                 cause,
             }],
             created_at: now,
@@ -143,6 +152,121 @@ impl ActionExecutor {
             action = ?action.action, dry_run = action.dry_run, "action queued"
         );
         self.wake.notify_one();
+        Ok(action)
+    }
+
+    /// The guards a new action passes: protected accounts are never disabled automatically,
+    /// automatic disables past the tenant's cap wait for approval, and approval-mode policies wait.
+    async fn gate(
+        &self,
+        request: &ActionRequest,
+        user: &gatehouse_core::model::User,
+        cause: String,
+    ) -> Result<(ActionStatus, String), EngineError> {
+        let tenant = self.gateway.tenant(&request.tenant).await?;
+        let disabling = request.kind == ActionKind::DisableAccount;
+        if request.automatic && disabling {
+            let names: Vec<String> = std::iter::once(&user.login)
+                .chain(user.email.iter())
+                .chain(user.emails.iter())
+                .map(|n| n.to_lowercase())
+                .collect();
+            let protected = tenant
+                .settings
+                .protected_accounts
+                .iter()
+                .any(|p| names.contains(&p.to_lowercase()));
+            if protected {
+                return Ok((
+                    ActionStatus::Skipped,
+                    format!(
+                        "{cause}; {} is a protected account and is never disabled automatically",
+                        user.login
+                    ),
+                ));
+            }
+            if let Some(cap) = tenant.settings.max_auto_disables_per_10m {
+                let since = self.gateway.clock().now()
+                    - chrono::Duration::minutes(DISABLE_CAP_WINDOW_MINUTES);
+                let recent = self
+                    .recent_automatic_disables(&request.tenant, since)
+                    .await?;
+                if recent >= u64::from(cap) {
+                    return Ok((
+                        ActionStatus::AwaitingApproval,
+                        format!("{cause}; {recent} automatic disables in the last 10 minutes reached the cap of {cap}: waiting for approval"),
+                    ));
+                }
+            }
+        }
+        if request.needs_approval {
+            return Ok((
+                ActionStatus::AwaitingApproval,
+                format!("{cause}; waiting for approval"),
+            ));
+        }
+        Ok((ActionStatus::Pending, cause))
+    }
+
+    async fn recent_automatic_disables(
+        &self,
+        tenant: &TenantId,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, EngineError> {
+        let mut count = 0;
+        let mut page = gatehouse_store::PageRequest::first(1000);
+        loop {
+            let found = self
+                .gateway
+                .store()
+                .list_actions(tenant, &gatehouse_store::ActionFilter::default(), &page)
+                .await?;
+            count += found
+                .items
+                .iter()
+                .filter(|a| {
+                    a.action == ActionKind::DisableAccount
+                        && a.requested_by.starts_with("policy:")
+                        && a.created_at >= since
+                        && !matches!(a.status, ActionStatus::Skipped | ActionStatus::Rejected)
+                })
+                .count() as u64;
+            match found.next_cursor {
+                Some(cursor) => page = gatehouse_store::PageRequest::new(1000, Some(cursor)),
+                None => return Ok(count),
+            }
+        }
+    }
+
+    /// A person's decision on an action awaiting approval.
+    pub async fn decide(
+        &self,
+        tenant: &TenantId,
+        id: &ActionId,
+        approve: bool,
+        by: &str,
+    ) -> Result<Action, EngineError> {
+        let store = self.gateway.store();
+        let mut action = store
+            .get_action(tenant, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("action {id}")))?;
+        if action.status != ActionStatus::AwaitingApproval {
+            return Err(EngineError::Conflict(format!(
+                "action {id} is {:?}, not awaiting approval",
+                action.status
+            )));
+        }
+        let (to, cause) = if approve {
+            (ActionStatus::Pending, format!("approved by {by}"))
+        } else {
+            (ActionStatus::Rejected, format!("rejected by {by}"))
+        };
+        action.next_attempt_at = Some(self.gateway.clock().now());
+        self.save(&mut action, to, cause).await?;
+        if approve {
+            self.wake.notify_one();
+        }
         Ok(action)
     }
 

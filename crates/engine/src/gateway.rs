@@ -132,7 +132,7 @@ impl Gateway {
         &self.clock
     }
 
-    fn policy(&self) -> EndpointPolicy {
+    fn endpoint_policy(&self) -> EndpointPolicy {
         EndpointPolicy {
             allow_custom_endpoints: self.options.allow_custom_endpoints,
         }
@@ -387,8 +387,8 @@ impl Gateway {
     ) -> Result<IntegrationCreated, EngineError> {
         let descriptor = self.descriptor(&new.kind)?;
         self.tenant(&new.tenant_id).await?;
-        validate::validate_credentials(descriptor, &new.credentials, self.policy())?;
-        validate::validate_config(descriptor, &new.config, self.policy())?;
+        validate::validate_credentials(descriptor, &new.credentials, self.endpoint_policy())?;
+        validate::validate_config(descriptor, &new.config, self.endpoint_policy())?;
         let now = self.clock.now();
         let id = IntegrationId::generate(now);
         let credentials = self
@@ -478,17 +478,21 @@ impl Gateway {
                     config.insert(key, value);
                 }
             }
-            validate::validate_config(descriptor, &config, self.policy())?;
+            validate::validate_config(descriptor, &config, self.endpoint_policy())?;
             integration.config = config;
         }
         if let Some(credential_patch) = patch.credentials {
-            validate::validate_credential_patch(descriptor, &credential_patch, self.policy())?;
+            validate::validate_credential_patch(
+                descriptor,
+                &credential_patch,
+                self.endpoint_policy(),
+            )?;
             let current = self.sealer.open(&integration.credentials, id.as_str())?;
             let merged = current.merged_with(&credential_patch);
             validate::validate_credentials(
                 descriptor,
                 &merged.to_object_for_validation(),
-                self.policy(),
+                self.endpoint_policy(),
             )?;
             integration.credentials = self.sealer.seal(&merged, id.as_str())?;
             tracing::info!(tenant_id = %tenant, integration_id = %id, "integration credentials rotated");

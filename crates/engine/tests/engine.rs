@@ -695,6 +695,8 @@ fn request(h: &Harness, user: &gatehouse_core::UserId, kind: ActionKind) -> Acti
         requested_by: "test".into(),
         detection_id: None,
         idempotency_key: None,
+        automatic: false,
+        needs_approval: false,
     }
 }
 
@@ -863,4 +865,138 @@ async fn actions_left_running_by_a_dead_process_run_again() {
         "each ran exactly once"
     );
     assert!(h.store.open_actions().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
+    use gatehouse_core::model::TenantSettings;
+    let h = harness().await;
+    let (_, user) = with_user(&h, json!({"enable_response_actions": true})).await;
+    h.engine
+        .gateway
+        .update_tenant(
+            &h.tenant,
+            None,
+            Some(TenantSettings {
+                protected_accounts: vec!["ANN@acme.example".into()],
+                max_auto_disables_per_10m: Some(1),
+            }),
+        )
+        .await
+        .unwrap();
+    let automatic = |kind| ActionRequest {
+        automatic: true,
+        requested_by: "policy:pol_test".into(),
+        ..request(&h, &user, kind)
+    };
+    // A protected account is never disabled automatically…
+    let skipped = h
+        .engine
+        .actions
+        .request(automatic(ActionKind::DisableAccount))
+        .await
+        .unwrap();
+    assert_eq!(skipped.status, ActionStatus::Skipped);
+    assert!(skipped.history[0].cause.contains("protected account"));
+    // …but a person may still do it, and other automatic actions run.
+    let manual = h
+        .engine
+        .actions
+        .request(request(&h, &user, ActionKind::DisableAccount))
+        .await
+        .unwrap();
+    assert_eq!(manual.status, ActionStatus::Pending);
+    let revoke = h
+        .engine
+        .actions
+        .request(automatic(ActionKind::RevokeSessions))
+        .await
+        .unwrap();
+    assert_eq!(revoke.status, ActionStatus::Pending);
+    h.wait_for(&manual.id, |a| a.status.is_final()).await;
+
+    // The cap: with the account unprotected, the second automatic disable in 10 minutes waits.
+    h.engine
+        .gateway
+        .update_tenant(
+            &h.tenant,
+            None,
+            Some(TenantSettings {
+                protected_accounts: vec![],
+                max_auto_disables_per_10m: Some(1),
+            }),
+        )
+        .await
+        .unwrap();
+    let first = h
+        .engine
+        .actions
+        .request(automatic(ActionKind::DisableAccount))
+        .await
+        .unwrap();
+    assert_eq!(first.status, ActionStatus::Pending);
+    let second = h
+        .engine
+        .actions
+        .request(automatic(ActionKind::DisableAccount))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.status,
+        ActionStatus::AwaitingApproval,
+        "{:?}",
+        second.history
+    );
+    assert!(second.history[0].cause.contains("cap of 1"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let still = h
+        .store
+        .get_action(&h.tenant, &second.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        still.status,
+        ActionStatus::AwaitingApproval,
+        "nothing runs before approval"
+    );
+
+    // Approval runs it; rejection ends it; deciding twice is a conflict.
+    let before = h.script.lock().unwrap().acts.len();
+    h.engine
+        .actions
+        .decide(&h.tenant, &second.id, true, "operator")
+        .await
+        .unwrap();
+    let done = h.wait_for(&second.id, |a| a.status.is_final()).await;
+    assert_eq!(done.status, ActionStatus::Succeeded);
+    assert!(done
+        .history
+        .iter()
+        .any(|t| t.cause == "approved by operator"));
+    assert_eq!(h.script.lock().unwrap().acts.len(), before + 1);
+    assert!(h
+        .engine
+        .actions
+        .decide(&h.tenant, &second.id, true, "operator")
+        .await
+        .is_err());
+    let mut waiting = request(&h, &user, ActionKind::RevokeSessions);
+    waiting.needs_approval = true;
+    let waiting = h.engine.actions.request(waiting).await.unwrap();
+    assert_eq!(waiting.status, ActionStatus::AwaitingApproval);
+    let rejected = h
+        .engine
+        .actions
+        .decide(&h.tenant, &waiting.id, false, "alice")
+        .await
+        .unwrap();
+    assert_eq!(rejected.status, ActionStatus::Rejected);
+    assert!(h
+        .store
+        .open_actions()
+        .await
+        .unwrap()
+        .iter()
+        .all(|a| a.id != waiting.id));
 }

@@ -71,6 +71,8 @@ pub(crate) async fn create_action(
             requested_by: caller.label(),
             detection_id: None,
             idempotency_key: body.idempotency_key,
+            automatic: false,
+            needs_approval: false,
         })
         .await?;
     Ok((StatusCode::ACCEPTED, Json(action)))
@@ -123,4 +125,42 @@ pub(crate) async fn get_action(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("action {id}")))?;
     Ok(Json(action))
+}
+
+async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    approve: bool,
+) -> Result<Json<Action>, ApiError> {
+    let typed = ActionId::parse(id).ok_or_else(|| ApiError::not_found(format!("action {id}")))?;
+    let tenant = caller
+        .owner_of(state, Locatable::Action, id, "action")
+        .await?;
+    let action = state
+        .engine
+        .actions
+        .decide(&tenant, &typed, approve, &caller.label())
+        .await?;
+    Ok(Json(action))
+}
+
+#[utoipa::path(post, path = "/v1/actions/{id}/approve", tag = "actions", security(("bearer" = [])),
+    responses((status = 200, body = Action, description = "queued to run"), (status = 409, description = "not awaiting approval")))]
+pub(crate) async fn approve_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Action>, ApiError> {
+    decide(&state, &caller, &id, true).await
+}
+
+#[utoipa::path(post, path = "/v1/actions/{id}/reject", tag = "actions", security(("bearer" = [])),
+    responses((status = 200, body = Action), (status = 409, description = "not awaiting approval")))]
+pub(crate) async fn reject_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Action>, ApiError> {
+    decide(&state, &caller, &id, false).await
 }

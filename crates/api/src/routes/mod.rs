@@ -1,10 +1,12 @@
 //! The route table.
 
 mod actions;
+mod detections;
 mod ingest;
 mod integrations;
 mod inventory;
 mod ops;
+mod policies;
 mod tenants;
 
 use axum::routing::{get, post};
@@ -12,7 +14,11 @@ use axum::Router;
 
 use crate::AppState;
 
-pub(crate) use actions::{__path_create_action, __path_get_action, __path_list_actions};
+pub(crate) use actions::{
+    __path_approve_action, __path_create_action, __path_get_action, __path_list_actions,
+    __path_reject_action,
+};
+pub(crate) use detections::{__path_get_detection, __path_list_detections};
 pub(crate) use ingest::{__path_handshake, __path_push};
 pub(crate) use integrations::__path_create_integration;
 pub(crate) use integrations::{
@@ -24,6 +30,10 @@ pub(crate) use inventory::{
     __path_get_identity, __path_get_user, __path_list_signins, __path_list_users,
 };
 pub(crate) use ops::{__path_healthz, __path_metrics, __path_openapi, __path_readyz};
+pub(crate) use policies::{
+    __path_create_policy, __path_delete_policy, __path_get_policy, __path_list_policies,
+    __path_replace_policy,
+};
 pub(crate) use tenants::{
     __path_create_api_key, __path_create_tenant, __path_delete_api_key, __path_delete_tenant,
     __path_get_tenant, __path_list_api_keys, __path_list_tenants, __path_patch_tenant,
@@ -92,5 +102,19 @@ pub(crate) fn routes() -> Router<AppState> {
             post(actions::create_action).get(actions::list_actions),
         )
         .route("/v1/actions/{id}", get(actions::get_action))
+        .route("/v1/actions/{id}/approve", post(actions::approve_action))
+        .route("/v1/actions/{id}/reject", post(actions::reject_action))
+        .route("/v1/detections", get(detections::list_detections))
+        .route("/v1/detections/{id}", get(detections::get_detection))
+        .route(
+            "/v1/policies",
+            post(policies::create_policy).get(policies::list_policies),
+        )
+        .route(
+            "/v1/policies/{id}",
+            get(policies::get_policy)
+                .put(policies::replace_policy)
+                .delete(policies::delete_policy),
+        )
         .fallback(ops::not_found)
 }
