@@ -15,6 +15,7 @@ mod error;
 mod gateway;
 pub mod ingest;
 pub mod inventory;
+pub mod outputs;
 pub mod policies;
 pub mod schedule;
 pub mod secrets;

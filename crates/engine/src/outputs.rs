@@ -1,0 +1,163 @@
+//! Alert outputs: detections and action results, as JSON documents (OCSF Detection Finding by
+//! default, or ECS), to a webhook (signed with HMAC-SHA256, retried) and/or a JSON-lines file,
+//! so a SIEM can take them without a parser.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use sha2::Sha256;
+
+/// The header carrying `sha256=<hex HMAC of the body>`.
+pub const SIGNATURE_HEADER: &str = "x-gatehouse-signature";
+
+/// Document shape of outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Ocsf,
+    Ecs,
+}
+
+/// Where outputs go.
+#[derive(Debug, Default)]
+pub struct OutputConfig {
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<SecretString>,
+    pub jsonl_path: Option<PathBuf>,
+    pub format: OutputFormat,
+}
+
+/// The configured sinks.
+pub struct Outputs {
+    config: OutputConfig,
+    http: reqwest::Client,
+    file: Mutex<Option<std::fs::File>>,
+}
+
+/// Lower-case hex of the HMAC-SHA256 of `body` under `secret`.
+pub fn sign(secret: &str, body: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(body);
+    let tag = mac.finalize().into_bytes();
+    let mut out = String::with_capacity(64);
+    for byte in tag {
+        out.push(char::from(HEX[usize::from(byte >> 4)]));
+        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    out
+}
+
+impl Outputs {
+    pub fn new(config: OutputConfig) -> std::io::Result<Self> {
+        let file = match &config.jsonl_path {
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)?,
+            ),
+            None => None,
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(std::io::Error::other)?;
+        Ok(Self {
+            config,
+            http,
+            file: Mutex::new(file),
+        })
+    }
+
+    /// No sink at all.
+    pub fn none() -> Self {
+        Self {
+            config: OutputConfig::default(),
+            http: reqwest::Client::new(),
+            file: Mutex::new(None),
+        }
+    }
+
+    pub fn format(&self) -> OutputFormat {
+        self.config.format
+    }
+
+    /// Sends one document to every sink. Failures are logged, never raised: an alert output
+    /// being down must not stop detection or response.
+    pub async fn emit(&self, document: &Value) {
+        let body = document.to_string();
+        if let Ok(mut file) = self.file.lock() {
+            if let Some(file) = file.as_mut() {
+                if let Err(error) = writeln!(file, "{body}") {
+                    tracing::error!(%error, "cannot write the JSON-lines output");
+                }
+            }
+        }
+        if let Some(url) = &self.config.webhook_url {
+            self.post(url, body).await;
+        }
+    }
+
+    async fn post(&self, url: &str, body: String) {
+        let signature = self
+            .config
+            .webhook_secret
+            .as_ref()
+            .map(|secret| format!("sha256={}", sign(secret.expose_secret(), body.as_bytes())));
+        for attempt in 0..4u32 {
+            let mut request = self
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            if let Some(signature) = &signature {
+                request = request.header(SIGNATURE_HEADER, signature);
+            }
+            match request.send().await {
+                Ok(response) if response.status().is_success() => return,
+                Ok(response) if response.status().is_client_error() && response.status() != 429 => {
+                    tracing::warn!(
+                        status = response.status().as_u16(),
+                        "the webhook refused an alert"
+                    );
+                    return;
+                }
+                Ok(response) => {
+                    tracing::warn!(
+                        status = response.status().as_u16(),
+                        attempt,
+                        "webhook failed; retrying"
+                    )
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error.without_url(), attempt, "webhook failed; retrying")
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+        }
+        tracing::error!("an alert could not be delivered to the webhook");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_the_rfc_4231_vector() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        assert_eq!(
+            sign("Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}
