@@ -68,6 +68,16 @@ pub(crate) struct Config {
     pub master_key: Option<SecretString>,
     pub master_key_file: Option<PathBuf>,
     pub allow_custom_endpoints: bool,
+    pub outputs: OutputSettings,
+}
+
+/// Where detections and action results are sent.
+#[derive(Debug, Default)]
+pub(crate) struct OutputSettings {
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<SecretString>,
+    pub jsonl_path: Option<PathBuf>,
+    pub ecs: bool,
 }
 
 /// Every key: `section.key`, its default, and the short environment name if it has one.
@@ -91,6 +101,10 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
         Some("false"),
         Some("GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS"),
     ),
+    ("outputs.webhook_url", None, None),
+    ("outputs.webhook_secret", None, None),
+    ("outputs.jsonl_path", None, None),
+    ("outputs.format", Some("ocsf"), None),
 ];
 
 /// `server.listen` → `GATEHOUSE_SERVER_LISTEN`
@@ -207,6 +221,7 @@ impl Config {
                 .map(|(v, _)| SecretString::from(v)),
             master_key_file: text("security.master_key_file").map(|(v, _)| PathBuf::from(v)),
             allow_custom_endpoints,
+            outputs: outputs(&text)?,
         })
     }
 
@@ -216,6 +231,36 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
+}
+
+fn outputs(text: &dyn Fn(&str) -> Option<(String, String)>) -> Result<OutputSettings, ConfigError> {
+    let webhook_url = match text("outputs.webhook_url").filter(|(v, _)| !v.is_empty()) {
+        Some((url, from)) => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(err(from, "must be an http or https URL"));
+            }
+            Some(url)
+        }
+        None => None,
+    };
+    let ecs = match text("outputs.format") {
+        Some((format, from)) => match format.as_str() {
+            "ocsf" => false,
+            "ecs" => true,
+            _ => return Err(err(from, "must be ocsf or ecs")),
+        },
+        None => false,
+    };
+    Ok(OutputSettings {
+        webhook_url,
+        webhook_secret: text("outputs.webhook_secret")
+            .filter(|(v, _)| !v.is_empty())
+            .map(|(v, _)| SecretString::from(v)),
+        jsonl_path: text("outputs.jsonl_path")
+            .filter(|(v, _)| !v.is_empty())
+            .map(|(v, _)| PathBuf::from(v)),
+        ecs,
+    })
 }
 
 /// Flattens a TOML file into `section.key → value` strings.

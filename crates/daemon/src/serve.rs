@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use gatehouse_api::{ApiOptions, AppState, Metrics};
 use gatehouse_core::{Clock, SystemClock};
+use gatehouse_engine::outputs::{OutputConfig, OutputFormat};
 use gatehouse_engine::secrets::Sealer;
 use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions};
 use gatehouse_store::{SledStore, Store};
@@ -95,7 +96,21 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let engine = Engine::start(Arc::clone(&gateway), EngineOptions::default())
+    let outputs = OutputConfig {
+        webhook_url: config.outputs.webhook_url.clone(),
+        webhook_secret: config.outputs.webhook_secret.clone(),
+        jsonl_path: config.outputs.jsonl_path.clone(),
+        format: if config.outputs.ecs {
+            OutputFormat::Ecs
+        } else {
+            OutputFormat::Ocsf
+        },
+    };
+    let engine_options = EngineOptions {
+        outputs,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::start(Arc::clone(&gateway), engine_options)
         .await
         .context("cannot start the engine")?;
     let ready = Arc::new(AtomicBool::new(false));

@@ -65,6 +65,34 @@ impl Default for ExecutorPolicy {
     }
 }
 
+/// The action a request would create, unsaved (what a backtest reports).
+pub fn preview(request: &ActionRequest, now: chrono::DateTime<chrono::Utc>) -> Action {
+    Action {
+        id: ActionId::generate(now),
+        tenant_id: request.tenant.clone(),
+        user_id: request.user_id.clone(),
+        integration_id: gatehouse_core::IntegrationId::generate(now),
+        action: request.kind,
+        status: if request.needs_approval {
+            ActionStatus::AwaitingApproval
+        } else {
+            ActionStatus::Pending
+        },
+        dry_run: true,
+        reason: request.reason.clone(),
+        requested_by: request.requested_by.clone(),
+        detection_id: request.detection_id.clone(),
+        idempotency_key: request.idempotency_key.clone().unwrap_or_default(),
+        attempts: 0,
+        error: None,
+        result: Some(format!("backtest: would {}", verb(request.kind))),
+        next_attempt_at: None,
+        history: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 /// Queues and runs response actions.
 pub struct ActionExecutor {
     gateway: Arc<Gateway>,

@@ -7,7 +7,9 @@ use gatehouse_core::model::Integration;
 use gatehouse_core::{IntegrationId, TenantId};
 
 use crate::actions::{ActionExecutor, ExecutorPolicy};
+use crate::detect::Detector;
 use crate::ingest::Ingest;
+use crate::outputs::{OutputConfig, Outputs};
 use crate::schedule::Scheduler;
 use crate::sync::{SyncJob, SyncRunner};
 use crate::{EngineError, Gateway};
@@ -15,6 +17,7 @@ use crate::{EngineError, Gateway};
 /// Everything that moves data, behind one handle.
 pub struct Engine {
     pub gateway: Arc<Gateway>,
+    pub detector: Arc<Detector>,
     pub sync: Arc<SyncRunner>,
     pub ingest: Ingest,
     pub actions: Arc<ActionExecutor>,
@@ -22,11 +25,13 @@ pub struct Engine {
 }
 
 /// What to start.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct EngineOptions {
     /// Run the cron schedules (off in tests that drive pulls by hand).
     pub schedules: bool,
     pub executor: ExecutorPolicy,
+    /// Where detections go besides the store.
+    pub outputs: OutputConfig,
 }
 
 impl Default for EngineOptions {
@@ -34,6 +39,7 @@ impl Default for EngineOptions {
         Self {
             schedules: true,
             executor: ExecutorPolicy::default(),
+            outputs: OutputConfig::default(),
         }
     }
 }
@@ -44,16 +50,28 @@ impl Engine {
         gateway: Arc<Gateway>,
         options: EngineOptions,
     ) -> Result<Arc<Self>, EngineError> {
-        let sync = Arc::new(SyncRunner::new(Arc::clone(&gateway)));
+        let actions = ActionExecutor::new(Arc::clone(&gateway), options.executor);
+        actions.spawn();
+        let outputs = Outputs::new(options.outputs).map_err(|e| {
+            EngineError::Conflict(format!("cannot open the JSON-lines output: {e}"))
+        })?;
+        let detector = Detector::spawn(
+            Arc::clone(&gateway),
+            Arc::clone(&actions),
+            Arc::new(outputs),
+        );
+        let sync = Arc::new(SyncRunner::new(
+            Arc::clone(&gateway),
+            Some(Arc::clone(&detector)),
+        ));
         let scheduler = if options.schedules {
             Some(Scheduler::start(Arc::clone(&sync)).await?)
         } else {
             None
         };
-        let actions = ActionExecutor::new(Arc::clone(&gateway), options.executor);
-        actions.spawn();
         let engine = Arc::new(Self {
-            ingest: Ingest::new(Arc::clone(&gateway)),
+            ingest: Ingest::new(Arc::clone(&gateway), Some(Arc::clone(&detector))),
+            detector,
             gateway,
             sync,
             actions,

@@ -310,6 +310,8 @@ impl Gateway {
         }
         if let Some(settings) = settings {
             tenant.settings = settings;
+            // Refuse risk settings the detection runner could not use.
+            crate::detect::risk_config(&tenant)?;
         }
         tenant.updated_at = self.clock.now();
         self.store.update_tenant(&tenant).await?;

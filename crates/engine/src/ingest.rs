@@ -8,6 +8,7 @@ use gatehouse_core::records::{PushOutcome, PushRequest};
 use gatehouse_core::{IntegrationId, TenantId};
 use serde_json::Value;
 
+use crate::detect::Detector;
 use crate::inventory::Inventory;
 use crate::{EngineError, Gateway};
 
@@ -42,13 +43,18 @@ pub(crate) fn keep_positions<T>(all: Vec<T>, positions: &[usize]) -> Vec<T> {
 /// The push pipeline.
 pub struct Ingest {
     gateway: Arc<Gateway>,
+    detector: Option<Arc<Detector>>,
     inventory: Inventory,
 }
 
 impl Ingest {
-    pub fn new(gateway: Arc<Gateway>) -> Self {
+    pub fn new(gateway: Arc<Gateway>, detector: Option<Arc<Detector>>) -> Self {
         let inventory = Inventory::new(Arc::clone(gateway.store()), Arc::clone(gateway.clock()));
-        Self { gateway, inventory }
+        Self {
+            gateway,
+            detector,
+            inventory,
+        }
     }
 
     /// Decodes and stores one authenticated push.
@@ -86,6 +92,9 @@ impl Ingest {
                     .insert_signins(&integration.tenant_id, &signins)
                     .await?;
                 let stored = keep_positions(signins, &fresh);
+                if let Some(detector) = &self.detector {
+                    detector.submit(stored.clone());
+                }
                 Ok(PushResult::Stored { received, stored })
             }
         }

@@ -12,6 +12,7 @@ use gatehouse_core::{Clock, IntegrationId, TenantId};
 use gatehouse_store::Store;
 use serde::{Deserialize, Serialize};
 
+use crate::detect::Detector;
 use crate::inventory::Inventory;
 use crate::{EngineError, Gateway};
 
@@ -71,6 +72,7 @@ struct PageCursor {
 /// Runs pulls and records their outcome in the integration's sync status.
 pub struct SyncRunner {
     gateway: Arc<Gateway>,
+    detector: Option<Arc<Detector>>,
     inventory: Inventory,
     running: Mutex<HashSet<(IntegrationId, SyncJob)>>,
     /// Serializes read-modify-write of sync status records.
@@ -92,10 +94,11 @@ impl Drop for RunGuard<'_> {
 }
 
 impl SyncRunner {
-    pub fn new(gateway: Arc<Gateway>) -> Self {
+    pub fn new(gateway: Arc<Gateway>, detector: Option<Arc<Detector>>) -> Self {
         let inventory = Inventory::new(Arc::clone(gateway.store()), Arc::clone(gateway.clock()));
         Self {
             gateway,
+            detector,
             inventory,
             running: Mutex::new(HashSet::new()),
             status_lock: tokio::sync::Mutex::new(()),
@@ -343,6 +346,9 @@ impl SyncRunner {
                 .insert_signins(&integration.tenant_id, &events)
                 .await?;
             stored += fresh.len() as u64;
+            if let Some(detector) = &self.detector {
+                detector.submit(crate::ingest::keep_positions(events, &fresh));
+            }
             if let Some(next) = page.next_cursor {
                 if cursor.as_deref() != Some(next.as_str()) {
                     self.set_cursor(integration, SIGNINS, next.clone()).await?;

@@ -44,6 +44,7 @@ struct Script {
     /// Results for `act`, popped per call; success when empty.
     act_results: VecDeque<Result<ActionReport, ConnectorError>>,
     acts: Vec<(ActionKind, String)>,
+    push_time: Option<DateTime<Utc>>,
 }
 
 struct Fake(Arc<Mutex<Script>>);
@@ -128,9 +129,20 @@ impl Connector for Fake {
         }
         let ids: Vec<String> = serde_json::from_slice(&request.body)
             .map_err(|e| ConnectorError::BadPush(e.to_string()))?;
+        // Pushed events are recent, as real pushes are (risk scores decay with age), and keep
+        // their time across redeliveries, as providers do.
+        let now = *self
+            .0
+            .lock()
+            .unwrap()
+            .push_time
+            .get_or_insert_with(|| gatehouse_core::Clock::now(&SystemClock));
         Ok(PushOutcome::Events(
             ids.iter()
-                .map(|id| event(id, "00u1", Outcome::Failure, 0))
+                .map(|id| ProviderEvent {
+                    time: now,
+                    ..event(id, "00u1", Outcome::Failure, 0)
+                })
                 .collect(),
         ))
     }
@@ -251,6 +263,7 @@ async fn harness_in(
             },
             poll: Duration::from_millis(20),
         },
+        ..EngineOptions::default()
     };
     let engine = Engine::start(gateway, options).await.unwrap();
     Harness {
@@ -880,6 +893,7 @@ async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
             Some(TenantSettings {
                 protected_accounts: vec!["ANN@acme.example".into()],
                 max_auto_disables_per_10m: Some(1),
+                risk: None,
             }),
         )
         .await
@@ -924,6 +938,7 @@ async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
             Some(TenantSettings {
                 protected_accounts: vec![],
                 max_auto_disables_per_10m: Some(1),
+                risk: None,
             }),
         )
         .await
@@ -999,4 +1014,116 @@ async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
         .unwrap()
         .iter()
         .all(|a| a.id != waiting.id));
+}
+
+#[tokio::test]
+async fn a_pushed_brute_force_becomes_a_detection_and_a_policy_action() {
+    use gatehouse_core::model::{PolicyMode, PolicyScope, PolicyWhen, Severity};
+    use gatehouse_engine::policies::PolicyInput;
+    let h = harness().await;
+    let (integration, user) = with_user(&h, json!({"enable_response_actions": true})).await;
+    h.engine
+        .gateway
+        .create_policy(
+            &h.tenant,
+            PolicyInput {
+                name: "contain".into(),
+                when: PolicyWhen {
+                    kinds: vec!["brute_force".into()],
+                    min_severity: Severity::Low,
+                    providers: vec![],
+                },
+                then: vec![ActionKind::RevokeSessions],
+                mode: PolicyMode::Auto,
+                scope: PolicyScope::Account,
+                enabled: true,
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<String> = (0..12).map(|n| format!("bf-{n}")).collect();
+    let push = PushRequest {
+        method: "POST".into(),
+        headers: vec![],
+        body: serde_json::to_vec(&ids).unwrap(),
+    };
+    let stored = h
+        .engine
+        .ingest
+        .push(&h.tenant, &integration.id, &push)
+        .await
+        .unwrap();
+    assert!(matches!(stored, PushResult::Stored { received: 12, .. }));
+    let mut detection = None;
+    for _ in 0..300 {
+        let found = h
+            .store
+            .list_detections(&h.tenant, &Default::default(), &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items;
+        if let Some(d) = found.into_iter().find(|d| d.kind == "brute_force") {
+            detection = Some(d);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let detection = detection.expect("a brute_force detection");
+    assert_eq!(detection.user_id.as_ref(), Some(&user));
+    assert!(detection.evidence.len() >= 10, "{detection:?}");
+    let mut action = None;
+    for _ in 0..300 {
+        let actions = h
+            .store
+            .list_actions(&h.tenant, &Default::default(), &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items;
+        if let Some(a) = actions
+            .into_iter()
+            .find(|a| a.detection_id.as_ref() == Some(&detection.id) && a.status.is_final())
+        {
+            action = Some(a);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let action = action.expect("the policy's action ran");
+    assert_eq!(
+        (action.action, action.status),
+        (ActionKind::RevokeSessions, ActionStatus::Succeeded)
+    );
+    assert!(action.requested_by.starts_with("policy:"));
+    // The same burst redelivered is one detection and no second action.
+    h.engine
+        .ingest
+        .push(&h.tenant, &integration.id, &push)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let detections = h
+        .store
+        .list_detections(&h.tenant, &Default::default(), &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        detections
+            .iter()
+            .filter(|d| d.kind == "brute_force")
+            .count(),
+        1
+    );
+    assert_eq!(
+        h.script
+            .lock()
+            .unwrap()
+            .acts
+            .iter()
+            .filter(|(k, _)| *k == ActionKind::RevokeSessions)
+            .count(),
+        1
+    );
+    let scored = h.store.get_user(&h.tenant, &user).await.unwrap().unwrap();
+    assert!(scored.risk_score > 0, "the account's risk score rose");
 }

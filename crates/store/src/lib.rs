@@ -213,6 +213,12 @@ pub trait Store: Send + Sync + 'static {
     // --- detections and actions ----------------------------------------------------------------
     /// Inserts or replaces a detection, indexed under `subject` (`account:…`, `ip:…`, …).
     async fn put_detection(&self, detection: &Detection, subject: &str) -> Result<(), StoreError>;
+    /// Removes a detection (folded into another, or its evidence retracted).
+    async fn delete_detection(
+        &self,
+        tenant: &TenantId,
+        id: &DetectionId,
+    ) -> Result<bool, StoreError>;
     /// Detections indexed under `subject` whose last evidence is at or after `since`.
     async fn detections_about(
         &self,

@@ -27,6 +27,10 @@ pub struct TenantSettings {
     /// Past this many automatic disables in ten minutes, further disables wait for approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_auto_disables_per_10m: Option<u32>,
+    /// Detection thresholds overriding the defaults (see docs/DETECTIONS.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub risk: Option<serde_json::Value>,
 }
 
 /// The public face of a tenant API key; the secret itself is shown once and never stored.

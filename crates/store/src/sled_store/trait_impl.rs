@@ -283,6 +283,25 @@ impl Store for SledStore {
         self.durable().await
     }
 
+    async fn delete_detection(
+        &self,
+        tenant: &TenantId,
+        id: &DetectionId,
+    ) -> Result<bool, StoreError> {
+        let existed = self
+            .trees
+            .detections
+            .remove(keys::scoped(tenant, &[id.as_str()]))?
+            .is_some();
+        // The subject index entry stays; readers skip entries whose record is gone.
+        self.trees.locator.remove(super::tenancy::locator_key(
+            Locatable::Detection,
+            id.as_str(),
+        ))?;
+        self.durable().await?;
+        Ok(existed)
+    }
+
     async fn detections_about(
         &self,
         tenant: &TenantId,
