@@ -1,0 +1,351 @@
+//! Detection and response end to end: an Okta event-hook delivery with 12 failed sign-ins and 3
+//! push denials for one user becomes `brute_force` and `mfa_fatigue` detections, an automatic
+//! policy revokes the sessions and suspends the account at the simulator; with response actions
+//! off nothing reaches Okta; a protected account is never suspended; an action queued before a
+//! SIGKILL runs exactly once after the restart.
+
+use std::time::{Duration, Instant};
+
+use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim, RecordedCall, RunningSim, UserStatus};
+use gatehouse_testkit::{Api, Gatehouse};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+struct Org {
+    sim: OktaSim,
+    _running: RunningSim,
+    daemon: Gatehouse,
+    op: Api,
+    integration: String,
+    hook_url: String,
+    target: String,
+    target_login: String,
+}
+
+async fn wait_for<T>(
+    limit: Duration,
+    mut probe: impl AsyncFnMut() -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<T> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = probe().await? {
+            return Ok(value);
+        }
+        anyhow::ensure!(Instant::now() < deadline, "timed out");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A tenant with an Okta integration whose directory is pulled, and an automatic policy.
+async fn org(tenant: &str, config: Value, mode: &str) -> anyhow::Result<Org> {
+    let sim = OktaSim::new(OktaConfig {
+        users: 20,
+        events: 0,
+        ..OktaConfig::default()
+    });
+    let running = sim.spawn("127.0.0.1:0".parse()?)?;
+    let daemon = Gatehouse::builder()
+        .allow_custom_endpoints()
+        .start()
+        .await?;
+    let op = daemon.operator()?;
+    op.post("/v1/tenants", &json!({"name": tenant, "id": tenant}))
+        .await?;
+    let mut config = config;
+    config["ingest_system_log"] = json!(false);
+    let created = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "okta", "tenant_id": tenant,
+            "credentials": {"domain": running.base_url(), "api_token": sim.config().api_token},
+            "config": config}),
+        )
+        .await?;
+    anyhow::ensure!(created.status == StatusCode::CREATED, "{:?}", created.body);
+    let integration = created.str("/id");
+    let hook_url = format!("{}{}", daemon.base_url, created.str("/ingest/url"));
+    op.post_empty(&format!("/v1/integrations/{integration}/sync"))
+        .await?;
+    let expected = sim.user_count();
+    wait_for(Duration::from_secs(60), async || {
+        let users = op
+            .get(&format!("/v1/users?tenant_id={tenant}&limit=1000"))
+            .await?;
+        Ok((users.body["data"].as_array().map(Vec::len) == Some(expected)).then_some(()))
+    })
+    .await?;
+    let policy = op
+        .post("/v1/policies", &json!({"tenant_id": tenant, "name": "contain account takeover",
+            "when": {"kinds": ["brute_force", "mfa_fatigue"], "min_severity": "medium", "providers": ["okta"]},
+            "then": ["revoke_sessions", "disable_account"], "mode": mode, "scope": "account"}))
+        .await?;
+    anyhow::ensure!(policy.status == StatusCode::CREATED, "{:?}", policy.body);
+    let admin = sim.admin_id();
+    let target = sim
+        .users_with_status(UserStatus::Active)
+        .into_iter()
+        .find(|u| *u != admin)
+        .ok_or_else(|| anyhow::anyhow!("no active user"))?;
+    let target_login = sim
+        .user_json(&target)
+        .and_then(|u| u["profile"]["login"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    sim.clear_mutations();
+    Ok(Org {
+        sim,
+        _running: running,
+        daemon,
+        op,
+        integration,
+        hook_url,
+        target,
+        target_login,
+    })
+}
+
+impl Org {
+    /// 12 failed sign-ins and 3 Okta Verify push denials for the target, in one delivery.
+    async fn attack(&self) -> anyhow::Result<()> {
+        let mut events = Vec::new();
+        for _ in 0..12 {
+            events.extend(self.sim.make_event(
+                &self.target,
+                "user.session.start",
+                "FAILURE",
+                Some("INVALID_CREDENTIALS"),
+            ));
+        }
+        for _ in 0..3 {
+            events.extend(self.sim.make_event(
+                &self.target,
+                "user.mfa.okta_verify.deny_push",
+                "FAILURE",
+                Some("User rejected Okta push verify"),
+            ));
+        }
+        anyhow::ensure!(events.len() == 15);
+        let delivery = self
+            .sim
+            .deliver_event_hook(&self.hook_url, "", events)
+            .await;
+        anyhow::ensure!(delivery.delivered, "{delivery:?}");
+        Ok(())
+    }
+
+    async fn detections(&self, tenant: &str) -> anyhow::Result<Vec<Value>> {
+        let reply = self
+            .op
+            .get(&format!("/v1/detections?tenant_id={tenant}"))
+            .await?;
+        Ok(reply.body["data"].as_array().cloned().unwrap_or_default())
+    }
+
+    async fn actions(&self, tenant: &str) -> anyhow::Result<Vec<Value>> {
+        let reply = self
+            .op
+            .get(&format!("/v1/actions?tenant_id={tenant}"))
+            .await?;
+        Ok(reply.body["data"].as_array().cloned().unwrap_or_default())
+    }
+
+    fn calls(&self, suffix: &str) -> Vec<RecordedCall> {
+        self.sim
+            .mutations()
+            .into_iter()
+            .filter(|c| c.path == format!("/api/v1/users/{}{suffix}", self.target))
+            .collect()
+    }
+}
+
+async fn both_detections(org: &Org, tenant: &str) -> anyhow::Result<Vec<Value>> {
+    wait_for(Duration::from_secs(30), async || {
+        let found = org.detections(tenant).await?;
+        let kinds: Vec<&str> = found.iter().filter_map(|d| d["kind"].as_str()).collect();
+        Ok((kinds.contains(&"brute_force") && kinds.contains(&"mfa_fatigue")).then_some(found))
+    })
+    .await
+}
+
+async fn all_final(org: &Org, tenant: &str, count: usize) -> anyhow::Result<Vec<Value>> {
+    wait_for(Duration::from_secs(30), async || {
+        let actions = org.actions(tenant).await?;
+        let done = actions.len() >= count
+            && actions.iter().all(|a| {
+                ["succeeded", "failed", "skipped", "rejected"]
+                    .contains(&a["status"].as_str().unwrap_or(""))
+            });
+        Ok(done.then_some(actions))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
+    let org = org(
+        "ten_resp_auto",
+        json!({"enable_response_actions": true}),
+        "auto",
+    )
+    .await?;
+    org.attack().await?;
+    let detections = both_detections(&org, "ten_resp_auto").await?;
+    for detection in &detections {
+        assert!(
+            detection["evidence"]
+                .as_array()
+                .is_some_and(|e| e.len() >= 3),
+            "{detection}"
+        );
+        assert!(detection["explanation"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()));
+    }
+    let brute = detections
+        .iter()
+        .find(|d| d["kind"] == "brute_force")
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        brute["evidence"].as_array().map_or(0, Vec::len) >= 10,
+        "{brute}"
+    );
+    wait_for(Duration::from_secs(30), async || {
+        Ok((org.sim.user_status(&org.target).as_deref() == Some("SUSPENDED")).then_some(()))
+    })
+    .await?;
+    let revoked = org.calls("/sessions");
+    assert!(!revoked.is_empty(), "sessions revoked");
+    assert!(revoked.iter().all(|c| c.method == "DELETE"
+        && c.query
+            .as_deref()
+            .unwrap_or("")
+            .contains("oauthTokens=true")));
+    let actions = all_final(&org, "ten_resp_auto", 2).await?;
+    assert!(
+        actions.iter().all(|a| a["status"] == "succeeded"),
+        "{actions:?}"
+    );
+    assert!(actions.iter().all(|a| a["detection_id"].is_string()
+        && a["requested_by"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("policy:")));
+    // Two detections × two actions, but one account: each action ran at Okta once per detection
+    // at most, and suspending twice is a no-op there.
+    assert_eq!(
+        org.calls("/lifecycle/suspend").len(),
+        1,
+        "{:?}",
+        org.sim.mutations()
+    );
+    let _ = &org.integration;
+    Ok(())
+}
+
+#[tokio::test]
+async fn with_response_actions_off_nothing_reaches_okta() -> anyhow::Result<()> {
+    let org = org(
+        "ten_resp_off",
+        json!({"enable_response_actions": false}),
+        "auto",
+    )
+    .await?;
+    org.attack().await?;
+    both_detections(&org, "ten_resp_off").await?;
+    let actions = all_final(&org, "ten_resp_off", 2).await?;
+    assert!(
+        actions.iter().all(|a| a["status"] == "skipped"),
+        "{actions:?}"
+    );
+    assert!(org.sim.mutations().is_empty(), "{:?}", org.sim.mutations());
+    assert_eq!(org.sim.user_status(&org.target).as_deref(), Some("ACTIVE"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_protected_account_is_never_suspended() -> anyhow::Result<()> {
+    let org = org(
+        "ten_resp_prot",
+        json!({"enable_response_actions": true}),
+        "auto",
+    )
+    .await?;
+    let settings = org
+        .op
+        .call(
+            reqwest::Method::PATCH,
+            "/v1/tenants/ten_resp_prot",
+            Some(&json!({"settings": {"protected_accounts": [org.target_login.to_uppercase()]}})),
+        )
+        .await?;
+    assert_eq!(settings.status, StatusCode::OK, "{:?}", settings.body);
+    org.attack().await?;
+    both_detections(&org, "ten_resp_prot").await?;
+    let actions = all_final(&org, "ten_resp_prot", 2).await?;
+    let disables: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["action"] == "disable_account")
+        .collect();
+    assert!(
+        !disables.is_empty() && disables.iter().all(|a| a["status"] == "skipped"),
+        "{actions:?}"
+    );
+    assert!(org.calls("/lifecycle/suspend").is_empty());
+    assert!(
+        !org.calls("/sessions").is_empty(),
+        "other actions still run"
+    );
+    assert_eq!(org.sim.user_status(&org.target).as_deref(), Some("ACTIVE"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_action_queued_before_a_sigkill_runs_exactly_once_after_restart() -> anyhow::Result<()> {
+    // Approval mode holds the actions durably queued, so the kill lands between queueing and running.
+    let mut org = org(
+        "ten_resp_kill",
+        json!({"enable_response_actions": true}),
+        "approval",
+    )
+    .await?;
+    org.attack().await?;
+    both_detections(&org, "ten_resp_kill").await?;
+    let queued = wait_for(Duration::from_secs(30), async || {
+        let actions = org.actions("ten_resp_kill").await?;
+        let waiting: Vec<Value> = actions
+            .into_iter()
+            .filter(|a| a["status"] == "awaiting_approval")
+            .collect();
+        Ok((waiting.len() >= 2).then_some(waiting))
+    })
+    .await?;
+    org.daemon.kill().await?;
+    let restarted = Gatehouse::builder()
+        .allow_custom_endpoints()
+        .data_dir(&org.daemon.data_dir)
+        .start()
+        .await?;
+    let op = restarted.operator()?;
+    let disable = queued
+        .iter()
+        .find(|a| a["action"] == "disable_account")
+        .cloned()
+        .unwrap_or_default();
+    let id = disable["id"].as_str().unwrap_or_default().to_owned();
+    let approved = op.post_empty(&format!("/v1/actions/{id}/approve")).await?;
+    assert_eq!(approved.status, StatusCode::OK, "{:?}", approved.body);
+    let done = wait_for(Duration::from_secs(30), async || {
+        let got = op.get(&format!("/v1/actions/{id}")).await?;
+        Ok((got.body["status"] == "succeeded").then_some(got.body))
+    })
+    .await?;
+    assert!(done["history"].as_array().is_some_and(|h| h
+        .iter()
+        .any(|t| t["cause"].as_str().unwrap_or("").starts_with("approved by"))));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(org.calls("/lifecycle/suspend").len(), 1, "exactly once");
+    let again = op.post_empty(&format!("/v1/actions/{id}/approve")).await?;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    org.daemon = restarted;
+    Ok(())
+}
