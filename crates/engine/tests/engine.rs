@@ -24,6 +24,7 @@ use gatehouse_core::records::{
 use gatehouse_core::{SystemClock, TenantId};
 use gatehouse_engine::actions::{ActionRequest, ExecutorPolicy};
 use gatehouse_engine::ingest::PushResult;
+use gatehouse_engine::outputs::{OutputConfig, OutputFormat, SIGNATURE_HEADER};
 use gatehouse_engine::secrets::{MasterKey, Sealer};
 use gatehouse_engine::sync::{SyncJob, SyncOutcome};
 use gatehouse_engine::{Engine, EngineOptions, Gateway, GatewayOptions, NewIntegration};
@@ -242,6 +243,15 @@ async fn harness_in(
     key: &MasterKey,
     script: Arc<Mutex<Script>>,
 ) -> Harness {
+    harness_with(dir, key, script, OutputConfig::default()).await
+}
+
+async fn harness_with(
+    dir: tempfile::TempDir,
+    key: &MasterKey,
+    script: Arc<Mutex<Script>>,
+    outputs: OutputConfig,
+) -> Harness {
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
     let mut registry = ConnectorRegistry::new();
     registry.register(FakeFactory(Arc::clone(&script)));
@@ -263,7 +273,7 @@ async fn harness_in(
             },
             poll: Duration::from_millis(20),
         },
-        ..EngineOptions::default()
+        outputs,
     };
     let engine = Engine::start(gateway, options).await.unwrap();
     Harness {
@@ -1126,4 +1136,84 @@ async fn a_pushed_brute_force_becomes_a_detection_and_a_policy_action() {
     );
     let scored = h.store.get_user(&h.tenant, &user).await.unwrap().unwrap();
     assert!(scored.risk_score > 0, "the account's risk score rose");
+}
+
+#[tokio::test]
+async fn detections_go_to_a_signed_webhook_and_a_json_lines_file() {
+    use axum::routing::post;
+    let received: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let sink = Arc::clone(&received);
+    let app = axum::Router::new().route(
+        "/alerts",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let sink = Arc::clone(&sink);
+            async move {
+                let signature = headers
+                    .get(SIGNATURE_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_owned();
+                sink.lock().unwrap().push((signature, body));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("alerts.jsonl");
+    let outputs = OutputConfig {
+        webhook_url: Some(format!("http://{addr}/alerts")),
+        webhook_secret: Some("hook-secret".to_owned().into()),
+        jsonl_path: Some(jsonl.clone()),
+        format: OutputFormat::Ocsf,
+    };
+    let h = harness_with(
+        tempfile::tempdir().unwrap(),
+        &MasterKey::generate(),
+        Arc::new(Mutex::new(Script::default())),
+        outputs,
+    )
+    .await;
+    let (integration, _) = with_user(&h, json!({})).await;
+    let ids: Vec<String> = (0..11).map(|n| format!("out-{n}")).collect();
+    let push = PushRequest {
+        method: "POST".into(),
+        headers: vec![],
+        body: serde_json::to_vec(&ids).unwrap(),
+    };
+    h.engine
+        .ingest
+        .push(&h.tenant, &integration.id, &push)
+        .await
+        .unwrap();
+    for _ in 0..300 {
+        if !received.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (signature, body) = received
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("a webhook delivery");
+    assert_eq!(
+        signature,
+        format!(
+            "sha256={}",
+            gatehouse_engine::outputs::sign("hook-secret", body.as_bytes())
+        )
+    );
+    let document: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        document["class_uid"], 2004,
+        "OCSF Detection Finding: {document}"
+    );
+    let lines = std::fs::read_to_string(&jsonl).unwrap();
+    let first: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(first["class_uid"], 2004);
+    assert!(first["finding_info"]["title"].is_string(), "{first}");
 }
