@@ -1,6 +1,7 @@
 //! `gatehouse`: the daemon binary. Parses the command line, loads configuration and hands over to
 //! the wiring in `serve`.
 
+mod backtest;
 mod config;
 mod keys;
 mod registry;
@@ -33,6 +34,12 @@ enum Command {
     /// Settings come from (lowest to highest precedence) built-in defaults, the config file,
     /// GATEHOUSE_<SECTION>_<KEY> environment variables, and these flags. See docs/CONFIGURATION.md.
     Serve(ServeArgs),
+    /// Replay a tenant's stored sign-ins through the detections and its response policies (or a
+    /// candidate policy) and print what would have fired; nothing runs at any provider.
+    ///
+    /// Asks the running daemon (`--url`), authenticated with the operator key from
+    /// GATEHOUSE_OPERATOR_KEY or `--key`.
+    Backtest(backtest::Args),
 }
 
 /// Flags of `gatehouse serve`.
@@ -56,5 +63,6 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(&args),
+        Command::Backtest(args) => backtest::run(&args),
     }
 }

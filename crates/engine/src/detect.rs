@@ -82,6 +82,22 @@ pub struct Detector {
 }
 
 impl Detector {
+    /// A runner without a worker: [`assess`](Self::assess) is called directly (backtests).
+    pub fn passive(
+        gateway: Arc<Gateway>,
+        actions: Arc<ActionExecutor>,
+        outputs: Arc<Outputs>,
+    ) -> Arc<Self> {
+        let (queue, _) = mpsc::channel::<Vec<SignInEvent>>(1);
+        Arc::new(Self {
+            gateway,
+            actions,
+            outputs,
+            queue,
+            dropped: AtomicU64::new(0),
+        })
+    }
+
     /// Starts the runner's worker.
     pub fn spawn(
         gateway: Arc<Gateway>,

@@ -124,6 +124,10 @@ impl Gateway {
         &self.store
     }
 
+    pub fn registry_handle(&self) -> Arc<ConnectorRegistry> {
+        Arc::clone(&self.registry)
+    }
+
     pub fn registry(&self) -> &ConnectorRegistry {
         &self.registry
     }

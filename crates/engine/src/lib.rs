@@ -10,6 +10,7 @@
 //! `Connector` contract and to storage only through the `Store` trait.
 
 pub mod actions;
+pub mod backtest;
 pub mod detect;
 mod engine;
 mod error;

@@ -1,6 +1,7 @@
 //! The route table.
 
 mod actions;
+mod backtest;
 mod detections;
 mod ingest;
 mod integrations;
@@ -18,6 +19,7 @@ pub(crate) use actions::{
     __path_approve_action, __path_create_action, __path_get_action, __path_list_actions,
     __path_reject_action,
 };
+pub(crate) use backtest::__path_run_backtest;
 pub(crate) use detections::{__path_get_detection, __path_list_detections};
 pub(crate) use ingest::{__path_handshake, __path_push};
 pub(crate) use integrations::__path_create_integration;
@@ -105,6 +107,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/actions/{id}/approve", post(actions::approve_action))
         .route("/v1/actions/{id}/reject", post(actions::reject_action))
         .route("/v1/detections", get(detections::list_detections))
+        .route("/v1/backtest", post(backtest::run_backtest))
         .route("/v1/detections/{id}", get(detections::get_detection))
         .route(
             "/v1/policies",

@@ -38,6 +38,10 @@ fn yes() -> bool {
 }
 
 impl PolicyBody {
+    pub(crate) fn into_input(self) -> PolicyInput {
+        self.input()
+    }
+
     fn input(self) -> PolicyInput {
         PolicyInput {
             name: self.name,
