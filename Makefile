@@ -39,6 +39,7 @@ fmt-check:
 bench:
 	$(CARGO) build --release --locked -p gatehouse-daemon -p gatehouse-bench
 	./target/release/gatehouse-bench ingest $(BENCH_ARGS)
+	./target/release/gatehouse-bench response $(RESPONSE_ARGS)
 
 ## demo: the Okta simulator and the daemon, a demo tenant onboarded, and what to curl
 demo:

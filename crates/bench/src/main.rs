@@ -4,6 +4,7 @@
 
 mod ingest;
 mod load;
+mod response;
 mod wrk;
 
 use clap::{Parser, Subcommand};
@@ -19,11 +20,14 @@ struct Cli {
 enum Command {
     /// Push ingest: Okta event-hook deliveries of 1 and 50 events, and the bare-server ceiling.
     Ingest(ingest::Args),
+    /// Detection to response: from an event-hook POST to the simulator receiving the revocation.
+    Response(response::Args),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ingest(args) => ingest::run(args).await,
+        Command::Response(args) => response::run(args).await,
     }
 }
