@@ -200,6 +200,15 @@ async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
             .as_str()
             .is_some_and(|e| !e.is_empty()));
     }
+    // Two kinds for one person are one incident: both carry its escalated severity.
+    let escalated = wait_for(Duration::from_secs(10), async || {
+        let found = org.detections("ten_resp_auto").await?;
+        let severities: Vec<&str> = found.iter().filter_map(|d| d["severity"].as_str()).collect();
+        let same = severities.len() >= 2 && severities.iter().all(|s| *s == severities[0]);
+        Ok(same.then(|| severities[0].to_owned()))
+    })
+    .await?;
+    assert!(["high", "critical"].contains(&escalated.as_str()), "{escalated}");
     let brute = detections
         .iter()
         .find(|d| d["kind"] == "brute_force")

@@ -293,6 +293,7 @@ impl Detector {
                 .await?;
         }
         if !dry {
+            self.escalate(&tenant.id, &people, &config, &mut outcomes).await?;
             for detection in outcomes.detections.clone() {
                 self.after_detection(&tenant, &detection, &config, &mut outcomes)
                     .await?;
@@ -305,6 +306,47 @@ impl Detector {
             }
         }
         Ok(outcomes)
+    }
+
+    /// Several detections of one person within the escalation window are one incident: each of
+    /// them is raised to the incident's severity (stored again, so the final state does not
+    /// depend on which detection arrived last).
+    async fn escalate(
+        &self,
+        tenant: &TenantId,
+        people: &[gatehouse_core::UserId],
+        config: &RiskConfig,
+        outcomes: &mut Outcomes,
+    ) -> Result<(), EngineError> {
+        let Some(latest) = outcomes.detections.iter().map(|d| d.last_seen).max() else {
+            return Ok(());
+        };
+        let since = latest - Duration::days(1);
+        let store = self.gateway.store();
+        let mut incident: Vec<(String, Detection)> = Vec::new();
+        for person in people {
+            let subject = format!("account:{person}");
+            for detection in store.detections_about(tenant, &subject, since).await? {
+                if !incident.iter().any(|(_, d)| d.id == detection.id) {
+                    incident.push((subject.clone(), detection));
+                }
+            }
+        }
+        let all: Vec<Detection> = incident.iter().map(|(_, d)| d.clone()).collect();
+        let Some(severity) = gatehouse_risk::escalate(&all, config) else {
+            return Ok(());
+        };
+        for (subject, mut detection) in incident {
+            if detection.severity < severity {
+                detection.severity = severity;
+                detection.updated_at = self.gateway.clock().now();
+                store.put_detection(&detection, &subject).await?;
+                tracing::info!(detection_id = %detection.id, severity = ?severity, "detection escalated");
+                outcomes.detections.retain(|d| d.id != detection.id);
+                outcomes.detections.push(detection);
+            }
+        }
+        Ok(())
     }
 
     async fn apply(
