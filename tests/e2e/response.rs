@@ -203,12 +203,18 @@ async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
     // Two kinds for one person are one incident: both carry its escalated severity.
     let escalated = wait_for(Duration::from_secs(10), async || {
         let found = org.detections("ten_resp_auto").await?;
-        let severities: Vec<&str> = found.iter().filter_map(|d| d["severity"].as_str()).collect();
+        let severities: Vec<&str> = found
+            .iter()
+            .filter_map(|d| d["severity"].as_str())
+            .collect();
         let same = severities.len() >= 2 && severities.iter().all(|s| *s == severities[0]);
         Ok(same.then(|| severities[0].to_owned()))
     })
     .await?;
-    assert!(["high", "critical"].contains(&escalated.as_str()), "{escalated}");
+    assert!(
+        ["high", "critical"].contains(&escalated.as_str()),
+        "{escalated}"
+    );
     let brute = detections
         .iter()
         .find(|d| d["kind"] == "brute_force")
@@ -361,7 +367,12 @@ async fn an_action_queued_before_a_sigkill_runs_exactly_once_after_restart() -> 
 
 #[tokio::test]
 async fn a_backtest_replays_history_without_running_anything() -> anyhow::Result<()> {
-    let org = org("ten_resp_back", json!({"enable_response_actions": true}), "dry_run").await?;
+    let org = org(
+        "ten_resp_back",
+        json!({"enable_response_actions": true}),
+        "dry_run",
+    )
+    .await?;
     org.attack().await?;
     both_detections(&org, "ten_resp_back").await?;
     let live_actions = all_final(&org, "ten_resp_back", 2).await?.len();
@@ -370,26 +381,71 @@ async fn a_backtest_replays_history_without_running_anything() -> anyhow::Result
         "then": ["revoke_sessions"], "mode": "auto", "scope": "account"});
     let report = org
         .op
-        .post("/v1/backtest", &json!({"tenant_id": "ten_resp_back", "since": "1d", "policy": candidate}))
+        .post(
+            "/v1/backtest",
+            &json!({"tenant_id": "ten_resp_back", "since": "1d", "policy": candidate}),
+        )
         .await?;
     assert_eq!(report.status, StatusCode::OK, "{:?}", report.body);
     assert_eq!(report.body["signins_assessed"], 15);
-    let kinds: Vec<&str> = report.body["detections"].as_array().into_iter().flatten().filter_map(|d| d["kind"].as_str()).collect();
-    assert!(kinds.contains(&"brute_force") && kinds.contains(&"mfa_fatigue"), "{kinds:?}");
-    let actions = report.body["actions"].as_array().cloned().unwrap_or_default();
-    assert!(!actions.is_empty() && actions.iter().all(|a| a["action"] == "revoke_sessions"), "{actions:?}");
+    let kinds: Vec<&str> = report.body["detections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"brute_force") && kinds.contains(&"mfa_fatigue"),
+        "{kinds:?}"
+    );
+    let actions = report.body["actions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !actions.is_empty() && actions.iter().all(|a| a["action"] == "revoke_sessions"),
+        "{actions:?}"
+    );
     assert!(org.sim.mutations().is_empty(), "a backtest runs nothing");
-    assert_eq!(org.actions("ten_resp_back").await?.len(), live_actions, "and queues nothing live");
-    let bad = org.op.post("/v1/backtest", &json!({"tenant_id": "ten_resp_back", "since": "last tuesday"})).await?;
+    assert_eq!(
+        org.actions("ten_resp_back").await?.len(),
+        live_actions,
+        "and queues nothing live"
+    );
+    let bad = org
+        .op
+        .post(
+            "/v1/backtest",
+            &json!({"tenant_id": "ten_resp_back", "since": "last tuesday"}),
+        )
+        .await?;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 
     // The CLI asks the running daemon.
     let output = std::process::Command::new(gatehouse_testkit::binary("gatehouse")?)
-        .args(["backtest", "--tenant", "ten_resp_back", "--since", "1d", "--url", &org.daemon.base_url])
-        .env("GATEHOUSE_OPERATOR_KEY", gatehouse_testkit::TEST_OPERATOR_KEY)
+        .args([
+            "backtest",
+            "--tenant",
+            "ten_resp_back",
+            "--since",
+            "1d",
+            "--url",
+            &org.daemon.base_url,
+        ])
+        .env(
+            "GATEHOUSE_OPERATOR_KEY",
+            gatehouse_testkit::TEST_OPERATOR_KEY,
+        )
         .output()?;
     let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{printed}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(printed.contains("15 sign-ins") && printed.contains("brute_force"), "{printed}");
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        printed.contains("15 sign-ins") && printed.contains("brute_force"),
+        "{printed}"
+    );
     Ok(())
 }

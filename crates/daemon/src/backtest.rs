@@ -31,7 +31,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("gatehouse: cannot start the runtime: {e}");
@@ -50,8 +53,10 @@ pub(crate) fn run(args: &Args) -> ExitCode {
 async fn backtest(args: &Args) -> anyhow::Result<()> {
     let mut body = json!({"tenant_id": args.tenant, "since": args.since});
     if let Some(path) = &args.policy {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let mut policy: Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut policy: Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
         if let Some(object) = policy.as_object_mut() {
             object.remove("tenant_id");
         }
@@ -65,9 +70,17 @@ async fn backtest(args: &Args) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot reach the daemon at {}", args.url))?;
     let status = response.status();
-    let report: Value = response.json().await.context("the daemon's answer is not JSON")?;
+    let report: Value = response
+        .json()
+        .await
+        .context("the daemon's answer is not JSON")?;
     if !status.is_success() {
-        bail!("{status}: {}", report["error"]["message"].as_str().unwrap_or("unknown error"));
+        bail!(
+            "{status}: {}",
+            report["error"]["message"]
+                .as_str()
+                .unwrap_or("unknown error")
+        );
     }
     if args.json {
         println!("{report:#}");
@@ -90,7 +103,10 @@ async fn backtest(args: &Args) -> anyhow::Result<()> {
         );
     }
     let actions = list("actions");
-    println!("\n{} action(s) would have been queued (none ran):", actions.len());
+    println!(
+        "\n{} action(s) would have been queued (none ran):",
+        actions.len()
+    );
     for a in &actions {
         println!(
             "  {:<16} user {}  {}  ({})",

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use gatehouse_core::model::{Action, Detection, Policy};
 use gatehouse_core::{Clock, TenantId};
-use gatehouse_store::{ActionFilter, DetectionFilter, PageRequest, SignInFilter, SledStore, Store, UserFilter};
+use gatehouse_store::{
+    ActionFilter, DetectionFilter, PageRequest, SignInFilter, SledStore, Store, UserFilter,
+};
 use serde::Serialize;
 
 use crate::actions::{ActionExecutor, ExecutorPolicy};
@@ -74,7 +76,9 @@ pub async fn run(
     }
     let mut page = PageRequest::first(1000);
     loop {
-        let found = source.list_users(tenant, &UserFilter::default(), &page).await?;
+        let found = source
+            .list_users(tenant, &UserFilter::default(), &page)
+            .await?;
         let mut identities = Vec::new();
         for user in &found.items {
             if let Some(id) = &user.identity_id {
@@ -121,7 +125,9 @@ pub async fn run(
     loop {
         let found = source.list_signins(tenant, &filter, &page).await?;
         for event in &found.items {
-            scratch.insert_signins(tenant, std::slice::from_ref(event)).await?;
+            scratch
+                .insert_signins(tenant, std::slice::from_ref(event))
+                .await?;
             detector.assess(event, false).await?;
             assessed += 1;
         }
@@ -133,13 +139,21 @@ pub async fn run(
     let detections = collect(|p| {
         let scratch = Arc::clone(&scratch);
         let tenant = tenant.clone();
-        async move { scratch.list_detections(&tenant, &DetectionFilter::default(), &p).await }
+        async move {
+            scratch
+                .list_detections(&tenant, &DetectionFilter::default(), &p)
+                .await
+        }
     })
     .await?;
     let actions = collect(|p| {
         let scratch = Arc::clone(&scratch);
         let tenant = tenant.clone();
-        async move { scratch.list_actions(&tenant, &ActionFilter::default(), &p).await }
+        async move {
+            scratch
+                .list_actions(&tenant, &ActionFilter::default(), &p)
+                .await
+        }
     })
     .await?;
     let policies = scratch.list_policies(tenant).await?;
@@ -159,7 +173,8 @@ pub async fn run(
 async fn collect<T, F, Fut>(mut page_of: F) -> Result<Vec<T>, EngineError>
 where
     F: FnMut(PageRequest) -> Fut,
-    Fut: std::future::Future<Output = Result<gatehouse_store::Page<T>, gatehouse_store::StoreError>>,
+    Fut:
+        std::future::Future<Output = Result<gatehouse_store::Page<T>, gatehouse_store::StoreError>>,
 {
     let mut all = Vec::new();
     let mut page = PageRequest::first(1000);

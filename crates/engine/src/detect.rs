@@ -293,7 +293,8 @@ impl Detector {
                 .await?;
         }
         if !dry {
-            self.escalate(&tenant.id, &people, &config, &mut outcomes).await?;
+            self.escalate(&tenant.id, &people, &config, &mut outcomes)
+                .await?;
             for detection in outcomes.detections.clone() {
                 self.after_detection(&tenant, &detection, &config, &mut outcomes)
                     .await?;

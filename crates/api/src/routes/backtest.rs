@@ -31,12 +31,17 @@ pub(crate) async fn run_backtest(
 ) -> Result<Json<BacktestReport>, ApiError> {
     let tenant = caller.scope(body.tenant_id.as_deref())?;
     let clock = state.gateway.clock();
-    let since = backtest::parse_since(&body.since, clock.as_ref())
-        .ok_or_else(|| ApiError::invalid("since", "must be like 30d, 12h, 90m or an RFC 3339 time"))?;
+    let since = backtest::parse_since(&body.since, clock.as_ref()).ok_or_else(|| {
+        ApiError::invalid("since", "must be like 30d, 12h, 90m or an RFC 3339 time")
+    })?;
     let until = match body.until.as_deref() {
-        Some(text) => crate::routes::inventory::time("until", Some(text))?.unwrap_or_else(|| clock.now()),
+        Some(text) => {
+            crate::routes::inventory::time("until", Some(text))?.unwrap_or_else(|| clock.now())
+        }
         None => clock.now(),
     };
     let policy = body.policy.map(PolicyBody::into_input);
-    Ok(Json(backtest::run(&state.gateway, &tenant, since, until, policy).await?))
+    Ok(Json(
+        backtest::run(&state.gateway, &tenant, since, until, policy).await?,
+    ))
 }
