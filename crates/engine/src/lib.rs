@@ -20,6 +20,7 @@ pub mod inventory;
 pub mod outputs;
 pub mod policies;
 pub mod schedule;
+pub mod scim;
 pub mod secrets;
 pub mod sync;
 pub mod tokens;

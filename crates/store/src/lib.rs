@@ -23,6 +23,7 @@ use gatehouse_core::{
 
 pub use error::StoreError;
 pub use query::{ActionFilter, DetectionFilter, Page, PageRequest, SignInFilter, UserFilter};
+pub use sled_store::ScimWrite;
 pub use sled_store::SledStore;
 
 /// Kinds of globally unique ids whose owning tenant the store can look up (the operator key
@@ -274,4 +275,74 @@ pub trait Store: Send + Sync + 'static {
     async fn size_on_disk(&self) -> Result<u64, StoreError>;
     /// Makes everything written so far durable and stops the committer; later writes fail.
     async fn close(&self) -> Result<(), StoreError>;
+
+    // --- SCIM ----------------------------------------------------------------------------------
+    // SCIM Users and Groups of one tenant's SCIM integration, as their SCIM JSON (`meta`
+    // included). `userName` is unique per integration, case-insensitively; `externalId`,
+    // `userName` and `displayName` have equality indexes; group membership is indexed both ways.
+    /// Stores a new resource (its `id` set). [`StoreError::Conflict`] when its id or `userName`
+    /// is taken.
+    async fn scim_create(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        resource: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+    /// Replaces the resource with `resource`'s id if its stored `meta.version` is `expected`.
+    /// [`StoreError::Conflict`] when the new `userName` belongs to another resource.
+    async fn scim_replace(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        resource: &serde_json::Value,
+        expected: &str,
+    ) -> Result<ScimWrite, StoreError>;
+    /// Deletes a resource (if its version is `expected`, when given) and its index entries.
+    async fn scim_delete(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        id: &str,
+        expected: Option<&str>,
+    ) -> Result<ScimWrite, StoreError>;
+    async fn scim_get(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Candidates for `attr eq value` through an index (`attr`: `id`, `userName`, `externalId`
+    /// or `displayName`; case-insensitive where the attribute is). The caller still evaluates
+    /// its filter on them.
+    async fn scim_find(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        attr: &str,
+        value: &str,
+    ) -> Result<Vec<serde_json::Value>, StoreError>;
+    /// One page of a scan in id order: up to `limit` resources after the id `after`.
+    async fn scim_scan(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<serde_json::Value>, StoreError>;
+    /// The groups a resource is a direct member of, as (group id, group displayName).
+    async fn scim_groups_of(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        member: &str,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Removes an inventory user (SCIM deprovisioning with `deprovision: delete`), its indexes
+    /// and its place among its identity's accounts. Returns whether it existed.
+    async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<bool, StoreError>;
 }

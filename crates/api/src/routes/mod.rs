@@ -8,6 +8,7 @@ mod integrations;
 mod inventory;
 mod ops;
 mod policies;
+mod scim;
 mod tenants;
 
 use axum::routing::{get, post};
@@ -119,5 +120,6 @@ pub(crate) fn routes() -> Router<AppState> {
                 .put(policies::replace_policy)
                 .delete(policies::delete_policy),
         )
+        .nest("/v1/scim/v2", scim::routes())
         .fallback(ops::not_found)
 }

@@ -3,6 +3,7 @@
 mod commit;
 mod directory;
 mod keys;
+mod scim;
 mod tenancy;
 mod trait_impl;
 
@@ -17,6 +18,7 @@ use sled::Tree;
 
 pub use commit::CommitStats;
 use commit::Committer;
+pub use scim::ScimWrite;
 
 use crate::{Page, PageRequest, StoreError};
 
@@ -43,11 +45,16 @@ struct Trees {
     actions: Tree,
     actions_by_key: Tree,
     actions_open: Tree,
+    scim_resources: Tree,
+    scim_unique: Tree,
+    scim_index: Tree,
+    scim_members: Tree,
+    scim_member_of: Tree,
 }
 
 impl Trees {
     /// Trees whose keys all start with a tenant prefix.
-    fn tenant_scoped(&self) -> [&Tree; 17] {
+    fn tenant_scoped(&self) -> [&Tree; 22] {
         [
             &self.api_keys,
             &self.integrations,
@@ -66,6 +73,11 @@ impl Trees {
             &self.policies,
             &self.actions,
             &self.actions_by_key,
+            &self.scim_resources,
+            &self.scim_unique,
+            &self.scim_index,
+            &self.scim_members,
+            &self.scim_member_of,
         ]
     }
 }
@@ -106,6 +118,11 @@ impl SledStore {
             actions: tree("actions")?,
             actions_by_key: tree("actions_by_key")?,
             actions_open: tree("actions_open")?,
+            scim_resources: tree("scim_resources")?,
+            scim_unique: tree("scim_unique")?,
+            scim_index: tree("scim_index")?,
+            scim_members: tree("scim_members")?,
+            scim_member_of: tree("scim_member_of")?,
         };
         // sled writes its log to `db`; fsync on our own descriptor of it makes a flush durable.
         let db_file = OpenOptions::new().read(true).open(dir.join("db"))?;

@@ -420,4 +420,89 @@ impl Store for SledStore {
         self.committer.stop();
         Ok(())
     }
+
+    // --- SCIM ----------------------------------------------------------------------------------
+    async fn scim_create(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        resource: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.scim_create_now(tenant, integration, kind, resource)?;
+        self.durable().await
+    }
+
+    async fn scim_replace(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        resource: &serde_json::Value,
+        expected: &str,
+    ) -> Result<crate::ScimWrite, StoreError> {
+        let written = self.scim_replace_now(tenant, integration, kind, resource, expected)?;
+        self.durable().await?;
+        Ok(written)
+    }
+
+    async fn scim_delete(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        id: &str,
+        expected: Option<&str>,
+    ) -> Result<crate::ScimWrite, StoreError> {
+        let written = self.scim_delete_now(tenant, integration, kind, id, expected)?;
+        self.durable().await?;
+        Ok(written)
+    }
+
+    async fn scim_get(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        self.scim_get_now(tenant, integration, kind, id)
+    }
+
+    async fn scim_find(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        attr: &str,
+        value: &str,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.scim_find_now(tenant, integration, kind, attr, value)
+    }
+
+    async fn scim_scan(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        kind: gatehouse_scim::ResourceKind,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<serde_json::Value>, StoreError> {
+        self.scim_scan_now(tenant, integration, kind, after, limit)
+    }
+
+    async fn scim_groups_of(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        member: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        self.scim_groups_of_now(tenant, integration, member)
+    }
+
+    async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<bool, StoreError> {
+        let existed = self.delete_user_now(tenant, id)?;
+        self.durable().await?;
+        Ok(existed)
+    }
 }
