@@ -2,7 +2,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test lint fmt fmt-check clippy bench bins demo
+.PHONY: run build test lint fmt fmt-check clippy bench bins demo conformance
 
 ## run: release build, then serve on 127.0.0.1:8080 with the embedded sled store in ./var/gatehouse
 run:
@@ -40,6 +40,11 @@ bench:
 	$(CARGO) build --release --locked -p gatehouse-daemon -p gatehouse-bench
 	./target/release/gatehouse-bench ingest $(BENCH_ARGS)
 	./target/release/gatehouse-bench response $(RESPONSE_ARGS)
+
+## conformance: scim2-cli and scim-sanity (PyPI, in a venv) against a fresh daemon
+conformance:
+	$(CARGO) build --release --locked -p gatehouse-daemon
+	./deploy/conformance.sh
 
 ## demo: the Okta simulator and the daemon, a demo tenant onboarded, and what to curl
 demo:

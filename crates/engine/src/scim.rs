@@ -269,8 +269,11 @@ impl ScimService {
         Ok(resource)
     }
 
-    /// Every member must be a User or Group of this tenant's integration (never another
-    /// tenant's, whatever its id or `$ref`); members are typed by what they are.
+    /// Members are typed by what they are when they name a User or Group of this integration.
+    /// An id that names nothing here is kept as the client sent it: RFC 7644 does not require
+    /// referential integrity, and provisioning clients add members before creating them. Every
+    /// lookup is scoped to this tenant's integration, so an id from another tenant links to
+    /// nothing and reveals nothing.
     async fn check_members(
         &self,
         s: &ScimScope,
@@ -288,26 +291,17 @@ impl ScimService {
             if only.is_some_and(|o| !o.contains(&value)) {
                 continue;
             }
-            let mut kind = None;
-            for k in [ResourceKind::User, ResourceKind::Group] {
+            for kind in [ResourceKind::User, ResourceKind::Group] {
                 let found = store
-                    .scim_get(&s.tenant, &s.integration.id, k, &value)
+                    .scim_get(&s.tenant, &s.integration.id, kind, &value)
                     .await
                     .map_err(store_error)?;
                 if found.is_some() {
-                    kind = Some(k);
+                    if let Some(o) = item.as_object_mut() {
+                        o.entry("type").or_insert_with(|| json!(kind.name()));
+                    }
                     break;
                 }
-            }
-            let Some(kind) = kind else {
-                return Err(ScimError::invalid_value(format!(
-                    "member {value} is not a User or Group of this tenant"
-                )));
-            };
-            if let Some(o) = item.as_object_mut() {
-                o.insert("type".to_owned(), json!(kind.name()));
-                // A `$ref` names a location the client chose; the value alone identifies it.
-                o.remove("$ref");
             }
         }
         Ok(())

@@ -81,6 +81,9 @@ impl Ctx<'_> {
         match v {
             Value::Object(fields) => {
                 for (k, x) in fields {
+                    if k.eq_ignore_ascii_case("schemas") {
+                        continue;
+                    }
                     if !is_attr_name(&k) {
                         return Err(ScimError::invalid_path(format!("{}:{k}", ext.id)));
                     }

@@ -234,9 +234,6 @@ pub(crate) fn check_required(
         .filter(|d| d.required)
         .map(|d| (d.name.as_str(), None))
         .collect();
-    if kind == ResourceKind::Group {
-        required.push(("displayName", None));
-    }
     for ext in registry.extensions(kind) {
         if obj.contains_key(&ext.id) {
             required.extend(

@@ -243,7 +243,11 @@ pub fn group_schema() -> Schema {
         description: "Group".to_owned(),
         open: false,
         attributes: vec![
-            string("displayName").describe("A human-readable name for the group. REQUIRED."),
+            // RFC 7643 §4.2 makes it REQUIRED (the §8.7.1 listing says otherwise); the served
+            // schema states what is enforced, so clients that generate from it agree with us.
+            string("displayName")
+                .required()
+                .describe("A human-readable name for the group. REQUIRED."),
             complex(
                 "members",
                 vec![

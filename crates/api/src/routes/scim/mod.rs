@@ -34,6 +34,7 @@ pub(crate) fn routes() -> Router<AppState> {
             read_only(get(discovery::resource_type)),
         )
         .route("/Users", collection(ResourceKind::User))
+        .route("/.search", post(resources::search_all))
         .route("/Users/.search", search(ResourceKind::User))
         .route("/Users/{id}", member(ResourceKind::User))
         .route("/Groups", collection(ResourceKind::Group))

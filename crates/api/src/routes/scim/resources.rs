@@ -71,6 +71,45 @@ pub(crate) async fn search(kind: ResourceKind, scim: Scim, ScimBody(body): ScimB
     Ok(json(StatusCode::OK, &doc))
 }
 
+/// `POST /.search` at the root (RFC 7644 §3.4.3): Users and Groups together. A filter must make
+/// sense for both (attributes of one type simply do not match the other's resources).
+pub(crate) async fn search_all(scim: Scim, ScimBody(body): ScimBody) -> ScimResult {
+    let req = SearchRequest::from_json(&body)?;
+    let mut each = req.clone();
+    each.start_index = 1;
+    each.count = None;
+    let mut resources = Vec::new();
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        let mut one = each.clone();
+        if let Some(filter) = &req.filter {
+            if filter.validate(scim.svc.registry(), kind).is_err() {
+                continue;
+            }
+        } else {
+            one.filter = None;
+        }
+        let doc = scim.svc.search(&scim.scope, kind, &one).await?;
+        if let Some(found) = doc.get("Resources").and_then(serde_json::Value::as_array) {
+            resources.extend(found.iter().cloned());
+        }
+    }
+    let total = resources.len();
+    let start = req.start_index.max(1);
+    let page: Vec<serde_json::Value> = resources
+        .into_iter()
+        .skip(start - 1)
+        .take(req.count.unwrap_or(usize::MAX))
+        .collect();
+    let doc = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": page.len(),
+        "Resources": page,
+    });
+    Ok(json(StatusCode::OK, &doc))
+}
+
 pub(crate) async fn replace(
     kind: ResourceKind,
     id: String,
