@@ -40,6 +40,7 @@ bench:
 	$(CARGO) build --release --locked -p gatehouse-daemon -p gatehouse-bench
 	./target/release/gatehouse-bench ingest $(BENCH_ARGS)
 	./target/release/gatehouse-bench response $(RESPONSE_ARGS)
+	./target/release/gatehouse-bench scim $(SCIM_ARGS)
 
 ## conformance: scim2-cli and scim-sanity (PyPI, in a venv) against a fresh daemon
 conformance:

@@ -249,6 +249,10 @@ async fn config_errors_name_the_key_and_exit_nonzero() -> anyhow::Result<()> {
         ("GATEHOUSE_MASTER_KEY", "dG9vLXNob3J0"),
         ("GATEHOUSE_SERVER_BODY_LIMIT_BYTES", "lots"),
         ("GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS", "maybe"),
+        (
+            "GATEHOUSE_GEOIP_DATABASE",
+            "/nonexistent/GeoLite2-City.mmdb",
+        ),
     ] {
         let result = Gatehouse::builder().env(var, value).start().await;
         let error = match result {

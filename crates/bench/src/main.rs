@@ -5,6 +5,7 @@
 mod ingest;
 mod load;
 mod response;
+mod scim;
 mod wrk;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ enum Command {
     Ingest(ingest::Args),
     /// Detection to response: from an event-hook POST to the simulator receiving the revocation.
     Response(response::Args),
+    /// SCIM: create N users, then GET by id, filtered lookup (userName eq) and PATCH.
+    Scim(scim::Args),
 }
 
 #[tokio::main]
@@ -29,5 +32,6 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Ingest(args) => ingest::run(args).await,
         Command::Response(args) => response::run(args).await,
+        Command::Scim(args) => scim::run(args).await,
     }
 }

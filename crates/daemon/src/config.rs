@@ -69,6 +69,8 @@ pub(crate) struct Config {
     pub master_key_file: Option<PathBuf>,
     pub allow_custom_endpoints: bool,
     pub outputs: OutputSettings,
+    /// A MaxMind-format City database and the key or variable it was named by.
+    pub geoip_database: Option<(PathBuf, String)>,
 }
 
 /// Where detections and action results are sent.
@@ -101,6 +103,7 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
         Some("false"),
         Some("GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS"),
     ),
+    ("geoip.database", None, None),
     ("outputs.webhook_url", None, None),
     ("outputs.webhook_secret", None, None),
     ("outputs.jsonl_path", None, None),
@@ -222,6 +225,9 @@ impl Config {
             master_key_file: text("security.master_key_file").map(|(v, _)| PathBuf::from(v)),
             allow_custom_endpoints,
             outputs: outputs(&text)?,
+            geoip_database: text("geoip.database")
+                .filter(|(v, _)| !v.is_empty())
+                .map(|(v, from)| (PathBuf::from(v), from)),
         })
     }
 

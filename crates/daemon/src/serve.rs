@@ -9,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use gatehouse_api::{ApiOptions, AppState, Metrics};
 use gatehouse_core::{Clock, SystemClock};
+use gatehouse_engine::geoip::GeoIp;
 use gatehouse_engine::outputs::{OutputConfig, OutputFormat};
 use gatehouse_engine::secrets::Sealer;
 use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions};
@@ -69,11 +70,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     // Everything that can be wrong with the configuration fails before the port is bound.
     let master_key =
         keys::master_key(&config).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+    let geoip = match &config.geoip_database {
+        Some((path, from)) => Some(
+            GeoIp::open(path).map_err(|e| anyhow::anyhow!("configuration error: {from}: {e}"))?,
+        ),
+        None => None,
+    };
     let store = SledStore::open(&config.data_dir)
         .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
     let store: Arc<dyn Store> = Arc::new(store);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let gateway = Arc::new(Gateway::new(
+    let mut gateway = Gateway::new(
         Arc::clone(&store),
         Arc::new(registry::build()),
         Sealer::new(&master_key),
@@ -85,7 +92,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 .as_ref()
                 .map(|key| tokens::hash(key.expose_secret())),
         },
-    ));
+    );
+    if let Some(geoip) = geoip {
+        gateway = gateway.with_geoip(geoip);
+    }
+    let gateway = Arc::new(gateway);
     if let Some(operator_key) = gateway.ensure_operator_key().await? {
         // Shown once, as API.md promises; only its hash is stored.
         eprintln!(

@@ -94,6 +94,7 @@ pub struct Gateway {
     /// write that could change the answer (rotation, integration or tenant changes); this
     /// process is the store's only writer, so that is sound.
     ingest_targets: Mutex<HashMap<String, Arc<Integration>>>,
+    geoip: Option<Arc<crate::geoip::GeoIp>>,
 }
 
 /// Past this many cached ingest targets the cache starts over (a bound, not an LRU).
@@ -117,7 +118,18 @@ impl Gateway {
             options,
             connectors: Mutex::new(HashMap::new()),
             ingest_targets: Mutex::new(HashMap::new()),
+            geoip: None,
         }
+    }
+
+    /// Adds a GeoIP database that fills in geolocation providers leave out.
+    pub fn with_geoip(mut self, geoip: crate::geoip::GeoIp) -> Self {
+        self.geoip = Some(Arc::new(geoip));
+        self
+    }
+
+    pub fn geoip(&self) -> Option<Arc<crate::geoip::GeoIp>> {
+        self.geoip.clone()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -10,17 +10,32 @@ use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
 use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, UserId};
 use gatehouse_store::Store;
 
+use crate::geoip::GeoIp;
 use crate::EngineError;
 
 /// Writes pulled and pushed records into the store.
 pub struct Inventory {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    geoip: Option<Arc<GeoIp>>,
 }
 
 impl Inventory {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            geoip: None,
+        }
+    }
+
+    /// The inventory of a gateway, with its GeoIP database if one is configured.
+    pub fn for_gateway(gateway: &crate::Gateway) -> Self {
+        Self {
+            store: Arc::clone(gateway.store()),
+            clock: Arc::clone(gateway.clock()),
+            geoip: gateway.geoip(),
+        }
     }
 
     /// Stores a page of accounts (one durable write for the accounts, one for their identities).
@@ -214,7 +229,7 @@ impl Inventory {
                         .find(|u| u.integration_id == integration.id);
                 }
             }
-            out.push(SignInEvent {
+            let mut signin = SignInEvent {
                 id: SignInId::derive(
                     event.time,
                     &[integration.id.as_str(), &event.provider_event_id],
@@ -244,7 +259,11 @@ impl Inventory {
                 is_proxy: event.is_proxy,
                 provider_risk: event.provider_risk,
                 raw: event.raw,
-            });
+            };
+            if let Some(geoip) = &self.geoip {
+                geoip.fill(&mut signin);
+            }
+            out.push(signin);
         }
         Ok(out)
     }

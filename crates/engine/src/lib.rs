@@ -15,6 +15,7 @@ pub mod detect;
 mod engine;
 mod error;
 mod gateway;
+pub mod geoip;
 pub mod ingest;
 pub mod inventory;
 pub mod outputs;

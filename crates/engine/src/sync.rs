@@ -95,7 +95,7 @@ impl Drop for RunGuard<'_> {
 
 impl SyncRunner {
     pub fn new(gateway: Arc<Gateway>, detector: Option<Arc<Detector>>) -> Self {
-        let inventory = Inventory::new(Arc::clone(gateway.store()), Arc::clone(gateway.clock()));
+        let inventory = Inventory::for_gateway(&gateway);
         Self {
             gateway,
             detector,

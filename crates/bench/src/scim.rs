@@ -1,0 +1,195 @@
+//! The SCIM benchmark: create N users through `POST /v1/scim/v2/Users`, then, with N users in
+//! the tenant, measure `GET /Users/{id}`, the filtered lookup `GET /Users?filter=userName eq "…"`
+//! and `PATCH /Users/{id}`, each as requests/s and latency percentiles, on loopback.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use gatehouse_testkit::Gatehouse;
+use serde_json::{json, Value};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Users to create.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
+    /// Concurrent requests.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Requests per read/patch scenario.
+    #[arg(long, default_value_t = 20_000)]
+    requests: usize,
+}
+
+struct Stats {
+    count: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Stats {
+    fn row(&self, name: &str) -> String {
+        let mut l = self.latencies.clone();
+        l.sort_unstable();
+        let at = |q: f64| {
+            l.get(((l.len().max(1) - 1) as f64 * q).round() as usize)
+                .copied()
+                .unwrap_or_default()
+        };
+        format!(
+            "| {name} | {} | {:.0} | {:.2} | {:.2} |",
+            self.count,
+            self.count as f64 / self.elapsed.as_secs_f64(),
+            at(0.5).as_secs_f64() * 1000.0,
+            at(0.99).as_secs_f64() * 1000.0
+        )
+    }
+}
+
+/// Runs `total` requests with `connections` workers; `make(i)` builds request i.
+async fn drive<F>(total: usize, connections: usize, make: F) -> anyhow::Result<Stats>
+where
+    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..connections {
+        let (make, next) = (Arc::clone(&make), Arc::clone(&next));
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return Ok::<_, anyhow::Error>(latencies);
+                }
+                let sent = Instant::now();
+                let response = make(i).send().await?;
+                let status = response.status();
+                let _ = response.bytes().await?;
+                if !status.is_success() {
+                    bail!("request {i} answered {status}");
+                }
+                latencies.push(sent.elapsed());
+            }
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    for worker in workers {
+        latencies.extend(worker.await??);
+    }
+    Ok(Stats {
+        count: latencies.len(),
+        elapsed: started.elapsed(),
+        latencies,
+    })
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let daemon = Gatehouse::builder()
+        .start()
+        .await
+        .context("starting gatehouse")?;
+    let op = daemon.operator()?;
+    op.post(
+        "/v1/tenants",
+        &json!({"name": "Bench", "id": "ten_bench_scim"}),
+    )
+    .await?;
+    let created = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "scim", "tenant_id": "ten_bench_scim"}),
+        )
+        .await?;
+    let token = created.str("/scim/token");
+    if token.is_empty() {
+        bail!("no SCIM token: {:?}", created.body);
+    }
+    let base = format!("{}/v1/scim/v2", daemon.base_url);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.connections)
+        .build()?;
+    let auth = format!("Bearer {token}");
+
+    let (h, b, a) = (http.clone(), base.clone(), auth.clone());
+    let create = drive(args.users, args.connections, move |i| {
+        h.post(format!("{b}/Users"))
+            .header("authorization", &a)
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                       "userName": format!("bench.user{i}@acme.example"),
+                       "name": {"givenName": "Bench", "familyName": format!("User{i}")},
+                       "emails": [{"value": format!("bench.user{i}@acme.example"), "type": "work", "primary": true}],
+                       "active": true})
+                .to_string(),
+            )
+    })
+    .await?;
+    // Ids for the reads: the filtered lookup finds them, which also checks they are all there.
+    let mut ids = Vec::new();
+    for i in (0..args.users).step_by((args.users / 1000).max(1)) {
+        let found: Value = http
+            .get(format!("{base}/Users"))
+            .query(&[(
+                "filter",
+                format!("userName eq \"bench.user{i}@acme.example\""),
+            )])
+            .header("authorization", &auth)
+            .send()
+            .await?
+            .json()
+            .await?;
+        match found["Resources"][0]["id"].as_str() {
+            Some(id) => ids.push(id.to_owned()),
+            None => bail!("user {i} not found after creation: {found}"),
+        }
+    }
+    let ids = Arc::new(ids);
+    let (h, b, a, n) = (http.clone(), base.clone(), auth.clone(), Arc::clone(&ids));
+    let get = drive(args.requests, args.connections, move |i| {
+        h.get(format!("{b}/Users/{}", n[i % n.len()]))
+            .header("authorization", &a)
+    })
+    .await?;
+    let (h, b, a, users) = (http.clone(), base.clone(), auth.clone(), args.users);
+    let filtered = drive(args.requests, args.connections, move |i| {
+        h.get(format!("{b}/Users"))
+            .query(&[(
+                "filter",
+                format!(
+                    "userName eq \"bench.user{}@acme.example\"",
+                    (i * 7919) % users
+                ),
+            )])
+            .header("authorization", &a)
+    })
+    .await?;
+    let (h, b, a, n) = (http.clone(), base.clone(), auth.clone(), Arc::clone(&ids));
+    let patch = drive(args.requests, args.connections, move |i| {
+        h.patch(format!("{b}/Users/{}", n[i % n.len()]))
+            .header("authorization", &a)
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                       "Operations": [{"op": "replace", "path": "title", "value": format!("Title {i}")}]})
+                .to_string(),
+            )
+    })
+    .await?;
+    println!(
+        "SCIM, {} users in the tenant, {} concurrent requests, loopback, Rust client.\n",
+        args.users, args.connections
+    );
+    println!("| operation | requests | requests/s | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|");
+    println!("{}", create.row("POST /Users (create)"));
+    println!("{}", get.row("GET /Users/{id}"));
+    println!("{}", filtered.row("GET /Users?filter=userName eq"));
+    println!("{}", patch.row("PATCH /Users/{id}"));
+    Ok(())
+}
