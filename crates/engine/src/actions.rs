@@ -99,6 +99,7 @@ pub struct ActionExecutor {
     policy: ExecutorPolicy,
     wake: Notify,
     inflight: Mutex<HashSet<ActionId>>,
+    outputs: Option<Arc<crate::outputs::Outputs>>,
 }
 
 pub(crate) fn verb(kind: ActionKind) -> &'static str {
@@ -112,11 +113,21 @@ pub(crate) fn verb(kind: ActionKind) -> &'static str {
 
 impl ActionExecutor {
     pub fn new(gateway: Arc<Gateway>, policy: ExecutorPolicy) -> Arc<Self> {
+        Self::with_outputs(gateway, policy, None)
+    }
+
+    /// An executor that also reports every action that reaches a final state to the outputs.
+    pub fn with_outputs(
+        gateway: Arc<Gateway>,
+        policy: ExecutorPolicy,
+        outputs: Option<Arc<crate::outputs::Outputs>>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             gateway,
             policy,
             wake: Notify::new(),
             inflight: Mutex::new(HashSet::new()),
+            outputs,
         })
     }
 
@@ -360,6 +371,15 @@ impl ActionExecutor {
         action.updated_at = now;
         action.history.push(ActionTransition { at: now, to, cause });
         self.gateway.store().put_action(action).await?;
+        if to.is_final() {
+            if let Some(outputs) = &self.outputs {
+                let document = match outputs.format() {
+                    crate::outputs::OutputFormat::Ocsf => crate::outputs::ocsf_action(action),
+                    crate::outputs::OutputFormat::Ecs => crate::outputs::ecs_action(action),
+                };
+                outputs.emit(&document).await;
+            }
+        }
         Ok(())
     }
 

@@ -50,16 +50,16 @@ impl Engine {
         gateway: Arc<Gateway>,
         options: EngineOptions,
     ) -> Result<Arc<Self>, EngineError> {
-        let actions = ActionExecutor::new(Arc::clone(&gateway), options.executor);
-        actions.spawn();
-        let outputs = Outputs::new(options.outputs).map_err(|e| {
+        let outputs = Arc::new(Outputs::new(options.outputs).map_err(|e| {
             EngineError::Conflict(format!("cannot open the JSON-lines output: {e}"))
-        })?;
-        let detector = Detector::spawn(
+        })?);
+        let actions = ActionExecutor::with_outputs(
             Arc::clone(&gateway),
-            Arc::clone(&actions),
-            Arc::new(outputs),
+            options.executor,
+            Some(Arc::clone(&outputs)),
         );
+        actions.spawn();
+        let detector = Detector::spawn(Arc::clone(&gateway), Arc::clone(&actions), outputs);
         let sync = Arc::new(SyncRunner::new(
             Arc::clone(&gateway),
             Some(Arc::clone(&detector)),

@@ -148,6 +148,60 @@ impl Outputs {
     }
 }
 
+/// An action's result as an OCSF Remediation Activity (class 7001, category Remediation).
+pub fn ocsf_action(action: &gatehouse_core::model::Action) -> Value {
+    use gatehouse_core::model::ActionStatus;
+    let (status_id, status) = match action.status {
+        ActionStatus::Succeeded => (1, "Success"),
+        ActionStatus::Failed => (2, "Failure"),
+        _ => (99, "Other"),
+    };
+    serde_json::json!({
+        "class_uid": 7001,
+        "class_name": "Remediation Activity",
+        "category_uid": 7,
+        "category_name": "Remediation",
+        "activity_id": 99,
+        "activity_name": action_name(action),
+        "type_uid": 700199,
+        "time": action.updated_at.timestamp_millis(),
+        "status_id": status_id,
+        "status": status,
+        "status_detail": action.result.clone().or_else(|| action.error.clone()),
+        "message": format!("{} {:?}", action_name(action), action.status).to_lowercase(),
+        "metadata": {"product": {"name": "Gatehouse", "vendor_name": "Gatehouse"}, "version": "1.1.0",
+                     "uid": action.id.to_string(), "tenant_uid": action.tenant_id.to_string()},
+        "remediation": {"desc": action.reason.clone()},
+        "user": {"uid": action.user_id.to_string()},
+        "unmapped": {"gatehouse": {"action": action.action, "status": action.status,
+                     "attempts": action.attempts, "requested_by": action.requested_by,
+                     "detection_id": action.detection_id, "dry_run": action.dry_run,
+                     "integration_id": action.integration_id}},
+    })
+}
+
+/// An action's result as an ECS event document.
+pub fn ecs_action(action: &gatehouse_core::model::Action) -> Value {
+    use gatehouse_core::model::ActionStatus;
+    serde_json::json!({
+        "@timestamp": action.updated_at.to_rfc3339(),
+        "event": {"kind": "event", "category": ["iam"], "type": ["change"],
+                  "action": action_name(action),
+                  "outcome": match action.status { ActionStatus::Succeeded => "success", ActionStatus::Failed => "failure", _ => "unknown" },
+                  "id": action.id.to_string(), "reason": action.reason},
+        "user": {"id": action.user_id.to_string()},
+        "labels": {"tenant_id": action.tenant_id.to_string(), "requested_by": action.requested_by},
+        "message": action.result.clone().or_else(|| action.error.clone()),
+    })
+}
+
+fn action_name(action: &gatehouse_core::model::Action) -> String {
+    serde_json::to_value(action.action)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

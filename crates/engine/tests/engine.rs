@@ -1216,6 +1216,35 @@ async fn detections_go_to_a_signed_webhook_and_a_json_lines_file() {
     let first: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     assert_eq!(first["class_uid"], 2004);
     assert!(first["finding_info"]["title"].is_string(), "{first}");
+    // Action results go to the outputs too, as OCSF Remediation Activity.
+    let user = h
+        .store
+        .find_user_by_external_id(&h.tenant, &integration.id, "00u1")
+        .await
+        .unwrap()
+        .unwrap();
+    let action = h
+        .engine
+        .actions
+        .request(request(&h, &user.id, ActionKind::RevokeSessions))
+        .await
+        .unwrap();
+    h.wait_for(&action.id, |a| a.status.is_final()).await;
+    let mut found = None;
+    for _ in 0..100 {
+        let text = std::fs::read_to_string(&jsonl).unwrap();
+        found = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|d| d["class_uid"] == 7001);
+        if found.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let remediation = found.expect("the action's result in the JSON-lines output");
+    assert_eq!(remediation["metadata"]["uid"], action.id.as_str());
+    assert_eq!(remediation["unmapped"]["gatehouse"]["status"], "skipped");
 }
 
 #[test]
