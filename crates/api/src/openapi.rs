@@ -19,7 +19,7 @@ use crate::routes::*;
         push, handshake,
         list_users, get_user, get_identity, list_signins,
         create_action, list_actions, get_action, approve_action, reject_action,
-        list_detections, get_detection, run_backtest,
+        list_detections, get_detection, run_backtest, token,
         create_policy, list_policies, get_policy, replace_policy, delete_policy,
     ),
     modifiers(&BearerAuth),

@@ -289,7 +289,10 @@ pub static SCIM: ProviderDescriptor = ProviderDescriptor {
     display_name: "SCIM 2.0 provisioning",
     push_capable: false,
     scim_server: true,
-    credentials: &[],
+    credentials: &[
+        optional("oauth_client_id", FieldKind::String, "lets the IdP get short-lived tokens from POST /v1/scim/oauth/token (client credentials)"),
+        optional("oauth_client_secret", FieldKind::String, "the client secret for that flow"),
+    ],
     config: &[optional(
         "deprovision",
         FieldKind::Enum(&["deactivate", "delete"]),

@@ -206,6 +206,60 @@ impl Gateway {
         }
     }
 
+    /// OAuth 2.0 client credentials for a scim integration (RFC 6749 §4.4): a short-lived SCIM
+    /// bearer token for the integration whose `oauth_client_id` and `oauth_client_secret` match.
+    /// `None` when they do not (the caller answers `invalid_client`).
+    pub async fn scim_access_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Option<(SecretString, i64)>, EngineError> {
+        const LIFETIME_SECS: i64 = 3600;
+        if client_id.is_empty() || client_secret.is_empty() {
+            return Ok(None);
+        }
+        for integration in self.store.all_integrations().await? {
+            if integration.kind != "scim" || integration.status != IntegrationStatus::Active {
+                continue;
+            }
+            let credentials = self
+                .sealer
+                .open(&integration.credentials, integration.id.as_str())?;
+            let id_matches = credentials.secret("oauth_client_id").is_some_and(|id| {
+                bool::from(id.expose_secret().as_bytes().ct_eq(client_id.as_bytes()))
+            });
+            if !id_matches {
+                continue;
+            }
+            let secret_matches = credentials
+                .secret("oauth_client_secret")
+                .is_some_and(|secret| {
+                    bool::from(
+                        secret
+                            .expose_secret()
+                            .as_bytes()
+                            .ct_eq(client_secret.as_bytes()),
+                    )
+                });
+            if !secret_matches {
+                return Ok(None);
+            }
+            let minted = tokens::mint(TokenKind::Scim);
+            let mut record = self.token_record(
+                &minted,
+                TokenKind::Scim,
+                Some(&integration.tenant_id),
+                Some(&integration.id),
+                None,
+            );
+            record.expires_at = Some(self.clock.now() + chrono::Duration::seconds(LIFETIME_SECS));
+            self.store.put_token(&record).await?;
+            tracing::info!(tenant_id = %integration.tenant_id, integration_id = %integration.id, "SCIM access token issued");
+            return Ok(Some((minted.secret, LIFETIME_SECS)));
+        }
+        Ok(None)
+    }
+
     /// Resolves a bearer token to whom it authenticates.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<Principal>, EngineError> {
         if presented.is_empty() || presented.len() > 512 {
@@ -221,6 +275,9 @@ impl Gateway {
             return Ok(None);
         };
         if !tokens::verify(presented, &record.hash) {
+            return Ok(None);
+        }
+        if record.expires_at.is_some_and(|at| at <= self.clock.now()) {
             return Ok(None);
         }
         let principal = match (record.kind, record.tenant_id, record.integration_id) {
@@ -256,6 +313,7 @@ impl Gateway {
             integration_id: integration.cloned(),
             api_key_id: api_key.cloned(),
             created_at: self.clock.now(),
+            expires_at: None,
         }
     }
 

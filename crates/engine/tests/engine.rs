@@ -1310,3 +1310,71 @@ fn geoip_fills_what_the_provider_left_out() {
     }
     assert!(GeoIp::open(std::path::Path::new("/nonexistent/GeoLite2-City.mmdb")).is_err());
 }
+
+#[tokio::test]
+async fn scim_access_tokens_expire() {
+    use gatehouse_core::ManualClock;
+    use secrecy::ExposeSecret;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let mut registry = ConnectorRegistry::new();
+    for d in catalog::builtin() {
+        registry.declare(d);
+    }
+    let clock = Arc::new(ManualClock::new(t(0)));
+    let gateway = Gateway::new(
+        store,
+        Arc::new(registry),
+        Sealer::new(&MasterKey::generate()),
+        clock.clone(),
+        GatewayOptions::default(),
+    );
+    let tenant = gateway
+        .create_tenant("OAuth", Some("ten_exp"))
+        .await
+        .unwrap()
+        .id;
+    let credentials =
+        serde_json::from_value(json!({"oauth_client_id": "idp", "oauth_client_secret": "pw"}))
+            .unwrap();
+    gateway
+        .create_integration(NewIntegration {
+            kind: "scim".into(),
+            tenant_id: tenant,
+            credentials,
+            config: Map::new(),
+        })
+        .await
+        .unwrap();
+    assert!(gateway
+        .scim_access_token("idp", "nope")
+        .await
+        .unwrap()
+        .is_none());
+    let (token, lifetime) = gateway
+        .scim_access_token("idp", "pw")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lifetime, 3600);
+    assert!(gateway
+        .authenticate(token.expose_secret())
+        .await
+        .unwrap()
+        .is_some());
+    clock.advance(chrono::Duration::seconds(3599));
+    assert!(gateway
+        .authenticate(token.expose_secret())
+        .await
+        .unwrap()
+        .is_some());
+    clock.advance(chrono::Duration::seconds(2));
+    assert!(
+        gateway
+            .authenticate(token.expose_secret())
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+}

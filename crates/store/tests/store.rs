@@ -61,6 +61,7 @@ fn token(
         integration_id: integration.cloned(),
         api_key_id: None,
         created_at: t0(),
+        expires_at: None,
     }
 }
 

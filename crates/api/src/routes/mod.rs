@@ -9,6 +9,7 @@ mod inventory;
 mod ops;
 mod policies;
 mod scim;
+mod scim_oauth;
 mod tenants;
 
 use axum::routing::{get, post};
@@ -37,6 +38,7 @@ pub(crate) use policies::{
     __path_create_policy, __path_delete_policy, __path_get_policy, __path_list_policies,
     __path_replace_policy,
 };
+pub(crate) use scim_oauth::__path_token;
 pub(crate) use tenants::{
     __path_create_api_key, __path_create_tenant, __path_delete_api_key, __path_delete_tenant,
     __path_get_tenant, __path_list_api_keys, __path_list_tenants, __path_patch_tenant,
@@ -109,6 +111,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/actions/{id}/reject", post(actions::reject_action))
         .route("/v1/detections", get(detections::list_detections))
         .route("/v1/backtest", post(backtest::run_backtest))
+        .route("/v1/scim/oauth/token", post(scim_oauth::token))
         .route("/v1/detections/{id}", get(detections::get_detection))
         .route(
             "/v1/policies",

@@ -80,6 +80,9 @@ pub struct TokenRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key_id: Option<ApiKeyId>,
     pub created_at: DateTime<Utc>,
+    /// Short-lived tokens (OAuth access tokens) stop authenticating at this time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// Whether an integration is taking part in pulls, pushes and actions.
