@@ -1161,4 +1161,18 @@ async fn inventory_rows_and_deprovision_policies() {
     assert_eq!(r.body["data"].as_array().unwrap().len(), 1, "{}", r.body);
     let r = s.api(Method::GET, "/v1/users", &drop.api_key, None).await;
     assert_eq!(r.body["data"], json!([]), "{}", r.body);
+    // Either way the change is recorded, as an audit event.
+    for (tenant, policy) in [(&keep, "deactivate"), (&drop, "delete")] {
+        let r = s
+            .api(Method::GET, "/v1/signins", &tenant.api_key, None)
+            .await;
+        let audits: Vec<&Value> = r.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event_type"] == "user.deprovisioned")
+            .collect();
+        assert_eq!(audits.len(), 1, "{policy}: {}", r.body);
+        assert!(audits[0]["reason"].as_str().unwrap().contains(policy));
+    }
 }

@@ -385,10 +385,51 @@ impl ScimService {
                     .map_err(store_error)?;
             }
         }
+        // The change itself is recorded as an audit event, whichever policy applied, so the
+        // trail survives even when the account row is removed.
+        let now = self.gateway.clock().now();
+        let policy = match Deprovision::of(&s.integration) {
+            Deprovision::Delete => "delete",
+            Deprovision::Deactivate => "deactivate",
+        };
+        let event_id = format!("user.deprovisioned:{id}:{}", now.timestamp_millis());
+        let record = gatehouse_core::model::SignInEvent {
+            id: gatehouse_core::SignInId::derive(now, &[s.integration.id.as_str(), &event_id]),
+            tenant_id: s.tenant.clone(),
+            integration_id: s.integration.id.clone(),
+            provider: s.integration.kind.clone(),
+            provider_event_id: event_id,
+            time: now,
+            category: gatehouse_core::model::EventCategory::Audit,
+            event_type: "user.deprovisioned".to_owned(),
+            user_id: (policy == "deactivate").then(|| user.id.clone()),
+            external_user_id: Some(id.to_owned()),
+            login: Some(user.login.clone()),
+            outcome: gatehouse_core::model::Outcome::Success,
+            reason: Some(format!("SCIM DELETE (deprovision: {policy})")),
+            ip: None,
+            country: None,
+            city: None,
+            latitude: None,
+            longitude: None,
+            asn: None,
+            user_agent: None,
+            device: None,
+            mfa_factor: None,
+            session_id: None,
+            is_proxy: None,
+            provider_risk: None,
+            raw: None,
+        };
+        store
+            .insert_signins(&s.tenant, std::slice::from_ref(&record))
+            .await
+            .map_err(store_error)?;
         tracing::info!(
             tenant_id = %s.tenant,
             integration_id = %s.integration.id,
             user_id = %user.id,
+            policy,
             "SCIM user deprovisioned"
         );
         Ok(())
