@@ -1711,3 +1711,75 @@ async fn scim_oauth_client_credentials_issue_short_lived_tokens() {
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn scim_custom_extension_schemas_per_integration() {
+    let s = start().await;
+    s.tenant("ten_ext").await;
+    const ACME: &str = "urn:ietf:params:scim:schemas:extension:acme:2.0:User";
+    let schemas = json!([{"id": ACME, "name": "AcmeUser", "attributes": [
+        {"name": "badgeNumber", "type": "string", "multiValued": false, "required": false,
+         "caseExact": false, "mutability": "readWrite", "returned": "default", "uniqueness": "none"}]}]);
+    let (status, body) = s
+        .op(Method::POST, "/v1/integrations", Some(json!({"type": "scim", "tenant_id": "ten_ext",
+            "config": {"custom_schemas": [{"id": ACME, "attributes": [{"name": "x", "type": "no-such-type"}]}]}})))
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        Some("config.custom_schemas"),
+    );
+    let (status, created) = s
+        .op(
+            Method::POST,
+            "/v1/integrations",
+            Some(json!({"type": "scim", "tenant_id": "ten_ext",
+            "config": {"custom_schemas": schemas}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let token = created["scim"]["token"].as_str().unwrap().to_owned();
+    let scim = |method: Method, path: &str, body: Option<Value>| {
+        let mut req = s
+            .http
+            .request(method, format!("{}/v1/scim/v2{path}", s.base))
+            .bearer_auth(&token);
+        if let Some(body) = body {
+            req = req
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        req.send()
+    };
+    let served: Value = scim(Method::GET, "/Schemas", None)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        served.to_string().contains(ACME),
+        "the extension is served: {served}"
+    );
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ACME],
+        "userName": "badge@acme.example", ACME: {"badgeNumber": "B-1701", "profileField_floor": "7"}});
+    let resp = scim(Method::POST, "/Users", Some(user)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(created[ACME]["badgeNumber"], "B-1701");
+    assert_eq!(
+        created[ACME]["profileField_floor"], "7",
+        "undeclared attributes of a declared extension are kept"
+    );
+    let id = created["id"].as_str().unwrap();
+    let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": format!("{ACME}:badgeNumber"), "value": "B-2000"}]});
+    let patched: Value = scim(Method::PATCH, &format!("/Users/{id}"), Some(patch))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(patched[ACME]["badgeNumber"], "B-2000", "{patched}");
+}

@@ -22,6 +22,8 @@ pub enum FieldKind {
     StringMap,
     /// A list of strings.
     StringList,
+    /// A list of JSON objects (checked further by the provider's own code).
+    ObjectList,
     /// A cron expression (`sec min hour day month weekday`, or the five-field form).
     Cron,
     Email,
@@ -293,11 +295,18 @@ pub static SCIM: ProviderDescriptor = ProviderDescriptor {
         optional("oauth_client_id", FieldKind::String, "lets the IdP get short-lived tokens from POST /v1/scim/oauth/token (client credentials)"),
         optional("oauth_client_secret", FieldKind::String, "the client secret for that flow"),
     ],
-    config: &[optional(
-        "deprovision",
-        FieldKind::Enum(&["deactivate", "delete"]),
-        "what DELETE does (default deactivate: keep the record as deprovisioned)",
-    )],
+    config: &[
+        optional(
+            "deprovision",
+            FieldKind::Enum(&["deactivate", "delete"]),
+            "what DELETE does (default deactivate: keep the record as deprovisioned)",
+        ),
+        optional(
+            "custom_schemas",
+            FieldKind::ObjectList,
+            "extension schemas of the tenant's own (RFC 7643 schema objects)",
+        ),
+    ],
 };
 
 /// The integration types of the public API, for types whose connector is not registered yet.

@@ -128,6 +128,10 @@ fn check_value(
             Value::Array(items) if items.iter().all(Value::is_string) => Ok(()),
             _ => fail("must be a list of strings"),
         },
+        FieldKind::ObjectList => match value {
+            Value::Array(items) if items.iter().all(Value::is_object) => Ok(()),
+            _ => fail("must be a list of objects"),
+        },
         FieldKind::GoogleServiceAccount => check_service_account(field, value, policy),
         _ => {
             let Some(text) = value.as_str().filter(|s| !s.trim().is_empty()) else {

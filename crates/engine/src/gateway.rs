@@ -80,6 +80,16 @@ pub struct IntegrationCreated {
 /// A built connector and the integration version (`updated_at`) it was built from.
 type CachedConnector = (DateTime<Utc>, Arc<dyn Connector>);
 
+/// A scim integration's declared extension schemas must build into a registry.
+fn check_scim_schemas(kind: &str, config: &Map<String, Value>) -> Result<(), EngineError> {
+    if kind != "scim" {
+        return Ok(());
+    }
+    crate::scim::registry_for(config)
+        .map(|_| ())
+        .map_err(|message| EngineError::invalid("config.custom_schemas", message))
+}
+
 /// Onboarding and authentication over the store.
 pub struct Gateway {
     store: Arc<dyn Store>,
@@ -465,6 +475,7 @@ impl Gateway {
         self.tenant(&new.tenant_id).await?;
         validate::validate_credentials(descriptor, &new.credentials, self.endpoint_policy())?;
         validate::validate_config(descriptor, &new.config, self.endpoint_policy())?;
+        check_scim_schemas(descriptor.id, &new.config)?;
         let now = self.clock.now();
         let id = IntegrationId::generate(now);
         let credentials = self
@@ -555,6 +566,7 @@ impl Gateway {
                 }
             }
             validate::validate_config(descriptor, &config, self.endpoint_policy())?;
+            check_scim_schemas(descriptor.id, &config)?;
             integration.config = config;
         }
         if let Some(credential_patch) = patch.credentials {

@@ -42,6 +42,24 @@ pub struct ScimScope {
     pub tenant: TenantId,
     pub integration: Integration,
     pub base_url: String,
+    /// The standard schemas plus the integration's declared extensions (`custom_schemas`).
+    pub registry: Arc<SchemaRegistry>,
+}
+
+/// The schemas an integration serves: the standard ones plus those declared in its config
+/// (`custom_schemas`: RFC 7643 schema objects). The error says what is wrong with them.
+pub fn registry_for(
+    config: &serde_json::Map<String, Value>,
+) -> Result<Arc<SchemaRegistry>, String> {
+    let Some(declared) = config.get("custom_schemas") else {
+        return Ok(standard_registry());
+    };
+    let custom: Vec<gatehouse_scim::schema::CustomSchema> =
+        serde_json::from_value(declared.clone())
+            .map_err(|e| format!("custom_schemas must be RFC 7643 schema objects: {e}"))?;
+    SchemaRegistry::with_custom(&custom)
+        .map(Arc::new)
+        .map_err(|e| format!("custom_schemas: {}", e.detail))
 }
 
 /// What DELETE does to the inventory account of a SCIM User (integration config `deprovision`).
@@ -207,10 +225,13 @@ impl ScimService {
                 "this SCIM integration is disabled",
             ));
         }
+        let registry = registry_for(&integration.config)
+            .map_err(|e| ScimError::new(500, None, format!("the integration's {e}")))?;
         Ok(ScimScope {
             tenant,
             integration,
             base_url,
+            registry,
         })
     }
 
@@ -444,7 +465,7 @@ impl ScimService {
         kind: ResourceKind,
         body: &Value,
     ) -> Result<Value, ScimError> {
-        let mut resource = prepare(&self.registry, kind, body)?;
+        let mut resource = prepare(&s.registry, kind, body)?;
         strip_server_computed(kind, &mut resource);
         check_indexable(&resource)?;
         if kind == ResourceKind::Group {
@@ -483,7 +504,7 @@ impl ScimService {
     ) -> Result<Value, ScimError> {
         self.rewrite(s, kind, id, if_match, |svc, existing| {
             let body = body.clone();
-            let registry = Arc::clone(&svc.registry);
+            let registry = Arc::clone(&s.registry);
             async move {
                 let mut new = prepare_replace(&registry, kind, &body, &existing)?;
                 strip_server_computed(kind, &mut new);
@@ -508,7 +529,7 @@ impl ScimService {
         let req = PatchRequest::from_json(body)?;
         self.rewrite(s, kind, id, if_match, |svc, existing| {
             let req = req.clone();
-            let registry = Arc::clone(&svc.registry);
+            let registry = Arc::clone(&s.registry);
             async move {
                 let outcome = apply_patch(&registry, kind, &existing, &req)?;
                 let mut new = outcome.resource;
@@ -646,15 +667,9 @@ impl ScimService {
         req: &SearchRequest,
     ) -> Result<Value, ScimError> {
         if let Some(f) = &req.filter {
-            f.validate(&self.registry, kind)?;
+            f.validate(&s.registry, kind)?;
             if let Some(candidates) = self.indexed_candidates(s, kind, f).await? {
-                return search(
-                    &self.registry,
-                    kind,
-                    req,
-                    candidates,
-                    self.config.max_results,
-                );
+                return search(&s.registry, kind, req, candidates, self.config.max_results);
             }
         }
         let max = self.config.max_results;
@@ -685,7 +700,7 @@ impl ScimService {
                 if req
                     .filter
                     .as_ref()
-                    .is_some_and(|f| !f.matches(&r, &self.registry, kind))
+                    .is_some_and(|f| !f.matches(&r, &s.registry, kind))
                 {
                     continue;
                 }
@@ -699,11 +714,11 @@ impl ScimService {
             }
         }
         if keep_all {
-            return search(&self.registry, kind, req, kept, max);
+            return search(&s.registry, kind, req, kept, max);
         }
         let page = kept
             .iter()
-            .map(|r| req.projection.apply(&self.registry, kind, r))
+            .map(|r| req.projection.apply(&s.registry, kind, r))
             .collect();
         Ok(list_response(page, total, req.start_index))
     }

@@ -13,21 +13,21 @@ pub(crate) async fn service_provider_config(scim: Scim) -> ScimResult {
 }
 
 pub(crate) async fn schemas(scim: Scim) -> ScimResult {
-    let doc = schemas_json(scim.svc.registry(), &scim.scope.base_url, None)?;
+    let doc = schemas_json(&scim.scope.registry, &scim.scope.base_url, None)?;
     Ok(json(StatusCode::OK, &doc))
 }
 
 pub(crate) async fn schema(scim: Scim, Path(id): Path<String>) -> ScimResult {
-    let doc = schemas_json(scim.svc.registry(), &scim.scope.base_url, Some(&id))?;
+    let doc = schemas_json(&scim.scope.registry, &scim.scope.base_url, Some(&id))?;
     Ok(json(StatusCode::OK, &doc))
 }
 
 pub(crate) async fn resource_types(scim: Scim) -> ScimResult {
-    let doc = resource_types_json(scim.svc.registry(), &scim.scope.base_url, None)?;
+    let doc = resource_types_json(&scim.scope.registry, &scim.scope.base_url, None)?;
     Ok(json(StatusCode::OK, &doc))
 }
 
 pub(crate) async fn resource_type(scim: Scim, Path(name): Path<String>) -> ScimResult {
-    let doc = resource_types_json(scim.svc.registry(), &scim.scope.base_url, Some(&name))?;
+    let doc = resource_types_json(&scim.scope.registry, &scim.scope.base_url, Some(&name))?;
     Ok(json(StatusCode::OK, &doc))
 }

@@ -21,7 +21,7 @@ fn answer(
     location: bool,
 ) -> ScimResult {
     let projection = query.projection()?;
-    let body = projection.apply(scim.svc.registry(), kind, stored);
+    let body = projection.apply(&scim.scope.registry, kind, stored);
     Ok(resource(status, &body, stored, location))
 }
 
@@ -82,7 +82,7 @@ pub(crate) async fn search_all(scim: Scim, ScimBody(body): ScimBody) -> ScimResu
     for kind in [ResourceKind::User, ResourceKind::Group] {
         let mut one = each.clone();
         if let Some(filter) = &req.filter {
-            if filter.validate(scim.svc.registry(), kind).is_err() {
+            if filter.validate(&scim.scope.registry, kind).is_err() {
                 continue;
             }
         } else {
