@@ -39,6 +39,7 @@ Gatehouse is serving on http://$GH_ADDR with the Okta simulator on http://$SIM_A
   curl -s -H "Authorization: Bearer \$GATEHOUSE_OPERATOR_KEY" "http://$GH_ADDR/v1/integrations/$ID"
   curl -s -H "Authorization: Bearer \$GATEHOUSE_OPERATOR_KEY" "http://$GH_ADDR/v1/users?tenant_id=ten_demo&limit=5"
   curl -s -H "Authorization: Bearer \$GATEHOUSE_OPERATOR_KEY" "http://$GH_ADDR/v1/signins?tenant_id=ten_demo&outcome=failure&limit=5"
+  curl -s -H "Authorization: Bearer \$GATEHOUSE_OPERATOR_KEY" "http://$GH_ADDR/v1/detections?tenant_id=ten_demo"
   curl -s -H "Authorization: Bearer \$GATEHOUSE_OPERATOR_KEY" -H 'Content-Type: application/json' \\
        -X POST "http://$GH_ADDR/v1/actions" -d '{"tenant_id": "ten_demo", "user_id": "<usr_… from /v1/users>", "action": "revoke_sessions"}'
 Ctrl-C stops both.

@@ -50,8 +50,13 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
 }
 
 fn init_logging(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log_level));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
+        // The cron library announces every job it creates at info; that is noise here.
+        tracing_subscriber::EnvFilter::new(format!(
+            "{},tokio_cron_scheduler=warn",
+            config.log_level
+        ))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
