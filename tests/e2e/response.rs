@@ -228,6 +228,42 @@ async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
         Ok((org.sim.user_status(&org.target).as_deref() == Some("SUSPENDED")).then_some(()))
     })
     .await?;
+    // The account and the person carry a risk score, decayed to now when read.
+    let users = org
+        .op
+        .get("/v1/users?tenant_id=ten_resp_auto&limit=1000")
+        .await?;
+    let account = users.body["data"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["external_id"] == org.target.as_str())
+        .cloned()
+        .unwrap_or_default();
+    let user = org
+        .op
+        .get(&format!(
+            "/v1/users/{}",
+            account["id"].as_str().unwrap_or_default()
+        ))
+        .await?;
+    assert!(
+        user.body["risk_score"].as_u64().unwrap_or(0) > 0,
+        "{:?}",
+        user.body
+    );
+    let person = org
+        .op
+        .get(&format!(
+            "/v1/identities/{}",
+            account["identity_id"].as_str().unwrap_or_default()
+        ))
+        .await?;
+    assert_eq!(
+        person.body["risk_score"], user.body["risk_score"],
+        "{:?}",
+        person.body
+    );
     let revoked = org.calls("/sessions");
     assert!(!revoked.is_empty(), "sessions revoked");
     assert!(revoked.iter().all(|c| c.method == "DELETE"

@@ -502,3 +502,23 @@ impl Detector {
         Ok(planned)
     }
 }
+
+/// An account's risk score now: its detections of the last 30 days, decayed to this moment (the
+/// stored score is the one computed when the last detection came in).
+pub async fn current_risk_score(
+    gateway: &Gateway,
+    user: &gatehouse_core::model::User,
+) -> Result<u8, EngineError> {
+    let tenant = gateway.tenant(&user.tenant_id).await?;
+    let config = risk_config(&tenant)?;
+    let now = gateway.clock().now();
+    let detections = gateway
+        .store()
+        .detections_about(
+            &user.tenant_id,
+            &format!("account:{}", user.id),
+            now - Duration::days(30),
+        )
+        .await?;
+    Ok(gatehouse_risk::risk_score(&detections, now, &config))
+}

@@ -133,12 +133,14 @@ pub(crate) async fn get_user(
     let tenant = caller
         .owner_of(&state, Locatable::User, &id, "user")
         .await?;
-    let user = state
+    let mut user = state
         .gateway
         .store()
         .get_user(&tenant, &typed)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("user {id}")))?;
+    // The score decays with time: show it as of now, not as of the last detection.
+    user.risk_score = gatehouse_engine::detect::current_risk_score(&state.gateway, &user).await?;
     Ok(Json(user))
 }
 
@@ -159,12 +161,17 @@ pub(crate) async fn get_identity(
         .get_identity(&tenant, &typed)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("identity {id}")))?;
+    let mut identity = identity;
     let mut users = Vec::with_capacity(identity.accounts.len());
     for account in &identity.accounts {
-        if let Some(user) = store.get_user(&tenant, account).await? {
+        if let Some(mut user) = store.get_user(&tenant, account).await? {
+            user.risk_score =
+                gatehouse_engine::detect::current_risk_score(&state.gateway, &user).await?;
             users.push(without_raw(user));
         }
     }
+    // A person is as risky as their riskiest account, as of now.
+    identity.risk_score = users.iter().map(|u| u.risk_score).max().unwrap_or(0);
     Ok(Json(IdentityView { identity, users }))
 }
 
