@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_core::model::{Integration, IntegrationStatus, SignInEvent};
+use gatehouse_core::model::{Integration, IntegrationStatus};
 use gatehouse_core::records::{PushOutcome, PushRequest};
 use gatehouse_core::{IntegrationId, TenantId};
 use serde_json::Value;
@@ -18,10 +18,7 @@ pub enum PushResult {
     /// A handshake: answer with this status and JSON.
     Respond { status: u16, body: Value },
     /// Events stored durably: `received` in the request, `stored` of them new.
-    Stored {
-        received: usize,
-        stored: Vec<SignInEvent>,
-    },
+    Stored { received: usize, stored: usize },
 }
 
 /// The items of `all` at `positions` (ascending), moved rather than cloned.
@@ -91,9 +88,10 @@ impl Ingest {
                     .store()
                     .insert_signins(&integration.tenant_id, &signins)
                     .await?;
-                let stored = keep_positions(signins, &fresh);
+                let stored = fresh.len();
                 if let Some(detector) = &self.detector {
-                    detector.submit(stored.clone());
+                    // Moved, not cloned: this is the push path.
+                    detector.submit(keep_positions(signins, &fresh));
                 }
                 Ok(PushResult::Stored { received, stored })
             }

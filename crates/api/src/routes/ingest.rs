@@ -95,7 +95,7 @@ fn answer(result: PushResult) -> Response {
             let mut response = StatusCode::OK.into_response();
             let headers = response.headers_mut();
             headers.insert("x-gatehouse-received", HeaderValue::from(received));
-            headers.insert("x-gatehouse-stored", HeaderValue::from(stored.len()));
+            headers.insert("x-gatehouse-stored", HeaderValue::from(stored));
             response
         }
     }
@@ -131,7 +131,7 @@ pub(crate) async fn push(
     if let PushResult::Stored { received, stored } = &result {
         tracing::debug!(
             tenant_id = %integration.tenant_id, integration_id = %integration.id,
-            received, stored = stored.len(), "push stored"
+            received, stored, "push stored"
         );
     }
     Ok(answer(result))
