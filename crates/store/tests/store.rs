@@ -608,3 +608,48 @@ async fn detections_by_subject_and_policies() {
     assert!(store.delete_policy(&a.id, &policy.id).await.unwrap());
     assert!(store.list_policies(&a.id).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn deleting_a_scim_integration_removes_its_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_scimdel");
+    store.create_tenant(&a).await.unwrap();
+    let first = integration(&a.id, 1);
+    let second = integration(&a.id, 2);
+    store.create_integration(&first, &[]).await.unwrap();
+    store.create_integration(&second, &[]).await.unwrap();
+    let user = |id: &str| {
+        serde_json::json!({"id": id, "userName": format!("{id}@x.example"),
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "meta": {"version": "W/\"1\""}})
+    };
+    let kind = gatehouse_scim::ResourceKind::User;
+    store
+        .scim_create(&a.id, &first.id, kind, &user("u1"))
+        .await
+        .unwrap();
+    store
+        .scim_create(&a.id, &second.id, kind, &user("u1"))
+        .await
+        .unwrap();
+    assert!(store.delete_integration(&a.id, &first.id).await.unwrap());
+    assert!(store
+        .scim_get(&a.id, &first.id, kind, "u1")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        store
+            .scim_get(&a.id, &second.id, kind, "u1")
+            .await
+            .unwrap()
+            .is_some(),
+        "the other integration keeps its own"
+    );
+    // The userName is free again in the deleted integration's namespace.
+    store.create_integration(&first, &[]).await.unwrap();
+    store
+        .scim_create(&a.id, &first.id, kind, &user("u1"))
+        .await
+        .unwrap();
+}

@@ -309,6 +309,19 @@ impl SledStore {
         self.trees
             .sync_status
             .remove(keys::scoped(tenant, &[id.as_str()]))?;
+        // A scim integration's resources and indexes go with it (keys: tenant, integration, …).
+        let scim_prefix = keys::scoped(tenant, &[id.as_str(), ""]);
+        for tree in [
+            &self.trees.scim_resources,
+            &self.trees.scim_unique,
+            &self.trees.scim_index,
+            &self.trees.scim_members,
+            &self.trees.scim_member_of,
+        ] {
+            for key in tree.scan_prefix(&scim_prefix).keys() {
+                tree.remove(key?)?;
+            }
+        }
         for cursor in self
             .trees
             .cursors
