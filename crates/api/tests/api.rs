@@ -937,6 +937,16 @@ async fn operations_endpoints() {
         "/healthz",
         "/readyz",
         "/metrics",
+        "/v1/scim/v2/Users",
+        "/v1/scim/v2/Groups/{id}",
+        "/v1/scim/v2/Bulk",
+        "/v1/scim/oauth/token",
+        "/v1/policies",
+        "/v1/detections",
+        "/v1/actions/{id}/approve",
+        "/v1/backtest",
+        "/v1/users",
+        "/v1/signins",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),
