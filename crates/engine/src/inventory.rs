@@ -55,10 +55,9 @@ impl Inventory {
             users.push(merge_user(integration, existing, provided, now));
         }
         let identities = self.correlate(&mut users).await?;
-        self.store.upsert_users(tenant, &users).await?;
-        if !identities.is_empty() {
-            self.store.put_identities(&identities).await?;
-        }
+        self.store
+            .upsert_users_with_identities(tenant, &users, &identities)
+            .await?;
         Ok(users.len())
     }
 

@@ -116,6 +116,14 @@ pub trait Store: Send + Sync + 'static {
     // --- directory -----------------------------------------------------------------------------
     /// Inserts or replaces users (keyed by `id`), keeping the external-id and e-mail indexes.
     async fn upsert_users(&self, tenant: &TenantId, users: &[User]) -> Result<(), StoreError>;
+    /// [`upsert_users`](Self::upsert_users) and [`put_identities`](Self::put_identities) in one
+    /// durable commit (accounts first: an identity never names an account not yet stored).
+    async fn upsert_users_with_identities(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+        identities: &[Identity],
+    ) -> Result<(), StoreError>;
     async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError>;
     async fn find_user_by_external_id(
         &self,

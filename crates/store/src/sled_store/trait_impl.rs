@@ -139,6 +139,24 @@ impl Store for SledStore {
         self.durable().await
     }
 
+    async fn upsert_users_with_identities(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+        identities: &[Identity],
+    ) -> Result<(), StoreError> {
+        if identities.iter().any(|i| &i.tenant_id != tenant) {
+            return Err(StoreError::Backend(
+                "an identity belongs to another tenant than the call's scope".into(),
+            ));
+        }
+        self.upsert_users_now(tenant, users)?;
+        if !identities.is_empty() {
+            self.put_identities_now(identities)?;
+        }
+        self.durable().await
+    }
+
     async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
         self.get_user_now(tenant, id)
     }
