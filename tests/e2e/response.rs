@@ -166,6 +166,8 @@ async fn both_detections(org: &Org, tenant: &str) -> anyhow::Result<Vec<Value>> 
     .await
 }
 
+/// Waits for `count` actions, all final: each attack yields two detections and the policy two
+/// actions per detection, so callers wait for all four lest a count race the queueing.
 async fn all_final(org: &Org, tenant: &str, count: usize) -> anyhow::Result<Vec<Value>> {
     wait_for(Duration::from_secs(30), async || {
         let actions = org.actions(tenant).await?;
@@ -271,7 +273,7 @@ async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
             .as_deref()
             .unwrap_or("")
             .contains("oauthTokens=true")));
-    let actions = all_final(&org, "ten_resp_auto", 2).await?;
+    let actions = all_final(&org, "ten_resp_auto", 4).await?;
     assert!(
         actions.iter().all(|a| a["status"] == "succeeded"),
         "{actions:?}"
@@ -303,7 +305,7 @@ async fn with_response_actions_off_nothing_reaches_okta() -> anyhow::Result<()> 
     .await?;
     org.attack().await?;
     both_detections(&org, "ten_resp_off").await?;
-    let actions = all_final(&org, "ten_resp_off", 2).await?;
+    let actions = all_final(&org, "ten_resp_off", 4).await?;
     assert!(
         actions.iter().all(|a| a["status"] == "skipped"),
         "{actions:?}"
@@ -332,7 +334,7 @@ async fn a_protected_account_is_never_suspended() -> anyhow::Result<()> {
     assert_eq!(settings.status, StatusCode::OK, "{:?}", settings.body);
     org.attack().await?;
     both_detections(&org, "ten_resp_prot").await?;
-    let actions = all_final(&org, "ten_resp_prot", 2).await?;
+    let actions = all_final(&org, "ten_resp_prot", 4).await?;
     let disables: Vec<&Value> = actions
         .iter()
         .filter(|a| a["action"] == "disable_account")
@@ -411,7 +413,7 @@ async fn a_backtest_replays_history_without_running_anything() -> anyhow::Result
     .await?;
     org.attack().await?;
     both_detections(&org, "ten_resp_back").await?;
-    let live_actions = all_final(&org, "ten_resp_back", 2).await?.len();
+    let live_actions = all_final(&org, "ten_resp_back", 4).await?.len();
     org.sim.clear_mutations();
     let candidate = json!({"name": "revoke on brute force", "when": {"kinds": ["brute_force"], "min_severity": "low"},
         "then": ["revoke_sessions"], "mode": "auto", "scope": "account"});

@@ -29,6 +29,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, HistogramMaker>,
     store_size: Gauge,
+    risk_dropped: Gauge,
 }
 
 fn latency_histogram() -> Histogram {
@@ -50,6 +51,7 @@ impl Metrics {
             latency_histogram,
         );
         let store_size = Gauge::default();
+        let risk_dropped = Gauge::default();
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -65,11 +67,17 @@ impl Metrics {
             "Bytes the inventory store occupies on disk",
             store_size.clone(),
         );
+        registry.register(
+            "risk_unassessed_signins",
+            "Sign-ins stored but not assessed because the risk queue was full (since start)",
+            risk_dropped.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             store_size,
+            risk_dropped,
         }
     }
 
@@ -91,6 +99,11 @@ impl Metrics {
     pub(crate) fn set_store_size(&self, bytes: u64) {
         self.store_size
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+    }
+
+    pub(crate) fn set_risk_dropped(&self, count: u64) {
+        self.risk_dropped
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
 
     /// The Prometheus text exposition.

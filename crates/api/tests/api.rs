@@ -921,6 +921,10 @@ async fn operations_endpoints() {
         "{text}"
     );
     assert!(text.contains("gatehouse_store_size_bytes "), "{text}");
+    assert!(
+        text.contains("gatehouse_risk_unassessed_signins 0"),
+        "{text}"
+    );
     let (status, doc) = s.call(Method::GET, "/v1/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
