@@ -413,7 +413,7 @@ async fn pulls_at_scale_survive_faults_and_a_crash_and_store_everything_once() -
         .await?;
     assert_eq!(sync.status, StatusCode::ACCEPTED);
     // Crash mid-pull: some pages stored, not all.
-    let waited = eventually(Duration::from_secs(120), || async {
+    let waited = eventually(Duration::from_secs(240), || async {
         let (count, _) = collect_all(&op, "/v1/users?tenant_id=ten_scale", "id").await?;
         Ok((count >= 400).then_some(()))
     })
@@ -441,7 +441,8 @@ async fn pulls_at_scale_survive_faults_and_a_crash_and_store_everything_once() -
     assert_eq!(sync.status, StatusCode::ACCEPTED);
     let expected_users = sim.user_count();
     let expected_events = sim.event_count();
-    eventually(Duration::from_secs(300), || async {
+    // Generous: CI machines are shared, and the risk runner assesses all 10,000 events meanwhile.
+    eventually(Duration::from_secs(540), || async {
         let (users, _) = collect_all(&op, "/v1/users?tenant_id=ten_scale", "id").await?;
         let (events, _) = collect_all(&op, "/v1/signins?tenant_id=ten_scale", "id").await?;
         Ok((users >= expected_users && events >= expected_events).then_some(()))
