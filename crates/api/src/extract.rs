@@ -197,6 +197,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
     }
 }
 
+/// The optional `user_id` filter of the lists (400 naming the field when it is no user id).
+pub(crate) fn user_id_filter(
+    value: Option<&str>,
+) -> Result<Option<gatehouse_core::UserId>, ApiError> {
+    value
+        .map(|u| {
+            gatehouse_core::UserId::parse(u)
+                .ok_or_else(|| ApiError::invalid("user_id", "is not a user id"))
+        })
+        .transpose()
+}
+
 /// `tenant_id`, `limit` and `cursor` of every list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub(crate) struct ListParams {

@@ -15,7 +15,7 @@ use gatehouse_core::provider::{
     CheckReport, Connector, ConnectorContext, ConnectorRegistry, Credentials,
 };
 use gatehouse_core::validate::{self, EndpointPolicy};
-use gatehouse_core::{is_valid_id, ApiKeyId, Clock, IntegrationId, TenantId};
+use gatehouse_core::{ApiKeyId, Clock, IntegrationId, TenantId};
 use gatehouse_store::{Page, PageRequest, Store};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
@@ -706,11 +706,6 @@ impl Gateway {
         let integration = self.integration(tenant, id).await?;
         let connector = self.connector(&integration, "the provider check")?;
         Ok(connector.check().await?)
-    }
-
-    /// Whether a caller-chosen id is acceptable (used by the API before it builds typed ids).
-    pub fn is_valid_id(id: &str) -> bool {
-        is_valid_id(id)
     }
 
     /// Exposes a one-time secret for the response that shows it.

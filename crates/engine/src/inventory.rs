@@ -277,7 +277,7 @@ fn group_id(integration: &Integration, external_id: &str) -> GroupId {
         .chain_update([0u8])
         .chain_update(external_id)
         .finalize();
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::tokens::hex(&digest[..16]);
     GroupId::parse(&format!("grp_{hex}"))
         .unwrap_or_else(|| GroupId::generate(integration.created_at))
 }

@@ -41,18 +41,11 @@ pub struct Outputs {
 
 /// Lower-case hex of the HMAC-SHA256 of `body` under `secret`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
         return String::new();
     };
     mac.update(body);
-    let tag = mac.finalize().into_bytes();
-    let mut out = String::with_capacity(64);
-    for byte in tag {
-        out.push(char::from(HEX[usize::from(byte >> 4)]));
-        out.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    out
+    crate::tokens::hex(&mac.finalize().into_bytes())
 }
 
 impl Outputs {

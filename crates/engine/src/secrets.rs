@@ -48,7 +48,7 @@ impl MasterKey {
     /// A short public fingerprint, so a record sealed under another key is recognised as such.
     pub fn key_id(&self) -> String {
         let digest = Sha256::digest(self.0.expose_secret());
-        digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+        crate::tokens::hex(&digest[..4])
     }
 }
 

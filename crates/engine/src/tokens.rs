@@ -28,12 +28,16 @@ pub fn mint(kind: TokenKind) -> MintedToken {
     }
 }
 
-/// Lower-case hex SHA-256 of a token (on every authenticated request, so no per-byte `format!`).
+/// Lower-case hex SHA-256 of a token.
 pub fn hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Lower-case hex of `bytes` (on every authenticated request, so no per-byte `format!`).
+pub fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(64);
-    for byte in digest {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
         out.push(char::from(HEX[usize::from(byte >> 4)]));
         out.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }

@@ -86,11 +86,7 @@ pub(crate) async fn list_actions(
     QueryParams(query): QueryParams<ActionQuery>,
 ) -> Result<Json<ListResponse<Action>>, ApiError> {
     let tenant = caller.scope(query.tenant_id.as_deref())?;
-    let user_id = query
-        .user_id
-        .as_deref()
-        .map(|u| UserId::parse(u).ok_or_else(|| ApiError::invalid("user_id", "is not a user id")))
-        .transpose()?;
+    let user_id = crate::extract::user_id_filter(query.user_id.as_deref())?;
     let filter = ActionFilter {
         status: query.status,
         user_id,

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use gatehouse_core::model::{Detection, Severity};
-use gatehouse_core::{DetectionId, UserId};
+use gatehouse_core::DetectionId;
 use gatehouse_store::{DetectionFilter, Locatable, PageRequest};
 use serde::Deserialize;
 
@@ -33,11 +33,7 @@ pub(crate) async fn list_detections(
     QueryParams(query): QueryParams<DetectionQuery>,
 ) -> Result<Json<ListResponse<Detection>>, ApiError> {
     let tenant = caller.scope(query.tenant_id.as_deref())?;
-    let user_id = query
-        .user_id
-        .as_deref()
-        .map(|u| UserId::parse(u).ok_or_else(|| ApiError::invalid("user_id", "is not a user id")))
-        .transpose()?;
+    let user_id = crate::extract::user_id_filter(query.user_id.as_deref())?;
     let filter = DetectionFilter {
         user_id,
         kind: query.kind,

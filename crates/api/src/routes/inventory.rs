@@ -195,11 +195,7 @@ pub(crate) async fn list_signins(
             ))
         }
     };
-    let user_id = query
-        .user_id
-        .as_deref()
-        .map(|u| UserId::parse(u).ok_or_else(|| ApiError::invalid("user_id", "is not a user id")))
-        .transpose()?;
+    let user_id = crate::extract::user_id_filter(query.user_id.as_deref())?;
     let filter = SignInFilter {
         user_id,
         outcome,
