@@ -243,6 +243,62 @@ async fn event_hook_verification_and_delivery() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A delivery is answered once it is durable in the push inbox and stored behind the answer: a
+/// SIGKILL right after the last 200 loses none of it, and the restarted daemon stores every
+/// event exactly once.
+#[tokio::test]
+async fn acknowledged_pushes_survive_sigkill_and_are_stored_once() -> anyhow::Result<()> {
+    let mut s = setup(
+        "ten_okta_inbox",
+        json!({"ingest_users": false, "ingest_system_log": false}),
+    )
+    .await?;
+    let url = format!(
+        "{}{}",
+        s.daemon.base_url,
+        s.integration["ingest"]["url"].as_str().unwrap_or_default()
+    );
+    let user = s.sim.users_with_status(UserStatus::Active).remove(0);
+    let mut sent = Vec::new();
+    let mut deliveries = tokio::task::JoinSet::new();
+    for _ in 0..40 {
+        let events: Vec<Value> = (0..25)
+            .filter_map(|_| s.sim.make_event(&user, "user.session.start", "SUCCESS", None))
+            .collect();
+        sent.extend(events.iter().filter_map(|e| e["uuid"].as_str().map(str::to_owned)));
+        let (sim, url) = (s.sim.clone(), url.clone());
+        deliveries.spawn(async move { sim.deliver_event_hook(&url, "", events).await });
+    }
+    while let Some(delivery) = deliveries.join_next().await {
+        let delivery = delivery?;
+        assert!(delivery.delivered, "{delivery:?}");
+    }
+    assert_eq!(sent.len(), 1000);
+    s.daemon.kill().await?;
+
+    let daemon = Gatehouse::builder()
+        .allow_custom_endpoints()
+        .data_dir(&s.daemon.data_dir)
+        .start()
+        .await?;
+    let stored = daemon
+        .operator()?
+        .get("/v1/signins?tenant_id=ten_okta_inbox&limit=1000")
+        .await?;
+    let mut got: Vec<String> = stored.body["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|e| e["provider_event_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(stored.body["next_cursor"], Value::Null);
+    got.sort();
+    sent.sort();
+    assert_eq!(got, sent);
+    Ok(())
+}
+
 async fn action(op: &Api, tenant: &str, user: &str, kind: &str) -> anyhow::Result<Value> {
     let reply = op
         .post(

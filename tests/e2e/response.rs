@@ -209,7 +209,11 @@ async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
             .iter()
             .filter_map(|d| d["severity"].as_str())
             .collect();
-        let same = severities.len() >= 2 && severities.iter().all(|s| *s == severities[0]);
+        // Both detections are stored before the escalation raises them: wait for the raise,
+        // not merely for equal severities.
+        let same = severities.len() >= 2
+            && severities.iter().all(|s| *s == severities[0])
+            && ["high", "critical"].contains(&severities[0]);
         Ok(same.then(|| severities[0].to_owned()))
     })
     .await?;

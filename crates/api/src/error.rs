@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_engine::EngineError;
+use gatehouse_store::journal::JournalError;
 use gatehouse_store::StoreError;
 use serde::Serialize;
 
@@ -15,6 +16,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    /// Seconds to send as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -37,6 +40,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -101,7 +105,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -137,6 +147,24 @@ impl From<EngineError> for ApiError {
             }
             EngineError::Provider(e) => provider_error(&e),
             EngineError::Store(e) => e.into(),
+            EngineError::Inbox(JournalError::Full { backlog }) => {
+                tracing::warn!(backlog, "push inbox full: delivery refused");
+                let mut error = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the push inbox is full; retry later",
+                );
+                error.retry_after = Some(5);
+                error
+            }
+            EngineError::Inbox(error) => {
+                tracing::error!(%error, "push inbox failure");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the push inbox could not store the delivery; see the daemon log",
+                )
+            }
             EngineError::Crypto(message) => {
                 tracing::error!(%message, "credentials could not be opened");
                 Self::new(

@@ -30,6 +30,8 @@ pub struct Metrics {
     latency: Family<RouteLabels, Histogram, HistogramMaker>,
     store_size: Gauge,
     risk_dropped: Gauge,
+    inbox_backlog: Gauge,
+    inbox_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -52,6 +54,8 @@ impl Metrics {
         );
         let store_size = Gauge::default();
         let risk_dropped = Gauge::default();
+        let inbox_backlog = Gauge::default();
+        let inbox_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -72,12 +76,24 @@ impl Metrics {
             "Sign-ins stored but not assessed because the risk queue was full (since start)",
             risk_dropped.clone(),
         );
+        registry.register(
+            "inbox_backlog_bytes",
+            "Pushed deliveries acknowledged but not yet stored, in journal bytes",
+            inbox_backlog.clone(),
+        );
+        registry.register(
+            "inbox_lag_seconds",
+            "From receipt to stored, for the most recently stored pushed delivery",
+            inbox_lag.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             store_size,
             risk_dropped,
+            inbox_backlog,
+            inbox_lag,
         }
     }
 
@@ -104,6 +120,12 @@ impl Metrics {
     pub(crate) fn set_risk_dropped(&self, count: u64) {
         self.risk_dropped
             .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub(crate) fn set_inbox(&self, backlog_bytes: u64, lag: std::time::Duration) {
+        self.inbox_backlog
+            .set(i64::try_from(backlog_bytes).unwrap_or(i64::MAX));
+        self.inbox_lag.set(lag.as_secs_f64());
     }
 
     /// The Prometheus text exposition.

@@ -19,7 +19,7 @@ use crate::ids::{IntegrationId, TenantId};
 use crate::model::ActionKind;
 use crate::records::{
     ActionReport, ActionTarget, EventPage, Page, ProviderGroup, ProviderUser, PullMode,
-    PushOutcome, PushRequest,
+    PushOutcome, PushRequest, PushScreen,
 };
 
 /// Provider credentials held in memory: never printed, never serialized back out.
@@ -214,6 +214,13 @@ pub trait Connector: Send + Sync {
     /// Decodes a pushed request (already authenticated by its ingest token).
     fn decode_push(&self, _request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
         Err(ConnectorError::Unsupported("pushed events"))
+    }
+
+    /// Checks a pushed request at the door, before it is acknowledged and queued: answers
+    /// handshakes and rejects whatever [`decode_push`](Self::decode_push) would reject, as
+    /// cheaply as it can (this runs on the acknowledgement path). The default decodes in full.
+    fn screen_push(&self, request: &PushRequest) -> Result<PushScreen, ConnectorError> {
+        self.decode_push(request).map(PushScreen::from)
     }
 
     /// Runs a response action; idempotent at the provider.

@@ -125,6 +125,27 @@ pub enum PushOutcome {
     Events(Vec<ProviderEvent>),
 }
 
+/// What a push looks like at the door, before it is queued for decoding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushScreen {
+    /// A handshake (verification challenge): answer it with this JSON and queue nothing.
+    Respond { status: u16, body: Value },
+    /// A delivery of this many events, shaped as the provider sends them: queue it. Decoding it
+    /// later must not fail for any reason this check could have seen.
+    Accept { events: usize },
+}
+
+impl From<PushOutcome> for PushScreen {
+    fn from(outcome: PushOutcome) -> Self {
+        match outcome {
+            PushOutcome::Respond { status, body } => Self::Respond { status, body },
+            PushOutcome::Events(events) => Self::Accept {
+                events: events.len(),
+            },
+        }
+    }
+}
+
 /// The account an action is aimed at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActionTarget {

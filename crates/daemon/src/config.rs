@@ -59,6 +59,8 @@ pub(crate) enum LogFormat {
 pub(crate) struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// Pushes are refused (503) while this many bytes of acknowledged deliveries await storing.
+    pub inbox_max_backlog_bytes: u64,
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
@@ -89,6 +91,7 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("server.request_timeout_secs", Some("30"), None),
     ("server.shutdown_timeout_secs", Some("30"), None),
     ("store.data_dir", Some("./var/gatehouse"), None),
+    ("ingest.inbox_max_backlog_mb", Some("2048"), None),
     ("log.format", Some("text"), None),
     ("log.level", Some("info"), None),
     (
@@ -212,6 +215,7 @@ impl Config {
         Ok(Self {
             listen,
             data_dir: PathBuf::from(data_dir),
+            inbox_max_backlog_bytes: number("ingest.inbox_max_backlog_mb", 1, 1 << 20)? << 20,
             body_limit_bytes: usize::try_from(number("server.body_limit_bytes", 1024, 1 << 30)?)
                 .unwrap_or(usize::MAX),
             request_timeout: Duration::from_secs(number("server.request_timeout_secs", 1, 3600)?),

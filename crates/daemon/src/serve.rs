@@ -13,6 +13,7 @@ use gatehouse_engine::geoip::GeoIp;
 use gatehouse_engine::outputs::{OutputConfig, OutputFormat};
 use gatehouse_engine::secrets::Sealer;
 use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions};
+use gatehouse_store::journal::{Journal, JournalOptions};
 use gatehouse_store::{SledStore, Store};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -39,7 +40,16 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(serve(config)) {
+    let background = match background_runtime() {
+        Ok(background) => background,
+        Err(e) => {
+            eprintln!("gatehouse: cannot start the background runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(serve(config, background.handle().clone()));
+    background.shutdown_timeout(std::time::Duration::from_secs(1));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "gatehouse stopped with an error");
@@ -48,6 +58,31 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
         }
     }
 }
+
+/// The runtime for work behind acknowledgements (the push inbox's consumer, the detection
+/// runner): one worker at a lower CPU priority, so that under a burst the request workers
+/// answer first and this work catches up after it. With idle CPU it runs at full speed.
+fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .max_blocking_threads(4)
+        .thread_name("gatehouse-bg")
+        .on_thread_start(|| {
+            let lower = thread_priority::ThreadPriority::Crossplatform(
+                thread_priority::ThreadPriorityValue::try_from(BACKGROUND_PRIORITY)
+                    .unwrap_or_default(),
+            );
+            if let Err(error) = thread_priority::set_current_thread_priority(lower) {
+                tracing::debug!(?error, "background thread keeps the normal priority");
+            }
+        })
+        .enable_all()
+        .build()
+}
+
+/// thread-priority's cross-platform scale (0–99, higher runs first); 0 is `nice 19`
+/// on Linux.
+const BACKGROUND_PRIORITY: u8 = 0;
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {
@@ -71,7 +106,7 @@ fn init_logging(config: &Config) {
     }
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
+async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Result<()> {
     // Everything that can be wrong with the configuration fails before the port is bound.
     let master_key =
         keys::master_key(&config).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
@@ -122,8 +157,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             OutputFormat::Ocsf
         },
     };
+    let inbox_dir = config.data_dir.join("inbox");
+    let mut journal_options = JournalOptions::new(&inbox_dir);
+    journal_options.max_backlog_bytes = config.inbox_max_backlog_bytes;
+    let journal = Journal::open(journal_options)
+        .with_context(|| format!("cannot open the push inbox in {}", inbox_dir.display()))?;
     let engine_options = EngineOptions {
         outputs,
+        inbox: Some(Arc::new(journal)),
+        background: Some(background),
         ..EngineOptions::default()
     };
     let engine = Engine::start(Arc::clone(&gateway), engine_options)

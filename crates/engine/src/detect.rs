@@ -98,11 +98,12 @@ impl Detector {
         })
     }
 
-    /// Starts the runner's worker.
+    /// Starts the runner's worker on `runtime`.
     pub fn spawn(
         gateway: Arc<Gateway>,
         actions: Arc<ActionExecutor>,
         outputs: Arc<Outputs>,
+        runtime: &tokio::runtime::Handle,
     ) -> Arc<Self> {
         let (queue, mut receiver) = mpsc::channel::<Vec<SignInEvent>>(QUEUE / 64);
         let detector = Arc::new(Self {
@@ -113,7 +114,7 @@ impl Detector {
             dropped: AtomicU64::new(0),
         });
         let worker = Arc::clone(&detector);
-        tokio::spawn(async move {
+        runtime.spawn(async move {
             while let Some(events) = receiver.recv().await {
                 for event in &events {
                     if let Err(error) = worker.assess(event, false).await {
@@ -142,6 +143,19 @@ impl Detector {
                 total,
                 "risk queue full: sign-ins stored but not assessed"
             );
+        }
+    }
+
+    /// Queues freshly stored sign-ins for assessment, waiting while the queue is full (the push
+    /// inbox holds the backlog durably, so nothing needs to be dropped).
+    pub async fn submit_waiting(&self, events: Vec<SignInEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        if let Err(error) = self.queue.send(events).await {
+            let count = error.0.len() as u64;
+            self.dropped.fetch_add(count, Ordering::Relaxed);
+            tracing::warn!(count, "risk runner stopped: sign-ins stored but not assessed");
         }
     }
 

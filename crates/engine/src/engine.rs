@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use gatehouse_core::model::Integration;
 use gatehouse_core::{IntegrationId, TenantId};
+use gatehouse_store::journal::Journal;
 
 use crate::actions::{ActionExecutor, ExecutorPolicy};
 use crate::detect::Detector;
@@ -32,6 +33,13 @@ pub struct EngineOptions {
     pub executor: ExecutorPolicy,
     /// Where detections go besides the store.
     pub outputs: OutputConfig,
+    /// The push inbox's journal: deliveries are acknowledged once durable there and stored
+    /// behind the acknowledgement. Without one, each push is stored before it is acknowledged.
+    pub inbox: Option<Arc<Journal>>,
+    /// Where the work behind acknowledgements runs (the inbox consumer, the detection runner);
+    /// the daemon gives it a lower CPU priority so bursts of pushes are acknowledged first.
+    /// The current runtime when `None`.
+    pub background: Option<tokio::runtime::Handle>,
 }
 
 impl Default for EngineOptions {
@@ -40,6 +48,8 @@ impl Default for EngineOptions {
             schedules: true,
             executor: ExecutorPolicy::default(),
             outputs: OutputConfig::default(),
+            inbox: None,
+            background: None,
         }
     }
 }
@@ -59,7 +69,15 @@ impl Engine {
             Some(Arc::clone(&outputs)),
         );
         actions.spawn();
-        let detector = Detector::spawn(Arc::clone(&gateway), Arc::clone(&actions), outputs);
+        let background = options
+            .background
+            .unwrap_or_else(tokio::runtime::Handle::current);
+        let detector = Detector::spawn(
+            Arc::clone(&gateway),
+            Arc::clone(&actions),
+            outputs,
+            &background,
+        );
         let sync = Arc::new(SyncRunner::new(
             Arc::clone(&gateway),
             Some(Arc::clone(&detector)),
@@ -69,8 +87,17 @@ impl Engine {
         } else {
             None
         };
+        let ingest = match options.inbox {
+            Some(journal) => Ingest::with_inbox(
+                Arc::clone(&gateway),
+                Some(Arc::clone(&detector)),
+                journal,
+                &background,
+            ),
+            None => Ingest::new(Arc::clone(&gateway), Some(Arc::clone(&detector))),
+        };
         let engine = Arc::new(Self {
-            ingest: Ingest::new(Arc::clone(&gateway), Some(Arc::clone(&detector))),
+            ingest,
             detector,
             gateway,
             sync,

@@ -2,6 +2,7 @@
 
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::validate::FieldError;
+use gatehouse_store::journal::JournalError;
 use gatehouse_store::StoreError;
 
 /// Why an engine operation failed.
@@ -21,6 +22,9 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("credentials could not be opened: {0}")]
     Crypto(String),
+    /// The push inbox could not take a delivery (full, or its disk failed).
+    #[error("the push inbox refused the delivery: {0}")]
+    Inbox(#[from] JournalError),
 }
 
 impl EngineError {

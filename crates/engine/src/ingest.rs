@@ -1,14 +1,20 @@
-//! Push ingest: decode what a provider pushed (after the API authenticated its ingest token),
-//! store the events durably (group commit), and only then let the API acknowledge.
+//! Push ingest: screen what a provider pushed (after the API authenticated its ingest token),
+//! make it durable in the inbox (group commit), and only then let the API acknowledge; the
+//! inbox's consumer decodes, normalizes and stores the events behind the acknowledgement.
 
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use gatehouse_core::model::{Integration, IntegrationStatus};
-use gatehouse_core::records::{PushOutcome, PushRequest};
+use gatehouse_core::records::{ProviderEvent, PushOutcome, PushRequest, PushScreen};
 use gatehouse_core::{IntegrationId, TenantId};
+use gatehouse_store::journal::Journal;
 use serde_json::Value;
 
 use crate::detect::Detector;
+use crate::inbox::record::Delivery;
+use crate::inbox::Inbox;
 use crate::inventory::Inventory;
 use crate::{EngineError, Gateway};
 
@@ -17,7 +23,9 @@ use crate::{EngineError, Gateway};
 pub enum PushResult {
     /// A handshake: answer with this status and JSON.
     Respond { status: u16, body: Value },
-    /// Events stored durably: `received` in the request, `stored` of them new.
+    /// The delivery is durable in the inbox: `received` events, stored shortly (deduped).
+    Queued { received: usize },
+    /// Without an inbox: `received` events stored durably, `stored` of them new.
     Stored { received: usize, stored: usize },
 }
 
@@ -37,24 +45,55 @@ pub(crate) fn keep_positions<T>(all: Vec<T>, positions: &[usize]) -> Vec<T> {
         .collect()
 }
 
-/// The push pipeline.
+/// The push pipeline: the screen at the door, then the inbox (or, without one, the store).
 pub struct Ingest {
     gateway: Arc<Gateway>,
-    detector: Option<Arc<Detector>>,
-    inventory: Inventory,
+    processor: Arc<DeliveryProcessor>,
+    inbox: Option<Arc<Inbox>>,
 }
 
 impl Ingest {
+    /// Stores each delivery before acknowledging it (no inbox: embedded use and tests).
     pub fn new(gateway: Arc<Gateway>, detector: Option<Arc<Detector>>) -> Self {
-        let inventory = Inventory::for_gateway(&gateway);
         Self {
+            processor: Arc::new(DeliveryProcessor::new(Arc::clone(&gateway), detector)),
             gateway,
-            detector,
-            inventory,
+            inbox: None,
         }
     }
 
-    /// Decodes and stores one authenticated push.
+    /// Acknowledges deliveries once they are durable in `journal`; a consumer on `runtime`
+    /// stores them.
+    pub fn with_inbox(
+        gateway: Arc<Gateway>,
+        detector: Option<Arc<Detector>>,
+        journal: Arc<Journal>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Self {
+        let processor = Arc::new(DeliveryProcessor::new(Arc::clone(&gateway), detector));
+        let inbox = Inbox::start(journal, Arc::clone(&processor), runtime);
+        Self {
+            gateway,
+            processor,
+            inbox: Some(inbox),
+        }
+    }
+
+    /// The inbox, when deliveries go through one.
+    pub fn inbox(&self) -> Option<&Arc<Inbox>> {
+        self.inbox.as_ref()
+    }
+
+    /// Waits (at most `wait`) until every acknowledged delivery is stored; at once without an
+    /// inbox. Readers that promise to show acknowledged events call it first.
+    pub async fn settled(&self, wait: Duration) -> bool {
+        match &self.inbox {
+            Some(inbox) => inbox.settled(wait).await,
+            None => true,
+        }
+    }
+
+    /// Screens and queues (or stores) one authenticated push.
     pub async fn push(
         &self,
         tenant: &TenantId,
@@ -65,34 +104,38 @@ impl Ingest {
         self.push_to(&integration, request).await
     }
 
-    /// Decodes and stores one push for an integration the caller already read.
+    /// Screens and queues (or stores) one push for an integration the caller already read.
     pub async fn push_to(
         &self,
         integration: &Integration,
         request: &PushRequest,
     ) -> Result<PushResult, EngineError> {
-        let id = &integration.id;
         let connector = self.gateway.connector(integration, "push ingest")?;
-        match connector.decode_push(request)? {
-            PushOutcome::Respond { status, body } => Ok(PushResult::Respond { status, body }),
-            PushOutcome::Events(events) => {
-                if integration.status == IntegrationStatus::Disabled {
-                    return Err(EngineError::Conflict(format!(
-                        "integration {id} is disabled and takes no events"
-                    )));
-                }
-                let received = events.len();
-                let signins = self.inventory.signins(integration, events).await?;
-                let fresh = self
-                    .gateway
-                    .store()
-                    .insert_signins(&integration.tenant_id, &signins)
-                    .await?;
-                let stored = fresh.len();
-                if let Some(detector) = &self.detector {
-                    // Moved, not cloned: this is the push path.
-                    detector.submit(keep_positions(signins, &fresh));
-                }
+        let received = match connector.screen_push(request)? {
+            PushScreen::Respond { status, body } => {
+                return Ok(PushResult::Respond { status, body })
+            }
+            PushScreen::Accept { events } => events,
+        };
+        if integration.status == IntegrationStatus::Disabled {
+            return Err(EngineError::Conflict(format!(
+                "integration {} is disabled and takes no events",
+                integration.id
+            )));
+        }
+        let received_at = self.gateway.clock().now();
+        match &self.inbox {
+            Some(inbox) if received > 0 => {
+                inbox.enqueue(integration, request, received_at).await?;
+                Ok(PushResult::Queued { received })
+            }
+            Some(_) => Ok(PushResult::Queued { received }),
+            None => {
+                let events = match connector.decode_push(request)? {
+                    PushOutcome::Events(events) => events,
+                    PushOutcome::Respond { .. } => Vec::new(),
+                };
+                let stored = self.processor.store_events(integration, events).await?;
                 Ok(PushResult::Stored { received, stored })
             }
         }
@@ -105,5 +148,108 @@ impl Ingest {
             PushOutcome::Respond { status, body } => Some(PushResult::Respond { status, body }),
             PushOutcome::Events(_) => None,
         }
+    }
+}
+
+/// Decodes deliveries, normalizes their events, stores them (deduped) and queues the new ones
+/// for risk assessment: the inbox consumer's work, and the whole push without an inbox.
+pub(crate) struct DeliveryProcessor {
+    gateway: Arc<Gateway>,
+    detector: Option<Arc<Detector>>,
+    inventory: Inventory,
+}
+
+impl DeliveryProcessor {
+    fn new(gateway: Arc<Gateway>, detector: Option<Arc<Detector>>) -> Self {
+        let inventory = Inventory::for_gateway(&gateway);
+        Self {
+            gateway,
+            detector,
+            inventory,
+        }
+    }
+
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.gateway.clock().now()
+    }
+
+    /// Stores a batch of queued deliveries. A delivery whose integration is gone, or that no
+    /// longer decodes, is logged and skipped; only a store failure (worth retrying) is an error.
+    pub(crate) async fn process(&self, deliveries: &[Delivery]) -> Result<(), EngineError> {
+        let mut integrations: HashMap<&IntegrationId, Option<Integration>> = HashMap::new();
+        let mut by_integration: Vec<(Integration, Vec<ProviderEvent>)> = Vec::new();
+        for delivery in deliveries {
+            let integration = match integrations.get(&delivery.integration) {
+                Some(known) => known.clone(),
+                None => {
+                    let found = match self
+                        .gateway
+                        .integration(&delivery.tenant, &delivery.integration)
+                        .await
+                    {
+                        Ok(found) => Some(found),
+                        Err(EngineError::NotFound(_)) => None,
+                        Err(error) => return Err(error),
+                    };
+                    integrations.insert(&delivery.integration, found.clone());
+                    found
+                }
+            };
+            let Some(integration) = integration else {
+                tracing::warn!(
+                    tenant_id = %delivery.tenant, integration_id = %delivery.integration,
+                    "inbox: the integration was deleted; dropping its queued delivery"
+                );
+                continue;
+            };
+            let decoded = self
+                .gateway
+                .connector(&integration, "push ingest")
+                .and_then(|c| Ok(c.decode_push(&delivery.request)?));
+            let events = match decoded {
+                Ok(PushOutcome::Events(events)) => events,
+                Ok(PushOutcome::Respond { .. }) => continue,
+                Err(error) => {
+                    tracing::error!(
+                        integration_id = %integration.id, %error,
+                        "inbox: a screened delivery did not decode; skipping it"
+                    );
+                    continue;
+                }
+            };
+            match by_integration.iter_mut().find(|(i, _)| i.id == integration.id) {
+                Some((_, all)) => all.extend(events),
+                None => by_integration.push((integration, events)),
+            }
+        }
+        for (integration, events) in by_integration {
+            self.store_events(&integration, events).await?;
+        }
+        Ok(())
+    }
+
+    /// Normalizes and stores one integration's events; returns how many were new.
+    async fn store_events(
+        &self,
+        integration: &Integration,
+        events: Vec<ProviderEvent>,
+    ) -> Result<usize, EngineError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let signins = self.inventory.signins(integration, events).await?;
+        let fresh = self
+            .gateway
+            .store()
+            .insert_signins(&integration.tenant_id, &signins)
+            .await?;
+        let stored = fresh.len();
+        if let Some(detector) = &self.detector {
+            // Moved, not cloned: this is the push path.
+            detector
+                .submit_waiting(keep_positions(signins, &fresh))
+                .await;
+        }
+        Ok(stored)
     }
 }

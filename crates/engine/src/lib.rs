@@ -3,11 +3,13 @@
 //! The [`Gateway`] onboards tenants, API keys and integrations (validated against their provider
 //! descriptor), seals credentials at rest and mints the hashed tokens that authenticate operators,
 //! tenants, ingest pushes and SCIM clients. The [`Engine`] runs the pipelines behind it: pulls and
-//! their cron schedules ([`sync`], [`schedule`]), push ingest ([`ingest`]), the inventory writes
+//! their cron schedules ([`sync`], [`schedule`]), push ingest ([`ingest`], through the durable
+//! [`inbox`]), the inventory writes
 //! ([`inventory`]) and the durable action executor ([`actions`]).
 //!
 //! Architecture invariant: the engine knows no HTTP; it talks to providers only through the
-//! `Connector` contract and to storage only through the `Store` trait.
+//! `Connector` contract and to storage only through the `Store` trait (and the store crate's
+//! journal, for the inbox).
 
 pub mod actions;
 pub mod backtest;
@@ -16,6 +18,7 @@ mod engine;
 mod error;
 mod gateway;
 pub mod geoip;
+pub mod inbox;
 pub mod ingest;
 pub mod inventory;
 pub mod outputs;

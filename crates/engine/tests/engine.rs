@@ -28,6 +28,7 @@ use gatehouse_engine::outputs::{OutputConfig, OutputFormat, SIGNATURE_HEADER};
 use gatehouse_engine::secrets::{MasterKey, Sealer};
 use gatehouse_engine::sync::{SyncJob, SyncOutcome};
 use gatehouse_engine::{Engine, EngineOptions, Gateway, GatewayOptions, NewIntegration};
+use gatehouse_store::journal::{Journal, JournalOptions};
 use gatehouse_store::{PageRequest, SignInFilter, SledStore, Store, UserFilter};
 use serde_json::{json, Map, Value};
 
@@ -274,6 +275,7 @@ async fn harness_with(
             poll: Duration::from_millis(20),
         },
         outputs,
+        ..EngineOptions::default()
     };
     let engine = Engine::start(gateway, options).await.unwrap();
     Harness {
@@ -324,6 +326,18 @@ impl Harness {
             .list_users(
                 &self.tenant,
                 &UserFilter::default(),
+                &PageRequest::first(1000),
+            )
+            .await
+            .unwrap()
+            .items
+    }
+
+    async fn signins(&self) -> Vec<gatehouse_core::model::SignInEvent> {
+        self.store
+            .list_signins(
+                &self.tenant,
+                &SignInFilter::default(),
                 &PageRequest::first(1000),
             )
             .await
@@ -697,6 +711,72 @@ async fn push_ingest_answers_handshakes_and_stores_once() {
         .push(&h.tenant, &integration.id, &request(vec![], "not json"))
         .await
         .is_err());
+}
+
+/// With the inbox, a push is acknowledged once durable in the journal and stored behind the
+/// answer; readers wait for `settled`. What a stopped daemon left in the journal is stored when
+/// the next one starts, and redeliveries are stored once.
+#[tokio::test]
+async fn the_push_inbox_stores_behind_the_answer_once_and_replays_what_was_left() {
+    let h = harness().await;
+    let integration = h.integration(json!({})).await;
+    let delivery = |body: &str| PushRequest {
+        method: "POST".into(),
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: body.as_bytes().to_vec(),
+    };
+    let inbox_dir = tempfile::tempdir().unwrap();
+    // A previous daemon acknowledged these and stopped before storing them.
+    {
+        let journal = Journal::open(JournalOptions::new(inbox_dir.path())).unwrap();
+        for body in [r#"["q1","q2"]"#, r#"["q2"]"#] {
+            let record = gatehouse_engine::inbox::record::encode(
+                chrono::Utc::now(),
+                &h.tenant,
+                &integration.id,
+                &delivery(body),
+            );
+            journal.append(record).await.unwrap();
+        }
+    }
+    let journal = Arc::new(Journal::open(JournalOptions::new(inbox_dir.path())).unwrap());
+    let engine = Engine::start(
+        Arc::clone(&h.engine.gateway),
+        EngineOptions {
+            schedules: false,
+            inbox: Some(Arc::clone(&journal)),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(engine.ingest.settled(Duration::from_secs(10)).await);
+    let ids = |signins: Vec<gatehouse_core::model::SignInEvent>| {
+        let mut ids: Vec<_> = signins.into_iter().map(|e| e.provider_event_id).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(h.signins().await), ["q1", "q2"]);
+
+    let answer = engine
+        .ingest
+        .push(&h.tenant, &integration.id, &delivery(r#"["q2","q3"]"#))
+        .await
+        .unwrap();
+    assert_eq!(answer, PushResult::Queued { received: 2 });
+    assert!(engine.ingest.settled(Duration::from_secs(10)).await);
+    assert_eq!(ids(h.signins().await), ["q1", "q2", "q3"]);
+    assert_eq!(journal.checkpoint(), journal.durable_end());
+    // Refused at the door, so never acknowledged nor queued.
+    let before = journal.durable_end();
+    assert!(engine
+        .ingest
+        .push(&h.tenant, &integration.id, &delivery("not json"))
+        .await
+        .is_err());
+    assert_eq!(journal.durable_end(), before);
+    let inbox = engine.ingest.inbox().unwrap();
+    assert_eq!(inbox.backlog_bytes(), 0);
 }
 
 async fn with_user(

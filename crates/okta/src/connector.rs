@@ -17,7 +17,7 @@ use gatehouse_core::provider::{
 };
 use gatehouse_core::records::{
     ActionReport, ActionTarget, EventPage, Page, ProviderGroup, ProviderUser, PullMode,
-    PushOutcome, PushRequest,
+    PushOutcome, PushRequest, PushScreen,
 };
 use gatehouse_core::Clock;
 use http::{HeaderMap, HeaderValue, Method};
@@ -327,6 +327,10 @@ impl Connector for OktaConnector {
 
     fn decode_push(&self, request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
         crate::push::decode_push(request)
+    }
+
+    fn screen_push(&self, request: &PushRequest) -> Result<PushScreen, ConnectorError> {
+        crate::push::screen_push(request)
     }
 
     async fn act(

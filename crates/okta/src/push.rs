@@ -5,7 +5,9 @@
 //! or the URL's `token`); Okta signs nothing else.
 
 use gatehouse_core::provider::ConnectorError;
-use gatehouse_core::records::{PushOutcome, PushRequest};
+use gatehouse_core::records::{PushOutcome, PushRequest, PushScreen};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::mapping::map_event_owned;
@@ -19,35 +21,213 @@ const MAX_CHALLENGE: usize = 512;
 
 /// Decodes an event-hook request. Error messages describe the shape, never the payload.
 pub fn decode_push(request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
-    let challenge = request.header(CHALLENGE_HEADER).map(str::trim);
+    if is_delivery(request)? {
+        decode_delivery(&request.body)
+    } else {
+        verification(request)
+    }
+}
+
+/// Checks an event-hook request at the door: the verification is answered, a delivery is
+/// parsed for its shape only (no event is mapped or copied). It fails exactly where
+/// [`decode_push`] fails.
+pub fn screen_push(request: &PushRequest) -> Result<PushScreen, ConnectorError> {
+    if !is_delivery(request)? {
+        return verification(request).map(PushScreen::from);
+    }
+    let envelope: ScreenedEnvelope = serde_json::from_slice(&request.body)
+        .map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => bad(SHAPE),
+            _ => not_json(&e),
+        })?;
+    if envelope.event_type == Some(false) {
+        return Err(bad("eventType is not com.okta.event_hook"));
+    }
+    let events = envelope
+        .data
+        .and_then(|d| d.events)
+        .ok_or_else(|| bad("data.events is missing or not an array"))?;
+    Ok(PushScreen::Accept {
+        events: events.len(),
+    })
+}
+
+/// `true` for a delivery (POST), `false` for the verification (GET).
+fn is_delivery(request: &PushRequest) -> Result<bool, ConnectorError> {
     match request.method.to_ascii_uppercase().as_str() {
-        "GET" => {
-            let challenge = challenge.filter(|c| !c.is_empty()).ok_or_else(|| {
-                bad("a GET is only Okta's verification request and must carry x-okta-verification-challenge")
-            })?;
-            if challenge.len() > MAX_CHALLENGE {
-                return Err(bad("the verification challenge is too long"));
-            }
-            Ok(PushOutcome::Respond {
-                status: 200,
-                body: json!({ "verification": challenge }),
-            })
-        }
-        "POST" => decode_delivery(&request.body),
+        "GET" => Ok(false),
+        "POST" => Ok(true),
         _ => Err(bad(
             "Okta event hooks send only GET (verification) and POST (delivery)",
         )),
     }
 }
 
+fn verification(request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
+    let challenge = request
+        .header(CHALLENGE_HEADER)
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            bad("a GET is only Okta's verification request and must carry x-okta-verification-challenge")
+        })?;
+    if challenge.len() > MAX_CHALLENGE {
+        return Err(bad("the verification challenge is too long"));
+    }
+    Ok(PushOutcome::Respond {
+        status: 200,
+        body: json!({ "verification": challenge }),
+    })
+}
+
+/// What a screened delivery must look like; everything else in it is skipped unread.
+const SHAPE: &str = "the body is not an Okta event-hook delivery (a JSON object whose \
+                     eventType is com.okta.event_hook and whose data.events is an array of objects)";
+
+/// The parts of a delivery the screen reads. Hand-written visitors, not derives: a derived
+/// struct would also accept a JSON array and a `null` eventType, which decoding rejects.
+struct ScreenedEnvelope {
+    /// Whether eventType, when present, is the event-hook type.
+    event_type: Option<bool>,
+    data: Option<ScreenedData>,
+}
+
+struct ScreenedData {
+    events: Option<Vec<AnyObject>>,
+}
+
+/// A JSON object whose contents are skipped.
+struct AnyObject;
+
+/// Deserializes `T` from a JSON object only, one entry at a time.
+macro_rules! object_visitor {
+    ($name:ident, $target:ty, $expecting:literal, |$map:ident| $body:block) => {
+        struct $name;
+        impl<'de> Visitor<'de> for $name {
+            type Value = $target;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str($expecting)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<$target, A::Error> {
+                $body
+            }
+        }
+    };
+}
+
+object_visitor!(EnvelopeVisitor, ScreenedEnvelope, "an event-hook delivery", |map| {
+    let mut envelope = ScreenedEnvelope {
+        event_type: None,
+        data: None,
+    };
+    while let Some(key) = map.next_key::<Key>()? {
+        match key {
+            Key::EventType => {
+                envelope.event_type = Some(map.next_value::<IsEnvelopeType>()?.0);
+            }
+            Key::Data => envelope.data = Some(map.next_value()?),
+            Key::Events | Key::Other => {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+    }
+    Ok(envelope)
+});
+
+object_visitor!(DataVisitor, ScreenedData, "the delivery's data object", |map| {
+    let mut data = ScreenedData { events: None };
+    while let Some(key) = map.next_key::<Key>()? {
+        if key == Key::Events {
+            data.events = Some(map.next_value()?);
+        } else {
+            map.next_value::<IgnoredAny>()?;
+        }
+    }
+    Ok(data)
+});
+
+/// The object keys the screen looks at, read without allocating.
+#[derive(PartialEq)]
+enum Key {
+    EventType,
+    Data,
+    Events,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object key")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "eventType" => Key::EventType,
+                    "data" => Key::Data,
+                    "events" => Key::Events,
+                    _ => Key::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// A string value, compared with the event-hook type without allocating.
+struct IsEnvelopeType(bool);
+
+impl<'de> Deserialize<'de> for IsEnvelopeType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl Visitor<'_> for StrVisitor {
+            type Value = IsEnvelopeType;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<IsEnvelopeType, E> {
+                Ok(IsEnvelopeType(value == ENVELOPE_TYPE))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+object_visitor!(EventVisitor, AnyObject, "an event object", |map| {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(AnyObject)
+});
+
+impl<'de> Deserialize<'de> for ScreenedEnvelope {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EnvelopeVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for ScreenedData {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(DataVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for AnyObject {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EventVisitor)
+    }
+}
+
+fn not_json(e: &serde_json::Error) -> ConnectorError {
+    bad(&format!(
+        "the body is not valid JSON (line {}, column {})",
+        e.line(),
+        e.column()
+    ))
+}
+
 fn decode_delivery(body: &[u8]) -> Result<PushOutcome, ConnectorError> {
-    let envelope: Value = serde_json::from_slice(body).map_err(|e| {
-        bad(&format!(
-            "the body is not valid JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let envelope: Value = serde_json::from_slice(body).map_err(|e| not_json(&e))?;
     let Value::Object(mut envelope) = envelope else {
         return Err(bad("the body is not a JSON object"));
     };
@@ -161,6 +341,55 @@ mod tests {
             events[0].provider_event_id,
             "f1d0b993-cc19-11ed-a688-db22c99ef6c4"
         );
+    }
+
+    /// The screen runs before the acknowledgement and decoding after it: a delivery the screen
+    /// accepts but decoding rejects would be acknowledged and then lost.
+    #[test]
+    fn the_screen_accepts_exactly_what_decoding_accepts() {
+        let event = r#"{"uuid":"u1","eventType":"user.session.start","published":"2023-03-26T21:05:32.159Z"}"#;
+        let cases = [
+            format!(r#"{{"eventType":"com.okta.event_hook","data":{{"events":[{event},{event}]}}}}"#),
+            format!(r#"{{"data":{{"events":[{event}]}},"eventTypeVersion":"1.0"}}"#),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":[]}}"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":[{}],"x":[1,{"y":null}]}}"#.into(),
+            r#"{"eventType":"com.okta.\u0065vent_hook","data":{"events":[]}}"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":[]},"data":{"events":7}}"#.into(),
+            r#"{"eventType":null,"data":{"events":[]}}"#.into(),
+            r#"{"eventType":7,"data":{"events":[]}}"#.into(),
+            r#"["com.okta.event_hook",{"events":[]}]"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":null}"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":"x"}"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":null}}"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":[[]]}}"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":[null]}}"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":[]}} trailing"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":["#.into(),
+            "".into(),
+            "null".into(),
+        ];
+        for body in &cases {
+            let post = request("POST", &[], body);
+            let decoded = decode_push(&post);
+            let screened = screen_push(&post);
+            match (&decoded, &screened) {
+                (Ok(PushOutcome::Events(_)), Ok(PushScreen::Accept { events })) => {
+                    let raw: Value = serde_json::from_str(body).unwrap();
+                    assert_eq!(*events, raw["data"]["events"].as_array().unwrap().len());
+                }
+                (Err(_), Err(e)) => assert!(matches!(e, ConnectorError::BadPush(_))),
+                _ => panic!("{body}: decode {decoded:?} but screen {screened:?}"),
+            }
+        }
+        let get = request("GET", &[("x-okta-verification-challenge", "c")], "");
+        assert_eq!(
+            screen_push(&get).unwrap(),
+            PushScreen::Respond {
+                status: 200,
+                body: json!({"verification": "c"})
+            }
+        );
+        assert!(screen_push(&request("PUT", &[], "{}")).is_err());
     }
 
     #[test]

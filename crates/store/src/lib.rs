@@ -1,5 +1,6 @@
 //! The inventory store: one async trait ([`Store`]) for everything Gatehouse keeps, and its
-//! embedded sled backend ([`SledStore`]) with group commit.
+//! embedded sled backend ([`SledStore`]) with group commit, and the push inbox's [`journal`]
+//! (an append-only log with its own group commit).
 //!
 //! Architecture invariants: this is the only crate that touches sled. Every tenant-owned record is
 //! read and written through a [`TenantId`], and the backend builds every key from it, so one tenant
@@ -7,6 +8,7 @@
 //! durable (see docs/DURABILITY.md).
 
 mod error;
+pub mod journal;
 mod query;
 mod sled_store;
 

@@ -41,6 +41,7 @@ pub(crate) async fn run_backtest(
         None => clock.now(),
     };
     let policy = body.policy.map(PolicyBody::into_input);
+    crate::routes::inventory::settle_pushes(&state).await;
     Ok(Json(
         backtest::run(&state.gateway, &tenant, since, until, policy).await?,
     ))

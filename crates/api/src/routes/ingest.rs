@@ -1,6 +1,6 @@
 //! `/v1/idp/{provider}`: where identity providers push events. The ingest token (in the URL, as
 //! Okta is configured, or in `Authorization`) selects the tenant and integration; the answer (200)
-//! comes only after the events are durably stored.
+//! comes only after the delivery is durable in the push inbox, whose consumer stores its events.
 
 use std::sync::Arc;
 
@@ -90,8 +90,14 @@ fn answer(result: PushResult) -> Response {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
             (status, Json(body)).into_response()
         }
+        // Okta expects a bare 200; the counts ride in headers for people and tests.
+        PushResult::Queued { received } => {
+            let mut response = StatusCode::OK.into_response();
+            let headers = response.headers_mut();
+            headers.insert("x-gatehouse-received", HeaderValue::from(received));
+            response
+        }
         PushResult::Stored { received, stored } => {
-            // Okta expects a bare 200; the counts ride in headers for people and tests.
             let mut response = StatusCode::OK.into_response();
             let headers = response.headers_mut();
             headers.insert("x-gatehouse-received", HeaderValue::from(received));
@@ -102,7 +108,8 @@ fn answer(result: PushResult) -> Response {
 }
 
 #[utoipa::path(post, path = "/v1/idp/{provider}", tag = "ingest", params(IngestParams),
-    responses((status = 200, description = "events stored durably (counts in x-gatehouse-received / x-gatehouse-stored)"),
+    responses((status = 200, description = "the delivery is durable (its event count in x-gatehouse-received); its events are stored behind the answer, deduped by provider event id"),
+              (status = 503, description = "the push inbox is full (Retry-After says when to retry)"),
               (status = 400, description = "not what the provider sends"),
               (status = 401, description = "missing or invalid ingest token"),
               (status = 501, description = "no push decoder for this provider in this build")))]
@@ -128,10 +135,10 @@ pub(crate) async fn push(
         }
     };
     let result = state.engine.ingest.push_to(&integration, &request).await?;
-    if let PushResult::Stored { received, stored } = &result {
+    if let PushResult::Queued { received } | PushResult::Stored { received, .. } = &result {
         tracing::debug!(
             tenant_id = %integration.tenant_id, integration_id = %integration.id,
-            received, stored, "push stored"
+            received, "push durable"
         );
     }
     Ok(answer(result))

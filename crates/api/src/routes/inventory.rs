@@ -175,6 +175,17 @@ pub(crate) async fn get_identity(
     Ok(Json(IdentityView { identity, users }))
 }
 
+/// The longest a read waits for acknowledged pushes to be stored.
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Waits until every push acknowledged so far is stored, so a client that was answered 200
+/// finds its events (bounded: under a large backlog the read answers with what is stored).
+pub(crate) async fn settle_pushes(state: &AppState) {
+    if !state.engine.ingest.settled(SETTLE_WAIT).await {
+        tracing::debug!("read answered before the push inbox caught up");
+    }
+}
+
 #[utoipa::path(get, path = "/v1/signins", tag = "inventory", params(SignInQuery), security(("bearer" = [])),
     responses((status = 200, body = ListResponse<SignInEvent>)))]
 pub(crate) async fn list_signins(
@@ -196,6 +207,7 @@ pub(crate) async fn list_signins(
         }
     };
     let user_id = crate::extract::user_id_filter(query.user_id.as_deref())?;
+    settle_pushes(&state).await;
     let filter = SignInFilter {
         user_id,
         outcome,

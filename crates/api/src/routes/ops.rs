@@ -46,6 +46,11 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     state
         .metrics
         .set_risk_dropped(state.engine.detector.dropped());
+    if let Some(inbox) = state.engine.ingest.inbox() {
+        state
+            .metrics
+            .set_inbox(inbox.backlog_bytes(), inbox.last_lag());
+    }
     (
         [(
             header::CONTENT_TYPE,

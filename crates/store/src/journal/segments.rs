@@ -1,0 +1,172 @@
+//! Segment files and the checkpoint file: naming, creation, recovery at open, deletion.
+
+use std::fs::{File, OpenOptions};
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+use super::{io, JournalError, FRAME_HEADER, MAX_RECORD};
+
+const SUFFIX: &str = ".log";
+const CHECKPOINT: &str = "checkpoint";
+
+pub(super) fn path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}{SUFFIX}"))
+}
+
+/// Creates an empty segment starting at `base` and makes its name durable.
+pub(super) fn create(dir: &Path, base: u64) -> Result<File, JournalError> {
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path(dir, base))
+        .map_err(io("create a segment"))?;
+    sync_dir(dir)?;
+    Ok(file)
+}
+
+pub(super) fn remove(dir: &Path, base: u64) -> Result<(), JournalError> {
+    match std::fs::remove_file(path(dir, base)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io("remove a processed segment")(e)),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(io("sync its directory"))
+}
+
+/// Segment bases on disk, ascending.
+pub(super) fn list(dir: &Path) -> Result<Vec<u64>, JournalError> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io("list its directory"))? {
+        let name = entry.map_err(io("list its directory"))?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(base) = name
+            .strip_suffix(SUFFIX)
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            bases.push(base);
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+/// What [`recover`] found: the segments, the last one open for appending, and the end offset.
+pub(super) struct Recovered {
+    pub bases: Vec<u64>,
+    pub last_base: u64,
+    pub file: File,
+    pub end: u64,
+}
+
+/// Finds the segments, validates the last one frame by frame and cuts off a torn tail.
+pub(super) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
+    let mut bases = list(dir)?;
+    let Some(&last_base) = bases.last() else {
+        let start = read_checkpoint(dir)?.unwrap_or(0);
+        let file = create(dir, start)?;
+        return Ok(Recovered {
+            bases: vec![start],
+            last_base: start,
+            file,
+            end: start,
+        });
+    };
+    let valid = valid_length(&path(dir, last_base))?;
+    let file = OpenOptions::new()
+        .append(true)
+        .open(path(dir, last_base))
+        .map_err(io("open its last segment"))?;
+    let length = file.metadata().map_err(io("read a segment's size"))?.len();
+    if length > valid {
+        tracing::warn!(
+            segment = last_base,
+            cut = length - valid,
+            "journal: cutting off a torn tail (a write that was never acknowledged)"
+        );
+        file.set_len(valid)
+            .and_then(|()| file.sync_data())
+            .map_err(io("cut a torn tail"))?;
+    }
+    bases.dedup();
+    Ok(Recovered {
+        bases,
+        last_base,
+        file,
+        end: last_base + valid,
+    })
+}
+
+/// Bytes of whole, checksummed frames at the start of a segment.
+fn valid_length(path: &Path) -> Result<u64, JournalError> {
+    let file = File::open(path).map_err(io("open a segment"))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut valid = 0u64;
+    let mut payload = Vec::new();
+    loop {
+        match read_frame(&mut reader, &mut payload) {
+            Ok(Some(size)) => valid += size,
+            Ok(None) | Err(FrameError::Torn) => return Ok(valid),
+            Err(FrameError::Io(e)) => return Err(io("read a segment")(e)),
+        }
+    }
+}
+
+/// Why a frame could not be read.
+pub(super) enum FrameError {
+    /// Short, oversized or failing its checksum: the end of what was written whole.
+    Torn,
+    Io(std::io::Error),
+}
+
+/// Reads one frame into `payload`; `None` at a clean end of file. Returns the frame's size.
+pub(super) fn read_frame(
+    reader: &mut impl std::io::Read,
+    payload: &mut Vec<u8>,
+) -> Result<Option<u64>, FrameError> {
+    let mut header = [0u8; FRAME_HEADER];
+    let mut filled = 0;
+    while filled < FRAME_HEADER {
+        match reader.read(&mut header[filled..]) {
+            Ok(0) if filled == 0 => return Ok(None),
+            Ok(0) => return Err(FrameError::Torn),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(FrameError::Io(e)),
+        }
+    }
+    let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    let checksum = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    if length > MAX_RECORD {
+        return Err(FrameError::Torn);
+    }
+    payload.clear();
+    payload.resize(length, 0);
+    match reader.read_exact(payload) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Torn),
+        Err(e) => return Err(FrameError::Io(e)),
+    }
+    if crc32fast::hash(payload) != checksum {
+        return Err(FrameError::Torn);
+    }
+    Ok(Some((FRAME_HEADER + length) as u64))
+}
+
+pub(super) fn read_checkpoint(dir: &Path) -> Result<Option<u64>, JournalError> {
+    match std::fs::read_to_string(dir.join(CHECKPOINT)) {
+        Ok(text) => Ok(text.trim().parse().ok()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("read its checkpoint")(e)),
+    }
+}
+
+pub(super) fn write_checkpoint(dir: &Path, offset: u64) -> Result<(), JournalError> {
+    let temporary = dir.join(format!("{CHECKPOINT}.tmp"));
+    std::fs::write(&temporary, offset.to_string()).map_err(io("write its checkpoint"))?;
+    std::fs::rename(&temporary, dir.join(CHECKPOINT)).map_err(io("write its checkpoint"))
+}
