@@ -31,6 +31,7 @@ pub struct Metrics {
     store_size: Gauge,
     risk_dropped: Gauge,
     inbox_backlog: Gauge,
+    risk_queue: Gauge,
     inbox_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
@@ -55,6 +56,7 @@ impl Metrics {
         let store_size = Gauge::default();
         let risk_dropped = Gauge::default();
         let inbox_backlog = Gauge::default();
+        let risk_queue = Gauge::default();
         let inbox_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register(
             "http_requests",
@@ -73,7 +75,7 @@ impl Metrics {
         );
         registry.register(
             "risk_unassessed_signins",
-            "Sign-ins stored but not assessed because the risk queue was full (since start)",
+            "Sign-ins stored but not assessed because the risk runner had stopped (since start)",
             risk_dropped.clone(),
         );
         registry.register(
@@ -86,12 +88,18 @@ impl Metrics {
             "From receipt to stored, for the most recently stored pushed delivery",
             inbox_lag.clone(),
         );
+        registry.register(
+            "risk_queued_batches",
+            "Batches of stored sign-ins waiting for risk assessment",
+            risk_queue.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             store_size,
             risk_dropped,
+            risk_queue,
             inbox_backlog,
             inbox_lag,
         }
@@ -117,9 +125,11 @@ impl Metrics {
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
     }
 
-    pub(crate) fn set_risk_dropped(&self, count: u64) {
+    pub(crate) fn set_risk(&self, dropped: u64, queued_batches: usize) {
         self.risk_dropped
-            .set(i64::try_from(count).unwrap_or(i64::MAX));
+            .set(i64::try_from(dropped).unwrap_or(i64::MAX));
+        self.risk_queue
+            .set(i64::try_from(queued_batches).unwrap_or(i64::MAX));
     }
 
     pub(crate) fn set_inbox(&self, backlog_bytes: u64, lag: std::time::Duration) {

@@ -28,14 +28,17 @@ setup = function(thread)
   thread:set("tid", threads)
   threads = threads + 1
 end
-local function event(id)
-  return '{{"uuid":"' .. id .. '","published":"2026-11-20T10:00:00.000Z","eventType":"user.session.start","version":"0","severity":"INFO","displayMessage":"User login to Okta","actor":{{"id":"00u000123","type":"User","alternateId":"user123@acme.example","displayName":"Bench User"}},"client":{{"userAgent":{{"rawUserAgent":"Mozilla/5.0 (X11; Linux x86_64) Chrome/127.0","os":"Linux","browser":"CHROME"}},"zone":"null","device":"Computer","ipAddress":"198.51.100.23","geographicalContext":{{"city":"Dublin","state":"Leinster","country":"Ireland","postalCode":"D02","geolocation":{{"lat":53.35,"lon":-6.26}}}}}},"authenticationContext":{{"credentialType":"PASSWORD","externalSessionId":"idx1"}},"outcome":{{"result":"SUCCESS","reason":null}},"securityContext":{{"asNumber":64500,"asOrg":"bench","isp":"bench","domain":null,"isProxy":false}},"transaction":{{"type":"WEB","id":"tx1","detail":{{}}}},"target":[]}}'
+-- Realistic spread: 5,000 accounts signing in from 4,096 addresses, a new session each time.
+local function event(id, k)
+  local user = string.format("%06d", k % 5000)
+  local ip = "10.1." .. math.floor((k % 4096) / 256) .. "." .. (k % 256)
+  return '{{"uuid":"' .. id .. '","published":"2026-11-20T10:00:00.000Z","eventType":"user.session.start","version":"0","severity":"INFO","displayMessage":"User login to Okta","actor":{{"id":"00u' .. user .. '","type":"User","alternateId":"user' .. user .. '@acme.example","displayName":"Bench User"}},"client":{{"userAgent":{{"rawUserAgent":"Mozilla/5.0 (X11; Linux x86_64) Chrome/127.0","os":"Linux","browser":"CHROME"}},"zone":"null","device":"Computer","ipAddress":"' .. ip .. '","geographicalContext":{{"city":"Dublin","state":"Leinster","country":"Ireland","postalCode":"D02","geolocation":{{"lat":53.35,"lon":-6.26}}}}}},"authenticationContext":{{"credentialType":"PASSWORD","externalSessionId":"idx' .. id .. '"}},"outcome":{{"result":"SUCCESS","reason":null}},"securityContext":{{"asNumber":64500,"asOrg":"bench","isp":"bench","domain":null,"isProxy":false}},"transaction":{{"type":"WEB","id":"tx1","detail":{{}}}},"target":[]}}'
 end
 request = function()
   counter = counter + 1
   local parts = {{}}
   for i = 1, {events} do
-    parts[i] = event("{salt}-" .. tid .. "-" .. counter .. "-" .. i)
+    parts[i] = event("{salt}-" .. tid .. "-" .. counter .. "-" .. i, tid * 7919 + counter * {events} + i)
   end
   local body = '{{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1","contentType":"application/json","eventId":"{salt}-' .. tid .. '-' .. counter .. '","eventTime":"2026-11-20T10:00:01.000Z","source":"https://acme.okta.com/api/v1/eventHooks/whobench","data":{{"events":[' .. table.concat(parts, ",") .. ']}}}}'
   return wrk.format("POST", nil, {{["Content-Type"] = "application/json"}}, body)

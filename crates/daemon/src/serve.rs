@@ -80,9 +80,9 @@ fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
-/// thread-priority's cross-platform scale (0–99, higher runs first); 0 is `nice 19`
+/// thread-priority's cross-platform scale (0–99, higher runs first); 20 is `nice 11`
 /// on Linux.
-const BACKGROUND_PRIORITY: u8 = 0;
+const BACKGROUND_PRIORITY: u8 = 20;
 
 fn init_logging(config: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| {

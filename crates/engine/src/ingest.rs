@@ -217,7 +217,10 @@ impl DeliveryProcessor {
                     continue;
                 }
             };
-            match by_integration.iter_mut().find(|(i, _)| i.id == integration.id) {
+            match by_integration
+                .iter_mut()
+                .find(|(i, _)| i.id == integration.id)
+            {
                 Some((_, all)) => all.extend(events),
                 None => by_integration.push((integration, events)),
             }
@@ -246,9 +249,7 @@ impl DeliveryProcessor {
         let stored = fresh.len();
         if let Some(detector) = &self.detector {
             // Moved, not cloned: this is the push path.
-            detector
-                .submit_waiting(keep_positions(signins, &fresh))
-                .await;
+            detector.submit(keep_positions(signins, &fresh)).await;
         }
         Ok(stored)
     }

@@ -347,7 +347,9 @@ impl SyncRunner {
                 .await?;
             stored += fresh.len() as u64;
             if let Some(detector) = &self.detector {
-                detector.submit(crate::ingest::keep_positions(events, &fresh));
+                detector
+                    .submit(crate::ingest::keep_positions(events, &fresh))
+                    .await;
             }
             if let Some(next) = page.next_cursor {
                 if cursor.as_deref() != Some(next.as_str()) {

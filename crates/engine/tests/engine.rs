@@ -731,7 +731,7 @@ async fn the_push_inbox_stores_behind_the_answer_once_and_replays_what_was_left(
         let journal = Journal::open(JournalOptions::new(inbox_dir.path())).unwrap();
         for body in [r#"["q1","q2"]"#, r#"["q2"]"#] {
             let record = gatehouse_engine::inbox::record::encode(
-                chrono::Utc::now(),
+                gatehouse_core::Clock::now(&SystemClock),
                 &h.tenant,
                 &integration.id,
                 &delivery(body),

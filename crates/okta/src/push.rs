@@ -35,8 +35,8 @@ pub fn screen_push(request: &PushRequest) -> Result<PushScreen, ConnectorError> 
     if !is_delivery(request)? {
         return verification(request).map(PushScreen::from);
     }
-    let envelope: ScreenedEnvelope = serde_json::from_slice(&request.body)
-        .map_err(|e| match e.classify() {
+    let envelope: ScreenedEnvelope =
+        serde_json::from_slice(&request.body).map_err(|e| match e.classify() {
             serde_json::error::Category::Data => bad(SHAPE),
             _ => not_json(&e),
         })?;
@@ -115,36 +115,46 @@ macro_rules! object_visitor {
     };
 }
 
-object_visitor!(EnvelopeVisitor, ScreenedEnvelope, "an event-hook delivery", |map| {
-    let mut envelope = ScreenedEnvelope {
-        event_type: None,
-        data: None,
-    };
-    while let Some(key) = map.next_key::<Key>()? {
-        match key {
-            Key::EventType => {
-                envelope.event_type = Some(map.next_value::<IsEnvelopeType>()?.0);
+object_visitor!(
+    EnvelopeVisitor,
+    ScreenedEnvelope,
+    "an event-hook delivery",
+    |map| {
+        let mut envelope = ScreenedEnvelope {
+            event_type: None,
+            data: None,
+        };
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::EventType => {
+                    envelope.event_type = Some(map.next_value::<IsEnvelopeType>()?.0);
+                }
+                Key::Data => envelope.data = Some(map.next_value()?),
+                Key::Events | Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
-            Key::Data => envelope.data = Some(map.next_value()?),
-            Key::Events | Key::Other => {
+        }
+        Ok(envelope)
+    }
+);
+
+object_visitor!(
+    DataVisitor,
+    ScreenedData,
+    "the delivery's data object",
+    |map| {
+        let mut data = ScreenedData { events: None };
+        while let Some(key) = map.next_key::<Key>()? {
+            if key == Key::Events {
+                data.events = Some(map.next_value()?);
+            } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
+        Ok(data)
     }
-    Ok(envelope)
-});
-
-object_visitor!(DataVisitor, ScreenedData, "the delivery's data object", |map| {
-    let mut data = ScreenedData { events: None };
-    while let Some(key) = map.next_key::<Key>()? {
-        if key == Key::Events {
-            data.events = Some(map.next_value()?);
-        } else {
-            map.next_value::<IgnoredAny>()?;
-        }
-    }
-    Ok(data)
-});
+);
 
 /// The object keys the screen looks at, read without allocating.
 #[derive(PartialEq)]
@@ -349,12 +359,16 @@ mod tests {
     fn the_screen_accepts_exactly_what_decoding_accepts() {
         let event = r#"{"uuid":"u1","eventType":"user.session.start","published":"2023-03-26T21:05:32.159Z"}"#;
         let cases = [
-            format!(r#"{{"eventType":"com.okta.event_hook","data":{{"events":[{event},{event}]}}}}"#),
+            format!(
+                r#"{{"eventType":"com.okta.event_hook","data":{{"events":[{event},{event}]}}}}"#
+            ),
             format!(r#"{{"data":{{"events":[{event}]}},"eventTypeVersion":"1.0"}}"#),
             r#"{"eventType":"com.okta.event_hook","data":{"events":[]}}"#.into(),
-            r#"{"eventType":"com.okta.event_hook","data":{"events":[{}],"x":[1,{"y":null}]}}"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":[{}],"x":[1,{"y":null}]}}"#
+                .into(),
             r#"{"eventType":"com.okta.\u0065vent_hook","data":{"events":[]}}"#.into(),
-            r#"{"eventType":"com.okta.event_hook","data":{"events":[]},"data":{"events":7}}"#.into(),
+            r#"{"eventType":"com.okta.event_hook","data":{"events":[]},"data":{"events":7}}"#
+                .into(),
             r#"{"eventType":null,"data":{"events":[]}}"#.into(),
             r#"{"eventType":7,"data":{"events":[]}}"#.into(),
             r#"["com.okta.event_hook",{"events":[]}]"#.into(),

@@ -40,7 +40,7 @@ pub struct Context<'a> {
 }
 
 /// How far before and after a trigger's time a list must reach.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Span {
     pub before: Duration,
     pub after: Duration,

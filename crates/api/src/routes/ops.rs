@@ -43,9 +43,10 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     if let Ok(bytes) = state.gateway.store().size_on_disk().await {
         state.metrics.set_store_size(bytes);
     }
+    let detector = &state.engine.detector;
     state
         .metrics
-        .set_risk_dropped(state.engine.detector.dropped());
+        .set_risk(detector.dropped(), detector.queued_batches());
     if let Some(inbox) = state.engine.ingest.inbox() {
         state
             .metrics

@@ -180,7 +180,9 @@ impl Inbox {
             backoff = (backoff * 2).min(MAX_BACKOFF);
         }
         if let Some(last) = deliveries.last() {
-            let lag = (processor.now() - last.received_at).num_milliseconds().max(0);
+            let lag = (processor.now() - last.received_at)
+                .num_milliseconds()
+                .max(0);
             self.last_lag_ms.store(lag as u64, Ordering::Relaxed);
         }
     }

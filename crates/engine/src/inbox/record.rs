@@ -110,7 +110,10 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], RecordError> {
         let end = self.at.checked_add(n).ok_or(RecordError("length"))?;
-        let slice = self.bytes.get(self.at..end).ok_or(RecordError("truncated"))?;
+        let slice = self
+            .bytes
+            .get(self.at..end)
+            .ok_or(RecordError("truncated"))?;
         self.at = end;
         Ok(slice)
     }

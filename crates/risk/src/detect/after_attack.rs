@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use gatehouse_core::model::{Severity, SignInEvent};
 
 use super::patterns::Pattern;
-use super::window::union;
 use super::View;
 use crate::config::mins;
 use crate::explain::{place, ts};
@@ -86,7 +85,7 @@ fn judge<'a>(
         if bursts.is_empty() {
             return;
         }
-        let events = union(&bursts);
+        let events = bursts.events();
         reasons.push(format!(
             "a {} {target} ({} events, the last at {})",
             pattern.kind.title().to_lowercase(),

@@ -7,12 +7,12 @@
 //! sees it, so the union of findings over any arrival order is the set of events in qualifying
 //! windows; and since the windows all contain the trigger, a finding is one connected burst.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::model::{Severity, SignInEvent};
 
-use super::window::{containing, length, starting_between, union};
+use super::window::{length, union};
 use super::View;
 use crate::config::{mins, RiskConfig};
 use crate::explain::{human, ts};
@@ -27,7 +27,8 @@ pub(crate) struct Pattern {
     pub span: Duration,
     pub threshold: usize,
     member: fn(&SignInEvent) -> bool,
-    count: fn(&[&SignInEvent]) -> usize,
+    /// Counts distinct accounts rather than events.
+    distinct: bool,
 }
 
 impl Pattern {
@@ -39,7 +40,7 @@ impl Pattern {
             span: mins(c.window_minutes),
             threshold: c.failures as usize,
             member: is_failed_attempt,
-            count: |window| window.len(),
+            distinct: false,
         }
     }
 
@@ -51,7 +52,7 @@ impl Pattern {
             span: mins(c.window_minutes),
             threshold: c.accounts as usize,
             member: |e| is_failed_attempt(e) && account_key(e).is_some(),
-            count: distinct_accounts,
+            distinct: true,
         }
     }
 
@@ -63,7 +64,7 @@ impl Pattern {
             span: mins(c.window_minutes),
             threshold: c.accounts as usize,
             member: |e| is_attempt(e) && account_key(e).is_some(),
-            count: distinct_accounts,
+            distinct: true,
         }
     }
 
@@ -79,24 +80,13 @@ impl Pattern {
         (self.member)(event)
     }
 
-    pub fn count(&self, window: &[&SignInEvent]) -> usize {
-        (self.count)(window)
-    }
-
-    fn qualifies(&self, window: &[&SignInEvent]) -> bool {
-        self.count(window) >= self.threshold
-    }
-
     /// Qualifying windows that contain `at`.
     pub fn around<'e, 'a>(
         &self,
         members: &'e [&'a SignInEvent],
         at: DateTime<Utc>,
-    ) -> Vec<&'e [&'a SignInEvent]> {
-        containing(members, at, self.span)
-            .into_iter()
-            .filter(|w| self.qualifies(w))
-            .collect()
+    ) -> Bursts<'e, 'a> {
+        self.scan(members, at - self.span, at)
     }
 
     /// Qualifying windows whose last event lies in `[from, to]` (the members must already be
@@ -106,11 +96,199 @@ impl Pattern {
         members: &'e [&'a SignInEvent],
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Vec<&'e [&'a SignInEvent]> {
-        starting_between(members, from - self.span, to, self.span)
-            .into_iter()
-            .filter(|w| self.qualifies(w) && w.last().is_some_and(|e| e.time >= from))
-            .collect()
+    ) -> Bursts<'e, 'a> {
+        let mut bursts = self.scan(members, from - self.span, to);
+        bursts
+            .windows
+            .retain(|w| members.get(w.end - 1).is_some_and(|e| e.time >= from));
+        bursts
+    }
+
+    /// The qualifying windows of `span` that start at a distinct member time within
+    /// `[from, to]`, counted in one sweep: the window's end only moves forward as its start
+    /// does, so each member is added and removed once. (Counting every window on its own was
+    /// quadratic in a busy IP's thousands of sign-ins.) Members are sorted by time.
+    fn scan<'e, 'a>(
+        &self,
+        members: &'e [&'a SignInEvent],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Bursts<'e, 'a> {
+        let lo = members.partition_point(|e| e.time < from);
+        let mut tally = Tally::new(self.distinct);
+        let mut windows = Vec::new();
+        let mut end = lo;
+        for i in lo..members.len() {
+            let start = members[i].time;
+            if start > to {
+                break;
+            }
+            while end < members.len() && members[end].time <= start + self.span {
+                tally.add(members[end]);
+                end += 1;
+            }
+            let distinct_start = i == lo || members[i - 1].time != start;
+            if distinct_start && tally.count() >= self.threshold {
+                windows.push(Counted {
+                    start: i,
+                    end,
+                    count: tally.count(),
+                });
+            }
+            tally.remove(members[i]);
+        }
+        Bursts { members, windows }
+    }
+}
+
+/// One qualifying window: `members[start..end]` and what it counted.
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    start: usize,
+    end: usize,
+    count: usize,
+}
+
+/// The qualifying windows of one pattern over one sorted member list.
+pub(crate) struct Bursts<'e, 'a> {
+    members: &'e [&'a SignInEvent],
+    windows: Vec<Counted>,
+}
+
+impl<'a> Bursts<'_, 'a> {
+    pub fn is_empty(&self) -> bool {
+        self.windows.is_empty()
+    }
+
+    /// Every event of every window, sorted, without duplicates. Windows start in order and
+    /// their ends never move back, so overlapping ones merge into runs first.
+    pub fn events(&self) -> Vec<&'a SignInEvent> {
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        for w in &self.windows {
+            match runs.last_mut() {
+                Some(run) if w.start <= run.1 => run.1 = run.1.max(w.end),
+                _ => runs.push((w.start, w.end)),
+            }
+        }
+        let slices: Vec<&[&'a SignInEvent]> = runs
+            .iter()
+            .filter_map(|&(start, end)| self.members.get(start..end))
+            .collect();
+        union(&slices)
+    }
+
+    /// The densest window: its count and its length (the shorter of equally dense ones).
+    pub fn peak(&self) -> (usize, Duration) {
+        self.windows
+            .iter()
+            .filter_map(|w| Some((w.count, length(self.members.get(w.start..w.end)?))))
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+            .unwrap_or((0, Duration::zero()))
+    }
+}
+
+/// A running count of a window's events, or of its distinct accounts.
+struct Tally<'a> {
+    distinct: bool,
+    events: usize,
+    accounts: HashMap<AccountRef<'a>, usize>,
+}
+
+impl<'a> Tally<'a> {
+    fn new(distinct: bool) -> Self {
+        Self {
+            distinct,
+            events: 0,
+            accounts: HashMap::new(),
+        }
+    }
+
+    fn add(&mut self, event: &'a SignInEvent) {
+        self.events += 1;
+        if self.distinct {
+            if let Some(key) = AccountRef::of(event) {
+                *self.accounts.entry(key).or_default() += 1;
+            }
+        }
+    }
+
+    fn remove(&mut self, event: &'a SignInEvent) {
+        self.events = self.events.saturating_sub(1);
+        if self.distinct {
+            if let Some(key) = AccountRef::of(event) {
+                if let Some(n) = self.accounts.get_mut(&key) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.accounts.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    fn count(&self) -> usize {
+        if self.distinct {
+            self.accounts.len()
+        } else {
+            self.events
+        }
+    }
+}
+
+/// [`account_key`] without allocating: the same precedence, the login compared trimmed and
+/// case-insensitively.
+#[derive(Debug, Clone, Copy)]
+enum AccountRef<'a> {
+    User(&'a str),
+    Login(&'a str),
+    External(&'a str),
+}
+
+impl<'a> AccountRef<'a> {
+    fn of(event: &'a SignInEvent) -> Option<Self> {
+        if let Some(user) = &event.user_id {
+            return Some(Self::User(user.as_str()));
+        }
+        if let Some(login) = &event.login {
+            return Some(Self::Login(login.trim()));
+        }
+        event.external_user_id.as_deref().map(Self::External)
+    }
+}
+
+impl PartialEq for AccountRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::User(a), Self::User(b)) | (Self::External(a), Self::External(b)) => a == b,
+            (Self::Login(a), Self::Login(b)) => a
+                .chars()
+                .flat_map(char::to_lowercase)
+                .eq(b.chars().flat_map(char::to_lowercase)),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for AccountRef<'_> {}
+
+impl std::hash::Hash for AccountRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match self {
+            Self::User(id) => {
+                0u8.hash(state);
+                id.hash(state);
+            }
+            Self::Login(login) => {
+                1u8.hash(state);
+                for c in login.chars().flat_map(char::to_lowercase) {
+                    c.hash(state);
+                }
+            }
+            Self::External(id) => {
+                2u8.hash(state);
+                id.hash(state);
+            }
+        }
     }
 }
 
@@ -133,15 +311,6 @@ fn distinct_accounts(window: &[&SignInEvent]) -> usize {
         .len()
 }
 
-/// The densest window: its count and its length.
-fn peak(pattern: &Pattern, windows: &[&[&SignInEvent]]) -> (usize, Duration) {
-    windows
-        .iter()
-        .map(|w| (pattern.count(w), length(w)))
-        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
-        .unwrap_or((0, Duration::zero()))
-}
-
 /// ≥ N failed sign-ins for one account within the window.
 pub(crate) fn brute_force(view: &View<'_>) -> Option<Finding> {
     let pattern = Pattern::brute_force(view.config);
@@ -151,12 +320,12 @@ pub(crate) fn brute_force(view: &View<'_>) -> Option<Finding> {
     }
     let user = t.user_id.clone()?;
     let members = pattern.members(&view.account);
-    let windows = pattern.around(&members, t.time);
-    if windows.is_empty() {
+    let bursts = pattern.around(&members, t.time);
+    if bursts.is_empty() {
         return None;
     }
-    let events = union(&windows);
-    let (most, within) = peak(&pattern, &windows);
+    let events = bursts.events();
+    let (most, within) = bursts.peak();
     let ips: BTreeSet<&str> = events.iter().filter_map(|e| e.ip.as_deref()).collect();
     let explanation = format!(
         "{} failed sign-ins for {} from {} source IP{} between {} and {}; {most} of them within {} (threshold: {} within {} min).",
@@ -231,12 +400,12 @@ fn ip_pattern(
     }
     let ip = t.ip.clone()?;
     let members = pattern.members(&view.ip);
-    let windows = pattern.around(&members, t.time);
-    if windows.is_empty() {
+    let bursts = pattern.around(&members, t.time);
+    if bursts.is_empty() {
         return None;
     }
-    let events = union(&windows);
-    let (most, within) = peak(pattern, &windows);
+    let events = bursts.events();
+    let (most, within) = bursts.peak();
     Finding::over(
         pattern.kind,
         Severity::High,
@@ -245,4 +414,118 @@ fn ip_pattern(
         &events,
         explain(&events, most, within),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::window::{containing, starting_between};
+    use super::*;
+    use chrono::TimeZone;
+
+    /// A failed sign-in `seconds` in, against one of a few logins (mixed case and padding, as
+    /// providers send them) or inventory accounts.
+    fn attempt(n: u64, seconds: i64, who: u64) -> SignInEvent {
+        let base = Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap();
+        let mut event: SignInEvent = serde_json::from_value(serde_json::json!({
+            "id": format!("sin_{n:05}"), "tenant_id": "ten_1", "integration_id": "int_1",
+            "provider": "okta", "provider_event_id": format!("{n}"),
+            "time": base + Duration::seconds(seconds),
+            "event_type": "user.session.start", "outcome": "failure", "ip": "203.0.113.9",
+        }))
+        .unwrap();
+        match who % 3 {
+            0 => event.login = Some(format!(" User{}@Example.com ", who % 7)),
+            1 => event.login = Some(format!("user{}@example.com", who % 7)),
+            _ => event.user_id = gatehouse_core::UserId::parse(&format!("usr_{}", who % 5)),
+        }
+        event
+    }
+
+    fn naive(pattern: &Pattern, windows: &[&[&SignInEvent]]) -> Vec<(usize, usize)> {
+        windows
+            .iter()
+            .map(|w| {
+                let count = if pattern.distinct {
+                    distinct_accounts(w)
+                } else {
+                    w.len()
+                };
+                (w.len(), count)
+            })
+            .filter(|(_, count)| *count >= pattern.threshold)
+            .collect()
+    }
+
+    /// The one-sweep count gives the same qualifying windows, counts, union and peak as
+    /// counting each window on its own, on pseudo-random bursts with repeated timestamps.
+    #[test]
+    fn the_sweep_counts_every_window_as_counting_each_alone_would() {
+        let config = RiskConfig::default();
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..40 {
+            let mut events: Vec<SignInEvent> = (0..200)
+                .map(|n| attempt(n, (next() % 3_600) as i64, next()))
+                .collect();
+            events.sort_by(super::super::by_time);
+            let refs: Vec<&SignInEvent> = events.iter().collect();
+            for mut pattern in [
+                Pattern::brute_force(&config),
+                Pattern::password_spray(&config),
+                Pattern::credential_stuffing(&config),
+            ] {
+                pattern.threshold = 1 + (round % 6);
+                let members = pattern.members(&refs);
+                for probe in [0, 17, 99, 150, 199] {
+                    let at = refs[probe].time;
+                    let windows = containing(&members, at, pattern.span);
+                    let expected = naive(&pattern, &windows);
+                    let bursts = pattern.around(&members, at);
+                    let got: Vec<(usize, usize)> = bursts
+                        .windows
+                        .iter()
+                        .map(|w| (w.end - w.start, w.count))
+                        .collect();
+                    assert_eq!(got, expected, "round {round}, probe {probe}");
+                    let qualifying: Vec<&[&SignInEvent]> = windows
+                        .iter()
+                        .copied()
+                        .filter(|w| {
+                            let count = if pattern.distinct {
+                                distinct_accounts(w)
+                            } else {
+                                w.len()
+                            };
+                            count >= pattern.threshold
+                        })
+                        .collect();
+                    assert_eq!(bursts.events(), union(&qualifying));
+                    let from = at - Duration::minutes(10);
+                    let ending = pattern.ending_between(&members, from, at);
+                    let naive_ending: Vec<usize> =
+                        starting_between(&members, from - pattern.span, at, pattern.span)
+                            .into_iter()
+                            .filter(|w| {
+                                let count = if pattern.distinct {
+                                    distinct_accounts(w)
+                                } else {
+                                    w.len()
+                                };
+                                count >= pattern.threshold
+                                    && w.last().is_some_and(|e| e.time >= from)
+                            })
+                            .map(<[_]>::len)
+                            .collect();
+                    let got_ending: Vec<usize> =
+                        ending.windows.iter().map(|w| w.end - w.start).collect();
+                    assert_eq!(got_ending, naive_ending);
+                }
+            }
+        }
+    }
 }

@@ -58,7 +58,10 @@ async fn a_torn_tail_is_cut_off_and_appends_continue_after_the_last_whole_record
     let journal = Journal::open(options(dir.path())).unwrap();
     assert_eq!(journal.durable_end(), end);
     journal.append(b"after".to_vec()).await.unwrap();
-    assert_eq!(payloads(&journal), vec![b"whole".to_vec(), b"after".to_vec()]);
+    assert_eq!(
+        payloads(&journal),
+        vec![b"whole".to_vec(), b"after".to_vec()]
+    );
 }
 
 #[tokio::test]
@@ -127,7 +130,10 @@ async fn a_reader_follows_appends_across_segments_and_stops_at_the_durable_end()
     seen.extend(records.into_iter().map(|r| r.payload[0]));
     assert_eq!(seen, (0..30u8).collect::<Vec<_>>());
     assert_eq!(reader.position(), journal.durable_end());
-    assert!(reader.read(journal.durable_end(), 10, 10).unwrap().is_empty());
+    assert!(reader
+        .read(journal.durable_end(), 10, 10)
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

@@ -3,9 +3,9 @@
 //! one detection), updates risk scores, sends the detections to the outputs, and applies the
 //! tenant's response policies.
 //!
-//! It runs off the request path: the push is acknowledged once its events are durable, and the
-//! events are queued here. The queue is bounded; past it events are dropped with a warning (and
-//! can be re-assessed with a backtest) rather than slowing acknowledgements.
+//! It runs off the request path: a push is acknowledged once it is durable in the inbox, whose
+//! consumer stores its events and queues them here. The queue is bounded; past it submitters
+//! wait (the inbox and the pull cursors keep the backlog durably), so nothing is dropped.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,17 +15,19 @@ use chrono::Duration;
 use gatehouse_core::model::{Detection, Outcome, PolicyMode, PolicyScope, SignInEvent, Tenant};
 use gatehouse_core::TenantId;
 use gatehouse_risk::{Change, Context, Kind, RiskConfig};
-use gatehouse_store::SignInSubject;
 use tokio::sync::mpsc;
+
+mod context;
 
 use crate::actions::{ActionExecutor, ActionRequest};
 use crate::outputs::{OutputFormat, Outputs};
 use crate::{EngineError, Gateway};
+use context::{ContextCache, Subject};
 
-/// Most events a list in a context may hold (a busy IP can have many).
-const CONTEXT_LIMIT: usize = 20_000;
-/// Events waiting for assessment before new ones are dropped.
-const QUEUE: usize = 100_000;
+/// Most sign-ins in one queued batch (one context fetch per subject serves the whole batch).
+const BATCH: usize = 1_000;
+/// Batches waiting for assessment before submitters wait.
+const QUEUE_BATCHES: usize = 32;
 
 /// What one assessment changed.
 #[derive(Debug, Default, Clone)]
@@ -51,25 +53,6 @@ pub fn risk_config(tenant: &Tenant) -> Result<RiskConfig, EngineError> {
         .validate()
         .map_err(|e| EngineError::invalid("settings.risk", e.to_string()))?;
     Ok(config)
-}
-
-/// The sign-ins about `subject` within `span` around `event`'s time (inclusive at both ends).
-async fn about(
-    store: &dyn gatehouse_store::Store,
-    event: &SignInEvent,
-    subject: SignInSubject<'_>,
-    span: gatehouse_risk::Span,
-) -> Result<Vec<SignInEvent>, gatehouse_store::StoreError> {
-    let (from, to) = span.around(event.time);
-    store
-        .signins_about(
-            &event.tenant_id,
-            subject,
-            from,
-            to + Duration::milliseconds(1),
-            CONTEXT_LIMIT,
-        )
-        .await
 }
 
 /// Assesses stored sign-ins and acts on what it finds.
@@ -105,7 +88,7 @@ impl Detector {
         outputs: Arc<Outputs>,
         runtime: &tokio::runtime::Handle,
     ) -> Arc<Self> {
-        let (queue, mut receiver) = mpsc::channel::<Vec<SignInEvent>>(QUEUE / 64);
+        let (queue, mut receiver) = mpsc::channel::<Vec<SignInEvent>>(QUEUE_BATCHES);
         let detector = Arc::new(Self {
             gateway,
             actions,
@@ -116,8 +99,9 @@ impl Detector {
         let worker = Arc::clone(&detector);
         runtime.spawn(async move {
             while let Some(events) = receiver.recv().await {
+                let mut cache = ContextCache::for_batch(&events);
                 for event in &events {
-                    if let Err(error) = worker.assess(event, false).await {
+                    if let Err(error) = worker.assess_in(event, false, &mut cache).await {
                         tracing::warn!(signin_id = %event.id, %error, "risk assessment failed");
                     }
                 }
@@ -126,40 +110,31 @@ impl Detector {
         detector
     }
 
-    /// Queues freshly stored sign-ins for assessment.
-    pub fn submit(&self, events: Vec<SignInEvent>) {
-        if events.is_empty() {
-            return;
-        }
-        if let Err(error) = self.queue.try_send(events) {
-            let count = match &error {
-                mpsc::error::TrySendError::Full(e) | mpsc::error::TrySendError::Closed(e) => {
-                    e.len()
-                }
-            };
-            let total = self.dropped.fetch_add(count as u64, Ordering::Relaxed) + count as u64;
-            tracing::warn!(
-                count,
-                total,
-                "risk queue full: sign-ins stored but not assessed"
-            );
-        }
-    }
-
-    /// Queues freshly stored sign-ins for assessment, waiting while the queue is full (the push
-    /// inbox holds the backlog durably, so nothing needs to be dropped).
-    pub async fn submit_waiting(&self, events: Vec<SignInEvent>) {
-        if events.is_empty() {
-            return;
-        }
-        if let Err(error) = self.queue.send(events).await {
-            let count = error.0.len() as u64;
-            self.dropped.fetch_add(count, Ordering::Relaxed);
-            tracing::warn!(count, "risk runner stopped: sign-ins stored but not assessed");
+    /// Queues freshly stored sign-ins for assessment, waiting while the queue is full: what
+    /// feeds it (the push inbox's journal, a pull's cursor) holds the backlog durably, so
+    /// nothing is dropped and memory stays bounded.
+    pub async fn submit(&self, mut events: Vec<SignInEvent>) {
+        while !events.is_empty() {
+            let rest = events.split_off(events.len().min(BATCH));
+            if let Err(error) = self.queue.send(events).await {
+                let count = (error.0.len() + rest.len()) as u64;
+                self.dropped.fetch_add(count, Ordering::Relaxed);
+                tracing::warn!(
+                    count,
+                    "risk runner stopped: sign-ins stored but not assessed"
+                );
+                return;
+            }
+            events = rest;
         }
     }
 
-    /// Sign-ins dropped from assessment because the queue was full.
+    /// Batches of sign-ins waiting for assessment.
+    pub fn queued_batches(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
+    /// Sign-ins dropped from assessment because the runner had stopped.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
@@ -167,57 +142,28 @@ impl Detector {
     /// Assesses one stored sign-in. With `dry` nothing is written or run: the outcome says what
     /// would have been (backtests).
     pub async fn assess(&self, event: &SignInEvent, dry: bool) -> Result<Outcomes, EngineError> {
+        let mut cache = ContextCache::for_batch(std::slice::from_ref(event));
+        self.assess_in(event, dry, &mut cache).await
+    }
+
+    /// Assesses one sign-in of a batch whose windows `cache` holds.
+    async fn assess_in(
+        &self,
+        event: &SignInEvent,
+        dry: bool,
+        cache: &mut ContextCache,
+    ) -> Result<Outcomes, EngineError> {
         let store = self.gateway.store();
-        let tenant = self.gateway.tenant(&event.tenant_id).await?;
-        let config = risk_config(&tenant)?;
+        let (tenant, config) = cache.tenant(&self.gateway, &event.tenant_id).await?.clone();
         let windows = gatehouse_risk::windows(&config);
         let t = &event.tenant_id;
-        let account_events = match (&event.user_id, &event.login) {
-            (Some(user), _) => {
-                about(
-                    store.as_ref(),
-                    event,
-                    SignInSubject::User(user),
-                    windows.account_events,
-                )
-                .await?
-            }
-            (None, Some(login)) => {
-                let login = login.to_lowercase();
-                about(
-                    store.as_ref(),
-                    event,
-                    SignInSubject::Login(&login),
-                    windows.account_events,
-                )
-                .await?
-            }
-            (None, None) => Vec::new(),
+        let account_subject = match (&event.user_id, &event.login) {
+            (Some(user), _) => Some(Subject::User(user.clone())),
+            (None, Some(login)) => Some(Subject::Login(login.to_lowercase())),
+            (None, None) => None,
         };
-        let ip_events = match &event.ip {
-            Some(ip) => {
-                about(
-                    store.as_ref(),
-                    event,
-                    SignInSubject::Ip(ip),
-                    windows.ip_events,
-                )
-                .await?
-            }
-            None => Vec::new(),
-        };
-        let session_events = match &event.session_id {
-            Some(session) => {
-                about(
-                    store.as_ref(),
-                    event,
-                    SignInSubject::Session(session),
-                    windows.session_events,
-                )
-                .await?
-            }
-            None => Vec::new(),
-        };
+        let ip_subject = event.ip.clone().map(Subject::Ip);
+        let session_subject = event.session_id.clone().map(Subject::Session);
         let account = match &event.user_id {
             Some(user) => store.get_user(t, user).await?,
             None => None,
@@ -235,20 +181,35 @@ impl Detector {
                 people.push(user.clone());
             }
         }
-        let mut identity_successes = Vec::new();
-        for person in &people {
-            identity_successes.extend(
-                about(
-                    store.as_ref(),
-                    event,
-                    SignInSubject::User(person),
-                    windows.identity_successes,
-                )
-                .await?
-                .into_iter()
-                .filter(|e| e.outcome == Outcome::Success),
-            );
+        let people_subjects: Vec<Subject> = people.iter().cloned().map(Subject::User).collect();
+        let lists = [
+            (account_subject.as_ref(), windows.account_events),
+            (ip_subject.as_ref(), windows.ip_events),
+            (session_subject.as_ref(), windows.session_events),
+        ];
+        for (subject, span) in lists {
+            if let Some(subject) = subject {
+                cache.load(store.as_ref(), event, subject, span).await?;
+            }
         }
+        for person in &people_subjects {
+            cache
+                .load(store.as_ref(), event, person, windows.identity_successes)
+                .await?;
+        }
+        let slice = |subject: Option<&Subject>, span| match subject {
+            Some(subject) => cache.slice(event, subject, span),
+            None => &[],
+        };
+        let account_events = slice(account_subject.as_ref(), windows.account_events);
+        let ip_events = slice(ip_subject.as_ref(), windows.ip_events);
+        let session_events = slice(session_subject.as_ref(), windows.session_events);
+        let identity_successes: Vec<SignInEvent> = people_subjects
+            .iter()
+            .flat_map(|person| cache.slice(event, person, windows.identity_successes))
+            .filter(|e| e.outcome == Outcome::Success)
+            .cloned()
+            .collect();
         let since = event.time - windows.recent_attacks;
         let mut recent_attacks = Vec::new();
         let mut subjects = Vec::new();
@@ -269,9 +230,9 @@ impl Detector {
         }
         let context = Context {
             trigger: event,
-            account_events: &account_events,
-            ip_events: &ip_events,
-            session_events: &session_events,
+            account_events,
+            ip_events,
+            session_events,
             identity_successes: &identity_successes,
             account: account.as_ref(),
             recent_attacks: &recent_attacks,
