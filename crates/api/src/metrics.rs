@@ -32,6 +32,7 @@ pub struct Metrics {
     risk_dropped: Gauge,
     inbox_backlog: Gauge,
     risk_queue: Gauge,
+    inbox_rounds: Gauge,
     inbox_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
@@ -57,6 +58,7 @@ impl Metrics {
         let risk_dropped = Gauge::default();
         let inbox_backlog = Gauge::default();
         let risk_queue = Gauge::default();
+        let inbox_rounds = Gauge::default();
         let inbox_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
         registry.register(
             "http_requests",
@@ -89,6 +91,11 @@ impl Metrics {
             inbox_lag.clone(),
         );
         registry.register(
+            "inbox_commit_rounds",
+            "Group-commit rounds of the push inbox's journal since start (one fdatasync each)",
+            inbox_rounds.clone(),
+        );
+        registry.register(
             "risk_queued_batches",
             "Batches of stored sign-ins waiting for risk assessment",
             risk_queue.clone(),
@@ -100,6 +107,7 @@ impl Metrics {
             store_size,
             risk_dropped,
             risk_queue,
+            inbox_rounds,
             inbox_backlog,
             inbox_lag,
         }
@@ -132,9 +140,11 @@ impl Metrics {
             .set(i64::try_from(queued_batches).unwrap_or(i64::MAX));
     }
 
-    pub(crate) fn set_inbox(&self, backlog_bytes: u64, lag: std::time::Duration) {
+    pub(crate) fn set_inbox(&self, backlog_bytes: u64, rounds: u64, lag: std::time::Duration) {
         self.inbox_backlog
             .set(i64::try_from(backlog_bytes).unwrap_or(i64::MAX));
+        self.inbox_rounds
+            .set(i64::try_from(rounds).unwrap_or(i64::MAX));
         self.inbox_lag.set(lag.as_secs_f64());
     }
 

@@ -1153,7 +1153,7 @@ mod inventory {
             session_id: Some("idx1".into()),
             is_proxy: None,
             provider_risk: None,
-            raw: Some(json!({"uuid": event})),
+            raw: Some(json!({"uuid": event}).into()),
         }
     }
 

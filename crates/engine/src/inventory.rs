@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use gatehouse_core::model::{Group, Identity, Integration, SignInEvent, User};
+use gatehouse_core::model::{Group, Identity, Integration, RawEvent, SignInEvent, User};
 use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
 use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, UserId};
 use gatehouse_store::Store;
@@ -257,7 +257,7 @@ impl Inventory {
                 session_id: event.session_id,
                 is_proxy: event.is_proxy,
                 provider_risk: event.provider_risk,
-                raw: event.raw,
+                raw: event.raw.map(RawEvent::from),
             };
             if let Some(geoip) = &self.geoip {
                 geoip.fill(&mut signin);

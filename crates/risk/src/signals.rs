@@ -324,6 +324,10 @@ mod tests {
     use chrono::TimeZone;
     use serde_json::json;
 
+    fn raw(value: serde_json::Value) -> Option<gatehouse_core::model::RawEvent> {
+        Some(value.into())
+    }
+
     fn event(event_type: &str, category: EventCategory, outcome: Outcome) -> SignInEvent {
         let time = chrono::Utc.with_ymd_and_hms(2026, 5, 1, 0, 0, 0).unwrap();
         serde_json::from_value(json!({
@@ -370,13 +374,13 @@ mod tests {
         assert_eq!(push_rejection(&mfa), Some(Rejection::Failed));
         mfa.mfa_factor = Some("Okta Verify".into());
         assert_eq!(push_rejection(&mfa), Some(Rejection::Failed));
-        mfa.raw = Some(json!({"target": [{"detailEntry": {"methodTypeUsed": "Enter a code"}}]}));
+        mfa.raw = raw(json!({"target": [{"detailEntry": {"methodTypeUsed": "Enter a code"}}]}));
         assert_eq!(
             push_rejection(&mfa),
             None,
             "an Okta Verify code is not a push"
         );
-        mfa.raw = Some(
+        mfa.raw = raw(
             json!({"target": [{"detailEntry": {"methodTypeUsed": "Get a push notification"}}]}),
         );
         assert_eq!(push_rejection(&mfa), Some(Rejection::Failed));
@@ -393,12 +397,12 @@ mod tests {
             Outcome::Success,
         );
         assert_eq!(privilege_signal(&policy), None, "unknown policy type");
-        policy.raw = Some(
+        policy.raw = raw(
             json!({"target": [{"type": "PolicyEntity", "displayName": "Passwords",
             "detailEntry": {"policyType": "PASSWORD"}}]}),
         );
         assert_eq!(privilege_signal(&policy), None);
-        policy.raw = Some(
+        policy.raw = raw(
             json!({"target": [{"type": "PolicyEntity", "displayName": "MFA",
             "detailEntry": {"policyType": "MFA_ENROLL"}}]}),
         );
@@ -418,10 +422,10 @@ mod tests {
             Outcome::Success,
         );
         assert_eq!(provider_anonymizer(&e), None);
-        e.raw = Some(json!({"debugContext": {"debugData": {
+        e.raw = raw(json!({"debugContext": {"debugData": {
             "tunnels": "[{\"anonymous\":true,\"operator\":\"X\",\"type\":\"VPN\"}]"}}}));
         assert!(provider_anonymizer(&e).is_some());
-        e.raw = Some(json!({"debugContext": {"debugData": {
+        e.raw = raw(json!({"debugContext": {"debugData": {
             "tunnels": [{"anonymous": false, "type": "TOR"}]}}}));
         assert!(provider_anonymizer(&e).is_some());
         e.raw = None;

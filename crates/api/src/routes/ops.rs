@@ -48,9 +48,11 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         .metrics
         .set_risk(detector.dropped(), detector.queued_batches());
     if let Some(inbox) = state.engine.ingest.inbox() {
-        state
-            .metrics
-            .set_inbox(inbox.backlog_bytes(), inbox.last_lag());
+        state.metrics.set_inbox(
+            inbox.backlog_bytes(),
+            inbox.commit_rounds(),
+            inbox.last_lag(),
+        );
     }
     (
         [(

@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::ids::{DetectionId, IdentityId, IntegrationId, SignInId, TenantId, UserId};
 
@@ -78,7 +77,7 @@ pub struct SignInEvent {
     pub provider_risk: Option<RiskLevel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub raw: Option<Value>,
+    pub raw: Option<super::RawEvent>,
 }
 
 /// How bad a detection is.

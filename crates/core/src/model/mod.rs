@@ -4,10 +4,12 @@ mod action;
 mod directory;
 mod events;
 mod policy;
+mod raw;
 mod tenancy;
 
 pub use action::*;
 pub use directory::*;
 pub use events::*;
 pub use policy::*;
+pub use raw::RawEvent;
 pub use tenancy::*;

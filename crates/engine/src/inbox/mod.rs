@@ -101,6 +101,11 @@ impl Inbox {
             .saturating_sub(*self.applied.borrow())
     }
 
+    /// The journal's commit rounds so far (one write and one `fdatasync` each).
+    pub fn commit_rounds(&self) -> u64 {
+        self.journal.commit_rounds()
+    }
+
     /// How long the last stored delivery waited in the inbox.
     pub fn last_lag(&self) -> Duration {
         Duration::from_millis(self.last_lag_ms.load(Ordering::Relaxed))

@@ -1,0 +1,98 @@
+//! A provider's event as received, kept as JSON text and parsed only when something reads it.
+//!
+//! Every stored sign-in carries its raw event (a kilobyte or more), and the risk engine reads
+//! hundreds of stored sign-ins around each new one while looking at the raw event of only a
+//! few (MFA pushes, privilege grants). Decoding the text into a `Value` tree for all of them was
+//! most of the cost of reading a context; skipping over it is not.
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// The raw provider event of a sign-in.
+#[derive(Clone)]
+pub struct RawEvent {
+    text: Box<RawValue>,
+    parsed: OnceLock<Value>,
+}
+
+impl RawEvent {
+    /// The event as JSON (parsed on first use, then kept).
+    pub fn value(&self) -> &Value {
+        self.parsed
+            .get_or_init(|| serde_json::from_str(self.text.get()).unwrap_or(Value::Null))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.value().get(key)
+    }
+
+    pub fn pointer(&self, pointer: &str) -> Option<&Value> {
+        self.value().pointer(pointer)
+    }
+
+    /// The JSON text as received.
+    pub fn as_text(&self) -> &str {
+        self.text.get()
+    }
+}
+
+impl From<Value> for RawEvent {
+    fn from(value: Value) -> Self {
+        // Serializing a `Value` cannot fail (its map keys are strings).
+        let text =
+            serde_json::value::to_raw_value(&value).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        let parsed = OnceLock::new();
+        let _ = parsed.set(value);
+        Self { text, parsed }
+    }
+}
+
+impl PartialEq for RawEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.value() == other.value()
+    }
+}
+
+impl std::fmt::Debug for RawEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.text.get())
+    }
+}
+
+impl Serialize for RawEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.text.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawEvent {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self {
+            text: Box::<RawValue>::deserialize(deserializer)?,
+            parsed: OnceLock::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn raw_events_round_trip_as_text_and_parse_on_demand() {
+        let value = serde_json::json!({"uuid": "u1", "target": [{"type": "User"}]});
+        let raw = RawEvent::from(value.clone());
+        let text = serde_json::to_string(&raw).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), value);
+        let back: RawEvent = serde_json::from_str(&text).unwrap();
+        assert!(back.parsed.get().is_none(), "not parsed until read");
+        assert_eq!(back.get("uuid"), Some(&Value::from("u1")));
+        assert_eq!(back.pointer("/target/0/type"), Some(&Value::from("User")));
+        assert_eq!(back, raw);
+    }
+}
