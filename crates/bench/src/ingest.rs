@@ -27,8 +27,8 @@ pub struct Args {
     rust_client: bool,
 }
 
-/// One Okta System Log event, as an event hook carries it: 5,000 accounts signing in from 4,096
-/// addresses (the same spread as the wrk script).
+/// One Okta System Log event, as an event hook carries it: ordinary traffic from 100,000
+/// accounts, each from its own address (the same as the wrk script).
 fn event(n: u64, i: usize) -> Value {
     let k = n * 50 + i as u64;
     json!({
@@ -38,9 +38,9 @@ fn event(n: u64, i: usize) -> Value {
         "version": "0",
         "severity": "INFO",
         "displayMessage": "User login to Okta",
-        "actor": {"id": format!("00u{:06}", k % 5000), "type": "User", "alternateId": format!("user{:06}@acme.example", k % 5000), "displayName": "Bench User"},
+        "actor": {"id": format!("00u{:06}", k % 100_000), "type": "User", "alternateId": format!("user{:06}@acme.example", k % 100_000), "displayName": "Bench User"},
         "client": {"userAgent": {"rawUserAgent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/127.0", "os": "Linux", "browser": "CHROME"},
-                   "zone": "null", "device": "Computer", "ipAddress": format!("10.1.{}.{}", (k % 4096) / 256, k % 256),
+                   "zone": "null", "device": "Computer", "ipAddress": format!("10.{}.{}.{}", (k % 100_000) / 65536, (k % 100_000) / 256 % 256, k % 100_000 % 256),
                    "geographicalContext": {"city": "Dublin", "state": "Leinster", "country": "Ireland", "postalCode": "D02", "geolocation": {"lat": 53.35, "lon": -6.26}}},
         "authenticationContext": {"credentialType": "PASSWORD", "externalSessionId": format!("idx{n}-{i}")},
         "outcome": {"result": if n.is_multiple_of(7) { "FAILURE" } else { "SUCCESS" }, "reason": if n.is_multiple_of(7) { "INVALID_CREDENTIALS" } else { "" }},

@@ -28,10 +28,11 @@ setup = function(thread)
   thread:set("tid", threads)
   threads = threads + 1
 end
--- Realistic spread: 5,000 accounts signing in from 4,096 addresses, a new session each time.
+-- Ordinary traffic: 100,000 accounts, each from its own address, a new session each time.
 local function event(id, k)
-  local user = string.format("%06d", k % 5000)
-  local ip = "10.1." .. math.floor((k % 4096) / 256) .. "." .. (k % 256)
+  local n = k % 100000
+  local user = string.format("%06d", n)
+  local ip = "10." .. math.floor(n / 65536) .. "." .. (math.floor(n / 256) % 256) .. "." .. (n % 256)
   return '{{"uuid":"' .. id .. '","published":"2026-11-20T10:00:00.000Z","eventType":"user.session.start","version":"0","severity":"INFO","displayMessage":"User login to Okta","actor":{{"id":"00u' .. user .. '","type":"User","alternateId":"user' .. user .. '@acme.example","displayName":"Bench User"}},"client":{{"userAgent":{{"rawUserAgent":"Mozilla/5.0 (X11; Linux x86_64) Chrome/127.0","os":"Linux","browser":"CHROME"}},"zone":"null","device":"Computer","ipAddress":"' .. ip .. '","geographicalContext":{{"city":"Dublin","state":"Leinster","country":"Ireland","postalCode":"D02","geolocation":{{"lat":53.35,"lon":-6.26}}}}}},"authenticationContext":{{"credentialType":"PASSWORD","externalSessionId":"idx' .. id .. '"}},"outcome":{{"result":"SUCCESS","reason":null}},"securityContext":{{"asNumber":64500,"asOrg":"bench","isp":"bench","domain":null,"isProxy":false}},"transaction":{{"type":"WEB","id":"tx1","detail":{{}}}},"target":[]}}'
 end
 request = function()
