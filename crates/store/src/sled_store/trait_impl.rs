@@ -435,6 +435,7 @@ impl Store for SledStore {
     }
 
     async fn close(&self) -> Result<(), StoreError> {
+        self.scim_writer.stop();
         self.committer.stop();
         Ok(())
     }
@@ -446,8 +447,10 @@ impl Store for SledStore {
         integration: &IntegrationId,
         kind: gatehouse_scim::ResourceKind,
         resource: &serde_json::Value,
+        rows: &crate::InventoryRows,
     ) -> Result<(), StoreError> {
-        self.scim_create_now(tenant, integration, kind, resource)?;
+        let write = super::scim_write::Write::new(tenant, integration, kind, resource, None, rows)?;
+        self.scim_writer.write(write).await?;
         self.durable().await
     }
 
@@ -458,9 +461,20 @@ impl Store for SledStore {
         kind: gatehouse_scim::ResourceKind,
         resource: &serde_json::Value,
         expected: &str,
+        rows: &crate::InventoryRows,
     ) -> Result<crate::ScimWrite, StoreError> {
-        let written = self.scim_replace_now(tenant, integration, kind, resource, expected)?;
-        self.durable().await?;
+        let write = super::scim_write::Write::new(
+            tenant,
+            integration,
+            kind,
+            resource,
+            Some(expected),
+            rows,
+        )?;
+        let written = self.scim_writer.write(write).await?;
+        if written == crate::ScimWrite::Written {
+            self.durable().await?;
+        }
         Ok(written)
     }
 
