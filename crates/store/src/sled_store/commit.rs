@@ -61,6 +61,19 @@ impl Committer {
             .map_err(StoreError::Backend)
     }
 
+    /// [`Self::commit`] for a plain thread (the SCIM writer), blocking it until durable.
+    pub(crate) fn commit_blocking(&self) -> Result<(), StoreError> {
+        let (waiter, done) = oneshot::channel();
+        {
+            let queue = self.queue.read().map_err(|_| StoreError::Closed)?;
+            let sender = queue.as_ref().ok_or(StoreError::Closed)?;
+            sender.send(waiter).map_err(|_| StoreError::Closed)?;
+        }
+        done.blocking_recv()
+            .map_err(|_| StoreError::Closed)?
+            .map_err(StoreError::Backend)
+    }
+
     /// Stops taking writers, commits what is queued and joins the thread.
     pub(crate) fn stop(&self) {
         if let Ok(mut queue) = self.queue.write() {

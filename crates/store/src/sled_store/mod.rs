@@ -93,7 +93,7 @@ pub struct SledStore {
     scim: ScimTrees,
     /// Batches concurrent SCIM writes into one transaction.
     scim_writer: Writer,
-    committer: Committer,
+    committer: Arc<Committer>,
     path: PathBuf,
 }
 
@@ -134,9 +134,9 @@ impl SledStore {
         scim_names::migrate(&db, &trees.scim_user_names)?;
         // sled writes its log to `db`; fsync on our own descriptor of it makes a flush durable.
         let db_file = OpenOptions::new().read(true).open(dir.join("db"))?;
-        let committer = Committer::start(db.clone(), db_file)?;
+        let committer = Arc::new(Committer::start(db.clone(), db_file)?);
         let scim = ScimTrees::of(&trees);
-        let scim_writer = Writer::start(scim.clone())?;
+        let scim_writer = Writer::start(scim.clone(), Arc::clone(&committer))?;
         Ok(Self {
             db,
             trees,

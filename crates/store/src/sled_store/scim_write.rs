@@ -4,13 +4,14 @@
 //! Why batch: sled 0.34 rolls its log buffer before and after every transaction (`pin_log`), and
 //! each roll is a `pwrite` plus a waited `sync_file_range` on its IO threads. One transaction per
 //! create cost two device round trips on top of the group commit, and measured as the largest
-//! share of a create. So one writer thread takes every write queued since its last round and
-//! applies them all in one transaction; each write still checks (version, `userName`) before it
-//! writes anything, so one write's refusal leaves the others, and itself, untouched. Callers then
-//! wait for the group commit as before: a write is acknowledged only once durable.
+//! share of a create. So one writer thread takes every write queued since its last round,
+//! applies them all in one transaction, waits once for the group commit and then answers them
+//! all: a write is acknowledged only once durable, and a create costs one hand-off instead of
+//! two. Each write still checks (version, `userName`) before it writes anything, so one write's
+//! refusal leaves the others, and itself, untouched; refusals are answered before the commit.
 
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use gatehouse_core::model::{Identity, User};
@@ -21,6 +22,7 @@ use serde_json::Value;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
 
+use super::commit::Committer;
 use super::directory::{IdentityTrees, UserTrees};
 use super::keys::{decode, encode};
 use super::scim::{kind_part, members, text, version, Ns, ScimWrite, INDEXED};
@@ -345,19 +347,19 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(trees: ScimTrees) -> Result<Self, StoreError> {
+    pub(super) fn start(trees: ScimTrees, committer: Arc<Committer>) -> Result<Self, StoreError> {
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("gatehouse-scim-write".into())
-            .spawn(move || run(&trees, &receiver))?;
+            .spawn(move || run(&trees, &committer, &receiver))?;
         Ok(Self {
             queue: RwLock::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
         })
     }
 
-    /// Applies `write` (with whatever else is queued) and answers what it found. Not yet
-    /// durable: the caller waits for the group commit.
+    /// Applies `write` (with whatever else is queued) and answers what it found; a write that
+    /// was made is durable when this returns.
     pub(super) async fn write(&self, write: Write) -> Result<ScimWrite, StoreError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         {
@@ -390,15 +392,32 @@ impl Drop for Writer {
     }
 }
 
-fn run(trees: &ScimTrees, queue: &Receiver<(Write, Reply)>) {
+fn run(trees: &ScimTrees, committer: &Committer, queue: &Receiver<(Write, Reply)>) {
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         batch.extend(queue.try_iter().take(MAX_BATCH - 1));
         let writes: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
         let answers = apply_all(trees, &writes);
+        let mut written = Vec::with_capacity(batch.len());
         for ((_, reply), answer) in batch.into_iter().zip(answers) {
-            // A caller that gave up waiting (its request was cancelled) is no error.
-            let _ = reply.send(answer);
+            match answer {
+                Ok(ScimWrite::Written) => written.push(reply),
+                // Nothing was written: nothing to wait for. A caller that gave up waiting (its
+                // request was cancelled) is no error.
+                refused => {
+                    let _ = reply.send(refused);
+                }
+            }
+        }
+        if written.is_empty() {
+            continue;
+        }
+        let durable = committer.commit_blocking();
+        for reply in written {
+            let _ = reply.send(match &durable {
+                Ok(()) => Ok(ScimWrite::Written),
+                Err(e) => Err(shared(e)),
+            });
         }
     }
 }

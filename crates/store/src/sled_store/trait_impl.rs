@@ -449,9 +449,9 @@ impl Store for SledStore {
         resource: &serde_json::Value,
         rows: &crate::InventoryRows,
     ) -> Result<(), StoreError> {
+        // Durable when the writer answers (it waits for the group commit).
         let write = super::scim_write::Write::new(tenant, integration, kind, resource, None, rows)?;
-        self.scim_writer.write(write).await?;
-        self.durable().await
+        self.scim_writer.write(write).await.map(|_| ())
     }
 
     async fn scim_replace(
@@ -471,11 +471,7 @@ impl Store for SledStore {
             Some(expected),
             rows,
         )?;
-        let written = self.scim_writer.write(write).await?;
-        if written == crate::ScimWrite::Written {
-            self.durable().await?;
-        }
-        Ok(written)
+        self.scim_writer.write(write).await
     }
 
     async fn scim_delete(
