@@ -192,6 +192,10 @@ impl SledStore {
                 .into_iter()
                 .collect());
         }
+        if attr == "userName" && kind == ResourceKind::User {
+            // The tenant's name tree answers with one point read; the index needs a scan.
+            return self.scim_users_named(tenant, integration, value);
+        }
         if !INDEXED.contains(&attr) {
             return Err(StoreError::Backend(format!("{attr} has no SCIM index")));
         }

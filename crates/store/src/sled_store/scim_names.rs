@@ -12,8 +12,10 @@
 //! A holder whose resource is gone (a crash between deleting an integration's resources and its
 //! names) does not block the name: claims check that the holder still exists.
 
-use gatehouse_core::TenantId;
+use gatehouse_core::{IntegrationId, TenantId};
 use gatehouse_scim::filter::index_key;
+use gatehouse_scim::ResourceKind;
+use serde_json::Value;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
@@ -112,6 +114,32 @@ impl Names<'_> {
 }
 
 impl SledStore {
+    /// The integration's Users named `user_name` (case-insensitively): at most one, or the few
+    /// a migrated store let share a name. Another integration's holder is not this caller's to
+    /// see, and a holder whose resource is gone is skipped.
+    pub(super) fn scim_users_named(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        user_name: &str,
+    ) -> Result<Vec<Value>, StoreError> {
+        let holders = holders_of(
+            self.trees
+                .scim_user_names
+                .get(name_key(tenant, user_name))?,
+        )?;
+        let mut out = Vec::new();
+        for (holder, id) in holders {
+            if holder != integration.as_str() {
+                continue;
+            }
+            if let Some(user) = self.scim_get_now(tenant, integration, ResourceKind::User, &id)? {
+                out.push(user);
+            }
+        }
+        Ok(out)
+    }
+
     /// Releases every name an integration's Users hold (the integration is being deleted). Its
     /// `userName` index says which: `tenant, integration, "User", "userName", name, id`.
     pub(super) fn release_integration_names(
@@ -209,9 +237,7 @@ mod tests {
         identities: Vec::new(),
     };
 
-    use gatehouse_core::IntegrationId;
-    use gatehouse_scim::ResourceKind;
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     use super::*;
     use crate::sled_store::ScimWrite;
@@ -397,6 +423,18 @@ mod tests {
             &user("5", "alice", "v1"),
             &NONE
         )));
+        // Lookups by name find each integration's own holder of a shared name, and only that.
+        for (integration, id) in [(&one, "1"), (&two, "2")] {
+            let found = store
+                .scim_find_now(&a, integration, U, "userName", "aLIce")
+                .unwrap();
+            assert_eq!(found.len(), 1);
+            assert_eq!(found[0]["id"], id);
+        }
+        assert!(store
+            .scim_find_now(&a, &three, U, "userName", "alice")
+            .unwrap()
+            .is_empty());
         // The two Users that shared a name keep working.
         let ok = store.scim_replace_now(&a, &two, U, &user("2", "Alice", "v2"), "v1", &NONE);
         assert_eq!(ok.unwrap(), ScimWrite::Written);
