@@ -44,7 +44,7 @@ impl Inventory {
         integration: &Integration,
         page: Vec<ProviderUser>,
     ) -> Result<usize, EngineError> {
-        let rows = self.user_rows(integration, page).await?;
+        let rows = self.user_rows(integration, page, false).await?;
         self.store
             .upsert_users_with_identities(&integration.tenant_id, &rows.users, &rows.identities)
             .await?;
@@ -53,19 +53,25 @@ impl Inventory {
 
     /// The rows [`apply_users`](Self::apply_users) would write, for a caller that writes them
     /// together with records of its own (SCIM: the resource and its account in one commit).
+    /// `new`: the caller knows these external ids have no account yet (it just drew them), so
+    /// there is nothing to look up.
     pub async fn user_rows(
         &self,
         integration: &Integration,
         page: Vec<ProviderUser>,
+        new: bool,
     ) -> Result<InventoryRows, EngineError> {
         let tenant = &integration.tenant_id;
         let now = self.clock.now();
         let mut users = Vec::with_capacity(page.len());
         for provided in page {
-            let existing = self
-                .store
-                .find_user_by_external_id(tenant, &integration.id, &provided.external_id)
-                .await?;
+            let existing = if new {
+                None
+            } else {
+                self.store
+                    .find_user_by_external_id(tenant, &integration.id, &provided.external_id)
+                    .await?
+            };
             users.push(merge_user(integration, existing, provided, now));
         }
         let identities = self.correlate(&mut users).await?;

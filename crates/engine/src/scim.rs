@@ -339,19 +339,21 @@ impl ScimService {
 
     /// The inventory rows a User's write carries: its account (and the identities correlation
     /// changed), written in the same store transaction and durable commit as the resource.
-    /// `shown` is the User as clients see it (its `groups` included). Groups carry none: their
-    /// mirror ([`Self::mirror_group`]) follows the write.
+    /// `shown` is the User as clients see it (its `groups` included); `new`: its id was just
+    /// drawn, so it has no account yet. Groups carry none: their mirror
+    /// ([`Self::mirror_group`]) follows the write.
     async fn account_rows(
         &self,
         s: &ScimScope,
         kind: ResourceKind,
         shown: &Value,
+        new: bool,
     ) -> Result<InventoryRows, ScimError> {
         if kind != ResourceKind::User {
             return Ok(InventoryRows::default());
         }
         self.inventory()
-            .user_rows(&s.integration, vec![user_to_provider(shown)])
+            .user_rows(&s.integration, vec![user_to_provider(shown)], new)
             .await
             .map_err(engine_error)
     }
@@ -371,8 +373,10 @@ impl ScimService {
         kind: ResourceKind,
         resource: Value,
     ) -> Result<Value, ScimError> {
-        let shown = self.present(s, kind, resource.clone()).await?;
-        let rows = self.account_rows(s, kind, &shown).await?;
+        // As clients see it without asking the store: `finalize` set its location, and no group
+        // names an id this server only just drew (122 random bits) and has not yet stored.
+        let shown = resource.clone();
+        let rows = self.account_rows(s, kind, &shown, true).await?;
         self.gateway
             .store()
             .scim_create(&s.tenant, &s.integration.id, kind, &resource, &rows)
@@ -590,7 +594,7 @@ impl ScimService {
             let now = self.gateway.clock().now();
             finalize(&mut new, kind, id, created.unwrap_or(now), now, &s.base_url);
             let shown = self.present(s, kind, new.clone()).await?;
-            let rows = self.account_rows(s, kind, &shown).await?;
+            let rows = self.account_rows(s, kind, &shown, false).await?;
             match store
                 .scim_replace(&s.tenant, &s.integration.id, kind, &new, &current, &rows)
                 .await
