@@ -374,6 +374,17 @@ mod tests {
             .all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict(_)))));
     }
 
+    /// sled's IO threads can hold the file lock for a moment after the last handle is gone.
+    fn reopen(dir: &std::path::Path) -> SledStore {
+        for _ in 0..100 {
+            if let Ok(store) = SledStore::open(dir) {
+                return store;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        SledStore::open(dir).unwrap()
+    }
+
     /// A store written with the per-integration layout (tree `scim_unique`), where two
     /// integrations of a tenant share a name.
     #[test]
@@ -401,8 +412,9 @@ mod tests {
                 );
                 old.insert(key, id).unwrap();
             }
+            store.db.flush().unwrap();
         }
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = reopen(dir.path());
         assert!(!store
             .db
             .tree_names()
