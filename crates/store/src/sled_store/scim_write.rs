@@ -4,11 +4,12 @@
 //! Why batch: sled 0.34 rolls its log buffer before and after every transaction (`pin_log`), and
 //! each roll is a `pwrite` plus a waited `sync_file_range` on its IO threads. One transaction per
 //! create cost two device round trips on top of the group commit, and measured as the largest
-//! share of a create. So one writer thread takes every write queued since its last round,
-//! applies them all in one transaction, waits once for the group commit and then answers them
-//! all: a write is acknowledged only once durable, and a create costs one hand-off instead of
-//! two. Each write still checks (version, `userName`) before it writes anything, so one write's
-//! refusal leaves the others, and itself, untouched; refusals are answered before the commit.
+//! share of a create. So one writer thread takes every write queued since its last round and
+//! applies them all in one transaction, then joins the group commit once for the batch; a second
+//! thread answers the batch when that round is durable, while the writer applies the next batch.
+//! A write is acknowledged only once durable. Each write still checks (version, `userName`)
+//! before it writes anything, so one write's refusal leaves the others, and itself, untouched;
+//! refusals are answered at once.
 
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, RwLock};
@@ -392,7 +393,26 @@ impl Drop for Writer {
     }
 }
 
+/// Writes of one batch that were made, and the commit round that makes them durable.
+type Made = (
+    tokio::sync::oneshot::Receiver<Result<(), String>>,
+    Vec<Reply>,
+);
+
 fn run(trees: &ScimTrees, committer: &Committer, queue: &Receiver<(Write, Reply)>) {
+    // Answers each batch once its commit round is done, while this thread applies the next
+    // batch: the transaction's CPU overlaps the previous round's flush and fsync.
+    let (made, answerer) = mpsc::channel::<Made>();
+    let answering = std::thread::Builder::new()
+        .name("gatehouse-scim-answer".into())
+        .spawn(move || answer(&answerer));
+    let answering = match answering {
+        Ok(thread) => thread,
+        Err(error) => {
+            tracing::error!(%error, "the SCIM answer thread did not start");
+            return;
+        }
+    };
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         batch.extend(queue.try_iter().take(MAX_BATCH - 1));
@@ -412,10 +432,39 @@ fn run(trees: &ScimTrees, committer: &Committer, queue: &Receiver<(Write, Reply)
         if written.is_empty() {
             continue;
         }
-        let durable = committer.commit_blocking();
-        for reply in written {
+        // The round this waiter joins starts after the transaction above: it covers it.
+        match committer.enqueue() {
+            Ok(round) => {
+                if let Err(mpsc::SendError((_, replies))) = made.send((round, written)) {
+                    for reply in replies {
+                        let _ = reply.send(Err(StoreError::Closed));
+                    }
+                }
+            }
+            Err(e) => {
+                for reply in written {
+                    let _ = reply.send(Err(shared(&e)));
+                }
+            }
+        }
+    }
+    drop(made);
+    if answering.join().is_err() {
+        tracing::error!("the SCIM answer thread panicked");
+    }
+}
+
+/// Answers made writes once their round is durable (rounds end in the order they were joined).
+fn answer(made: &Receiver<Made>) {
+    while let Ok((round, replies)) = made.recv() {
+        let durable = match round.blocking_recv() {
+            Ok(Ok(())) => Ok(ScimWrite::Written),
+            Ok(Err(e)) => Err(StoreError::Backend(e)),
+            Err(_) => Err(StoreError::Closed),
+        };
+        for reply in replies {
             let _ = reply.send(match &durable {
-                Ok(()) => Ok(ScimWrite::Written),
+                Ok(w) => Ok(*w),
                 Err(e) => Err(shared(e)),
             });
         }
