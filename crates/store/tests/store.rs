@@ -672,6 +672,12 @@ async fn concurrent_scim_creates_are_batched_and_checked_one_by_one() {
     let store = Arc::new(SledStore::open(dir.path()).unwrap());
     let t = tenant("ten_scimbatch");
     store.create_tenant(&t).await.unwrap();
+    for n in [0, 1, 2, 7] {
+        store
+            .create_integration(&integration(&t.id, n), &[])
+            .await
+            .unwrap();
+    }
     let kind = gatehouse_scim::ResourceKind::User;
     let resource = |id: &str, name: &str| serde_json::json!({"id": id, "userName": name, "meta": {"version": "W/\"1\""}});
     let mut tasks = Vec::new();
@@ -732,6 +738,12 @@ async fn a_refused_scim_write_stores_none_of_its_inventory_rows() {
     let store = SledStore::open(dir.path()).unwrap();
     let t = tenant("ten_scimrows");
     store.create_tenant(&t).await.unwrap();
+    for n in [1, 2] {
+        store
+            .create_integration(&integration(&t.id, n), &[])
+            .await
+            .unwrap();
+    }
     let (one, two) = (integration(&t.id, 1).id, integration(&t.id, 2).id);
     let kind = gatehouse_scim::ResourceKind::User;
     let resource = |id: &str| serde_json::json!({"id": id, "userName": "frank@x.example"});

@@ -331,6 +331,7 @@ impl SledStore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::sled_store::scim_names::integrate;
     use crate::InventoryRows;
     use serde_json::json;
 
@@ -354,6 +355,8 @@ mod tests {
             TenantId::parse("ten_b").unwrap(),
         );
         let int = IntegrationId::parse("int_1").unwrap();
+        integrate(&store, &a, &int);
+        integrate(&store, &b, &int);
         let u = ResourceKind::User;
         store
             .scim_create_now(&a, &int, u, &user("1", "Alice", "v1"), &NONE)

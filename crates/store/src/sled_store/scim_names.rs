@@ -9,8 +9,9 @@
 //! earlier version (uniqueness per integration, tree `scim_unique`) was migrated: those keep
 //! working, and nobody else can take the name.
 //!
-//! A holder whose resource is gone (a crash between deleting an integration's resources and its
-//! names) does not block the name: claims check that the holder still exists.
+//! A holder whose resource or integration is gone (a crash between deleting an integration and
+//! its names, or a write that raced that deletion) does not block the name: claims check that the
+//! holder still exists.
 
 use gatehouse_core::{IntegrationId, TenantId};
 use gatehouse_scim::filter::index_key;
@@ -52,9 +53,12 @@ pub(super) struct Names<'a> {
 impl Names<'_> {
     /// Whether (integration, id) may take `user_name`: the holders to store if so (the live
     /// ones, which can only be itself, and itself), `None` when another live User of the tenant
-    /// holds it. Reads only, so a caller can check everything before it writes anything.
+    /// holds it. A holder is live while its resource and its integration (in `integrations`)
+    /// exist, so a write that raced its integration's deletion blocks no name. Reads only, so a
+    /// caller can check everything before it writes anything.
     pub(super) fn claimable(
         &self,
+        integrations: &TransactionalTree,
         tenant: &TenantId,
         integration: &str,
         id: &str,
@@ -67,11 +71,14 @@ impl Names<'_> {
             if holder == me {
                 continue;
             }
-            if self
+            let live = self
                 .resources
                 .get(user_key(tenant, &holder.0, &holder.1))?
                 .is_some()
-            {
+                && integrations
+                    .get(keys::scoped(tenant, &[&holder.0]))?
+                    .is_some();
+            if live {
                 return Ok(None);
             }
         }
@@ -225,6 +232,19 @@ pub(super) fn migrate(db: &sled::Db, names: &sled::Tree) -> Result<(), StoreErro
     Ok(())
 }
 
+/// Stores a scim integration record (test setup): a name held in an integration that does not
+/// exist blocks nobody.
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(super) fn integrate(store: &SledStore, tenant: &TenantId, id: &IntegrationId) {
+    let record: gatehouse_core::model::Integration = serde_json::from_value(serde_json::json!({
+        "id": id.as_str(), "tenant_id": tenant.as_str(), "type": "scim", "config": {},
+        "status": "active", "credentials": {"key_id": "k", "sealed": "s"},
+        "created_at": "2026-11-23T00:00:00Z", "updated_at": "2026-11-23T00:00:00Z"}))
+    .unwrap();
+    store.create_integration_now(&record, &[]).unwrap();
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -266,6 +286,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let (a, b, one, two) = ids();
+        for (t, i) in [(&a, &one), (&a, &two), (&b, &two)] {
+            integrate(&store, t, i);
+        }
         store
             .scim_create_now(&a, &one, U, &user("1", "Alice", "v1"), &NONE)
             .unwrap();
@@ -321,6 +344,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let (a, _, one, two) = ids();
+        integrate(&store, &a, &one);
+        integrate(&store, &a, &two);
         store
             .scim_create_now(&a, &one, U, &user("1", "alice", "v1"), &NONE)
             .unwrap();
@@ -332,17 +357,35 @@ mod tests {
     }
 
     #[test]
-    fn a_holder_whose_resource_is_gone_does_not_block_the_name() {
+    fn a_holder_whose_resource_or_integration_is_gone_does_not_block_the_name() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let (a, _, one, two) = ids();
+        integrate(&store, &a, &one);
+        integrate(&store, &a, &two);
         store
             .scim_create_now(&a, &one, U, &user("1", "alice", "v1"), &NONE)
             .unwrap();
-        // As after a crash between removing an integration's resources and its names.
-        store.trees.scim_resources.clear().unwrap();
         store
-            .scim_create_now(&a, &two, U, &user("2", "alice", "v1"), &NONE)
+            .scim_create_now(&a, &one, U, &user("2", "bob", "v1"), &NONE)
+            .unwrap();
+        // As after a crash between removing an integration's resources and its names.
+        store
+            .trees
+            .scim_resources
+            .remove(user_key(&a, one.as_str(), "1"))
+            .unwrap();
+        store
+            .scim_create_now(&a, &two, U, &user("3", "alice", "v1"), &NONE)
+            .unwrap();
+        // As after a write that raced its integration's deletion: the integration is gone.
+        store
+            .trees
+            .integrations
+            .remove(keys::scoped(&a, &[one.as_str()]))
+            .unwrap();
+        store
+            .scim_create_now(&a, &two, U, &user("4", "Bob", "v1"), &NONE)
             .unwrap();
     }
 
@@ -351,6 +394,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SledStore::open(dir.path()).unwrap());
         let tenant = TenantId::parse("ten_a").unwrap();
+        for i in 0..4 {
+            integrate(
+                &store,
+                &tenant,
+                &IntegrationId::parse(&format!("int_{i}")).unwrap(),
+            );
+        }
         let threads: Vec<_> = (0..16)
             .map(|i| {
                 let (store, tenant) = (Arc::clone(&store), tenant.clone());
@@ -394,6 +444,9 @@ mod tests {
         let three = IntegrationId::parse("int_3").unwrap();
         {
             let store = SledStore::open(dir.path()).unwrap();
+            for (t, i) in [(&a, &one), (&a, &two), (&a, &three), (&b, &one), (&b, &two)] {
+                integrate(&store, t, i);
+            }
             let old = store.db.open_tree(OLD_TREE).unwrap();
             for (tenant, integration, id, name) in [
                 (&a, &one, "1", "Alice"),

@@ -50,6 +50,8 @@ pub(super) struct ScimTrees {
     locator: Tree,
     identities: Tree,
     identities_by_email: Tree,
+    /// Read only: a name held in a deleted integration is free.
+    integrations: Tree,
 }
 
 impl ScimTrees {
@@ -66,6 +68,7 @@ impl ScimTrees {
             locator: t.locator.clone(),
             identities: t.identities.clone(),
             identities_by_email: t.identities_by_email.clone(),
+            integrations: t.integrations.clone(),
         }
     }
 
@@ -82,6 +85,7 @@ impl ScimTrees {
             &self.locator,
             &self.identities,
             &self.identities_by_email,
+            &self.integrations,
         );
         tx_result(trees.transaction(|t| {
             let (resources, names, index, members, member_of) = (&t.0, &t.1, &t.2, &t.3, &t.4);
@@ -89,6 +93,7 @@ impl ScimTrees {
             f(&Tx {
                 resources,
                 names,
+                integrations: &t.11,
                 index,
                 members,
                 member_of,
@@ -111,6 +116,7 @@ impl ScimTrees {
 pub(super) struct Tx<'a> {
     pub resources: &'a TransactionalTree,
     names: &'a TransactionalTree,
+    integrations: &'a TransactionalTree,
     index: &'a TransactionalTree,
     members: &'a TransactionalTree,
     member_of: &'a TransactionalTree,
@@ -156,10 +162,13 @@ impl Tx<'_> {
             return Ok(Ok(unchanged));
         }
         let claim = match new {
-            Some(name) => match self
-                .names()
-                .claimable(ns.tenant, ns.integration, id, name)?
-            {
+            Some(name) => match self.names().claimable(
+                self.integrations,
+                ns.tenant,
+                ns.integration,
+                id,
+                name,
+            )? {
                 Some(holders) => Some((name, holders)),
                 None => return Ok(Err(StoreError::Conflict(format!("userName {name}")))),
             },
