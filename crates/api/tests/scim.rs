@@ -19,6 +19,9 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+#[path = "scim/uniqueness.rs"]
+mod uniqueness;
+
 const OPERATOR_KEY: &str = "gh_op_test-operator-key-0123456789";
 const SCIM_JSON: &str = "application/scim+json";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";

@@ -1,6 +1,7 @@
 //! The SCIM benchmark: create N users through `POST /v1/scim/v2/Users`, then, with N users in
 //! the tenant, measure `GET /Users/{id}`, the filtered lookup `GET /Users?filter=userName eq "…"`
-//! and `PATCH /Users/{id}`, each as requests/s and latency percentiles, on loopback.
+//! and `PATCH /Users/{id}`, each as requests/s and latency percentiles, on loopback; then the two
+//! reads again at a low concurrency, where latency is the request's own rather than queueing.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -21,6 +22,10 @@ pub struct Args {
     /// Requests per read/patch scenario.
     #[arg(long, default_value_t = 20_000)]
     requests: usize,
+    /// Concurrent requests of the extra read scenarios that measure latency below saturation
+    /// (the client shares the daemon's cores; at `--connections` the reads are queueing).
+    #[arg(long, default_value_t = 4)]
+    latency_connections: usize,
 }
 
 struct Stats {
@@ -30,7 +35,7 @@ struct Stats {
 }
 
 impl Stats {
-    fn row(&self, name: &str) -> String {
+    fn row(&self, name: &str, connections: usize) -> String {
         let mut l = self.latencies.clone();
         l.sort_unstable();
         let at = |q: f64| {
@@ -39,7 +44,7 @@ impl Stats {
                 .unwrap_or_default()
         };
         format!(
-            "| {name} | {} | {:.0} | {:.2} | {:.2} |",
+            "| {name} | {connections} | {} | {:.0} | {:.2} | {:.2} |",
             self.count,
             self.count as f64 / self.elapsed.as_secs_f64(),
             at(0.5).as_secs_f64() * 1000.0,
@@ -156,19 +161,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .header("authorization", &a)
     })
     .await?;
-    let (h, b, a, users) = (http.clone(), base.clone(), auth.clone(), args.users);
-    let filtered = drive(args.requests, args.connections, move |i| {
-        h.get(format!("{b}/Users"))
-            .query(&[(
-                "filter",
-                format!(
-                    "userName eq \"bench.user{}@acme.example\"",
-                    (i * 7919) % users
-                ),
-            )])
+    let lookup = |connections: usize| {
+        let (h, b, a, users) = (http.clone(), base.clone(), auth.clone(), args.users);
+        drive(args.requests, connections, move |i| {
+            h.get(format!("{b}/Users"))
+                .query(&[(
+                    "filter",
+                    format!(
+                        "userName eq \"bench.user{}@acme.example\"",
+                        (i * 7919) % users
+                    ),
+                )])
+                .header("authorization", &a)
+        })
+    };
+    let filtered = lookup(args.connections).await?;
+    let (h, b, a, n) = (http.clone(), base.clone(), auth.clone(), Arc::clone(&ids));
+    let get_calm = drive(args.requests, args.latency_connections, move |i| {
+        h.get(format!("{b}/Users/{}", n[i % n.len()]))
             .header("authorization", &a)
     })
     .await?;
+    let filtered_calm = lookup(args.latency_connections).await?;
     let (h, b, a, n) = (http.clone(), base.clone(), auth.clone(), Arc::clone(&ids));
     let patch = drive(args.requests, args.connections, move |i| {
         h.patch(format!("{b}/Users/{}", n[i % n.len()]))
@@ -182,14 +196,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     })
     .await?;
     println!(
-        "SCIM, {} users in the tenant, {} concurrent requests, loopback, Rust client.\n",
-        args.users, args.connections
+        "SCIM, {} users in the tenant, loopback, Rust client on the same cores; \
+         `concurrent` is requests in flight (closed loop).\n",
+        args.users
     );
-    println!("| operation | requests | requests/s | p50 ms | p99 ms |");
-    println!("|---|---|---|---|---|");
-    println!("{}", create.row("POST /Users (create)"));
-    println!("{}", get.row("GET /Users/{id}"));
-    println!("{}", filtered.row("GET /Users?filter=userName eq"));
-    println!("{}", patch.row("PATCH /Users/{id}"));
+    println!("| operation | concurrent | requests | requests/s | p50 ms | p99 ms |");
+    println!("|---|---|---|---|---|---|");
+    let (c, calm) = (args.connections, args.latency_connections);
+    println!("{}", create.row("POST /Users (create)", c));
+    println!("{}", get.row("GET /Users/{id}", c));
+    println!("{}", filtered.row("GET /Users?filter=userName eq", c));
+    println!("{}", patch.row("PATCH /Users/{id}", c));
+    println!("{}", get_calm.row("GET /Users/{id}", calm));
+    println!(
+        "{}",
+        filtered_calm.row("GET /Users?filter=userName eq", calm)
+    );
     Ok(())
 }

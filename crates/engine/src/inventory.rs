@@ -8,7 +8,7 @@ use std::sync::Arc;
 use gatehouse_core::model::{Group, Identity, Integration, RawEvent, SignInEvent, User};
 use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
 use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, UserId};
-use gatehouse_store::Store;
+use gatehouse_store::{InventoryRows, Store};
 
 use crate::geoip::GeoIp;
 use crate::EngineError;
@@ -38,27 +38,44 @@ impl Inventory {
         }
     }
 
-    /// Stores a page of accounts (one durable write for the accounts, one for their identities).
+    /// Stores a page of accounts and their identities in one durable commit.
     pub async fn apply_users(
         &self,
         integration: &Integration,
         page: Vec<ProviderUser>,
     ) -> Result<usize, EngineError> {
+        let rows = self.user_rows(integration, page, false).await?;
+        self.store
+            .upsert_users_with_identities(&integration.tenant_id, &rows.users, &rows.identities)
+            .await?;
+        Ok(rows.users.len())
+    }
+
+    /// The rows [`apply_users`](Self::apply_users) would write, for a caller that writes them
+    /// together with records of its own (SCIM: the resource and its account in one commit).
+    /// `new`: the caller knows these external ids have no account yet (it just drew them), so
+    /// there is nothing to look up.
+    pub async fn user_rows(
+        &self,
+        integration: &Integration,
+        page: Vec<ProviderUser>,
+        new: bool,
+    ) -> Result<InventoryRows, EngineError> {
         let tenant = &integration.tenant_id;
         let now = self.clock.now();
         let mut users = Vec::with_capacity(page.len());
         for provided in page {
-            let existing = self
-                .store
-                .find_user_by_external_id(tenant, &integration.id, &provided.external_id)
-                .await?;
+            let existing = if new {
+                None
+            } else {
+                self.store
+                    .find_user_by_external_id(tenant, &integration.id, &provided.external_id)
+                    .await?
+            };
             users.push(merge_user(integration, existing, provided, now));
         }
         let identities = self.correlate(&mut users).await?;
-        self.store
-            .upsert_users_with_identities(tenant, &users, &identities)
-            .await?;
-        Ok(users.len())
+        Ok(InventoryRows { users, identities })
     }
 
     /// Joins each account to the identity of its primary e-mail, creating identities as needed.

@@ -20,7 +20,7 @@ use gatehouse_scim::{
     apply_patch, Filter, PatchRequest, ResourceKind, SchemaRegistry, ScimError, SearchRequest,
     ServiceConfig,
 };
-use gatehouse_store::{ScimWrite, StoreError};
+use gatehouse_store::{InventoryRows, ScimWrite, StoreError};
 use rand::RngCore;
 use serde_json::{json, Value};
 
@@ -337,29 +337,55 @@ impl ScimService {
         )
     }
 
-    async fn mirror(
+    /// The inventory rows a User's write carries: its account (and the identities correlation
+    /// changed), written in the same store transaction and durable commit as the resource.
+    /// `shown` is the User as clients see it (its `groups` included); `new`: its id was just
+    /// drawn, so it has no account yet. Groups carry none: their mirror
+    /// ([`Self::mirror_group`]) follows the write.
+    async fn account_rows(
         &self,
         s: &ScimScope,
         kind: ResourceKind,
-        resource: &Value,
-    ) -> Result<(), ScimError> {
-        let inventory = self.inventory();
-        match kind {
-            ResourceKind::User => {
-                let shown = self.present(s, kind, resource.clone()).await?;
-                inventory
-                    .apply_users(&s.integration, vec![user_to_provider(&shown)])
-                    .await
-                    .map_err(engine_error)?;
-            }
-            ResourceKind::Group => {
-                inventory
-                    .apply_groups(&s.integration, vec![group_to_provider(resource)])
-                    .await
-                    .map_err(engine_error)?;
-            }
+        shown: &Value,
+        new: bool,
+    ) -> Result<InventoryRows, ScimError> {
+        if kind != ResourceKind::User {
+            return Ok(InventoryRows::default());
         }
-        Ok(())
+        self.inventory()
+            .user_rows(&s.integration, vec![user_to_provider(shown)], new)
+            .await
+            .map_err(engine_error)
+    }
+
+    async fn mirror_group(&self, s: &ScimScope, resource: &Value) -> Result<(), ScimError> {
+        self.inventory()
+            .apply_groups(&s.integration, vec![group_to_provider(resource)])
+            .await
+            .map(|_| ())
+            .map_err(engine_error)
+    }
+
+    /// Stores a resource that is new, with its inventory rows; the resource as clients see it.
+    async fn write_new(
+        &self,
+        s: &ScimScope,
+        kind: ResourceKind,
+        resource: Value,
+    ) -> Result<Value, ScimError> {
+        // As clients see it without asking the store: `finalize` set its location, and no group
+        // names an id this server only just drew (122 random bits) and has not yet stored.
+        let shown = resource.clone();
+        let rows = self.account_rows(s, kind, &shown, true).await?;
+        self.gateway
+            .store()
+            .scim_create(&s.tenant, &s.integration.id, kind, &resource, &rows)
+            .await
+            .map_err(store_error)?;
+        if kind == ResourceKind::Group {
+            self.mirror_group(s, &resource).await?;
+        }
+        Ok(shown)
     }
 
     async fn deprovision(
@@ -474,13 +500,7 @@ impl ScimService {
         let now = self.gateway.clock().now();
         let id = new_id();
         finalize(&mut resource, kind, &id, now, now, &s.base_url);
-        self.gateway
-            .store()
-            .scim_create(&s.tenant, &s.integration.id, kind, &resource)
-            .await
-            .map_err(store_error)?;
-        self.mirror(s, kind, &resource).await?;
-        self.present(s, kind, resource).await
+        self.write_new(s, kind, resource).await
     }
 
     pub async fn get(
@@ -573,14 +593,18 @@ impl ScimService {
             }
             let now = self.gateway.clock().now();
             finalize(&mut new, kind, id, created.unwrap_or(now), now, &s.base_url);
+            let shown = self.present(s, kind, new.clone()).await?;
+            let rows = self.account_rows(s, kind, &shown, false).await?;
             match store
-                .scim_replace(&s.tenant, &s.integration.id, kind, &new, &current)
+                .scim_replace(&s.tenant, &s.integration.id, kind, &new, &current, &rows)
                 .await
                 .map_err(store_error)?
             {
                 ScimWrite::Written => {
-                    self.mirror(s, kind, &new).await?;
-                    return self.present(s, kind, new).await;
+                    if kind == ResourceKind::Group {
+                        self.mirror_group(s, &new).await?;
+                    }
+                    return Ok(shown);
                 }
                 ScimWrite::NotFound => return Err(not_found(kind, id)),
                 ScimWrite::Stale => continue,

@@ -40,6 +40,14 @@ pub enum Locatable {
     Policy,
 }
 
+/// Inventory rows written with a SCIM write, in the same transaction and durable commit: the
+/// SCIM User's inventory account and the identities its correlation changed. Empty for Groups.
+#[derive(Debug, Clone, Default)]
+pub struct InventoryRows {
+    pub users: Vec<User>,
+    pub identities: Vec<Identity>,
+}
+
 /// What a group of sign-ins is about, for the risk engine's windows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignInSubject<'a> {
@@ -288,19 +296,23 @@ pub trait Store: Send + Sync + 'static {
 
     // --- SCIM ----------------------------------------------------------------------------------
     // SCIM Users and Groups of one tenant's SCIM integration, as their SCIM JSON (`meta`
-    // included). `userName` is unique per integration, case-insensitively; `externalId`,
+    // included). `userName` is unique per tenant (across its SCIM integrations),
+    // case-insensitively; reads stay scoped to one integration. `externalId`,
     // `userName` and `displayName` have equality indexes; group membership is indexed both ways.
-    /// Stores a new resource (its `id` set). [`StoreError::Conflict`] when its id or `userName`
-    /// is taken.
+    /// Stores a new resource (its `id` set) and `rows`, atomically, in one durable commit.
+    /// [`StoreError::Conflict`] when its id, or its `userName` anywhere in the tenant, is taken;
+    /// then nothing is written.
     async fn scim_create(
         &self,
         tenant: &TenantId,
         integration: &IntegrationId,
         kind: gatehouse_scim::ResourceKind,
         resource: &serde_json::Value,
+        rows: &InventoryRows,
     ) -> Result<(), StoreError>;
-    /// Replaces the resource with `resource`'s id if its stored `meta.version` is `expected`.
-    /// [`StoreError::Conflict`] when the new `userName` belongs to another resource.
+    /// Replaces the resource with `resource`'s id if its stored `meta.version` is `expected`,
+    /// and writes `rows` with it (atomically, one durable commit; not when nothing is written).
+    /// [`StoreError::Conflict`] when the new `userName` belongs to another User of the tenant.
     async fn scim_replace(
         &self,
         tenant: &TenantId,
@@ -308,6 +320,7 @@ pub trait Store: Send + Sync + 'static {
         kind: gatehouse_scim::ResourceKind,
         resource: &serde_json::Value,
         expected: &str,
+        rows: &InventoryRows,
     ) -> Result<ScimWrite, StoreError>;
     /// Deletes a resource (if its version is `expected`, when given) and its index entries.
     async fn scim_delete(

@@ -61,6 +61,16 @@ impl Committer {
             .map_err(StoreError::Backend)
     }
 
+    /// Queues a waiter for the next round without waiting for it (the SCIM writer hands it to
+    /// the thread that answers its writers, so it can apply the next batch meanwhile).
+    pub(crate) fn enqueue(&self) -> Result<oneshot::Receiver<Result<(), String>>, StoreError> {
+        let (waiter, done) = oneshot::channel();
+        let queue = self.queue.read().map_err(|_| StoreError::Closed)?;
+        let sender = queue.as_ref().ok_or(StoreError::Closed)?;
+        sender.send(waiter).map_err(|_| StoreError::Closed)?;
+        Ok(done)
+    }
+
     /// Stops taking writers, commits what is queued and joins the thread.
     pub(crate) fn stop(&self) {
         if let Ok(mut queue) = self.queue.write() {

@@ -1,12 +1,15 @@
 //! Users, groups, identities, sign-ins, cursors, detections and actions in the sled backend (the
 //! synchronous halves; the trait impl adds the durable commit).
 
+use std::borrow::Borrow;
+
 use chrono::{DateTime, Utc};
 use gatehouse_core::model::Policy;
 use gatehouse_core::model::{
     Action, Detection, Group, Identity, SignInEvent, SyncCursor, SyncStatus, User,
 };
 use gatehouse_core::{IntegrationId, PolicyId, SignInId, TenantId, UserId};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
 use super::keys::{self, decode, decode_opt, encode};
@@ -70,17 +73,120 @@ fn user_emails(user: &User) -> Vec<String> {
     emails
 }
 
+/// Users with their encoded records, checked against the call's tenant (encoding happens once,
+/// outside the transaction, which sled may run more than once).
+pub(super) fn prepare_users<'a>(
+    tenant: &TenantId,
+    users: &'a [User],
+) -> Result<Vec<(&'a User, Vec<u8>)>, StoreError> {
+    let mut prepared = Vec::with_capacity(users.len());
+    for user in users {
+        same_tenant(tenant, &user.tenant_id, "a user")?;
+        prepared.push((user, encode(user)?));
+    }
+    Ok(prepared)
+}
+
+pub(super) fn prepare_identities(
+    identities: &[Identity],
+) -> Result<Vec<(&Identity, Vec<u8>)>, StoreError> {
+    identities
+        .iter()
+        .map(|identity| Ok((identity, encode(identity)?)))
+        .collect()
+}
+
+type TxError = ConflictableTransactionError<StoreError>;
+
+/// The trees of inventory accounts, inside a transaction.
+pub(super) struct UserTrees<'a> {
+    pub users: &'a TransactionalTree,
+    pub by_external: &'a TransactionalTree,
+    pub by_email: &'a TransactionalTree,
+    pub locator: &'a TransactionalTree,
+}
+
+impl UserTrees<'_> {
+    /// Inserts or replaces accounts, moving their external-id and e-mail index entries.
+    pub(super) fn put<U: Borrow<User>>(
+        &self,
+        tenant: &TenantId,
+        prepared: &[(U, Vec<u8>)],
+    ) -> Result<(), TxError> {
+        for (user, bytes) in prepared {
+            let user = user.borrow();
+            let id = user.id.as_str();
+            let key = keys::scoped(tenant, &[id]);
+            if let Some(old) = self.users.get(key.as_slice())? {
+                let old: User = decode(&old).map_err(abort)?;
+                self.by_external.remove(keys::scoped(
+                    tenant,
+                    &[old.integration_id.as_str(), &old.external_id],
+                ))?;
+                for email in user_emails(&old) {
+                    self.by_email.remove(keys::scoped(tenant, &[&email, id]))?;
+                }
+            }
+            self.users.insert(key.as_slice(), bytes.as_slice())?;
+            self.by_external.insert(
+                keys::scoped(tenant, &[user.integration_id.as_str(), &user.external_id]),
+                id,
+            )?;
+            for email in user_emails(user) {
+                self.by_email
+                    .insert(keys::scoped(tenant, &[&email, id]), &[])?;
+            }
+            self.locator
+                .insert(locator_key(Locatable::User, id), tenant.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+/// The trees of identities, inside a transaction.
+pub(super) struct IdentityTrees<'a> {
+    pub identities: &'a TransactionalTree,
+    pub by_email: &'a TransactionalTree,
+    pub locator: &'a TransactionalTree,
+}
+
+impl IdentityTrees<'_> {
+    /// Inserts or replaces identities, moving their e-mail index entries.
+    pub(super) fn put<I: Borrow<Identity>>(
+        &self,
+        prepared: &[(I, Vec<u8>)],
+    ) -> Result<(), TxError> {
+        for (identity, bytes) in prepared {
+            let identity = identity.borrow();
+            let tenant = &identity.tenant_id;
+            let id = identity.id.as_str();
+            let key = keys::scoped(tenant, &[id]);
+            if let Some(old) = self.identities.get(key.as_slice())? {
+                let old: Identity = decode(&old).map_err(abort)?;
+                for email in &old.emails {
+                    self.by_email
+                        .remove(keys::scoped(tenant, &[&email.to_lowercase()]))?;
+                }
+            }
+            self.identities.insert(key.as_slice(), bytes.as_slice())?;
+            for email in &identity.emails {
+                self.by_email
+                    .insert(keys::scoped(tenant, &[&email.to_lowercase()]), id)?;
+            }
+            self.locator
+                .insert(locator_key(Locatable::Identity, id), tenant.as_str())?;
+        }
+        Ok(())
+    }
+}
+
 impl SledStore {
     pub(super) fn upsert_users_now(
         &self,
         tenant: &TenantId,
         users: &[User],
     ) -> Result<(), StoreError> {
-        let mut prepared = Vec::with_capacity(users.len());
-        for user in users {
-            same_tenant(tenant, &user.tenant_id, "a user")?;
-            prepared.push((user, encode(user)?));
-        }
+        let prepared = prepare_users(tenant, users)?;
         let trees = (
             &self.trees.users,
             &self.trees.users_by_external,
@@ -88,31 +194,14 @@ impl SledStore {
             &self.trees.locator,
         );
         tx_result(
-            trees.transaction(|(users_tx, by_external, by_email, locator)| {
-                for (user, bytes) in &prepared {
-                    let id = user.id.as_str();
-                    let key = keys::scoped(tenant, &[id]);
-                    if let Some(old) = users_tx.get(key.as_slice())? {
-                        let old: User = decode(&old).map_err(abort)?;
-                        by_external.remove(keys::scoped(
-                            tenant,
-                            &[old.integration_id.as_str(), &old.external_id],
-                        ))?;
-                        for email in user_emails(&old) {
-                            by_email.remove(keys::scoped(tenant, &[&email, id]))?;
-                        }
-                    }
-                    users_tx.insert(key.as_slice(), bytes.as_slice())?;
-                    by_external.insert(
-                        keys::scoped(tenant, &[user.integration_id.as_str(), &user.external_id]),
-                        id,
-                    )?;
-                    for email in user_emails(user) {
-                        by_email.insert(keys::scoped(tenant, &[&email, id]), &[])?;
-                    }
-                    locator.insert(locator_key(Locatable::User, id), tenant.as_str())?;
-                }
-                Ok(())
+            trees.transaction(|(users, by_external, by_email, locator)| {
+                let tx = UserTrees {
+                    users,
+                    by_external,
+                    by_email,
+                    locator,
+                };
+                tx.put(tenant, &prepared)
             }),
         )
     }
@@ -173,33 +262,19 @@ impl SledStore {
     }
 
     pub(super) fn put_identities_now(&self, identities: &[Identity]) -> Result<(), StoreError> {
-        let mut prepared = Vec::with_capacity(identities.len());
-        for identity in identities {
-            prepared.push((identity, encode(identity)?));
-        }
+        let prepared = prepare_identities(identities)?;
         let trees = (
             &self.trees.identities,
             &self.trees.identities_by_email,
             &self.trees.locator,
         );
-        tx_result(trees.transaction(|(identities_tx, by_email, locator)| {
-            for (identity, bytes) in &prepared {
-                let tenant = &identity.tenant_id;
-                let id = identity.id.as_str();
-                let key = keys::scoped(tenant, &[id]);
-                if let Some(old) = identities_tx.get(key.as_slice())? {
-                    let old: Identity = decode(&old).map_err(abort)?;
-                    for email in &old.emails {
-                        by_email.remove(keys::scoped(tenant, &[&email.to_lowercase()]))?;
-                    }
-                }
-                identities_tx.insert(key.as_slice(), bytes.as_slice())?;
-                for email in &identity.emails {
-                    by_email.insert(keys::scoped(tenant, &[&email.to_lowercase()]), id)?;
-                }
-                locator.insert(locator_key(Locatable::Identity, id), tenant.as_str())?;
-            }
-            Ok(())
+        tx_result(trees.transaction(|(identities, by_email, locator)| {
+            let tx = IdentityTrees {
+                identities,
+                by_email,
+                locator,
+            };
+            tx.put(&prepared)
         }))
     }
 

@@ -4,6 +4,8 @@ mod commit;
 mod directory;
 mod keys;
 mod scim;
+mod scim_names;
+mod scim_write;
 mod tenancy;
 mod trait_impl;
 
@@ -19,6 +21,7 @@ use sled::Tree;
 pub use commit::CommitStats;
 use commit::Committer;
 pub use scim::ScimWrite;
+use scim_write::{ScimTrees, Writer};
 
 use crate::{Page, PageRequest, StoreError};
 
@@ -46,7 +49,7 @@ struct Trees {
     actions_by_key: Tree,
     actions_open: Tree,
     scim_resources: Tree,
-    scim_unique: Tree,
+    scim_user_names: Tree,
     scim_index: Tree,
     scim_members: Tree,
     scim_member_of: Tree,
@@ -74,7 +77,7 @@ impl Trees {
             &self.actions,
             &self.actions_by_key,
             &self.scim_resources,
-            &self.scim_unique,
+            &self.scim_user_names,
             &self.scim_index,
             &self.scim_members,
             &self.scim_member_of,
@@ -86,7 +89,11 @@ impl Trees {
 pub struct SledStore {
     db: sled::Db,
     trees: Trees,
-    committer: Committer,
+    /// The trees of SCIM writes, for writes made on the caller's thread.
+    scim: ScimTrees,
+    /// Batches concurrent SCIM writes into one transaction.
+    scim_writer: Writer,
+    committer: Arc<Committer>,
     path: PathBuf,
 }
 
@@ -119,17 +126,22 @@ impl SledStore {
             actions_by_key: tree("actions_by_key")?,
             actions_open: tree("actions_open")?,
             scim_resources: tree("scim_resources")?,
-            scim_unique: tree("scim_unique")?,
+            scim_user_names: tree("scim_user_names")?,
             scim_index: tree("scim_index")?,
             scim_members: tree("scim_members")?,
             scim_member_of: tree("scim_member_of")?,
         };
+        scim_names::migrate(&db, &trees.scim_user_names)?;
         // sled writes its log to `db`; fsync on our own descriptor of it makes a flush durable.
         let db_file = OpenOptions::new().read(true).open(dir.join("db"))?;
-        let committer = Committer::start(db.clone(), db_file)?;
+        let committer = Arc::new(Committer::start(db.clone(), db_file)?);
+        let scim = ScimTrees::of(&trees);
+        let scim_writer = Writer::start(scim.clone(), Arc::clone(&committer))?;
         Ok(Self {
             db,
             trees,
+            scim,
+            scim_writer,
             committer,
             path: dir.to_owned(),
         })

@@ -3,21 +3,25 @@
 //! Layout (every key starts with the tenant prefix, then the integration id and the resource
 //! type name, so no call can reach another tenant's or integration's resources):
 //! - `scim_resources`: `… id` → the resource's SCIM JSON, `meta` included;
-//! - `scim_unique`: `… userName <lower-cased>` → id, the uniqueness RFC 7643 asks of `userName`;
+//! - `scim_user_names`: the uniqueness RFC 7643 asks of `userName`, per tenant (see
+//!   [`super::scim_names`]);
 //! - `scim_index`: `… attr <index key> id` → empty, for `externalId`, `userName` and `displayName`
 //!   equality filters;
 //! - `scim_members`: `… group member` → empty (a group's members);
 //! - `scim_member_of`: `… member group` → the group's displayName (what a User's `groups` shows).
 //!
-//! Writes run in one sled transaction over those trees, so the uniqueness check, the resource and
-//! its indexes change together or not at all.
+//! Writes run in one sled transaction over those trees (and the inventory's, for the rows a write
+//! carries), so the uniqueness check, the resource and its indexes change together or not at all;
+//! creates and replaces are batched across callers ([`super::scim_write`]).
+//!
+//! Reads stay scoped to one integration: a filter on one integration never yields another's
+//! resources, even though their `userName`s share the tenant's namespace.
 
 use gatehouse_core::model::{Identity, User};
 use gatehouse_core::{IntegrationId, TenantId, UserId};
 use gatehouse_scim::filter::index_key;
 use gatehouse_scim::ResourceKind;
 use serde_json::Value;
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
 use super::keys::{self, decode, encode};
@@ -36,19 +40,17 @@ pub enum ScimWrite {
 }
 
 /// Attributes with an equality index (besides `id`, which is the primary key).
-const INDEXED: [&str; 3] = ["userName", "externalId", "displayName"];
+pub(super) const INDEXED: [&str; 3] = ["userName", "externalId", "displayName"];
 
-type TxError = ConflictableTransactionError<StoreError>;
-
-fn kind_part(kind: ResourceKind) -> &'static str {
+pub(super) fn kind_part(kind: ResourceKind) -> &'static str {
     kind.name()
 }
 
-fn text<'a>(resource: &'a Value, attr: &str) -> Option<&'a str> {
+pub(super) fn text<'a>(resource: &'a Value, attr: &str) -> Option<&'a str> {
     resource.get(attr).and_then(Value::as_str)
 }
 
-fn version(resource: &Value) -> Option<&str> {
+pub(super) fn version(resource: &Value) -> Option<&str> {
     resource
         .get("meta")
         .and_then(|m| m.get("version"))
@@ -56,7 +58,7 @@ fn version(resource: &Value) -> Option<&str> {
 }
 
 /// Member ids of a group (`members[].value`).
-fn members(resource: &Value) -> Vec<String> {
+pub(super) fn members(resource: &Value) -> Vec<String> {
     let mut out: Vec<String> = resource
         .get("members")
         .and_then(Value::as_array)
@@ -74,29 +76,18 @@ fn members(resource: &Value) -> Vec<String> {
 }
 
 /// The keys of one namespace (tenant, integration, resource type).
-struct Ns<'a> {
-    tenant: &'a TenantId,
-    integration: &'a str,
-    kind: &'static str,
+pub(super) struct Ns<'a> {
+    pub tenant: &'a TenantId,
+    pub integration: &'a str,
+    pub kind: &'static str,
 }
 
 impl Ns<'_> {
-    fn resource(&self, id: &str) -> Vec<u8> {
+    pub(super) fn resource(&self, id: &str) -> Vec<u8> {
         keys::scoped(self.tenant, &[self.integration, self.kind, id])
     }
 
-    fn unique(&self, user_name: &str) -> Vec<u8> {
-        keys::scoped(
-            self.tenant,
-            &[
-                self.integration,
-                self.kind,
-                &index_key("userName", user_name),
-            ],
-        )
-    }
-
-    fn index(&self, attr: &str, value: &str, id: &str) -> Vec<u8> {
+    pub(super) fn index(&self, attr: &str, value: &str, id: &str) -> Vec<u8> {
         keys::scoped(
             self.tenant,
             &[
@@ -123,7 +114,7 @@ impl Ns<'_> {
     }
 
     /// Group membership keys are per integration only: members may be Users or Groups.
-    fn pair(&self, a: &str, b: &str) -> Vec<u8> {
+    pub(super) fn pair(&self, a: &str, b: &str) -> Vec<u8> {
         keys::scoped(self.tenant, &[self.integration, a, b])
     }
 
@@ -132,144 +123,7 @@ impl Ns<'_> {
     }
 }
 
-struct Tx<'a> {
-    resources: &'a TransactionalTree,
-    unique: &'a TransactionalTree,
-    index: &'a TransactionalTree,
-    members: &'a TransactionalTree,
-    member_of: &'a TransactionalTree,
-}
-
-impl Tx<'_> {
-    fn unindex(&self, ns: &Ns<'_>, id: &str, old: &Value) -> Result<(), TxError> {
-        for attr in INDEXED {
-            if let Some(v) = text(old, attr) {
-                self.index.remove(ns.index(attr, v, id))?;
-            }
-        }
-        if ns.kind == "User" {
-            if let Some(v) = text(old, "userName") {
-                self.unique.remove(ns.unique(v))?;
-            }
-        }
-        for member in members(old) {
-            self.members.remove(ns.pair(id, &member))?;
-            self.member_of.remove(ns.pair(&member, id))?;
-        }
-        Ok(())
-    }
-
-    fn index(&self, ns: &Ns<'_>, id: &str, new: &Value) -> Result<(), TxError> {
-        if ns.kind == "User" {
-            if let Some(v) = text(new, "userName") {
-                let key = ns.unique(v);
-                if let Some(holder) = self.unique.get(key.as_slice())? {
-                    if holder.as_ref() != id.as_bytes() {
-                        return Err(abort(StoreError::Conflict(format!("userName {v}"))));
-                    }
-                }
-                self.unique.insert(key, id)?;
-            }
-        }
-        for attr in INDEXED {
-            if let Some(v) = text(new, attr) {
-                self.index.insert(ns.index(attr, v, id), &[])?;
-            }
-        }
-        let display = text(new, "displayName").unwrap_or_default();
-        for member in members(new) {
-            self.members.insert(ns.pair(id, &member), &[])?;
-            self.member_of.insert(ns.pair(&member, id), display)?;
-        }
-        Ok(())
-    }
-}
-
 impl SledStore {
-    fn scim_tx<T>(&self, f: impl Fn(&Tx<'_>) -> Result<T, TxError>) -> Result<T, StoreError> {
-        let trees = (
-            &self.trees.scim_resources,
-            &self.trees.scim_unique,
-            &self.trees.scim_index,
-            &self.trees.scim_members,
-            &self.trees.scim_member_of,
-        );
-        tx_result(
-            trees.transaction(|(resources, unique, index, members, member_of)| {
-                f(&Tx {
-                    resources,
-                    unique,
-                    index,
-                    members,
-                    member_of,
-                })
-            }),
-        )
-    }
-
-    /// Stores a new resource (its `id` set); [`StoreError::Conflict`] when the id or the
-    /// `userName` is taken.
-    pub(super) fn scim_create_now(
-        &self,
-        tenant: &TenantId,
-        integration: &IntegrationId,
-        kind: ResourceKind,
-        resource: &Value,
-    ) -> Result<(), StoreError> {
-        let ns = Ns {
-            tenant,
-            integration: integration.as_str(),
-            kind: kind_part(kind),
-        };
-        let Some(id) = text(resource, "id") else {
-            return Err(StoreError::Backend("a SCIM resource needs an id".into()));
-        };
-        let bytes = encode(resource)?;
-        self.scim_tx(|tx| {
-            let key = ns.resource(id);
-            if tx.resources.get(key.as_slice())?.is_some() {
-                return Err(abort(StoreError::Conflict(format!("{} {id}", ns.kind))));
-            }
-            tx.index(&ns, id, resource)?;
-            tx.resources.insert(key, bytes.as_slice())?;
-            Ok(())
-        })
-    }
-
-    /// Replaces a resource if its stored `meta.version` is still `expected`.
-    pub(super) fn scim_replace_now(
-        &self,
-        tenant: &TenantId,
-        integration: &IntegrationId,
-        kind: ResourceKind,
-        resource: &Value,
-        expected: &str,
-    ) -> Result<ScimWrite, StoreError> {
-        let ns = Ns {
-            tenant,
-            integration: integration.as_str(),
-            kind: kind_part(kind),
-        };
-        let Some(id) = text(resource, "id") else {
-            return Err(StoreError::Backend("a SCIM resource needs an id".into()));
-        };
-        let bytes = encode(resource)?;
-        self.scim_tx(|tx| {
-            let key = ns.resource(id);
-            let Some(old) = tx.resources.get(key.as_slice())? else {
-                return Ok(ScimWrite::NotFound);
-            };
-            let old: Value = decode(&old).map_err(abort)?;
-            if version(&old) != Some(expected) {
-                return Ok(ScimWrite::Stale);
-            }
-            tx.unindex(&ns, id, &old)?;
-            tx.index(&ns, id, resource)?;
-            tx.resources.insert(key, bytes.as_slice())?;
-            Ok(ScimWrite::Written)
-        })
-    }
-
     /// Deletes a resource and its index entries, if its version is `expected` (when given).
     pub(super) fn scim_delete_now(
         &self,
@@ -284,7 +138,7 @@ impl SledStore {
             integration: integration.as_str(),
             kind: kind_part(kind),
         };
-        self.scim_tx(|tx| {
+        self.scim.tx(|tx| {
             let key = ns.resource(id);
             let Some(old) = tx.resources.get(key.as_slice())? else {
                 return Ok(ScimWrite::NotFound);
@@ -292,6 +146,10 @@ impl SledStore {
             let old: Value = decode(&old).map_err(abort)?;
             if expected.is_some_and(|e| version(&old) != Some(e)) {
                 return Ok(ScimWrite::Stale);
+            }
+            // Giving a name up never conflicts.
+            if let Ok(plan) = tx.plan_rename(&ns, id, Some(&old), None)? {
+                tx.rename(&ns, id, plan)?;
             }
             tx.unindex(&ns, id, &old)?;
             tx.resources.remove(key)?;
@@ -333,6 +191,10 @@ impl SledStore {
                 .scim_get_now(tenant, integration, kind, value)?
                 .into_iter()
                 .collect());
+        }
+        if attr == "userName" && kind == ResourceKind::User {
+            // The tenant's name tree answers with one point read; the index needs a scan.
+            return self.scim_users_named(tenant, integration, value);
         }
         if !INDEXED.contains(&attr) {
             return Err(StoreError::Backend(format!("{attr} has no SCIM index")));
@@ -469,7 +331,15 @@ impl SledStore {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::sled_store::scim_names::integrate;
+    use crate::InventoryRows;
     use serde_json::json;
+
+    /// No inventory rows with the write.
+    const NONE: InventoryRows = InventoryRows {
+        users: Vec::new(),
+        identities: Vec::new(),
+    };
 
     fn user(id: &str, name: &str, version: &str) -> Value {
         json!({"id": id, "userName": name, "externalId": format!("ext-{id}"),
@@ -477,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn user_name_is_unique_per_tenant_and_integration_case_insensitively() {
+    fn user_name_is_unique_per_tenant_case_insensitively_and_reads_stay_scoped() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let (a, b) = (
@@ -485,16 +355,18 @@ mod tests {
             TenantId::parse("ten_b").unwrap(),
         );
         let int = IntegrationId::parse("int_1").unwrap();
+        integrate(&store, &a, &int);
+        integrate(&store, &b, &int);
         let u = ResourceKind::User;
         store
-            .scim_create_now(&a, &int, u, &user("1", "Alice", "v1"))
+            .scim_create_now(&a, &int, u, &user("1", "Alice", "v1"), &NONE)
             .unwrap();
-        let dup = store.scim_create_now(&a, &int, u, &user("2", "ALICE", "v1"));
+        let dup = store.scim_create_now(&a, &int, u, &user("2", "ALICE", "v1"), &NONE);
         assert!(matches!(dup, Err(StoreError::Conflict(_))));
         // Nothing of the refused write remains.
         assert!(store.scim_get_now(&a, &int, u, "2").unwrap().is_none());
         store
-            .scim_create_now(&b, &int, u, &user("2", "alice", "v1"))
+            .scim_create_now(&b, &int, u, &user("2", "alice", "v1"), &NONE)
             .unwrap();
 
         let found = store
@@ -512,16 +384,16 @@ mod tests {
         assert_eq!(store.scim_scan_now(&a, &int, u, None, 10).unwrap().len(), 1);
 
         // Replace checks the version and moves the unique key.
-        let stale = store.scim_replace_now(&a, &int, u, &user("1", "Alicia", "v2"), "v0");
+        let stale = store.scim_replace_now(&a, &int, u, &user("1", "Alicia", "v2"), "v0", &NONE);
         assert_eq!(stale.unwrap(), ScimWrite::Stale);
-        let ok = store.scim_replace_now(&a, &int, u, &user("1", "Alicia", "v2"), "v1");
+        let ok = store.scim_replace_now(&a, &int, u, &user("1", "Alicia", "v2"), "v1", &NONE);
         assert_eq!(ok.unwrap(), ScimWrite::Written);
         assert!(store
             .scim_find_now(&a, &int, u, "userName", "alice")
             .unwrap()
             .is_empty());
         store
-            .scim_create_now(&a, &int, u, &user("3", "alice", "v1"))
+            .scim_create_now(&a, &int, u, &user("3", "alice", "v1"), &NONE)
             .unwrap();
 
         assert_eq!(
@@ -547,12 +419,14 @@ mod tests {
         let g = ResourceKind::Group;
         let group = json!({"id": "g1", "displayName": "Admins", "members": [{"value": "u1"}],
                            "meta": {"version": "v1"}});
-        store.scim_create_now(&t, &int, g, &group).unwrap();
+        store.scim_create_now(&t, &int, g, &group, &NONE).unwrap();
         let of = store.scim_groups_of_now(&t, &int, "u1").unwrap();
         assert_eq!(of, vec![("g1".to_owned(), "Admins".to_owned())]);
         let renamed = json!({"id": "g1", "displayName": "Owners", "members": [{"value": "u2"}],
                              "meta": {"version": "v2"}});
-        store.scim_replace_now(&t, &int, g, &renamed, "v1").unwrap();
+        store
+            .scim_replace_now(&t, &int, g, &renamed, "v1", &NONE)
+            .unwrap();
         assert!(store.scim_groups_of_now(&t, &int, "u1").unwrap().is_empty());
         assert_eq!(
             store.scim_groups_of_now(&t, &int, "u2").unwrap()[0].1,

@@ -309,11 +309,12 @@ impl SledStore {
         self.trees
             .sync_status
             .remove(keys::scoped(tenant, &[id.as_str()]))?;
-        // A scim integration's resources and indexes go with it (keys: tenant, integration, …).
+        // A scim integration's names, resources and indexes go with it (keys: tenant,
+        // integration, …; names: found through the integration's userName index).
+        self.release_integration_names(tenant, id.as_str())?;
         let scim_prefix = keys::scoped(tenant, &[id.as_str(), ""]);
         for tree in [
             &self.trees.scim_resources,
-            &self.trees.scim_unique,
             &self.trees.scim_index,
             &self.trees.scim_members,
             &self.trees.scim_member_of,

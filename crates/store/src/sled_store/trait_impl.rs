@@ -435,6 +435,7 @@ impl Store for SledStore {
     }
 
     async fn close(&self) -> Result<(), StoreError> {
+        self.scim_writer.stop();
         self.committer.stop();
         Ok(())
     }
@@ -446,9 +447,11 @@ impl Store for SledStore {
         integration: &IntegrationId,
         kind: gatehouse_scim::ResourceKind,
         resource: &serde_json::Value,
+        rows: &crate::InventoryRows,
     ) -> Result<(), StoreError> {
-        self.scim_create_now(tenant, integration, kind, resource)?;
-        self.durable().await
+        // Durable when the writer answers (it waits for the group commit).
+        let write = super::scim_write::Write::new(tenant, integration, kind, resource, None, rows)?;
+        self.scim_writer.write(write).await.map(|_| ())
     }
 
     async fn scim_replace(
@@ -458,10 +461,17 @@ impl Store for SledStore {
         kind: gatehouse_scim::ResourceKind,
         resource: &serde_json::Value,
         expected: &str,
+        rows: &crate::InventoryRows,
     ) -> Result<crate::ScimWrite, StoreError> {
-        let written = self.scim_replace_now(tenant, integration, kind, resource, expected)?;
-        self.durable().await?;
-        Ok(written)
+        let write = super::scim_write::Write::new(
+            tenant,
+            integration,
+            kind,
+            resource,
+            Some(expected),
+            rows,
+        )?;
+        self.scim_writer.write(write).await
     }
 
     async fn scim_delete(
