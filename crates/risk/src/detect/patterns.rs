@@ -441,17 +441,19 @@ mod tests {
         event
     }
 
+    /// What a window counts, counted on its own.
+    fn count_alone(pattern: &Pattern, window: &[&SignInEvent]) -> usize {
+        if pattern.distinct {
+            distinct_accounts(window)
+        } else {
+            window.len()
+        }
+    }
+
     fn naive(pattern: &Pattern, windows: &[&[&SignInEvent]]) -> Vec<(usize, usize)> {
         windows
             .iter()
-            .map(|w| {
-                let count = if pattern.distinct {
-                    distinct_accounts(w)
-                } else {
-                    w.len()
-                };
-                (w.len(), count)
-            })
+            .map(|w| (w.len(), count_alone(pattern, w)))
             .filter(|(_, count)| *count >= pattern.threshold)
             .collect()
     }
@@ -495,14 +497,7 @@ mod tests {
                     let qualifying: Vec<&[&SignInEvent]> = windows
                         .iter()
                         .copied()
-                        .filter(|w| {
-                            let count = if pattern.distinct {
-                                distinct_accounts(w)
-                            } else {
-                                w.len()
-                            };
-                            count >= pattern.threshold
-                        })
+                        .filter(|w| count_alone(&pattern, w) >= pattern.threshold)
                         .collect();
                     assert_eq!(bursts.events(), union(&qualifying));
                     let from = at - Duration::minutes(10);
@@ -511,12 +506,7 @@ mod tests {
                         starting_between(&members, from - pattern.span, at, pattern.span)
                             .into_iter()
                             .filter(|w| {
-                                let count = if pattern.distinct {
-                                    distinct_accounts(w)
-                                } else {
-                                    w.len()
-                                };
-                                count >= pattern.threshold
+                                count_alone(&pattern, w) >= pattern.threshold
                                     && w.last().is_some_and(|e| e.time >= from)
                             })
                             .map(<[_]>::len)
