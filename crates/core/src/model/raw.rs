@@ -32,11 +32,6 @@ impl RawEvent {
     pub fn pointer(&self, pointer: &str) -> Option<&Value> {
         self.value().pointer(pointer)
     }
-
-    /// The JSON text as received.
-    pub fn as_text(&self) -> &str {
-        self.text.get()
-    }
 }
 
 impl From<Value> for RawEvent {

@@ -15,7 +15,7 @@ mod segments;
 
 use std::fs::File;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -117,9 +117,10 @@ impl Journal {
     pub fn open(options: JournalOptions) -> Result<Self, JournalError> {
         std::fs::create_dir_all(&options.dir).map_err(io("create its directory"))?;
         let recovered = segments::recover(&options.dir)?;
-        let checkpoint = segments::read_checkpoint(&options.dir)?
-            .unwrap_or(0)
-            .clamp(recovered.bases[0], recovered.end);
+        let checkpoint = segments::read_checkpoint(&options.dir)?.unwrap_or(0).clamp(
+            recovered.bases.first().copied().unwrap_or(recovered.end),
+            recovered.end,
+        );
         let (durable, _) = watch::channel(recovered.end);
         let shared = Arc::new(Shared {
             dir: options.dir.clone(),
@@ -209,18 +210,9 @@ impl Journal {
         JournalReader::new(self.shared.dir.clone(), self.checkpoint())
     }
 
-    /// Whether a write failed in a way the committer could not undo; appends then fail.
-    pub fn failed(&self) -> bool {
-        self.shared.failed.load(Ordering::Acquire)
-    }
-
     /// Commit rounds so far (each one write and one `fdatasync` for all its records).
     pub fn commit_rounds(&self) -> u64 {
         self.shared.rounds.load(Ordering::Relaxed)
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.shared.dir
     }
 
     /// Stops taking appends and waits for the committer to finish its last round.

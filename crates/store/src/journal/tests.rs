@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 use std::io::Write as _;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::*;
