@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{EventCategory, Outcome, RiskLevel, UserStatus};
+use crate::model::{EventCategory, Outcome, RawEvent, RiskLevel, UserStatus};
 
 /// An account as the provider described it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,7 +69,8 @@ pub struct ProviderEvent {
     pub session_id: Option<String>,
     pub is_proxy: Option<bool>,
     pub provider_risk: Option<RiskLevel>,
-    pub raw: Option<Value>,
+    /// The event as the provider sent it.
+    pub raw: Option<RawEvent>,
 }
 
 /// Which accounts a directory pull asks for.

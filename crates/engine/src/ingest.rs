@@ -135,7 +135,10 @@ impl Ingest {
                     PushOutcome::Events(events) => events,
                     PushOutcome::Respond { .. } => Vec::new(),
                 };
-                let stored = self.processor.store_events(integration, events).await?;
+                let stored = self
+                    .processor
+                    .store_events(integration, events, Commit::Now)
+                    .await?;
                 Ok(PushResult::Stored { received, stored })
             }
         }
@@ -149,6 +152,15 @@ impl Ingest {
             PushOutcome::Events(_) => None,
         }
     }
+}
+
+/// When a batch of events must be durable in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Commit {
+    /// Before the call returns: the caller holds no other copy.
+    Now,
+    /// At the next [`DeliveryProcessor::sync`]: the caller holds a durable copy until then.
+    Deferred,
 }
 
 /// Decodes deliveries, normalizes their events, stores them (deduped) and queues the new ones
@@ -173,8 +185,14 @@ impl DeliveryProcessor {
         self.gateway.clock().now()
     }
 
-    /// Stores a batch of queued deliveries. A delivery whose integration is gone, or that no
-    /// longer decodes, is logged and skipped; only a store failure (worth retrying) is an error.
+    /// Makes everything stored with [`Commit::Deferred`] durable.
+    pub(crate) async fn sync(&self) -> Result<(), EngineError> {
+        Ok(self.gateway.store().sync().await?)
+    }
+
+    /// Stores a batch of queued deliveries (durable at the next [`Self::sync`]). A delivery
+    /// whose integration is gone, or that no longer decodes, is logged and skipped; only a
+    /// store failure (worth retrying) is an error.
     pub(crate) async fn process(&self, deliveries: &[Delivery]) -> Result<(), EngineError> {
         let mut integrations: HashMap<&IntegrationId, Option<Integration>> = HashMap::new();
         let mut by_integration: Vec<(Integration, Vec<ProviderEvent>)> = Vec::new();
@@ -226,7 +244,8 @@ impl DeliveryProcessor {
             }
         }
         for (integration, events) in by_integration {
-            self.store_events(&integration, events).await?;
+            self.store_events(&integration, events, Commit::Deferred)
+                .await?;
         }
         Ok(())
     }
@@ -236,16 +255,25 @@ impl DeliveryProcessor {
         &self,
         integration: &Integration,
         events: Vec<ProviderEvent>,
+        commit: Commit,
     ) -> Result<usize, EngineError> {
         if events.is_empty() {
             return Ok(0);
         }
         let signins = self.inventory.signins(integration, events).await?;
-        let fresh = self
-            .gateway
-            .store()
-            .insert_signins(&integration.tenant_id, &signins)
-            .await?;
+        let store = self.gateway.store();
+        let fresh = match commit {
+            Commit::Now => {
+                store
+                    .insert_signins(&integration.tenant_id, &signins)
+                    .await?
+            }
+            Commit::Deferred => {
+                store
+                    .insert_signins_unsynced(&integration.tenant_id, &signins)
+                    .await?
+            }
+        };
         let stored = fresh.len();
         if let Some(detector) = &self.detector {
             // Moved, not cloned: this is the push path.

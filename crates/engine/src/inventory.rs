@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use gatehouse_core::model::{Group, Identity, Integration, RawEvent, SignInEvent, User};
+use gatehouse_core::model::{Group, Identity, Integration, SignInEvent, User};
 use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
 use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, UserId};
 use gatehouse_store::{InventoryRows, Store};
@@ -274,7 +274,7 @@ impl Inventory {
                 session_id: event.session_id,
                 is_proxy: event.is_proxy,
                 provider_risk: event.provider_risk,
-                raw: event.raw.map(RawEvent::from),
+                raw: event.raw,
             };
             if let Some(geoip) = &self.geoip {
                 geoip.fill(&mut signin);

@@ -766,7 +766,15 @@ async fn the_push_inbox_stores_behind_the_answer_once_and_replays_what_was_left(
     assert_eq!(answer, PushResult::Queued { received: 2 });
     assert!(engine.ingest.settled(Duration::from_secs(10)).await);
     assert_eq!(ids(h.signins().await), ["q1", "q2", "q3"]);
-    assert_eq!(journal.checkpoint(), journal.durable_end());
+    // The checkpoint follows once the store has synced what was stored (about a second later).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while journal.checkpoint() < journal.durable_end() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the checkpoint never reached the end of the journal"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Refused at the door, so never acknowledged nor queued.
     let before = journal.durable_end();
     assert!(engine

@@ -25,8 +25,9 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use gatehouse_core::model::{EventCategory, Outcome, RiskLevel};
+use gatehouse_core::model::{EventCategory, Outcome, RawEvent, RiskLevel};
 use gatehouse_core::records::ProviderEvent;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Credential types that prove only the first factor (or federation); not an MFA factor.
@@ -50,7 +51,7 @@ const NOT_SIGN_INS: &[&str] = &[
 /// Maps one System Log event; `None` when it lacks what every stored event needs.
 pub fn map_event(event: &Value) -> Option<ProviderEvent> {
     let mut mapped = map_fields(event)?;
-    mapped.raw = Some(event.clone());
+    mapped.raw = Some(RawEvent::from(event.clone()));
     Some(mapped)
 }
 
@@ -58,7 +59,20 @@ pub fn map_event(event: &Value) -> Option<ProviderEvent> {
 /// handles tens of thousands of events a second).
 pub fn map_event_owned(event: Value) -> Option<ProviderEvent> {
     let mut mapped = map_fields(&event)?;
-    mapped.raw = Some(event);
+    mapped.raw = Some(RawEvent::from(event));
+    Some(mapped)
+}
+
+/// [`map_event`] for an event still in the text it arrived in (a pushed delivery): the text is
+/// kept as the raw event rather than written again from the parsed tree. `None` also when the
+/// text is not a JSON object.
+pub fn map_event_text(event: &RawValue) -> Option<ProviderEvent> {
+    let parsed: Value = serde_json::from_str(event.get()).ok()?;
+    if !parsed.is_object() {
+        return None;
+    }
+    let mut mapped = map_fields(&parsed)?;
+    mapped.raw = Some(RawEvent::with_value(event.to_owned(), parsed));
     Some(mapped)
 }
 

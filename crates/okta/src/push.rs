@@ -4,13 +4,16 @@
 //! The request was already authenticated by its ingest token (the hook's `Authorization` header
 //! or the URL's `token`); Okta signs nothing else.
 
+use std::marker::PhantomData;
+
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::{PushOutcome, PushRequest, PushScreen};
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
+use serde_json::value::RawValue;
 
-use crate::mapping::map_event_owned;
+use crate::mapping::map_event_text;
 
 /// The header of Okta's verification request (names are case-insensitive).
 const CHALLENGE_HEADER: &str = "x-okta-verification-challenge";
@@ -35,18 +38,7 @@ pub fn screen_push(request: &PushRequest) -> Result<PushScreen, ConnectorError> 
     if !is_delivery(request)? {
         return verification(request).map(PushScreen::from);
     }
-    let envelope: ScreenedEnvelope =
-        serde_json::from_slice(&request.body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => bad(SHAPE),
-            _ => not_json(&e),
-        })?;
-    if envelope.event_type == Some(false) {
-        return Err(bad("eventType is not com.okta.event_hook"));
-    }
-    let events = envelope
-        .data
-        .and_then(|d| d.events)
-        .ok_or_else(|| bad("data.events is missing or not an array"))?;
+    let events = envelope::<AnyObject>(&request.body)?;
     Ok(PushScreen::Accept {
         events: events.len(),
     })
@@ -84,43 +76,32 @@ fn verification(request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
 const SHAPE: &str = "the body is not an Okta event-hook delivery (a JSON object whose \
                      eventType is com.okta.event_hook and whose data.events is an array of objects)";
 
-/// The parts of a delivery the screen reads. Hand-written visitors, not derives: a derived
-/// struct would also accept a JSON array and a `null` eventType, which decoding rejects.
-struct ScreenedEnvelope {
+/// The parts of a delivery the screen and the decoder read, with each event as `E`: skipped
+/// ([`AnyObject`]) at the door, kept as its text ([`EventText`]) when decoding. Hand-written
+/// visitors, not derives: a derived struct would also accept a JSON array and a `null`
+/// eventType, and would reject a repeated key that the screen takes the last of.
+struct Envelope<E> {
     /// Whether eventType, when present, is the event-hook type.
     event_type: Option<bool>,
-    data: Option<ScreenedData>,
+    data: Option<Data<E>>,
 }
 
-struct ScreenedData {
-    events: Option<Vec<AnyObject>>,
+struct Data<E> {
+    events: Option<Vec<E>>,
 }
 
 /// A JSON object whose contents are skipped.
 struct AnyObject;
 
-/// Deserializes `T` from a JSON object only, one entry at a time.
-macro_rules! object_visitor {
-    ($name:ident, $target:ty, $expecting:literal, |$map:ident| $body:block) => {
-        struct $name;
-        impl<'de> Visitor<'de> for $name {
-            type Value = $target;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str($expecting)
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut $map: A) -> Result<$target, A::Error> {
-                $body
-            }
-        }
-    };
-}
+struct EnvelopeVisitor<E>(PhantomData<E>);
 
-object_visitor!(
-    EnvelopeVisitor,
-    ScreenedEnvelope,
-    "an event-hook delivery",
-    |map| {
-        let mut envelope = ScreenedEnvelope {
+impl<'de, E: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<E> {
+    type Value = Envelope<E>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event-hook delivery")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope<E>, A::Error> {
+        let mut envelope = Envelope {
             event_type: None,
             data: None,
         };
@@ -137,14 +118,17 @@ object_visitor!(
         }
         Ok(envelope)
     }
-);
+}
 
-object_visitor!(
-    DataVisitor,
-    ScreenedData,
-    "the delivery's data object",
-    |map| {
-        let mut data = ScreenedData { events: None };
+struct DataVisitor<E>(PhantomData<E>);
+
+impl<'de, E: Deserialize<'de>> Visitor<'de> for DataVisitor<E> {
+    type Value = Data<E>;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the delivery's data object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data<E>, A::Error> {
+        let mut data = Data { events: None };
         while let Some(key) = map.next_key::<Key>()? {
             if key == Key::Events {
                 data.events = Some(map.next_value()?);
@@ -154,7 +138,7 @@ object_visitor!(
         }
         Ok(data)
     }
-);
+}
 
 /// The object keys the screen looks at, read without allocating.
 #[derive(PartialEq)]
@@ -205,27 +189,65 @@ impl<'de> Deserialize<'de> for IsEnvelopeType {
     }
 }
 
-object_visitor!(EventVisitor, AnyObject, "an event object", |map| {
-    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-    Ok(AnyObject)
-});
-
-impl<'de> Deserialize<'de> for ScreenedEnvelope {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(EnvelopeVisitor)
-    }
-}
-
-impl<'de> Deserialize<'de> for ScreenedData {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(DataVisitor)
-    }
-}
-
 impl<'de> Deserialize<'de> for AnyObject {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EventVisitor;
+        impl<'de> Visitor<'de> for EventVisitor {
+            type Value = AnyObject;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an event object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyObject, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(AnyObject)
+            }
+        }
         deserializer.deserialize_map(EventVisitor)
     }
+}
+
+/// An event as the text it arrived in, which must be a JSON object.
+struct EventText<'a>(&'a RawValue);
+
+impl<'de> Deserialize<'de> for EventText<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <&RawValue>::deserialize(deserializer)?;
+        if text.get().starts_with('{') {
+            Ok(EventText(text))
+        } else {
+            Err(serde::de::Error::invalid_type(
+                serde::de::Unexpected::Other("a value that is not an object"),
+                &"an event object",
+            ))
+        }
+    }
+}
+
+impl<'de, E: Deserialize<'de>> Deserialize<'de> for Envelope<E> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(EnvelopeVisitor(PhantomData))
+    }
+}
+
+impl<'de, E: Deserialize<'de>> Deserialize<'de> for Data<E> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(DataVisitor(PhantomData))
+    }
+}
+
+/// Reads a delivery's envelope, each event as `E`; the errors are the screen's and the decoder's.
+fn envelope<'de, E: Deserialize<'de>>(body: &'de [u8]) -> Result<Vec<E>, ConnectorError> {
+    let envelope: Envelope<E> = serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => bad(SHAPE),
+        _ => not_json(&e),
+    })?;
+    if envelope.event_type == Some(false) {
+        return Err(bad("eventType is not com.okta.event_hook"));
+    }
+    envelope
+        .data
+        .and_then(|d| d.events)
+        .ok_or_else(|| bad("data.events is missing or not an array"))
 }
 
 fn not_json(e: &serde_json::Error) -> ConnectorError {
@@ -237,29 +259,10 @@ fn not_json(e: &serde_json::Error) -> ConnectorError {
 }
 
 fn decode_delivery(body: &[u8]) -> Result<PushOutcome, ConnectorError> {
-    let envelope: Value = serde_json::from_slice(body).map_err(|e| not_json(&e))?;
-    let Value::Object(mut envelope) = envelope else {
-        return Err(bad("the body is not a JSON object"));
-    };
-    match envelope.get("eventType") {
-        None => {}
-        Some(Value::String(kind)) if kind == ENVELOPE_TYPE => {}
-        Some(_) => return Err(bad("eventType is not com.okta.event_hook")),
-    }
-    let events = match envelope
-        .get_mut("data")
-        .and_then(|d| d.get_mut("events"))
-        .map(Value::take)
-    {
-        Some(Value::Array(events)) => events,
-        _ => return Err(bad("data.events is missing or not an array")),
-    };
+    let events = envelope::<EventText>(body)?;
     let mut mapped = Vec::with_capacity(events.len());
-    for (index, event) in events.into_iter().enumerate() {
-        if !event.is_object() {
-            return Err(bad(&format!("data.events[{index}] is not an object")));
-        }
-        match map_event_owned(event) {
+    for (index, EventText(event)) in events.into_iter().enumerate() {
+        match map_event_text(event) {
             Some(event) => mapped.push(event),
             None => tracing::warn!(
                 index,
@@ -277,6 +280,7 @@ fn bad(message: &str) -> ConnectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn request(method: &str, headers: &[(&str, &str)], body: &str) -> PushRequest {
         PushRequest {
@@ -381,6 +385,9 @@ mod tests {
             r#"{"eventType":"com.okta.event_hook","data":{"events":["#.into(),
             "".into(),
             "null".into(),
+            // A repeated key: both take the last one.
+            r#"{"data":{"events":[7]},"data":{"events":[ {"uuid":"a"} ,{}]}}"#.into(),
+            r#"{"data":{"events":[{}]},"data":{"events":[7]}}"#.into(),
         ];
         for body in &cases {
             let post = request("POST", &[], body);
@@ -404,6 +411,22 @@ mod tests {
             }
         );
         assert!(screen_push(&request("PUT", &[], "{}")).is_err());
+    }
+
+    #[test]
+    fn a_pushed_event_keeps_the_text_it_arrived_in() {
+        // Key order, spacing and escapes as Okta sent them; a tree written out again would
+        // sort the keys and drop the spaces.
+        let event = r#"{"uuid": "e1", "published": "2026-11-20T10:00:00.000Z", "eventType": "user.session.start", "displayMessage": "caf\u00e9", "actor": {"id": "00u1", "type": "User", "alternateId": "a@x.example"}, "outcome": {"result": "SUCCESS"}}"#;
+        let body =
+            format!(r#"{{"eventType":"com.okta.event_hook","data":{{"events":[ {event} ]}}}}"#);
+        let Ok(PushOutcome::Events(events)) = decode_push(&request("POST", &[], &body)) else {
+            panic!("the delivery decodes");
+        };
+        let raw = events[0].raw.as_ref().unwrap();
+        assert_eq!(serde_json::to_string(raw).unwrap(), event);
+        assert_eq!(raw.get("displayMessage"), Some(&Value::from("café")));
+        assert_eq!(events[0].provider_event_id, "e1");
     }
 
     #[test]

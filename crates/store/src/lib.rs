@@ -187,6 +187,18 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         events: &[SignInEvent],
     ) -> Result<Vec<usize>, StoreError>;
+    /// [`Store::insert_signins`], returning once the events are visible but before they are
+    /// durable: for a caller that holds its own durable copy (the push inbox's journal) and
+    /// calls [`Store::sync`] before it lets that copy go.
+    async fn insert_signins_unsynced(
+        &self,
+        tenant: &TenantId,
+        events: &[SignInEvent],
+    ) -> Result<Vec<usize>, StoreError> {
+        self.insert_signins(tenant, events).await
+    }
+    /// Makes every write made so far durable.
+    async fn sync(&self) -> Result<(), StoreError>;
     /// Sign-ins about one subject with `from <= time < to`, oldest first, at most `limit`.
     async fn signins_about(
         &self,

@@ -34,6 +34,16 @@ impl RawEvent {
     }
 }
 
+impl RawEvent {
+    /// The event from its text as received and the `Value` the caller parsed from that text:
+    /// the text is kept as it came, not written again from the tree.
+    pub fn with_value(text: Box<RawValue>, parsed: Value) -> Self {
+        let cell = OnceLock::new();
+        let _ = cell.set(parsed);
+        Self { text, parsed: cell }
+    }
+}
+
 impl From<Value> for RawEvent {
     fn from(value: Value) -> Self {
         // Serializing a `Value` cannot fail (its map keys are strings).

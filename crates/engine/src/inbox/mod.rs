@@ -5,7 +5,10 @@
 //! Acknowledging needs only the request's bytes on disk, so a burst is answered at close to the
 //! HTTP limit while the heavier work runs behind it (on the engine's background runtime, which
 //! the daemon gives a lower CPU priority). A crash between the acknowledgement and the store
-//! replays the journal from its checkpoint; the store's dedupe absorbs the replay. Readers that
+//! replays the journal from its checkpoint; the store's dedupe absorbs the replay. The journal
+//! is the durable copy until the checkpoint moves, so the consumer's store writes are not
+//! synced one batch at a time: the store syncs once before each checkpoint, which leaves the
+//! disk's `fdatasync`s to the acknowledgements during a burst. Readers that
 //! must see every acknowledged event (the sign-in list) wait for [`Inbox::settled`] first.
 
 pub mod record;
@@ -28,6 +31,12 @@ const BATCH_RECORDS: usize = 512;
 const BATCH_BYTES: usize = 8 * 1024 * 1024;
 /// The longest pause between retries of a batch the store refused.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long stored deliveries may wait for a store sync and the journal checkpoint after it
+/// (a crash replays at most about this much; the store's dedupe absorbs it).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// The pause after a batch that was not full, so that under a stream of deliveries the next
+/// batch is larger: fewer store writes leave CPU and disk to the acknowledgements.
+const GATHER: Duration = Duration::from_millis(20);
 
 /// The journal and the consumer that drains it.
 pub struct Inbox {
@@ -114,12 +123,20 @@ impl Inbox {
     async fn consume(self: Arc<Self>, processor: Arc<DeliveryProcessor>) {
         let mut reader = Some(self.journal.reader());
         let mut durable = self.journal.watch_durable();
+        let mut checkpoint = Checkpoint::new(self.journal.checkpoint());
         loop {
             let until = *durable.borrow_and_update();
             let position = reader.as_ref().map_or(until, |r| r.position());
             if position >= until {
-                if durable.changed().await.is_err() {
-                    return;
+                let waited = match checkpoint.due() {
+                    Some(due) => tokio::time::timeout_at(due, durable.changed()).await,
+                    None => Ok(durable.changed().await),
+                };
+                match waited {
+                    Ok(Ok(())) => {}
+                    // Caught up and quiet: make what was stored durable and let the journal go.
+                    Err(_) => checkpoint.write(&self.journal, &processor, position).await,
+                    Ok(Err(_)) => return,
                 }
                 continue;
             }
@@ -156,12 +173,18 @@ impl Inbox {
                     continue;
                 }
             };
+            let full = records.len() >= BATCH_RECORDS;
             self.apply(&processor, records).await;
             let done = taken.position();
-            if let Err(error) = self.journal.set_checkpoint(done) {
-                tracing::warn!(%error, "inbox: checkpoint not written (a restart replays more)");
-            }
             self.applied.send_replace(done);
+            checkpoint.stored(done);
+            if checkpoint.overdue() {
+                checkpoint.write(&self.journal, &processor, done).await;
+            }
+            if !full {
+                // Deliveries are still arriving one round at a time: let a fuller batch gather.
+                tokio::time::sleep(GATHER).await;
+            }
         }
     }
 
@@ -189,6 +212,65 @@ impl Inbox {
                 .num_milliseconds()
                 .max(0);
             self.last_lag_ms.store(lag as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+/// When the consumer syncs the store and moves the journal's checkpoint: stored deliveries
+/// stay in the journal until the store has made them durable, at most about once a second
+/// during a stream and as soon as the consumer catches up otherwise.
+struct Checkpoint {
+    /// The journal's checkpoint as last written.
+    written: u64,
+    /// When the first delivery stored after the last checkpoint was stored.
+    pending_since: Option<tokio::time::Instant>,
+}
+
+impl Checkpoint {
+    fn new(written: u64) -> Self {
+        Self {
+            written,
+            pending_since: None,
+        }
+    }
+
+    fn stored(&mut self, offset: u64) {
+        if offset > self.written && self.pending_since.is_none() {
+            self.pending_since = Some(tokio::time::Instant::now());
+        }
+    }
+
+    /// When the next checkpoint is due, if anything waits for one.
+    fn due(&self) -> Option<tokio::time::Instant> {
+        self.pending_since.map(|since| since + CHECKPOINT_EVERY)
+    }
+
+    fn overdue(&self) -> bool {
+        self.due()
+            .is_some_and(|due| due <= tokio::time::Instant::now())
+    }
+
+    /// Syncs the store, then moves the journal's checkpoint to `offset`. On failure the
+    /// checkpoint stays: the deliveries remain in the journal and a restart replays them.
+    async fn write(&mut self, journal: &Journal, processor: &DeliveryProcessor, offset: u64) {
+        if offset <= self.written {
+            self.pending_since = None;
+            return;
+        }
+        if let Err(error) = processor.sync().await {
+            tracing::warn!(%error, "inbox: the store did not sync; keeping the checkpoint");
+            self.pending_since = Some(tokio::time::Instant::now());
+            return;
+        }
+        match journal.set_checkpoint(offset) {
+            Ok(()) => {
+                self.written = offset;
+                self.pending_since = None;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "inbox: checkpoint not written (a restart replays more)");
+                self.pending_since = Some(tokio::time::Instant::now());
+            }
         }
     }
 }

@@ -265,6 +265,18 @@ impl Store for SledStore {
         Ok(fresh)
     }
 
+    async fn insert_signins_unsynced(
+        &self,
+        tenant: &TenantId,
+        events: &[SignInEvent],
+    ) -> Result<Vec<usize>, StoreError> {
+        self.insert_signins_now(tenant, events)
+    }
+
+    async fn sync(&self) -> Result<(), StoreError> {
+        self.durable().await
+    }
+
     async fn list_signins(
         &self,
         tenant: &TenantId,
