@@ -27,22 +27,11 @@ enum Command {
     Scim(scim::Args),
 }
 
-fn main() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        // The bare axum ceiling runs in this process and gets the cores it can use.
-        Command::Ingest(args) => multi_thread()?.block_on(ingest::run(args)),
-        // The simulator that receives the response runs in this process too.
-        Command::Response(args) => multi_thread()?.block_on(response::run(args)),
-        // Only the client runs here: one thread, so it takes at most one of the daemon's cores.
-        Command::Scim(args) => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(scim::run(args)),
+        Command::Ingest(args) => ingest::run(args).await,
+        Command::Response(args) => response::run(args).await,
+        Command::Scim(args) => scim::run(args).await,
     }
-}
-
-fn multi_thread() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
 }
