@@ -211,6 +211,13 @@ pub trait Connector: Send + Sync {
         Err(ConnectorError::Unsupported("sign-in log pulls"))
     }
 
+    /// How far before its own time a first sign-in pull reaches, when from there on the pulls
+    /// hold every sign-in the provider records: what lets a detection say "no successful
+    /// sign-in since". `None` when unknown or when sign-ins are not pulled.
+    fn signin_history_reach(&self) -> Option<chrono::Duration> {
+        None
+    }
+
     /// Decodes a pushed request (already authenticated by its ingest token).
     fn decode_push(&self, _request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
         Err(ConnectorError::Unsupported("pushed events"))

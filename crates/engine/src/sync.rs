@@ -55,6 +55,8 @@ const USERS_PAGE: &str = "users.page";
 const USERS_SINCE: &str = "users.since";
 const GROUPS_PAGE: &str = "groups.page";
 const SIGNINS: &str = "signins";
+/// The cursor holding since when the store has the integration's whole sign-in record (RFC 3339).
+pub(crate) const SIGNIN_HISTORY_START: &str = "signins_history_start";
 /// Changes made while a pull runs may carry a `lastUpdated` a little before the pull started.
 const INCREMENTAL_OVERLAP_MINUTES: i64 = 2;
 /// A sign-in pull stops after this many pages and resumes at the next run, so one busy org
@@ -331,6 +333,26 @@ impl SyncRunner {
         Ok(records)
     }
 
+    /// After a first sign-in pull answered: the store holds the integration's whole sign-in
+    /// record from `now − reach` on. Taken after the answer, so never earlier than where the
+    /// provider started; a later first pull (a lost cursor) moves it forward, never back.
+    async fn record_history_start(
+        &self,
+        integration: &Integration,
+        connector: &dyn gatehouse_core::provider::Connector,
+    ) -> Result<(), EngineError> {
+        let Some(reach) = connector.signin_history_reach() else {
+            return Ok(());
+        };
+        let start = self.clock().now() - reach;
+        self.set_cursor(
+            integration,
+            SIGNIN_HISTORY_START,
+            start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        )
+        .await
+    }
+
     async fn pull_signins(
         &self,
         integration: &Integration,
@@ -339,7 +361,11 @@ impl SyncRunner {
         let mut cursor = self.cursor(integration, SIGNINS).await?;
         let mut stored = 0u64;
         for _ in 0..MAX_SIGNIN_PAGES_PER_RUN {
+            let first_pull = cursor.is_none();
             let page = connector.signins_page(cursor.as_deref()).await?;
+            if first_pull {
+                self.record_history_start(integration, connector).await?;
+            }
             let events = self.inventory.signins(integration, page.events).await?;
             let fresh = self
                 .store()

@@ -47,6 +47,8 @@ struct Script {
     act_results: VecDeque<Result<ActionReport, ConnectorError>>,
     acts: Vec<(ActionKind, String)>,
     push_time: Option<DateTime<Utc>>,
+    /// What `signin_history_reach` answers.
+    history_reach: Option<chrono::Duration>,
 }
 
 struct Fake(Arc<Mutex<Script>>);
@@ -120,6 +122,10 @@ impl Connector for Fake {
                 caught_up: true,
             }),
         }
+    }
+
+    fn signin_history_reach(&self) -> Option<chrono::Duration> {
+        self.0.lock().unwrap().history_reach
     }
 
     fn decode_push(&self, request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
@@ -785,6 +791,72 @@ async fn the_push_inbox_stores_behind_the_answer_once_and_replays_what_was_left(
     assert_eq!(journal.durable_end(), before);
     let inbox = engine.ingest.inbox().unwrap();
     assert_eq!(inbox.backlog_bytes(), 0);
+}
+
+/// An integration whose account 00u1 was created 400 days ago, then a first sign-in pull with
+/// that account's only success (a minute ago), assessed by the runner. Returns the account.
+async fn first_success_after_a_first_pull(
+    h: &Harness,
+    reach: Option<chrono::Duration>,
+) -> gatehouse_core::UserId {
+    let now = gatehouse_core::Clock::now(&SystemClock);
+    {
+        let mut s = h.script.lock().unwrap();
+        let mut ann = puser("00u1", "ann@acme.example", UserStatus::Active);
+        ann.created_at = Some(now - chrono::Duration::days(400));
+        s.user_pages = vec![vec![ann]];
+        s.history_reach = reach;
+        s.event_pages = VecDeque::from(vec![vec![ProviderEvent {
+            time: now - chrono::Duration::minutes(1),
+            ..event(&format!("first-{reach:?}"), "00u1", Outcome::Success, 0)
+        }]]);
+    }
+    let integration = h.integration(json!({})).await;
+    for job in [SyncJob::Users, SyncJob::Signins] {
+        h.engine
+            .sync
+            .run(&h.tenant, &integration.id, job)
+            .await
+            .unwrap();
+    }
+    h.store
+        .find_user_by_external_id(&h.tenant, &integration.id, "00u1")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn a_first_success_is_dormant_only_when_the_pulled_history_proves_it() {
+    let h = harness().await;
+    // Without a known history start, no stored success proves nothing.
+    let unknown = first_success_after_a_first_pull(&h, None).await;
+    // A pull reaching back only 30 days proves nothing about the 90 days before the success.
+    let short = first_success_after_a_first_pull(&h, Some(chrono::Duration::days(30))).await;
+    // The first pull reached 100 days back, so the store holds every success of the last 100
+    // days: none in 90 days for an account 400 days old is dormancy.
+    let proven = first_success_after_a_first_pull(&h, Some(chrono::Duration::days(100))).await;
+    let mut dormant = Vec::new();
+    for _ in 0..300 {
+        dormant = h
+            .store
+            .list_detections(&h.tenant, &Default::default(), &PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|d| d.kind == "dormant_account")
+            .filter_map(|d| d.user_id)
+            .collect();
+        if !dormant.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The runner assesses in order, so the two earlier successes were assessed by now.
+    assert_eq!(dormant, [proven]);
+    assert!(!dormant.contains(&unknown) && !dormant.contains(&short));
 }
 
 async fn with_user(

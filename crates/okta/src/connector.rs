@@ -325,6 +325,14 @@ impl Connector for OktaConnector {
         crate::logs::signins_page(self, cursor).await
     }
 
+    /// The first System Log pull starts at `since` = now − the look-back (at most Okta's 90
+    /// days of retention) and follows the `next` links from there without a gap.
+    fn signin_history_reach(&self) -> Option<chrono::Duration> {
+        self.settings
+            .ingest_system_log
+            .then(|| chrono::Duration::hours(self.settings.system_log_lookback_hours))
+    }
+
     fn decode_push(&self, request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
         crate::push::decode_push(request)
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::model::{SignInEvent, Tenant};
-use gatehouse_core::TenantId;
+use gatehouse_core::{IntegrationId, TenantId};
 use gatehouse_risk::{RiskConfig, Span};
 use gatehouse_store::{SignInSubject, Store, StoreError};
 
@@ -34,6 +34,7 @@ pub(crate) struct ContextCache {
     /// Fetched per trigger when the batch-wide fetch was truncated.
     single: HashMap<(String, Span), Vec<SignInEvent>>,
     tenants: HashMap<TenantId, (Tenant, RiskConfig)>,
+    history_starts: HashMap<IntegrationId, Option<DateTime<Utc>>>,
 }
 
 /// What a list is about: the store's subject, as an owned key.
@@ -84,6 +85,7 @@ impl ContextCache {
             windows: HashMap::new(),
             single: HashMap::new(),
             tenants: HashMap::new(),
+            history_starts: HashMap::new(),
         }
     }
 
@@ -101,6 +103,25 @@ impl ContextCache {
         self.tenants
             .get(id)
             .ok_or_else(|| EngineError::NotFound(format!("tenant {id}")))
+    }
+
+    /// Since when the store holds the integration's whole sign-in record, if its pulls know.
+    pub(super) async fn history_start(
+        &mut self,
+        store: &dyn Store,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        if let Some(known) = self.history_starts.get(integration) {
+            return Ok(*known);
+        }
+        let start = store
+            .get_cursor(tenant, integration, crate::sync::SIGNIN_HISTORY_START)
+            .await?
+            .and_then(|c| DateTime::parse_from_rfc3339(&c.value).ok())
+            .map(|t| t.with_timezone(&Utc));
+        self.history_starts.insert(integration.clone(), start);
+        Ok(start)
     }
 
     /// Makes sure `subject`'s window around `trigger` can be answered by [`slice`](Self::slice).

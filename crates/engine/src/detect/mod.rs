@@ -197,6 +197,9 @@ impl Detector {
                 .load(store.as_ref(), event, person, windows.identity_successes)
                 .await?;
         }
+        let history_start = cache
+            .history_start(store.as_ref(), t, &event.integration_id)
+            .await?;
         let slice = |subject: Option<&Subject>, span| match subject {
             Some(subject) => cache.slice(event, subject, span),
             None => &[],
@@ -236,7 +239,7 @@ impl Detector {
             identity_successes: &identity_successes,
             account: account.as_ref(),
             recent_attacks: &recent_attacks,
-            history_start: None,
+            history_start,
             config: &config,
         };
         let assessment = gatehouse_risk::assess(&context);
