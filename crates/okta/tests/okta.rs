@@ -970,6 +970,24 @@ async fn factory_builds_from_the_catalog_descriptor() {
         !off.capabilities().signins,
         "ingest_system_log: false turns the log pull off"
     );
+    // Where a first System Log pull starts is where the pulled history is complete from.
+    assert_eq!(off.signin_history_reach(), None);
+    assert_eq!(
+        built.signin_history_reach(),
+        Some(chrono::Duration::hours(24))
+    );
+    let week = Factory
+        .build(context(
+            fake.base(),
+            TOKEN,
+            json!({"system_log_lookback_hours": 168}),
+            manual_clock(),
+        ))
+        .unwrap();
+    assert_eq!(
+        week.signin_history_reach(),
+        Some(chrono::Duration::hours(168))
+    );
 
     // Outside custom endpoints only Okta's hosts are accepted (no SSRF through `domain`).
     let mut ctx = context(fake.base(), TOKEN, json!({}), manual_clock());
