@@ -36,6 +36,11 @@ pub struct Metrics {
     inbox_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
+/// A count as a gauge value (prometheus-client gauges are `i64`).
+fn saturating(value: impl TryInto<i64>) -> i64 {
+    value.try_into().unwrap_or(i64::MAX)
+}
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms … ~16 s
     Histogram::new(exponential_buckets(0.0005, 2.0, 16))
@@ -129,22 +134,17 @@ impl Metrics {
     }
 
     pub(crate) fn set_store_size(&self, bytes: u64) {
-        self.store_size
-            .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        self.store_size.set(saturating(bytes));
     }
 
     pub(crate) fn set_risk(&self, dropped: u64, queued_batches: usize) {
-        self.risk_dropped
-            .set(i64::try_from(dropped).unwrap_or(i64::MAX));
-        self.risk_queue
-            .set(i64::try_from(queued_batches).unwrap_or(i64::MAX));
+        self.risk_dropped.set(saturating(dropped));
+        self.risk_queue.set(saturating(queued_batches));
     }
 
     pub(crate) fn set_inbox(&self, backlog_bytes: u64, rounds: u64, lag: std::time::Duration) {
-        self.inbox_backlog
-            .set(i64::try_from(backlog_bytes).unwrap_or(i64::MAX));
-        self.inbox_rounds
-            .set(i64::try_from(rounds).unwrap_or(i64::MAX));
+        self.inbox_backlog.set(saturating(backlog_bytes));
+        self.inbox_rounds.set(saturating(rounds));
         self.inbox_lag.set(lag.as_secs_f64());
     }
 

@@ -132,19 +132,21 @@ impl ContextCache {
         subject: &Subject,
         span: Span,
     ) -> Result<(), StoreError> {
+        // Inclusive at both ends, as `slice` cuts.
+        let fetch = |from: DateTime<Utc>, to: DateTime<Utc>, limit| {
+            store.signins_about(
+                &trigger.tenant_id,
+                subject.as_store(),
+                from,
+                to + Duration::milliseconds(1),
+                limit,
+            )
+        };
         let key = (subject.key(), span);
         if !self.windows.contains_key(&key) {
             let (from, _) = span.around(self.earliest);
             let (_, to) = span.around(self.latest);
-            let mut events = store
-                .signins_about(
-                    &trigger.tenant_id,
-                    subject.as_store(),
-                    from,
-                    to + Duration::milliseconds(1),
-                    BATCH_LIMIT,
-                )
-                .await?;
+            let mut events = fetch(from, to, BATCH_LIMIT).await?;
             let complete = events.len() < BATCH_LIMIT;
             events.sort_by_key(|e| e.time);
             self.windows
@@ -153,15 +155,7 @@ impl ContextCache {
         let complete = self.windows.get(&key).is_some_and(|f| f.complete);
         if !complete {
             let (from, to) = span.around(trigger.time);
-            let events = store
-                .signins_about(
-                    &trigger.tenant_id,
-                    subject.as_store(),
-                    from,
-                    to + Duration::milliseconds(1),
-                    CONTEXT_LIMIT,
-                )
-                .await?;
+            let events = fetch(from, to, CONTEXT_LIMIT).await?;
             self.single.insert(key, events);
         }
         Ok(())

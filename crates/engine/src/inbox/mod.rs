@@ -97,10 +97,9 @@ impl Inbox {
     pub async fn settled(&self, wait: Duration) -> bool {
         let target = self.journal.durable_end();
         let mut applied = self.applied.subscribe();
-        let reached = tokio::time::timeout(wait, applied.wait_for(|&at| at >= target))
+        tokio::time::timeout(wait, applied.wait_for(|&at| at >= target))
             .await
-            .is_ok_and(|r| r.is_ok());
-        reached
+            .is_ok_and(|r| r.is_ok())
     }
 
     /// Bytes acknowledged but not yet stored.

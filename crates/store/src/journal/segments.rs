@@ -65,7 +65,7 @@ pub(super) struct Recovered {
 
 /// Finds the segments, validates the last one frame by frame and cuts off a torn tail.
 pub(super) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
-    let mut bases = list(dir)?;
+    let bases = list(dir)?;
     let Some(&last_base) = bases.last() else {
         let start = read_checkpoint(dir)?.unwrap_or(0);
         let file = create(dir, start)?;
@@ -92,7 +92,6 @@ pub(super) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
             .and_then(|()| file.sync_data())
             .map_err(io("cut a torn tail"))?;
     }
-    bases.dedup();
     Ok(Recovered {
         bases,
         last_base,
