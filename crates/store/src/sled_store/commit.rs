@@ -16,7 +16,9 @@ use tokio::sync::oneshot;
 
 use crate::StoreError;
 
-type Waiter = oneshot::Sender<Result<(), String>>;
+/// A writer waiting for a round, and whether its writes still sit in sled's log buffers (false:
+/// the writer flushed them itself, and only the `fdatasync` is left).
+type Waiter = (oneshot::Sender<Result<(), String>>, bool);
 
 /// Counters that show how well commits coalesce.
 #[derive(Debug, Default)]
@@ -25,6 +27,8 @@ pub struct CommitStats {
     pub rounds: AtomicU64,
     /// Writers released by those rounds.
     pub writers: AtomicU64,
+    /// Rounds that flushed sled's log buffers (the others only had to `fdatasync`).
+    pub flushes: AtomicU64,
 }
 
 pub(crate) struct Committer {
@@ -54,7 +58,9 @@ impl Committer {
         {
             let queue = self.queue.read().map_err(|_| StoreError::Closed)?;
             let sender = queue.as_ref().ok_or(StoreError::Closed)?;
-            sender.send(waiter).map_err(|_| StoreError::Closed)?;
+            sender
+                .send((waiter, true))
+                .map_err(|_| StoreError::Closed)?;
         }
         done.await
             .map_err(|_| StoreError::Closed)?
@@ -62,12 +68,18 @@ impl Committer {
     }
 
     /// Queues a waiter for the next round without waiting for it (the SCIM writer hands it to
-    /// the thread that answers its writers, so it can apply the next batch meanwhile).
-    pub(crate) fn enqueue(&self) -> Result<oneshot::Receiver<Result<(), String>>, StoreError> {
+    /// the thread that answers its writers, so it can apply the next batch meanwhile). The
+    /// caller has already flushed sled (`Db::flush`) itself: the round owes it only the
+    /// `fdatasync`.
+    pub(crate) fn enqueue_written(
+        &self,
+    ) -> Result<oneshot::Receiver<Result<(), String>>, StoreError> {
         let (waiter, done) = oneshot::channel();
         let queue = self.queue.read().map_err(|_| StoreError::Closed)?;
         let sender = queue.as_ref().ok_or(StoreError::Closed)?;
-        sender.send(waiter).map_err(|_| StoreError::Closed)?;
+        sender
+            .send((waiter, false))
+            .map_err(|_| StoreError::Closed)?;
         Ok(done)
     }
 
@@ -95,7 +107,13 @@ fn run(db: &sled::Db, db_file: &File, queue: &Receiver<Waiter>, stats: &CommitSt
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         batch.extend(queue.try_iter());
-        let result = make_durable(db, db_file);
+        // A sled flush takes sled's global lock for reading while it waits on the device, and a
+        // transaction waiting for that lock stalls every other reader: skip it when no one needs it.
+        let flush = batch.iter().any(|(_, unwritten)| *unwritten);
+        let result = make_durable(db, db_file, flush);
+        if flush {
+            stats.flushes.fetch_add(1, Ordering::Relaxed);
+        }
         if let Err(error) = &result {
             tracing::error!(%error, "group commit failed");
         }
@@ -103,18 +121,54 @@ fn run(db: &sled::Db, db_file: &File, queue: &Receiver<Waiter>, stats: &CommitSt
         stats
             .writers
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        for waiter in batch {
+        for (waiter, _) in batch {
             // A writer that gave up waiting (its request was cancelled) is no error.
             let _ = waiter.send(result.clone());
         }
     }
     // The queue is closed: one last round for writes that never waited (shutdown).
-    if let Err(error) = make_durable(db, db_file) {
+    if let Err(error) = make_durable(db, db_file, true) {
         tracing::error!(%error, "final flush failed");
     }
 }
 
-fn make_durable(db: &sled::Db, db_file: &File) -> Result<(), String> {
-    db.flush().map_err(|e| format!("flush: {e}"))?;
+fn make_durable(db: &sled::Db, db_file: &File, flush: bool) -> Result<(), String> {
+    if flush {
+        db.flush().map_err(|e| format!("flush: {e}"))?;
+    }
     db_file.sync_data().map_err(|e| format!("fsync: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &std::path::Path) -> (sled::Db, Committer) {
+        let db = sled::Config::new().path(dir).open().unwrap();
+        let file = File::open(dir.join("db")).unwrap();
+        let committer = Committer::start(db.clone(), file).unwrap();
+        (db, committer)
+    }
+
+    #[tokio::test]
+    async fn a_round_flushes_only_for_writers_that_did_not_write_out() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (db, committer) = open(dir.path());
+            db.insert("written", "1").unwrap();
+            db.flush().unwrap();
+            committer.enqueue_written().unwrap().await.unwrap().unwrap();
+            assert_eq!(committer.stats.rounds.load(Ordering::Relaxed), 1);
+            assert_eq!(committer.stats.flushes.load(Ordering::Relaxed), 0);
+
+            db.insert("unwritten", "2").unwrap();
+            committer.commit().await.unwrap();
+            assert_eq!(committer.stats.rounds.load(Ordering::Relaxed), 2);
+            assert_eq!(committer.stats.flushes.load(Ordering::Relaxed), 1);
+            committer.stop();
+        }
+        let (db, _committer) = open(dir.path());
+        assert_eq!(db.get("written").unwrap().as_deref(), Some(&b"1"[..]));
+        assert_eq!(db.get("unwritten").unwrap().as_deref(), Some(&b"2"[..]));
+    }
 }

@@ -136,7 +136,7 @@ impl SledStore {
         let db_file = OpenOptions::new().read(true).open(dir.join("db"))?;
         let committer = Arc::new(Committer::start(db.clone(), db_file)?);
         let scim = ScimTrees::of(&trees);
-        let scim_writer = Writer::start(scim.clone(), Arc::clone(&committer))?;
+        let scim_writer = Writer::start(db.clone(), scim.clone(), Arc::clone(&committer))?;
         Ok(Self {
             db,
             trees,

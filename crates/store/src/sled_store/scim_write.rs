@@ -5,8 +5,16 @@
 //! each roll is a `pwrite` plus a waited `sync_file_range` on its IO threads. One transaction per
 //! create cost two device round trips on top of the group commit, and measured as the largest
 //! share of a create. So one writer thread takes every write queued since its last round and
-//! applies them all in one transaction, then joins the group commit once for the batch; a second
-//! thread answers the batch when that round is durable, while the writer applies the next batch.
+//! applies them all in one transaction, writes sled's log out itself, then joins the group
+//! commit once for the batch; a second thread answers the batch when that round's `fdatasync`
+//! is done, while the writer applies the next batch.
+//!
+//! Why the writer flushes: sled takes a process-wide lock for writing around every transaction
+//! and for reading around every read, write and flush, and a flush holds it while it waits on the
+//! device. A transaction queued behind the committer's flush made every other reader queue
+//! behind the transaction (the lock prefers writers), so the request workers stalled on their
+//! token and identity reads for the flush's IO and then the transaction. Flushing on this thread,
+//! between its own transactions, leaves nothing to queue.
 //! A write is acknowledged only once durable. Each write still checks (version, `userName`)
 //! before it writes anything, so one write's refusal leaves the others, and itself, untouched;
 //! refusals are answered at once.
@@ -357,11 +365,15 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(trees: ScimTrees, committer: Arc<Committer>) -> Result<Self, StoreError> {
+    pub(super) fn start(
+        db: sled::Db,
+        trees: ScimTrees,
+        committer: Arc<Committer>,
+    ) -> Result<Self, StoreError> {
         let (sender, receiver) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("gatehouse-scim-write".into())
-            .spawn(move || run(&trees, &committer, &receiver))?;
+            .spawn(move || run(&db, &trees, &committer, &receiver))?;
         Ok(Self {
             queue: RwLock::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
@@ -408,7 +420,7 @@ type Made = (
     Vec<Reply>,
 );
 
-fn run(trees: &ScimTrees, committer: &Committer, queue: &Receiver<(Write, Reply)>) {
+fn run(db: &sled::Db, trees: &ScimTrees, committer: &Committer, queue: &Receiver<(Write, Reply)>) {
     // Answers each batch once its commit round is done, while this thread applies the next
     // batch: the transaction's CPU overlaps the previous round's flush and fsync.
     let (made, answerer) = mpsc::channel::<Made>();
@@ -441,8 +453,11 @@ fn run(trees: &ScimTrees, committer: &Committer, queue: &Receiver<(Write, Reply)
         if written.is_empty() {
             continue;
         }
-        // The round this waiter joins starts after the transaction above: it covers it.
-        match committer.enqueue() {
+        // Written out here, between transactions, the flush's wait on the device holds sled's
+        // global lock only against this thread; the round it then joins owes it just the
+        // fdatasync, which overlaps the next batch's transaction.
+        let written_out = db.flush().map_err(StoreError::from);
+        match written_out.and_then(|_| committer.enqueue_written()) {
             Ok(round) => {
                 if let Err(mpsc::SendError((_, replies))) = made.send((round, written)) {
                     for reply in replies {
