@@ -1797,3 +1797,73 @@ async fn scim_custom_extension_schemas_per_integration() {
         .unwrap();
     assert_eq!(patched[ACME]["badgeNumber"], "B-2000", "{patched}");
 }
+
+/// The `path` of every request span the subscriber saw enabled.
+#[derive(Clone, Default)]
+struct RequestSpans(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RequestSpans {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Path(Option<String>);
+        impl tracing::field::Visit for Path {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "path" {
+                    self.0 = Some(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "path" {
+                    self.0 = Some(format!("{value:?}"));
+                }
+            }
+        }
+        if attrs.metadata().name() == "request" {
+            let mut path = Path(None);
+            attrs.record(&mut path);
+            self.0.lock().unwrap().extend(path.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn push_deliveries_get_no_request_span_at_info_level_and_other_routes_do() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let spans = RequestSpans::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .with(spans.clone());
+    // nextest runs each test in its own process, so the global subscriber is this test's.
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        return;
+    }
+    let s = start().await;
+    let (status, _) = s
+        .call(
+            Method::GET,
+            "/v1/tenants/ten_spans",
+            Some(OPERATOR_KEY),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/v1/idp/okta?token=nope",
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let seen = spans.0.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|p| p == "/v1/tenants/ten_spans"),
+        "{seen:?}"
+    );
+    assert!(!seen.iter().any(|p| p.starts_with("/v1/idp/")), "{seen:?}");
+}

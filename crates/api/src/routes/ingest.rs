@@ -134,7 +134,21 @@ pub(crate) async fn push(
             return Err(error);
         }
     };
-    let result = state.engine.ingest.push_to(&integration, &request).await?;
+    let result = match state.engine.ingest.push_to(&integration, &request).await {
+        Ok(result) => result,
+        Err(error) => {
+            let error = ApiError::from(error);
+            // This route's request span is a debug span (see `middleware`): name the request.
+            if error.status.is_server_error() || error.retry_after.is_some() {
+                tracing::warn!(
+                    request_id = request_id(&headers),
+                    tenant_id = %integration.tenant_id, integration_id = %integration.id,
+                    status = error.status.as_u16(), code = error.code, "push refused"
+                );
+            }
+            return Err(error);
+        }
+    };
     if let PushResult::Queued { received } | PushResult::Stored { received, .. } = &result {
         tracing::debug!(
             tenant_id = %integration.tenant_id, integration_id = %integration.id,
@@ -142,6 +156,13 @@ pub(crate) async fn push(
         );
     }
     Ok(answer(result))
+}
+
+fn request_id(headers: &HeaderMap) -> &str {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-")
 }
 
 #[utoipa::path(get, path = "/v1/idp/{provider}", tag = "ingest", params(IngestParams),
