@@ -17,7 +17,9 @@ pub(super) fn path(dir: &Path, base: u64) -> PathBuf {
 pub(super) fn create(dir: &Path, base: u64) -> Result<File, JournalError> {
     let file = OpenOptions::new()
         .create(true)
-        .append(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
         .open(path(dir, base))
         .map_err(io("create a segment"))?;
     sync_dir(dir)?;
@@ -55,12 +57,14 @@ pub(super) fn list(dir: &Path) -> Result<Vec<u64>, JournalError> {
     Ok(bases)
 }
 
-/// What [`recover`] found: the segments, the last one open for appending, and the end offset.
+/// What [`recover`] found: the segments, the last one open for appending, the end offset, and
+/// the last segment's size (its data, then zeros).
 pub(super) struct Recovered {
     pub bases: Vec<u64>,
     pub last_base: u64,
     pub file: File,
     pub end: u64,
+    pub allocated: u64,
 }
 
 /// Finds the segments, validates the last one frame by frame and cuts off a torn tail.
@@ -74,30 +78,56 @@ pub(super) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
             last_base: start,
             file,
             end: start,
+            allocated: 0,
         });
     };
     let valid = valid_length(&path(dir, last_base))?;
     let file = OpenOptions::new()
-        .append(true)
+        .read(true)
+        .write(true)
         .open(path(dir, last_base))
         .map_err(io("open its last segment"))?;
-    let length = file.metadata().map_err(io("read a segment's size"))?.len();
-    if length > valid {
+    let mut allocated = file.metadata().map_err(io("read a segment's size"))?.len();
+    // Past the valid frames there may be zeros written ahead, or what a crash left of a write
+    // that was never acknowledged. Any byte of the latter goes, wherever it sits: new frames
+    // will be written here, and a stale frame after them must never read as valid.
+    if allocated > valid && !all_zero(&file, valid, allocated).map_err(io("read a segment"))? {
         tracing::warn!(
             segment = last_base,
-            cut = length - valid,
+            cut = allocated - valid,
             "journal: cutting off a torn tail (a write that was never acknowledged)"
         );
         file.set_len(valid)
             .and_then(|()| file.sync_data())
             .map_err(io("cut a torn tail"))?;
+        allocated = valid;
     }
     Ok(Recovered {
         bases,
         last_base,
         file,
         end: last_base + valid,
+        allocated,
     })
+}
+
+/// Whether `file` holds only zeros from `from` to `to`.
+fn all_zero(file: &File, from: u64, to: u64) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt as _;
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut at = from;
+    while at < to {
+        let want = usize::try_from(to - at).map_or(buffer.len(), |n| n.min(buffer.len()));
+        let read = file.read_at(&mut buffer[..want], at)?;
+        if read == 0 {
+            break;
+        }
+        if buffer[..read].iter().any(|&b| b != 0) {
+            return Ok(false);
+        }
+        at += read as u64;
+    }
+    Ok(true)
 }
 
 /// Bytes of whole, checksummed frames at the start of a segment.
@@ -122,7 +152,8 @@ pub(super) enum FrameError {
     Io(std::io::Error),
 }
 
-/// Reads one frame into `payload`; `None` at a clean end of file. Returns the frame's size.
+/// Reads one frame into `payload`; `None` at a clean end of file or at the zeros written ahead
+/// of the data (no frame is empty). Returns the frame's size.
 pub(super) fn read_frame(
     reader: &mut impl std::io::Read,
     payload: &mut Vec<u8>,
@@ -137,6 +168,9 @@ pub(super) fn read_frame(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(FrameError::Io(e)),
         }
+    }
+    if header == [0u8; FRAME_HEADER] {
+        return Ok(None);
     }
     let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
     let checksum = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 use std::io::Write as _;
+use std::os::unix::fs::FileExt as _;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -70,11 +71,11 @@ async fn a_record_failing_its_checksum_ends_the_valid_log() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(options(dir.path())).unwrap();
     let end = journal.append(b"good".to_vec()).await.unwrap();
-    journal.append(b"flipped".to_vec()).await.unwrap();
+    let flipped_end = journal.append(b"flipped".to_vec()).await.unwrap();
     drop(journal);
     let path = segments::path(dir.path(), 0);
     let mut bytes = std::fs::read(&path).unwrap();
-    let last = bytes.len() - 1;
+    let last = usize::try_from(flipped_end).unwrap() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&path, bytes).unwrap();
 
@@ -183,4 +184,64 @@ async fn appends_are_refused_past_the_backlog_limit_until_the_consumer_catches_u
         journal.append(vec![0; MAX_RECORD + 1]).await,
         Err(JournalError::TooLarge(_))
     ));
+}
+
+#[tokio::test]
+async fn rounds_overwrite_zeros_written_ahead_instead_of_growing_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(options(dir.path())).unwrap();
+    let path = segments::path(dir.path(), 0);
+    journal.append(b"first".to_vec()).await.unwrap();
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size >= ZEROED_AHEAD, "zeros are written ahead: {size}");
+    for n in 0..100 {
+        journal
+            .append(format!("record {n}").into_bytes())
+            .await
+            .unwrap();
+    }
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size);
+    let end = journal.durable_end();
+    drop(journal);
+
+    let journal = Journal::open(options(dir.path())).unwrap();
+    assert_eq!(journal.durable_end(), end, "the zeros read as the end");
+    assert_eq!(payloads(&journal).len(), 101);
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), size, "nothing cut");
+    assert!(matches!(
+        journal.append(Vec::new()).await,
+        Err(JournalError::Empty)
+    ));
+}
+
+#[tokio::test]
+async fn a_stray_byte_anywhere_past_the_last_whole_record_is_cut_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(options(dir.path())).unwrap();
+    let end = journal.append(b"whole".to_vec()).await.unwrap();
+    drop(journal);
+    // A crash during a round whose later page reached the disk before its first: the bytes
+    // after the last whole record start with zeros, and a frame sits further on.
+    let segment = std::fs::OpenOptions::new()
+        .write(true)
+        .open(segments::path(dir.path(), 0))
+        .unwrap();
+    let mut stray = Vec::new();
+    stray.extend_from_slice(&5u32.to_le_bytes());
+    stray.extend_from_slice(&crc32fast::hash(b"stray").to_le_bytes());
+    stray.extend_from_slice(b"stray");
+    segment.write_all_at(&stray, end + 4096).unwrap();
+    drop(segment);
+
+    let journal = Journal::open(options(dir.path())).unwrap();
+    assert_eq!(journal.durable_end(), end);
+    // A round shorter than the gap lands before where the stray frame was.
+    let after = journal.append(b"after".to_vec()).await.unwrap();
+    journal.append(vec![b'x'; 4096 - 8 - 5 - 8]).await.unwrap();
+    drop(journal);
+    let journal = Journal::open(options(dir.path())).unwrap();
+    assert!(journal.durable_end() > after);
+    let read = payloads(&journal);
+    assert_eq!(read.len(), 3, "the stray frame never reads as a record");
+    assert_eq!(read[1], b"after".to_vec());
 }
