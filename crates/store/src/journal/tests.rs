@@ -212,6 +212,10 @@ async fn rounds_overwrite_zeros_written_ahead_instead_of_growing_the_file() {
         journal.append(Vec::new()).await,
         Err(JournalError::Empty)
     ));
+    // A large round past the zeros appends them no further: zeros would double its bytes.
+    let large = vec![b'y'; usize::try_from(size).unwrap()];
+    let large_end = journal.append(large).await.unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), large_end);
 }
 
 #[tokio::test]
