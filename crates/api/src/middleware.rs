@@ -21,7 +21,7 @@ use tracing::Level;
 
 use crate::{ApiError, ApiOptions, AppState};
 
-const REQUEST_ID: &str = "x-request-id";
+pub(crate) const REQUEST_ID: &str = "x-request-id";
 
 /// Where identity providers push events (`/v1/idp/{provider}`).
 const PUSH_PREFIX: &str = "/v1/idp/";

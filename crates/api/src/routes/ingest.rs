@@ -160,7 +160,7 @@ pub(crate) async fn push(
 
 fn request_id(headers: &HeaderMap) -> &str {
     headers
-        .get("x-request-id")
+        .get(crate::middleware::REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
 }
