@@ -1842,14 +1842,7 @@ async fn push_deliveries_get_no_request_span_at_info_level_and_other_routes_do()
         return;
     }
     let s = start().await;
-    let (status, _) = s
-        .call(
-            Method::GET,
-            "/v1/tenants/ten_spans",
-            Some(OPERATOR_KEY),
-            None,
-        )
-        .await;
+    let (status, _) = s.op(Method::GET, "/v1/tenants/ten_spans", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = s
         .call(
