@@ -11,6 +11,8 @@ use axum::Router;
 use gatehouse_testkit::Gatehouse;
 use serde_json::{json, Value};
 
+use crate::rate;
+
 use crate::load::{self, BodyFn, Report};
 use crate::wrk;
 
@@ -28,43 +30,48 @@ pub struct Args {
     /// Only the single-event scenarios (the 50-event burst takes minutes to drain).
     #[arg(long)]
     single_only: bool,
+    /// Events a second of the fixed-rate scenario (50-event deliveries, open loop): the
+    /// latency a sender at this rate sees, rather than the queueing of a saturated closed loop.
+    #[arg(long, default_value_t = 60_000)]
+    rate_events: u64,
 }
 
 /// One Okta System Log event, as an event hook carries it: ordinary traffic from 100,000
-/// accounts, each from its own address (the same as the wrk script).
-fn event(n: u64, i: usize) -> Value {
-    let k = n * 50 + i as u64;
-    json!({
-        "uuid": format!("bench-{n:012}-{i:03}"),
-        "published": "2026-11-20T10:00:00.000Z",
-        "eventType": "user.session.start",
-        "version": "0",
-        "severity": "INFO",
-        "displayMessage": "User login to Okta",
-        "actor": {"id": format!("00u{:06}", k % 100_000), "type": "User", "alternateId": format!("user{:06}@acme.example", k % 100_000), "displayName": "Bench User"},
-        "client": {"userAgent": {"rawUserAgent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/127.0", "os": "Linux", "browser": "CHROME"},
-                   "zone": "null", "device": "Computer", "ipAddress": format!("10.{}.{}.{}", (k % 100_000) / 65536, (k % 100_000) / 256 % 256, k % 100_000 % 256),
-                   "geographicalContext": {"city": "Dublin", "state": "Leinster", "country": "Ireland", "postalCode": "D02", "geolocation": {"lat": 53.35, "lon": -6.26}}},
-        "authenticationContext": {"credentialType": "PASSWORD", "externalSessionId": format!("idx{n}-{i}")},
-        "outcome": {"result": if n.is_multiple_of(7) { "FAILURE" } else { "SUCCESS" }, "reason": if n.is_multiple_of(7) { "INVALID_CREDENTIALS" } else { "" }},
-        "securityContext": {"asNumber": 64500, "asOrg": "bench", "isp": "bench", "domain": null, "isProxy": false},
-        "transaction": {"type": "WEB", "id": format!("tx{n}"), "detail": {}},
-        "target": []
-    })
+/// accounts, each from its own address (the same as the wrk script). Written as text: the
+/// fixed-rate scenario makes 60,000 of these a second on the cores it measures.
+fn write_event(out: &mut String, n: u64, i: usize) {
+    use std::fmt::Write as _;
+    let account = (n * 50 + i as u64) % 100_000;
+    let ip = format!(
+        "10.{}.{}.{}",
+        account / 65536,
+        account / 256 % 256,
+        account % 256
+    );
+    let (result, reason) = if n.is_multiple_of(7) {
+        ("FAILURE", "INVALID_CREDENTIALS")
+    } else {
+        ("SUCCESS", "")
+    };
+    let _ = write!(
+        out,
+        r#"{{"uuid":"bench-{n:012}-{i:03}","published":"2026-11-20T10:00:00.000Z","eventType":"user.session.start","version":"0","severity":"INFO","displayMessage":"User login to Okta","actor":{{"id":"00u{account:06}","type":"User","alternateId":"user{account:06}@acme.example","displayName":"Bench User"}},"client":{{"userAgent":{{"rawUserAgent":"Mozilla/5.0 (X11; Linux x86_64) Chrome/127.0","os":"Linux","browser":"CHROME"}},"zone":"null","device":"Computer","ipAddress":"{ip}","geographicalContext":{{"city":"Dublin","state":"Leinster","country":"Ireland","postalCode":"D02","geolocation":{{"lat":53.35,"lon":-6.26}}}}}},"authenticationContext":{{"credentialType":"PASSWORD","externalSessionId":"idx{n}-{i}"}},"outcome":{{"result":"{result}","reason":"{reason}"}},"securityContext":{{"asNumber":64500,"asOrg":"bench","isp":"bench","domain":null,"isProxy":false}},"transaction":{{"type":"WEB","id":"tx{n}","detail":{{}}}},"target":[]}}"#
+    );
 }
 
 fn delivery(n: u64, events: usize) -> Vec<u8> {
-    let body = json!({
-        "eventType": "com.okta.event_hook",
-        "eventTypeVersion": "1.0",
-        "cloudEventsVersion": "0.1",
-        "contentType": "application/json",
-        "eventId": format!("delivery-{n}"),
-        "eventTime": "2026-11-20T10:00:01.000Z",
-        "source": "https://acme.okta.com/api/v1/eventHooks/whobench",
-        "data": {"events": (0..events).map(|i| event(n, i)).collect::<Vec<_>>()}
-    });
-    body.to_string().into_bytes()
+    let mut body = String::with_capacity(200 + events * 1100);
+    body.push_str(&format!(
+        r#"{{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1","contentType":"application/json","eventId":"delivery-{n}","eventTime":"2026-11-20T10:00:01.000Z","source":"https://acme.okta.com/api/v1/eventHooks/whobench","data":{{"events":["#
+    ));
+    for i in 0..events {
+        if i > 0 {
+            body.push(',');
+        }
+        write_event(&mut body, n, i);
+    }
+    body.push_str("]}}");
+    body.into_bytes()
 }
 
 async fn bare_server() -> anyhow::Result<String> {
@@ -219,9 +226,85 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for drain in drains {
         println!("{drain}");
     }
+    if !args.single_only {
+        fixed_rate(&args, &op, &bare_url, &gatehouse_url).await?;
+    }
     let signins = op.get("/v1/signins?tenant_id=ten_bench&limit=1").await?;
     if signins.body["data"].as_array().is_none_or(Vec::is_empty) {
         bail!("no sign-in was stored: the benchmark measured nothing");
     }
     Ok(())
+}
+
+/// 50-event deliveries sent on a fixed schedule of `--rate-events` events a second (open loop),
+/// to the bare server and to gatehouse: the acknowledgement latency at that rate.
+async fn fixed_rate(
+    args: &Args,
+    op: &gatehouse_testkit::Api,
+    bare_url: &str,
+    gatehouse_url: &str,
+) -> anyhow::Result<()> {
+    const EVENTS: usize = 50;
+    let deliveries_per_second = args.rate_events as f64 / EVENTS as f64;
+    println!(
+        "\nAt a fixed rate: {deliveries_per_second:.0} deliveries of {EVENTS} events a second \
+         ({} events/s) for {} s, open loop over at most {} connections (built-in Rust client); \
+         each latency runs from when its request was due.\n",
+        args.rate_events, args.duration, args.connections
+    );
+    println!(
+        "| target | events/request | requests/s | events/s | p50 ms | p99 ms | max ms | errors |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, url, salt) in [
+        ("bare axum (parse + 200)", bare_url, 7_000_000_000u64),
+        (
+            "gatehouse POST /v1/idp/okta (durable)",
+            gatehouse_url,
+            8_000_000_000,
+        ),
+    ] {
+        let body: BodyFn = Arc::new(move |n| delivery(n + salt, EVENTS));
+        let report = rate::run(
+            url,
+            deliveries_per_second,
+            args.connections,
+            Duration::from_secs(args.duration),
+            body,
+        )
+        .await?;
+        println!("{}", line(name, EVENTS, &report));
+        if url == gatehouse_url {
+            let drained = drain(op).await?;
+            println!(
+                "\nEverything acknowledged at the fixed rate was stored and assessed {:.1} s after \
+                 the last acknowledgement.",
+                drained.as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_is_an_okta_event_hook_with_unique_event_ids() {
+        let body: Value = serde_json::from_slice(&delivery(7, 50)).expect("valid JSON");
+        assert_eq!(body["eventType"], "com.okta.event_hook");
+        let events = body["data"]["events"].as_array().expect("events");
+        assert_eq!(events.len(), 50);
+        let ids: std::collections::HashSet<&str> =
+            events.iter().filter_map(|e| e["uuid"].as_str()).collect();
+        assert_eq!(ids.len(), 50);
+        assert_eq!(
+            events[0]["outcome"]["result"], "FAILURE",
+            "every 7th delivery fails"
+        );
+        assert_eq!(events[3]["client"]["ipAddress"], "10.0.1.97");
+        let other: Value = serde_json::from_slice(&delivery(8, 1)).expect("valid JSON");
+        assert_eq!(other["data"]["events"][0]["outcome"]["result"], "SUCCESS");
+    }
 }

@@ -20,6 +20,26 @@ impl Report {
     pub fn per_second(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
+
+    /// The report of the successful requests' `latencies` (in any order).
+    pub fn from_latencies(mut latencies: Vec<Duration>, errors: u64, elapsed: Duration) -> Self {
+        latencies.sort_unstable();
+        let at = |q: f64| -> Duration {
+            if latencies.is_empty() {
+                return Duration::ZERO;
+            }
+            let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
+            latencies[index.min(latencies.len() - 1)]
+        };
+        Self {
+            requests: latencies.len() as u64,
+            errors,
+            elapsed,
+            p50: at(0.50),
+            p99: at(0.99),
+            max: latencies.last().copied().unwrap_or_default(),
+        }
+    }
 }
 
 /// Builds the request body for request number `n`.
@@ -70,21 +90,9 @@ pub async fn run(
     for task in tasks {
         latencies.extend(task.await?);
     }
-    let elapsed = started.elapsed();
-    latencies.sort_unstable();
-    let at = |q: f64| -> Duration {
-        if latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let index = ((latencies.len() as f64 - 1.0) * q).round() as usize;
-        latencies[index.min(latencies.len() - 1)]
-    };
-    Ok(Report {
-        requests: latencies.len() as u64,
-        errors: errors.load(Ordering::Relaxed),
-        elapsed,
-        p50: at(0.50),
-        p99: at(0.99),
-        max: latencies.last().copied().unwrap_or_default(),
-    })
+    Ok(Report::from_latencies(
+        latencies,
+        errors.load(Ordering::Relaxed),
+        started.elapsed(),
+    ))
 }

@@ -4,6 +4,7 @@
 
 mod ingest;
 mod load;
+mod rate;
 mod response;
 mod scim;
 mod wrk;
