@@ -126,6 +126,15 @@ async fn onboard_test_sync_and_inventory() -> anyhow::Result<()> {
         count("deprovisioned") > 0,
         "the full pull includes deprovisioned users"
     );
+    let mut admins: Vec<&str> = users
+        .iter()
+        .filter(|u| u["is_admin"] == true)
+        .filter_map(|u| u["external_id"].as_str())
+        .collect();
+    admins.sort_unstable();
+    let holders = s.sim.users_with_roles();
+    assert!(!holders.is_empty(), "the simulator seeds admin roles");
+    assert_eq!(admins, holders, "is_admin is true exactly for role holders");
     for user in &users {
         assert_eq!(user["provider"], "okta");
         assert!(

@@ -38,6 +38,8 @@ pub struct OktaConnector {
     pub(crate) http: HttpClient,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
+    /// Who holds an admin role, as of the current users pull.
+    pub(crate) roster: crate::roles::RosterCache,
 }
 
 impl fmt::Debug for OktaConnector {
@@ -101,6 +103,7 @@ impl OktaConnector {
             http,
             clock: context.clock,
             settings,
+            roster: crate::roles::RosterCache::default(),
         })
     }
 

@@ -22,6 +22,7 @@ mod groups;
 mod logs;
 mod mapping;
 mod push;
+mod roles;
 mod users;
 
 pub use connector::OktaConnector;

@@ -1,5 +1,6 @@
 //! Directory pull of users: `GET /api/v1/users` paged by `Link`, each user's MFA factors from
-//! `GET /api/v1/users/{id}/factors`, and the pure mapping of an Okta user to a [`ProviderUser`].
+//! `GET /api/v1/users/{id}/factors`, admin standing from the roster of role assignments
+//! (`roles`), and the pure mapping of an Okta user to a [`ProviderUser`].
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::{self, StreamExt};
@@ -9,6 +10,7 @@ use gatehouse_core::records::{Page, ProviderUser, PullMode};
 use serde_json::Value;
 
 use crate::connector::OktaConnector;
+use crate::roles;
 
 /// Users per page; Okta's default and maximum for `GET /api/v1/users`.
 const PAGE_SIZE: &str = "200";
@@ -79,6 +81,10 @@ pub(crate) async fn users_page(
             url
         }
     };
+    let roster = connector
+        .roster
+        .for_page(connector, cursor.is_none())
+        .await?;
     let (records, next) = connector.get_page("users", &url, "listing users").await?;
     // Owned ids, so the buffered futures borrow nothing but the connector.
     let ids: Vec<Option<String>> = records
@@ -97,6 +103,26 @@ pub(crate) async fn users_page(
             Some(user) => items.push(user),
             None => tracing::warn!("skipping an Okta user record without an id"),
         }
+    }
+    if matches!(mode, PullMode::Changed { .. }) {
+        // A role grant or removal leaves `lastUpdated` alone: those users come along here.
+        let on_page: Vec<String> = items.iter().map(|u| u.external_id.clone()).collect();
+        let on_page: Vec<&str> = on_page.iter().map(String::as_str).collect();
+        for id in roles::missing_from_page(&roster.changed, &on_page) {
+            let Some(record) = roles::user_record(connector, &id).await? else {
+                continue;
+            };
+            let factors = factors_of(connector, Some(id)).await?;
+            if let Some(user) = map_user(&record, factors.as_deref()) {
+                items.push(user);
+            }
+        }
+    }
+    for user in &mut items {
+        user.is_admin = roster.is_admin(&user.external_id);
+    }
+    if next.is_none() {
+        connector.roster.settle().await;
     }
     tracing::debug!(
         users = items.len(),
@@ -258,8 +284,8 @@ pub fn map_user(user: &Value, factors: Option<&[Value]>) -> Option<ProviderUser>
         groups: None,
         mfa_enrolled,
         mfa_factors,
-        // Okta keeps admin roles apart from the user (`/api/v1/users/{id}/roles`); the directory
-        // pull does not read them.
+        // Okta keeps admin roles apart from the user record: the pull sets this from the roster
+        // of role assignments (`roles`).
         is_admin: false,
         created_at: time(user.get("created")),
         last_login_at: time(user.get("lastLogin")),

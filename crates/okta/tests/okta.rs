@@ -567,6 +567,9 @@ struct Fake {
     group_members: Mutex<BTreeMap<String, Vec<String>>>,
     /// When set, the first users page links onward to this host instead of the org's.
     foreign_next: Mutex<Option<String>>,
+    /// Users with a role assignment (`GET /api/v1/iam/assignees/users`); `None`: 403, as for a
+    /// token without `okta.roles.read`.
+    admins: Mutex<Option<Vec<String>>>,
 }
 
 fn okta_error(status: StatusCode, code: &str, summary: &str) -> Response {
@@ -707,6 +710,33 @@ impl Fake {
             ));
         }
         page(items, &links)
+    }
+
+    /// One user a page, linked onward in the body (`_links.next.href`), as Okta pages this list.
+    fn role_assignees(&self, q: &BTreeMap<String, String>) -> Response {
+        let Some(admins) = self.admins.lock().unwrap().clone() else {
+            return okta_error(
+                StatusCode::FORBIDDEN,
+                "E0000006",
+                "You do not have permission to perform the requested action",
+            );
+        };
+        let start: usize = q.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+        let value: Vec<Value> = admins
+            .iter()
+            .skip(start)
+            .take(1)
+            .map(|id| {
+                json!({"id": id, "orn": format!("orn:okta:00o1:users:{id}"),
+                "_links": {"self": {"href": format!("{}/api/v1/users/{id}", self.base())}}})
+            })
+            .collect();
+        let mut links = json!({});
+        if start + 1 < admins.len() {
+            links["next"] = json!({"href": format!(
+                "{}/api/v1/iam/assignees/users?after={}&limit=1", self.base(), start + 1)});
+        }
+        Json(json!({"value": value, "_links": links})).into_response()
     }
 
     fn list_logs(&self, q: &BTreeMap<String, String>) -> Response {
@@ -856,6 +886,7 @@ async fn handle(
             return page(items, &links);
         }
         ("GET", ["api", "v1", "logs"]) => return fake.list_logs(&query),
+        ("GET", ["api", "v1", "iam", "assignees", "users"]) => return fake.role_assignees(&query),
         _ => return okta_error(StatusCode::NOT_FOUND, "E0000022", "The endpoint does not support the provided HTTP method"),
     }
     .into_response()
@@ -876,6 +907,7 @@ async fn start_fake() -> Arc<Fake> {
             "00u6suspended0SUSP1d6".into(),
         ],
     );
+    *fake.admins.lock().unwrap() = Some(Vec::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     fake.base.set(format!("http://{addr}")).unwrap();
@@ -1166,6 +1198,130 @@ async fn incremental_pull_filters_on_last_updated() {
         "deactivations are changes too"
     );
     assert_eq!(rest.next_cursor, None);
+}
+
+/// Every user of a full pull, by id, with its `is_admin`.
+async fn admin_flags(connector: &OktaConnector, mode: PullMode) -> BTreeMap<String, bool> {
+    let mut flags = BTreeMap::new();
+    let mut cursor = None;
+    loop {
+        let page = connector.users_page(mode, cursor.as_deref()).await.unwrap();
+        flags.extend(
+            page.items
+                .iter()
+                .map(|u| (u.external_id.clone(), u.is_admin)),
+        );
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return flags,
+        }
+    }
+}
+
+#[tokio::test]
+async fn holders_of_an_admin_role_are_admins_across_the_rosters_pages() {
+    let fake = start_fake().await;
+    *fake.admins.lock().unwrap() = Some(vec![
+        "00ub0oNGTSWTBKOLGLNR".into(),
+        "00u6suspended0SUSP1d6".into(),
+        "00u0nobodyWithThisId0".into(),
+    ]);
+    let connector = connector(&fake);
+    let flags = admin_flags(&connector, PullMode::Full).await;
+    let admins: Vec<&str> = flags
+        .iter()
+        .filter(|(_, admin)| **admin)
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(admins, ["00u6suspended0SUSP1d6", "00ub0oNGTSWTBKOLGLNR"]);
+    assert!(
+        flags.len() > 5,
+        "the other users are in the pull: {flags:?}"
+    );
+    let roster_pages: Vec<Option<String>> = fake
+        .seen()
+        .iter()
+        .filter(|s| s.path == "/api/v1/iam/assignees/users")
+        .map(|s| s.query.get("after").cloned())
+        .collect();
+    assert_eq!(
+        roster_pages,
+        [None, Some("1".into()), Some("2".into())],
+        "read once per pull, every page followed through the body's next link"
+    );
+}
+
+#[tokio::test]
+async fn an_incremental_pull_brings_the_users_whose_admin_role_changed() {
+    let fake = start_fake().await;
+    *fake.admins.lock().unwrap() = Some(vec!["00ub0oNGTSWTBKOLGLNR".into()]);
+    let connector = connector(&fake);
+    admin_flags(&connector, PullMode::Full).await;
+    // The role moves to another user; neither user's `lastUpdated` changes (Okta's behaviour),
+    // so the `lastUpdated` filter alone would return neither.
+    *fake.admins.lock().unwrap() = Some(vec!["00u118oQYT4TBTemp0g4".into()]);
+    let since = at("2030-01-01T00:00:00Z");
+    let flags = admin_flags(&connector, PullMode::Changed { since }).await;
+    assert_eq!(
+        flags,
+        BTreeMap::from([
+            ("00u118oQYT4TBTemp0g4".to_owned(), true),
+            ("00ub0oNGTSWTBKOLGLNR".to_owned(), false),
+        ])
+    );
+    // Nothing changed since: the next incremental pull brings nobody.
+    let flags = admin_flags(&connector, PullMode::Changed { since }).await;
+    assert!(flags.is_empty(), "{flags:?}");
+}
+
+#[tokio::test]
+async fn role_changes_come_again_after_an_incremental_pull_that_failed() {
+    let fake = start_fake().await;
+    *fake.admins.lock().unwrap() = Some(vec!["00ub0oNGTSWTBKOLGLNR".into()]);
+    let connector = connector(&fake);
+    admin_flags(&connector, PullMode::Full).await;
+    *fake.admins.lock().unwrap() = Some(vec!["00u118oQYT4TBTemp0g4".into()]);
+    // The roster is read, then the users listing is refused: the pull fails after its roster.
+    fake.plan(
+        1,
+        Planned {
+            status: StatusCode::OK,
+            headers: vec![],
+            body: json!({"value": [{"id": "00u118oQYT4TBTemp0g4"}], "_links": {}}),
+        },
+    );
+    fake.plan(
+        1,
+        Planned {
+            status: StatusCode::FORBIDDEN,
+            headers: vec![],
+            body: json!({"errorCode": "E0000006", "errorSummary": "You do not have permission to perform the requested action"}),
+        },
+    );
+    let since = at("2030-01-01T00:00:00Z");
+    let failed = connector
+        .users_page(PullMode::Changed { since }, None)
+        .await;
+    assert!(failed.is_err(), "the planned 403 fails the pull");
+    let flags = admin_flags(&connector, PullMode::Changed { since }).await;
+    assert_eq!(
+        flags,
+        BTreeMap::from([
+            ("00u118oQYT4TBTemp0g4".to_owned(), true),
+            ("00ub0oNGTSWTBKOLGLNR".to_owned(), false),
+        ]),
+        "the retry still brings both users whose standing changed"
+    );
+}
+
+#[tokio::test]
+async fn a_token_that_cannot_list_roles_still_pulls_users_as_non_admins() {
+    let fake = start_fake().await;
+    *fake.admins.lock().unwrap() = None;
+    let connector = connector(&fake);
+    let flags = admin_flags(&connector, PullMode::Full).await;
+    assert!(flags.len() > 5);
+    assert!(flags.values().all(|admin| !admin), "{flags:?}");
 }
 
 #[tokio::test]

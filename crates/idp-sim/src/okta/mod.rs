@@ -1,6 +1,7 @@
-//! Okta Management API simulator: users, groups, factors, System Log,
-//! lifecycle operations, rate limits, fault injection and an event-hook
-//! sender, all built from Okta's published documentation.
+//! Okta Management API simulator: users, groups, factors, admin role
+//! assignments, System Log, lifecycle operations, rate limits, fault
+//! injection and an event-hook sender, all built from Okta's published
+//! documentation.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -28,6 +29,7 @@ mod logs;
 mod ratelimit;
 mod render;
 mod rng;
+mod roles;
 mod routes;
 mod scenarios;
 mod server;
@@ -172,6 +174,7 @@ impl OktaSim {
             store.push_prepared(e, persisted);
         }
         store.rng = SimRng::new(config.seed ^ 0x005E_ED0F_0C7A);
+        roles::seed(&mut store, config.seed, anchor);
         let limiter = RateLimiter::new(config.rate_limit_per_minute, config.rate_limits.clone());
         Self {
             shared: Arc::new(Shared {

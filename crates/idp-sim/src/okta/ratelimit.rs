@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndpointFamily {
-    /// `GET /api/v1/users…` (list, get, groups, factors).
+    /// `GET /api/v1/users…` (list, get, groups, factors, roles).
     Users,
     /// `/api/v1/groups…` reads and membership changes.
     Groups,
@@ -21,7 +21,7 @@ pub enum EndpointFamily {
     Logs,
     /// Lifecycle operations, session revocation, factor removal.
     Lifecycle,
-    /// Anything else.
+    /// Anything else (e.g. `/api/v1/iam/assignees/users`).
     Other,
 }
 
@@ -166,6 +166,16 @@ mod tests {
         assert_eq!(
             EndpointFamily::of(&Method::PUT, "/api/v1/groups/g/users/u"),
             EndpointFamily::Groups
+        );
+        // Role reads: a user's roles count as a users read, the assignees
+        // list falls in the catch-all bucket.
+        assert_eq!(
+            EndpointFamily::of(&Method::GET, "/api/v1/users/x/roles"),
+            EndpointFamily::Users
+        );
+        assert_eq!(
+            EndpointFamily::of(&Method::GET, "/api/v1/iam/assignees/users"),
+            EndpointFamily::Other
         );
     }
 

@@ -20,7 +20,7 @@ use super::filter::Expr;
 use super::http::{add_link, base_url, limit, url_with, Params};
 use super::render::{self, Omit};
 use super::state::{Store, UserStatus};
-use super::{lifecycle, logs, OktaSim};
+use super::{lifecycle, logs, roles, OktaSim};
 
 /// Builds the Management API router.
 pub fn router(sim: OktaSim) -> Router {
@@ -29,6 +29,7 @@ pub fn router(sim: OktaSim) -> Router {
         .route("/api/v1/users/{id}", get(get_user))
         .route("/api/v1/users/{id}/groups", get(user_groups))
         .route("/api/v1/users/{id}/factors", get(user_factors))
+        .route("/api/v1/users/{id}/roles", get(roles::user_roles))
         .route(
             "/api/v1/users/{id}/factors/{factor_id}",
             delete(lifecycle::delete_factor),
@@ -48,6 +49,7 @@ pub fn router(sim: OktaSim) -> Router {
             "/api/v1/groups/{id}/users/{user_id}",
             put(lifecycle::add_member).delete(lifecycle::remove_member),
         )
+        .route("/api/v1/iam/assignees/users", get(roles::list_assignees))
         .route("/api/v1/logs", get(logs::list_logs))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::clock::{fmt_ms, fmt_ts, parse_ts};
 use super::filter::resolve_json;
 use super::rng::SimRng;
+use super::roles::RoleAssignment;
 
 /// Okta user statuses (`UserStatus` in the management spec).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -276,6 +277,10 @@ pub struct Store {
     pub mutations: Vec<RecordedCall>,
     /// The admin behind the API token (`/api/v1/users/me`).
     pub admin_id: String,
+    /// User id → admin roles assigned to the user directly.
+    pub roles: BTreeMap<String, Vec<RoleAssignment>>,
+    /// The org's id (`00o…`), as in ORNs.
+    pub org_id: String,
     /// Id source for objects created after generation (deterministic per seed).
     pub rng: SimRng,
     pub org_url: String,
