@@ -2,12 +2,12 @@
 //! bodies (415 for other content types, 413 past the limit) and query strings.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use gatehouse_core::TenantId;
 use gatehouse_engine::Principal;
-use gatehouse_store::{Locatable, PageRequest};
+use gatehouse_store::Locatable;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -141,21 +141,65 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ApiError::bad_request("the request body could not be read")
             }
         })?;
-        serde_json::from_slice(&bytes).map(Self).map_err(json_error)
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|err| json_error(dotted_path(err.path()), err.inner()))?;
+        deserializer.end().map_err(|err| json_error(None, &err))?;
+        Ok(Self(value))
     }
 }
 
-/// Turns a serde error into a 400 naming the field where serde says which.
-fn json_error(err: serde_json::Error) -> ApiError {
-    let message = err.to_string();
-    let field = message
+/// Turns a JSON body's serde error into a 400 naming the field at fault: the path to the value
+/// that did not fit (`config`, `credentials.domain`), or for a missing or unknown key the path
+/// of the key itself. A syntax error keeps serde's line and column, since there is no field to
+/// name; a value of the wrong kind drops them, the field says where.
+fn json_error(parent: Option<String>, inner: &serde_json::Error) -> ApiError {
+    let message = inner.to_string();
+    let key = named_key(&message);
+    let field = match (parent, key) {
+        // serde_path_to_error already ends the path with an unknown key, not a missing one.
+        (Some(path), Some(key)) if path == key || path.ends_with(&format!(".{key}")) => Some(path),
+        (Some(parent), Some(key)) => Some(format!("{parent}.{key}")),
+        (None, Some(key)) => Some(key.to_owned()),
+        (parent, None) => parent,
+    };
+    let detail = match inner.classify() {
+        serde_json::error::Category::Data => without_position(&message),
+        _ => message.as_str(),
+    };
+    let mut error = ApiError::bad_request(format!("invalid JSON body: {detail}"));
+    error.field = field;
+    error
+}
+
+/// The key serde names in a missing- or unknown-field message.
+fn named_key(message: &str) -> Option<&str> {
+    message
         .split('`')
         .nth(1)
         .filter(|_| message.starts_with("unknown field") || message.starts_with("missing field"))
-        .map(str::to_owned);
-    let mut error = ApiError::bad_request(format!("invalid JSON body: {message}"));
-    error.field = field;
-    error
+}
+
+/// A path as API errors name fields (`credentials.domain`, `events.2.uuid`); `None` at the root.
+fn dotted_path(path: &serde_path_to_error::Path) -> Option<String> {
+    let segments: Vec<String> = path
+        .iter()
+        .filter_map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+            serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+            serde_path_to_error::Segment::Enum { variant } => Some(variant.clone()),
+            serde_path_to_error::Segment::Unknown => None,
+        })
+        .collect();
+    (!segments.is_empty()).then(|| segments.join("."))
+}
+
+/// serde's message without its ` at line L column C` suffix.
+fn without_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(at) if message[at..].contains(" column ") => &message[..at],
+        _ => message,
+    }
 }
 
 /// A raw request body (push ingest), with 413 in the API's error shape past the limit.
@@ -189,11 +233,22 @@ pub(crate) struct QueryParams<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Query(value)| Self(value))
-            .map_err(|e| ApiError::bad_request(format!("invalid query string: {}", e.body_text())))
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Self)
+            .map_err(|err| {
+                let message = err.inner().to_string();
+                let key = message.split('`').nth(1).filter(|_| {
+                    message.starts_with("unknown field") || message.starts_with("missing field")
+                });
+                let field = dotted_path(err.path()).or_else(|| key.map(str::to_owned));
+                let mut error = ApiError::bad_request(format!("invalid query string: {message}"));
+                error.field = field;
+                error
+            })
     }
 }
 
@@ -218,10 +273,4 @@ pub(crate) struct ListParams {
     pub limit: Option<usize>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
-}
-
-impl ListParams {
-    pub(crate) fn page(&self) -> PageRequest {
-        PageRequest::new(self.limit.unwrap_or(100), self.cursor.clone())
-    }
 }

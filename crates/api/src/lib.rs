@@ -9,6 +9,7 @@ mod extract;
 mod metrics;
 mod middleware;
 mod openapi;
+mod paging;
 mod routes;
 mod views;
 

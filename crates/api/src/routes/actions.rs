@@ -7,10 +7,11 @@ use axum::Json;
 use gatehouse_core::model::{Action, ActionKind, ActionStatus};
 use gatehouse_core::{ActionId, UserId};
 use gatehouse_engine::actions::ActionRequest;
-use gatehouse_store::{ActionFilter, Locatable, PageRequest};
+use gatehouse_store::{ActionFilter, Locatable};
 use serde::Deserialize;
 
 use crate::extract::{Caller, JsonBody, QueryParams};
+use crate::paging::List;
 use crate::views::ListResponse;
 use crate::{ApiError, AppState};
 
@@ -91,16 +92,14 @@ pub(crate) async fn list_actions(
         status: query.status,
         user_id,
     };
-    let page = PageRequest::new(query.limit.unwrap_or(100), query.cursor);
+    let list = List::Actions;
+    let page = list.request(query.limit, query.cursor.as_deref())?;
     let found = state
         .gateway
         .store()
         .list_actions(&tenant, &filter, &page)
         .await?;
-    Ok(Json(ListResponse {
-        data: found.items,
-        next_cursor: found.next_cursor,
-    }))
+    Ok(Json(list.response(found, |action| action)))
 }
 
 #[utoipa::path(get, path = "/v1/actions/{id}", tag = "actions", security(("bearer" = [])),

@@ -4,10 +4,11 @@ use axum::extract::{Path, State};
 use axum::Json;
 use gatehouse_core::model::{Detection, Severity};
 use gatehouse_core::DetectionId;
-use gatehouse_store::{DetectionFilter, Locatable, PageRequest};
+use gatehouse_store::{DetectionFilter, Locatable};
 use serde::Deserialize;
 
 use crate::extract::{Caller, QueryParams};
+use crate::paging::List;
 use crate::routes::inventory::time;
 use crate::views::ListResponse;
 use crate::{ApiError, AppState};
@@ -40,16 +41,14 @@ pub(crate) async fn list_detections(
         severity: query.severity,
         since: time("since", query.since.as_deref())?,
     };
-    let page = PageRequest::new(query.limit.unwrap_or(100), query.cursor);
+    let list = List::Detections;
+    let page = list.request(query.limit, query.cursor.as_deref())?;
     let found = state
         .gateway
         .store()
         .list_detections(&tenant, &filter, &page)
         .await?;
-    Ok(Json(ListResponse {
-        data: found.items,
-        next_cursor: found.next_cursor,
-    }))
+    Ok(Json(list.response(found, |detection| detection)))
 }
 
 #[utoipa::path(get, path = "/v1/detections/{id}", tag = "detections", security(("bearer" = [])),

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::extract::{Caller, JsonBody, ListParams, QueryParams};
+use crate::paging::List;
 use crate::views::{Accepted, CheckView, IntegrationView, ListResponse};
 use crate::{ApiError, AppState};
 
@@ -97,19 +98,19 @@ pub(crate) async fn list_integrations(
 ) -> Result<Json<ListResponse<IntegrationView>>, ApiError> {
     let tenant = caller.scope(params.tenant_id.as_deref())?;
     state.gateway.tenant(&tenant).await?;
-    let page = state
-        .gateway
-        .list_integrations(&tenant, &params.page())
-        .await?;
-    let mut data = Vec::with_capacity(page.items.len());
+    let list = List::Integrations;
+    let request = list.request(params.limit, params.cursor.as_deref())?;
+    let page = state.gateway.list_integrations(&tenant, &request).await?;
+    let mut views = Vec::with_capacity(page.items.len());
     for integration in &page.items {
         let sync = state.gateway.sync_status(integration).await?;
-        data.push(IntegrationView::new(integration, sync, None, None));
+        views.push(IntegrationView::new(integration, sync, None, None));
     }
-    Ok(Json(ListResponse {
-        data,
+    let views = gatehouse_store::Page {
+        items: views,
         next_cursor: page.next_cursor,
-    }))
+    };
+    Ok(Json(list.response(views, |view| view)))
 }
 
 #[utoipa::path(get, path = "/v1/integrations/{id}", tag = "integrations", security(("bearer" = [])),

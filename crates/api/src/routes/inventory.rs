@@ -5,10 +5,11 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use gatehouse_core::model::{Identity, Outcome, SignInEvent, User, UserStatus};
 use gatehouse_core::{IdentityId, IntegrationId, UserId};
-use gatehouse_store::{Locatable, PageRequest, SignInFilter, UserFilter};
+use gatehouse_store::{Locatable, SignInFilter, UserFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{Caller, QueryParams};
+use crate::paging::List;
 use crate::views::ListResponse;
 use crate::{ApiError, AppState};
 
@@ -49,10 +50,6 @@ pub(crate) struct IdentityView {
     #[serde(flatten)]
     identity: Identity,
     users: Vec<User>,
-}
-
-fn page(limit: Option<usize>, cursor: Option<String>) -> PageRequest {
-    PageRequest::new(limit.unwrap_or(100), cursor)
 }
 
 pub(crate) fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -114,12 +111,13 @@ pub(crate) async fn list_users(
     let found = state
         .gateway
         .store()
-        .list_users(&tenant, &filter, &page(query.limit, query.cursor))
+        .list_users(
+            &tenant,
+            &filter,
+            &List::Users.request(query.limit, query.cursor.as_deref())?,
+        )
         .await?;
-    Ok(Json(ListResponse {
-        data: found.items.into_iter().map(without_raw).collect(),
-        next_cursor: found.next_cursor,
-    }))
+    Ok(Json(List::Users.response(found, without_raw)))
 }
 
 #[utoipa::path(get, path = "/v1/users/{id}", tag = "inventory", security(("bearer" = [])),
@@ -217,17 +215,14 @@ pub(crate) async fn list_signins(
     let found = state
         .gateway
         .store()
-        .list_signins(&tenant, &filter, &page(query.limit, query.cursor))
+        .list_signins(
+            &tenant,
+            &filter,
+            &List::SignIns.request(query.limit, query.cursor.as_deref())?,
+        )
         .await?;
-    Ok(Json(ListResponse {
-        data: found
-            .items
-            .into_iter()
-            .map(|mut e| {
-                e.raw = None;
-                e
-            })
-            .collect(),
-        next_cursor: found.next_cursor,
-    }))
+    Ok(Json(List::SignIns.response(found, |mut signin| {
+        signin.raw = None;
+        signin
+    })))
 }

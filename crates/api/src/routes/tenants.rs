@@ -11,6 +11,7 @@ use gatehouse_store::Page;
 use serde::Deserialize;
 
 use crate::extract::{Caller, JsonBody, ListParams, QueryParams};
+use crate::paging::List;
 use crate::views::{ApiKeyCreated, ListResponse};
 use crate::{ApiError, AppState};
 
@@ -55,17 +56,18 @@ pub(crate) async fn list_tenants(
     caller: Caller,
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Json<ListResponse<Tenant>>, ApiError> {
+    let list = List::Tenants;
     let page = match caller {
-        Caller::Operator => state.gateway.list_tenants(&params.page()).await?,
+        Caller::Operator => {
+            let request = list.request(params.limit, params.cursor.as_deref())?;
+            state.gateway.list_tenants(&request).await?
+        }
         Caller::Tenant(own) => Page {
             items: vec![state.gateway.tenant(&own).await?],
             next_cursor: None,
         },
     };
-    Ok(Json(ListResponse {
-        data: page.items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(Json(list.response(page, |tenant| tenant)))
 }
 
 #[utoipa::path(get, path = "/v1/tenants/{id}", tag = "tenants", security(("bearer" = [])),
