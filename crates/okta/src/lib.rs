@@ -23,6 +23,7 @@ mod logs;
 mod mapping;
 mod push;
 mod roles;
+mod screen;
 mod users;
 
 pub use connector::OktaConnector;

@@ -14,6 +14,7 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use crate::mapping::map_event_text;
+use crate::screen::ScreenedEvent;
 
 /// The header of Okta's verification request (names are case-insensitive).
 const CHALLENGE_HEADER: &str = "x-okta-verification-challenge";
@@ -38,7 +39,10 @@ pub fn screen_push(request: &PushRequest) -> Result<PushScreen, ConnectorError> 
     if !is_delivery(request)? {
         return verification(request).map(PushScreen::from);
     }
-    let events = envelope::<AnyObject>(&request.body)?;
+    let events = envelope::<ScreenedEvent>(&request.body)?;
+    if let Some(index) = events.iter().position(|e| !e.complete) {
+        return Err(incomplete(index));
+    }
     Ok(PushScreen::Accept {
         events: events.len(),
     })
@@ -89,9 +93,6 @@ struct Envelope<E> {
 struct Data<E> {
     events: Option<Vec<E>>,
 }
-
-/// A JSON object whose contents are skipped.
-struct AnyObject;
 
 struct EnvelopeVisitor<E>(PhantomData<E>);
 
@@ -189,23 +190,6 @@ impl<'de> Deserialize<'de> for IsEnvelopeType {
     }
 }
 
-impl<'de> Deserialize<'de> for AnyObject {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct EventVisitor;
-        impl<'de> Visitor<'de> for EventVisitor {
-            type Value = AnyObject;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an event object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyObject, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(AnyObject)
-            }
-        }
-        deserializer.deserialize_map(EventVisitor)
-    }
-}
-
 /// An event as the text it arrived in, which must be a JSON object.
 struct EventText<'a>(&'a RawValue);
 
@@ -262,15 +246,16 @@ fn decode_delivery(body: &[u8]) -> Result<PushOutcome, ConnectorError> {
     let events = envelope::<EventText>(body)?;
     let mut mapped = Vec::with_capacity(events.len());
     for (index, EventText(event)) in events.into_iter().enumerate() {
-        match map_event_text(event) {
-            Some(event) => mapped.push(event),
-            None => tracing::warn!(
-                index,
-                "skipping a pushed Okta event without uuid, eventType or published"
-            ),
-        }
+        mapped.push(map_event_text(event).ok_or_else(|| incomplete(index))?);
     }
     Ok(PushOutcome::Events(mapped))
+}
+
+/// An event the decoder could not store: named by its place, never by its contents.
+fn incomplete(index: usize) -> ConnectorError {
+    bad(&format!(
+        "data.events[{index}] lacks a uuid, an eventType or an RFC 3339 published time"
+    ))
 }
 
 fn bad(message: &str) -> ConnectorError {
@@ -339,22 +324,32 @@ mod tests {
     }
 
     #[test]
-    fn events_without_a_dedupe_key_are_skipped_not_fatal() {
-        let body = json!({"eventType": "com.okta.event_hook", "data": {"events": [
-            {"eventType": "user.session.start", "published": "2023-03-26T21:05:32.159Z"},
-            {"uuid": "f1d0b993-cc19-11ed-a688-db22c99ef6c4", "eventType": "user.session.start",
-             "published": "2023-03-26T21:05:32.159Z", "outcome": {"result": "SUCCESS"}}
-        ]}});
-        let PushOutcome::Events(events) =
-            decode_push(&request("POST", &[], &body.to_string())).unwrap()
-        else {
-            panic!("expected events")
-        };
-        assert_eq!(events.len(), 1);
-        assert_eq!(
-            events[0].provider_event_id,
-            "f1d0b993-cc19-11ed-a688-db22c99ef6c4"
-        );
+    fn an_event_without_what_storing_needs_fails_the_delivery_at_the_door() {
+        let good = r#"{"uuid":"f1d0b993","eventType":"user.session.start","published":"2023-03-26T21:05:32.159Z"}"#;
+        let incomplete = [
+            r#"{"eventType":"user.session.start","published":"2023-03-26T21:05:32.159Z"}"#,
+            r#"{"uuid":7,"eventType":"user.session.start","published":"2023-03-26T21:05:32.159Z"}"#,
+            r#"{"uuid":" ","eventType":"user.session.start","published":"2023-03-26T21:05:32.159Z"}"#,
+            r#"{"uuid":"null","eventType":"user.session.start","published":"2023-03-26T21:05:32.159Z"}"#,
+            r#"{"uuid":"u2","published":"2023-03-26T21:05:32.159Z"}"#,
+            r#"{"uuid":"u2","eventType":{"a":[1]},"published":"2023-03-26T21:05:32.159Z"}"#,
+            r#"{"uuid":"u2","eventType":"user.session.start"}"#,
+            r#"{"uuid":"u2","eventType":"user.session.start","published":"yesterday"}"#,
+            r#"{"uuid":"u2","eventType":"user.session.start","published":"2023-03-26T21:05:32.159Z","uuid":null}"#,
+        ];
+        for event in incomplete {
+            let body = format!(
+                r#"{{"eventType":"com.okta.event_hook","data":{{"events":[{good},{event}]}}}}"#
+            );
+            let post = request("POST", &[], &body);
+            for err in [
+                screen_push(&post).unwrap_err(),
+                decode_push(&post).unwrap_err(),
+            ] {
+                assert!(matches!(err, ConnectorError::BadPush(_)), "{event}");
+                assert!(err.to_string().contains("data.events[1]"), "{err}");
+            }
+        }
     }
 
     /// The screen runs before the acknowledgement and decoding after it: a delivery the screen
@@ -388,6 +383,12 @@ mod tests {
             // A repeated key: both take the last one.
             r#"{"data":{"events":[7]},"data":{"events":[ {"uuid":"a"} ,{}]}}"#.into(),
             r#"{"data":{"events":[{}]},"data":{"events":[7]}}"#.into(),
+            // What every stored event needs, with a repeated key taken as its last value.
+            r#"{"data":{"events":[{"uuid":"u1","uuid":"","eventType":"x","published":"2023-03-26T21:05:32Z"}]}}"#.into(),
+            r#"{"data":{"events":[{"uuid":"","uuid":"u1","eventType":"x","published":"2023-03-26T21:05:32Z"}]}}"#.into(),
+            r#"{"data":{"events":[{"uuid":"u1","eventType":"x","published":" 2023-03-26T21:05:32+02:00 "}]}}"#.into(),
+            r#"{"data":{"events":[{"uuid":"u1","eventType":"x","published":"2023-03-26 21:05:32Z"}]}}"#.into(),
+            r#"{"data":{"events":[{"uuid":"u\u0031","eventType":"Null","published":"2023-03-26T21:05:32Z"}]}}"#.into(),
         ];
         for body in &cases {
             let post = request("POST", &[], body);
