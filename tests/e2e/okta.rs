@@ -385,6 +385,9 @@ async fn response_actions_reach_okta_only_where_allowed() -> anyhow::Result<()> 
     let disabled = action(&s.op, "ten_okta_act", &user_id, "disable_account").await?;
     assert_eq!(disabled["status"], "succeeded", "{disabled}");
     assert_eq!(s.sim.user_status(&target).as_deref(), Some("SUSPENDED"));
+    // The inventory shows it at once, not at the next pull.
+    let account = s.op.get(&format!("/v1/users/{user_id}")).await?;
+    assert_eq!(account.body["status"], "suspended", "{}", account.body);
     // Idempotent: disabling a suspended account succeeds without another suspend.
     let suspends = |calls: &[gatehouse_testkit::idp_sim::okta::RecordedCall]| {
         calls

@@ -160,4 +160,16 @@ pub struct ActionReport {
     /// False when the account already was in the asked-for state (an idempotent no-op).
     pub changed: bool,
     pub detail: String,
+    /// The account's lifecycle state at the provider once the action is done, when the
+    /// connector knows it: the inventory shows it at once instead of at the next pull.
+    #[serde(default)]
+    pub account: Option<AccountState>,
+}
+
+/// An account's lifecycle state as a provider reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountState {
+    pub status: UserStatus,
+    /// As [`ProviderUser::status_flags`].
+    pub status_flags: Vec<String>,
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use gatehouse_connect::Backoff;
 use gatehouse_core::model::{Action, ActionKind, ActionStatus, ActionTransition};
 use gatehouse_core::provider::ConnectorError;
-use gatehouse_core::records::ActionTarget;
+use gatehouse_core::records::{AccountState, ActionTarget};
 use gatehouse_core::{ActionId, DetectionId, TenantId, UserId};
 use rand::SeedableRng;
 use serde_json::Value;
@@ -383,6 +383,30 @@ impl ActionExecutor {
         Ok(())
     }
 
+    /// Shows the provider's word on the account in the inventory at once, rather than at the
+    /// next directory pull. The action itself is done either way, so a failed write is logged,
+    /// not reported as the action's failure (the next pull repairs it).
+    async fn take_account_state(&self, tenant: &TenantId, id: &UserId, account: &AccountState) {
+        // Read again: a pull may have written the account while the provider was answering.
+        let mut user = match self.gateway.store().get_user(tenant, id).await {
+            Ok(Some(user)) => user,
+            Ok(None) => return,
+            Err(error) => {
+                tracing::warn!(%error, "could not read the account to record its new status");
+                return;
+            }
+        };
+        if user.status == account.status && user.status_flags == account.status_flags {
+            return;
+        }
+        user.status = account.status;
+        user.status_flags.clone_from(&account.status_flags);
+        user.updated_at = Some(self.gateway.clock().now());
+        if let Err(error) = self.gateway.store().upsert_users(tenant, &[user]).await {
+            tracing::warn!(%error, "could not record the account's new status after an action");
+        }
+    }
+
     async fn run_one(&self, mut action: Action) -> Result<(), EngineError> {
         let store = self.gateway.store();
         let Some(integration) = store
@@ -466,6 +490,10 @@ impl ActionExecutor {
         });
         match outcome {
             Ok(report) => {
+                if let Some(account) = &report.account {
+                    self.take_account_state(&action.tenant_id, &action.user_id, account)
+                        .await;
+                }
                 action.result = Some(report.detail.clone());
                 action.error = None;
                 action.next_attempt_at = None;

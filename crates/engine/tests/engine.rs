@@ -18,8 +18,8 @@ use gatehouse_core::provider::{
     ConnectorRegistry,
 };
 use gatehouse_core::records::{
-    ActionReport, ActionTarget, EventPage, Page, ProviderEvent, ProviderGroup, ProviderUser,
-    PullMode, PushOutcome, PushRequest,
+    AccountState, ActionReport, ActionTarget, EventPage, Page, ProviderEvent, ProviderGroup,
+    ProviderUser, PullMode, PushOutcome, PushRequest,
 };
 use gatehouse_core::{SystemClock, TenantId};
 use gatehouse_engine::actions::{ActionRequest, ExecutorPolicy};
@@ -166,6 +166,7 @@ impl Connector for Fake {
             Ok(ActionReport {
                 changed: true,
                 detail: format!("{action:?} done"),
+                account: None,
             })
         })
     }
@@ -981,6 +982,55 @@ async fn actions_run_retry_and_record_every_transition() {
         .unwrap();
     let done = h.wait_for(&action.id, |a| a.status.is_final()).await;
     assert_eq!(done.status, ActionStatus::Skipped);
+}
+
+#[tokio::test]
+async fn the_account_state_an_action_reports_reaches_the_inventory_at_once() {
+    let h = harness().await;
+    let (_, user) = with_user(&h, json!({"enable_response_actions": true})).await;
+    let suspended = AccountState {
+        status: UserStatus::Suspended,
+        status_flags: vec![],
+    };
+    h.script.lock().unwrap().act_results = VecDeque::from(vec![
+        Ok(ActionReport {
+            changed: true,
+            detail: "suspended".into(),
+            account: Some(suspended),
+        }),
+        // A report without the account's state leaves the inventory as it is.
+        Ok(ActionReport {
+            changed: true,
+            detail: "revoked".into(),
+            account: None,
+        }),
+    ]);
+    for kind in [ActionKind::DisableAccount, ActionKind::RevokeSessions] {
+        let action = h
+            .engine
+            .actions
+            .request(request(&h, &user, kind))
+            .await
+            .unwrap();
+        let done = h.wait_for(&action.id, |a| a.status.is_final()).await;
+        assert_eq!(done.status, ActionStatus::Succeeded, "{done:?}");
+        let stored = h.store.get_user(&h.tenant, &user).await.unwrap().unwrap();
+        assert_eq!(stored.status, UserStatus::Suspended, "after {kind:?}");
+        assert!(stored.updated_at.is_some());
+    }
+    let suspended_users = h
+        .store
+        .list_users(
+            &h.tenant,
+            &gatehouse_store::UserFilter {
+                status: Some(UserStatus::Suspended),
+                ..Default::default()
+            },
+            &gatehouse_store::PageRequest::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(suspended_users.items.len(), 1, "the status filter sees it");
 }
 
 #[tokio::test]

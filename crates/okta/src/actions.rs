@@ -17,7 +17,7 @@
 
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::ConnectorError;
-use gatehouse_core::records::{ActionReport, ActionTarget};
+use gatehouse_core::records::{AccountState, ActionReport, ActionTarget};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
@@ -132,6 +132,7 @@ fn no_op(detail: String) -> ActionReport {
     ActionReport {
         changed: false,
         detail,
+        account: None,
     }
 }
 
@@ -139,6 +140,19 @@ fn done(detail: String) -> ActionReport {
     ActionReport {
         changed: true,
         detail,
+        account: None,
+    }
+}
+
+/// A report that also says the user's Okta status after the action.
+fn with_status(report: ActionReport, okta_status: &str) -> ActionReport {
+    let (status, status_flags) = crate::users::map_status(okta_status);
+    ActionReport {
+        account: Some(AccountState {
+            status,
+            status_flags,
+        }),
+        ..report
     }
 }
 
@@ -156,24 +170,36 @@ async fn suspend(
 ) -> Result<ActionReport, ConnectorError> {
     let user = user_state(connector, reference).await?;
     match user.status.as_str() {
-        "SUSPENDED" => return Ok(no_op("the user is already suspended".into())),
-        "DEPROVISIONED" => {
-            return Ok(no_op(
-                "the user is deactivated (DEPROVISIONED) and cannot sign in; nothing to suspend"
-                    .into(),
+        "SUSPENDED" => {
+            return Ok(with_status(
+                no_op("the user is already suspended".into()),
+                &user.status,
             ))
         }
+        "DEPROVISIONED" => return Ok(with_status(
+            no_op(
+                "the user is deactivated (DEPROVISIONED) and cannot sign in; nothing to suspend"
+                    .into(),
+            ),
+            &user.status,
+        )),
         _ => {}
     }
     match lifecycle(connector, &user.id, "suspend", &[]).await? {
-        Lifecycle::Done => Ok(done(format!("suspended the user (was {})", user.status))),
+        Lifecycle::Done => Ok(with_status(
+            done(format!("suspended the user (was {})", user.status)),
+            "SUSPENDED",
+        )),
         Lifecycle::Refused(error) => {
             let now = user_state(connector, &user.id).await?;
             if matches!(now.status.as_str(), "SUSPENDED" | "DEPROVISIONED") {
-                Ok(no_op(format!(
-                    "the user is already {}",
-                    now.status.to_ascii_lowercase()
-                )))
+                Ok(with_status(
+                    no_op(format!(
+                        "the user is already {}",
+                        now.status.to_ascii_lowercase()
+                    )),
+                    &now.status,
+                ))
             } else {
                 Err(refused("suspend", &now.status, &error))
             }
@@ -187,7 +213,10 @@ async fn deactivate(
 ) -> Result<ActionReport, ConnectorError> {
     let user = user_state(connector, reference).await?;
     if user.status == "DEPROVISIONED" {
-        return Ok(no_op("the user is already deactivated".into()));
+        return Ok(with_status(
+            no_op("the user is already deactivated".into()),
+            &user.status,
+        ));
     }
     if user.transitioning_to.as_deref() == Some("DEPROVISIONED") {
         return Ok(no_op(
@@ -195,15 +224,21 @@ async fn deactivate(
         ));
     }
     match lifecycle(connector, &user.id, "deactivate", &[("sendEmail", "false")]).await? {
-        Lifecycle::Done => Ok(done(format!(
-            "deactivated the user (was {}); Okta deprovisions their app assignments",
-            user.status
-        ))),
+        Lifecycle::Done => Ok(with_status(
+            done(format!(
+                "deactivated the user (was {}); Okta deprovisions their app assignments",
+                user.status
+            )),
+            "DEPROVISIONED",
+        )),
         Lifecycle::Refused(error) => {
             let now = user_state(connector, &user.id).await?;
-            if now.status == "DEPROVISIONED"
-                || now.transitioning_to.as_deref() == Some("DEPROVISIONED")
-            {
+            if now.status == "DEPROVISIONED" {
+                Ok(with_status(
+                    no_op("the user is already deactivated".into()),
+                    &now.status,
+                ))
+            } else if now.transitioning_to.as_deref() == Some("DEPROVISIONED") {
                 Ok(no_op("the user is already deactivated".into()))
             } else {
                 Err(refused("deactivate", &now.status, &error))
@@ -226,20 +261,26 @@ async fn enable(
             ))
         }
         other => {
-            return Ok(no_op(format!(
-                "the user is not suspended or locked (status {other}); nothing to enable"
-            )))
+            return Ok(with_status(
+                no_op(format!(
+                    "the user is not suspended or locked (status {other}); nothing to enable"
+                )),
+                other,
+            ))
         }
     };
     match lifecycle(connector, &user.id, operation, &[]).await? {
-        Lifecycle::Done => Ok(done(format!(
-            "{operation}ed the user (was {})",
-            user.status
-        ))),
+        Lifecycle::Done => Ok(with_status(
+            done(format!("{operation}ed the user (was {})", user.status)),
+            result_status,
+        )),
         Lifecycle::Refused(error) => {
             let now = user_state(connector, &user.id).await?;
             if now.status == result_status {
-                Ok(no_op("the user is already active".into()))
+                Ok(with_status(
+                    no_op("the user is already active".into()),
+                    &now.status,
+                ))
             } else {
                 Err(refused(operation, &now.status, &error))
             }
@@ -325,6 +366,7 @@ async fn enforce_mfa(
     Ok(ActionReport {
         changed,
         detail: details.join("; "),
+        account: None,
     })
 }
 

@@ -1554,6 +1554,11 @@ fn target(id: &str) -> ActionTarget {
 
 const ALICE: &str = "00u118oQYT4TBTemp0g4";
 
+/// The account status an action reports, if any.
+fn report_status(report: &gatehouse_core::records::ActionReport) -> Option<UserStatus> {
+    report.account.as_ref().map(|a| a.status)
+}
+
 #[tokio::test]
 async fn disable_suspends_once_and_enable_unsuspends_once() {
     let fake = start_fake().await;
@@ -1563,11 +1568,13 @@ async fn disable_suspends_once_and_enable_unsuspends_once() {
         .await
         .unwrap();
     assert!(report.changed, "{report:?}");
+    assert_eq!(report_status(&report), Some(UserStatus::Suspended));
     let again = connector
         .act(ActionKind::DisableAccount, &target(ALICE))
         .await
         .unwrap();
     assert!(!again.changed, "already suspended is a no-op: {again:?}");
+    assert_eq!(report_status(&again), Some(UserStatus::Suspended));
     assert_eq!(
         fake.mutations(),
         vec![format!("POST /api/v1/users/{ALICE}/lifecycle/suspend")]
@@ -1578,6 +1585,7 @@ async fn disable_suspends_once_and_enable_unsuspends_once() {
         .await
         .unwrap();
     assert!(enabled.changed);
+    assert_eq!(report_status(&enabled), Some(UserStatus::Active));
     let again = connector
         .act(ActionKind::EnableAccount, &target(ALICE))
         .await
@@ -1597,6 +1605,7 @@ async fn disable_suspends_once_and_enable_unsuspends_once() {
         .await
         .unwrap();
     assert!(!report.changed);
+    assert_eq!(report_status(&report), Some(UserStatus::Deprovisioned));
     // A locked-out user is enabled by unlocking.
     let report = connector
         .act(ActionKind::EnableAccount, &target("00u3m5wrdPjJYUFb81d6"))
