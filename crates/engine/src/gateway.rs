@@ -16,7 +16,7 @@ use gatehouse_core::provider::{
 };
 use gatehouse_core::validate::{self, EndpointPolicy};
 use gatehouse_core::{ApiKeyId, Clock, IntegrationId, TenantId};
-use gatehouse_store::{Page, PageRequest, Store};
+use gatehouse_store::{Page, PageRequest, Store, StoreError, UserFilter};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
@@ -599,11 +599,51 @@ impl Gateway {
         id: &IntegrationId,
     ) -> Result<(), EngineError> {
         self.forget_ingest_targets();
-        if self.store.delete_integration(tenant, id).await? {
-            tracing::info!(tenant_id = %tenant, integration_id = %id, "integration deleted");
-            Ok(())
-        } else {
-            Err(EngineError::NotFound(format!("integration {id}")))
+        if !self.store.delete_integration(tenant, id).await? {
+            return Err(EngineError::NotFound(format!("integration {id}")));
+        }
+        let accounts = self.forget_accounts(tenant, id).await?;
+        tracing::info!(tenant_id = %tenant, integration_id = %id, accounts, "integration deleted");
+        Ok(())
+    }
+
+    /// Removes the accounts a deleted integration brought into the inventory (and their place
+    /// among their identities' accounts): nothing watches them any more, and an account that
+    /// still said `active` would mislead. Sign-ins, detections and actions stay as history.
+    async fn forget_accounts(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+    ) -> Result<usize, EngineError> {
+        /// Deletes in flight at once, so they share group-commit rounds.
+        const BATCH: usize = 256;
+        let filter = UserFilter {
+            integration_id: Some(integration.clone()),
+            ..UserFilter::default()
+        };
+        let mut removed = 0;
+        loop {
+            let page = self
+                .store
+                .list_users(tenant, &filter, &PageRequest::first(BATCH))
+                .await?;
+            let mut deletes = tokio::task::JoinSet::new();
+            for user in page.items {
+                let store = Arc::clone(&self.store);
+                let tenant = tenant.clone();
+                deletes.spawn(async move { store.delete_user(&tenant, &user.id).await });
+            }
+            let mut removed_now = 0;
+            while let Some(joined) = deletes.join_next().await {
+                let existed = joined.map_err(|error| {
+                    StoreError::Backend(format!("an account delete did not finish: {error}"))
+                })??;
+                removed_now += usize::from(existed);
+            }
+            if removed_now == 0 {
+                return Ok(removed);
+            }
+            removed += removed_now;
         }
     }
 

@@ -516,6 +516,23 @@ async fn identities_join_accounts_by_email_across_integrations() {
         .unwrap();
     assert_eq!(person.accounts.len(), 2);
     assert_eq!(person.emails, vec!["ann@acme.example".to_owned()]);
+
+    // Deleting an integration takes its accounts out of the inventory and out of the person.
+    h.engine
+        .gateway
+        .delete_integration(&h.tenant, &second.id)
+        .await
+        .unwrap();
+    let users = h.users().await;
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0].integration_id, first.id);
+    let person = h
+        .store
+        .get_identity(&h.tenant, &identity)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.accounts, vec![users[0].id.clone()]);
 }
 
 #[tokio::test]
