@@ -203,12 +203,37 @@ impl SyncRunner {
         result.map(|records| SyncOutcome::Done { records })
     }
 
+    /// Stops a pull whose integration was deleted while it ran: otherwise its next pages would
+    /// bring back the accounts the delete removed, under an integration that no longer exists.
+    async fn still_there(&self, integration: &Integration) -> Result<(), EngineError> {
+        if self.exists(integration).await? {
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(format!(
+                "integration {} (deleted during the pull)",
+                integration.id
+            )))
+        }
+    }
+
+    async fn exists(&self, integration: &Integration) -> Result<bool, EngineError> {
+        Ok(self
+            .store()
+            .get_integration(&integration.tenant_id, &integration.id)
+            .await?
+            .is_some())
+    }
+
     async fn record(
         &self,
         integration: &Integration,
         change: impl FnOnce(&mut SyncStatus),
     ) -> Result<(), EngineError> {
         let _lock = self.status_lock.lock().await;
+        if !self.exists(integration).await? {
+            // A deleted integration's status went with it; writing it again would orphan it.
+            return Ok(());
+        }
         let mut status = self
             .store()
             .get_sync_status(&integration.tenant_id, &integration.id)
@@ -285,6 +310,7 @@ impl SyncRunner {
         let mut records = 0u64;
         loop {
             let page = connector.users_page(mode, next.as_deref()).await?;
+            self.still_there(integration).await?;
             records += self.inventory.apply_users(integration, page.items).await? as u64;
             match page.next_cursor {
                 Some(cursor) => {
@@ -318,6 +344,7 @@ impl SyncRunner {
         let mut records = 0u64;
         loop {
             let page = connector.groups_page(next.as_deref()).await?;
+            self.still_there(integration).await?;
             records += self.inventory.apply_groups(integration, page.items).await? as u64;
             match page.next_cursor {
                 Some(cursor) => {

@@ -27,7 +27,9 @@ use gatehouse_engine::ingest::PushResult;
 use gatehouse_engine::outputs::{OutputConfig, OutputFormat, SIGNATURE_HEADER};
 use gatehouse_engine::secrets::{MasterKey, Sealer};
 use gatehouse_engine::sync::{SyncJob, SyncOutcome};
-use gatehouse_engine::{Engine, EngineOptions, Gateway, GatewayOptions, NewIntegration};
+use gatehouse_engine::{
+    Engine, EngineError, EngineOptions, Gateway, GatewayOptions, NewIntegration,
+};
 use gatehouse_store::journal::{Journal, JournalOptions};
 use gatehouse_store::{PageRequest, SignInFilter, SledStore, Store, UserFilter};
 use serde_json::{json, Map, Value};
@@ -49,6 +51,9 @@ struct Script {
     push_time: Option<DateTime<Utc>>,
     /// What `signin_history_reach` answers.
     history_reach: Option<chrono::Duration>,
+    /// Holds the users page of this index: signals the first `Notify` on arrival, then waits
+    /// for the second before answering.
+    hold_user_page: Option<(usize, Arc<tokio::sync::Notify>, Arc<tokio::sync::Notify>)>,
 }
 
 struct Fake(Arc<Mutex<Script>>);
@@ -77,13 +82,24 @@ impl Connector for Fake {
         mode: PullMode,
         cursor: Option<&str>,
     ) -> Result<Page<ProviderUser>, ConnectorError> {
+        let index: usize = cursor.map_or(0, |c| c.trim_start_matches("page-").parse().unwrap());
+        let hold = {
+            let mut s = self.0.lock().unwrap();
+            match &s.hold_user_page {
+                Some((at, _, _)) if *at == index => s.hold_user_page.take(),
+                _ => None,
+            }
+        };
+        if let Some((_, arrived, release)) = hold {
+            arrived.notify_one();
+            release.notified().await;
+        }
         let mut s = self.0.lock().unwrap();
         let mode = match mode {
             PullMode::Full => "full".to_owned(),
             PullMode::Changed { since } => format!("since {}", since.to_rfc3339()),
         };
         s.users_calls.push((mode, cursor.map(str::to_owned)));
-        let index: usize = cursor.map_or(0, |c| c.trim_start_matches("page-").parse().unwrap());
         if s.fail_user_page == Some(index) {
             s.fail_user_page = None;
             return Err(ConnectorError::Unavailable("scripted outage".into()));
@@ -533,6 +549,49 @@ async fn identities_join_accounts_by_email_across_integrations() {
         .unwrap()
         .unwrap();
     assert_eq!(person.accounts, vec![users[0].id.clone()]);
+}
+
+#[tokio::test]
+async fn a_pull_stops_when_its_integration_is_deleted_under_it() {
+    let h = harness().await;
+    let (arrived, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    {
+        let mut script = h.script.lock().unwrap();
+        script.user_pages = vec![
+            vec![puser("00u1", "ann@acme.example", UserStatus::Active)],
+            vec![puser("00u2", "bob@acme.example", UserStatus::Active)],
+        ];
+        script.hold_user_page = Some((1, Arc::clone(&arrived), Arc::clone(&release)));
+    }
+    let integration = h.integration(json!({})).await;
+    let pull = {
+        let engine = Arc::clone(&h.engine);
+        let (tenant, id) = (h.tenant.clone(), integration.id.clone());
+        tokio::spawn(async move { engine.sync.run(&tenant, &id, SyncJob::Users).await })
+    };
+    arrived.notified().await;
+    assert_eq!(h.users().await.len(), 1, "the first page is stored");
+    h.engine
+        .gateway
+        .delete_integration(&h.tenant, &integration.id)
+        .await
+        .unwrap();
+    release.notify_one();
+    let outcome = pull.await.unwrap();
+    assert!(
+        matches!(outcome, Err(EngineError::NotFound(_))),
+        "{outcome:?}"
+    );
+    assert!(h.users().await.is_empty(), "no account came back");
+    assert!(h
+        .store
+        .get_sync_status(&h.tenant, &integration.id)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
