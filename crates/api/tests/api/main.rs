@@ -1,0 +1,16 @@
+//! The management API over real HTTP on an ephemeral port: every tenant and integration route,
+//! validation, authentication and isolation, limits, rotation and the operations endpoints.
+//! `support` holds the server harness; the other modules group the tests by topic.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
+
+mod support;
+
+mod ingest;
+mod integrations;
+mod inventory;
+mod ops;
+mod policies;
+mod scim_integrations;
+mod tenants;
+mod validation;

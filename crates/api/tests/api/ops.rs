@@ -1,0 +1,170 @@
+//! The operations endpoints and request tracing: health, readiness, metrics, the OpenAPI
+//! document, request ids, the error shape of unknown routes, and which routes get a request span.
+
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::support::{assert_error, start};
+
+#[tokio::test]
+async fn operations_endpoints() {
+    let s = start().await;
+    s.tenant("ten_ops").await;
+    let (status, body) = s.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
+    let (status, body) = s.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::OK, Some("ready"))
+    );
+    let resp = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"gatehouse_http_requests_total{route="/v1/tenants",method="POST",status="201"} 1"#
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("gatehouse_http_request_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(text.contains("gatehouse_store_size_bytes "), "{text}");
+    assert!(
+        text.contains("gatehouse_risk_unassessed_signins 0"),
+        "{text}"
+    );
+    let (status, doc) = s.call(Method::GET, "/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/v1/tenants",
+        "/v1/tenants/{id}",
+        "/v1/tenants/{id}/api-keys",
+        "/v1/integrations",
+        "/v1/integrations/{id}",
+        "/v1/integrations/{id}/test",
+        "/v1/integrations/{id}/sync",
+        "/v1/integrations/{id}/ingest-token",
+        "/v1/integrations/{id}/scim-token",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/v1/scim/v2/Users",
+        "/v1/scim/v2/Groups/{id}",
+        "/v1/scim/v2/Bulk",
+        "/v1/scim/oauth/token",
+        "/v1/policies",
+        "/v1/detections",
+        "/v1/actions/{id}/approve",
+        "/v1/backtest",
+        "/v1/users",
+        "/v1/signins",
+    ] {
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    // request ids: generated, or propagated from the caller
+    let resp = s
+        .http
+        .get(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .starts_with("req_"));
+    let resp = s
+        .http
+        .get(format!("{}/healthz", s.base))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "abc-123");
+    // unknown routes and methods answer in the error shape
+    let (status, body) = s.call(Method::GET, "/v1/nope", None, None).await;
+    assert_error(status, &body, StatusCode::NOT_FOUND, None);
+    let (status, body) = s.op(Method::PUT, "/v1/tenants", None).await;
+    assert_error(status, &body, StatusCode::METHOD_NOT_ALLOWED, None);
+}
+
+/// The `path` of every request span the subscriber saw enabled.
+#[derive(Clone, Default)]
+struct RequestSpans(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RequestSpans {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        struct Path(Option<String>);
+        impl tracing::field::Visit for Path {
+            fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                if field.name() == "path" {
+                    self.0 = Some(value.to_owned());
+                }
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "path" {
+                    self.0 = Some(format!("{value:?}"));
+                }
+            }
+        }
+        if attrs.metadata().name() == "request" {
+            let mut path = Path(None);
+            attrs.record(&mut path);
+            self.0.lock().unwrap().extend(path.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn push_deliveries_get_no_request_span_at_info_level_and_other_routes_do() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let spans = RequestSpans::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .with(spans.clone());
+    // nextest runs each test in its own process, so the global subscriber is this test's.
+    if tracing::subscriber::set_global_default(subscriber).is_err() {
+        return;
+    }
+    let s = start().await;
+    let (status, _) = s.op(Method::GET, "/v1/tenants/ten_spans", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = s
+        .call(
+            Method::POST,
+            "/v1/idp/okta?token=nope",
+            None,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let seen = spans.0.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|p| p == "/v1/tenants/ten_spans"),
+        "{seen:?}"
+    );
+    assert!(!seen.iter().any(|p| p.starts_with("/v1/idp/")), "{seen:?}");
+}

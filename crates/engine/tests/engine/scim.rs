@@ -1,0 +1,80 @@
+//! SCIM OAuth access tokens minted by the gateway, and their expiry.
+
+use std::sync::Arc;
+
+use gatehouse_core::catalog;
+use gatehouse_core::provider::ConnectorRegistry;
+use gatehouse_engine::secrets::{MasterKey, Sealer};
+use gatehouse_engine::{Gateway, GatewayOptions, NewIntegration};
+use gatehouse_store::{SledStore, Store};
+use serde_json::{json, Map};
+
+use super::support::t;
+
+#[tokio::test]
+async fn scim_access_tokens_expire() {
+    use gatehouse_core::ManualClock;
+    use secrecy::ExposeSecret;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let mut registry = ConnectorRegistry::new();
+    for d in catalog::builtin() {
+        registry.declare(d);
+    }
+    let clock = Arc::new(ManualClock::new(t(0)));
+    let gateway = Gateway::new(
+        store,
+        Arc::new(registry),
+        Sealer::new(&MasterKey::generate()),
+        clock.clone(),
+        GatewayOptions::default(),
+    );
+    let tenant = gateway
+        .create_tenant("OAuth", Some("ten_exp"))
+        .await
+        .unwrap()
+        .id;
+    let credentials =
+        serde_json::from_value(json!({"oauth_client_id": "idp", "oauth_client_secret": "pw"}))
+            .unwrap();
+    gateway
+        .create_integration(NewIntegration {
+            kind: "scim".into(),
+            tenant_id: tenant,
+            credentials,
+            config: Map::new(),
+        })
+        .await
+        .unwrap();
+    assert!(gateway
+        .scim_access_token("idp", "nope")
+        .await
+        .unwrap()
+        .is_none());
+    let (token, lifetime) = gateway
+        .scim_access_token("idp", "pw")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lifetime, 3600);
+    assert!(gateway
+        .authenticate(token.expose_secret())
+        .await
+        .unwrap()
+        .is_some());
+    clock.advance(chrono::Duration::seconds(3599));
+    assert!(gateway
+        .authenticate(token.expose_secret())
+        .await
+        .unwrap()
+        .is_some());
+    clock.advance(chrono::Duration::seconds(2));
+    assert!(
+        gateway
+            .authenticate(token.expose_secret())
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+}

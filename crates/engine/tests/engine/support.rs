@@ -1,0 +1,424 @@
+//! Shared test support: the scripted fake connector (`Script`, `Fake`, `FakeFactory`), the
+//! `Harness` that runs an engine over a temporary store with it, and builders for provider
+//! records, accounts and action requests.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use gatehouse_connect::Backoff;
+use gatehouse_core::catalog::{self, ProviderDescriptor};
+use gatehouse_core::model::{Action, ActionKind, EventCategory, Outcome, UserStatus};
+use gatehouse_core::provider::{
+    Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError, ConnectorFactory,
+    ConnectorRegistry,
+};
+use gatehouse_core::records::{
+    ActionReport, ActionTarget, EventPage, Page, ProviderEvent, ProviderGroup, ProviderUser,
+    PullMode, PushOutcome, PushRequest,
+};
+use gatehouse_core::{SystemClock, TenantId};
+use gatehouse_engine::actions::{ActionRequest, ExecutorPolicy};
+use gatehouse_engine::outputs::OutputConfig;
+use gatehouse_engine::secrets::{MasterKey, Sealer};
+use gatehouse_engine::sync::SyncJob;
+use gatehouse_engine::{Engine, EngineOptions, Gateway, GatewayOptions, NewIntegration};
+use gatehouse_store::{PageRequest, SignInFilter, SledStore, Store, UserFilter};
+use serde_json::{json, Map, Value};
+
+/// What the scripted provider holds and what it was asked.
+#[derive(Default)]
+pub(crate) struct Script {
+    /// Pages of users; a `None` entry fails that call once (Unavailable).
+    pub(crate) user_pages: Vec<Vec<ProviderUser>>,
+    pub(crate) fail_user_page: Option<usize>,
+    pub(crate) users_calls: Vec<(String, Option<String>)>,
+    pub(crate) groups: Vec<ProviderGroup>,
+    /// Event pages served in order; each call pops one (empty page when none left).
+    pub(crate) event_pages: VecDeque<Vec<ProviderEvent>>,
+    pub(crate) signin_cursors: Vec<Option<String>>,
+    /// Results for `act`, popped per call; success when empty.
+    pub(crate) act_results: VecDeque<Result<ActionReport, ConnectorError>>,
+    pub(crate) acts: Vec<(ActionKind, String)>,
+    push_time: Option<DateTime<Utc>>,
+    /// What `signin_history_reach` answers.
+    pub(crate) history_reach: Option<chrono::Duration>,
+    /// Holds the users page of this index: signals the first `Notify` on arrival, then waits
+    /// for the second before answering.
+    pub(crate) hold_user_page: Option<(usize, Arc<tokio::sync::Notify>, Arc<tokio::sync::Notify>)>,
+}
+
+struct Fake(Arc<Mutex<Script>>);
+
+#[async_trait]
+impl Connector for Fake {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            users: true,
+            groups: true,
+            signins: true,
+            push: true,
+            actions: vec![ActionKind::DisableAccount, ActionKind::RevokeSessions],
+        }
+    }
+
+    async fn check(&self) -> Result<CheckReport, ConnectorError> {
+        Ok(CheckReport {
+            principal: Some("admin@fake".into()),
+            notes: vec![],
+        })
+    }
+
+    async fn users_page(
+        &self,
+        mode: PullMode,
+        cursor: Option<&str>,
+    ) -> Result<Page<ProviderUser>, ConnectorError> {
+        let index: usize = cursor.map_or(0, |c| c.trim_start_matches("page-").parse().unwrap());
+        let hold = {
+            let mut s = self.0.lock().unwrap();
+            match &s.hold_user_page {
+                Some((at, _, _)) if *at == index => s.hold_user_page.take(),
+                _ => None,
+            }
+        };
+        if let Some((_, arrived, release)) = hold {
+            arrived.notify_one();
+            release.notified().await;
+        }
+        let mut s = self.0.lock().unwrap();
+        let mode = match mode {
+            PullMode::Full => "full".to_owned(),
+            PullMode::Changed { since } => format!("since {}", since.to_rfc3339()),
+        };
+        s.users_calls.push((mode, cursor.map(str::to_owned)));
+        if s.fail_user_page == Some(index) {
+            s.fail_user_page = None;
+            return Err(ConnectorError::Unavailable("scripted outage".into()));
+        }
+        let items = s.user_pages.get(index).cloned().unwrap_or_default();
+        let next = (index + 1 < s.user_pages.len()).then(|| format!("page-{}", index + 1));
+        Ok(Page {
+            items,
+            next_cursor: next,
+        })
+    }
+
+    async fn groups_page(
+        &self,
+        _cursor: Option<&str>,
+    ) -> Result<Page<ProviderGroup>, ConnectorError> {
+        Ok(Page {
+            items: self.0.lock().unwrap().groups.clone(),
+            next_cursor: None,
+        })
+    }
+
+    async fn signins_page(&self, cursor: Option<&str>) -> Result<EventPage, ConnectorError> {
+        let mut s = self.0.lock().unwrap();
+        s.signin_cursors.push(cursor.map(str::to_owned));
+        let n: usize = cursor.map_or(0, |c| c.trim_start_matches("log-").parse().unwrap());
+        match s.event_pages.pop_front() {
+            Some(events) => Ok(EventPage {
+                events,
+                next_cursor: Some(format!("log-{}", n + 1)),
+                caught_up: false,
+            }),
+            None => Ok(EventPage {
+                events: vec![],
+                next_cursor: Some(format!("log-{n}")),
+                caught_up: true,
+            }),
+        }
+    }
+
+    fn signin_history_reach(&self) -> Option<chrono::Duration> {
+        self.0.lock().unwrap().history_reach
+    }
+
+    fn decode_push(&self, request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
+        if let Some(challenge) = request.header("x-challenge") {
+            return Ok(PushOutcome::Respond {
+                status: 200,
+                body: json!({"verification": challenge}),
+            });
+        }
+        let ids: Vec<String> = serde_json::from_slice(&request.body)
+            .map_err(|e| ConnectorError::BadPush(e.to_string()))?;
+        // Pushed events are recent, as real pushes are (risk scores decay with age), and keep
+        // their time across redeliveries, as providers do.
+        let now = *self
+            .0
+            .lock()
+            .unwrap()
+            .push_time
+            .get_or_insert_with(|| gatehouse_core::Clock::now(&SystemClock));
+        Ok(PushOutcome::Events(
+            ids.iter()
+                .map(|id| ProviderEvent {
+                    time: now,
+                    ..event(id, "00u1", Outcome::Failure, 0)
+                })
+                .collect(),
+        ))
+    }
+
+    async fn act(
+        &self,
+        action: ActionKind,
+        target: &ActionTarget,
+    ) -> Result<ActionReport, ConnectorError> {
+        let mut s = self.0.lock().unwrap();
+        s.acts.push((action, target.external_id.clone()));
+        s.act_results.pop_front().unwrap_or_else(|| {
+            Ok(ActionReport {
+                changed: true,
+                detail: format!("{action:?} done"),
+                account: None,
+            })
+        })
+    }
+}
+
+struct FakeFactory(Arc<Mutex<Script>>);
+
+impl ConnectorFactory for FakeFactory {
+    fn descriptor(&self) -> &'static ProviderDescriptor {
+        &catalog::OKTA
+    }
+    fn build(&self, _context: ConnectorContext) -> Result<Arc<dyn Connector>, ConnectorError> {
+        Ok(Arc::new(Fake(Arc::clone(&self.0))))
+    }
+}
+
+pub(crate) fn t(minute: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_780_000_000 + minute * 60, 0).unwrap()
+}
+
+pub(crate) fn puser(id: &str, email: &str, status: UserStatus) -> ProviderUser {
+    ProviderUser {
+        external_id: id.into(),
+        login: email.into(),
+        email: Some(email.into()),
+        emails: vec![],
+        display_name: Some(format!("User {id}")),
+        given_name: None,
+        family_name: None,
+        status,
+        status_flags: vec![],
+        department: None,
+        title: None,
+        manager: None,
+        groups: None,
+        mfa_enrolled: Some(false),
+        mfa_factors: vec![],
+        is_admin: false,
+        created_at: None,
+        last_login_at: None,
+        updated_at: Some(t(0)),
+        raw: None,
+    }
+}
+
+pub(crate) fn event(id: &str, user: &str, outcome: Outcome, minute: i64) -> ProviderEvent {
+    ProviderEvent {
+        provider_event_id: id.into(),
+        time: t(minute),
+        category: EventCategory::Authentication,
+        event_type: "user.session.start".into(),
+        external_user_id: Some(user.into()),
+        login: None,
+        outcome,
+        reason: None,
+        ip: Some("198.51.100.7".into()),
+        country: Some("United States".into()),
+        city: None,
+        latitude: None,
+        longitude: None,
+        asn: None,
+        user_agent: None,
+        device: None,
+        mfa_factor: None,
+        session_id: None,
+        is_proxy: None,
+        provider_risk: None,
+        raw: None,
+    }
+}
+
+pub(crate) struct Harness {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) script: Arc<Mutex<Script>>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) tenant: TenantId,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness_in(
+    dir: tempfile::TempDir,
+    key: &MasterKey,
+    script: Arc<Mutex<Script>>,
+) -> Harness {
+    harness_with(dir, key, script, OutputConfig::default()).await
+}
+
+pub(crate) async fn harness_with(
+    dir: tempfile::TempDir,
+    key: &MasterKey,
+    script: Arc<Mutex<Script>>,
+    outputs: OutputConfig,
+) -> Harness {
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let mut registry = ConnectorRegistry::new();
+    registry.register(FakeFactory(Arc::clone(&script)));
+    let gateway = Arc::new(Gateway::new(
+        Arc::clone(&store),
+        Arc::new(registry),
+        Sealer::new(key),
+        Arc::new(SystemClock),
+        GatewayOptions::default(),
+    ));
+    let options = EngineOptions {
+        schedules: false,
+        executor: ExecutorPolicy {
+            max_attempts: 3,
+            backoff: Backoff {
+                base: Duration::from_millis(5),
+                max: Duration::from_millis(20),
+                factor: 2.0,
+            },
+            poll: Duration::from_millis(20),
+        },
+        outputs,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::start(gateway, options).await.unwrap();
+    Harness {
+        engine,
+        script,
+        store,
+        tenant: TenantId::parse("ten_engine").unwrap(),
+        _dir: dir,
+    }
+}
+
+pub(crate) async fn harness() -> Harness {
+    harness_in(
+        tempfile::tempdir().unwrap(),
+        &MasterKey::generate(),
+        Arc::new(Mutex::new(Script::default())),
+    )
+    .await
+}
+
+impl Harness {
+    pub(crate) async fn integration(&self, config: Value) -> gatehouse_core::model::Integration {
+        if self.engine.gateway.tenant(&self.tenant).await.is_err() {
+            self.engine
+                .gateway
+                .create_tenant("Engine", Some(self.tenant.as_str()))
+                .await
+                .unwrap();
+        }
+        let config: Map<String, Value> = serde_json::from_value(config).unwrap();
+        let credentials =
+            serde_json::from_value(json!({"domain": "acme.okta.com", "api_token": "t"})).unwrap();
+        self.engine
+            .gateway
+            .create_integration(NewIntegration {
+                kind: "okta".into(),
+                tenant_id: self.tenant.clone(),
+                credentials,
+                config,
+            })
+            .await
+            .unwrap()
+            .integration
+    }
+
+    pub(crate) async fn users(&self) -> Vec<gatehouse_core::model::User> {
+        self.store
+            .list_users(
+                &self.tenant,
+                &UserFilter::default(),
+                &PageRequest::first(1000),
+            )
+            .await
+            .unwrap()
+            .items
+    }
+
+    pub(crate) async fn signins(&self) -> Vec<gatehouse_core::model::SignInEvent> {
+        self.store
+            .list_signins(
+                &self.tenant,
+                &SignInFilter::default(),
+                &PageRequest::first(1000),
+            )
+            .await
+            .unwrap()
+            .items
+    }
+
+    pub(crate) async fn wait_for(
+        &self,
+        id: &gatehouse_core::ActionId,
+        done: impl Fn(&Action) -> bool,
+    ) -> Action {
+        for _ in 0..300 {
+            let action = self
+                .store
+                .get_action(&self.tenant, id)
+                .await
+                .unwrap()
+                .unwrap();
+            if done(&action) {
+                return action;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the action did not reach the expected state");
+    }
+}
+
+pub(crate) async fn with_user(
+    h: &Harness,
+    config: Value,
+) -> (gatehouse_core::model::Integration, gatehouse_core::UserId) {
+    h.script.lock().unwrap().user_pages =
+        vec![vec![puser("00u1", "ann@acme.example", UserStatus::Active)]];
+    let integration = h.integration(config).await;
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    let user = h
+        .store
+        .find_user_by_external_id(&h.tenant, &integration.id, "00u1")
+        .await
+        .unwrap()
+        .unwrap();
+    (integration, user.id)
+}
+
+pub(crate) fn request(
+    h: &Harness,
+    user: &gatehouse_core::UserId,
+    kind: ActionKind,
+) -> ActionRequest {
+    ActionRequest {
+        tenant: h.tenant.clone(),
+        user_id: user.clone(),
+        kind,
+        reason: Some("test".into()),
+        dry_run: false,
+        requested_by: "test".into(),
+        detection_id: None,
+        idempotency_key: None,
+        automatic: false,
+        needs_approval: false,
+    }
+}

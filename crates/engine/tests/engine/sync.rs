@@ -1,0 +1,351 @@
+//! Pulls from the scripted provider: directory pages with failure, resume and incremental
+//! cursors, identity correlation across integrations, deletion during a pull, group
+//! memberships, and sign-in cursors with dedupe.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use gatehouse_core::model::{Outcome, UserStatus};
+use gatehouse_core::records::ProviderGroup;
+use gatehouse_engine::sync::{SyncJob, SyncOutcome};
+use gatehouse_engine::EngineError;
+use gatehouse_store::{PageRequest, SignInFilter};
+use serde_json::json;
+
+use super::support::{event, harness, puser};
+
+#[tokio::test]
+async fn directory_pull_pages_resumes_after_failure_and_goes_incremental() {
+    let h = harness().await;
+    {
+        let mut s = h.script.lock().unwrap();
+        s.user_pages = vec![
+            vec![
+                puser("00u1", "ann@acme.example", UserStatus::Active),
+                puser("00u2", "bob@acme.example", UserStatus::Suspended),
+            ],
+            vec![puser("00u3", "cat@acme.example", UserStatus::Deprovisioned)],
+            vec![puser("00u4", "dan@acme.example", UserStatus::Staged)],
+        ];
+        s.fail_user_page = Some(2);
+    }
+    let integration = h.integration(json!({})).await;
+    let err = h
+        .engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await;
+    assert!(err.is_err(), "the scripted outage fails the pull");
+    assert_eq!(
+        h.users().await.len(),
+        3,
+        "the pages before the failure are stored"
+    );
+    let status = h.engine.gateway.sync_status(&integration).await.unwrap();
+    assert!(status
+        .last_error
+        .as_deref()
+        .unwrap_or("")
+        .contains("users pull failed"));
+    assert!(status.last_success_at.is_none());
+    // Another job succeeding does not hide the failed one.
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Groups)
+        .await
+        .unwrap();
+    let status = h.engine.gateway.sync_status(&integration).await.unwrap();
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("users pull failed"),
+        "{status:?}"
+    );
+    assert!(
+        status.jobs["users"].last_error.is_some() && status.jobs["groups"].last_error.is_none()
+    );
+
+    let done = h
+        .engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    assert_eq!(
+        done,
+        SyncOutcome::Done { records: 1 },
+        "it resumed at the failed page"
+    );
+    let calls = h.script.lock().unwrap().users_calls.clone();
+    assert_eq!(calls.last().unwrap().1.as_deref(), Some("page-2"));
+    assert!(
+        calls.iter().all(|(mode, _)| mode == "full"),
+        "the first pull is a full one: {calls:?}"
+    );
+    let users = h.users().await;
+    assert_eq!(users.len(), 4);
+    let status = h.engine.gateway.sync_status(&integration).await.unwrap();
+    assert!(status.last_error.is_none() && status.last_success_at.is_some());
+
+    // The next run is incremental, from the start of the last successful pull.
+    let ids_before: Vec<_> = users
+        .iter()
+        .map(|u| (u.external_id.clone(), u.id.clone()))
+        .collect();
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    let calls = h.script.lock().unwrap().users_calls.clone();
+    assert!(calls.last().unwrap().0.starts_with("since "), "{calls:?}");
+    // Re-pulled accounts keep their Gatehouse ids.
+    for (external, id) in ids_before {
+        let again = h
+            .store
+            .find_user_by_external_id(&h.tenant, &integration.id, &external)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.id, id);
+    }
+    // A full pull ignores the incremental cursor.
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::FullUsers)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.script.lock().unwrap().users_calls.last().unwrap().0,
+        "full"
+    );
+}
+
+#[tokio::test]
+async fn identities_join_accounts_by_email_across_integrations() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages =
+        vec![vec![puser("00u1", "Ann@Acme.example", UserStatus::Active)]];
+    let first = h.integration(json!({})).await;
+    let second = h.integration(json!({})).await;
+    h.engine
+        .sync
+        .run(&h.tenant, &first.id, SyncJob::Users)
+        .await
+        .unwrap();
+    h.script.lock().unwrap().user_pages = vec![vec![puser(
+        "xyz",
+        "ann@acme.example",
+        UserStatus::Suspended,
+    )]];
+    h.engine
+        .sync
+        .run(&h.tenant, &second.id, SyncJob::Users)
+        .await
+        .unwrap();
+    let users = h.users().await;
+    assert_eq!(users.len(), 2);
+    let identity = users[0].identity_id.clone().unwrap();
+    assert_eq!(users[1].identity_id.as_ref(), Some(&identity));
+    let person = h
+        .store
+        .get_identity(&h.tenant, &identity)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.accounts.len(), 2);
+    assert_eq!(person.emails, vec!["ann@acme.example".to_owned()]);
+
+    // Deleting an integration takes its accounts out of the inventory and out of the person.
+    h.engine
+        .gateway
+        .delete_integration(&h.tenant, &second.id)
+        .await
+        .unwrap();
+    let users = h.users().await;
+    assert_eq!(users.len(), 1, "{users:?}");
+    assert_eq!(users[0].integration_id, first.id);
+    let person = h
+        .store
+        .get_identity(&h.tenant, &identity)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(person.accounts, vec![users[0].id.clone()]);
+}
+
+#[tokio::test]
+async fn a_pull_stops_when_its_integration_is_deleted_under_it() {
+    let h = harness().await;
+    let (arrived, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    {
+        let mut script = h.script.lock().unwrap();
+        script.user_pages = vec![
+            vec![puser("00u1", "ann@acme.example", UserStatus::Active)],
+            vec![puser("00u2", "bob@acme.example", UserStatus::Active)],
+        ];
+        script.hold_user_page = Some((1, Arc::clone(&arrived), Arc::clone(&release)));
+    }
+    let integration = h.integration(json!({})).await;
+    let pull = {
+        let engine = Arc::clone(&h.engine);
+        let (tenant, id) = (h.tenant.clone(), integration.id.clone());
+        tokio::spawn(async move { engine.sync.run(&tenant, &id, SyncJob::Users).await })
+    };
+    arrived.notified().await;
+    assert_eq!(h.users().await.len(), 1, "the first page is stored");
+    h.engine
+        .gateway
+        .delete_integration(&h.tenant, &integration.id)
+        .await
+        .unwrap();
+    release.notify_one();
+    let outcome = pull.await.unwrap();
+    assert!(
+        matches!(outcome, Err(EngineError::NotFound(_))),
+        "{outcome:?}"
+    );
+    assert!(h.users().await.is_empty(), "no account came back");
+    assert!(h
+        .store
+        .get_sync_status(&h.tenant, &integration.id)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn groups_set_memberships_on_accounts() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages = vec![vec![
+        puser("00u1", "ann@acme.example", UserStatus::Active),
+        puser("00u2", "bob@acme.example", UserStatus::Active),
+    ]];
+    let integration = h.integration(json!({})).await;
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    let group = |members: &[&str]| ProviderGroup {
+        external_id: "00g1".into(),
+        name: "Admins".into(),
+        description: None,
+        members: members.iter().map(|m| (*m).to_owned()).collect(),
+        updated_at: None,
+        raw: None,
+    };
+    h.script.lock().unwrap().groups = vec![group(&["00u1", "00u2"])];
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Groups)
+        .await
+        .unwrap();
+    let groups_of = |users: &[gatehouse_core::model::User], ext: &str| {
+        users
+            .iter()
+            .find(|u| u.external_id == ext)
+            .unwrap()
+            .groups
+            .clone()
+    };
+    let users = h.users().await;
+    assert_eq!(groups_of(&users, "00u1"), vec!["00g1".to_owned()]);
+    assert_eq!(groups_of(&users, "00u2"), vec!["00g1".to_owned()]);
+    h.script.lock().unwrap().groups = vec![group(&["00u1"])];
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Groups)
+        .await
+        .unwrap();
+    let users = h.users().await;
+    assert_eq!(groups_of(&users, "00u1"), vec!["00g1".to_owned()]);
+    assert!(
+        groups_of(&users, "00u2").is_empty(),
+        "removed members lose the group"
+    );
+    let stored = h
+        .store
+        .list_groups(&h.tenant, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(stored.len(), 1, "the group keeps its id across pulls");
+}
+
+#[tokio::test]
+async fn signin_pull_follows_the_cursor_and_dedupes() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages =
+        vec![vec![puser("00u1", "ann@acme.example", UserStatus::Active)]];
+    let integration = h.integration(json!({})).await;
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    h.script.lock().unwrap().event_pages = VecDeque::from(vec![
+        vec![
+            event("e1", "00u1", Outcome::Failure, 1),
+            event("e2", "00u1", Outcome::Success, 2),
+        ],
+        vec![
+            event("e2", "00u1", Outcome::Success, 2),
+            event("e3", "unknown", Outcome::Failure, 3),
+        ],
+    ]);
+    let done = h
+        .engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Signins)
+        .await
+        .unwrap();
+    assert_eq!(
+        done,
+        SyncOutcome::Done { records: 3 },
+        "e2 twice is stored once"
+    );
+    let cursors = h.script.lock().unwrap().signin_cursors.clone();
+    assert_eq!(
+        cursors,
+        vec![None, Some("log-1".to_owned()), Some("log-2".to_owned())]
+    );
+    let signins = h
+        .store
+        .list_signins(&h.tenant, &SignInFilter::default(), &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(signins.len(), 3);
+    let ann = h.users().await.remove(0);
+    assert_eq!(
+        signins
+            .iter()
+            .filter(|s| s.user_id.as_ref() == Some(&ann.id))
+            .count(),
+        2
+    );
+    // The next run starts from the persisted cursor.
+    h.engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Signins)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.script
+            .lock()
+            .unwrap()
+            .signin_cursors
+            .last()
+            .unwrap()
+            .as_deref(),
+        Some("log-2")
+    );
+    let status = h.engine.gateway.sync_status(&integration).await.unwrap();
+    assert_eq!(status.counts.signins, 3);
+}

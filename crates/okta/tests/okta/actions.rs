@@ -1,0 +1,246 @@
+//! Response actions against the fake org: disable and enable, deactivate mode, revoking
+//! sessions and enforcing MFA, each done once and a no-op when already done.
+
+use axum::http::StatusCode;
+use gatehouse_core::model::{ActionKind, UserStatus};
+use gatehouse_core::provider::{Connector, ConnectorError};
+use gatehouse_core::records::ActionTarget;
+use serde_json::json;
+
+use crate::fake::{start_fake, Planned};
+use crate::support::{connector, connector_with, manual_clock};
+
+fn target(id: &str) -> ActionTarget {
+    ActionTarget {
+        external_id: id.into(),
+        login: String::new(),
+    }
+}
+
+const ALICE: &str = "00u118oQYT4TBTemp0g4";
+
+/// The account status an action reports, if any.
+fn report_status(report: &gatehouse_core::records::ActionReport) -> Option<UserStatus> {
+    report.account.as_ref().map(|a| a.status)
+}
+
+#[tokio::test]
+async fn disable_suspends_once_and_enable_unsuspends_once() {
+    let fake = start_fake().await;
+    let connector = connector(&fake);
+    let report = connector
+        .act(ActionKind::DisableAccount, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(report.changed, "{report:?}");
+    assert_eq!(report_status(&report), Some(UserStatus::Suspended));
+    let again = connector
+        .act(ActionKind::DisableAccount, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(!again.changed, "already suspended is a no-op: {again:?}");
+    assert_eq!(report_status(&again), Some(UserStatus::Suspended));
+    assert_eq!(
+        fake.mutations(),
+        vec![format!("POST /api/v1/users/{ALICE}/lifecycle/suspend")]
+    );
+
+    let enabled = connector
+        .act(ActionKind::EnableAccount, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(enabled.changed);
+    assert_eq!(report_status(&enabled), Some(UserStatus::Active));
+    let again = connector
+        .act(ActionKind::EnableAccount, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(!again.changed, "already active is a no-op");
+    assert_eq!(
+        fake.mutations(),
+        vec![
+            format!("POST /api/v1/users/{ALICE}/lifecycle/suspend"),
+            format!("POST /api/v1/users/{ALICE}/lifecycle/unsuspend"),
+        ]
+    );
+
+    // A deactivated user cannot be suspended and cannot sign in: nothing to do.
+    let report = connector
+        .act(ActionKind::DisableAccount, &target("00u7deprovisioned01d6"))
+        .await
+        .unwrap();
+    assert!(!report.changed);
+    assert_eq!(report_status(&report), Some(UserStatus::Deprovisioned));
+    // A locked-out user is enabled by unlocking.
+    let report = connector
+        .act(ActionKind::EnableAccount, &target("00u3m5wrdPjJYUFb81d6"))
+        .await
+        .unwrap();
+    assert!(report.changed);
+    assert_eq!(
+        fake.mutations().last().unwrap(),
+        "POST /api/v1/users/00u3m5wrdPjJYUFb81d6/lifecycle/unlock"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_transition_is_a_no_op_when_the_status_confirms_it() {
+    let fake = start_fake().await;
+    let connector = connector(&fake);
+    // A race: our read (answered from the plan) says ACTIVE, but the user is suspended by the
+    // time we POST, so Okta answers 400 E0000001; the re-read confirms SUSPENDED.
+    let active = fake.user(ALICE).unwrap();
+    fake.set_status(ALICE, "SUSPENDED");
+    fake.plan(
+        1,
+        Planned {
+            status: StatusCode::OK,
+            headers: vec![],
+            body: active,
+        },
+    );
+    let report = connector
+        .act(ActionKind::DisableAccount, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(!report.changed, "{report:?}");
+    assert_eq!(
+        fake.mutations(),
+        vec![format!("POST /api/v1/users/{ALICE}/lifecycle/suspend")]
+    );
+
+    // A refusal the status does not explain is reported, with Okta's code.
+    fake.set_status(ALICE, "STAGED");
+    let err = connector
+        .act(ActionKind::DisableAccount, &target(ALICE))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::Forbidden(m) if m.contains("E0000001")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn deactivate_mode_deactivates_without_email_once() {
+    let fake = start_fake().await;
+    let connector = connector_with(
+        &fake,
+        json!({"disable_mode": "deactivate"}),
+        manual_clock(),
+        4,
+    );
+    let report = connector
+        .act(ActionKind::DisableAccount, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(report.changed);
+    let again = connector
+        .act(ActionKind::DisableAccount, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(!again.changed);
+    let transitioning = connector
+        .act(ActionKind::DisableAccount, &target("00u8transitioning01d6"))
+        .await
+        .unwrap();
+    assert!(
+        !transitioning.changed,
+        "a deactivation in progress is not repeated"
+    );
+    assert_eq!(
+        fake.mutations(),
+        vec![format!(
+            "POST /api/v1/users/{ALICE}/lifecycle/deactivate?sendEmail=false"
+        )]
+    );
+    let err = connector
+        .act(ActionKind::EnableAccount, &target(ALICE))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::Unsupported(_)), "{err}");
+}
+
+#[tokio::test]
+async fn revoke_sessions_deletes_sessions_and_tokens() {
+    let fake = start_fake().await;
+    let connector = connector(&fake);
+    let report = connector
+        .act(ActionKind::RevokeSessions, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(report.changed);
+    assert_eq!(
+        fake.mutations(),
+        vec![format!(
+            "DELETE /api/v1/users/{ALICE}/sessions?oauthTokens=true"
+        )]
+    );
+    // Without an external id the login finds the user, and the id it has is used.
+    let by_login = ActionTarget {
+        external_id: String::new(),
+        login: "alice.smith@example.com".into(),
+    };
+    assert!(
+        connector
+            .act(ActionKind::RevokeSessions, &by_login)
+            .await
+            .unwrap()
+            .changed
+    );
+    assert_eq!(
+        fake.mutations().last().unwrap(),
+        &format!("DELETE /api/v1/users/{ALICE}/sessions?oauthTokens=true")
+    );
+    let err = connector
+        .act(ActionKind::RevokeSessions, &target("00unknown"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::NotFound(_)), "{err}");
+    let err = connector
+        .act(ActionKind::DisableAccount, &target("00unknown"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::NotFound(m) if m.contains("E0000007")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn enforce_mfa_resets_factors_and_joins_the_group_once() {
+    let fake = start_fake().await;
+    let group = "00g1emaKYZTWRYYRRTSK";
+    let connector = connector_with(&fake, json!({"mfa_group_id": group}), manual_clock(), 4);
+    let isaac = "00ub0oNGTSWTBKOLGLNR";
+    let report = connector
+        .act(ActionKind::EnforceMfa, &target(isaac))
+        .await
+        .unwrap();
+    assert!(report.changed, "{report:?}");
+    assert_eq!(
+        fake.mutations(),
+        vec![
+            format!("POST /api/v1/users/{isaac}/lifecycle/reset_factors"),
+            format!("PUT /api/v1/groups/{group}/users/{isaac}"),
+        ]
+    );
+    let again = connector
+        .act(ActionKind::EnforceMfa, &target(isaac))
+        .await
+        .unwrap();
+    assert!(
+        !again.changed,
+        "no factors left and already a member: {again:?}"
+    );
+    assert_eq!(fake.mutations().len(), 2, "nothing more was sent");
+
+    // Without a group only the reset happens, and only when factors are enrolled.
+    let plain = connector_with(&fake, json!({}), manual_clock(), 4);
+    let report = plain
+        .act(ActionKind::EnforceMfa, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(!report.changed);
+    assert_eq!(fake.mutations().len(), 2);
+}
