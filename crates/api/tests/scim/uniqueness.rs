@@ -2,7 +2,12 @@
 //! integrations, for every way a name is set (POST, PUT, PATCH, Bulk) and under concurrency;
 //! another tenant may use the same name, and reads stay scoped to the caller's integration.
 
-use super::*;
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::{assert_scim_error, id, start, total, user, Server, OPERATOR_KEY};
 
 /// Another SCIM integration of an existing tenant: (its id, its SCIM token).
 async fn second_integration(s: &Server, tenant: &str) -> (String, String) {

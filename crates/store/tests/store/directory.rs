@@ -1,0 +1,204 @@
+//! The user directory: paging and search of inventory users, and SCIM resources per integration
+//! (removed with it, batched creates checked one by one, refused writes storing no rows).
+
+use std::sync::Arc;
+
+use gatehouse_core::model::User;
+use gatehouse_store::{InventoryRows, PageRequest, SledStore, Store, StoreError, UserFilter};
+
+use super::support::{integration, tenant, user};
+
+#[tokio::test]
+async fn paging_walks_every_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_page");
+    let i = integration(&a.id, 1);
+    let users: Vec<User> = (0..25)
+        .map(|n| user(&a.id, &i.id, n, &format!("u{n}@x.example")))
+        .collect();
+    store.upsert_users(&a.id, &users).await.unwrap();
+    let mut page = PageRequest::first(10);
+    let mut logins = Vec::new();
+    loop {
+        let got = store
+            .list_users(&a.id, &UserFilter::default(), &page)
+            .await
+            .unwrap();
+        logins.extend(got.items.into_iter().map(|u| u.login));
+        match got.next_cursor {
+            Some(c) => page = PageRequest::new(10, Some(c)),
+            None => break,
+        }
+    }
+    assert_eq!(logins.len(), 25);
+    let filter = UserFilter {
+        q: Some("U2".into()),
+        ..Default::default()
+    };
+    let got = store
+        .list_users(&a.id, &filter, &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(got.items.len(), 1 + 5); // u2, u20..u24
+}
+
+#[tokio::test]
+async fn deleting_a_scim_integration_removes_its_resources() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_scimdel");
+    store.create_tenant(&a).await.unwrap();
+    let first = integration(&a.id, 1);
+    let second = integration(&a.id, 2);
+    store.create_integration(&first, &[]).await.unwrap();
+    store.create_integration(&second, &[]).await.unwrap();
+    let user = |id: &str| {
+        serde_json::json!({"id": id, "userName": format!("{id}@x.example"),
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "meta": {"version": "W/\"1\""}})
+    };
+    let kind = gatehouse_scim::ResourceKind::User;
+    let none = InventoryRows::default();
+    store
+        .scim_create(&a.id, &first.id, kind, &user("u1"), &none)
+        .await
+        .unwrap();
+    store
+        .scim_create(&a.id, &second.id, kind, &user("u2"), &none)
+        .await
+        .unwrap();
+    assert!(store.delete_integration(&a.id, &first.id).await.unwrap());
+    assert!(store
+        .scim_get(&a.id, &first.id, kind, "u1")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(
+        store
+            .scim_get(&a.id, &second.id, kind, "u2")
+            .await
+            .unwrap()
+            .is_some(),
+        "the other integration keeps its own"
+    );
+    // The deleted integration's userName is free again in the tenant; the other's is not.
+    let mut renamed = user("u3");
+    renamed["userName"] = serde_json::json!("U1@x.example");
+    store
+        .scim_create(&a.id, &second.id, kind, &renamed, &none)
+        .await
+        .unwrap();
+    store.create_integration(&first, &[]).await.unwrap();
+    let taken = store
+        .scim_create(&a.id, &first.id, kind, &user("u2"), &none)
+        .await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+}
+
+/// Creates through the trait go through the batching writer: many at once share transactions,
+/// yet each is checked on its own. Same userName in several integrations of one tenant: exactly
+/// one wins; distinct names: all win, each with its inventory account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_scim_creates_are_batched_and_checked_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let t = tenant("ten_scimbatch");
+    store.create_tenant(&t).await.unwrap();
+    for n in [0, 1, 2, 7] {
+        store
+            .create_integration(&integration(&t.id, n), &[])
+            .await
+            .unwrap();
+    }
+    let kind = gatehouse_scim::ResourceKind::User;
+    let resource = |id: &str, name: &str| serde_json::json!({"id": id, "userName": name, "meta": {"version": "W/\"1\""}});
+    let mut tasks = Vec::new();
+    for n in 0..64u32 {
+        let (store, tenant) = (Arc::clone(&store), t.id.clone());
+        let integration = integration(&tenant, n % 3).id;
+        let name = if n % 2 == 0 { "Erin" } else { "ERIN" };
+        let r = resource(&format!("same-{n}"), name);
+        tasks.push(tokio::spawn(async move {
+            store
+                .scim_create(&tenant, &integration, kind, &r, &InventoryRows::default())
+                .await
+        }));
+    }
+    for n in 0..64u32 {
+        let (store, tenant) = (Arc::clone(&store), t.id.clone());
+        let integration = integration(&tenant, 7);
+        let r = resource(&format!("own-{n}"), &format!("user{n}@x.example"));
+        let rows = InventoryRows {
+            users: vec![user(
+                &tenant,
+                &integration.id,
+                n,
+                &format!("user{n}@x.example"),
+            )],
+            identities: vec![],
+        };
+        tasks.push(tokio::spawn(async move {
+            store
+                .scim_create(&tenant, &integration.id, kind, &r, &rows)
+                .await
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let (same, own) = results.split_at(64);
+    assert_eq!(same.iter().filter(|r| r.is_ok()).count(), 1, "{same:?}");
+    assert!(same
+        .iter()
+        .all(|r| r.is_ok() || matches!(r, Err(StoreError::Conflict(_)))));
+    assert!(own.iter().all(Result::is_ok), "{own:?}");
+    let int7 = integration(&t.id, 7).id;
+    for n in 0..64u32 {
+        assert!(store
+            .get_user(&t.id, &user(&t.id, &int7, n, "x").id)
+            .await
+            .unwrap()
+            .is_some());
+    }
+}
+
+/// A refused write leaves its inventory rows unwritten too: they share its transaction.
+#[tokio::test]
+async fn a_refused_scim_write_stores_none_of_its_inventory_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let t = tenant("ten_scimrows");
+    store.create_tenant(&t).await.unwrap();
+    for n in [1, 2] {
+        store
+            .create_integration(&integration(&t.id, n), &[])
+            .await
+            .unwrap();
+    }
+    let (one, two) = (integration(&t.id, 1).id, integration(&t.id, 2).id);
+    let kind = gatehouse_scim::ResourceKind::User;
+    let resource = |id: &str| serde_json::json!({"id": id, "userName": "frank@x.example"});
+    let rows = |n| InventoryRows {
+        users: vec![user(&t.id, &one, n, "frank@x.example")],
+        identities: vec![],
+    };
+    store
+        .scim_create(&t.id, &one, kind, &resource("a"), &rows(1))
+        .await
+        .unwrap();
+    let refused = store
+        .scim_create(&t.id, &two, kind, &resource("b"), &rows(2))
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    let second = user(&t.id, &one, 2, "x").id;
+    assert!(store.get_user(&t.id, &second).await.unwrap().is_none());
+    assert!(store
+        .scim_get(&t.id, &two, kind, "b")
+        .await
+        .unwrap()
+        .is_none());
+}
