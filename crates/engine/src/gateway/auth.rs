@@ -1,0 +1,182 @@
+//! Authentication: the operator key, bearer-token resolution, the ingest-target cache, OAuth
+//! client credentials for SCIM and the token records every issued secret is stored as.
+
+use std::sync::Arc;
+
+use gatehouse_core::model::{Integration, IntegrationStatus, TokenKind, TokenRecord};
+use gatehouse_core::{ApiKeyId, IntegrationId, TenantId};
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+use crate::tokens::{self, MintedToken};
+use crate::EngineError;
+
+use super::{Gateway, Principal};
+
+/// Past this many cached ingest targets the cache starts over (a bound, not an LRU).
+const MAX_INGEST_TARGETS: usize = 10_000;
+
+impl Gateway {
+    /// Creates the operator key on first start when none is configured or stored; returns the
+    /// secret to show once.
+    pub async fn ensure_operator_key(&self) -> Result<Option<SecretString>, EngineError> {
+        if self.options.operator_key_hash.is_some()
+            || self.store.has_token_of_kind(TokenKind::Operator).await?
+        {
+            return Ok(None);
+        }
+        let minted = tokens::mint(TokenKind::Operator);
+        self.store
+            .put_token(&self.token_record(&minted, TokenKind::Operator, None, None, None))
+            .await?;
+        Ok(Some(minted.secret))
+    }
+
+    /// The integration an ingest token pushes to, if it is one.
+    pub async fn ingest_target(
+        &self,
+        presented: &str,
+    ) -> Result<Option<Arc<Integration>>, EngineError> {
+        let hash = tokens::hash(presented);
+        if let Ok(cache) = self.ingest_targets.lock() {
+            if let Some(hit) = cache.get(&hash) {
+                return Ok(Some(Arc::clone(hit)));
+            }
+        }
+        let Some(Principal::Ingest {
+            tenant,
+            integration,
+        }) = self.authenticate(presented).await?
+        else {
+            return Ok(None);
+        };
+        let Some(record) = self.store.get_integration(&tenant, &integration).await? else {
+            return Ok(None);
+        };
+        let record = Arc::new(record);
+        if let Ok(mut cache) = self.ingest_targets.lock() {
+            if cache.len() >= MAX_INGEST_TARGETS {
+                cache.clear();
+            }
+            cache.insert(hash, Arc::clone(&record));
+        }
+        Ok(Some(record))
+    }
+
+    pub(super) fn forget_ingest_targets(&self) {
+        if let Ok(mut cache) = self.ingest_targets.lock() {
+            cache.clear();
+        }
+    }
+
+    /// OAuth 2.0 client credentials for a scim integration (RFC 6749 §4.4): a short-lived SCIM
+    /// bearer token for the integration whose `oauth_client_id` and `oauth_client_secret` match.
+    /// `None` when they do not (the caller answers `invalid_client`).
+    pub async fn scim_access_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<Option<(SecretString, i64)>, EngineError> {
+        const LIFETIME_SECS: i64 = 3600;
+        if client_id.is_empty() || client_secret.is_empty() {
+            return Ok(None);
+        }
+        for integration in self.store.all_integrations().await? {
+            if integration.kind != "scim" || integration.status != IntegrationStatus::Active {
+                continue;
+            }
+            let credentials = self
+                .sealer
+                .open(&integration.credentials, integration.id.as_str())?;
+            let id_matches = credentials.secret("oauth_client_id").is_some_and(|id| {
+                bool::from(id.expose_secret().as_bytes().ct_eq(client_id.as_bytes()))
+            });
+            if !id_matches {
+                continue;
+            }
+            let secret_matches = credentials
+                .secret("oauth_client_secret")
+                .is_some_and(|secret| {
+                    bool::from(
+                        secret
+                            .expose_secret()
+                            .as_bytes()
+                            .ct_eq(client_secret.as_bytes()),
+                    )
+                });
+            if !secret_matches {
+                return Ok(None);
+            }
+            let minted = tokens::mint(TokenKind::Scim);
+            let mut record = self.token_record(
+                &minted,
+                TokenKind::Scim,
+                Some(&integration.tenant_id),
+                Some(&integration.id),
+                None,
+            );
+            record.expires_at = Some(self.clock.now() + chrono::Duration::seconds(LIFETIME_SECS));
+            self.store.put_token(&record).await?;
+            tracing::info!(tenant_id = %integration.tenant_id, integration_id = %integration.id, "SCIM access token issued");
+            return Ok(Some((minted.secret, LIFETIME_SECS)));
+        }
+        Ok(None)
+    }
+
+    /// Resolves a bearer token to whom it authenticates.
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<Principal>, EngineError> {
+        if presented.is_empty() || presented.len() > 512 {
+            return Ok(None);
+        }
+        let hash = tokens::hash(presented);
+        if let Some(operator) = &self.options.operator_key_hash {
+            if bool::from(hash.as_bytes().ct_eq(operator.as_bytes())) {
+                return Ok(Some(Principal::Operator));
+            }
+        }
+        let Some(record) = self.store.find_token(&hash).await? else {
+            return Ok(None);
+        };
+        if !tokens::verify(presented, &record.hash) {
+            return Ok(None);
+        }
+        if record.expires_at.is_some_and(|at| at <= self.clock.now()) {
+            return Ok(None);
+        }
+        let principal = match (record.kind, record.tenant_id, record.integration_id) {
+            (TokenKind::Operator, _, _) if self.options.operator_key_hash.is_none() => {
+                Principal::Operator
+            }
+            (TokenKind::TenantApi, Some(tenant), _) => Principal::Tenant(tenant),
+            (TokenKind::Ingest, Some(tenant), Some(integration)) => Principal::Ingest {
+                tenant,
+                integration,
+            },
+            (TokenKind::Scim, Some(tenant), Some(integration)) => Principal::Scim {
+                tenant,
+                integration,
+            },
+            _ => return Ok(None),
+        };
+        Ok(Some(principal))
+    }
+
+    pub(super) fn token_record(
+        &self,
+        minted: &MintedToken,
+        kind: TokenKind,
+        tenant: Option<&TenantId>,
+        integration: Option<&IntegrationId>,
+        api_key: Option<&ApiKeyId>,
+    ) -> TokenRecord {
+        TokenRecord {
+            hash: minted.hash.clone(),
+            kind,
+            tenant_id: tenant.cloned(),
+            integration_id: integration.cloned(),
+            api_key_id: api_key.cloned(),
+            created_at: self.clock.now(),
+            expires_at: None,
+        }
+    }
+}
