@@ -26,7 +26,9 @@ pub struct ProviderUser {
     pub groups: Option<Vec<String>>,
     pub mfa_enrolled: Option<bool>,
     pub mfa_factors: Vec<String>,
-    pub is_admin: bool,
+    /// Whether the account holds an admin role; `None` when this pull could not tell (the
+    /// inventory then keeps what it knew).
+    pub is_admin: Option<bool>,
     pub created_at: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,

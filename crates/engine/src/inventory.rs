@@ -306,9 +306,15 @@ fn merge_user(
     provided: ProviderUser,
     now: chrono::DateTime<chrono::Utc>,
 ) -> User {
-    let (id, identity_id, risk_score, groups) = match existing {
-        Some(user) => (user.id, user.identity_id, user.risk_score, user.groups),
-        None => (UserId::generate(now), None, 0, Vec::new()),
+    let (id, identity_id, risk_score, groups, is_admin) = match existing {
+        Some(user) => (
+            user.id,
+            user.identity_id,
+            user.risk_score,
+            user.groups,
+            user.is_admin,
+        ),
+        None => (UserId::generate(now), None, 0, Vec::new(), false),
     };
     User {
         id,
@@ -330,7 +336,7 @@ fn merge_user(
         groups: provided.groups.unwrap_or(groups),
         mfa_enrolled: provided.mfa_enrolled,
         mfa_factors: provided.mfa_factors,
-        is_admin: provided.is_admin,
+        is_admin: provided.is_admin.unwrap_or(is_admin),
         identity_id,
         risk_score,
         created_at: provided.created_at,

@@ -11,8 +11,10 @@
 //! within one pull rather than at the next full pull (after a restart, the next full pull
 //! reconciles).
 //!
-//! An org that will not list roles to this token (403, or 404 where the API is absent) leaves
-//! every user's `is_admin` false; each pull logs that, so the gap is visible.
+//! The roster is auxiliary: when it cannot be read (403 for a token without the right, 404 where
+//! the API is absent, or any other failure but a refused credential) the pull goes on without
+//! it, each user's `is_admin` unknown (`None`: the inventory keeps what it knew, false for a new
+//! account), and logs a warning each pull, so the gap is visible.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -59,8 +61,9 @@ pub(crate) struct PullRoster {
 }
 
 impl PullRoster {
-    pub(crate) fn is_admin(&self, id: &str) -> bool {
-        self.admins.as_ref().is_some_and(|a| a.contains(id))
+    /// `None` when the roster could not be read: the inventory keeps what it knew.
+    pub(crate) fn is_admin(&self, id: &str) -> Option<bool> {
+        self.admins.as_ref().map(|a| a.contains(id))
     }
 }
 
@@ -79,7 +82,18 @@ impl RosterCache {
                 changed: Vec::new(),
             });
         }
-        let fresh = read_roster(connector).await?.map(Arc::new);
+        let fresh = match read_roster(connector).await {
+            Ok(roster) => Some(Arc::new(roster)),
+            // A refused credential fails every call of the pull: say so now.
+            Err(err @ ConnectorError::Unauthorized(_)) => return Err(err),
+            Err(err) => {
+                tracing::warn!(
+                    error = %err,
+                    "could not read okta's admin role assignments (scope okta.roles.read); this pull leaves is_admin as the inventory had it"
+                );
+                None
+            }
+        };
         let changed = match (&state.settled, &fresh) {
             (Some(before), Some(now)) if starting => {
                 let mut changed: Vec<String> = before.symmetric_difference(now).cloned().collect();
@@ -96,42 +110,33 @@ impl RosterCache {
         })
     }
 
-    /// The pull under way reached its final page: later pulls measure changes from its roster.
+    /// The pull under way reached its final page: later pulls measure changes from its roster
+    /// (a pull that could not read one leaves the reference as it was).
     pub(crate) async fn settle(&self) {
         let mut state = self.state.lock().await;
-        state.settled = state.current.clone();
+        if state.current.is_some() {
+            state.settled = state.current.clone();
+        }
     }
 }
 
-/// Every page of `GET /api/v1/iam/assignees/users`; `None` when Okta refuses the list to this
-/// token (403) or has no such API (404).
-async fn read_roster(connector: &OktaConnector) -> Result<Option<HashSet<String>>, ConnectorError> {
+/// Every page of `GET /api/v1/iam/assignees/users`.
+async fn read_roster(connector: &OktaConnector) -> Result<HashSet<String>, ConnectorError> {
     let mut url = connector.endpoint(&["api", "v1", "iam", "assignees", "users"]);
     url.query_pairs_mut().append_pair("limit", PAGE_SIZE);
     let expected_path = url.path().to_owned();
     let mut admins = HashSet::new();
     for _ in 0..MAX_PAGES {
-        let page = match connector
+        let (page, _) = connector
             .get_json("roles", &url, "listing users with admin roles")
-            .await
-        {
-            Ok((page, _)) => page,
-            Err(err @ (ConnectorError::Forbidden(_) | ConnectorError::NotFound(_))) => {
-                tracing::warn!(
-                    error = %err,
-                    "okta will not list admin role assignments to this token (scope okta.roles.read); every user's is_admin stays false"
-                );
-                return Ok(None);
-            }
-            Err(err) => return Err(err),
-        };
+            .await?;
         let (ids, next) = parse_page(&page)?;
         let empty = ids.is_empty();
         admins.extend(ids);
         match next {
             // An empty page that still links onward would loop forever on a broken server.
             Some(next) if !empty => url = connector.same_org(&next, &expected_path)?,
-            _ => return Ok(Some(admins)),
+            _ => return Ok(admins),
         }
     }
     Err(ConnectorError::Protocol(format!(

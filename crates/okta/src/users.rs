@@ -286,7 +286,7 @@ pub fn map_user(user: &Value, factors: Option<&[Value]>) -> Option<ProviderUser>
         mfa_factors,
         // Okta keeps admin roles apart from the user record: the pull sets this from the roster
         // of role assignments (`roles`).
-        is_admin: false,
+        is_admin: None,
         created_at: time(user.get("created")),
         last_login_at: time(user.get("lastLogin")),
         updated_at: time(user.get("lastUpdated")),

@@ -99,7 +99,7 @@ pub fn user_to_provider(resource: &Value) -> ProviderUser {
         groups,
         mfa_enrolled: None,
         mfa_factors: Vec::new(),
-        is_admin: false,
+        is_admin: None,
         created_at: time(meta.and_then(|m| field(m, "created"))),
         last_login_at: None,
         updated_at: time(meta.and_then(|m| field(m, "lastModified"))),

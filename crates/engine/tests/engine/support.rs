@@ -214,7 +214,7 @@ pub(crate) fn puser(id: &str, email: &str, status: UserStatus) -> ProviderUser {
         groups: None,
         mfa_enrolled: Some(false),
         mfa_factors: vec![],
-        is_admin: false,
+        is_admin: None,
         created_at: None,
         last_login_at: None,
         updated_at: Some(t(0)),

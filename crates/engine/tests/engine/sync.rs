@@ -220,6 +220,32 @@ async fn a_pull_stops_when_its_integration_is_deleted_under_it() {
 }
 
 #[tokio::test]
+async fn admin_standing_a_pull_could_not_read_is_kept() {
+    let h = harness().await;
+    let integration = h.integration(json!({})).await;
+    for (reported, expected) in [
+        (Some(true), true),
+        (None, true),
+        (Some(false), false),
+        (None, false),
+    ] {
+        let mut user = puser("00u1", "ann@acme.example", UserStatus::Active);
+        user.is_admin = reported;
+        h.script.lock().unwrap().user_pages = vec![vec![user]];
+        h.engine
+            .sync
+            .run(&h.tenant, &integration.id, SyncJob::FullUsers)
+            .await
+            .unwrap();
+        let users = h.users().await;
+        assert_eq!(
+            users[0].is_admin, expected,
+            "after a pull reporting {reported:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn groups_set_memberships_on_accounts() {
     let h = harness().await;
     h.script.lock().unwrap().user_pages = vec![vec![

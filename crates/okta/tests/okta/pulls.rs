@@ -143,8 +143,20 @@ async fn incremental_pull_filters_on_last_updated() {
     assert_eq!(rest.next_cursor, None);
 }
 
-/// Every user of a full pull, by id, with its `is_admin`.
+/// Every user of a pull, by id, with its `is_admin` (known: the roster was read).
 async fn admin_flags(connector: &OktaConnector, mode: PullMode) -> BTreeMap<String, bool> {
+    pulled_admin_flags(connector, mode)
+        .await
+        .into_iter()
+        .map(|(id, admin)| (id, admin.expect("the roster was read")))
+        .collect()
+}
+
+/// Every user of a pull, by id, with its `is_admin` as the connector reported it.
+async fn pulled_admin_flags(
+    connector: &OktaConnector,
+    mode: PullMode,
+) -> BTreeMap<String, Option<bool>> {
     let mut flags = BTreeMap::new();
     let mut cursor = None;
     loop {
@@ -258,13 +270,52 @@ async fn role_changes_come_again_after_an_incremental_pull_that_failed() {
 }
 
 #[tokio::test]
-async fn a_token_that_cannot_list_roles_still_pulls_users_as_non_admins() {
+async fn a_token_that_cannot_list_roles_still_pulls_users_with_admin_standing_unknown() {
     let fake = start_fake().await;
     *fake.admins.lock().unwrap() = None;
     let connector = connector(&fake);
-    let flags = admin_flags(&connector, PullMode::Full).await;
+    let flags = pulled_admin_flags(&connector, PullMode::Full).await;
     assert!(flags.len() > 5);
-    assert!(flags.values().all(|admin| !admin), "{flags:?}");
+    assert!(flags.values().all(Option::is_none), "{flags:?}");
+}
+
+#[tokio::test]
+async fn a_roster_that_keeps_failing_does_not_fail_the_users_pull() {
+    let fake = start_fake().await;
+    *fake.admins.lock().unwrap() = Some(vec!["00ub0oNGTSWTBKOLGLNR".into()]);
+    let connector = connector(&fake);
+    let outage = Planned {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        headers: vec![],
+        body: json!({"errorCode": "E0000009", "errorSummary": "Internal Server Error"}),
+    };
+    // Every attempt the connector makes at the roster (4) fails; the users listing then works.
+    fake.plan(4, outage);
+    let flags = pulled_admin_flags(&connector, PullMode::Full).await;
+    assert!(flags.len() > 5);
+    assert!(flags.values().all(Option::is_none), "{flags:?}");
+    // The next pull reads the roster again.
+    let flags = admin_flags(&connector, PullMode::Full).await;
+    assert_eq!(flags.get("00ub0oNGTSWTBKOLGLNR"), Some(&true));
+}
+
+#[tokio::test]
+async fn a_refused_token_fails_the_pull_at_the_roster() {
+    let fake = start_fake().await;
+    let connector = connector(&fake);
+    fake.plan(
+        1,
+        Planned {
+            status: StatusCode::UNAUTHORIZED,
+            headers: vec![],
+            body: json!({"errorCode": "E0000011", "errorSummary": "Invalid token provided"}),
+        },
+    );
+    let err = connector
+        .users_page(PullMode::Full, None)
+        .await
+        .expect_err("a refused token");
+    assert!(matches!(err, ConnectorError::Unauthorized(_)), "{err}");
 }
 
 #[tokio::test]
