@@ -158,10 +158,14 @@ fn with_status(report: ActionReport, okta_status: &str) -> ActionReport {
 
 /// Okta refused a transition and the user's state does not show it happened anyway.
 fn refused(operation: &str, status: &str, error: &OktaError) -> ConnectorError {
-    ConnectorError::Forbidden(format!(
+    ConnectorError::Forbidden(refused_message(operation, status, error))
+}
+
+fn refused_message(operation: &str, status: &str, error: &OktaError) -> String {
+    format!(
         "Okta refused to {operation} the user (status {status}): {}",
         error.describe(StatusCode::BAD_REQUEST)
-    ))
+    )
 }
 
 async fn suspend(
@@ -200,6 +204,14 @@ async fn suspend(
                     )),
                     &now.status,
                 ))
+            } else if now.status != "ACTIVE" {
+                // Okta suspends only ACTIVE users; say what would contain this one.
+                Err(ConnectorError::Forbidden(format!(
+                    "{}; Okta suspends only ACTIVE users, so a {} user is contained with \
+                     disable_mode: deactivate (destructive) or in the Okta admin console",
+                    refused_message("suspend", &now.status, &error),
+                    now.status
+                )))
             } else {
                 Err(refused("suspend", &now.status, &error))
             }
@@ -324,7 +336,12 @@ async fn enforce_mfa(
     // factors", so it is called only then; the user re-enrolls under the enrollment policy.
     let factors = enrolled_factors(connector, &user.id).await?;
     if factors.is_empty() {
-        details.push("no MFA factors enrolled to reset".to_owned());
+        // Nothing to reset: the user enrolls (or not) as the org's enrollment policy says.
+        details.push(
+            "no MFA factors enrolled to reset (the org's enrollment policy decides whether the \
+             user must enroll at the next sign-in)"
+                .to_owned(),
+        );
     } else {
         match lifecycle(connector, &user.id, "reset_factors", &[]).await? {
             Lifecycle::Done => {

@@ -119,6 +119,11 @@ async fn an_invalid_transition_is_a_no_op_when_the_status_confirms_it() {
         matches!(&err, ConnectorError::Forbidden(m) if m.contains("E0000001")),
         "{err}"
     );
+    // Okta suspends only ACTIVE users: the error says what would contain this one.
+    assert!(
+        err.to_string().contains("disable_mode: deactivate"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
