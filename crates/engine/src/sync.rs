@@ -2,7 +2,7 @@
 //! stored before its cursor is, so a crash or failure replays at most one page (and dedupe absorbs
 //! it); a failed pull leaves the cursor where it was. One run at a time per integration and job.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
@@ -77,6 +77,10 @@ pub struct SyncRunner {
     detector: Option<Arc<Detector>>,
     inventory: Inventory,
     running: Mutex<HashSet<(IntegrationId, SyncJob)>>,
+    /// One directory pull at a time per integration: an incremental and a full pull share the
+    /// resumable page cursor (and the connector's per-pull state), so when both are due (the
+    /// daily full pull at the hour of an hourly one) the second waits for the first.
+    directory_lanes: Mutex<HashMap<IntegrationId, Arc<tokio::sync::Mutex<()>>>>,
     /// Serializes read-modify-write of sync status records.
     status_lock: tokio::sync::Mutex<()>,
 }
@@ -103,6 +107,7 @@ impl SyncRunner {
             detector,
             inventory,
             running: Mutex::new(HashSet::new()),
+            directory_lanes: Mutex::new(HashMap::new()),
             status_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -139,6 +144,12 @@ impl SyncRunner {
         let _guard = RunGuard {
             running: &self.running,
             key,
+        };
+        let _lane = match job {
+            SyncJob::Users | SyncJob::FullUsers => {
+                Some(self.directory_lane(id)?.lock_owned().await)
+            }
+            SyncJob::Groups | SyncJob::Signins => None,
         };
         let integration = self.gateway.integration(tenant, id).await?;
         if integration.status == IntegrationStatus::Disabled {
@@ -201,6 +212,17 @@ impl SyncRunner {
             }
         }
         result.map(|records| SyncOutcome::Done { records })
+    }
+
+    fn directory_lane(
+        &self,
+        id: &IntegrationId,
+    ) -> Result<Arc<tokio::sync::Mutex<()>>, EngineError> {
+        let mut lanes = self
+            .directory_lanes
+            .lock()
+            .map_err(|_| EngineError::Conflict("sync state poisoned".into()))?;
+        Ok(Arc::clone(lanes.entry(id.clone()).or_default()))
     }
 
     /// Stops a pull whose integration was deleted while it ran: otherwise its next pages would

@@ -246,6 +246,53 @@ async fn admin_standing_a_pull_could_not_read_is_kept() {
 }
 
 #[tokio::test]
+async fn a_full_and_an_incremental_pull_due_together_run_one_after_the_other() {
+    let h = harness().await;
+    let (arrived, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    {
+        let mut script = h.script.lock().unwrap();
+        script.user_pages = vec![
+            vec![puser("00u1", "ann@acme.example", UserStatus::Active)],
+            vec![puser("00u2", "bob@acme.example", UserStatus::Active)],
+        ];
+        script.hold_user_page = Some((1, Arc::clone(&arrived), Arc::clone(&release)));
+    }
+    let integration = h.integration(json!({})).await;
+    let start = |job| {
+        let engine = Arc::clone(&h.engine);
+        let (tenant, id) = (h.tenant.clone(), integration.id.clone());
+        tokio::spawn(async move { engine.sync.run(&tenant, &id, job).await })
+    };
+    let full = start(SyncJob::FullUsers);
+    arrived.notified().await;
+    // The incremental pull is due while the full one is between its pages: were they to run
+    // side by side, they would overwrite each other's page cursor.
+    let incremental = start(SyncJob::Users);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    release.notify_one();
+    for pull in [full, incremental] {
+        let outcome = pull.await.unwrap().unwrap();
+        assert!(matches!(outcome, SyncOutcome::Done { .. }), "{outcome:?}");
+    }
+    let cursors: Vec<Option<String>> = h
+        .script
+        .lock()
+        .unwrap()
+        .users_calls
+        .iter()
+        .map(|(_, cursor)| cursor.clone())
+        .collect();
+    assert_eq!(
+        cursors,
+        [None, Some("page-1".into()), None, Some("page-1".into())],
+        "the second pull started after the first had finished"
+    );
+}
+
+#[tokio::test]
 async fn groups_set_memberships_on_accounts() {
     let h = harness().await;
     h.script.lock().unwrap().user_pages = vec![vec![
