@@ -79,7 +79,9 @@ pub struct SyncRunner {
     running: Mutex<HashSet<(IntegrationId, SyncJob)>>,
     /// One directory pull at a time per integration: an incremental and a full pull share the
     /// resumable page cursor (and the connector's per-pull state), so when both are due (the
-    /// daily full pull at the hour of an hourly one) the second waits for the first.
+    /// daily full pull at the hour of an hourly one) the second waits for the first; a groups
+    /// pull writes the accounts' memberships, which a users pull beside it would write back as
+    /// it had read them.
     directory_lanes: Mutex<HashMap<IntegrationId, Arc<tokio::sync::Mutex<()>>>>,
     /// Serializes read-modify-write of sync status records.
     status_lock: tokio::sync::Mutex<()>,
@@ -146,10 +148,10 @@ impl SyncRunner {
             key,
         };
         let _lane = match job {
-            SyncJob::Users | SyncJob::FullUsers => {
+            SyncJob::Users | SyncJob::FullUsers | SyncJob::Groups => {
                 Some(self.directory_lane(id)?.lock_owned().await)
             }
-            SyncJob::Groups | SyncJob::Signins => None,
+            SyncJob::Signins => None,
         };
         let integration = self.gateway.integration(tenant, id).await?;
         if integration.status == IntegrationStatus::Disabled {

@@ -35,6 +35,8 @@ pub(crate) struct Script {
     pub(crate) user_pages: Vec<Vec<ProviderUser>>,
     pub(crate) fail_user_page: Option<usize>,
     pub(crate) users_calls: Vec<(String, Option<String>)>,
+    /// Every users and groups page asked for, in order (`users <cursor>`, `groups`).
+    pub(crate) directory_calls: Vec<String>,
     pub(crate) groups: Vec<ProviderGroup>,
     /// Event pages served in order; each call pops one (empty page when none left).
     pub(crate) event_pages: VecDeque<Vec<ProviderEvent>>,
@@ -93,6 +95,7 @@ impl Connector for Fake {
             PullMode::Full => "full".to_owned(),
             PullMode::Changed { since } => format!("since {}", since.to_rfc3339()),
         };
+        s.directory_calls.push(format!("users {cursor:?}"));
         s.users_calls.push((mode, cursor.map(str::to_owned)));
         if s.fail_user_page == Some(index) {
             s.fail_user_page = None;
@@ -110,8 +113,10 @@ impl Connector for Fake {
         &self,
         _cursor: Option<&str>,
     ) -> Result<Page<ProviderGroup>, ConnectorError> {
+        let mut s = self.0.lock().unwrap();
+        s.directory_calls.push("groups".to_owned());
         Ok(Page {
-            items: self.0.lock().unwrap().groups.clone(),
+            items: s.groups.clone(),
             next_cursor: None,
         })
     }

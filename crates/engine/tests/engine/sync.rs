@@ -246,7 +246,7 @@ async fn admin_standing_a_pull_could_not_read_is_kept() {
 }
 
 #[tokio::test]
-async fn a_full_and_an_incremental_pull_due_together_run_one_after_the_other() {
+async fn directory_pulls_due_together_run_one_after_the_other() {
     let h = harness().await;
     let (arrived, release) = (
         Arc::new(tokio::sync::Notify::new()),
@@ -271,24 +271,25 @@ async fn a_full_and_an_incremental_pull_due_together_run_one_after_the_other() {
     // The incremental pull is due while the full one is between its pages: were they to run
     // side by side, they would overwrite each other's page cursor.
     let incremental = start(SyncJob::Users);
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // A groups pull writes memberships a users pull beside it would write back as it read them.
+    let groups = start(SyncJob::Groups);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     release.notify_one();
-    for pull in [full, incremental] {
+    for pull in [full, incremental, groups] {
         let outcome = pull.await.unwrap().unwrap();
         assert!(matches!(outcome, SyncOutcome::Done { .. }), "{outcome:?}");
     }
-    let cursors: Vec<Option<String>> = h
-        .script
-        .lock()
-        .unwrap()
-        .users_calls
-        .iter()
-        .map(|(_, cursor)| cursor.clone())
-        .collect();
     assert_eq!(
-        cursors,
-        [None, Some("page-1".into()), None, Some("page-1".into())],
-        "the second pull started after the first had finished"
+        h.script.lock().unwrap().directory_calls,
+        [
+            r#"users None"#,
+            r#"users Some("page-1")"#,
+            r#"users None"#,
+            r#"users Some("page-1")"#,
+            "groups"
+        ],
+        "each pull started after the one before it had finished"
     );
 }
 
