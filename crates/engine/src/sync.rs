@@ -69,6 +69,11 @@ struct PageCursor {
     full: bool,
     since: Option<DateTime<Utc>>,
     next: String,
+    /// When the interrupted run began: the next incremental pull starts from there, since the
+    /// resumed run never goes back to the pages stored before the interruption. Absent in
+    /// cursors written before this field existed (then the resumed run's start is used).
+    #[serde(default)]
+    started: Option<DateTime<Utc>>,
 }
 
 /// Runs pulls and records their outcome in the integration's sync status.
@@ -313,8 +318,8 @@ impl SyncRunner {
             .and_then(|text| serde_json::from_str(&text).ok())
             // A full pull asked for while an incremental one was interrupted starts over.
             .filter(|c: &PageCursor| c.full || !full);
-        let (full, since, mut next) = match resumed {
-            Some(c) => (c.full, c.since, Some(c.next)),
+        let (full, since, started, mut next) = match resumed {
+            Some(c) => (c.full, c.since, c.started.unwrap_or(started), Some(c.next)),
             None => {
                 let since = if full {
                     None
@@ -324,7 +329,7 @@ impl SyncRunner {
                         .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
                         .map(|t| t.with_timezone(&Utc))
                 };
-                (since.is_none(), since, None)
+                (since.is_none(), since, started, None)
             }
         };
         let mode = match since {
@@ -342,6 +347,7 @@ impl SyncRunner {
                         full,
                         since,
                         next: cursor.clone(),
+                        started: Some(started),
                     };
                     let text = serde_json::to_string(&saved)
                         .map_err(|e| EngineError::Conflict(e.to_string()))?;

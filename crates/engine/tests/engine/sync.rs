@@ -67,6 +67,10 @@ async fn directory_pull_pages_resumes_after_failure_and_goes_incremental() {
         status.jobs["users"].last_error.is_some() && status.jobs["groups"].last_error.is_none()
     );
 
+    // The resumed run starts later; the next incremental pull must still start from when the
+    // interrupted run began, since the pages stored before the failure are not read again.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let resumed_at = gatehouse_core::Clock::now(&gatehouse_core::SystemClock);
     let done = h
         .engine
         .sync
@@ -100,7 +104,15 @@ async fn directory_pull_pages_resumes_after_failure_and_goes_incremental() {
         .await
         .unwrap();
     let calls = h.script.lock().unwrap().users_calls.clone();
-    assert!(calls.last().unwrap().0.starts_with("since "), "{calls:?}");
+    let since = calls
+        .last()
+        .and_then(|(mode, _)| mode.strip_prefix("since "))
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .unwrap_or_else(|| panic!("an incremental pull: {calls:?}"));
+    assert!(
+        since < resumed_at - chrono::Duration::minutes(2),
+        "since {since} comes from the interrupted run's start, not the resumed run's ({resumed_at})"
+    );
     // Re-pulled accounts keep their Gatehouse ids.
     for (external, id) in ids_before {
         let again = h
