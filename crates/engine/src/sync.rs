@@ -198,7 +198,8 @@ impl SyncRunner {
                     entry.last_error = None;
                     entry.records = records;
                     match job {
-                        SyncJob::Users | SyncJob::FullUsers => s.counts.users = records,
+                        // Set by the pull itself, and only when it read every account.
+                        SyncJob::Users | SyncJob::FullUsers => {}
                         SyncJob::Groups => s.counts.groups = records,
                         SyncJob::Signins => s.counts.signins += records,
                     }
@@ -362,6 +363,11 @@ impl SyncRunner {
         let next_since = started - Duration::minutes(INCREMENTAL_OVERLAP_MINUTES);
         self.set_cursor(integration, USERS_SINCE, next_since.to_rfc3339())
             .await?;
+        if full {
+            // An incremental pull counts the accounts that changed, not the directory.
+            self.record(integration, |s| s.counts.users = records)
+                .await?;
+        }
         Ok(records)
     }
 

@@ -306,6 +306,32 @@ async fn directory_pulls_due_together_run_one_after_the_other() {
 }
 
 #[tokio::test]
+async fn an_incremental_pull_does_not_replace_the_directory_count() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages = vec![vec![
+        puser("00u1", "ann@acme.example", UserStatus::Active),
+        puser("00u2", "bob@acme.example", UserStatus::Active),
+    ]];
+    let integration = h.integration(json!({})).await;
+    for job in [SyncJob::FullUsers, SyncJob::Users] {
+        h.engine
+            .sync
+            .run(&h.tenant, &integration.id, job)
+            .await
+            .unwrap();
+        // The next (incremental) pull sees one changed account.
+        h.script.lock().unwrap().user_pages = vec![vec![puser(
+            "00u1",
+            "ann@acme.example",
+            UserStatus::Suspended,
+        )]];
+    }
+    let status = h.engine.gateway.sync_status(&integration).await.unwrap();
+    assert_eq!(status.counts.users, 2, "{status:?}");
+    assert_eq!(status.jobs["users"].records, 1, "{status:?}");
+}
+
+#[tokio::test]
 async fn groups_set_memberships_on_accounts() {
     let h = harness().await;
     h.script.lock().unwrap().user_pages = vec![vec![
