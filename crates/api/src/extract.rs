@@ -155,14 +155,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
 /// name; a value of the wrong kind drops them, the field says where.
 fn json_error(parent: Option<String>, inner: &serde_json::Error) -> ApiError {
     let message = inner.to_string();
-    let key = named_key(&message);
-    let field = match (parent, key) {
-        // serde_path_to_error already ends the path with an unknown key, not a missing one.
-        (Some(path), Some(key)) if path == key || path.ends_with(&format!(".{key}")) => Some(path),
-        (Some(parent), Some(key)) => Some(format!("{parent}.{key}")),
-        (None, Some(key)) => Some(key.to_owned()),
-        (parent, None) => parent,
-    };
+    let field = field_at(parent, &message);
     let detail = match inner.classify() {
         serde_json::error::Category::Data => without_position(&message),
         _ => message.as_str(),
@@ -170,6 +163,18 @@ fn json_error(parent: Option<String>, inner: &serde_json::Error) -> ApiError {
     let mut error = ApiError::bad_request(format!("invalid JSON body: {detail}"));
     error.field = field;
     error
+}
+
+/// The field a serde error is about: the path to the value that did not fit, with the key a
+/// missing- or unknown-field message names (serde_path_to_error already ends the path with an
+/// unknown key, not with a missing one).
+fn field_at(path: Option<String>, message: &str) -> Option<String> {
+    match (path, named_key(message)) {
+        (Some(path), Some(key)) if path == key || path.ends_with(&format!(".{key}")) => Some(path),
+        (Some(parent), Some(key)) => Some(format!("{parent}.{key}")),
+        (None, Some(key)) => Some(key.to_owned()),
+        (path, None) => path,
+    }
 }
 
 /// The key serde names in a missing- or unknown-field message.
@@ -241,10 +246,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
             .map(Self)
             .map_err(|err| {
                 let message = err.inner().to_string();
-                let key = message.split('`').nth(1).filter(|_| {
-                    message.starts_with("unknown field") || message.starts_with("missing field")
-                });
-                let field = dotted_path(err.path()).or_else(|| key.map(str::to_owned));
+                let field = field_at(dotted_path(err.path()), &message);
                 let mut error = ApiError::bad_request(format!("invalid query string: {message}"));
                 error.field = field;
                 error
