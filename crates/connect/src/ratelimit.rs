@@ -1,5 +1,5 @@
-//! Provider rate-limit budgets. Providers report their budget in headers (Okta:
-//! `X-Rate-Limit-Limit/-Remaining/-Reset`); Gatehouse slows down before the budget is gone,
+//! Provider rate-limit budgets. Providers report their budget in headers (each connector names
+//! its provider's, e.g. `X-Rate-Limit-Limit/-Remaining/-Reset`); Gatehouse slows down before the budget is gone,
 //! keeping a configurable share for the customer's other apps, which draw on the same limits.
 
 use std::collections::HashMap;
@@ -17,13 +17,6 @@ pub struct RateHeaders {
     /// Epoch seconds at which the budget refills.
     pub reset: &'static str,
 }
-
-/// Okta's rate-limit headers.
-pub const OKTA_HEADERS: RateHeaders = RateHeaders {
-    limit: "x-rate-limit-limit",
-    remaining: "x-rate-limit-remaining",
-    reset: "x-rate-limit-reset",
-};
 
 /// One bucket's budget as last reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,16 +100,21 @@ mod tests {
     }
 
     #[test]
-    fn reads_okta_headers() {
+    fn reads_the_named_headers() {
+        const HEADERS: RateHeaders = RateHeaders {
+            limit: "x-rate-limit-limit",
+            remaining: "x-rate-limit-remaining",
+            reset: "x-rate-limit-reset",
+        };
         let mut h = HeaderMap::new();
         h.insert("X-Rate-Limit-Limit", HeaderValue::from_static("600"));
         h.insert("X-Rate-Limit-Remaining", HeaderValue::from_static("599"));
         h.insert("X-Rate-Limit-Reset", HeaderValue::from_static("1700000060"));
-        let state = RateState::from_headers(&h, OKTA_HEADERS).unwrap();
+        let state = RateState::from_headers(&h, HEADERS).unwrap();
         assert_eq!((state.limit, state.remaining), (600, 599));
         assert_eq!(state.reset_at, at(1_700_000_060));
         h.remove("X-Rate-Limit-Reset");
-        assert!(RateState::from_headers(&h, OKTA_HEADERS).is_none());
+        assert!(RateState::from_headers(&h, HEADERS).is_none());
     }
 
     #[test]

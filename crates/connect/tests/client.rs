@@ -10,7 +10,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use gatehouse_connect::ratelimit::OKTA_HEADERS;
+use gatehouse_connect::ratelimit::RateHeaders;
+
+/// Rate-limit header names of the kind providers send (limit, remaining, epoch-seconds reset).
+const RATE_HEADERS: RateHeaders = RateHeaders {
+    limit: "x-rate-limit-limit",
+    remaining: "x-rate-limit-remaining",
+    reset: "x-rate-limit-reset",
+};
 use gatehouse_connect::{Backoff, CallError, HttpClient, RateBudget, RetryPolicy};
 use gatehouse_core::{Clock, SystemClock};
 
@@ -27,7 +34,7 @@ fn client(max_attempts: u32) -> HttpClient {
     HttpClient::new(
         Arc::new(SystemClock),
         Arc::new(RateBudget::new(0.5)),
-        Some(OKTA_HEADERS),
+        Some(RATE_HEADERS),
         policy,
         Duration::from_secs(5),
     )
@@ -109,7 +116,7 @@ async fn honours_retry_after_on_429_and_gives_up_with_rate_limited() {
 }
 
 #[tokio::test]
-async fn waits_for_okta_reset_when_429_has_no_retry_after() {
+async fn waits_for_the_reset_header_when_429_has_no_retry_after() {
     let reset = SystemClock.now().timestamp() + 1;
     let mut headers = HeaderMap::new();
     headers.insert("x-rate-limit-limit", "10".parse().unwrap());

@@ -1,315 +1,219 @@
-//! Provider descriptors: for each integration type, which credentials and config keys it takes,
-//! whether it receives pushes, and which hosts it may call. The API validates every integration
-//! against its descriptor before anything is stored.
+//! Provider descriptors: for each integration type, what its credentials and config are made of,
+//! whether it receives pushes, and which config flag switches its sign-in pull.
+//!
+//! A provider crate declares its credentials and config as typed structs (`Deserialize` for the
+//! values, `utoipa::ToSchema` for the names, documentation, ranges and required keys) and builds
+//! its descriptor with [`FieldSet::of`]. The API validates every integration through the
+//! descriptor ([`crate::validate`]), serves the same schemas as the catalog, and the docs are
+//! checked against them: the struct is the one source of truth. Only the Gatehouse-side types
+//! (`scim`, `saml`) are described here; every provider's descriptor lives in its own crate.
 
-/// What kind of value a credential or config field holds, and the rule it must satisfy.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum FieldKind {
-    /// A non-empty string.
-    String,
-    Bool,
-    Integer {
-        min: i64,
-        max: i64,
-    },
-    Number {
-        min: f64,
-        max: f64,
-    },
-    /// One of the listed strings.
-    Enum(&'static [&'static str]),
-    /// A JSON object whose values are strings.
-    StringMap,
-    /// A list of strings.
-    StringList,
-    /// A list of JSON objects (checked further by the provider's own code).
-    ObjectList,
-    /// A cron expression (`sec min hour day month weekday`, or the five-field form).
-    Cron,
-    Email,
-    /// An Okta org host: a bare host under one of Okta's domains, or any URL when custom
-    /// endpoints are allowed.
-    OktaDomain,
-    /// A base URL; only accepted when custom endpoints are allowed.
-    EndpointUrl,
-    /// A PEM certificate.
-    PemCertificate,
-    /// A Google service-account key file, as an object.
-    GoogleServiceAccount,
-    /// An Entra directory id: a GUID or a verified domain.
-    DirectoryId,
-}
+use std::collections::BTreeMap;
+use std::fmt;
 
-/// One credential or config key.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct FieldSpec {
-    pub name: &'static str,
-    pub kind: FieldKind,
-    pub required: bool,
-    pub doc: &'static str,
-}
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
-const fn required(name: &'static str, kind: FieldKind, doc: &'static str) -> FieldSpec {
-    FieldSpec {
-        name,
-        kind,
-        required: true,
-        doc,
+use crate::records::{TokenPlace, DEFAULT_TOKEN_PLACES};
+use crate::validate::{self, EndpointPolicy, FieldError};
+
+/// A typed credential or config object of one integration type.
+pub trait Fields: serde::de::DeserializeOwned + utoipa::PartialSchema {
+    /// Rules that neither the value types nor the schema state: the hosts a provider lives on,
+    /// the endpoint policy. Errors name the field relative to the object (`domain`).
+    fn check(&self, _policy: EndpointPolicy) -> Result<(), FieldError> {
+        Ok(())
     }
 }
 
-const fn optional(name: &'static str, kind: FieldKind, doc: &'static str) -> FieldSpec {
-    FieldSpec {
-        name,
-        kind,
-        required: false,
-        doc,
+/// The checks and the JSON Schema of one typed object, as plain function pointers so that a
+/// descriptor can be a `static`.
+#[derive(Clone, Copy)]
+pub struct FieldSet {
+    check: fn(&Map<String, Value>, EndpointPolicy) -> Result<(), FieldError>,
+    schema: fn() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+}
+
+impl FieldSet {
+    /// The field set of a typed object.
+    pub const fn of<T: Fields>() -> Self {
+        Self {
+            check: validate::check_typed::<T>,
+            schema: <T as utoipa::PartialSchema>::schema,
+        }
+    }
+
+    /// Validates a whole object; errors name fields relative to it.
+    pub fn check(
+        &self,
+        object: &Map<String, Value>,
+        policy: EndpointPolicy,
+    ) -> Result<(), FieldError> {
+        (self.check)(object, policy)
+    }
+
+    /// The object's JSON Schema (names, documentation, types, ranges, required keys).
+    pub fn schema(&self) -> Value {
+        serde_json::to_value((self.schema)()).unwrap_or(Value::Null)
+    }
+
+    /// The object's top-level keys with their schemas, and which are required.
+    pub fn properties(&self) -> validate::Properties {
+        validate::Properties::of(&self.schema())
+    }
+}
+
+impl fmt::Debug for FieldSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.properties().names()).finish()
     }
 }
 
 /// What an integration of one type is made of.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 pub struct ProviderDescriptor {
     /// The `type` of `POST /v1/integrations`.
     pub id: &'static str,
     pub display_name: &'static str,
     /// Receives pushed events at `/v1/idp/{id}` and so gets an ingest token.
     pub push_capable: bool,
+    /// Where a pushed request carries the ingest token, tried in order.
+    pub push_token: &'static [TokenPlace],
     /// Is provisioned into over SCIM and so gets a SCIM token.
     pub scim_server: bool,
-    pub credentials: &'static [FieldSpec],
-    pub config: &'static [FieldSpec],
+    /// The boolean config key that turns the sign-in log pull off (`ingest_signins`; a provider
+    /// may keep its own word for its log); `None` when the type has no sign-in pull.
+    pub signins_flag: Option<&'static str>,
+    pub credentials: FieldSet,
+    pub config: FieldSet,
 }
 
-impl ProviderDescriptor {
-    pub fn credential(&self, name: &str) -> Option<&FieldSpec> {
-        self.credentials.iter().find(|f| f.name == name)
-    }
-
-    pub fn config_field(&self, name: &str) -> Option<&FieldSpec> {
-        self.config.iter().find(|f| f.name == name)
-    }
+/// The config every pulled provider shares; a provider's config flattens it beside its own keys.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, utoipa::ToSchema)]
+pub struct PullConfig {
+    /// Pull the directory (default true).
+    pub ingest_users: Option<bool>,
+    /// Allow response actions at the provider (default false).
+    pub enable_response_actions: Option<bool>,
+    /// Incremental directory pull schedule: cron, seconds first, or the five-field form
+    /// (default hourly, `0 0 * * * *`).
+    #[schema(min_length = 1)]
+    pub users_schedule: Option<String>,
+    /// Full directory pull schedule (default daily, `0 30 3 * * *`).
+    #[schema(min_length = 1)]
+    pub full_sync_schedule: Option<String>,
+    /// Sign-in log pull schedule (default every minute, `0 * * * * *`).
+    #[schema(min_length = 1)]
+    pub signins_schedule: Option<String>,
+    /// Share of the provider's rate limit Gatehouse may use (default 0.5); the rest stays for
+    /// the customer's other apps, which draw on the same limits.
+    #[schema(minimum = 0.05, maximum = 1.0)]
+    pub rate_limit_share: Option<f64>,
 }
 
-/// Hosts under which an Okta org lives.
-pub const OKTA_DOMAINS: &[&str] = &["okta.com", "oktapreview.com", "okta-emea.com"];
+/// The config keys whose values are cron schedules, with the engine's defaults.
+pub const SCHEDULE_KEYS: [&str; 3] = ["users_schedule", "full_sync_schedule", "signins_schedule"];
 
-const SHARE: FieldKind = FieldKind::Number {
-    min: 0.05,
-    max: 1.0,
-};
-
-macro_rules! pull_config {
-    ($($extra:expr),* $(,)?) => {
-        &[
-            optional("ingest_users", FieldKind::Bool, "pull the directory (default true)"),
-            optional("enable_response_actions", FieldKind::Bool, "allow actions at the provider (default false)"),
-            optional("users_schedule", FieldKind::Cron, "incremental directory pull schedule"),
-            optional("full_sync_schedule", FieldKind::Cron, "full directory pull schedule"),
-            optional("signins_schedule", FieldKind::Cron, "sign-in log pull schedule"),
-            optional("rate_limit_share", SHARE, "share of the provider's rate limit Gatehouse may use (default 0.5)"),
-            $($extra),*
-        ]
-    };
+/// Credentials of a `scim` integration (an IdP provisions into Gatehouse).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ScimCredentials {
+    /// Lets the IdP get short-lived tokens from `POST /v1/scim/oauth/token` (client
+    /// credentials).
+    #[schema(min_length = 1)]
+    pub oauth_client_id: Option<String>,
+    /// The client secret for that flow.
+    #[schema(min_length = 1)]
+    pub oauth_client_secret: Option<String>,
 }
 
-pub static OKTA: ProviderDescriptor = ProviderDescriptor {
-    id: "okta",
-    display_name: "Okta",
-    push_capable: true,
-    scim_server: false,
-    credentials: &[
-        required(
-            "domain",
-            FieldKind::OktaDomain,
-            "the org host, e.g. acme.okta.com",
-        ),
-        required("api_token", FieldKind::String, "an SSWS API token"),
-    ],
-    config: pull_config![
-        optional(
-            "ingest_system_log",
-            FieldKind::Bool,
-            "pull the System Log (default true)"
-        ),
-        optional(
-            "system_log_lookback_hours",
-            FieldKind::Integer { min: 1, max: 2160 },
-            "how far back the first System Log pull starts (default 24)"
-        ),
-        optional(
-            "disable_mode",
-            FieldKind::Enum(&["suspend", "deactivate"]),
-            "what disable_account does (default suspend)"
-        ),
-        optional(
-            "mfa_group_id",
-            FieldKind::String,
-            "group that enforce_mfa adds the user to"
-        ),
-    ],
-};
+impl Fields for ScimCredentials {}
 
-pub static ENTRA: ProviderDescriptor = ProviderDescriptor {
-    id: "entra",
-    display_name: "Microsoft Entra ID",
-    push_capable: true,
-    scim_server: false,
-    credentials: &[
-        required(
-            "tenant_id",
-            FieldKind::DirectoryId,
-            "the directory (tenant) id",
-        ),
-        required(
-            "client_id",
-            FieldKind::String,
-            "the app registration's client id",
-        ),
-        required(
-            "client_secret",
-            FieldKind::String,
-            "the app registration's client secret",
-        ),
-    ],
-    config: pull_config![
-        optional(
-            "ingest_signins",
-            FieldKind::Bool,
-            "pull sign-in logs (default true)"
-        ),
-        optional(
-            "login_base_url",
-            FieldKind::EndpointUrl,
-            "token endpoint base (custom endpoints only)"
-        ),
-        optional(
-            "graph_base_url",
-            FieldKind::EndpointUrl,
-            "Graph base (custom endpoints only)"
-        ),
-    ],
-};
+/// What `DELETE /Users/{id}` does to a provisioned user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ScimDeprovision {
+    /// Keep the record as deprovisioned (the default).
+    Deactivate,
+    Delete,
+}
 
-pub static GOOGLE_WORKSPACE: ProviderDescriptor = ProviderDescriptor {
-    id: "google_workspace",
-    display_name: "Google Workspace",
-    push_capable: true,
-    scim_server: false,
-    credentials: &[
-        required(
-            "service_account",
-            FieldKind::GoogleServiceAccount,
-            "the service-account JSON key, as an object",
-        ),
-        required(
-            "admin_email",
-            FieldKind::Email,
-            "the admin the service account impersonates",
-        ),
-        optional(
-            "customer_id",
-            FieldKind::String,
-            "the customer id (default my_customer)",
-        ),
-    ],
-    config: pull_config![
-        optional(
-            "ingest_signins",
-            FieldKind::Bool,
-            "pull login audit activities (default true)"
-        ),
-        optional(
-            "api_base_url",
-            FieldKind::EndpointUrl,
-            "Admin SDK base (custom endpoints only)"
-        ),
-    ],
-};
+/// Config of a `scim` integration.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct ScimConfig {
+    /// What DELETE does (default deactivate: keep the record as deprovisioned).
+    #[schema(inline)]
+    pub deprovision: Option<ScimDeprovision>,
+    /// Extension schemas of the tenant's own (RFC 7643 schema objects).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub custom_schemas: Option<Vec<Map<String, Value>>>,
+}
 
-pub static JUMPCLOUD: ProviderDescriptor = ProviderDescriptor {
-    id: "jumpcloud",
-    display_name: "JumpCloud",
-    push_capable: false,
-    scim_server: false,
-    credentials: &[
-        required("api_key", FieldKind::String, "an administrator API key"),
-        optional(
-            "org_id",
-            FieldKind::String,
-            "the organization id (multi-tenant admins)",
-        ),
-    ],
-    config: pull_config![
-        optional(
-            "ingest_signins",
-            FieldKind::Bool,
-            "pull Directory Insights events (default true)"
-        ),
-        optional(
-            "base_url",
-            FieldKind::EndpointUrl,
-            "API base (custom endpoints only)"
-        ),
-    ],
-};
-
-pub static SAML: ProviderDescriptor = ProviderDescriptor {
-    id: "saml",
-    display_name: "SAML 2.0 identity provider",
-    push_capable: true,
-    scim_server: false,
-    credentials: &[
-        required("idp_entity_id", FieldKind::String, "the IdP's entity id"),
-        required(
-            "idp_certificate",
-            FieldKind::PemCertificate,
-            "the IdP's signing certificate (PEM)",
-        ),
-        required(
-            "attribute_mapping",
-            FieldKind::StringMap,
-            "SAML attribute name per user field",
-        ),
-    ],
-    config: &[
-        optional(
-            "sp_entity_id",
-            FieldKind::String,
-            "our entity id as the IdP knows it",
-        ),
-        optional(
-            "max_clock_skew_seconds",
-            FieldKind::Integer { min: 0, max: 600 },
-            "accepted clock skew (default 180)",
-        ),
-    ],
-};
+impl Fields for ScimConfig {}
 
 pub static SCIM: ProviderDescriptor = ProviderDescriptor {
     id: "scim",
     display_name: "SCIM 2.0 provisioning",
     push_capable: false,
+    push_token: DEFAULT_TOKEN_PLACES,
     scim_server: true,
-    credentials: &[
-        optional("oauth_client_id", FieldKind::String, "lets the IdP get short-lived tokens from POST /v1/scim/oauth/token (client credentials)"),
-        optional("oauth_client_secret", FieldKind::String, "the client secret for that flow"),
-    ],
-    config: &[
-        optional(
-            "deprovision",
-            FieldKind::Enum(&["deactivate", "delete"]),
-            "what DELETE does (default deactivate: keep the record as deprovisioned)",
-        ),
-        optional(
-            "custom_schemas",
-            FieldKind::ObjectList,
-            "extension schemas of the tenant's own (RFC 7643 schema objects)",
-        ),
-    ],
+    signins_flag: None,
+    credentials: FieldSet::of::<ScimCredentials>(),
+    config: FieldSet::of::<ScimConfig>(),
 };
 
-/// The integration types of the public API, for types whose connector is not registered yet.
-pub fn builtin() -> [&'static ProviderDescriptor; 6] {
-    [&OKTA, &ENTRA, &GOOGLE_WORKSPACE, &JUMPCLOUD, &SAML, &SCIM]
+/// Credentials of a `saml` integration: the identity provider whose assertions are trusted.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SamlCredentials {
+    /// The IdP's entity id.
+    #[schema(min_length = 1)]
+    pub idp_entity_id: String,
+    /// The IdP's signing certificate (PEM).
+    #[schema(min_length = 1)]
+    pub idp_certificate: String,
+    /// SAML attribute name per user field.
+    pub attribute_mapping: BTreeMap<String, String>,
+}
+
+impl Fields for SamlCredentials {
+    fn check(&self, _policy: EndpointPolicy) -> Result<(), FieldError> {
+        let pem = &self.idp_certificate;
+        if pem.contains("-----BEGIN CERTIFICATE-----") && pem.contains("-----END CERTIFICATE-----")
+        {
+            Ok(())
+        } else {
+            Err(FieldError::new(
+                "idp_certificate",
+                "must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
+            ))
+        }
+    }
+}
+
+/// Config of a `saml` integration.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct SamlConfig {
+    /// Our entity id as the IdP knows it.
+    #[schema(min_length = 1)]
+    pub sp_entity_id: Option<String>,
+    /// Accepted clock skew (default 180).
+    #[schema(minimum = 0, maximum = 600)]
+    pub max_clock_skew_seconds: Option<i64>,
+}
+
+impl Fields for SamlConfig {}
+
+pub static SAML: ProviderDescriptor = ProviderDescriptor {
+    id: "saml",
+    display_name: "SAML 2.0 identity provider",
+    push_capable: true,
+    push_token: DEFAULT_TOKEN_PLACES,
+    scim_server: false,
+    signins_flag: None,
+    credentials: FieldSet::of::<SamlCredentials>(),
+    config: FieldSet::of::<SamlConfig>(),
+};
+
+/// The Gatehouse-side integration types (not providers): every build has them.
+pub fn gatehouse_types() -> [&'static ProviderDescriptor; 2] {
+    [&SAML, &SCIM]
 }

@@ -101,12 +101,17 @@ pub struct EventPage {
     pub caught_up: bool,
 }
 
-/// A request pushed to `/v1/idp/{provider}`, already authenticated by its ingest token.
-#[derive(Debug, Clone)]
+/// A request pushed to `/v1/idp/{provider}`, already authenticated by its ingest token. The
+/// token itself, cookies and `Authorization` are taken out before a connector sees it.
+#[derive(Debug, Clone, Default)]
 pub struct PushRequest {
     pub method: String,
+    /// The query string's parameters, percent-decoded, in order.
+    pub query: Vec<(String, String)>,
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
+    /// The media type of the body (`application/json`), without parameters, lower-cased.
+    pub content_type: Option<String>,
     pub body: Vec<u8>,
 }
 
@@ -117,13 +122,80 @@ impl PushRequest {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
+
+    /// The first value of a query parameter (names compare exactly, as providers send them).
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Where a provider puts the ingest token on a pushed request; a descriptor lists the places
+/// its provider can use, tried in order.
+#[derive(Debug, Clone, Copy)]
+pub enum TokenPlace {
+    /// `Authorization: Bearer <token>`, or the bare header value (Okta sends the configured
+    /// value verbatim).
+    Authorization,
+    /// A query parameter of the push URL.
+    Query(&'static str),
+    /// A header of the provider's own (a channel token).
+    Header(&'static str),
+}
+
+/// Where most providers put the token: `Authorization`, else `?token=`.
+pub const DEFAULT_TOKEN_PLACES: &[TokenPlace] =
+    &[TokenPlace::Authorization, TokenPlace::Query("token")];
+
+/// An answer a connector gives a pushed request itself (a handshake or validation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReply {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl PushReply {
+    /// A JSON answer.
+    pub fn json(status: u16, body: &Value) -> Self {
+        Self {
+            status,
+            content_type: "application/json".to_owned(),
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    /// A `text/plain` answer (Microsoft Graph expects its validation token echoed so).
+    pub fn text(status: u16, body: &str) -> Self {
+        Self {
+            status,
+            content_type: "text/plain; charset=utf-8".to_owned(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    /// An answer with no body (a provider's control message acknowledged).
+    pub fn empty(status: u16) -> Self {
+        Self {
+            status,
+            content_type: "text/plain; charset=utf-8".to_owned(),
+            body: Vec::new(),
+        }
+    }
+
+    /// The body as JSON, when it is JSON (for tests and logs).
+    pub fn json_body(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
 }
 
 /// What a push decoded to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PushOutcome {
-    /// A handshake (verification challenge): answer it with this JSON and store nothing.
-    Respond { status: u16, body: Value },
+    /// A handshake or control message: answer it so and store nothing.
+    Respond(PushReply),
     /// Events to store before acknowledging.
     Events(Vec<ProviderEvent>),
 }
@@ -131,8 +203,8 @@ pub enum PushOutcome {
 /// What a push looks like at the door, before it is queued for decoding.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PushScreen {
-    /// A handshake (verification challenge): answer it with this JSON and queue nothing.
-    Respond { status: u16, body: Value },
+    /// A handshake or control message: answer it so and queue nothing.
+    Respond(PushReply),
     /// A delivery of this many events, shaped as the provider sends them: queue it. Decoding it
     /// later must not fail for any reason this check could have seen.
     Accept { events: usize },
@@ -141,7 +213,7 @@ pub enum PushScreen {
 impl From<PushOutcome> for PushScreen {
     fn from(outcome: PushOutcome) -> Self {
         match outcome {
-            PushOutcome::Respond { status, body } => Self::Respond { status, body },
+            PushOutcome::Respond(reply) => Self::Respond(reply),
             PushOutcome::Events(events) => Self::Accept {
                 events: events.len(),
             },

@@ -1,10 +1,14 @@
-//! Checks an integration's credentials and config against its [`ProviderDescriptor`]: required
-//! fields, value rules, unknown keys, and the endpoint policy that keeps integrations on their
-//! provider's official hosts (no SSRF through a `domain`). Messages never echo a submitted value.
+//! Checks an integration's credentials and config against its [`ProviderDescriptor`]: unknown
+//! keys, required keys, value types and ranges (all read from the typed object's JSON Schema, so
+//! the struct is the one source of truth), then the typed object's own rules such as the
+//! endpoint policy that keeps integrations on their provider's official hosts (no SSRF through
+//! a `domain`). Messages never echo a submitted value.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use crate::catalog::{FieldKind, FieldSpec, ProviderDescriptor, OKTA_DOMAINS};
+use crate::catalog::{Fields, ProviderDescriptor};
 
 /// Why an integration was refused, naming the field at fault (`credentials.domain`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -15,11 +19,21 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    /// The same error with its field placed under `section` (`credentials`, `config`).
+    pub fn within(mut self, section: &str) -> Self {
+        self.field = if self.field.is_empty() {
+            section.to_owned()
+        } else {
+            format!("{section}.{}", self.field)
+        };
+        self
     }
 }
 
@@ -29,28 +43,83 @@ pub struct EndpointPolicy {
     pub allow_custom_endpoints: bool,
 }
 
+impl EndpointPolicy {
+    /// Checks a base URL setting (`config.base_url`, …): only allowed with custom endpoints.
+    pub fn check_base_url(&self, field: &str, url: &str) -> Result<(), FieldError> {
+        if !self.allow_custom_endpoints {
+            return Err(FieldError::new(
+                field,
+                "custom endpoints are disabled (set GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS=true to allow them)",
+            ));
+        }
+        if is_endpoint_url(url) {
+            Ok(())
+        } else {
+            Err(FieldError::new(
+                field,
+                "must be an http or https URL with a host and no user info, query or fragment",
+            ))
+        }
+    }
+
+    /// Checks a provider host setting (Okta's `domain`): a bare host under one of `suffixes`,
+    /// or, with custom endpoints allowed, any host or base URL.
+    pub fn check_host(
+        &self,
+        field: &str,
+        text: &str,
+        suffixes: &[&str],
+        example: &str,
+    ) -> Result<(), FieldError> {
+        let host = text.to_ascii_lowercase();
+        if is_hostname(&host) && is_host_under(&host, suffixes) {
+            return Ok(());
+        }
+        if self.allow_custom_endpoints && (is_hostname(&host) || is_endpoint_url(text)) {
+            return Ok(());
+        }
+        Err(FieldError::new(
+            field,
+            format!(
+                "must be a bare host under {} (for example {example})",
+                suffixes.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Whether `host` is a proper subdomain of one of `suffixes` (`acme.okta.com` under
+/// `okta.com`; `okta.com` itself is not).
+pub fn is_host_under(host: &str, suffixes: &[&str]) -> bool {
+    suffixes.iter().any(|suffix| {
+        host.strip_suffix(suffix)
+            .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1)
+    })
+}
+
 /// Validates the credential object of a new integration (all required fields present).
 pub fn validate_credentials(
     descriptor: &ProviderDescriptor,
     credentials: &Map<String, Value>,
     policy: EndpointPolicy,
 ) -> Result<(), FieldError> {
-    validate_object(
-        "credentials",
-        descriptor.credentials,
-        credentials,
-        policy,
-        true,
-    )
+    descriptor
+        .credentials
+        .check(credentials, policy)
+        .map_err(|e| e.within("credentials"))
 }
 
-/// Validates a credential PATCH: only the given keys, each against its rule.
+/// Validates a credential PATCH before it is merged: only known keys (the merged object is
+/// then validated whole).
 pub fn validate_credential_patch(
     descriptor: &ProviderDescriptor,
     patch: &Map<String, Value>,
-    policy: EndpointPolicy,
 ) -> Result<(), FieldError> {
-    validate_object("credentials", descriptor.credentials, patch, policy, false)
+    descriptor
+        .credentials
+        .properties()
+        .check_known(patch)
+        .map_err(|e| e.within("credentials"))
 }
 
 /// Validates an integration's config object.
@@ -59,208 +128,239 @@ pub fn validate_config(
     config: &Map<String, Value>,
     policy: EndpointPolicy,
 ) -> Result<(), FieldError> {
-    validate_object("config", descriptor.config, config, policy, true)
+    descriptor
+        .config
+        .check(config, policy)
+        .map_err(|e| e.within("config"))
 }
 
-fn validate_object(
-    section: &str,
-    specs: &[FieldSpec],
-    object: &Map<String, Value>,
-    policy: EndpointPolicy,
-    require_all: bool,
-) -> Result<(), FieldError> {
-    for key in object.keys() {
-        if !specs.iter().any(|spec| spec.name == key) {
-            let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
-            let hint = if known.is_empty() {
-                "this type takes none".to_owned()
-            } else {
-                format!("known: {}", known.join(", "))
-            };
-            return Err(FieldError::new(
-                format!("{section}.{key}"),
-                format!("unknown field ({hint})"),
-            ));
+/// The top-level keys of a typed object's JSON Schema.
+#[derive(Debug, Clone, Default)]
+pub struct Properties {
+    schemas: BTreeMap<String, Value>,
+    required: BTreeSet<String>,
+}
+
+impl Properties {
+    /// Reads an object schema, following `allOf` (a flattened struct) as utoipa writes it.
+    pub fn of(schema: &Value) -> Self {
+        let mut properties = Self::default();
+        properties.collect(schema);
+        properties
+    }
+
+    fn collect(&mut self, schema: &Value) {
+        if let Some(parts) = schema.get("allOf").and_then(Value::as_array) {
+            for part in parts {
+                self.collect(part);
+            }
+        }
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (name, prop) in props {
+                self.schemas.insert(name.clone(), prop.clone());
+            }
+        }
+        if let Some(required) = schema.get("required").and_then(Value::as_array) {
+            self.required
+                .extend(required.iter().filter_map(Value::as_str).map(str::to_owned));
         }
     }
-    for spec in specs {
-        let field = format!("{section}.{}", spec.name);
-        match object.get(spec.name) {
-            None | Some(Value::Null) if spec.required && require_all => {
-                return Err(FieldError::new(field, "is required"));
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.schemas.keys().map(String::as_str)
+    }
+
+    pub fn is_required(&self, name: &str) -> bool {
+        self.required.contains(name)
+    }
+
+    /// The schema of one key, with `oneOf`/`anyOf` alternatives of `null` removed.
+    pub fn schema_of(&self, name: &str) -> Option<&Value> {
+        let schema = self.schemas.get(name)?;
+        for combinator in ["oneOf", "anyOf"] {
+            if let Some(options) = schema.get(combinator).and_then(Value::as_array) {
+                if let Some(non_null) = options.iter().find(|o| !allows_only_null(o)) {
+                    return Some(non_null);
+                }
             }
-            None | Some(Value::Null) => {}
-            Some(value) => check_value(&field, spec.kind, value, policy)?,
+        }
+        Some(schema)
+    }
+
+    /// Refuses keys the object does not have.
+    pub fn check_known(&self, object: &Map<String, Value>) -> Result<(), FieldError> {
+        for key in object.keys() {
+            if !self.schemas.contains_key(key) {
+                let known: Vec<&str> = self.names().collect();
+                let hint = if known.is_empty() {
+                    "this type takes none".to_owned()
+                } else {
+                    format!("known: {}", known.join(", "))
+                };
+                return Err(FieldError::new(key, format!("unknown field ({hint})")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn allows_only_null(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("null")
+}
+
+fn schema_types(schema: &Value) -> Vec<&str> {
+    match schema.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Checks one present, non-null value against its key's schema; the message says what the
+/// value must be, never what it was.
+fn check_value(field: &str, schema: &Value, value: &Value) -> Result<(), FieldError> {
+    let fail = |message: String| Err(FieldError::new(field, message));
+    if let Some(options) = schema.get("enum").and_then(Value::as_array) {
+        if options.contains(value) {
+            return Ok(());
+        }
+        let names: Vec<&str> = options.iter().filter_map(Value::as_str).collect();
+        return fail(format!("must be one of: {}", names.join(", ")));
+    }
+    let types = schema_types(schema);
+    let range = |kind: &str| {
+        let min = schema.get("minimum").and_then(Value::as_f64);
+        let max = schema.get("maximum").and_then(Value::as_f64);
+        match (min, max) {
+            (Some(min), Some(max)) => format!("must be {kind} from {min} to {max}"),
+            (Some(min), None) => format!("must be {kind} of at least {min}"),
+            (None, Some(max)) => format!("must be {kind} of at most {max}"),
+            (None, None) => format!("must be {kind}"),
+        }
+    };
+    let in_range = |n: f64| {
+        schema
+            .get("minimum")
+            .and_then(Value::as_f64)
+            .is_none_or(|min| n >= min)
+            && schema
+                .get("maximum")
+                .and_then(Value::as_f64)
+                .is_none_or(|max| n <= max)
+    };
+    if types.contains(&"boolean") {
+        return match value {
+            Value::Bool(_) => Ok(()),
+            _ => fail("must be true or false".into()),
+        };
+    }
+    if types.contains(&"integer") {
+        return match value.as_i64() {
+            Some(n) if in_range(n as f64) => Ok(()),
+            _ => fail(range("an integer")),
+        };
+    }
+    if types.contains(&"number") {
+        return match value.as_f64() {
+            Some(n) if in_range(n) => Ok(()),
+            _ => fail(range("a number")),
+        };
+    }
+    if types.contains(&"string") {
+        let non_empty = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) > 0;
+        return match value.as_str() {
+            Some(s) if !non_empty || !s.trim().is_empty() => Ok(()),
+            _ if non_empty => fail("must be a non-empty string".into()),
+            _ => fail("must be a string".into()),
+        };
+    }
+    if types.contains(&"array") {
+        let item_types = schema.get("items").map(schema_types).unwrap_or_default();
+        let Value::Array(items) = value else {
+            return fail("must be a list".into());
+        };
+        if item_types.contains(&"string") && !items.iter().all(Value::is_string) {
+            return fail("must be a list of strings".into());
+        }
+        if item_types.contains(&"object") && !items.iter().all(Value::is_object) {
+            return fail("must be a list of objects".into());
+        }
+        return Ok(());
+    }
+    if types.contains(&"object") {
+        let Value::Object(map) = value else {
+            return fail("must be an object".into());
+        };
+        let of_strings = schema
+            .get("additionalProperties")
+            .map(schema_types)
+            .is_some_and(|t| t.contains(&"string"));
+        if of_strings && !map.values().all(Value::is_string) {
+            return fail("must be an object of strings".into());
         }
     }
     Ok(())
 }
 
-fn check_value(
-    field: &str,
-    kind: FieldKind,
-    value: &Value,
+/// Validates `object` as a `T`: unknown keys, required keys, each value against its schema,
+/// then `T`'s own rules. Errors name the field relative to the object.
+pub fn check_typed<T: Fields>(
+    object: &Map<String, Value>,
     policy: EndpointPolicy,
 ) -> Result<(), FieldError> {
-    let fail = |message: &str| Err(FieldError::new(field, message));
-    match kind {
-        FieldKind::Bool => match value {
-            Value::Bool(_) => Ok(()),
-            _ => fail("must be true or false"),
-        },
-        FieldKind::Integer { min, max } => match value.as_i64() {
-            Some(n) if (min..=max).contains(&n) => Ok(()),
-            _ => fail(&format!("must be an integer from {min} to {max}")),
-        },
-        FieldKind::Number { min, max } => match value.as_f64() {
-            Some(n) if (min..=max).contains(&n) => Ok(()),
-            _ => fail(&format!("must be a number from {min} to {max}")),
-        },
-        FieldKind::Enum(options) => match value.as_str() {
-            Some(s) if options.contains(&s) => Ok(()),
-            _ => fail(&format!("must be one of: {}", options.join(", "))),
-        },
-        FieldKind::StringMap => match value {
-            Value::Object(map) if map.values().all(Value::is_string) => Ok(()),
-            _ => fail("must be an object of strings"),
-        },
-        FieldKind::StringList => match value {
-            Value::Array(items) if items.iter().all(Value::is_string) => Ok(()),
-            _ => fail("must be a list of strings"),
-        },
-        FieldKind::ObjectList => match value {
-            Value::Array(items) if items.iter().all(Value::is_object) => Ok(()),
-            _ => fail("must be a list of objects"),
-        },
-        FieldKind::GoogleServiceAccount => check_service_account(field, value, policy),
-        _ => {
-            let Some(text) = value.as_str().filter(|s| !s.trim().is_empty()) else {
-                return fail("must be a non-empty string");
-            };
-            check_text(field, kind, text, policy)
-        }
-    }
+    parse_typed::<T>(object, policy).map(|_| ())
 }
 
-fn check_text(
-    field: &str,
-    kind: FieldKind,
-    text: &str,
+/// As [`check_typed`], returning the typed object.
+pub fn parse_typed<T: Fields>(
+    object: &Map<String, Value>,
     policy: EndpointPolicy,
-) -> Result<(), FieldError> {
-    let ok = match kind {
-        FieldKind::String => true,
-        FieldKind::Cron => is_cron(text),
-        FieldKind::Email => is_email(text),
-        FieldKind::DirectoryId => is_guid(text) || is_hostname(text),
-        FieldKind::PemCertificate => {
-            text.contains("-----BEGIN CERTIFICATE-----")
-                && text.contains("-----END CERTIFICATE-----")
-        }
-        FieldKind::OktaDomain => {
-            return check_okta_domain(field, text, policy);
-        }
-        FieldKind::EndpointUrl => {
-            if !policy.allow_custom_endpoints {
-                return Err(FieldError::new(
-                    field,
-                    "custom endpoints are disabled (set GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS=true to allow them)",
-                ));
+) -> Result<T, FieldError> {
+    let schema = serde_json::to_value(T::schema()).unwrap_or(Value::Null);
+    let properties = Properties::of(&schema);
+    properties.check_known(object)?;
+    for name in properties.names() {
+        let present = object.get(name).filter(|v| !v.is_null());
+        match present {
+            None if properties.is_required(name) => {
+                return Err(FieldError::new(name, "is required"));
             }
-            is_endpoint_url(text)
+            None => {}
+            Some(value) => {
+                if let Some(schema) = properties.schema_of(name) {
+                    check_value(name, schema, value)?;
+                }
+            }
         }
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(FieldError::new(field, describe(kind)))
     }
-}
-
-fn describe(kind: FieldKind) -> &'static str {
-    match kind {
-        FieldKind::Cron => "must be a cron expression of 5 to 7 fields",
-        FieldKind::Email => "must be an e-mail address",
-        FieldKind::DirectoryId => "must be a directory GUID or a verified domain",
-        FieldKind::PemCertificate => "must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
-        FieldKind::EndpointUrl => {
-            "must be an http or https URL with a host and no user info, query or fragment"
+    // Nulls mean "not set": drop them so every optional key reads as absent.
+    let cleaned: Map<String, Value> = object
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let typed: T = serde_path_to_error::deserialize(Value::Object(cleaned)).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        let message = e.inner().to_string();
+        // serde names a missing nested key in its message; that is a name, not a value.
+        match message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            Some(missing) => {
+                let field = if path.is_empty() {
+                    missing.to_owned()
+                } else {
+                    format!("{path}.{missing}")
+                };
+                FieldError::new(field, "is required")
+            }
+            None => FieldError::new(path, "is not valid"),
         }
-        _ => "is not valid",
-    }
-}
-
-fn check_okta_domain(field: &str, text: &str, policy: EndpointPolicy) -> Result<(), FieldError> {
-    let host = text.to_ascii_lowercase();
-    let official = is_hostname(&host)
-        && OKTA_DOMAINS.iter().any(|suffix| {
-            host.strip_suffix(suffix)
-                .is_some_and(|rest| rest.ends_with('.') && rest.len() > 1)
-        });
-    if official {
-        return Ok(());
-    }
-    if policy.allow_custom_endpoints && (is_hostname(&host) || is_endpoint_url(text)) {
-        return Ok(());
-    }
-    Err(FieldError::new(
-        field,
-        format!(
-            "must be a bare host under {} (for example acme.okta.com)",
-            OKTA_DOMAINS.join(", ")
-        ),
-    ))
-}
-
-const GOOGLE_TOKEN_URIS: &[&str] = &[
-    "https://oauth2.googleapis.com/token",
-    "https://accounts.google.com/o/oauth2/token",
-];
-
-fn check_service_account(
-    field: &str,
-    value: &Value,
-    policy: EndpointPolicy,
-) -> Result<(), FieldError> {
-    let Value::Object(key) = value else {
-        return Err(FieldError::new(
-            field,
-            "must be the service-account JSON key file, as an object",
-        ));
-    };
-    if key.get("type").and_then(Value::as_str) != Some("service_account") {
-        return Err(FieldError::new(
-            format!("{field}.type"),
-            "must be \"service_account\"",
-        ));
-    }
-    if !key
-        .get("client_email")
-        .and_then(Value::as_str)
-        .is_some_and(is_email)
-    {
-        return Err(FieldError::new(
-            format!("{field}.client_email"),
-            "must be an e-mail address",
-        ));
-    }
-    let private_key = key.get("private_key").and_then(Value::as_str).unwrap_or("");
-    if !(private_key.contains("-----BEGIN") && private_key.contains("PRIVATE KEY-----")) {
-        return Err(FieldError::new(
-            format!("{field}.private_key"),
-            "must be a PEM private key",
-        ));
-    }
-    match key.get("token_uri") {
-        None => Ok(()),
-        Some(Value::String(uri)) if GOOGLE_TOKEN_URIS.contains(&uri.as_str()) => Ok(()),
-        Some(Value::String(uri)) if policy.allow_custom_endpoints && is_endpoint_url(uri) => Ok(()),
-        Some(_) => Err(FieldError::new(
-            format!("{field}.token_uri"),
-            "must be Google's token endpoint (custom endpoints are disabled)",
-        )),
-    }
+    })?;
+    typed.check(policy)?;
+    Ok(typed)
 }
 
 /// A DNS host name: dot-separated labels of letters, digits and inner hyphens.
@@ -278,7 +378,7 @@ pub fn is_hostname(s: &str) -> bool {
         })
 }
 
-fn is_endpoint_url(s: &str) -> bool {
+pub fn is_endpoint_url(s: &str) -> bool {
     match url::Url::parse(s) {
         Ok(url) => {
             matches!(url.scheme(), "http" | "https")
@@ -292,7 +392,7 @@ fn is_endpoint_url(s: &str) -> bool {
     }
 }
 
-fn is_email(s: &str) -> bool {
+pub fn is_email(s: &str) -> bool {
     match s.split_once('@') {
         Some((local, domain)) => {
             !local.is_empty()
@@ -304,7 +404,7 @@ fn is_email(s: &str) -> bool {
     }
 }
 
-fn is_guid(s: &str) -> bool {
+pub fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups
@@ -313,21 +413,13 @@ fn is_guid(s: &str) -> bool {
             .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn is_cron(s: &str) -> bool {
-    let fields: Vec<&str> = s.split_whitespace().collect();
-    (5..=7).contains(&fields.len())
-        && fields.iter().all(|f| {
-            f.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"*/,-?#".contains(&b))
-        })
-}
-
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
     use serde_json::json;
 
     use super::*;
-    use crate::catalog::{GOOGLE_WORKSPACE, OKTA, SAML, SCIM};
+    use crate::catalog::{PullConfig, SAML, SCIM};
 
     const STRICT: EndpointPolicy = EndpointPolicy {
         allow_custom_endpoints: false,
@@ -336,110 +428,136 @@ mod tests {
         allow_custom_endpoints: true,
     };
 
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    enum Mode {
+        Suspend,
+        Deactivate,
     }
 
-    fn okta_domain(domain: &str, policy: EndpointPolicy) -> Result<(), FieldError> {
-        validate_credentials(
-            &OKTA,
-            &obj(json!({"domain": domain, "api_token": "t"})),
-            policy,
-        )
+    #[derive(Debug, Deserialize, utoipa::ToSchema)]
+    struct Sample {
+        #[serde(flatten)]
+        #[schema(inline)]
+        pull: PullConfig,
+        #[schema(minimum = 1, maximum = 2160)]
+        hours: Option<i64>,
+        #[schema(inline)]
+        mode: Option<Mode>,
+        #[schema(min_length = 1)]
+        name: String,
+        base_url: Option<String>,
     }
 
-    #[test]
-    fn okta_domain_must_be_an_okta_host() {
-        for good in [
-            "acme.okta.com",
-            "acme.oktapreview.com",
-            "Acme.OKTA-EMEA.com",
-            "a.b.okta.com",
-        ] {
-            assert_eq!(okta_domain(good, STRICT), Ok(()), "{good}");
-        }
-        for bad in [
-            "okta.com",
-            "evil.com",
-            "acme.okta.com.evil.com",
-            "notokta.com",
-            "https://acme.okta.com",
-            "acme.okta.com/path",
-            "acme.okta.com:8443",
-            "127.0.0.1",
-            "http://127.0.0.1:9001",
-        ] {
-            let err = okta_domain(bad, STRICT).unwrap_err();
-            assert_eq!(err.field, "credentials.domain", "{bad}");
-            // The message lists the official suffixes, so only inputs beyond them can be echoes.
-            if !OKTA_DOMAINS.contains(&bad) {
-                assert!(
-                    !err.message.contains(bad),
-                    "the message must not echo input"
-                );
+    impl Fields for Sample {
+        fn check(&self, policy: EndpointPolicy) -> Result<(), FieldError> {
+            match &self.base_url {
+                Some(url) => policy.check_base_url("base_url", url),
+                None => Ok(()),
             }
         }
     }
 
-    #[test]
-    fn custom_endpoints_admit_urls() {
-        assert_eq!(okta_domain("http://127.0.0.1:9001", CUSTOM), Ok(()));
-        assert_eq!(okta_domain("login.acme.example", CUSTOM), Ok(()));
-        assert!(okta_domain("ftp://127.0.0.1", CUSTOM).is_err());
-        assert!(okta_domain("http://user:pw@127.0.0.1", CUSTOM).is_err());
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    fn check(v: Value, policy: EndpointPolicy) -> Result<Sample, FieldError> {
+        parse_typed::<Sample>(&obj(v), policy)
+    }
+
+    fn err(v: Value) -> FieldError {
+        check(v, STRICT).expect_err("must be refused")
     }
 
     #[test]
-    fn required_and_unknown_fields() {
-        let err =
-            validate_credentials(&OKTA, &obj(json!({"domain": "a.okta.com"})), STRICT).unwrap_err();
-        assert_eq!(err.field, "credentials.api_token");
-        let err = validate_config(&OKTA, &obj(json!({"ingest_userz": true})), STRICT).unwrap_err();
-        assert_eq!(err.field, "config.ingest_userz");
-        assert!(err.message.contains("unknown"));
-        let err = validate_config(&OKTA, &obj(json!({"ingest_users": "yes"})), STRICT).unwrap_err();
-        assert_eq!(err.field, "config.ingest_users");
-        let err =
-            validate_config(&OKTA, &obj(json!({"disable_mode": "delete"})), STRICT).unwrap_err();
-        assert!(err.message.contains("suspend, deactivate"));
+    fn a_valid_object_parses_with_its_flattened_part() {
+        let sample = check(
+            json!({"name": "x", "hours": 72, "mode": "deactivate", "ingest_users": false,
+                   "rate_limit_share": 0.25, "users_schedule": null}),
+            STRICT,
+        )
+        .unwrap();
+        assert_eq!((sample.name.as_str(), sample.hours), ("x", Some(72)));
+        assert!(matches!(sample.mode, Some(Mode::Deactivate)));
+        assert_eq!(sample.pull.ingest_users, Some(false));
+        assert_eq!(sample.pull.rate_limit_share, Some(0.25));
+    }
+
+    #[test]
+    fn every_rule_names_its_field_without_echoing_the_value() {
+        let cases = [
+            (
+                json!({"name": "x", "ingest_userz": true}),
+                "ingest_userz",
+                "unknown field",
+            ),
+            (json!({}), "name", "is required"),
+            (json!({"name": null}), "name", "is required"),
+            (json!({"name": "  "}), "name", "non-empty"),
+            (json!({"name": "x", "hours": 0}), "hours", "from 1 to 2160"),
+            (json!({"name": "x", "hours": "SECRET9"}), "hours", "integer"),
+            (json!({"name": "x", "hours": 1.5}), "hours", "integer"),
+            (
+                json!({"name": "x", "mode": "SECRET9"}),
+                "mode",
+                "suspend, deactivate",
+            ),
+            (
+                json!({"name": "x", "ingest_users": "SECRET9"}),
+                "ingest_users",
+                "true or false",
+            ),
+            (
+                json!({"name": "x", "rate_limit_share": 2.0}),
+                "rate_limit_share",
+                "0.05 to 1",
+            ),
+            (
+                json!({"name": "x", "users_schedule": 5}),
+                "users_schedule",
+                "string",
+            ),
+        ];
+        for (input, field, words) in cases {
+            let e = err(input.clone());
+            assert_eq!(e.field, field, "{input}");
+            assert!(e.message.contains(words), "{input}: {}", e.message);
+            assert!(!e.message.contains("SECRET9"), "{input}: echoes the value");
+        }
+    }
+
+    #[test]
+    fn the_unknown_field_message_lists_the_struct_s_keys() {
+        let e = err(json!({"name": "x", "nope": 1}));
+        for key in ["name", "hours", "mode", "ingest_users", "rate_limit_share"] {
+            assert!(e.message.contains(key), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn the_typed_rules_see_the_endpoint_policy() {
+        let input = json!({"name": "x", "base_url": "http://127.0.0.1:9100"});
+        assert_eq!(err(input.clone()).field, "base_url");
+        assert!(check(input, CUSTOM).is_ok());
+        let e = check(json!({"name": "x", "base_url": "ftp://h"}), CUSTOM).unwrap_err();
+        assert_eq!(e.field, "base_url");
+    }
+
+    #[test]
+    fn sections_prefix_the_field() {
+        let e = validate_config(&SCIM, &obj(json!({"deprovision": "purge"})), STRICT).unwrap_err();
+        assert_eq!(e.field, "config.deprovision");
+        assert!(e.message.contains("deactivate, delete"));
         assert_eq!(
             validate_config(&SCIM, &obj(json!({"deprovision": "delete"})), STRICT),
             Ok(())
         );
-    }
-
-    #[test]
-    fn base_urls_need_custom_endpoints() {
-        let config = obj(json!({"api_base_url": "http://127.0.0.1:9100"}));
-        let err = validate_config(&GOOGLE_WORKSPACE, &config, STRICT).unwrap_err();
-        assert_eq!(err.field, "config.api_base_url");
-        assert_eq!(validate_config(&GOOGLE_WORKSPACE, &config, CUSTOM), Ok(()));
-    }
-
-    #[test]
-    fn google_service_account_rules() {
-        let mut sa = json!({
-            "type": "service_account",
-            "client_email": "gh@proj.iam.gserviceaccount.com",
-            "private_key": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n",
-            "token_uri": "https://oauth2.googleapis.com/token"
-        });
-        let creds =
-            |sa: &Value| obj(json!({"service_account": sa, "admin_email": "admin@acme.example"}));
-        assert_eq!(
-            validate_credentials(&GOOGLE_WORKSPACE, &creds(&sa), STRICT),
-            Ok(())
-        );
-        sa["token_uri"] = json!("http://127.0.0.1:1/token");
-        let err = validate_credentials(&GOOGLE_WORKSPACE, &creds(&sa), STRICT).unwrap_err();
-        assert_eq!(err.field, "credentials.service_account.token_uri");
-        assert_eq!(
-            validate_credentials(&GOOGLE_WORKSPACE, &creds(&sa), CUSTOM),
-            Ok(())
-        );
+        let e = validate_credential_patch(&SCIM, &obj(json!({"client": "x"}))).unwrap_err();
+        assert_eq!(e.field, "credentials.client");
     }
 
     #[test]
@@ -448,13 +566,31 @@ mod tests {
             obj(json!({"idp_entity_id": "x", "idp_certificate": "MIIC", "attribute_mapping": {}}));
         let err = validate_credentials(&SAML, &creds, STRICT).unwrap_err();
         assert_eq!(err.field, "credentials.idp_certificate");
+        let bad_map = obj(json!({"idp_entity_id": "x", "idp_certificate": "MIIC",
+                                 "attribute_mapping": {"email": 1}}));
+        let err = validate_credentials(&SAML, &bad_map, STRICT).unwrap_err();
+        assert_eq!(err.field, "credentials.attribute_mapping");
+        assert!(err.message.contains("object of strings"));
     }
 
     #[test]
-    fn cron_and_guid_shapes() {
-        assert!(is_cron("0 */5 * * * *"));
-        assert!(is_cron("*/1 * * * *"));
-        assert!(!is_cron("every minute"));
+    fn host_rules() {
+        let suffixes = &["okta.com"];
+        assert!(STRICT
+            .check_host("d", "a.okta.com", suffixes, "a.okta.com")
+            .is_ok());
+        assert!(STRICT
+            .check_host("d", "okta.com", suffixes, "a.okta.com")
+            .is_err());
+        assert!(STRICT
+            .check_host("d", "a.okta.com.evil.com", suffixes, "x")
+            .is_err());
+        assert!(CUSTOM
+            .check_host("d", "http://127.0.0.1:9", suffixes, "x")
+            .is_ok());
+        assert!(CUSTOM
+            .check_host("d", "http://u:p@127.0.0.1", suffixes, "x")
+            .is_err());
         assert!(is_guid("72f988bf-86f1-41af-91ab-2d7cd011db47"));
         assert!(!is_guid("72f988bf-86f1-41af-91ab"));
     }

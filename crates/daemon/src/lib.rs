@@ -1,1 +1,8 @@
-//! placeholder
+//! The `gatehouse` daemon as a library: the composition root ([`App`]) that `gatehouse serve`,
+//! the end-to-end tests and the in-process test harness share, and the one list of connector
+//! registrations ([`registry::build`]). Only this crate wires concrete types together.
+
+mod app;
+pub mod registry;
+
+pub use app::{App, AppOptions};

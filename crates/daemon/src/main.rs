@@ -4,7 +4,6 @@
 mod backtest;
 mod config;
 mod keys;
-mod registry;
 mod serve;
 
 use std::path::PathBuf;

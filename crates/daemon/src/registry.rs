@@ -1,15 +1,19 @@
-//! The one list of provider registrations. Adding a provider is one line here.
+//! The one list of provider registrations. Adding a provider is one line here (and its
+//! dependency in Cargo.toml).
 
 use gatehouse_core::catalog;
 use gatehouse_core::provider::ConnectorRegistry;
 
-/// Every provider type this build knows, with its connector where one exists.
-pub(crate) fn build() -> ConnectorRegistry {
+/// Every integration type this build knows, with its connector where one exists.
+pub fn build() -> ConnectorRegistry {
     let mut registry = ConnectorRegistry::new();
     registry.register(gatehouse_okta::Factory);
-    // Types without a connector yet are declared from the catalog so integrations can be
-    // registered and validated; their /test and /sync answer 501.
-    for descriptor in catalog::builtin() {
+    // Declared without a connector yet: integrations can be registered and validated; their
+    // /test and /sync answer 501.
+    registry.declare(&gatehouse_entra::DESCRIPTOR);
+    registry.declare(&gatehouse_google::DESCRIPTOR);
+    registry.declare(&gatehouse_jumpcloud::DESCRIPTOR);
+    for descriptor in catalog::gatehouse_types() {
         registry.declare(descriptor);
     }
     registry

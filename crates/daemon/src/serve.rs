@@ -1,25 +1,22 @@
-//! `gatehouse serve`: wires the store, registry, gateway and API together, serves until SIGTERM or
+//! `gatehouse serve`: builds the daemon from its configuration ([`App`]), serves until SIGTERM or
 //! Ctrl-C, then drains requests and makes the store durable before exiting.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use gatehouse_api::{ApiOptions, AppState, Metrics};
-use gatehouse_core::{Clock, SystemClock};
+use gatehouse_api::ApiOptions;
+use gatehouse_daemon::{App, AppOptions};
 use gatehouse_engine::geoip::GeoIp;
 use gatehouse_engine::outputs::{OutputConfig, OutputFormat};
-use gatehouse_engine::secrets::Sealer;
-use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions};
-use gatehouse_store::journal::{Journal, JournalOptions};
-use gatehouse_store::{SledStore, Store};
+use gatehouse_engine::EngineOptions;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, Environment, LogFormat};
-use crate::{keys, registry, ServeArgs};
+use crate::{keys, ServeArgs};
 
 pub(crate) fn run(args: &ServeArgs) -> ExitCode {
     let config = match Config::load(args, &Environment) {
@@ -118,37 +115,6 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
         ),
         None => None,
     };
-    let store = SledStore::open(&config.data_dir)
-        .with_context(|| format!("cannot open the store in {}", config.data_dir.display()))?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let mut gateway = Gateway::new(
-        Arc::clone(&store),
-        Arc::new(registry::build()),
-        Sealer::new(&master_key),
-        clock,
-        GatewayOptions {
-            allow_custom_endpoints: config.allow_custom_endpoints,
-            operator_key_hash: config
-                .operator_key
-                .as_ref()
-                .map(|key| tokens::hash(key.expose_secret())),
-        },
-    );
-    if let Some(geoip) = geoip {
-        gateway = gateway.with_geoip(geoip);
-    }
-    let gateway = Arc::new(gateway);
-    if let Some(operator_key) = gateway.ensure_operator_key().await? {
-        // Shown once, as API.md promises; only its hash is stored.
-        eprintln!(
-            "\n  Gatehouse generated the operator API key (shown only now; store it safely):\n\n    {}\n",
-            operator_key.expose_secret()
-        );
-    }
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let outputs = OutputConfig {
         webhook_url: config.outputs.webhook_url.clone(),
         webhook_secret: config.outputs.webhook_secret.clone(),
@@ -159,43 +125,44 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
             OutputFormat::Ocsf
         },
     };
-    let inbox_dir = config.data_dir.join("inbox");
-    let mut journal_options = JournalOptions::new(&inbox_dir);
-    journal_options.max_backlog_bytes = config.inbox_max_backlog_bytes;
-    let journal = Journal::open(journal_options)
-        .with_context(|| format!("cannot open the push inbox in {}", inbox_dir.display()))?;
-    let engine_options = EngineOptions {
+    let mut options = AppOptions::new(&config.data_dir, master_key);
+    options.operator_key = config.operator_key.clone();
+    options.allow_custom_endpoints = config.allow_custom_endpoints;
+    options.geoip = geoip;
+    options.inbox_max_backlog_bytes = Some(config.inbox_max_backlog_bytes);
+    options.engine = EngineOptions {
         outputs,
-        inbox: Some(Arc::new(journal)),
         background: Some(background),
         ..EngineOptions::default()
     };
-    let engine = Engine::start(Arc::clone(&gateway), engine_options)
-        .await
-        .context("cannot start the engine")?;
-    let ready = Arc::new(AtomicBool::new(false));
-    let state = AppState {
-        gateway: Arc::clone(&gateway),
-        engine: Arc::clone(&engine),
-        metrics: Arc::new(Metrics::new()),
-        ready: Arc::clone(&ready),
-    };
-    let options = ApiOptions {
+    options.api = ApiOptions {
         body_limit: config.body_limit_bytes,
         request_timeout: config.request_timeout,
     };
-    let app = gatehouse_api::router(state, &options);
+    let app = App::build(options).await?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    if let Some(operator_key) = &app.generated_operator_key {
+        // Shown once, as the API reference promises; only its hash is stored.
+        eprintln!(
+            "\n  Gatehouse generated the operator API key (shown only now; store it safely):\n\n    {}\n",
+            operator_key.expose_secret()
+        );
+    }
     tracing::info!(
         listen = %listener.local_addr().unwrap_or(config.listen),
         data_dir = %config.data_dir.display(),
         allow_custom_endpoints = config.allow_custom_endpoints,
         "gatehouse is serving"
     );
+    let ready = Arc::clone(&app.ready);
     ready.store(true, Ordering::Release);
+    let router = app.router.clone();
 
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown_ready = Arc::clone(&ready);
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
         shutdown_signal().await;
         shutdown_ready.store(false, Ordering::Release);
         tracing::info!("shutting down: no new connections, finishing requests in flight");
@@ -213,8 +180,7 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
             Ok(())
         }
     };
-    engine.shutdown().await;
-    store.close().await.context("cannot flush the store")?;
+    app.shutdown().await?;
     tracing::info!("store flushed; goodbye");
     outcome
 }

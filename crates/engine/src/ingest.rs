@@ -7,10 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gatehouse_core::model::{Integration, IntegrationStatus};
-use gatehouse_core::records::{ProviderEvent, PushOutcome, PushRequest, PushScreen};
+use gatehouse_core::records::{ProviderEvent, PushOutcome, PushReply, PushRequest, PushScreen};
 use gatehouse_core::{IntegrationId, TenantId};
 use gatehouse_store::journal::Journal;
-use serde_json::Value;
 
 use crate::detect::Detector;
 use crate::inbox::record::Delivery;
@@ -21,8 +20,8 @@ use crate::{EngineError, Gateway};
 /// What the API answers a push with.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PushResult {
-    /// A handshake: answer with this status and JSON.
-    Respond { status: u16, body: Value },
+    /// A handshake or control message: answer with this reply.
+    Respond(PushReply),
     /// The delivery is durable in the inbox: `received` events, stored shortly (deduped).
     Queued { received: usize },
     /// Without an inbox: `received` events stored durably, `stored` of them new.
@@ -112,9 +111,7 @@ impl Ingest {
     ) -> Result<PushResult, EngineError> {
         let connector = self.gateway.connector(integration, "push ingest")?;
         let received = match connector.screen_push(request)? {
-            PushScreen::Respond { status, body } => {
-                return Ok(PushResult::Respond { status, body })
-            }
+            PushScreen::Respond(reply) => return Ok(PushResult::Respond(reply)),
             PushScreen::Accept { events } => events,
         };
         if integration.status == IntegrationStatus::Disabled {
@@ -133,7 +130,7 @@ impl Ingest {
             None => {
                 let events = match connector.decode_push(request)? {
                     PushOutcome::Events(events) => events,
-                    PushOutcome::Respond { .. } => Vec::new(),
+                    PushOutcome::Respond(_) => Vec::new(),
                 };
                 let stored = self
                     .processor
@@ -144,13 +141,10 @@ impl Ingest {
         }
     }
 
-    /// Answers a provider handshake that came without a token, if the provider has one.
+    /// Answers a provider handshake that came without a valid token, if the provider has one.
     pub fn handshake(&self, provider: &str, request: &PushRequest) -> Option<PushResult> {
         let factory = self.gateway.registry().factory(provider)?;
-        match factory.handshake(request)? {
-            PushOutcome::Respond { status, body } => Some(PushResult::Respond { status, body }),
-            PushOutcome::Events(_) => None,
-        }
+        factory.handshake(request).map(PushResult::Respond)
     }
 }
 
@@ -226,7 +220,7 @@ impl DeliveryProcessor {
                 .and_then(|c| Ok(c.decode_push(&delivery.request)?));
             let events = match decoded {
                 Ok(PushOutcome::Events(events)) => events,
-                Ok(PushOutcome::Respond { .. }) => continue,
+                Ok(PushOutcome::Respond(_)) => continue,
                 Err(error) => {
                     tracing::error!(
                         integration_id = %integration.id, %error,

@@ -5,6 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use croner::parser::{CronParser, Seconds};
+use gatehouse_core::catalog::SCHEDULE_KEYS;
 use gatehouse_core::model::{Integration, IntegrationStatus};
 use gatehouse_core::IntegrationId;
 use serde_json::Value;
@@ -30,8 +33,41 @@ pub fn normalize_cron(expression: &str) -> String {
     }
 }
 
-/// The jobs an integration should have, with their schedules.
-pub fn plan(integration: &Integration) -> Vec<(SyncJob, String)> {
+/// Checks a cron expression with the parser the scheduler runs it with (seconds first, day of
+/// month and weekday both required to match), and that it fires at all after `now`: a
+/// schedule like `0 0 0 30 2 *` parses but never runs, and the scheduler would keep it silently.
+pub fn check_cron(expression: &str, now: DateTime<Utc>) -> Result<(), String> {
+    let normalized = normalize_cron(expression);
+    let cron = CronParser::builder()
+        .seconds(Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(&normalized)
+        .map_err(|_| {
+            "must be a cron expression: six fields with seconds first (0 */5 * * * *) or the five-field form".to_owned()
+        })?;
+    cron.find_next_occurrence(&now, false)
+        .map(|_| ())
+        .map_err(|_| "is a cron expression that never fires".to_owned())
+}
+
+/// Checks every schedule key of an integration's config (`config.users_schedule`, …).
+pub fn check_schedules(
+    config: &serde_json::Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<(), EngineError> {
+    for key in SCHEDULE_KEYS {
+        if let Some(expression) = config.get(key).and_then(Value::as_str) {
+            check_cron(expression, now)
+                .map_err(|message| EngineError::invalid(&format!("config.{key}"), message))?;
+        }
+    }
+    Ok(())
+}
+
+/// The jobs an integration should have, with their schedules. `signins_flag` is the config key
+/// that switches its type's sign-in pull (its descriptor says which), `None` for none.
+pub fn plan(integration: &Integration, signins_flag: Option<&str>) -> Vec<(SyncJob, String)> {
     if integration.status == IntegrationStatus::Disabled {
         return Vec::new();
     }
@@ -60,8 +96,7 @@ pub fn plan(integration: &Integration) -> Vec<(SyncJob, String)> {
             schedule("full_sync_schedule", DEFAULT_FULL_USERS),
         ));
     }
-    // Okta names its log `ingest_system_log`; the other providers say `ingest_signins`.
-    if flag("ingest_system_log", true) && flag("ingest_signins", true) {
+    if signins_flag.is_some_and(|key| flag(key, true)) {
         jobs.push((
             SyncJob::Signins,
             schedule("signins_schedule", DEFAULT_SIGNINS),
@@ -96,7 +131,13 @@ impl Scheduler {
     pub async fn register(&self, integration: &Integration) -> Result<usize, EngineError> {
         self.unregister(&integration.id).await;
         let mut ids = Vec::new();
-        for (job, expression) in plan(integration) {
+        let signins_flag = self
+            .runner
+            .gateway()
+            .registry()
+            .descriptor(&integration.kind)
+            .and_then(|d| d.signins_flag);
+        for (job, expression) in plan(integration, signins_flag) {
             let runner = Arc::clone(&self.runner);
             let tenant = integration.tenant_id.clone();
             let id = integration.id.clone();
@@ -157,5 +198,58 @@ mod tests {
     fn five_field_cron_runs_at_second_zero() {
         assert_eq!(normalize_cron("*/5 * * * *"), "0 */5 * * * *");
         assert_eq!(normalize_cron("0 0 * * * *"), "0 0 * * * *");
+    }
+
+    #[test]
+    fn schedules_are_checked_by_the_scheduler_s_parser() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-06T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        for good in [
+            DEFAULT_USERS,
+            DEFAULT_FULL_USERS,
+            DEFAULT_SIGNINS,
+            "*/5 * * * *",
+            "0 0 12 29 2 *",
+        ] {
+            assert_eq!(check_cron(good, now), Ok(()), "{good}");
+            // What passes the check, the scheduler accepts.
+            assert!(
+                Job::new_async(normalize_cron(good).as_str(), |_, _| Box::pin(async {})).is_ok()
+            );
+        }
+        let never = check_cron("0 0 0 30 2 *", now).unwrap_err();
+        assert!(never.contains("never fires"), "{never}");
+        for bad in [
+            "every minute",
+            "0 0 25 * * *",
+            "* * *",
+            "0 61 * * * *",
+            "0 0 0 * * MON-XYZ",
+        ] {
+            let error = check_cron(bad, now).unwrap_err();
+            assert!(error.contains("cron expression"), "{bad}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_sign_in_pull_follows_the_descriptor_s_flag() {
+        let integration = |config: serde_json::Value| -> Integration {
+            serde_json::from_value(serde_json::json!({
+                "id": "int_1", "tenant_id": "ten_1", "type": "x", "config": config,
+                "status": "active", "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z",
+                "credentials": {"key_id": "k", "sealed": ""},
+            }))
+            .unwrap_or_else(|e| unreachable!("{e}"))
+        };
+        let has_signins =
+            |plan: Vec<(SyncJob, String)>| plan.iter().any(|(j, _)| *j == SyncJob::Signins);
+        let on = integration(serde_json::json!({}));
+        assert!(has_signins(plan(&on, Some("ingest_signins"))));
+        assert!(!has_signins(plan(&on, None)));
+        let off = integration(serde_json::json!({"ingest_log": false}));
+        assert!(!has_signins(plan(&off, Some("ingest_log"))));
+        assert!(has_signins(plan(&off, Some("ingest_signins"))));
     }
 }

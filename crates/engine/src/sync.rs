@@ -107,6 +107,11 @@ impl Drop for RunGuard<'_> {
 }
 
 impl SyncRunner {
+    /// The gateway the runner pulls through.
+    pub fn gateway(&self) -> &Arc<Gateway> {
+        &self.gateway
+    }
+
     pub fn new(gateway: Arc<Gateway>, detector: Option<Arc<Detector>>) -> Self {
         let inventory = Inventory::for_gateway(&gateway);
         Self {

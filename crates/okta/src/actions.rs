@@ -21,9 +21,9 @@ use gatehouse_core::records::{AccountState, ActionReport, ActionTarget};
 use http::{Method, StatusCode};
 use serde_json::Value;
 
+use crate::config::DisableMode;
 use crate::connector::OktaConnector;
 use crate::errors::{error_from_response, OktaError};
-use crate::factory::DisableMode;
 
 pub(crate) async fn act(
     connector: &OktaConnector,

@@ -6,11 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::{OKTA_DOMAINS, RATE_HEADERS};
 use async_trait::async_trait;
 use gatehouse_connect::client::Fetched;
-use gatehouse_connect::ratelimit::OKTA_HEADERS;
 use gatehouse_connect::{next_link, resolve_base, HttpClient, RateBudget, RetryPolicy};
-use gatehouse_core::catalog;
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{
     Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError,
@@ -67,12 +66,8 @@ impl OktaConnector {
                 ))
             }
         };
-        let base = resolve_base(
-            &domain,
-            catalog::OKTA_DOMAINS,
-            context.allow_custom_endpoints,
-        )
-        .map_err(|e| ConnectorError::InvalidConfig(format!("credentials.domain: {e}")))?;
+        let base = resolve_base(&domain, OKTA_DOMAINS, context.allow_custom_endpoints)
+            .map_err(|e| ConnectorError::InvalidConfig(format!("credentials.domain: {e}")))?;
         let token = context
             .credentials
             .secret("api_token")
@@ -86,7 +81,7 @@ impl OktaConnector {
         let http = HttpClient::new(
             Arc::clone(&context.clock),
             budget,
-            Some(OKTA_HEADERS),
+            Some(RATE_HEADERS),
             policy,
             REQUEST_TIMEOUT,
         )

@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use gatehouse_connect::RetryPolicy;
-use gatehouse_core::catalog::{self, ProviderDescriptor};
+use gatehouse_core::catalog::ProviderDescriptor;
 use gatehouse_core::provider::{Connector, ConnectorContext, ConnectorError, ConnectorFactory};
-use gatehouse_core::records::{PushOutcome, PushRequest};
+use gatehouse_core::records::{PushOutcome, PushReply, PushRequest};
+use gatehouse_core::validate::{self, EndpointPolicy};
 use serde_json::{Map, Value};
 
+use crate::config::{DisableMode, OktaConfig, DESCRIPTOR};
 use crate::connector::OktaConnector;
 
 /// Registers the Okta connector: `registry.register(gatehouse_okta::Factory)`.
@@ -17,7 +19,7 @@ pub struct Factory;
 
 impl ConnectorFactory for Factory {
     fn descriptor(&self) -> &'static ProviderDescriptor {
-        &catalog::OKTA
+        &DESCRIPTOR
     }
 
     fn build(&self, context: ConnectorContext) -> Result<Arc<dyn Connector>, ConnectorError> {
@@ -28,25 +30,18 @@ impl ConnectorFactory for Factory {
     /// Okta's one-time verification `GET` (`x-okta-verification-challenge`), which may arrive
     /// before the hook's `Authorization` header is known to work: echoing the challenge reveals
     /// nothing, and deliveries still need the ingest token.
-    fn handshake(&self, request: &PushRequest) -> Option<PushOutcome> {
+    fn handshake(&self, request: &PushRequest) -> Option<PushReply> {
         if !request.method.eq_ignore_ascii_case("GET") {
             return None;
         }
-        crate::push::decode_push(request).ok()
+        match crate::push::decode_push(request) {
+            Ok(PushOutcome::Respond(reply)) => Some(reply),
+            _ => None,
+        }
     }
 }
 
-/// What `disable_account` does at Okta.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum DisableMode {
-    /// `POST /lifecycle/suspend`: the user cannot sign in; app and group assignments are kept.
-    #[default]
-    Suspend,
-    /// `POST /lifecycle/deactivate?sendEmail=false`: destructive, deprovisions the user's apps.
-    Deactivate,
-}
-
-/// The integration's Okta-specific settings, read from its `config` object.
+/// The integration's Okta-specific settings, read from its typed config.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     /// Share of each Okta rate limit Gatehouse may use (`rate_limit_share`, default 0.5).
@@ -63,71 +58,29 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
+        Self::from(OktaConfig::default())
+    }
+}
+
+impl From<OktaConfig> for Settings {
+    fn from(config: OktaConfig) -> Self {
         Self {
-            rate_limit_share: 0.5,
-            system_log_lookback_hours: 24,
-            ingest_system_log: true,
-            disable_mode: DisableMode::Suspend,
-            mfa_group_id: None,
+            rate_limit_share: config.pull.rate_limit_share.unwrap_or(0.5),
+            system_log_lookback_hours: config.system_log_lookback_hours.unwrap_or(24),
+            ingest_system_log: config.ingest_system_log.unwrap_or(true),
+            disable_mode: config.disable_mode.unwrap_or_default(),
+            mfa_group_id: config.mfa_group_id.map(|id| id.trim().to_owned()),
         }
     }
 }
 
 impl Settings {
-    /// Reads and checks the config keys this connector uses; others are ignored (the API has
-    /// validated the object against the descriptor already).
+    /// Reads the config through the same typed checks the API applied at registration.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self, ConnectorError> {
-        let mut settings = Self::default();
-        if let Some(value) = present(config, "rate_limit_share") {
-            let share = value
-                .as_f64()
-                .filter(|s| (0.05..=1.0).contains(s))
-                .ok_or_else(|| invalid("rate_limit_share must be a number from 0.05 to 1"))?;
-            settings.rate_limit_share = share;
-        }
-        if let Some(value) = present(config, "system_log_lookback_hours") {
-            let hours = value
-                .as_i64()
-                .filter(|h| (1..=2160).contains(h))
-                .ok_or_else(|| {
-                    invalid("system_log_lookback_hours must be an integer from 1 to 2160")
-                })?;
-            settings.system_log_lookback_hours = hours;
-        }
-        if let Some(value) = present(config, "ingest_system_log") {
-            settings.ingest_system_log = value
-                .as_bool()
-                .ok_or_else(|| invalid("ingest_system_log must be true or false"))?;
-        }
-        if let Some(value) = present(config, "disable_mode") {
-            settings.disable_mode = match value.as_str() {
-                Some("suspend") => DisableMode::Suspend,
-                Some("deactivate") => DisableMode::Deactivate,
-                _ => {
-                    return Err(invalid(
-                        "disable_mode must be \"suspend\" or \"deactivate\"",
-                    ))
-                }
-            };
-        }
-        if let Some(value) = present(config, "mfa_group_id") {
-            let id = value
-                .as_str()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| invalid("mfa_group_id must be a non-empty string"))?;
-            settings.mfa_group_id = Some(id.to_owned());
-        }
-        Ok(settings)
+        validate::parse_typed::<OktaConfig>(config, EndpointPolicy::default())
+            .map(Self::from)
+            .map_err(|e| ConnectorError::InvalidConfig(e.within("config").to_string()))
     }
-}
-
-fn present<'a>(config: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    config.get(key).filter(|v| !v.is_null())
-}
-
-fn invalid(message: &str) -> ConnectorError {
-    ConnectorError::InvalidConfig(message.to_owned())
 }
 
 #[cfg(test)]
@@ -149,14 +102,12 @@ mod tests {
             method: method.into(),
             headers,
             body: b"{}".to_vec(),
+            ..PushRequest::default()
         };
         let challenge = vec![("x-okta-verification-challenge".to_owned(), "V1".to_owned())];
         assert_eq!(
             Factory.handshake(&request("GET", challenge.clone())),
-            Some(PushOutcome::Respond {
-                status: 200,
-                body: json!({"verification": "V1"})
-            })
+            Some(PushReply::json(200, &json!({"verification": "V1"})))
         );
         assert_eq!(Factory.handshake(&request("GET", vec![])), None);
         assert_eq!(Factory.handshake(&request("POST", challenge)), None);

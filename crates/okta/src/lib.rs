@@ -15,6 +15,7 @@
 //! records ([`map_event`], [`map_user`], [`map_status`]) is pure and does no I/O.
 
 mod actions;
+mod config;
 mod connector;
 mod errors;
 mod factory;
@@ -26,9 +27,12 @@ mod roles;
 mod screen;
 mod users;
 
+pub use config::{
+    DisableMode, OktaConfig, OktaCredentials, DESCRIPTOR, OKTA_DOMAINS, RATE_HEADERS,
+};
 pub use connector::OktaConnector;
 pub use errors::error_from_response;
-pub use factory::{DisableMode, Factory, Settings};
+pub use factory::{Factory, Settings};
 pub use mapping::{map_event, map_event_owned, parse_risk_level};
 pub use push::decode_push;
 pub use users::{map_status, map_user, summarize_factors};

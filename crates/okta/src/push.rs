@@ -7,7 +7,7 @@
 use std::marker::PhantomData;
 
 use gatehouse_core::provider::ConnectorError;
-use gatehouse_core::records::{PushOutcome, PushRequest, PushScreen};
+use gatehouse_core::records::{PushOutcome, PushReply, PushRequest, PushScreen};
 use serde::de::{IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::json;
@@ -70,10 +70,10 @@ fn verification(request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
     if challenge.len() > MAX_CHALLENGE {
         return Err(bad("the verification challenge is too long"));
     }
-    Ok(PushOutcome::Respond {
-        status: 200,
-        body: json!({ "verification": challenge }),
-    })
+    Ok(PushOutcome::Respond(PushReply::json(
+        200,
+        &json!({ "verification": challenge }),
+    )))
 }
 
 /// What a screened delivery must look like; everything else in it is skipped unread.
@@ -275,6 +275,7 @@ mod tests {
                 .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
                 .collect(),
             body: body.as_bytes().to_vec(),
+            ..PushRequest::default()
         }
     }
 
@@ -288,10 +289,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             got,
-            PushOutcome::Respond {
-                status: 200,
-                body: json!({"verification": "abc123"})
-            }
+            PushOutcome::Respond(PushReply::json(200, &json!({"verification": "abc123"})))
         );
         assert!(matches!(
             decode_push(&request("GET", &[], "")),
@@ -406,10 +404,7 @@ mod tests {
         let get = request("GET", &[("x-okta-verification-challenge", "c")], "");
         assert_eq!(
             screen_push(&get).unwrap(),
-            PushScreen::Respond {
-                status: 200,
-                body: json!({"verification": "c"})
-            }
+            PushScreen::Respond(PushReply::json(200, &json!({"verification": "c"})))
         );
         assert!(screen_push(&request("PUT", &[], "{}")).is_err());
     }

@@ -1,15 +1,16 @@
-//! `/v1/idp/{provider}`: where identity providers push events. The ingest token (in the URL, as
-//! Okta is configured, or in `Authorization`) selects the tenant and integration; the answer (200)
-//! comes only after the delivery is durable in the push inbox, whose consumer stores its events.
+//! `/v1/idp/{provider}`: where identity providers push events. The ingest token (wherever the
+//! provider's descriptor says it travels: `Authorization`, the URL, a header of its own) selects
+//! the tenant and integration; the answer (200) comes only after the delivery is durable in the
+//! push inbox, whose consumer stores its events. A connector may answer a handshake itself, with
+//! any status, content type and body; a type that takes no pushes answers 404.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use gatehouse_core::model::Integration;
-use gatehouse_core::records::PushRequest;
+use gatehouse_core::records::{PushRequest, TokenPlace};
 use gatehouse_engine::ingest::PushResult;
 use serde::Deserialize;
 
@@ -22,23 +23,72 @@ pub(crate) struct IngestParams {
     /// The tenant the ingest URL was issued for.
     tenant_id: Option<String>,
     /// The ingest token, when the provider cannot send headers.
+    // Documents the parameter; the token is read from the raw query by the type's token places.
+    #[allow(dead_code)]
     token: Option<String>,
 }
 
-/// The presented ingest token: `Authorization: Bearer <t>`, a bare `Authorization: <t>` (Okta
-/// sends the configured header value verbatim), or `?token=`.
-fn presented_token<'a>(headers: &'a HeaderMap, params: &'a IngestParams) -> Option<&'a str> {
-    let from_header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            let v = v.trim();
-            match v.split_once(' ') {
-                Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-                _ => v,
-            }
-        });
-    from_header.or(params.token.as_deref())
+/// The request as it arrived, for token lookup and handshakes.
+fn arrived(method: &Method, headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> PushRequest {
+    PushRequest {
+        method: method.as_str().to_owned(),
+        query: form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
+        headers: headers
+            .iter()
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
+            .collect(),
+        content_type: headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            }),
+        body: body.to_vec(),
+    }
+}
+
+/// The ingest token, from the first of the provider's places that holds one.
+fn presented_token<'a>(request: &'a PushRequest, places: &[TokenPlace]) -> Option<&'a str> {
+    places.iter().find_map(|place| {
+        let value = match place {
+            TokenPlace::Authorization => request.header("authorization").map(|v| {
+                let v = v.trim();
+                match v.split_once(' ') {
+                    Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+                    _ => v,
+                }
+            }),
+            TokenPlace::Query(name) => request.query_param(name),
+            TokenPlace::Header(name) => request.header(name),
+        };
+        value.filter(|v| !v.is_empty())
+    })
+}
+
+/// The request as the connector sees it: the token (wherever the provider put it),
+/// `Authorization` and cookies stay out.
+fn for_connector(mut request: PushRequest, places: &[TokenPlace]) -> PushRequest {
+    request.headers.retain(|(name, _)| {
+        name != "authorization"
+            && name != "cookie"
+            && !places
+                .iter()
+                .any(|p| matches!(p, TokenPlace::Header(h) if h.eq_ignore_ascii_case(name)))
+    });
+    request.query.retain(|(name, _)| {
+        !places
+            .iter()
+            .any(|p| matches!(p, TokenPlace::Query(q) if q == name))
+    });
+    request
 }
 
 /// Authenticates a push and returns the integration it is for (401 for a bad token, 404 when
@@ -46,11 +96,10 @@ fn presented_token<'a>(headers: &'a HeaderMap, params: &'a IngestParams) -> Opti
 async fn authenticate_push(
     state: &AppState,
     provider: &str,
-    headers: &HeaderMap,
+    token: Option<&str>,
     params: &IngestParams,
 ) -> Result<Arc<Integration>, ApiError> {
-    let token = presented_token(headers, params)
-        .ok_or_else(|| ApiError::unauthorized("missing ingest token"))?;
+    let token = token.ok_or_else(|| ApiError::unauthorized("missing ingest token"))?;
     let Some(record) = state.gateway.ingest_target(token).await? else {
         return Err(ApiError::unauthorized("invalid ingest token"));
     };
@@ -69,26 +118,13 @@ async fn authenticate_push(
     Ok(record)
 }
 
-/// The request as the connector sees it: credentials and cookies stay out.
-fn push_request(method: &Method, headers: &HeaderMap, body: &[u8]) -> PushRequest {
-    PushRequest {
-        method: method.as_str().to_owned(),
-        headers: headers
-            .iter()
-            .filter(|(name, _)| *name != header::AUTHORIZATION && *name != header::COOKIE)
-            .filter_map(|(name, value)| {
-                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
-            })
-            .collect(),
-        body: body.to_vec(),
-    }
-}
-
 fn answer(result: PushResult) -> Response {
     match result {
-        PushResult::Respond { status, body } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            (status, Json(body)).into_response()
+        PushResult::Respond(reply) => {
+            let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::OK);
+            let content_type = HeaderValue::from_str(&reply.content_type)
+                .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            (status, [(header::CONTENT_TYPE, content_type)], reply.body).into_response()
         }
         // Okta expects a bare 200; the counts ride in headers for people and tests.
         PushResult::Queued { received } => {
@@ -112,24 +148,37 @@ fn answer(result: PushResult) -> Response {
               (status = 503, description = "the push inbox is full (Retry-After says when to retry)"),
               (status = 400, description = "not what the provider sends"),
               (status = 401, description = "missing or invalid ingest token"),
+              (status = 404, description = "the type takes no pushes, or the token is another type's"),
               (status = 501, description = "no push decoder for this provider in this build")))]
 pub(crate) async fn push(
     State(state): State<AppState>,
     Path(provider): Path<String>,
     QueryParams(params): QueryParams<IngestParams>,
+    RawQuery(query): RawQuery,
     method: Method,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Response, ApiError> {
-    let request = push_request(&method, &headers, &body);
-    let integration = match authenticate_push(&state, &provider, &headers, &params).await {
+    // A type that takes no pushes has no push route, whatever the token says.
+    let Some(descriptor) = state
+        .gateway
+        .registry()
+        .descriptor(&provider)
+        .filter(|d| d.push_capable)
+    else {
+        return Err(ApiError::not_found(format!("push ingest for {provider}")));
+    };
+    let arrived = arrived(&method, &headers, query.as_deref(), &body);
+    let token = presented_token(&arrived, descriptor.push_token);
+    let authenticated = authenticate_push(&state, &provider, token, &params).await;
+    let request = for_connector(arrived, descriptor.push_token);
+    let integration = match authenticated {
         Ok(integration) => integration,
         Err(error) => {
-            // A handshake (Okta's verification GET) may arrive without the token.
-            if method == Method::GET {
-                if let Some(result) = state.engine.ingest.handshake(&provider, &request) {
-                    return Ok(answer(result));
-                }
+            // A handshake (Okta's verification GET, Graph's validation POST) may arrive
+            // without the token.
+            if let Some(result) = state.engine.ingest.handshake(&provider, &request) {
+                return Ok(answer(result));
             }
             return Err(error);
         }
@@ -171,9 +220,10 @@ pub(crate) async fn handshake(
     state: State<AppState>,
     provider: Path<String>,
     params: QueryParams<IngestParams>,
+    query: RawQuery,
     method: Method,
     headers: HeaderMap,
     body: RawBody,
 ) -> Result<Response, ApiError> {
-    push(state, provider, params, method, headers, body).await
+    push(state, provider, params, query, method, headers, body).await
 }

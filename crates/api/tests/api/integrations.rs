@@ -376,19 +376,37 @@ async fn patch_delete_test_sync_and_rotation() {
         (status, body["status"].as_str()),
         (StatusCode::OK, Some("disabled"))
     );
-    // /test and /sync: 501 with a clear message while no connector is registered
+    // /test and /sync: 501 with a clear message for a type declared without a connector
+    let (status, declared) = s
+        .call(
+            Method::POST,
+            "/v1/integrations",
+            Some(&key),
+            Some(json!({"type": "jumpcloud", "tenant_id": "ten_p",
+                        "credentials": {"api_key": "jc-key"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{declared}");
+    assert!(
+        declared.get("ingest").is_none(),
+        "jumpcloud takes no pushes"
+    );
+    let declared_id = declared["id"].as_str().unwrap();
     for action in ["test", "sync"] {
         let (status, body) = s
             .call(
                 Method::POST,
-                &format!("/v1/integrations/{id}/{action}"),
+                &format!("/v1/integrations/{declared_id}/{action}"),
                 Some(&key),
                 None,
             )
             .await;
         assert_error(status, &body, StatusCode::NOT_IMPLEMENTED, None);
         assert!(
-            body["error"]["message"].as_str().unwrap().contains("okta"),
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("jumpcloud"),
             "{body}"
         );
     }

@@ -2,17 +2,11 @@
 //! store, the `call`/`op` request helpers, tenant and Okta integration setup, and `assert_error`
 //! for the error shape.
 
-use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_api::{ApiOptions, AppState, Metrics};
-use gatehouse_core::provider::ConnectorRegistry;
-use gatehouse_core::{catalog, SystemClock};
-use gatehouse_engine::secrets::{MasterKey, Sealer};
-use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions};
-use gatehouse_store::SledStore;
+use gatehouse_engine::Gateway;
+use gatehouse_testkit::InProcess;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
@@ -22,55 +16,25 @@ pub(crate) struct Server {
     pub(crate) base: String,
     pub(crate) http: reqwest::Client,
     pub(crate) gateway: Arc<Gateway>,
-    _dir: tempfile::TempDir,
+    _daemon: InProcess,
 }
 
+/// The daemon as `gatehouse serve` builds it (the same composition root), in this process.
 pub(crate) async fn start_with(allow_custom_endpoints: bool, body_limit: usize) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let mut registry = ConnectorRegistry::new();
-    for d in catalog::builtin() {
-        registry.declare(d);
-    }
-    let gateway = Arc::new(Gateway::new(
-        store,
-        Arc::new(registry),
-        Sealer::new(&MasterKey::generate()),
-        Arc::new(SystemClock),
-        GatewayOptions {
-            allow_custom_endpoints,
-            operator_key_hash: Some(tokens::hash(OPERATOR_KEY)),
-        },
-    ));
-    let options = EngineOptions {
-        schedules: false,
-        ..EngineOptions::default()
-    };
-    let engine = Engine::start(Arc::clone(&gateway), options).await.unwrap();
-    let state = AppState {
-        gateway: Arc::clone(&gateway),
-        engine,
-        metrics: Arc::new(Metrics::new()),
-        ready: Arc::new(AtomicBool::new(true)),
-    };
-    let options = ApiOptions {
-        body_limit,
-        request_timeout: Duration::from_secs(10),
-    };
-    let app = gatehouse_api::router(state, &options);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum_serve(listener, app).await });
+    let daemon = InProcess::start(|options| {
+        options.operator_key = Some(OPERATOR_KEY.to_owned().into());
+        options.allow_custom_endpoints = allow_custom_endpoints;
+        options.api.body_limit = body_limit;
+        options.api.request_timeout = Duration::from_secs(10);
+    })
+    .await
+    .unwrap();
     Server {
-        base: format!("http://{addr}"),
+        base: daemon.base_url.clone(),
         http: reqwest::Client::new(),
-        gateway,
-        _dir: dir,
+        gateway: Arc::clone(&daemon.app.gateway),
+        _daemon: daemon,
     }
-}
-
-async fn axum_serve(listener: tokio::net::TcpListener, app: axum::Router) {
-    let _ = axum::serve(listener, app).await;
 }
 
 pub(crate) async fn start() -> Server {

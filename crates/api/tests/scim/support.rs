@@ -2,17 +2,9 @@
 //! store, the SCIM and management request helpers, tenant setup with a SCIM integration, the
 //! `tests/fixtures/scim` loader, resource builders and `assert_scim_error` for the error shape.
 
-use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_api::{ApiOptions, AppState, Metrics};
-use gatehouse_core::provider::ConnectorRegistry;
-use gatehouse_core::{catalog, SystemClock};
-use gatehouse_engine::secrets::{MasterKey, Sealer};
-use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions};
-use gatehouse_store::SledStore;
+use gatehouse_testkit::InProcess;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -25,7 +17,7 @@ pub(crate) const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:ente
 pub(crate) struct Server {
     pub(crate) base: String,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    _daemon: InProcess,
 }
 
 pub(crate) struct Resp {
@@ -40,48 +32,18 @@ pub(crate) struct Tenant {
     pub(crate) scim_token: String,
 }
 
+/// The daemon as `gatehouse serve` builds it (the same composition root), in this process.
 pub(crate) async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SledStore::open(dir.path()).unwrap());
-    let mut registry = ConnectorRegistry::new();
-    for d in catalog::builtin() {
-        registry.declare(d);
-    }
-    let gateway = Arc::new(Gateway::new(
-        store,
-        Arc::new(registry),
-        Sealer::new(&MasterKey::generate()),
-        Arc::new(SystemClock),
-        GatewayOptions {
-            allow_custom_endpoints: false,
-            operator_key_hash: Some(tokens::hash(OPERATOR_KEY)),
-        },
-    ));
-    let options = EngineOptions {
-        schedules: false,
-        ..EngineOptions::default()
-    };
-    let engine = Engine::start(Arc::clone(&gateway), options).await.unwrap();
-    let state = AppState {
-        gateway,
-        engine,
-        metrics: Arc::new(Metrics::new()),
-        ready: Arc::new(AtomicBool::new(true)),
-    };
-    let options = ApiOptions {
-        body_limit: 1024 * 1024,
-        request_timeout: Duration::from_secs(10),
-    };
-    let app = gatehouse_api::router(state, &options);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr: SocketAddr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
+    let daemon = InProcess::start(|options| {
+        options.operator_key = Some(OPERATOR_KEY.to_owned().into());
+        options.api.request_timeout = Duration::from_secs(10);
+    })
+    .await
+    .unwrap();
     Server {
-        base: format!("http://{addr}"),
+        base: daemon.base_url.clone(),
         http: reqwest::Client::new(),
-        _dir: dir,
+        _daemon: daemon,
     }
 }
 

@@ -54,6 +54,7 @@ impl Gateway {
         self.tenant(&new.tenant_id).await?;
         validate::validate_credentials(descriptor, &new.credentials, self.endpoint_policy())?;
         validate::validate_config(descriptor, &new.config, self.endpoint_policy())?;
+        crate::schedule::check_schedules(&new.config, self.clock.now())?;
         check_scim_schemas(descriptor.id, &new.config)?;
         let now = self.clock.now();
         let id = IntegrationId::generate(now);
@@ -145,15 +146,12 @@ impl Gateway {
                 }
             }
             validate::validate_config(descriptor, &config, self.endpoint_policy())?;
+            crate::schedule::check_schedules(&config, self.clock.now())?;
             check_scim_schemas(descriptor.id, &config)?;
             integration.config = config;
         }
         if let Some(credential_patch) = patch.credentials {
-            validate::validate_credential_patch(
-                descriptor,
-                &credential_patch,
-                self.endpoint_policy(),
-            )?;
+            validate::validate_credential_patch(descriptor, &credential_patch)?;
             let current = self.sealer.open(&integration.credentials, id.as_str())?;
             let merged = current.merged_with(&credential_patch);
             validate::validate_credentials(

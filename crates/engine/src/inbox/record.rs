@@ -6,7 +6,10 @@ use chrono::{DateTime, Utc};
 use gatehouse_core::records::PushRequest;
 use gatehouse_core::{IntegrationId, TenantId};
 
-const VERSION: u8 = 1;
+/// Version 2 added the query string and the content type; version 1 records (written before)
+/// are still read, with no query and the content type taken from their headers.
+const VERSION: u8 = 2;
+const VERSION_1: u8 = 1;
 
 /// A delivery taken from the journal.
 #[derive(Debug, Clone)]
@@ -34,11 +37,18 @@ pub fn encode(
         .iter()
         .map(|(k, v)| 8 + k.len() + v.len())
         .sum();
+    let query: usize = request
+        .query
+        .iter()
+        .map(|(k, v)| 8 + k.len() + v.len())
+        .sum::<usize>()
+        + request.content_type.as_ref().map_or(0, String::len);
     let mut out = Vec::with_capacity(
         32 + tenant.as_str().len()
             + integration.as_str().len()
             + request.method.len()
             + headers
+            + query
             + request.body.len(),
     );
     out.push(VERSION);
@@ -51,6 +61,19 @@ pub fn encode(
         put(&mut out, name.as_bytes());
         put(&mut out, value.as_bytes());
     }
+    out.extend_from_slice(&(request.query.len() as u32).to_le_bytes());
+    for (name, value) in &request.query {
+        put(&mut out, name.as_bytes());
+        put(&mut out, value.as_bytes());
+    }
+    put(
+        &mut out,
+        request
+            .content_type
+            .as_deref()
+            .unwrap_or_default()
+            .as_bytes(),
+    );
     out.extend_from_slice(&request.body);
     out
 }
@@ -65,9 +88,11 @@ pub(crate) fn decode(record: Vec<u8>) -> Result<Delivery, RecordError> {
         bytes: &record,
         at: 0,
     };
-    if reader.take(1)? != [VERSION] {
-        return Err(RecordError("unknown version"));
-    }
+    let version = match reader.take(1)? {
+        [VERSION] => VERSION,
+        [VERSION_1] => VERSION_1,
+        _ => return Err(RecordError("unknown version")),
+    };
     let millis = i64::from_le_bytes(
         reader
             .take(8)?
@@ -80,13 +105,18 @@ pub(crate) fn decode(record: Vec<u8>) -> Result<Delivery, RecordError> {
     let integration =
         IntegrationId::parse(reader.string()?).ok_or(RecordError("integration id"))?;
     let method = reader.string()?.to_owned();
-    let count = reader.u32()? as usize;
-    let mut headers = Vec::with_capacity(count.min(256));
-    for _ in 0..count {
-        let name = reader.string()?.to_owned();
-        let value = reader.string()?.to_owned();
-        headers.push((name, value));
-    }
+    let headers = reader.pairs()?;
+    let (query, content_type) = if version == VERSION_1 {
+        let content_type = headers
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+            .map(|(_, value)| media_type(value));
+        (Vec::new(), content_type)
+    } else {
+        let query = reader.pairs()?;
+        let content_type = Some(reader.string()?.to_owned()).filter(|c| !c.is_empty());
+        (query, content_type)
+    };
     let body_start = reader.at;
     let mut body = record;
     body.drain(..body_start);
@@ -96,10 +126,22 @@ pub(crate) fn decode(record: Vec<u8>) -> Result<Delivery, RecordError> {
         integration,
         request: PushRequest {
             method,
+            query,
             headers,
+            content_type,
             body,
         },
     })
+}
+
+/// A `Content-Type` value's media type, lower-cased, without parameters.
+pub(crate) fn media_type(value: &str) -> String {
+    value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 struct Reader<'a> {
@@ -125,6 +167,17 @@ impl<'a> Reader<'a> {
         ))
     }
 
+    fn pairs(&mut self) -> Result<Vec<(String, String)>, RecordError> {
+        let count = self.u32()? as usize;
+        let mut pairs = Vec::with_capacity(count.min(256));
+        for _ in 0..count {
+            let name = self.string()?.to_owned();
+            let value = self.string()?.to_owned();
+            pairs.push((name, value));
+        }
+        Ok(pairs)
+    }
+
     fn string(&mut self) -> Result<&'a str, RecordError> {
         let length = self.u32()? as usize;
         std::str::from_utf8(self.take(length)?).map_err(|_| RecordError("not UTF-8"))
@@ -143,8 +196,10 @@ mod tests {
             method: "POST".into(),
             headers: vec![
                 ("content-type".into(), "application/json".into()),
-                ("x-okta-request-id".into(), "é".into()),
+                ("x-provider-request-id".into(), "é".into()),
             ],
+            query: vec![("validationToken".into(), "a b&c".into())],
+            content_type: Some("application/json".into()),
             body: br#"{"data":{"events":[]}}"#.to_vec(),
         };
         let tenant = TenantId::parse("ten_01hxyz").unwrap();
@@ -157,6 +212,8 @@ mod tests {
         assert_eq!(back.integration, integration);
         assert_eq!(back.request.method, "POST");
         assert_eq!(back.request.headers, request.headers);
+        assert_eq!(back.request.query, request.query);
+        assert_eq!(back.request.content_type, request.content_type);
         assert_eq!(back.request.body, request.body);
         for cut in [0, 1, 5, 12, 20] {
             assert!(decode(bytes[..cut].to_vec()).is_err(), "cut at {cut}");
@@ -164,5 +221,27 @@ mod tests {
         let mut future = bytes;
         future[0] = 9;
         assert!(decode(future).is_err());
+    }
+
+    /// A journal written before the query and content type were kept still replays.
+    #[test]
+    fn a_version_1_record_still_reads() {
+        let mut old = vec![VERSION_1];
+        old.extend_from_slice(&1_700_000_000_123_i64.to_le_bytes());
+        for field in ["ten_01hxyz", "int_01hxyz", "POST"] {
+            put(&mut old, field.as_bytes());
+        }
+        old.extend_from_slice(&1_u32.to_le_bytes());
+        put(&mut old, b"content-type");
+        put(&mut old, b"Application/JSON; charset=utf-8");
+        old.extend_from_slice(b"{}");
+        let back = decode(old).unwrap();
+        assert_eq!(back.request.method, "POST");
+        assert!(back.request.query.is_empty());
+        assert_eq!(
+            back.request.content_type.as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(back.request.body, b"{}");
     }
 }

@@ -109,6 +109,8 @@ async fn a_pushed_brute_force_becomes_a_detection_and_a_policy_action() {
     let push = PushRequest {
         method: "POST".into(),
         headers: vec![],
+        query: vec![],
+        content_type: None,
         body: serde_json::to_vec(&ids).unwrap(),
     };
     let stored = h

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gatehouse_core::records::PushRequest;
+use gatehouse_core::records::{PushReply, PushRequest};
 use gatehouse_core::SystemClock;
 use gatehouse_engine::ingest::PushResult;
 use gatehouse_engine::{Engine, EngineOptions};
@@ -24,6 +24,7 @@ async fn push_ingest_answers_handshakes_and_stores_once() {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect(),
         body: body.as_bytes().to_vec(),
+        ..PushRequest::default()
     };
     let answer = h
         .engine
@@ -37,10 +38,7 @@ async fn push_ingest_answers_handshakes_and_stores_once() {
         .unwrap();
     assert_eq!(
         answer,
-        PushResult::Respond {
-            status: 200,
-            body: json!({"verification": "abc"})
-        }
+        PushResult::Respond(PushReply::json(200, &json!({"verification": "abc"})))
     );
     let stored = h
         .engine
@@ -95,6 +93,7 @@ async fn the_push_inbox_stores_behind_the_answer_once_and_replays_what_was_left(
         method: "POST".into(),
         headers: vec![("content-type".into(), "application/json".into())],
         body: body.as_bytes().to_vec(),
+        ..PushRequest::default()
     };
     let inbox_dir = tempfile::tempdir().unwrap();
     // A previous daemon acknowledged these and stopped before storing them.

@@ -55,6 +55,8 @@ async fn detections_go_to_a_signed_webhook_and_a_json_lines_file() {
     let push = PushRequest {
         method: "POST".into(),
         headers: vec![],
+        query: vec![],
+        content_type: None,
         body: serde_json::to_vec(&ids).unwrap(),
     };
     h.engine

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use gatehouse_connect::Backoff;
-use gatehouse_core::catalog::{self, ProviderDescriptor};
+use gatehouse_core::catalog::{FieldSet, Fields, ProviderDescriptor, PullConfig};
 use gatehouse_core::model::{Action, ActionKind, EventCategory, Outcome, UserStatus};
 use gatehouse_core::provider::{
     Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError, ConnectorFactory,
@@ -17,7 +17,7 @@ use gatehouse_core::provider::{
 };
 use gatehouse_core::records::{
     ActionReport, ActionTarget, EventPage, Page, ProviderEvent, ProviderGroup, ProviderUser,
-    PullMode, PushOutcome, PushRequest,
+    PullMode, PushOutcome, PushReply, PushRequest, DEFAULT_TOKEN_PLACES,
 };
 use gatehouse_core::{SystemClock, TenantId};
 use gatehouse_engine::actions::{ActionRequest, ExecutorPolicy};
@@ -145,10 +145,10 @@ impl Connector for Fake {
 
     fn decode_push(&self, request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
         if let Some(challenge) = request.header("x-challenge") {
-            return Ok(PushOutcome::Respond {
-                status: 200,
-                body: json!({"verification": challenge}),
-            });
+            return Ok(PushOutcome::Respond(PushReply::json(
+                200,
+                &json!({"verification": challenge}),
+            )));
         }
         let ids: Vec<String> = serde_json::from_slice(&request.body)
             .map_err(|e| ConnectorError::BadPush(e.to_string()))?;
@@ -187,11 +187,44 @@ impl Connector for Fake {
     }
 }
 
+/// The scripted provider's credentials: a token, as most providers take.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+struct FakeCredentials {
+    #[schema(min_length = 1)]
+    #[allow(dead_code)]
+    api_token: String,
+}
+
+impl Fields for FakeCredentials {}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+struct FakeConfig {
+    #[serde(flatten)]
+    #[schema(inline)]
+    #[allow(dead_code)]
+    pull: PullConfig,
+    #[allow(dead_code)]
+    ingest_signins: Option<bool>,
+}
+
+impl Fields for FakeConfig {}
+
+pub(crate) static SCRIPTED: ProviderDescriptor = ProviderDescriptor {
+    id: "scripted",
+    display_name: "A scripted provider",
+    push_capable: true,
+    push_token: DEFAULT_TOKEN_PLACES,
+    scim_server: false,
+    signins_flag: Some("ingest_signins"),
+    credentials: FieldSet::of::<FakeCredentials>(),
+    config: FieldSet::of::<FakeConfig>(),
+};
+
 struct FakeFactory(Arc<Mutex<Script>>);
 
 impl ConnectorFactory for FakeFactory {
     fn descriptor(&self) -> &'static ProviderDescriptor {
-        &catalog::OKTA
+        &SCRIPTED
     }
     fn build(&self, _context: ConnectorContext) -> Result<Arc<dyn Connector>, ConnectorError> {
         Ok(Arc::new(Fake(Arc::clone(&self.0))))
@@ -328,12 +361,11 @@ impl Harness {
                 .unwrap();
         }
         let config: Map<String, Value> = serde_json::from_value(config).unwrap();
-        let credentials =
-            serde_json::from_value(json!({"domain": "acme.okta.com", "api_token": "t"})).unwrap();
+        let credentials = serde_json::from_value(json!({"api_token": "t"})).unwrap();
         self.engine
             .gateway
             .create_integration(NewIntegration {
-                kind: "okta".into(),
+                kind: "scripted".into(),
                 tenant_id: self.tenant.clone(),
                 credentials,
                 config,

@@ -3,7 +3,7 @@
 
 use gatehouse_core::model::{EventCategory, Outcome};
 use gatehouse_core::provider::ConnectorError;
-use gatehouse_core::records::{PushOutcome, PushRequest};
+use gatehouse_core::records::{PushOutcome, PushReply, PushRequest};
 use gatehouse_okta::decode_push;
 use serde_json::{json, Value};
 
@@ -18,6 +18,7 @@ fn push(method: &str, headers: &[(&str, &str)], body: &[u8]) -> PushRequest {
             .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
             .collect(),
         body: body.to_vec(),
+        ..PushRequest::default()
     }
 }
 
@@ -31,10 +32,10 @@ fn push_verification_challenge() {
     .unwrap();
     assert_eq!(
         got,
-        PushOutcome::Respond {
-            status: 200,
-            body: json!({"verification": "Z3mRSOe9sA4"})
-        }
+        PushOutcome::Respond(PushReply::json(
+            200,
+            &json!({"verification": "Z3mRSOe9sA4"})
+        ))
     );
 }
 

@@ -1,0 +1,63 @@
+//! The daemon in this process: [`gatehouse_daemon::App`] — the composition root `gatehouse
+//! serve` uses — on an ephemeral loopback port over a temporary data directory. For tests that
+//! need the daemon's parts (its gateway, engine or store) beside its HTTP API; tests of the
+//! binary itself use [`crate::Gatehouse`].
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use anyhow::Context as _;
+use gatehouse_daemon::{App, AppOptions};
+use gatehouse_engine::secrets::MasterKey;
+use secrecy::SecretString;
+
+use crate::TEST_OPERATOR_KEY;
+
+/// A running in-process daemon; stops serving when dropped.
+pub struct InProcess {
+    pub app: App,
+    pub base_url: String,
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+impl InProcess {
+    /// Builds the daemon with test defaults (operator key [`TEST_OPERATOR_KEY`], no cron
+    /// schedules: tests drive pulls), lets `configure` change any option, and serves it.
+    pub async fn start(configure: impl FnOnce(&mut AppOptions)) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir().context("cannot create the data directory")?;
+        let mut options = AppOptions::new(dir.path(), MasterKey::generate());
+        options.operator_key = Some(SecretString::from(TEST_OPERATOR_KEY));
+        options.engine.schedules = false;
+        configure(&mut options);
+        let app = App::build(options).await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let router = app.router.clone();
+        let server = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, router).await {
+                tracing::warn!(%error, "the in-process daemon stopped serving");
+            }
+        });
+        app.ready.store(true, Ordering::Release);
+        Ok(Self {
+            app,
+            base_url: format!("http://{addr}"),
+            addr,
+            server,
+            _dir: dir,
+        })
+    }
+
+    /// Where the daemon keeps its data.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
