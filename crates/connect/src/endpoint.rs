@@ -56,35 +56,35 @@ pub fn resolve_base(
 mod tests {
     use super::*;
 
-    const OKTA: &[&str] = &["okta.com", "oktapreview.com", "okta-emea.com"];
+    const HOSTS: &[&str] = &["idp.example", "idp-preview.example"];
 
     #[test]
     fn official_hosts_only_by_default() {
-        let url = resolve_base("acme.okta.com", OKTA, false).unwrap();
-        assert_eq!(url.as_str(), "https://acme.okta.com/");
-        assert!(resolve_base("https://acme.oktapreview.com/", OKTA, false).is_ok());
+        let url = resolve_base("acme.idp.example", HOSTS, false).unwrap();
+        assert_eq!(url.as_str(), "https://acme.idp.example/");
+        assert!(resolve_base("https://acme.idp-preview.example/", HOSTS, false).is_ok());
         for bad in [
             "evil.com",
-            "okta.com",
-            "acme.okta.com.evil.com",
-            "http://acme.okta.com",
-            "https://acme.okta.com:8443",
+            "idp.example",
+            "acme.idp.example.evil.com",
+            "http://acme.idp.example",
+            "https://acme.idp.example:8443",
             "http://127.0.0.1:9001",
         ] {
-            assert!(resolve_base(bad, OKTA, false).is_err(), "{bad}");
+            assert!(resolve_base(bad, HOSTS, false).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn custom_endpoints_when_allowed() {
-        let url = resolve_base("http://127.0.0.1:9001", OKTA, true).unwrap();
+        let url = resolve_base("http://127.0.0.1:9001", HOSTS, true).unwrap();
         assert_eq!(url.as_str(), "http://127.0.0.1:9001/");
         assert_eq!(
-            resolve_base("ftp://x", OKTA, true),
+            resolve_base("ftp://x", HOSTS, true),
             Err(EndpointError::Invalid)
         );
         assert_eq!(
-            resolve_base("http://u:p@x", OKTA, true),
+            resolve_base("http://u:p@x", HOSTS, true),
             Err(EndpointError::Invalid)
         );
     }

@@ -72,14 +72,14 @@ mod tests {
     }
 
     #[test]
-    fn one_header_per_relation_as_okta_sends() {
+    fn one_header_per_relation() {
         let h = headers(&[
-            r#"<https://acme.okta.com/api/v1/users?limit=200>; rel="self""#,
-            r#"<https://acme.okta.com/api/v1/users?after=00ud4tVDDXYVKPXKVLCO&limit=200>; rel="next""#,
+            r#"<https://acme.idp.example/api/v1/users?limit=200>; rel="self""#,
+            r#"<https://acme.idp.example/api/v1/users?after=00u4tVDDXYVKPXKVLCO&limit=200>; rel="next""#,
         ]);
         assert_eq!(
             next_link(&h).as_deref(),
-            Some("https://acme.okta.com/api/v1/users?after=00ud4tVDDXYVKPXKVLCO&limit=200")
+            Some("https://acme.idp.example/api/v1/users?after=00u4tVDDXYVKPXKVLCO&limit=200")
         );
     }
 

@@ -25,8 +25,8 @@ mod tests {
     #[test]
     fn strips_query_values_and_userinfo() {
         assert_eq!(
-            super::url("https://u:pw@acme.okta.com/api/v1/logs?after=abc&token=secret"),
-            "https://acme.okta.com/api/v1/logs?after=REDACTED&token=REDACTED"
+            super::url("https://u:pw@acme.idp.example/api/v1/logs?after=abc&token=secret"),
+            "https://acme.idp.example/api/v1/logs?after=REDACTED&token=REDACTED"
         );
         assert_eq!(super::url("not a url"), "<unparsable url>");
     }

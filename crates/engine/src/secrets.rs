@@ -134,7 +134,7 @@ mod tests {
 
     fn creds() -> Credentials {
         Credentials::from_object(
-            serde_json::from_value(json!({"domain": "a.okta.com", "api_token": "00abcSECRET"}))
+            serde_json::from_value(json!({"domain": "a.idp.example", "api_token": "00abcSECRET"}))
                 .unwrap(),
         )
     }
