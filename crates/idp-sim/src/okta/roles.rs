@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 use super::clock::fmt_ts;
 use super::errors::OktaError;
 use super::http::{limit, url_with, Params};
-use super::rng::SimRng;
+use super::rng::{OktaIds, SimRng};
 use super::routes::base;
 use super::state::Store;
 use super::OktaSim;
