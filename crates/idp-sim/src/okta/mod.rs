@@ -23,6 +23,7 @@ mod generate;
 mod helpers;
 mod hooks;
 mod http;
+mod import;
 mod lifecycle;
 mod logs;
 mod ratelimit;
@@ -44,6 +45,7 @@ pub use clock::SimClock;
 pub use errors::OktaError;
 pub use helpers::NewUser;
 pub use hooks::{HookAttempt, HookDelivery, HookVerification};
+pub use import::ImportError;
 pub use ratelimit::EndpointFamily;
 pub use state::{RecordedCall, UserStatus};
 
@@ -94,6 +96,11 @@ pub struct OktaConfig {
     /// How many calls (reads included) [`OktaSim::calls`] keeps; older ones
     /// are forgotten, so a long benchmark does not grow without bound.
     pub call_log_capacity: usize,
+    /// At most this many items on one page of a list in the family, whatever
+    /// `limit` asks (links keep the client's `limit`). Okta documents `limit`
+    /// as a maximum and tells clients to follow `next` rather than count
+    /// items; a small cap lets a test page through a handful of objects.
+    pub page_caps: BTreeMap<EndpointFamily, usize>,
 }
 
 impl Default for OktaConfig {
@@ -117,6 +124,7 @@ impl Default for OktaConfig {
             event_hook_id: "who1gatehouseSIM1d7".into(),
             require_content_length: true,
             call_log_capacity: 10_000,
+            page_caps: BTreeMap::new(),
         }
     }
 }
