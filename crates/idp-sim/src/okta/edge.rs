@@ -13,7 +13,7 @@ use super::errors::{random_base62, OktaError, OktaWords};
 use super::http::decode;
 use super::ratelimit::{EndpointFamily, HEADERS};
 use super::state::RecordedCall;
-use super::OktaSim;
+use super::{oauth, OktaSim};
 use crate::common::faults::{answer, reset_connection, truncate, Action};
 use crate::common::Quota;
 
@@ -52,13 +52,13 @@ pub async fn edge(State(sim): State<OktaSim>, req: Request, next: Next) -> Respo
             let taken = sim.limiter().take(family, now_ms);
             match taken {
                 Err(q) => (OktaError::rate_limited().into_response(), q),
-                Ok(q) if !authorized(req.headers(), &sim.config().api_token) => {
-                    (OktaError::invalid_token().into_response(), q)
-                }
-                Ok(q) if sim.config().require_content_length && needs_length(&req) => {
-                    (OktaError::length_required().into_response(), q)
-                }
-                Ok(q) => (okta_shaped(next.run(req).await).await, q),
+                Ok(q) => match authenticate(&sim, &req) {
+                    Some(refused) => (refused, q),
+                    None if sim.config().require_content_length && needs_length(&req) => {
+                        (OktaError::length_required().into_response(), q)
+                    }
+                    None => (okta_shaped(next.run(req).await).await, q),
+                },
             }
         }
     };
@@ -118,6 +118,22 @@ async fn okta_shaped(resp: Response) -> Response {
         err = err.with_cause(text);
     }
     err.into_response()
+}
+
+/// Who may call: the token endpoint authenticates its clients itself; the
+/// Management API takes access tokens the org issued (their scopes and
+/// lifetime checked) or the API token.
+/// `None` when the call may go on, else the refusal to send.
+fn authenticate(sim: &OktaSim, req: &Request) -> Option<Response> {
+    if req.uri().path() == oauth::TOKEN_PATH {
+        return None;
+    }
+    match oauth::check(sim, req) {
+        oauth::Verdict::Allowed => None,
+        oauth::Verdict::Refused(resp) => Some(resp),
+        oauth::Verdict::NotOAuth if authorized(req.headers(), &sim.config().api_token) => None,
+        oauth::Verdict::NotOAuth => Some(OktaError::invalid_token().into_response()),
+    }
 }
 
 /// `Authorization: SSWS <token>` or `Bearer <token>` (schemes case-insensitive).

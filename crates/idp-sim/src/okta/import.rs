@@ -11,16 +11,9 @@ use super::state::{Factor, Group, User, UserStatus};
 use super::OktaSim;
 
 /// Why an object could not be imported.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot import: {0}")]
 pub struct ImportError(pub String);
-
-impl std::fmt::Display for ImportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "cannot import: {}", self.0)
-    }
-}
-
-impl std::error::Error for ImportError {}
 
 fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str, ImportError> {
     v.get(field)

@@ -26,6 +26,7 @@ mod http;
 mod import;
 mod lifecycle;
 mod logs;
+pub mod oauth;
 mod ratelimit;
 mod render;
 mod rng;
@@ -101,6 +102,9 @@ pub struct OktaConfig {
     /// as a maximum and tells clients to follow `next` rather than count
     /// items; a small cap lets a test page through a handful of objects.
     pub page_caps: BTreeMap<EndpointFamily, usize>,
+    /// OAuth 2.0 service apps that may get access tokens at `/oauth2/v1/token`
+    /// (the API token keeps working beside them).
+    pub service_apps: Vec<oauth::ServiceApp>,
 }
 
 impl Default for OktaConfig {
@@ -125,6 +129,7 @@ impl Default for OktaConfig {
             require_content_length: true,
             call_log_capacity: 10_000,
             page_caps: BTreeMap::new(),
+            service_apps: Vec::new(),
         }
     }
 }
@@ -136,6 +141,7 @@ pub(crate) struct Shared {
     limiter: Mutex<RateLimiter>,
     faults: Mutex<FaultQueue>,
     calls: CallLog<RecordedCall>,
+    oauth: Mutex<oauth::OAuthState>,
 }
 
 /// Cheap-clone handle on one simulated Okta org.
@@ -199,6 +205,7 @@ impl OktaSim {
                 limiter: Mutex::new(limiter),
                 faults: Mutex::new(FaultQueue::default()),
                 calls,
+                oauth: Mutex::new(oauth::OAuthState::default()),
             }),
         }
     }
@@ -224,6 +231,10 @@ impl OktaSim {
 
     pub(crate) fn limiter(&self) -> MutexGuard<'_, RateLimiter> {
         lock(&self.shared.limiter)
+    }
+
+    pub(crate) fn oauth(&self) -> MutexGuard<'_, oauth::OAuthState> {
+        lock(&self.shared.oauth)
     }
 
     pub(crate) fn fault_queue(&self) -> MutexGuard<'_, FaultQueue> {

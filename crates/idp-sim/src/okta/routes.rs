@@ -21,7 +21,7 @@ use super::http::{add_link, base_url, limit, url_with, Params};
 use super::ratelimit::EndpointFamily;
 use super::render::{self, Omit};
 use super::state::{Store, UserStatus};
-use super::{lifecycle, logs, roles, OktaSim};
+use super::{lifecycle, logs, oauth, roles, OktaSim};
 
 /// Builds the Management API router.
 pub fn router(sim: OktaSim) -> Router {
@@ -52,6 +52,7 @@ pub fn router(sim: OktaSim) -> Router {
         )
         .route("/api/v1/iam/assignees/users", get(roles::list_assignees))
         .route("/api/v1/logs", get(logs::list_logs))
+        .route(oauth::TOKEN_PATH, post(oauth::issue))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(sim.clone(), edge))
