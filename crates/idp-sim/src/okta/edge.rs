@@ -3,22 +3,19 @@
 //! `X-Rate-Limit-*` and `X-Okta-Request-Id` headers on every answer, and the
 //! record of mutating calls.
 
-use std::time::Duration;
-
-use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 
 use super::clock::fmt_ts;
-use super::errors::{random_base62, OktaError};
-use super::faults::{Action, ConnHandle, Truncation};
+use super::errors::{random_base62, OktaError, OktaWords};
 use super::http::decode;
-use super::ratelimit::{EndpointFamily, Quota};
+use super::ratelimit::{EndpointFamily, HEADERS};
 use super::state::RecordedCall;
-use super::OktaSim;
+use super::{oauth, OktaSim};
+use crate::common::faults::{answer, reset_connection, truncate, Action};
+use crate::common::Quota;
 
 /// The middleware function (installed with `from_fn_with_state`).
 pub async fn edge(State(sim): State<OktaSim>, req: Request, next: Next) -> Response {
@@ -34,55 +31,53 @@ pub async fn edge(State(sim): State<OktaSim>, req: Request, next: Next) -> Respo
     }
     let now_ms = sim.clock().now_ms();
 
-    let (mut resp, quota) = match action {
+    let (mut resp, quota) = match &action {
         Some(Action::Reset) => {
-            let conn = req
-                .extensions()
-                .get::<ConnectInfo<ConnHandle>>()
-                .map(|c| c.0.clone());
-            if mutating(&method) {
-                record(&sim, &method, &path, query, 0, arrived);
-            }
-            return match conn {
-                Some(c) => {
-                    c.reset();
-                    StatusCode::INTERNAL_SERVER_ERROR.into_response()
-                }
-                // Not served by our listener: the best we can do is abort the body.
-                None => aborted(),
-            };
+            let resp = reset_connection(&req);
+            record(&sim, &method, &path, query, 0, arrived, &HeaderMap::new());
+            return resp;
         }
         Some(Action::Burst429) => {
             let mut q = sim.limiter().peek(family, now_ms);
             q.remaining = 0;
             (OktaError::rate_limited().into_response(), q)
         }
-        Some(Action::Status(s)) => {
-            let status = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Some(a @ (Action::Status(_) | Action::Respond(_))) => {
             let q = sim.limiter().peek(family, now_ms);
-            (OktaError::with_status(status).into_response(), q)
+            let resp =
+                answer(a, &OktaWords).unwrap_or_else(|| OktaError::internal().into_response());
+            (resp, q)
         }
         Some(Action::Truncate(_)) | None => {
             let taken = sim.limiter().take(family, now_ms);
             match taken {
                 Err(q) => (OktaError::rate_limited().into_response(), q),
-                Ok(q) if !authorized(req.headers(), &sim.config().api_token) => {
-                    (OktaError::invalid_token().into_response(), q)
-                }
-                Ok(q) if sim.config().require_content_length && needs_length(&req) => {
-                    (OktaError::length_required().into_response(), q)
-                }
-                Ok(q) => (okta_shaped(next.run(req).await).await, q),
+                Ok(q) => match authenticate(&sim, &req) {
+                    Some(refused) => (refused, q),
+                    None if sim.config().require_content_length && needs_length(&req) => {
+                        (OktaError::length_required().into_response(), q)
+                    }
+                    None => (okta_shaped(next.run(req).await).await, q),
+                },
             }
         }
     };
-    if let Some(Action::Truncate(mode)) = action {
-        resp = truncate(resp, mode).await;
-    }
     add_headers(resp.headers_mut(), quota);
-    if mutating(&method) {
-        record(&sim, &method, &path, query, resp.status().as_u16(), arrived);
+    match action {
+        Some(Action::Truncate(mode)) => resp = truncate(resp, mode).await,
+        // A canned answer's own headers win over the ones just added.
+        Some(Action::Respond(canned)) => canned.apply_headers(&mut resp),
+        _ => {}
     }
+    record(
+        &sim,
+        &method,
+        &path,
+        query,
+        resp.status().as_u16(),
+        arrived,
+        resp.headers(),
+    );
     resp
 }
 
@@ -125,6 +120,22 @@ async fn okta_shaped(resp: Response) -> Response {
     err.into_response()
 }
 
+/// Who may call: the token endpoint authenticates its clients itself; the
+/// Management API takes access tokens the org issued (their scopes and
+/// lifetime checked) or the API token.
+/// `None` when the call may go on, else the refusal to send.
+fn authenticate(sim: &OktaSim, req: &Request) -> Option<Response> {
+    if req.uri().path() == oauth::TOKEN_PATH {
+        return None;
+    }
+    match oauth::check(sim, req) {
+        oauth::Verdict::Allowed => None,
+        oauth::Verdict::Refused(resp) => Some(resp),
+        oauth::Verdict::NotOAuth if authorized(req.headers(), &sim.config().api_token) => None,
+        oauth::Verdict::NotOAuth => Some(OktaError::invalid_token().into_response()),
+    }
+}
+
 /// `Authorization: SSWS <token>` or `Bearer <token>` (schemes case-insensitive).
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
     let Some(value) = headers
@@ -141,14 +152,14 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
 }
 
 fn add_headers(h: &mut HeaderMap, q: Quota) {
-    h.insert("x-rate-limit-limit", HeaderValue::from(q.limit));
-    h.insert("x-rate-limit-remaining", HeaderValue::from(q.remaining));
-    h.insert("x-rate-limit-reset", HeaderValue::from(q.reset_epoch_s));
+    HEADERS.apply(h, q);
     if let Ok(v) = HeaderValue::from_str(&random_base62(27)) {
         h.insert("x-okta-request-id", v);
     }
 }
 
+/// Records every call in the call log, and mutating ones (token requests
+/// aside) in the org's record of mutations as before.
 fn record(
     sim: &OktaSim,
     method: &Method,
@@ -156,6 +167,7 @@ fn record(
     query: Option<String>,
     status: u16,
     at: chrono::DateTime<chrono::Utc>,
+    answered: &HeaderMap,
 ) {
     let segs: Vec<String> = path.split('/').map(decode).collect();
     let mut store = sim.store();
@@ -166,7 +178,7 @@ fn record(
         _ => (None, None),
     };
     let user_id = user_key.map(|k| store.user_id(&k).unwrap_or(k));
-    store.mutations.push(RecordedCall {
+    let call = RecordedCall {
         method: method.to_string(),
         path: path.to_string(),
         query,
@@ -174,61 +186,17 @@ fn record(
         group_id,
         status,
         at: fmt_ts(at),
-    });
-}
-
-/// A response whose body fails at once, so the client gets no usable answer.
-fn aborted() -> Response {
-    let stream = futures::stream::once(async {
-        Err::<Bytes, std::io::Error>(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "reset",
-        ))
-    });
-    Response::new(Body::from_stream(stream))
-}
-
-async fn truncate(resp: Response, mode: Truncation) -> Response {
-    let (mut parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let cut = bytes.len() / 2;
-    match mode {
-        Truncation::CutJson => {
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(cut));
-            Response::from_parts(parts, Body::from(bytes.slice(..cut)))
-        }
-        Truncation::ContentLengthTooLong => {
-            parts
-                .headers
-                .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-            let head = bytes.slice(..cut);
-            // Send half, give the server a moment to flush it, then fail the body.
-            let stream = futures::stream::unfold(0u8, move |step| {
-                let head = head.clone();
-                async move {
-                    match step {
-                        0 => Some((Ok(head), 1)),
-                        1 => {
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            Some((
-                                Err(std::io::Error::new(
-                                    std::io::ErrorKind::UnexpectedEof,
-                                    "truncated",
-                                )),
-                                2,
-                            ))
-                        }
-                        _ => None,
-                    }
-                }
-            });
-            Response::from_parts(parts, Body::from_stream(stream))
-        }
+        link: answered
+            .get_all(header::LINK)
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(String::from))
+            .collect(),
+    };
+    if mutating(method) && !path.starts_with("/oauth2/") {
+        store.mutations.push(call.clone());
     }
+    drop(store);
+    sim.shared.calls.push(call);
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 use rand::Rng;
 use serde_json::json;
 
+use crate::common::FaultAnswers;
+
 /// An Okta API error ready to be sent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OktaError {
@@ -222,6 +224,21 @@ impl IntoResponse for OktaError {
             HeaderValue::from_static("application/json"),
         );
         resp
+    }
+}
+
+/// Okta's wording of injected faults: 429 E0000047, and E0000009 bodies on
+/// any other status.
+#[derive(Debug, Clone, Copy)]
+pub struct OktaWords;
+
+impl FaultAnswers for OktaWords {
+    fn too_many_requests(&self) -> Response {
+        OktaError::rate_limited().into_response()
+    }
+
+    fn error_status(&self, status: StatusCode) -> Response {
+        OktaError::with_status(status).into_response()
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
 use super::data::{DEPARTMENTS, FIRST_NAMES, HOME_PLACES, LAST_NAMES, QUESTIONS};
-use super::rng::SimRng;
+use super::rng::{OktaIds, SimRng};
 use super::state::{Factor, Group, Store, User, UserStatus};
 
 /// What to generate.

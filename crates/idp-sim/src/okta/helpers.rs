@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::events::{session_id, Auth, Origin, Parts, Who};
 use super::render::{self, Omit};
+use super::rng::OktaIds;
 use super::state::{User, UserStatus};
 use super::OktaSim;
 

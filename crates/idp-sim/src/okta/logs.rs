@@ -20,7 +20,8 @@ use super::dialect::{self, Dialect};
 use super::errors::OktaError;
 use super::filter::Expr;
 use super::http::{add_link, limit, url_with, Params};
-use super::routes::base;
+use super::ratelimit::EndpointFamily;
+use super::routes::{base, page_size};
 use super::state::{EventResolver, StoredEvent};
 use super::OktaSim;
 
@@ -126,6 +127,7 @@ pub async fn list_logs(
         }
     };
     let lim = limit(&p, 100, 0, 1000)?;
+    let per_page = page_size(&sim, EndpointFamily::Logs, lim);
     let since = date_param(&p, "since")?;
     let until = date_param(&p, "until")?;
     if since.is_some_and(|s| s < now - Duration::days(180)) {
@@ -175,7 +177,7 @@ pub async fn list_logs(
                 store.events.partition_point(|e| e.persisted_ms < since_ms) as u64
             }
         };
-        let (items, last_seq) = poll(&store.events, start, lim, &matcher);
+        let (items, last_seq) = poll(&store.events, start, per_page, &matcher);
         let persisted = last_seq
             .checked_sub(1)
             .and_then(|i| store.events.get(i as usize))
@@ -202,7 +204,7 @@ pub async fn list_logs(
             until_ms,
             position,
             descending,
-            lim,
+            per_page,
             &matcher,
         )
     };

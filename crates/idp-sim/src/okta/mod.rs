@@ -18,21 +18,21 @@ mod dialect;
 mod edge;
 mod errors;
 mod events;
-mod faults;
 mod filter;
 mod generate;
 mod helpers;
 mod hooks;
 mod http;
+mod import;
 mod lifecycle;
 mod logs;
+pub mod oauth;
 mod ratelimit;
 mod render;
 mod rng;
 mod roles;
 mod routes;
 mod scenarios;
-mod server;
 mod state;
 
 use std::collections::BTreeMap;
@@ -41,16 +41,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+pub use crate::common::{CannedResponse, Fault, RunningSim, Truncation};
 pub use clock::SimClock;
 pub use errors::OktaError;
-pub use faults::{Fault, Truncation};
 pub use helpers::NewUser;
 pub use hooks::{HookAttempt, HookDelivery, HookVerification};
+pub use import::ImportError;
 pub use ratelimit::EndpointFamily;
-pub use server::RunningSim;
 pub use state::{RecordedCall, UserStatus};
 
-use faults::FaultQueue;
+use crate::common::{CallLog, FaultQueue};
 use ratelimit::RateLimiter;
 use rng::SimRng;
 use state::Store;
@@ -94,6 +94,17 @@ pub struct OktaConfig {
     /// Answer 411 to a POST/PUT without `Content-Length`, as Okta documents
     /// (note: reqwest/hyper omit it on empty bodies unless set explicitly).
     pub require_content_length: bool,
+    /// How many calls (reads included) [`OktaSim::calls`] keeps; older ones
+    /// are forgotten, so a long benchmark does not grow without bound.
+    pub call_log_capacity: usize,
+    /// At most this many items on one page of a list in the family, whatever
+    /// `limit` asks (links keep the client's `limit`). Okta documents `limit`
+    /// as a maximum and tells clients to follow `next` rather than count
+    /// items; a small cap lets a test page through a handful of objects.
+    pub page_caps: BTreeMap<EndpointFamily, usize>,
+    /// OAuth 2.0 service apps that may get access tokens at `/oauth2/v1/token`
+    /// (the API token keeps working beside them).
+    pub service_apps: Vec<oauth::ServiceApp>,
 }
 
 impl Default for OktaConfig {
@@ -116,6 +127,9 @@ impl Default for OktaConfig {
             async_deactivate_delay: Duration::from_millis(200),
             event_hook_id: "who1gatehouseSIM1d7".into(),
             require_content_length: true,
+            call_log_capacity: 10_000,
+            page_caps: BTreeMap::new(),
+            service_apps: Vec::new(),
         }
     }
 }
@@ -126,6 +140,8 @@ pub(crate) struct Shared {
     store: Mutex<Store>,
     limiter: Mutex<RateLimiter>,
     faults: Mutex<FaultQueue>,
+    calls: CallLog<RecordedCall>,
+    oauth: Mutex<oauth::OAuthState>,
 }
 
 /// Cheap-clone handle on one simulated Okta org.
@@ -175,7 +191,12 @@ impl OktaSim {
         }
         store.rng = SimRng::new(config.seed ^ 0x005E_ED0F_0C7A);
         roles::seed(&mut store, config.seed, anchor);
-        let limiter = RateLimiter::new(config.rate_limit_per_minute, config.rate_limits.clone());
+        let limiter = RateLimiter::new(
+            ratelimit::WINDOW_MS,
+            config.rate_limit_per_minute,
+            config.rate_limits.clone(),
+        );
+        let calls = CallLog::new(config.call_log_capacity);
         Self {
             shared: Arc::new(Shared {
                 config,
@@ -183,6 +204,8 @@ impl OktaSim {
                 store: Mutex::new(store),
                 limiter: Mutex::new(limiter),
                 faults: Mutex::new(FaultQueue::default()),
+                calls,
+                oauth: Mutex::new(oauth::OAuthState::default()),
             }),
         }
     }
@@ -210,6 +233,10 @@ impl OktaSim {
         lock(&self.shared.limiter)
     }
 
+    pub(crate) fn oauth(&self) -> MutexGuard<'_, oauth::OAuthState> {
+        lock(&self.shared.oauth)
+    }
+
     pub(crate) fn fault_queue(&self) -> MutexGuard<'_, FaultQueue> {
         lock(&self.shared.faults)
     }
@@ -223,7 +250,7 @@ impl OktaSim {
     /// Serves the API on `addr` (use port 0 for any free port) until the
     /// returned handle is dropped or shut down.
     pub fn spawn(&self, addr: std::net::SocketAddr) -> std::io::Result<RunningSim> {
-        server::spawn(self.clone(), addr)
+        crate::common::server::spawn(self.router(), addr, "okta")
     }
 
     /// Every mutating call received so far, oldest first.
@@ -234,6 +261,17 @@ impl OktaSim {
     /// Forgets the recorded mutating calls.
     pub fn clear_mutations(&self) {
         self.store().mutations.clear();
+    }
+
+    /// Every call received so far, reads and refused calls included, oldest
+    /// first (the latest [`OktaConfig::call_log_capacity`] of them).
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.shared.calls.snapshot()
+    }
+
+    /// Forgets the calls kept by [`OktaSim::calls`].
+    pub fn clear_calls(&self) {
+        self.shared.calls.clear();
     }
 
     /// Queues a fault for the next matching requests.

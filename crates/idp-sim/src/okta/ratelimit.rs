@@ -1,13 +1,13 @@
-//! Per-minute rate-limit buckets, one per endpoint family, the way Okta counts
-//! them: a window opens with the first request and lasts 60 s (not aligned to
-//! the wall-clock minute); past the quota requests get 429 until it resets.
-//! Every response carries `X-Rate-Limit-Limit`, `X-Rate-Limit-Remaining` and
-//! `X-Rate-Limit-Reset` (UTC epoch seconds).
-
-use std::collections::BTreeMap;
+//! Okta's rate limits on the common buckets: one per-minute bucket per
+//! endpoint family (a window opens with the first request and lasts 60 s, not
+//! aligned to the wall-clock minute); past the quota requests get 429 until it
+//! resets. Every response carries `X-Rate-Limit-Limit`,
+//! `X-Rate-Limit-Remaining` and `X-Rate-Limit-Reset` (UTC epoch seconds).
 
 use axum::http::Method;
 use serde::{Deserialize, Serialize};
+
+use crate::common::ratelimit::{self as common, RateHeaders};
 
 /// Groups of endpoints that share one quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -48,94 +48,18 @@ impl EndpointFamily {
     }
 }
 
-/// The three header values for a response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
-    pub limit: u32,
-    pub remaining: u32,
-    pub reset_epoch_s: i64,
-}
+/// Okta counts per minute.
+pub const WINDOW_MS: i64 = 60_000;
 
-#[derive(Debug, Clone)]
-struct Bucket {
-    window_start_ms: i64,
-    used: u32,
-}
+/// The headers Okta announces every quota with.
+pub const HEADERS: RateHeaders = RateHeaders {
+    limit: "x-rate-limit-limit",
+    remaining: "x-rate-limit-remaining",
+    reset: "x-rate-limit-reset",
+};
 
-/// All buckets of the org.
-#[derive(Debug, Clone)]
-pub struct RateLimiter {
-    default_limit: u32,
-    limits: BTreeMap<EndpointFamily, u32>,
-    buckets: BTreeMap<EndpointFamily, Bucket>,
-}
-
-const WINDOW_MS: i64 = 60_000;
-
-impl RateLimiter {
-    pub fn new(default_limit: u32, limits: BTreeMap<EndpointFamily, u32>) -> Self {
-        Self {
-            default_limit,
-            limits,
-            buckets: BTreeMap::new(),
-        }
-    }
-
-    fn limit_of(&self, family: EndpointFamily) -> u32 {
-        self.limits
-            .get(&family)
-            .copied()
-            .unwrap_or(self.default_limit)
-    }
-
-    fn bucket(&mut self, family: EndpointFamily, now_ms: i64) -> &mut Bucket {
-        let b = self.buckets.entry(family).or_insert(Bucket {
-            window_start_ms: now_ms,
-            used: 0,
-        });
-        if now_ms >= b.window_start_ms + WINDOW_MS {
-            b.window_start_ms = now_ms;
-            b.used = 0;
-        }
-        b
-    }
-
-    /// Counts one request; `Err` carries the headers of a 429.
-    pub fn take(&mut self, family: EndpointFamily, now_ms: i64) -> Result<Quota, Quota> {
-        let limit = self.limit_of(family);
-        let b = self.bucket(family, now_ms);
-        let reset_epoch_s = (b.window_start_ms + WINDOW_MS + 999).div_euclid(1000);
-        if b.used >= limit {
-            return Err(Quota {
-                limit,
-                remaining: 0,
-                reset_epoch_s,
-            });
-        }
-        b.used += 1;
-        Ok(Quota {
-            limit,
-            remaining: limit - b.used,
-            reset_epoch_s,
-        })
-    }
-
-    /// The current headers without counting (for injected 429 bursts).
-    pub fn peek(&mut self, family: EndpointFamily, now_ms: i64) -> Quota {
-        let limit = self.limit_of(family);
-        let b = self.bucket(family, now_ms);
-        Quota {
-            limit,
-            remaining: limit.saturating_sub(b.used),
-            reset_epoch_s: (b.window_start_ms + WINDOW_MS + 999).div_euclid(1000),
-        }
-    }
-
-    /// Changes a family's quota at run time.
-    pub fn set_limit(&mut self, family: EndpointFamily, limit: u32) {
-        self.limits.insert(family, limit);
-    }
-}
+/// The org's buckets, one per endpoint family.
+pub type RateLimiter = common::RateLimiter<EndpointFamily>;
 
 #[cfg(test)]
 mod tests {
@@ -181,7 +105,7 @@ mod tests {
 
     #[test]
     fn window_resets_after_a_minute() {
-        let mut r = RateLimiter::new(2, BTreeMap::new());
+        let mut r = RateLimiter::new(WINDOW_MS, 2, std::collections::BTreeMap::new());
         let t = 1_700_000_000_000;
         assert_eq!(r.take(EndpointFamily::Users, t).unwrap().remaining, 1);
         assert_eq!(r.take(EndpointFamily::Users, t + 1).unwrap().remaining, 0);

@@ -1,101 +1,18 @@
-//! A small seeded random generator (SplitMix64) so that generated orgs are the
-//! same for the same seed on every machine and every version of `rand`.
+//! Okta's object ids on the common seeded generator: a 3-character type
+//! prefix and base62 characters, 20 in all (`00u…` users, `00g…` groups,
+//! `ufs…` factors).
 
-/// Deterministic pseudo-random source.
-#[derive(Debug, Clone, Default)]
-pub struct SimRng {
-    state: u64,
+pub use crate::common::rng::SimRng;
+
+/// Okta-shaped ids from a [`SimRng`].
+pub trait OktaIds {
+    /// An Okta-style object id with `prefix` as its type prefix.
+    fn okta_id(&mut self, prefix: &str) -> String;
 }
 
-const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-impl SimRng {
-    pub fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next_u64() % n
-        }
-    }
-
-    /// Uniform in `lo..hi` (lo when the range is empty).
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        if hi <= lo {
-            lo
-        } else {
-            lo + self.below((hi - lo) as u64) as i64
-        }
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64 <= p
-    }
-
-    /// A random element; `None` only for an empty slice.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        items.get(self.below(items.len() as u64) as usize)
-    }
-
-    /// Index drawn according to `weights`.
-    pub fn weighted(&mut self, weights: &[u32]) -> usize {
-        let total: u64 = weights.iter().map(|w| u64::from(*w)).sum();
-        let mut roll = self.below(total);
-        for (i, w) in weights.iter().enumerate() {
-            let w = u64::from(*w);
-            if roll < w {
-                return i;
-            }
-            roll -= w;
-        }
-        0
-    }
-
-    /// Random base62 text.
-    pub fn base62(&mut self, len: usize) -> String {
-        (0..len)
-            .map(|_| char::from(BASE62[self.below(BASE62.len() as u64) as usize]))
-            .collect()
-    }
-
-    /// An Okta-style object id: 3-character type prefix + 17 base62 characters
-    /// (`00u…` users, `00g…` groups, `ufs…` factors).
-    pub fn okta_id(&mut self, prefix: &str) -> String {
-        format!("{prefix}{}", self.base62(20 - prefix.len()))
-    }
-
-    /// A version-4 UUID string.
-    pub fn uuid(&mut self) -> String {
-        let a = self.next_u64();
-        let b = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0x0fff,
-            ((b >> 48) & 0x3fff) | 0x8000,
-            b & 0xffff_ffff_ffff
-        )
-    }
-
-    /// Lower-case hex text.
-    pub fn hex(&mut self, len: usize) -> String {
-        (0..len)
-            .map(|_| char::from(b"0123456789abcdef"[self.below(16) as usize]))
-            .collect()
+impl OktaIds for SimRng {
+    fn okta_id(&mut self, prefix: &str) -> String {
+        self.prefixed_id(prefix, 20)
     }
 }
 
@@ -104,19 +21,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deterministic() {
-        let mut a = SimRng::new(7);
-        let mut b = SimRng::new(7);
-        assert_eq!(a.okta_id("00u"), b.okta_id("00u"));
-        assert_eq!(a.uuid(), b.uuid());
-    }
-
-    #[test]
-    fn shapes() {
-        let mut r = SimRng::new(1);
-        assert_eq!(r.okta_id("00u").len(), 20);
-        let u = r.uuid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
+    fn okta_ids_are_twenty_characters_after_their_prefix() {
+        let id = SimRng::new(1).okta_id("00u");
+        assert_eq!(id.len(), 20);
+        assert!(id.starts_with("00u"));
+        assert_eq!(SimRng::new(7).okta_id("00g"), SimRng::new(7).okta_id("00g"));
     }
 }

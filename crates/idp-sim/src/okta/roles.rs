@@ -20,8 +20,9 @@ use serde_json::{json, Map, Value};
 use super::clock::fmt_ts;
 use super::errors::OktaError;
 use super::http::{limit, url_with, Params};
-use super::rng::SimRng;
-use super::routes::base;
+use super::ratelimit::EndpointFamily;
+use super::rng::{OktaIds, SimRng};
+use super::routes::{base, page_size};
 use super::state::Store;
 use super::OktaSim;
 
@@ -156,7 +157,8 @@ pub async fn list_assignees(
         .range::<String, _>((lower, Bound::Unbounded))
         .filter(|(_, held)| !held.is_empty())
         .map(|(id, _)| id);
-    let page: Vec<&String> = holders.by_ref().take(lim).collect();
+    let per_page = page_size(&sim, EndpointFamily::Other, lim);
+    let page: Vec<&String> = holders.by_ref().take(per_page).collect();
     let more = holders.next().is_some();
     let value: Vec<Value> = page
         .iter()

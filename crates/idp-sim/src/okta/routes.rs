@@ -18,9 +18,10 @@ use super::edge::edge;
 use super::errors::OktaError;
 use super::filter::Expr;
 use super::http::{add_link, base_url, limit, url_with, Params};
+use super::ratelimit::EndpointFamily;
 use super::render::{self, Omit};
 use super::state::{Store, UserStatus};
-use super::{lifecycle, logs, roles, OktaSim};
+use super::{lifecycle, logs, oauth, roles, OktaSim};
 
 /// Builds the Management API router.
 pub fn router(sim: OktaSim) -> Router {
@@ -51,6 +52,7 @@ pub fn router(sim: OktaSim) -> Router {
         )
         .route("/api/v1/iam/assignees/users", get(roles::list_assignees))
         .route("/api/v1/logs", get(logs::list_logs))
+        .route(oauth::TOKEN_PATH, post(oauth::issue))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn_with_state(sim.clone(), edge))
@@ -63,6 +65,14 @@ async fn no_route(uri: Uri) -> OktaError {
 
 async fn wrong_method() -> OktaError {
     OktaError::method_not_allowed()
+}
+
+/// How many items a page of a list in `family` holds for a client's `limit`.
+pub fn page_size(sim: &OktaSim, family: EndpointFamily, lim: usize) -> usize {
+    sim.config()
+        .page_caps
+        .get(&family)
+        .map_or(lim, |cap| lim.min((*cap).max(1)))
 }
 
 /// The base URL for links in this response.
@@ -119,6 +129,7 @@ async fn list_users(
     let expr = expression(&p, Dialect::UsersFilter, Dialect::UsersSearch)?;
     let q = p.get("q").map(str::to_lowercase);
     let lim = limit(&p, if q.is_some() { 10 } else { 200 }, 1, 200)?;
+    let per_page = page_size(&sim, EndpointFamily::Users, lim);
     let after = p.get("after").map(String::from);
     let base = base(&sim, &headers);
     let omit = omit(&headers);
@@ -152,7 +163,7 @@ async fn list_users(
         if !keep {
             continue;
         }
-        if items.len() == lim {
+        if items.len() == per_page {
             more = true;
             break;
         }
@@ -243,6 +254,7 @@ async fn list_groups(
     let expr = expression(&p, Dialect::GroupsFilter, Dialect::GroupsSearch)?;
     let q = p.get("q").map(str::to_lowercase);
     let lim = limit(&p, if q.is_some() { 300 } else { 10_000 }, 1, 10_000)?;
+    let per_page = page_size(&sim, EndpointFamily::Groups, lim);
     let after = p.get("after").map(String::from);
     let base = base(&sim, &headers);
     let store = sim.store();
@@ -268,7 +280,7 @@ async fn list_groups(
         if !keep {
             continue;
         }
-        if items.len() == lim {
+        if items.len() == per_page {
             more = true;
             break;
         }
@@ -326,7 +338,10 @@ async fn group_users(
     let mut members = g.members.range::<String, _>((lower, Bound::Unbounded));
     let mut items = Vec::new();
     let mut last = None;
-    for uid in members.by_ref().take(lim) {
+    for uid in members
+        .by_ref()
+        .take(page_size(&sim, EndpointFamily::Groups, lim))
+    {
         if let Some(u) = store.users.get(uid) {
             items.push(render::user(u, &base, false, omit));
         }

@@ -262,6 +262,9 @@ pub struct RecordedCall {
     pub status: u16,
     /// Simulated time the call arrived, Okta format.
     pub at: String,
+    /// The `link` header values answered (paging relations), in order.
+    #[serde(default)]
+    pub link: Vec<String>,
 }
 
 /// The org.

@@ -12,6 +12,7 @@ mod faults;
 mod hooks;
 mod lifecycle;
 mod logs;
+mod oauth;
 mod roles;
 mod support;
 mod users;

@@ -230,3 +230,57 @@ async fn single_user_me_login_groups_and_factors() {
     let everyone = all.iter().find(|g| g["profile"]["name"] == "Everyone");
     assert!(everyone.is_none(), "type filter excludes BUILT_IN");
 }
+
+#[tokio::test]
+async fn page_caps_shorten_pages_and_the_call_log_keeps_the_links_answered() {
+    use gatehouse_idp_sim::okta::{EndpointFamily, OktaConfig};
+    let api = Api::start(OktaConfig {
+        page_caps: [(EndpointFamily::Users, 3)].into(),
+        ..config(12, 0)
+    });
+    let resp = api.get("/api/v1/users?limit=200").await;
+    let next = next_link(resp.headers()).expect("a capped page links onward");
+    assert!(
+        next.contains("limit=200"),
+        "links keep the client's limit: {next}"
+    );
+    let page: Vec<Value> = resp.json().await.unwrap();
+    assert_eq!(page.len(), 3);
+    let calls = api.sim.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].status, 200);
+    assert!(
+        calls[0]
+            .link
+            .iter()
+            .any(|l| l.contains(&next) && l.contains("rel=\"next\"")),
+        "{:?}",
+        calls[0].link
+    );
+    assert!(api.sim.mutations().is_empty(), "reads are not mutations");
+}
+
+#[tokio::test]
+async fn an_org_imported_from_okta_json_serves_those_objects() {
+    let api = Api::start(config(8, 0));
+    api.sim.clear_directory();
+    let user = json!({
+        "id": "00u1importedUser01d6", "status": "SUSPENDED",
+        "created": "2020-01-01T00:00:00.000Z", "lastUpdated": "2021-01-01T00:00:00.000Z",
+        "profile": {"login": "imported@example.com", "firstName": "Im", "lastName": "Ported"}
+    });
+    let id = api.sim.import_user(&user).unwrap();
+    assert!(api.sim.set_token_owner(&id));
+    let me: Value = api.get("/api/v1/users/me").await.json().await.unwrap();
+    assert_eq!(
+        (me["id"].as_str(), me["status"].as_str()),
+        (Some(id.as_str()), Some("SUSPENDED"))
+    );
+    assert_eq!(me["lastUpdated"], "2021-01-01T00:00:00.000Z");
+    let listed: Vec<Value> = api.get("/api/v1/users").await.json().await.unwrap();
+    assert_eq!(listed.len(), 1, "only the imported user");
+    assert!(api
+        .sim
+        .import_user(&json!({"id": "x", "status": "NOPE"}))
+        .is_err());
+}

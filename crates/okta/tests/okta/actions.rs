@@ -1,14 +1,13 @@
-//! Response actions against the fake org: disable and enable, deactivate mode, revoking
+//! Response actions against the simulated org: disable and enable, deactivate mode, revoking
 //! sessions and enforcing MFA, each done once and a no-op when already done.
 
-use axum::http::StatusCode;
 use gatehouse_core::model::{ActionKind, UserStatus};
 use gatehouse_core::provider::{Connector, ConnectorError};
 use gatehouse_core::records::ActionTarget;
+use gatehouse_idp_sim::okta::{CannedResponse, Fault, UserStatus as OktaStatus};
 use serde_json::json;
 
-use crate::fake::{start_fake, Planned};
-use crate::support::{connector, connector_with, manual_clock};
+use crate::support::{connector, connector_with, fixture, manual_clock, start_org};
 
 fn target(id: &str) -> ActionTarget {
     ActionTarget {
@@ -26,8 +25,8 @@ fn report_status(report: &gatehouse_core::records::ActionReport) -> Option<UserS
 
 #[tokio::test]
 async fn disable_suspends_once_and_enable_unsuspends_once() {
-    let fake = start_fake().await;
-    let connector = connector(&fake);
+    let org = start_org().await;
+    let connector = connector(&org);
     let report = connector
         .act(ActionKind::DisableAccount, &target(ALICE))
         .await
@@ -41,7 +40,7 @@ async fn disable_suspends_once_and_enable_unsuspends_once() {
     assert!(!again.changed, "already suspended is a no-op: {again:?}");
     assert_eq!(report_status(&again), Some(UserStatus::Suspended));
     assert_eq!(
-        fake.mutations(),
+        org.mutations(),
         vec![format!("POST /api/v1/users/{ALICE}/lifecycle/suspend")]
     );
 
@@ -57,7 +56,7 @@ async fn disable_suspends_once_and_enable_unsuspends_once() {
         .unwrap();
     assert!(!again.changed, "already active is a no-op");
     assert_eq!(
-        fake.mutations(),
+        org.mutations(),
         vec![
             format!("POST /api/v1/users/{ALICE}/lifecycle/suspend"),
             format!("POST /api/v1/users/{ALICE}/lifecycle/unsuspend"),
@@ -78,26 +77,22 @@ async fn disable_suspends_once_and_enable_unsuspends_once() {
         .unwrap();
     assert!(report.changed);
     assert_eq!(
-        fake.mutations().last().unwrap(),
+        org.mutations().last().unwrap(),
         "POST /api/v1/users/00u3m5wrdPjJYUFb81d6/lifecycle/unlock"
     );
 }
 
 #[tokio::test]
 async fn an_invalid_transition_is_a_no_op_when_the_status_confirms_it() {
-    let fake = start_fake().await;
-    let connector = connector(&fake);
+    let org = start_org().await;
+    let connector = connector(&org);
     // A race: our read (answered from the plan) says ACTIVE, but the user is suspended by the
     // time we POST, so Okta answers 400 E0000001; the re-read confirms SUSPENDED.
-    let active = fake.user(ALICE).unwrap();
-    fake.set_status(ALICE, "SUSPENDED");
-    fake.plan(
-        1,
-        Planned {
-            status: StatusCode::OK,
-            headers: vec![],
-            body: active,
-        },
+    let active = org.sim.user_json(ALICE).unwrap();
+    assert!(org.sim.set_user_status(ALICE, OktaStatus::Suspended));
+    org.sim.inject_on(
+        &format!("/api/v1/users/{ALICE}"),
+        Fault::respond(CannedResponse::json(200, &active), 1),
     );
     let report = connector
         .act(ActionKind::DisableAccount, &target(ALICE))
@@ -105,12 +100,12 @@ async fn an_invalid_transition_is_a_no_op_when_the_status_confirms_it() {
         .unwrap();
     assert!(!report.changed, "{report:?}");
     assert_eq!(
-        fake.mutations(),
+        org.mutations(),
         vec![format!("POST /api/v1/users/{ALICE}/lifecycle/suspend")]
     );
 
     // A refusal the status does not explain is reported, with Okta's code.
-    fake.set_status(ALICE, "STAGED");
+    assert!(org.sim.set_user_status(ALICE, OktaStatus::Staged));
     let err = connector
         .act(ActionKind::DisableAccount, &target(ALICE))
         .await
@@ -128,9 +123,9 @@ async fn an_invalid_transition_is_a_no_op_when_the_status_confirms_it() {
 
 #[tokio::test]
 async fn deactivate_mode_deactivates_without_email_once() {
-    let fake = start_fake().await;
+    let org = start_org().await;
     let connector = connector_with(
-        &fake,
+        &org,
         json!({"disable_mode": "deactivate"}),
         manual_clock(),
         4,
@@ -154,7 +149,7 @@ async fn deactivate_mode_deactivates_without_email_once() {
         "a deactivation in progress is not repeated"
     );
     assert_eq!(
-        fake.mutations(),
+        org.mutations(),
         vec![format!(
             "POST /api/v1/users/{ALICE}/lifecycle/deactivate?sendEmail=false"
         )]
@@ -168,15 +163,15 @@ async fn deactivate_mode_deactivates_without_email_once() {
 
 #[tokio::test]
 async fn revoke_sessions_deletes_sessions_and_tokens() {
-    let fake = start_fake().await;
-    let connector = connector(&fake);
+    let org = start_org().await;
+    let connector = connector(&org);
     let report = connector
         .act(ActionKind::RevokeSessions, &target(ALICE))
         .await
         .unwrap();
     assert!(report.changed);
     assert_eq!(
-        fake.mutations(),
+        org.mutations(),
         vec![format!(
             "DELETE /api/v1/users/{ALICE}/sessions?oauthTokens=true"
         )]
@@ -194,7 +189,7 @@ async fn revoke_sessions_deletes_sessions_and_tokens() {
             .changed
     );
     assert_eq!(
-        fake.mutations().last().unwrap(),
+        org.mutations().last().unwrap(),
         &format!("DELETE /api/v1/users/{ALICE}/sessions?oauthTokens=true")
     );
     let err = connector
@@ -214,9 +209,9 @@ async fn revoke_sessions_deletes_sessions_and_tokens() {
 
 #[tokio::test]
 async fn enforce_mfa_resets_factors_and_joins_the_group_once() {
-    let fake = start_fake().await;
-    let group = "00g1emaKYZTWRYYRRTSK";
-    let connector = connector_with(&fake, json!({"mfa_group_id": group}), manual_clock(), 4);
+    let org = start_org().await;
+    let group = org.sim.import_group(&fixture("mfa_group.json")).unwrap();
+    let connector = connector_with(&org, json!({"mfa_group_id": group}), manual_clock(), 4);
     let isaac = "00ub0oNGTSWTBKOLGLNR";
     let report = connector
         .act(ActionKind::EnforceMfa, &target(isaac))
@@ -224,7 +219,7 @@ async fn enforce_mfa_resets_factors_and_joins_the_group_once() {
         .unwrap();
     assert!(report.changed, "{report:?}");
     assert_eq!(
-        fake.mutations(),
+        org.mutations(),
         vec![
             format!("POST /api/v1/users/{isaac}/lifecycle/reset_factors"),
             format!("PUT /api/v1/groups/{group}/users/{isaac}"),
@@ -238,14 +233,14 @@ async fn enforce_mfa_resets_factors_and_joins_the_group_once() {
         !again.changed,
         "no factors left and already a member: {again:?}"
     );
-    assert_eq!(fake.mutations().len(), 2, "nothing more was sent");
+    assert_eq!(org.mutations().len(), 2, "nothing more was sent");
 
     // Without a group only the reset happens, and only when factors are enrolled.
-    let plain = connector_with(&fake, json!({}), manual_clock(), 4);
+    let plain = connector_with(&org, json!({}), manual_clock(), 4);
     let report = plain
         .act(ActionKind::EnforceMfa, &target(ALICE))
         .await
         .unwrap();
     assert!(!report.changed);
-    assert_eq!(fake.mutations().len(), 2);
+    assert_eq!(org.mutations().len(), 2);
 }

@@ -1,26 +1,28 @@
-//! HTTP behaviour against the fake org: building from the catalog descriptor, a wrong token,
-//! next links and cursors off the org, rate limits and retried server errors.
+//! HTTP behaviour against the simulated org: building from the catalog descriptor, a wrong
+//! token, next links and cursors off the org, rate limits and retried server errors.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{Connector, ConnectorError, ConnectorFactory};
 use gatehouse_core::records::PullMode;
 use gatehouse_core::{Clock, SystemClock};
+use gatehouse_idp_sim::okta::{CannedResponse, Fault, OktaConfig, OktaError};
 use gatehouse_okta::{Factory, OktaConnector};
 use serde_json::json;
 
-use crate::fake::{start_fake, Planned};
-use crate::support::{connector, connector_with, context, fast_policy, manual_clock, TOKEN};
+use crate::support::{
+    connector, connector_with, context, fast_policy, manual_clock, org_config, start_org,
+    start_org_with, TOKEN,
+};
 
 #[tokio::test]
 async fn factory_builds_from_the_catalog_descriptor() {
-    let fake = start_fake().await;
+    let org = start_org().await;
     assert_eq!(Factory.descriptor().id, "okta");
     let built = Factory
-        .build(context(fake.base(), TOKEN, json!({}), manual_clock()))
+        .build(context(&org.base(), TOKEN, json!({}), manual_clock()))
         .unwrap();
     let caps = built.capabilities();
     assert!(caps.users && caps.groups && caps.signins && caps.push);
@@ -38,12 +40,11 @@ async fn factory_builds_from_the_catalog_descriptor() {
         report.principal.as_deref(),
         Some("gatehouse-svc@example.com")
     );
-    let seen = fake.seen();
-    assert_eq!(seen.last().unwrap().path, "/api/v1/users/me");
+    assert_eq!(org.calls().last().unwrap().path, "/api/v1/users/me");
 
     let off = Factory
         .build(context(
-            fake.base(),
+            &org.base(),
             TOKEN,
             json!({"ingest_system_log": false}),
             manual_clock(),
@@ -61,7 +62,7 @@ async fn factory_builds_from_the_catalog_descriptor() {
     );
     let week = Factory
         .build(context(
-            fake.base(),
+            &org.base(),
             TOKEN,
             json!({"system_log_lookback_hours": 168}),
             manual_clock(),
@@ -73,7 +74,7 @@ async fn factory_builds_from_the_catalog_descriptor() {
     );
 
     // Outside custom endpoints only Okta's hosts are accepted (no SSRF through `domain`).
-    let mut ctx = context(fake.base(), TOKEN, json!({}), manual_clock());
+    let mut ctx = context(&org.base(), TOKEN, json!({}), manual_clock());
     ctx.allow_custom_endpoints = false;
     assert!(matches!(
         Factory.build(ctx),
@@ -82,22 +83,22 @@ async fn factory_builds_from_the_catalog_descriptor() {
     let mut ctx = context("acme.okta.com", TOKEN, json!({}), manual_clock());
     ctx.allow_custom_endpoints = false;
     assert!(Factory.build(ctx).is_ok());
-    let ctx = context(fake.base(), "", json!({}), manual_clock());
+    let ctx = context(&org.base(), "", json!({}), manual_clock());
     assert!(matches!(
         Factory.build(ctx),
         Err(ConnectorError::InvalidConfig(_))
     ));
-    let ctx = context(fake.base(), "bad\ntoken", json!({}), manual_clock());
+    let ctx = context(&org.base(), "bad\ntoken", json!({}), manual_clock());
     let err = Factory.build(ctx).err().unwrap();
     assert!(!err.to_string().contains("bad\ntoken"), "{err}");
 }
 
 #[tokio::test]
 async fn wrong_token_is_unauthorized_without_the_token_in_the_message() {
-    let fake = start_fake().await;
+    let org = start_org().await;
     let wrong = "00QCjAl4MlV-WRONG-token-value";
     let connector = OktaConnector::from_context(
-        context(fake.base(), wrong, json!({}), manual_clock()),
+        context(&org.base(), wrong, json!({}), manual_clock()),
         fast_policy(4),
     )
     .unwrap();
@@ -118,22 +119,38 @@ async fn wrong_token_is_unauthorized_without_the_token_in_the_message() {
         !format!("{connector:?}").contains("WRONG"),
         "Debug hides the token"
     );
-    assert_eq!(fake.seen().len(), 1, "a 401 is not retried");
+    let calls = org.calls();
+    assert_eq!(calls.len(), 1, "a 401 is not retried");
+    assert_eq!(calls[0].status, 401);
 }
 
 #[tokio::test]
 async fn a_next_link_or_cursor_off_the_org_is_refused() {
-    let fake = start_fake().await;
-    let connector = connector(&fake);
-    *fake.foreign_next.lock().unwrap() = Some("http://169.254.169.254".into());
+    // The org names another host in its links (as behind a misconfigured proxy, or a hostile one).
+    let org = start_org_with(OktaConfig {
+        public_base_url: Some("http://169.254.169.254".into()),
+        ..org_config()
+    })
+    .await;
+    let connector = connector(&org);
     let err = connector
         .users_page(PullMode::Full, None)
         .await
         .unwrap_err();
     assert!(matches!(err, ConnectorError::Protocol(_)), "{err}");
-    let calls_before = fake.seen().len();
+    let lists = org.calls_to("/api/v1/users");
+    assert_eq!(lists.len(), 1, "the foreign next link was not followed");
+    assert!(
+        lists[0]
+            .link
+            .iter()
+            .any(|l| l.starts_with("<http://169.254.169.254/api/v1/users?")),
+        "{:?}",
+        lists[0].link
+    );
+    let calls_before = org.calls().len();
 
-    let port = fake
+    let port = org
         .base()
         .rsplit(':')
         .next()
@@ -148,7 +165,7 @@ async fn a_next_link_or_cursor_off_the_org_is_refused() {
         ),
         format!("https://127.0.0.1:{port}/api/v1/users?after=1"),
         format!("http://user:pw@127.0.0.1:{port}/api/v1/users?after=1"),
-        format!("{}/api/v1/groups?after=1", fake.base()),
+        format!("{}/api/v1/groups?after=1", org.base()),
         "not a url".to_owned(),
     ] {
         let err = connector
@@ -166,7 +183,7 @@ async fn a_next_link_or_cursor_off_the_org_is_refused() {
         );
     }
     assert_eq!(
-        fake.seen().len(),
+        org.calls().len(),
         calls_before,
         "nothing was sent for a forged cursor"
     );
@@ -174,73 +191,57 @@ async fn a_next_link_or_cursor_off_the_org_is_refused() {
 
 #[tokio::test]
 async fn rate_limit_429_waits_for_the_reset_then_succeeds() {
-    let fake = start_fake().await;
-    let connector = connector_with(&fake, json!({}), Arc::new(SystemClock), 4);
+    let org = start_org().await;
+    let connector = connector_with(&org, json!({}), Arc::new(SystemClock), 4);
     // Okta's reset is in whole epoch seconds: two seconds ahead is at least one second away.
     let reset = SystemClock.now().timestamp() + 2;
-    fake.plan(
-        1,
-        Planned {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            headers: vec![
-                ("x-rate-limit-limit", "600".into()),
-                ("x-rate-limit-remaining", "0".into()),
-                ("x-rate-limit-reset", reset.to_string()),
-            ],
-            body: json!({"errorCode": "E0000047", "errorSummary": "API call exceeded rate limit due to too many requests."}),
-        },
-    );
+    // Okta's 429, with a reset nearer than the simulated minute's so the test stays short.
+    let too_many = CannedResponse::json(429, &OktaError::rate_limited().body())
+        .header("x-rate-limit-limit", "600")
+        .header("x-rate-limit-remaining", "0")
+        .header("x-rate-limit-reset", reset.to_string());
+    org.sim.inject(Fault::respond(too_many, 1));
     let started = Instant::now();
     let report = connector.check().await.unwrap();
     assert_eq!(
         report.principal.as_deref(),
         Some("gatehouse-svc@example.com")
     );
-    assert_eq!(fake.seen().len(), 2);
+    let statuses: Vec<u16> = org.calls().iter().map(|c| c.status).collect();
+    assert_eq!(statuses, [429, 200]);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "waited for X-Rate-Limit-Reset"
     );
     assert!(SystemClock.now().timestamp() >= reset);
 
-    fake.plan(
-        10,
-        Planned {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            headers: vec![("retry-after", "0".into())],
-            body: json!({"errorCode": "E0000047"}),
-        },
-    );
-    let connector = connector_with(&fake, json!({}), Arc::new(SystemClock), 3);
+    let retry_now =
+        CannedResponse::json(429, &OktaError::rate_limited().body()).header("retry-after", "0");
+    org.sim.inject(Fault::respond(retry_now, 10));
+    let connector = connector_with(&org, json!({}), Arc::new(SystemClock), 3);
     let err = connector.check().await.unwrap_err();
     assert!(matches!(err, ConnectorError::RateLimited { .. }), "{err}");
-    fake.planned.lock().unwrap().clear();
+    assert_eq!(org.sim.pending_faults(), 7, "three attempts");
+    org.sim.clear_faults();
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_then_reported_unavailable() {
-    let fake = start_fake().await;
-    let connector = connector(&fake);
-    let failure = Planned {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        headers: vec![],
-        body: json!({"errorCode": "E0000009", "errorSummary": "Your last request took too long to complete."}),
-    };
-    fake.plan(2, failure.clone());
+    let org = start_org().await;
+    let connector = connector(&org);
+    org.sim.inject(Fault::unavailable(2));
     let page = connector.groups_page(None).await.unwrap();
     assert_eq!(page.items.len(), 1);
-    assert_eq!(
-        fake.seen()
-            .iter()
-            .filter(|s| s.path == "/api/v1/groups")
-            .count(),
-        3,
-        "two 503s, then success"
-    );
+    let statuses: Vec<u16> = org
+        .calls_to("/api/v1/groups")
+        .iter()
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(statuses, [503, 503, 200], "two 503s, then success");
 
-    fake.plan(10, failure);
+    org.sim.inject(Fault::unavailable(10));
     let err = connector.check().await.unwrap_err();
     assert!(matches!(err, ConnectorError::Unavailable(_)), "{err}");
     assert!(err.is_transient());
-    fake.planned.lock().unwrap().clear();
+    org.sim.clear_faults();
 }

@@ -1,6 +1,8 @@
-//! Running the simulator on a loopback port: binds synchronously (so the
-//! caller learns the port at once), serves on the current tokio runtime with
-//! the resettable listener, and stops when the handle is dropped.
+//! Running a simulator's router on a port: binds synchronously (so the caller
+//! learns the port at once), serves on the current tokio runtime with the
+//! resettable listener of [`super::conn`] (so connection-reset faults work),
+//! and stops when the handle is dropped. Provider-neutral: a provider module
+//! hands over its finished `axum::Router`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,8 +10,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::faults::{ConnHandle, SimListener};
-use super::OktaSim;
+use super::conn::{ConnHandle, SimListener};
 
 /// A simulator being served; dropping it stops the server.
 #[derive(Debug)]
@@ -56,8 +57,13 @@ impl Drop for RunningSim {
     }
 }
 
-/// Binds `addr` and serves `sim` on the current tokio runtime.
-pub fn spawn(sim: OktaSim, addr: SocketAddr) -> std::io::Result<RunningSim> {
+/// Binds `addr` and serves `router` on the current tokio runtime; `name`
+/// labels the log line if serving stops with an error.
+pub fn spawn(
+    router: axum::Router,
+    addr: SocketAddr,
+    name: &'static str,
+) -> std::io::Result<RunningSim> {
     let std_listener = std::net::TcpListener::bind(addr)?;
     std_listener.set_nonblocking(true)?;
     let addr = std_listener.local_addr()?;
@@ -67,9 +73,7 @@ pub fn spawn(sim: OktaSim, addr: SocketAddr) -> std::io::Result<RunningSim> {
         tokio::net::TcpListener::from_std(std_listener)?
     };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let app = sim
-        .router()
-        .into_make_service_with_connect_info::<ConnHandle>();
+    let app = router.into_make_service_with_connect_info::<ConnHandle>();
     let task = handle.spawn(async move {
         let served = axum::serve(SimListener::new(listener), app)
             .with_graceful_shutdown(async {
@@ -77,7 +81,7 @@ pub fn spawn(sim: OktaSim, addr: SocketAddr) -> std::io::Result<RunningSim> {
             })
             .await;
         if let Err(e) = served {
-            tracing::warn!(error = %e, "okta simulator stopped with an error");
+            tracing::warn!(simulator = name, error = %e, "simulator stopped with an error");
         }
     });
     Ok(RunningSim {
