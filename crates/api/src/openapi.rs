@@ -15,7 +15,7 @@ use crate::routes::*;
         create_api_key, list_api_keys, delete_api_key,
         create_integration, list_integrations, get_integration, patch_integration,
         delete_integration, test_integration, sync_integration,
-        rotate_ingest_token, rotate_scim_token,
+        rotate_ingest_token, rotate_scim_token, list_providers, get_provider,
         push, handshake,
         list_users, get_user, get_identity, list_signins,
         create_action, list_actions, get_action, approve_action, reject_action,

@@ -4,6 +4,7 @@
 //! composition root). Nothing here is used by the daemon itself.
 
 mod api;
+pub mod conformance;
 mod daemon;
 mod in_process;
 

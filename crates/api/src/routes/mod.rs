@@ -8,6 +8,7 @@ mod integrations;
 mod inventory;
 mod ops;
 mod policies;
+mod providers;
 mod scim;
 mod scim_oauth;
 mod tenants;
@@ -38,6 +39,7 @@ pub(crate) use policies::{
     __path_create_policy, __path_delete_policy, __path_get_policy, __path_list_policies,
     __path_replace_policy,
 };
+pub(crate) use providers::{__path_get_provider, __path_list_providers};
 pub(crate) use scim_oauth::__path_token;
 pub(crate) use tenants::{
     __path_create_api_key, __path_create_tenant, __path_delete_api_key, __path_delete_tenant,
@@ -94,6 +96,8 @@ pub(crate) fn routes() -> Router<AppState> {
             "/v1/integrations/{id}/scim-token",
             post(integrations::rotate_scim_token),
         )
+        .route("/v1/providers", get(providers::list_providers))
+        .route("/v1/providers/{id}", get(providers::get_provider))
         .route(
             "/v1/idp/{provider}",
             post(ingest::push).get(ingest::handshake),

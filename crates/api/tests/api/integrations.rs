@@ -142,6 +142,15 @@ async fn integration_validation_per_type() {
             "config.users_schedule",
         ),
         (
+            // Parses, but February has no 30th: the scheduler would keep it and never run it.
+            json!({"type": "okta", "credentials": {"domain": "a.okta.com", "api_token": "t"}, "config": {"full_sync_schedule": "0 0 0 30 2 *"}}),
+            "config.full_sync_schedule",
+        ),
+        (
+            json!({"type": "okta", "credentials": {"domain": "acme-admin.okta.com", "api_token": "t"}}),
+            "credentials.domain",
+        ),
+        (
             json!({"type": "entra", "credentials": {"tenant_id": "72f988bf-86f1-41af-91ab-2d7cd011db47", "client_id": "c"}}),
             "credentials.client_secret",
         ),
@@ -325,6 +334,24 @@ async fn patch_delete_test_sync_and_rotation() {
         )
         .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, Some("config.nope"));
+    let (status, body) = s
+        .call(
+            Method::PATCH,
+            &format!("/v1/integrations/{id}"),
+            Some(&key),
+            Some(json!({"config": {"signins_schedule": "0 0 0 31 4 *"}})),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        Some("config.signins_schedule"),
+    );
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("never fires"));
     // credential rotation: validated, never echoed
     let (status, body) = s
         .call(

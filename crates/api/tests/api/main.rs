@@ -11,6 +11,7 @@ mod integrations;
 mod inventory;
 mod ops;
 mod policies;
+mod providers;
 mod push_contract;
 mod scim_integrations;
 mod tenants;

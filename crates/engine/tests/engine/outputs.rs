@@ -7,7 +7,6 @@ use std::time::Duration;
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::records::PushRequest;
 use gatehouse_engine::outputs::{OutputConfig, OutputFormat, SIGNATURE_HEADER};
-use gatehouse_engine::secrets::MasterKey;
 use serde_json::{json, Value};
 
 use super::support::{harness_with, request, with_user, Script};
@@ -43,13 +42,7 @@ async fn detections_go_to_a_signed_webhook_and_a_json_lines_file() {
         jsonl_path: Some(jsonl.clone()),
         format: OutputFormat::Ocsf,
     };
-    let h = harness_with(
-        tempfile::tempdir().unwrap(),
-        &MasterKey::generate(),
-        Arc::new(Mutex::new(Script::default())),
-        outputs,
-    )
-    .await;
+    let h = harness_with(Arc::new(Mutex::new(Script::default())), outputs).await;
     let (integration, _) = with_user(&h, json!({})).await;
     let ids: Vec<String> = (0..11).map(|n| format!("out-{n}")).collect();
     let push = PushRequest {

@@ -2,11 +2,8 @@
 
 use std::sync::Arc;
 
-use gatehouse_core::catalog;
-use gatehouse_core::provider::ConnectorRegistry;
-use gatehouse_engine::secrets::{MasterKey, Sealer};
-use gatehouse_engine::{Gateway, GatewayOptions, NewIntegration};
-use gatehouse_store::{SledStore, Store};
+use gatehouse_engine::NewIntegration;
+use gatehouse_testkit::InProcess;
 use serde_json::{json, Map};
 
 use super::support::t;
@@ -15,20 +12,11 @@ use super::support::t;
 async fn scim_access_tokens_expire() {
     use gatehouse_core::ManualClock;
     use secrecy::ExposeSecret;
-    let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
-    let mut registry = ConnectorRegistry::new();
-    for d in catalog::gatehouse_types() {
-        registry.declare(d);
-    }
     let clock = Arc::new(ManualClock::new(t(0)));
-    let gateway = Gateway::new(
-        store,
-        Arc::new(registry),
-        Sealer::new(&MasterKey::generate()),
-        clock.clone(),
-        GatewayOptions::default(),
-    );
+    let daemon = InProcess::start(|options| options.clock = clock.clone())
+        .await
+        .unwrap();
+    let gateway = &daemon.app.gateway;
     let tenant = gateway
         .create_tenant("OAuth", Some("ten_exp"))
         .await

@@ -22,10 +22,10 @@ use gatehouse_core::records::{
 use gatehouse_core::{SystemClock, TenantId};
 use gatehouse_engine::actions::{ActionRequest, ExecutorPolicy};
 use gatehouse_engine::outputs::OutputConfig;
-use gatehouse_engine::secrets::{MasterKey, Sealer};
 use gatehouse_engine::sync::SyncJob;
-use gatehouse_engine::{Engine, EngineOptions, Gateway, GatewayOptions, NewIntegration};
-use gatehouse_store::{PageRequest, SignInFilter, SledStore, Store, UserFilter};
+use gatehouse_engine::{Engine, EngineOptions, NewIntegration};
+use gatehouse_store::{PageRequest, SignInFilter, Store, UserFilter};
+use gatehouse_testkit::InProcess;
 use serde_json::{json, Map, Value};
 
 /// What the scripted provider holds and what it was asked.
@@ -291,62 +291,47 @@ pub(crate) struct Harness {
     pub(crate) script: Arc<Mutex<Script>>,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) tenant: TenantId,
-    _dir: tempfile::TempDir,
+    _daemon: InProcess,
 }
 
-async fn harness_in(
-    dir: tempfile::TempDir,
-    key: &MasterKey,
-    script: Arc<Mutex<Script>>,
-) -> Harness {
-    harness_with(dir, key, script, OutputConfig::default()).await
-}
-
-pub(crate) async fn harness_with(
-    dir: tempfile::TempDir,
-    key: &MasterKey,
-    script: Arc<Mutex<Script>>,
-    outputs: OutputConfig,
-) -> Harness {
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
-    let mut registry = ConnectorRegistry::new();
-    registry.register(FakeFactory(Arc::clone(&script)));
-    let gateway = Arc::new(Gateway::new(
-        Arc::clone(&store),
-        Arc::new(registry),
-        Sealer::new(key),
-        Arc::new(SystemClock),
-        GatewayOptions::default(),
-    ));
-    let options = EngineOptions {
-        schedules: false,
-        executor: ExecutorPolicy {
-            max_attempts: 3,
-            backoff: Backoff {
-                base: Duration::from_millis(5),
-                max: Duration::from_millis(20),
-                factor: 2.0,
+/// The daemon as `gatehouse serve` builds it (its composition root), in process, with the
+/// scripted provider registered and fast action retries.
+pub(crate) async fn harness_with(script: Arc<Mutex<Script>>, outputs: OutputConfig) -> Harness {
+    let factory = FakeFactory(Arc::clone(&script));
+    let daemon = InProcess::start(move |options| {
+        let mut registry = ConnectorRegistry::new();
+        registry.register(factory);
+        options.registry = Some(registry);
+        options.engine = EngineOptions {
+            schedules: false,
+            executor: ExecutorPolicy {
+                max_attempts: 3,
+                backoff: Backoff {
+                    base: Duration::from_millis(5),
+                    max: Duration::from_millis(20),
+                    factor: 2.0,
+                },
+                poll: Duration::from_millis(20),
             },
-            poll: Duration::from_millis(20),
-        },
-        outputs,
-        ..EngineOptions::default()
-    };
-    let engine = Engine::start(gateway, options).await.unwrap();
+            outputs,
+            ..EngineOptions::default()
+        };
+    })
+    .await
+    .unwrap();
     Harness {
-        engine,
+        engine: Arc::clone(&daemon.app.engine),
         script,
-        store,
+        store: Arc::clone(&daemon.app.store),
         tenant: TenantId::parse("ten_engine").unwrap(),
-        _dir: dir,
+        _daemon: daemon,
     }
 }
 
 pub(crate) async fn harness() -> Harness {
-    harness_in(
-        tempfile::tempdir().unwrap(),
-        &MasterKey::generate(),
+    harness_with(
         Arc::new(Mutex::new(Script::default())),
+        OutputConfig::default(),
     )
     .await
 }

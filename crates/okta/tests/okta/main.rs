@@ -15,6 +15,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod actions;
+mod conformance;
 mod http_behaviour;
 mod mapping;
 mod pulls;
