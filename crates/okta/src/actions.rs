@@ -96,10 +96,13 @@ async fn user_state(
     })
 }
 
+/// Okta's "This operation is not allowed in the user's current status" (HTTP 403).
+const WRONG_STATUS: &str = "E0000038";
+
 /// What Okta said to a lifecycle operation.
 enum Lifecycle {
     Done,
-    /// 400: the transition is not valid for the user's current status.
+    /// 400, or 403 E0000038: the transition is not valid for the user's current status.
     Refused(OktaError),
 }
 
@@ -118,6 +121,11 @@ async fn lifecycle(
     if fetched.status.is_success() {
         Ok(Lifecycle::Done)
     } else if fetched.status == StatusCode::BAD_REQUEST {
+        Ok(Lifecycle::Refused(OktaError::parse(&fetched.body)))
+    } else if fetched.status == StatusCode::FORBIDDEN
+        && OktaError::parse(&fetched.body).code.as_deref() == Some(WRONG_STATUS)
+    {
+        // 403 E0000038 is a status refusal, not a missing permission: re-read like a 400.
         Ok(Lifecycle::Refused(OktaError::parse(&fetched.body)))
     } else {
         Err(error_from_response(
@@ -305,7 +313,11 @@ async fn revoke_sessions(
     id: &str,
 ) -> Result<ActionReport, ConnectorError> {
     let mut url = connector.endpoint(&["api", "v1", "users", id, "sessions"]);
-    url.query_pairs_mut().append_pair("oauthTokens", "true");
+    // `forgetDevices` defaults to true only in Identity Engine (false in Classic): said
+    // explicitly, so a remembered device cannot skip MFA at the attacker's next sign-in.
+    url.query_pairs_mut()
+        .append_pair("oauthTokens", "true")
+        .append_pair("forgetDevices", "true");
     let fetched = connector.send("sessions", Method::DELETE, &url).await?;
     if !fetched.status.is_success() {
         return Err(error_from_response(
@@ -315,7 +327,7 @@ async fn revoke_sessions(
         ));
     }
     Ok(done(
-        "revoked the user's Okta sessions and OAuth/OIDC tokens".into(),
+        "revoked the user's Okta sessions and OAuth/OIDC tokens, and forgot their remembered devices".into(),
     ))
 }
 

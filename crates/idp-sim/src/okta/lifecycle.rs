@@ -63,6 +63,12 @@ pub async fn lifecycle(
     let mut user = find(&store, &id)?;
     let before = user.status;
     let busy = user.transitioning_to.is_some();
+    // A deactivated user takes no lifecycle operation but activation: Okta answers those with
+    // 403 E0000038 ("This operation is not allowed in the user's current status"), as it does
+    // profile updates of deactivated users, not with a validation error.
+    if before == UserStatus::Deprovisioned && op != "activate" {
+        return Err(OktaError::wrong_status());
+    }
     let (event, display): (&'static str, &'static str) = match op.as_str() {
         "suspend" => {
             if before != UserStatus::Active || busy {

@@ -121,6 +121,33 @@ async fn an_invalid_transition_is_a_no_op_when_the_status_confirms_it() {
     );
 }
 
+/// Okta answers a lifecycle operation on a deactivated user with 403 E0000038, a status
+/// refusal: the connector re-reads the user as it does after a 400, instead of failing the
+/// action as if it lacked permission.
+#[tokio::test]
+async fn a_wrong_status_403_is_re_read_like_a_400() {
+    let org = start_org().await;
+    let connector = connector(&org);
+    // Our read says ACTIVE; the user was deactivated before the POST.
+    let active = org.sim.user_json(ALICE).unwrap();
+    assert!(org.sim.set_user_status(ALICE, OktaStatus::Deprovisioned));
+    org.sim.inject_on(
+        &format!("/api/v1/users/{ALICE}"),
+        Fault::respond(CannedResponse::json(200, &active), 1),
+    );
+    let report = connector
+        .act(ActionKind::DisableAccount, &target(ALICE))
+        .await
+        .unwrap();
+    assert!(!report.changed, "{report:?}");
+    assert_eq!(report_status(&report), Some(UserStatus::Deprovisioned));
+    let suspend = org
+        .calls_to(&format!("/api/v1/users/{ALICE}/lifecycle/suspend"))
+        .pop()
+        .unwrap();
+    assert_eq!(suspend.status, 403, "the simulator answers as Okta does");
+}
+
 #[tokio::test]
 async fn deactivate_mode_deactivates_without_email_once() {
     let org = start_org().await;
@@ -173,7 +200,7 @@ async fn revoke_sessions_deletes_sessions_and_tokens() {
     assert_eq!(
         org.mutations(),
         vec![format!(
-            "DELETE /api/v1/users/{ALICE}/sessions?oauthTokens=true"
+            "DELETE /api/v1/users/{ALICE}/sessions?oauthTokens=true&forgetDevices=true"
         )]
     );
     // Without an external id the login finds the user, and the id it has is used.
@@ -190,7 +217,7 @@ async fn revoke_sessions_deletes_sessions_and_tokens() {
     );
     assert_eq!(
         org.mutations().last().unwrap(),
-        &format!("DELETE /api/v1/users/{ALICE}/sessions?oauthTokens=true")
+        &format!("DELETE /api/v1/users/{ALICE}/sessions?oauthTokens=true&forgetDevices=true")
     );
     let err = connector
         .act(ActionKind::RevokeSessions, &target("00unknown"))
