@@ -175,7 +175,9 @@ impl HttpClient {
                 }
                 Ok(fetched) => {
                     if let Some(names) = self.rate_headers {
-                        if let Some(state) = RateState::from_headers(&fetched.headers, names) {
+                        if let Some(state) =
+                            RateState::from_headers(&fetched.headers, names, self.clock.now())
+                        {
                             self.budget.observe(bucket, state);
                         }
                     }
@@ -240,7 +242,7 @@ impl HttpClient {
         let now = self.clock.now();
         retry_after(headers, now).or_else(|| {
             let names = self.rate_headers?;
-            let state = RateState::from_headers(headers, names)?;
+            let state = RateState::from_headers(headers, names, now)?;
             Some(
                 (state.reset_at - now).to_std().unwrap_or(Duration::ZERO)
                     + Duration::from_millis(250),

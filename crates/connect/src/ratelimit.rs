@@ -18,6 +18,14 @@ pub struct RateHeaders {
     pub reset: &'static str,
 }
 
+/// The response's `Date` (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`).
+fn server_date(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+    let text = headers.get(http::header::DATE)?.to_str().ok()?;
+    DateTime::parse_from_rfc2822(text.trim())
+        .ok()
+        .map(|date| date.with_timezone(&Utc))
+}
+
 /// One bucket's budget as last reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateState {
@@ -27,15 +35,28 @@ pub struct RateState {
 }
 
 impl RateState {
-    /// Reads the budget from a response's headers.
-    pub fn from_headers(headers: &HeaderMap, names: RateHeaders) -> Option<Self> {
+    /// Reads the budget from a response's headers. The reset is an epoch time on the
+    /// provider's clock; when the response's `Date` says what that clock read, the reset is
+    /// moved onto ours (`now` + reset − Date), so a skewed local clock neither hammers the
+    /// provider nor sleeps for nothing.
+    pub fn from_headers(
+        headers: &HeaderMap,
+        names: RateHeaders,
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
         let number =
             |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
-        let reset = i64::try_from(number(names.reset)?).ok()?;
+        let reset = Utc
+            .timestamp_opt(i64::try_from(number(names.reset)?).ok()?, 0)
+            .single()?;
+        let reset_at = match server_date(headers) {
+            Some(date) => now + (reset - date),
+            None => reset,
+        };
         Some(Self {
             limit: number(names.limit)?,
             remaining: number(names.remaining)?,
-            reset_at: Utc.timestamp_opt(reset, 0).single()?,
+            reset_at,
         })
     }
 
@@ -110,11 +131,45 @@ mod tests {
         h.insert("X-Rate-Limit-Limit", HeaderValue::from_static("600"));
         h.insert("X-Rate-Limit-Remaining", HeaderValue::from_static("599"));
         h.insert("X-Rate-Limit-Reset", HeaderValue::from_static("1700000060"));
-        let state = RateState::from_headers(&h, HEADERS).unwrap();
+        let state = RateState::from_headers(&h, HEADERS, at(1_700_000_000)).unwrap();
         assert_eq!((state.limit, state.remaining), (600, 599));
         assert_eq!(state.reset_at, at(1_700_000_060));
         h.remove("X-Rate-Limit-Reset");
-        assert!(RateState::from_headers(&h, HEADERS).is_none());
+        assert!(RateState::from_headers(&h, HEADERS, at(1_700_000_000)).is_none());
+    }
+
+    /// The provider's clock runs ten minutes ahead of ours: its reset is 30 s after its own
+    /// `Date`, so we wait 30 s, not ten and a half minutes (nor zero when it runs behind).
+    #[test]
+    fn the_reset_is_read_against_the_provider_s_date() {
+        const HEADERS: RateHeaders = RateHeaders {
+            limit: "x-rate-limit-limit",
+            remaining: "x-rate-limit-remaining",
+            reset: "x-rate-limit-reset",
+        };
+        let ours = at(1_700_000_000);
+        let theirs = at(1_700_000_600);
+        let mut h = HeaderMap::new();
+        h.insert("X-Rate-Limit-Limit", HeaderValue::from_static("600"));
+        h.insert("X-Rate-Limit-Remaining", HeaderValue::from_static("0"));
+        let reset = (theirs.timestamp() + 30).to_string();
+        h.insert("X-Rate-Limit-Reset", HeaderValue::from_str(&reset).unwrap());
+        let date = theirs.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        h.insert("Date", HeaderValue::from_str(&date).unwrap());
+        let state = RateState::from_headers(&h, HEADERS, ours).unwrap();
+        assert_eq!(state.reset_at, ours + chrono::Duration::seconds(30));
+        assert_eq!(
+            state.wait(0.5, ours),
+            Some(Duration::from_secs(31)),
+            "30 s and the slack"
+        );
+        let behind = at(1_700_000_000 - 600);
+        let date = behind.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        h.insert("Date", HeaderValue::from_str(&date).unwrap());
+        let reset = (behind.timestamp() + 30).to_string();
+        h.insert("X-Rate-Limit-Reset", HeaderValue::from_str(&reset).unwrap());
+        let state = RateState::from_headers(&h, HEADERS, ours).unwrap();
+        assert_eq!(state.reset_at, ours + chrono::Duration::seconds(30));
     }
 
     #[test]

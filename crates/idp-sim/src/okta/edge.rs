@@ -62,7 +62,7 @@ pub async fn edge(State(sim): State<OktaSim>, req: Request, next: Next) -> Respo
             }
         }
     };
-    add_headers(resp.headers_mut(), quota);
+    add_headers(resp.headers_mut(), quota, sim.clock().now());
     match action {
         Some(Action::Truncate(mode)) => resp = truncate(resp, mode).await,
         // A canned answer's own headers win over the ones just added.
@@ -151,8 +151,14 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
         && given.trim() == token
 }
 
-fn add_headers(h: &mut HeaderMap, q: Quota) {
+fn add_headers(h: &mut HeaderMap, q: Quota, now: chrono::DateTime<chrono::Utc>) {
     HEADERS.apply(h, q);
+    // Okta's `Date` and `X-Rate-Limit-Reset` come from one clock, the org's: set it from the
+    // simulated clock (the HTTP server would stamp the machine's).
+    let date = now.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    if let Ok(v) = HeaderValue::from_str(&date) {
+        h.insert(header::DATE, v);
+    }
     if let Ok(v) = HeaderValue::from_str(&random_base62(27)) {
         h.insert("x-okta-request-id", v);
     }
