@@ -105,3 +105,66 @@ async fn push_ingest_authenticates_its_token() {
     let new_url = rotated["ingest"]["url"].as_str().unwrap().to_owned();
     assert_eq!(status(post(new_url, None).await.unwrap()), StatusCode::OK);
 }
+
+/// A disabled integration stops ingesting on the very next push, a deleted one's token stops
+/// working at once, and pushes racing a rotation never bring the old token back.
+#[tokio::test]
+async fn disabled_deleted_and_rotated_fail_on_the_next_push() {
+    let s = start().await;
+    s.tenant("ten_dis").await;
+    let created = s.okta("ten_dis").await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let url = created["ingest"]["url"].as_str().unwrap().to_owned();
+    let push = |url: String| {
+        s.http
+            .post(format!("{}{url}", s.base))
+            .json(&json!({"eventType": "com.okta.event_hook", "data": {"events": []}}))
+            .send()
+    };
+    assert_eq!(push(url.clone()).await.unwrap().status(), StatusCode::OK);
+    let (status, _) = s
+        .op(
+            Method::PATCH,
+            &format!("/v1/integrations/{id}"),
+            Some(json!({"status": "disabled"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        push(url.clone()).await.unwrap().status(),
+        StatusCode::CONFLICT
+    );
+    s.op(
+        Method::PATCH,
+        &format!("/v1/integrations/{id}"),
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    assert_eq!(push(url.clone()).await.unwrap().status(), StatusCode::OK);
+
+    // Rotations with pushes of the old token in flight: after each rotation answers, the
+    // old token is refused.
+    let mut current = url;
+    let rotate_path = format!("/v1/integrations/{id}/ingest-token");
+    for _ in 0..20 {
+        let racing: Vec<_> = (0..8).map(|_| push(current.clone())).collect();
+        let rotate = s.op(Method::POST, &rotate_path, None);
+        let (_, (status, rotated)) = tokio::join!(futures::future::join_all(racing), rotate);
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            push(current.clone()).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED,
+            "the old token works after its rotation"
+        );
+        current = rotated["ingest"]["url"].as_str().unwrap().to_owned();
+    }
+
+    let (status, _) = s
+        .op(Method::DELETE, &format!("/v1/integrations/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        push(current).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -13,9 +13,6 @@ use crate::EngineError;
 
 use super::{Gateway, Principal};
 
-/// Past this many cached ingest targets the cache starts over (a bound, not an LRU).
-const MAX_INGEST_TARGETS: usize = 10_000;
-
 impl Gateway {
     /// Creates the operator key on first start when none is configured or stored; returns the
     /// secret to show once.
@@ -38,11 +35,12 @@ impl Gateway {
         presented: &str,
     ) -> Result<Option<Arc<Integration>>, EngineError> {
         let hash = tokens::hash(presented);
-        if let Ok(cache) = self.ingest_targets.lock() {
-            if let Some(hit) = cache.get(&hash) {
-                return Ok(Some(Arc::clone(hit)));
-            }
+        let now = self.clock.now();
+        if let Some(hit) = self.ingest_targets.get(&hash, now) {
+            return Ok(Some(hit));
         }
+        // Taken before the store is read: a write that lands meanwhile moves it on.
+        let generation = self.ingest_targets.generation();
         let Some(Principal::Ingest {
             tenant,
             integration,
@@ -54,19 +52,14 @@ impl Gateway {
             return Ok(None);
         };
         let record = Arc::new(record);
-        if let Ok(mut cache) = self.ingest_targets.lock() {
-            if cache.len() >= MAX_INGEST_TARGETS {
-                cache.clear();
-            }
-            cache.insert(hash, Arc::clone(&record));
-        }
+        self.ingest_targets
+            .insert_if_current(hash, Arc::clone(&record), generation, now);
         Ok(Some(record))
     }
 
-    pub(super) fn forget_ingest_targets(&self) {
-        if let Ok(mut cache) = self.ingest_targets.lock() {
-            cache.clear();
-        }
+    /// Invalidates the ingest-token cache now and once the caller's store write is done.
+    pub(super) fn forget_ingest_targets(&self) -> super::ingest_cache::Invalidation<'_> {
+        self.ingest_targets.invalidating()
     }
 
     /// OAuth 2.0 client credentials for a scim integration (RFC 6749 §4.4): a short-lived SCIM

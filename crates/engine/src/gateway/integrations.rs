@@ -133,7 +133,7 @@ impl Gateway {
         id: &IntegrationId,
         patch: IntegrationPatch,
     ) -> Result<Integration, EngineError> {
-        self.forget_ingest_targets();
+        let _invalidate = self.forget_ingest_targets();
         let mut integration = self.integration(tenant, id).await?;
         let descriptor = self.descriptor(&integration.kind)?;
         if let Some(config_patch) = patch.config {
@@ -175,7 +175,7 @@ impl Gateway {
         tenant: &TenantId,
         id: &IntegrationId,
     ) -> Result<(), EngineError> {
-        self.forget_ingest_targets();
+        let _invalidate = self.forget_ingest_targets();
         if !self.store.delete_integration(tenant, id).await? {
             return Err(EngineError::NotFound(format!("integration {id}")));
         }
@@ -231,7 +231,7 @@ impl Gateway {
         id: &IntegrationId,
         kind: TokenKind,
     ) -> Result<(Integration, SecretString), EngineError> {
-        self.forget_ingest_targets();
+        let _invalidate = self.forget_ingest_targets();
         let integration = self.integration(tenant, id).await?;
         let descriptor = self.descriptor(&integration.kind)?;
         let allowed = match kind {

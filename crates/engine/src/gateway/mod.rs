@@ -8,6 +8,7 @@
 
 mod auth;
 mod connectors;
+mod ingest_cache;
 mod integrations;
 mod tenants;
 
@@ -93,7 +94,7 @@ pub struct Gateway {
     /// Ingest token hash → its integration, so a push costs no store reads. Cleared by every
     /// write that could change the answer (rotation, integration or tenant changes); this
     /// process is the store's only writer, so that is sound.
-    ingest_targets: Mutex<HashMap<String, Arc<Integration>>>,
+    ingest_targets: ingest_cache::IngestTargets,
     geoip: Option<Arc<crate::geoip::GeoIp>>,
 }
 
@@ -112,7 +113,7 @@ impl Gateway {
             clock,
             options,
             connectors: Mutex::new(HashMap::new()),
-            ingest_targets: Mutex::new(HashMap::new()),
+            ingest_targets: ingest_cache::IngestTargets::default(),
             geoip: None,
         }
     }

@@ -87,7 +87,7 @@ impl Gateway {
     }
 
     pub async fn delete_tenant(&self, id: &TenantId) -> Result<(), EngineError> {
-        self.forget_ingest_targets();
+        let _invalidate = self.forget_ingest_targets();
         if self.store.delete_tenant(id).await? {
             tracing::info!(tenant_id = %id, "tenant deleted with all its data");
             Ok(())
