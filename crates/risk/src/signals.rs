@@ -142,12 +142,19 @@ mod tests {
         let auth = EventCategory::Authentication;
         let denied = event(auth, Outcome::Failure, with(MfaResult::PushDenied));
         assert_eq!(push_rejection(&denied), Some(Rejection::Denied));
-        assert!(!is_failed_attempt(&denied), "an MFA denial is not a password guess");
+        assert!(
+            !is_failed_attempt(&denied),
+            "an MFA denial is not a password guess"
+        );
         let failed = event(auth, Outcome::Failure, with(MfaResult::PushFailed));
         assert_eq!(push_rejection(&failed), Some(Rejection::Failed));
         let code = event(auth, Outcome::Failure, with(MfaResult::Failed));
         assert_eq!(push_rejection(&code), None, "a wrong code is not a push");
-        let audit = event(EventCategory::Audit, Outcome::Failure, with(MfaResult::PushDenied));
+        let audit = event(
+            EventCategory::Audit,
+            Outcome::Failure,
+            with(MfaResult::PushDenied),
+        );
         assert_eq!(push_rejection(&audit), None);
     }
 
@@ -158,7 +165,10 @@ mod tests {
             ..EventSignal::default()
         };
         let done = event(EventCategory::Audit, Outcome::Success, signal.clone());
-        assert_eq!(privilege_change(&done), Some(&PrivilegeChange::FactorsReset));
+        assert_eq!(
+            privilege_change(&done),
+            Some(&PrivilegeChange::FactorsReset)
+        );
         let failed = event(EventCategory::Audit, Outcome::Failure, signal.clone());
         assert_eq!(privilege_change(&failed), None);
         let auth = event(EventCategory::Authentication, Outcome::Success, signal);

@@ -219,10 +219,16 @@ mod tests {
                 "actor": {"login": "admin@example.com"},
             })
         );
-        assert_eq!(serde_json::from_value::<EventSignal>(value).unwrap(), signal);
-        let reset: PrivilegeChange = serde_json::from_value(json!({"kind": "factors_reset"})).unwrap();
+        assert_eq!(
+            serde_json::from_value::<EventSignal>(value).unwrap(),
+            signal
+        );
+        let reset: PrivilegeChange =
+            serde_json::from_value(json!({"kind": "factors_reset"})).unwrap();
         assert_eq!(reset, PrivilegeChange::FactorsReset);
-        assert!(serde_json::from_value::<EventSignal>(json!({})).unwrap().is_empty());
+        assert!(serde_json::from_value::<EventSignal>(json!({}))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

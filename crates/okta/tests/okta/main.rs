@@ -9,7 +9,8 @@
 //! - [`push`]: event hook deliveries decoded;
 //! - [`http_behaviour`]: the factory, authentication, cursor checks, rate limits and retries;
 //! - [`pulls`]: users, roles, groups and System Log pulled from the fake org;
-//! - [`actions`]: response actions against the fake org.
+//! - [`actions`]: response actions against the fake org;
+//! - [`signals`]: the typed signal of Okta events, and the risk fixtures checked against it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
@@ -19,4 +20,5 @@ mod http_behaviour;
 mod mapping;
 mod pulls;
 mod push;
+mod signals;
 mod support;
