@@ -16,7 +16,7 @@
 //! Whose event it is: for `Authentication` events the actor (the person signing in), else the
 //! `User` target. For `Audit` events the `User` target when there is one — the account that was
 //! suspended, granted admin rights or had its factors reset is the subject, not the admin who did
-//! it (the admin stays in `raw.actor`) — else the actor when it is a user (an admin changing a
+//! it (the admin is `signal.actor`) — else the actor when it is a user (an admin changing a
 //! policy or an identity provider).
 //!
 //! Every field is optional in practice: nulls, missing objects, the string `"null"`, numbers

@@ -52,18 +52,22 @@ pub fn classify(input: &SignalInput<'_>) -> EventSignal {
         mfa_result: (step == Some(AuthStep::Mfa))
             .then(|| mfa::result(meaning, input.outcome, mfa_method))
             .flatten(),
-        policy_decision: (input.event_type == "policy.evaluate_sign_on").then(|| {
-            match input.outcome {
-                Outcome::Success => PolicyDecision::Allow,
-                Outcome::Failure => PolicyDecision::Deny,
-                Outcome::Challenge => PolicyDecision::Challenge,
-            }
-        }),
+        policy_decision: (input.event_type == "policy.evaluate_sign_on")
+            .then_some(policy_decision(input.outcome)),
         privilege_change: meaning
             .and_then(|m| audit::privilege_change(m, input.event, input.mfa_factor)),
         actor: audit.then(|| audit::actor(input.event)).flatten(),
         app: audit::target_name(input.event, "AppInstance"),
         anonymizer: anonymizer(input.is_proxy, input.event),
+    }
+}
+
+/// Okta logs a sign-on policy's `ALLOW`, `DENY` and `CHALLENGE` as the event's result.
+fn policy_decision(outcome: Outcome) -> PolicyDecision {
+    match outcome {
+        Outcome::Success => PolicyDecision::Allow,
+        Outcome::Failure => PolicyDecision::Deny,
+        Outcome::Challenge => PolicyDecision::Challenge,
     }
 }
 
