@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{EventCategory, Outcome, RawEvent, RiskLevel, UserStatus};
+use crate::model::{EventCategory, EventSignal, Outcome, RawEvent, RiskLevel, UserStatus};
 
 /// An account as the provider described it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +71,9 @@ pub struct ProviderEvent {
     pub session_id: Option<String>,
     pub is_proxy: Option<bool>,
     pub provider_risk: Option<RiskLevel>,
+    /// What the event means in provider-neutral words (the connector's mapping fills it).
+    #[serde(default)]
+    pub signal: EventSignal,
     /// The event as the provider sent it.
     pub raw: Option<RawEvent>,
 }

@@ -274,6 +274,7 @@ impl Inventory {
                 session_id: event.session_id,
                 is_proxy: event.is_proxy,
                 provider_risk: event.provider_risk,
+                signal: event.signal,
                 raw: event.raw,
             };
             if let Some(geoip) = &self.geoip {

@@ -80,6 +80,21 @@ async fn operations_endpoints() {
             "{path} missing from the OpenAPI document"
         );
     }
+    // A sign-in's typed signal is documented, with the types it is made of.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["SignInEvent"]["properties"].get("signal").is_some());
+    for name in [
+        "EventSignal",
+        "AuthStep",
+        "MfaResult",
+        "PrivilegeChange",
+        "Actor",
+    ] {
+        assert!(
+            schemas.get(name).is_some(),
+            "{name} missing from the OpenAPI document"
+        );
+    }
     // request ids: generated, or propagated from the caller
     let resp = s
         .http

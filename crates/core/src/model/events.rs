@@ -75,6 +75,10 @@ pub struct SignInEvent {
     pub is_proxy: Option<bool>,
     #[serde(default)]
     pub provider_risk: Option<RiskLevel>,
+    /// What the event means in provider-neutral words, filled by the connector; empty for
+    /// events stored before it existed (they are judged as unrecognised events).
+    #[serde(default)]
+    pub signal: super::EventSignal,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub raw: Option<super::RawEvent>,

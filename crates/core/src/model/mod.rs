@@ -5,6 +5,7 @@ mod directory;
 mod events;
 mod policy;
 mod raw;
+mod signal;
 mod tenancy;
 
 pub use action::*;
@@ -12,4 +13,5 @@ pub use directory::*;
 pub use events::*;
 pub use policy::*;
 pub use raw::RawEvent;
+pub use signal::*;
 pub use tenancy::*;

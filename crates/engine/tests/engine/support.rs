@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use gatehouse_connect::Backoff;
 use gatehouse_core::catalog::{FieldSet, Fields, ProviderDescriptor, PullConfig};
-use gatehouse_core::model::{Action, ActionKind, EventCategory, Outcome, UserStatus};
+use gatehouse_core::model::{
+    Action, ActionKind, AuthStep, EventCategory, EventSignal, Outcome, UserStatus,
+};
 use gatehouse_core::provider::{
     Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError, ConnectorFactory,
     ConnectorRegistry,
@@ -282,6 +284,10 @@ pub(crate) fn event(id: &str, user: &str, outcome: Outcome, minute: i64) -> Prov
         session_id: None,
         is_proxy: None,
         provider_risk: None,
+        signal: EventSignal {
+            step: Some(AuthStep::FirstFactor),
+            ..EventSignal::default()
+        },
         raw: None,
     }
 }

@@ -434,6 +434,12 @@ async fn signin_pull_follows_the_cursor_and_dedupes() {
         .unwrap()
         .items;
     assert_eq!(signins.len(), 3);
+    assert!(
+        signins
+            .iter()
+            .all(|s| s.signal.step == Some(gatehouse_core::model::AuthStep::FirstFactor)),
+        "a stored sign-in keeps the signal its connector gave it"
+    );
     let ann = h.users().await.remove(0);
     assert_eq!(
         signins

@@ -10,7 +10,7 @@ const NOT_SIGN_INS: &[&str] = &[
     "user.authentication.universal_logout.scheduled",
 ];
 /// Whether an event type is a sign-in attempt or an auditable change.
-pub(super) fn category(event_type: &str) -> EventCategory {
+pub fn category(event_type: &str) -> EventCategory {
     let sign_in = event_type == "user.session.start"
         || (event_type.starts_with("user.authentication.") && !NOT_SIGN_INS.contains(&event_type))
         || (event_type.starts_with("user.mfa.")

@@ -16,36 +16,39 @@
 //! Whose event it is: for `Authentication` events the actor (the person signing in), else the
 //! `User` target. For `Audit` events the `User` target when there is one — the account that was
 //! suspended, granted admin rights or had its factors reset is the subject, not the admin who did
-//! it (the admin stays in `raw.actor`) — else the actor when it is a user (an admin changing a
+//! it (the admin is `signal.actor`) — else the actor when it is a user (an admin changing a
 //! policy or an identity provider).
 //!
 //! Every field is optional in practice: nulls, missing objects, the string `"null"`, numbers
 //! sent as strings (`postalCode`, `asNumber`) are all tolerated.
 //!
 //! The parts live in submodules: `category` (sign-in or audit), `outcome` (result and reason),
-//! `fields` (the subject, source IP and MFA factor), `risk` (Okta's risk verdict) and `json`
-//! (tolerant text and number readers).
+//! `fields` (the subject, source IP and MFA factor), `risk` (Okta's risk verdict), `signal`
+//! (the typed signal the risk detections read: which event type means what, MFA methods and
+//! results, privilege changes, anonymizers) and `json` (tolerant text and number readers).
 
 mod category;
 mod fields;
 mod json;
 mod outcome;
 mod risk;
+pub(crate) mod signal;
 #[cfg(test)]
 mod tests;
 
 use chrono::{DateTime, Utc};
-use gatehouse_core::model::RawEvent;
+use gatehouse_core::model::{EventSignal, RawEvent};
 use gatehouse_core::records::ProviderEvent;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use category::category;
+pub use category::category;
 use fields::{ip, mfa_factor, subject};
 use json::{number, text};
 use outcome::outcome;
 pub use risk::parse_risk_level;
 use risk::provider_risk;
+use signal::{classify, SignalInput};
 
 /// Maps one System Log event; `None` when it lacks what every stored event needs.
 pub fn map_event(event: &Value) -> Option<ProviderEvent> {
@@ -88,7 +91,7 @@ fn map_fields(event: &Value) -> Option<ProviderEvent> {
     let coordinate = |key: &str| {
         number(event.pointer(&format!("/client/geographicalContext/geolocation/{key}")))
     };
-    Some(ProviderEvent {
+    let mut mapped = ProviderEvent {
         provider_event_id,
         time,
         category,
@@ -121,6 +124,17 @@ fn map_fields(event: &Value) -> Option<ProviderEvent> {
                 _ => None,
             }),
         provider_risk: provider_risk(event, &event_type),
+        signal: EventSignal::default(),
         raw: None,
-    })
+    };
+    mapped.signal = classify(&SignalInput {
+        event_type: &mapped.event_type,
+        category: mapped.category,
+        outcome: mapped.outcome,
+        reason: mapped.reason.as_deref(),
+        mfa_factor: mapped.mfa_factor.as_deref(),
+        is_proxy: mapped.is_proxy,
+        event,
+    });
+    Some(mapped)
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{Connector, ConnectorError, ConnectorFactory};
 use gatehouse_core::records::PullMode;
-use gatehouse_core::{Clock, SystemClock};
+use gatehouse_core::SystemClock;
 use gatehouse_idp_sim::okta::{CannedResponse, Fault, OktaConfig, OktaError};
 use gatehouse_okta::{Factory, OktaConnector};
 use serde_json::json;

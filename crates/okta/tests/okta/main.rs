@@ -10,7 +10,9 @@
 //! - [`push`]: event hook deliveries decoded;
 //! - [`http_behaviour`]: the factory, authentication, cursor checks, rate limits and retries;
 //! - [`pulls`]: users, roles, groups and System Log pulled from the simulated org;
-//! - [`actions`]: response actions against the simulated org.
+//! - [`actions`]: response actions against the simulated org;
+//! - [`signals`]: the typed signal of Okta events, and the risk fixtures checked against it;
+//! - [`conformance`]: the connector conformance suite every connector passes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
@@ -20,4 +22,5 @@ mod http_behaviour;
 mod mapping;
 mod pulls;
 mod push;
+mod signals;
 mod support;

@@ -53,6 +53,11 @@ pub(crate) fn check_event(file: &str, event: &ProviderEvent, raw: &Value, e: &Ex
     assert_eq!(event.is_proxy, e.proxy, "{file} proxy");
     assert_eq!(event.provider_risk, e.risk, "{file} risk");
     assert_eq!(
+        serde_json::to_value(&event.signal).unwrap(),
+        crate::signals::expected_signal(file),
+        "{file} signal"
+    );
+    assert_eq!(
         event.raw.as_ref().map(|r| r.value()),
         Some(raw),
         "{file} keeps the raw event"

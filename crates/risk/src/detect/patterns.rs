@@ -428,9 +428,10 @@ mod tests {
         let base = Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap();
         let mut event: SignInEvent = serde_json::from_value(serde_json::json!({
             "id": format!("sin_{n:05}"), "tenant_id": "ten_1", "integration_id": "int_1",
-            "provider": "okta", "provider_event_id": format!("{n}"),
+            "provider": "idp", "provider_event_id": format!("{n}"),
             "time": base + Duration::seconds(seconds),
-            "event_type": "user.session.start", "outcome": "failure", "ip": "203.0.113.9",
+            "event_type": "sign_in", "outcome": "failure",
+            "signal": {"step": "first_factor"}, "ip": "203.0.113.9",
         }))
         .unwrap();
         match who % 3 {

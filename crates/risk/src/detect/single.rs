@@ -2,16 +2,16 @@
 //! activity, provider risk and privilege change. Every event is judged when it arrives, so they
 //! cannot depend on arrival order; the inventory record is an input like the config.
 
-use gatehouse_core::model::{EventCategory, Outcome, RiskLevel, Severity, SignInEvent, UserStatus};
+use gatehouse_core::model::{
+    EventCategory, Outcome, PrivilegeChange, RiskLevel, Severity, SignInEvent, UserStatus,
+};
 
 use super::View;
 use crate::explain::{place, ts};
 use crate::finding::{Finding, Subject};
 use crate::geo::in_networks;
 use crate::kind::Kind;
-use crate::signals::{
-    actor_name, is_success, privilege_signal, provider_anonymizer, PrivilegeSignal,
-};
+use crate::signals::{self, actor_name, is_success, provider_anonymizer};
 
 /// The account when known, else the source IP.
 fn account_or_ip(event: &SignInEvent) -> Option<Subject> {
@@ -155,48 +155,48 @@ pub(crate) fn privilege_change(view: &View<'_>) -> Option<Finding> {
     if !view.config.privilege_change.enabled {
         return None;
     }
-    let signal = privilege_signal(t)?;
+    let change = signals::privilege_change(t)?;
     let named =
         |what: &Option<String>| what.as_deref().map(|s| format!(" {s}")).unwrap_or_default();
     let account = view.account_label(t);
-    let (severity, what) = match &signal {
-        PrivilegeSignal::AdminRoleGranted { role, group } => (
+    let (severity, what) = match change {
+        PrivilegeChange::AdminRoleGranted { role, group } => (
             Severity::High,
             match group {
                 Some(group) => format!("admin role{} granted to group {group}", named(role)),
                 None => format!("admin role{} granted to {account}", named(role)),
             },
         ),
-        PrivilegeSignal::FactorRemoved { factor } => (
+        PrivilegeChange::FactorRemoved { factor } => (
             Severity::Medium,
             format!("MFA factor{} removed from {account}", named(factor)),
         ),
-        PrivilegeSignal::FactorsReset => (
+        PrivilegeChange::FactorsReset => (
             Severity::Medium,
             format!("every MFA factor of {account} reset"),
         ),
-        PrivilegeSignal::OrgMfaFactorDisabled { factor } => (
+        PrivilegeChange::OrgMfaFactorDisabled { factor } => (
             Severity::High,
             format!(
                 "MFA factor type{} deactivated for the whole organisation",
                 named(factor)
             ),
         ),
-        PrivilegeSignal::MfaPolicyRemoved { policy } => (
+        PrivilegeChange::MfaPolicyRemoved { policy } => (
             Severity::High,
             format!(
                 "MFA or sign-on policy{} deactivated or deleted",
                 named(policy)
             ),
         ),
-        PrivilegeSignal::MfaPolicyChanged { policy } => (
+        PrivilegeChange::MfaPolicyChanged { policy } => (
             Severity::Medium,
             format!(
                 "MFA or sign-on policy{} changed (possibly weakening MFA)",
                 named(policy)
             ),
         ),
-        PrivilegeSignal::ExternalIdpCreated { idp } => (
+        PrivilegeChange::ExternalIdpCreated { idp } => (
             Severity::High,
             format!("external identity provider{} added", named(idp)),
         ),

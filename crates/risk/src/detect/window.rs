@@ -67,9 +67,10 @@ mod tests {
     fn at(minute: i64, id: &str) -> SignInEvent {
         let base = Utc.with_ymd_and_hms(2026, 5, 1, 10, 0, 0).unwrap();
         serde_json::from_value(serde_json::json!({
-            "id": id, "tenant_id": "ten_1", "integration_id": "int_1", "provider": "okta",
+            "id": id, "tenant_id": "ten_1", "integration_id": "int_1", "provider": "idp",
             "provider_event_id": id, "time": base + Duration::minutes(minute),
-            "event_type": "user.session.start", "outcome": "failure",
+            "event_type": "sign_in", "outcome": "failure",
+            "signal": {"step": "first_factor"},
         }))
         .unwrap()
     }

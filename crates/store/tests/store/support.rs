@@ -124,6 +124,7 @@ pub(crate) fn signin(
         session_id: None,
         is_proxy: None,
         provider_risk: None,
+        signal: Default::default(),
         raw: None,
     }
 }
