@@ -2,11 +2,17 @@
 //! catalog entry, the API's validation and the docs), the hosts an Okta org lives under, and the
 //! descriptor the daemon registers.
 
+use std::fmt;
+
 use gatehouse_connect::ratelimit::RateHeaders;
 use gatehouse_core::catalog::{FieldSet, Fields, ProviderDescriptor, PullConfig};
 use gatehouse_core::records::DEFAULT_TOKEN_PLACES;
 use gatehouse_core::validate::{EndpointPolicy, FieldError};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use serde_json::Value;
+
+use crate::auth::{KeyError, Signer};
 
 /// Hosts under which an Okta org lives: commercial cells, preview, EMEA, and the US government
 /// and military clouds (Okta for Government High, DOD).
@@ -27,15 +33,75 @@ pub const RATE_HEADERS: RateHeaders = RateHeaders {
     reset: "x-rate-limit-reset",
 };
 
-/// Credentials of an Okta integration.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+/// Credentials of an Okta integration: the org's domain and exactly one way to authenticate,
+/// an `SSWS` API token or an OAuth 2.0 service app (`client_id` and `private_key`).
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 pub struct OktaCredentials {
     /// The org host, e.g. `acme.okta.com` (not the `-admin` console host).
     #[schema(min_length = 1)]
     pub domain: String,
-    /// An `SSWS` API token, created by an administrator in the Admin Console.
+    /// An `SSWS` API token, created by an administrator in the Admin Console (Security > API >
+    /// Tokens). Give this, or `client_id` and `private_key`.
+    #[schema(min_length = 1, value_type = Option<String>)]
+    pub api_token: Option<SecretString>,
+    /// The client id (`0oa…`) of an API Services app integration that authenticates with
+    /// Public key / Private key (`private_key_jwt`).
     #[schema(min_length = 1)]
-    pub api_token: String,
+    pub client_id: Option<String>,
+    /// The service app's private key: a JWK object (RSA, or EC on P-256) or a PEM private key
+    /// (PKCS#8 `BEGIN PRIVATE KEY`, or `BEGIN RSA PRIVATE KEY`). Signs RS256 or ES256 client
+    /// assertions; never shown again.
+    #[schema(value_type = Option<Value>)]
+    pub private_key: Option<PrivateKey>,
+    /// The `kid` of the app's public key to name in the assertion header (default: the JWK's own
+    /// `kid`, else none, which Okta accepts when the app has a single key).
+    #[schema(min_length = 1)]
+    pub key_id: Option<String>,
+    /// The Okta scopes to ask for (default: `okta.users.read`, `okta.groups.read`,
+    /// `okta.roles.read`, `okta.logs.read` when the System Log is pulled, and with response
+    /// actions enabled `okta.users.manage`, plus `okta.groups.manage` when `mfa_group_id` is set).
+    /// Every scope asked for must be granted to the app.
+    pub scopes: Option<Vec<String>>,
+}
+
+impl fmt::Debug for OktaCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OktaCredentials")
+            .field("domain", &self.domain)
+            .field("client_id", &self.client_id)
+            .field("key_id", &self.key_id)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A private key as given (PEM text, or a JWK object kept as its JSON text), held as a secret.
+#[derive(Clone)]
+pub struct PrivateKey(SecretString);
+
+impl PrivateKey {
+    /// The signer for client assertions; `key_id` overrides the JWK's `kid`.
+    pub(crate) fn signer(&self, key_id: Option<&str>) -> Result<Signer, KeyError> {
+        Signer::from_text(self.0.expose_secret(), key_id)
+    }
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PrivateKey([REDACTED])")
+    }
+}
+
+impl<'de> Deserialize<'de> for PrivateKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(pem) => Ok(Self(SecretString::from(pem))),
+            Value::Object(jwk) => Ok(Self(SecretString::from(Value::Object(jwk).to_string()))),
+            _ => Err(serde::de::Error::custom(
+                "must be a JWK object or a PEM private key",
+            )),
+        }
+    }
 }
 
 impl Fields for OktaCredentials {
@@ -49,7 +115,64 @@ impl Fields for OktaCredentials {
                 "is the Admin Console's host; use the org host without -admin (for example acme.okta.com)",
             ));
         }
-        policy.check_host("domain", &self.domain, OKTA_DOMAINS, "acme.okta.com")
+        policy.check_host("domain", &self.domain, OKTA_DOMAINS, "acme.okta.com")?;
+        self.check_method()
+    }
+}
+
+impl OktaCredentials {
+    /// Exactly one authentication method, and a service app's key that can sign.
+    fn check_method(&self) -> Result<(), FieldError> {
+        let app = self.client_id.is_some() || self.private_key.is_some();
+        match (&self.api_token, app) {
+            (None, false) => Err(FieldError::new(
+                "api_token",
+                "is required, unless an OAuth 2.0 service app is given (client_id and private_key)",
+            )),
+            (Some(_), true) => Err(FieldError::new(
+                if self.client_id.is_some() { "client_id" } else { "private_key" },
+                "cannot be combined with api_token; give either api_token or client_id and private_key",
+            )),
+            (Some(_), false) => {
+                for (field, given) in [("key_id", self.key_id.is_some()), ("scopes", self.scopes.is_some())] {
+                    if given {
+                        return Err(FieldError::new(
+                            field,
+                            "applies only to a service app (client_id and private_key), not to api_token",
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            (None, true) => {
+                if self.client_id.is_none() {
+                    return Err(FieldError::new("client_id", "is required with private_key"));
+                }
+                let Some(key) = &self.private_key else {
+                    return Err(FieldError::new("private_key", "is required with client_id"));
+                };
+                key.signer(self.key_id.as_deref())
+                    .map_err(|e| FieldError::new("private_key", e.to_string()))?;
+                self.check_scopes()
+            }
+        }
+    }
+
+    fn check_scopes(&self) -> Result<(), FieldError> {
+        let Some(scopes) = &self.scopes else {
+            return Ok(());
+        };
+        // The org authorization server mints only Okta scopes for service apps.
+        let valid = |s: &String| {
+            s.starts_with("okta.") && s.len() > 5 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+        };
+        if scopes.is_empty() || !scopes.iter().all(valid) {
+            return Err(FieldError::new(
+                "scopes",
+                "must be a non-empty list of Okta API scopes (okta.users.read, …)",
+            ));
+        }
+        Ok(())
     }
 }
 
