@@ -164,7 +164,10 @@ impl OktaCredentials {
         };
         // The org authorization server mints only Okta scopes for service apps.
         let valid = |s: &String| {
-            s.starts_with("okta.") && s.len() > 5 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+            s.starts_with("okta.")
+                && s.len() > 5
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
         };
         if scopes.is_empty() || !scopes.iter().all(valid) {
             return Err(FieldError::new(

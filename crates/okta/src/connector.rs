@@ -200,7 +200,10 @@ impl OktaConnector {
             };
             if fetched.status == StatusCode::UNAUTHORIZED && self.auth.is_oauth() && !retried {
                 retried = true;
-                tracing::debug!(bucket, "okta refused the access token; asking for a new one");
+                tracing::debug!(
+                    bucket,
+                    "okta refused the access token; asking for a new one"
+                );
                 self.auth.refused(&presented, &fetched.headers).await;
                 continue;
             }

@@ -24,7 +24,9 @@ pub(crate) enum KeyError {
     Public,
     #[error("is a JWK without its private part (`d`); give the private JWK")]
     PublicJwk,
-    #[error("is a JWK of an unsupported kind; use an RSA key (RS256) or an EC key on P-256 (ES256)")]
+    #[error(
+        "is a JWK of an unsupported kind; use an RSA key (RS256) or an EC key on P-256 (ES256)"
+    )]
     UnsupportedJwk,
     #[error("names an algorithm other than RS256 or ES256 in its `alg`")]
     UnsupportedAlg,
@@ -34,7 +36,9 @@ pub(crate) enum KeyError {
     Encrypted,
     #[error("is a SEC1 EC key (BEGIN EC PRIVATE KEY); convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)")]
     Sec1,
-    #[error("cannot sign: use an RSA key of at least 2048 bits (RS256) or an EC key on P-256 (ES256)")]
+    #[error(
+        "cannot sign: use an RSA key of at least 2048 bits (RS256) or an EC key on P-256 (ES256)"
+    )]
     Unusable,
     #[error("signing failed")]
     Sign,
@@ -136,7 +140,10 @@ fn from_jwk(text: &str) -> Result<Signer, KeyError> {
             for name in ["n", "e", "d", "p", "q", "dp", "dq", "qi"] {
                 body.extend(der_uint(&member(name)?));
             }
-            (Algorithm::RS256, EncodingKey::from_rsa_der(&der(0x30, &body)))
+            (
+                Algorithm::RS256,
+                EncodingKey::from_rsa_der(&der(0x30, &body)),
+            )
         }
         Some("EC") => {
             if jwk.get("crv").and_then(Value::as_str) != Some("P-256") {
@@ -295,12 +302,30 @@ mod tests {
     fn text_that_is_no_private_key_is_refused_without_echo() {
         for (text, want) in [
             ("hunter2", KeyError::Unrecognized),
-            ("{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}", KeyError::PublicJwk),
-            ("{\"kty\":\"oct\",\"k\":\"AQAB\",\"d\":\"x\"}", KeyError::UnsupportedJwk),
-            ("{\"kty\":\"EC\",\"crv\":\"P-384\",\"d\":\"x\"}", KeyError::UnsupportedJwk),
-            ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", KeyError::Public),
-            ("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----", KeyError::Sec1),
-            ("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----", KeyError::Unrecognized),
+            (
+                "{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"}",
+                KeyError::PublicJwk,
+            ),
+            (
+                "{\"kty\":\"oct\",\"k\":\"AQAB\",\"d\":\"x\"}",
+                KeyError::UnsupportedJwk,
+            ),
+            (
+                "{\"kty\":\"EC\",\"crv\":\"P-384\",\"d\":\"x\"}",
+                KeyError::UnsupportedJwk,
+            ),
+            (
+                "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+                KeyError::Public,
+            ),
+            (
+                "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----",
+                KeyError::Sec1,
+            ),
+            (
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
+                KeyError::Unrecognized,
+            ),
         ] {
             let err = Signer::from_text(text, None).err();
             assert_eq!(err, Some(want.clone()), "{text}");

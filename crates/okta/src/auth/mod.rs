@@ -73,25 +73,31 @@ impl Auth {
         token_url: Url,
     ) -> Result<Self, ConnectorError> {
         if let Some(token) = &credentials.api_token {
-            let mut value =
-                HeaderValue::from_str(&format!("SSWS {}", token.expose_secret().trim()))
-                    .map_err(|_| {
-                        ConnectorError::InvalidConfig(
-                            "credentials.api_token contains characters not allowed in an HTTP header"
-                                .into(),
-                        )
-                    })?;
+            let mut value = HeaderValue::from_str(&format!(
+                "SSWS {}",
+                token.expose_secret().trim()
+            ))
+            .map_err(|_| {
+                ConnectorError::InvalidConfig(
+                    "credentials.api_token contains characters not allowed in an HTTP header"
+                        .into(),
+                )
+            })?;
             value.set_sensitive(true);
             return Ok(Self::ApiToken(value));
         }
-        let (Some(client_id), Some(private_key)) = (&credentials.client_id, &credentials.private_key)
+        let (Some(client_id), Some(private_key)) =
+            (&credentials.client_id, &credentials.private_key)
         else {
             return Err(ConnectorError::InvalidConfig(
                 "credentials: give api_token, or client_id and private_key".into(),
             ));
         };
-        let invalid = |e: KeyError| ConnectorError::InvalidConfig(format!("credentials.private_key {e}"));
-        let signer = private_key.signer(credentials.key_id.as_deref()).map_err(invalid)?;
+        let invalid =
+            |e: KeyError| ConnectorError::InvalidConfig(format!("credentials.private_key {e}"));
+        let signer = private_key
+            .signer(credentials.key_id.as_deref())
+            .map_err(invalid)?;
         let scopes = credentials
             .scopes
             .clone()

@@ -234,9 +234,8 @@ impl ServiceApp {
     }
 
     fn issued(&self, body: &[u8], now: DateTime<Utc>) -> Result<Issued, ConnectorError> {
-        let answer: Value = serde_json::from_slice(body).map_err(|_| {
-            ConnectorError::Protocol("Okta's token answer is not JSON".into())
-        })?;
+        let answer: Value = serde_json::from_slice(body)
+            .map_err(|_| ConnectorError::Protocol("Okta's token answer is not JSON".into()))?;
         let token = answer
             .get("access_token")
             .and_then(Value::as_str)
@@ -358,7 +357,9 @@ mod tests {
     #[test]
     fn token_errors_map_to_the_engine_words() {
         let bad_key = r#"{"error":"invalid_client","error_description":"The client_assertion signature is invalid."}"#;
-        assert!(matches!(error(bad_key, 401), ConnectorError::Unauthorized(m) if m.contains("signature is invalid")));
+        assert!(
+            matches!(error(bad_key, 401), ConnectorError::Unauthorized(m) if m.contains("signature is invalid"))
+        );
         assert!(matches!(
             error(r#"{"error":"invalid_grant"}"#, 400),
             ConnectorError::Unauthorized(_)
@@ -366,7 +367,9 @@ mod tests {
         let scope = r#"{"error":"invalid_scope","error_description":"The following scopes are not allowed: okta.logs.read"}"#;
         assert!(matches!(error(scope, 400), ConnectorError::Forbidden(m)
             if m.contains("okta.users.read okta.logs.read") && m.contains("not allowed: okta.logs.read")));
-        assert!(matches!(error("<html>", 400), ConnectorError::Protocol(m) if m.ends_with("HTTP 400")));
+        assert!(
+            matches!(error("<html>", 400), ConnectorError::Protocol(m) if m.ends_with("HTTP 400"))
+        );
         assert!(matches!(error("", 401), ConnectorError::Unauthorized(_)));
     }
 }

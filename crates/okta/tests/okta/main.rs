@@ -10,13 +10,15 @@
 //! - [`push`]: event hook deliveries decoded;
 //! - [`http_behaviour`]: the factory, authentication, cursor checks, rate limits and retries;
 //! - [`pulls`]: users, roles, groups and System Log pulled from the simulated org;
-//! - [`actions`]: response actions against the simulated org.
+//! - [`actions`]: response actions against the simulated org;
+//! - [`oauth`]: OAuth 2.0 service apps (`private_key_jwt`, DPoP) instead of an API token.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
 mod actions;
 mod http_behaviour;
 mod mapping;
+mod oauth;
 mod pulls;
 mod push;
 mod support;
