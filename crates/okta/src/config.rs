@@ -227,7 +227,7 @@ pub static DESCRIPTOR: ProviderDescriptor = ProviderDescriptor {
 
 #[cfg(test)]
 mod tests {
-    use gatehouse_core::validate::{validate_config, validate_credentials};
+    use gatehouse_core::validate::{self, validate_config, validate_credentials};
     use serde_json::{json, Map, Value};
 
     use super::*;
@@ -328,5 +328,156 @@ mod tests {
             ),
             Ok(())
         );
+    }
+
+    fn credentials(v: Value) -> Result<(), FieldError> {
+        validate_credentials(&DESCRIPTOR, &obj(v), STRICT)
+    }
+
+    /// A P-256 private JWK made on the spot (ring's PKCS#8 holds the scalar at 36..68).
+    fn ec_jwk() -> Value {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        let point = pair.public_key().as_ref();
+        json!({"kty": "EC", "crv": "P-256", "kid": "k1",
+               "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+               "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+               "d": URL_SAFE_NO_PAD.encode(&pkcs8.as_ref()[36..68])})
+    }
+
+    fn rsa_pem() -> String {
+        let text = include_str!("../tests/fixtures/service_app_rs256_key.json");
+        let fixture: Value = serde_json::from_str(text).unwrap();
+        fixture["private_pem"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn a_service_app_is_client_id_and_private_key() {
+        let d = "a.okta.com";
+        assert_eq!(
+            credentials(json!({"domain": d, "client_id": "0oa1", "private_key": ec_jwk()})),
+            Ok(())
+        );
+        assert_eq!(
+            credentials(
+                json!({"domain": d, "client_id": "0oa1", "private_key": rsa_pem(),
+                               "key_id": "k1", "scopes": ["okta.users.read", "okta.logs.read"]})
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn exactly_one_method_is_given_and_the_error_names_the_field() {
+        let d = "a.okta.com";
+        for (creds, field, says) in [
+            (
+                json!({"domain": d}),
+                "credentials.api_token",
+                "is required, unless",
+            ),
+            (
+                json!({"domain": d, "api_token": "t", "client_id": "0oa1", "private_key": ec_jwk()}),
+                "credentials.client_id",
+                "cannot be combined with api_token",
+            ),
+            (
+                json!({"domain": d, "api_token": "t", "private_key": ec_jwk()}),
+                "credentials.private_key",
+                "cannot be combined",
+            ),
+            (
+                json!({"domain": d, "client_id": "0oa1"}),
+                "credentials.private_key",
+                "is required with client_id",
+            ),
+            (
+                json!({"domain": d, "private_key": ec_jwk()}),
+                "credentials.client_id",
+                "is required with private_key",
+            ),
+            (
+                json!({"domain": d, "api_token": "t", "key_id": "k"}),
+                "credentials.key_id",
+                "only to a service app",
+            ),
+            (
+                json!({"domain": d, "api_token": "t", "scopes": ["okta.users.read"]}),
+                "credentials.scopes",
+                "only to a service app",
+            ),
+            (
+                json!({"domain": d, "client_id": "0oa1", "private_key": ec_jwk(), "scopes": []}),
+                "credentials.scopes",
+                "Okta API scopes",
+            ),
+            (
+                json!({"domain": d, "client_id": "0oa1", "private_key": ec_jwk(), "scopes": ["openid"]}),
+                "credentials.scopes",
+                "Okta API scopes",
+            ),
+            (
+                json!({"domain": d, "client_id": "0oa1", "private_key": 42}),
+                "credentials.private_key",
+                "not valid",
+            ),
+        ] {
+            let err = credentials(creds.clone()).unwrap_err();
+            assert_eq!(err.field, field, "{creds}");
+            assert!(err.message.contains(says), "{creds}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn a_bad_private_key_is_refused_without_echoing_it() {
+        let mut public = ec_jwk();
+        let secret_d = public["d"].as_str().unwrap().to_owned();
+        public.as_object_mut().unwrap().remove("d");
+        let pem = rsa_pem();
+        let cut = format!("{}\n-----END PRIVATE KEY-----", &pem[..200]);
+        let mut wrong_curve = ec_jwk();
+        wrong_curve["crv"] = json!("P-384");
+        let mut bad_d = ec_jwk();
+        bad_d["d"] = json!(format!("{secret_d}AAAA"));
+        for (key, says) in [
+            (public, "without its private part"),
+            (json!(cut), "must be a private key"),
+            (json!("not a key at all"), "must be a private key"),
+            (
+                json!(pem.replace("PRIVATE KEY", "PUBLIC KEY")),
+                "public key",
+            ),
+            (wrong_curve, "unsupported kind"),
+            (bad_d, "member `d`"),
+        ] {
+            let err = credentials(json!({"domain": "a.okta.com", "client_id": "0oa1",
+                                         "private_key": key.clone()}))
+            .unwrap_err();
+            assert_eq!(err.field, "credentials.private_key", "{key}");
+            assert!(err.message.contains(says), "{key}: {}", err.message);
+            assert!(!err.message.contains(&secret_d) && !err.message.contains("MII"));
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let creds: OktaCredentials = validate::parse_typed(
+            &obj(json!({"domain": "a.okta.com", "client_id": "0oa1", "private_key": rsa_pem()})),
+            STRICT,
+        )
+        .unwrap();
+        let shown = format!("{creds:?}");
+        assert!(shown.contains("0oa1") && !shown.contains("MII"), "{shown}");
+        let creds: OktaCredentials = validate::parse_typed(
+            &obj(json!({"domain": "a.okta.com", "api_token": "00secret"})),
+            STRICT,
+        )
+        .unwrap();
+        assert!(!format!("{creds:?}").contains("00secret"));
     }
 }

@@ -73,16 +73,15 @@ impl Auth {
         token_url: Url,
     ) -> Result<Self, ConnectorError> {
         if let Some(token) = &credentials.api_token {
-            let mut value = HeaderValue::from_str(&format!(
-                "SSWS {}",
-                token.expose_secret().trim()
-            ))
-            .map_err(|_| {
-                ConnectorError::InvalidConfig(
+            let mut value =
+                HeaderValue::from_str(&format!("SSWS {}", token.expose_secret().trim())).map_err(
+                    |_| {
+                        ConnectorError::InvalidConfig(
                     "credentials.api_token contains characters not allowed in an HTTP header"
                         .into(),
                 )
-            })?;
+                    },
+                )?;
             value.set_sensitive(true);
             return Ok(Self::ApiToken(value));
         }
