@@ -1,6 +1,7 @@
-//! The live connection to one Okta org: the base URL, the API token, the shared HTTP client, and
-//! the helpers every call uses (authorization, JSON answers, error mapping, `Link` paging and the
-//! same-org check on every link and cursor).
+//! The live connection to one Okta org: the base URL, how it authenticates (API token or service
+//! app), the shared HTTP client, and the helpers every call uses (authorization with one retry on
+//! a refused access token, JSON answers, error mapping, `Link` paging and the same-org check on
+//! every link and cursor).
 
 use std::fmt;
 use std::sync::Arc;
@@ -18,12 +19,14 @@ use gatehouse_core::records::{
     ActionReport, ActionTarget, EventPage, Page, ProviderGroup, ProviderUser, PullMode,
     PushOutcome, PushRequest, PushScreen,
 };
+use gatehouse_core::validate::{self, EndpointPolicy};
 use gatehouse_core::Clock;
-use http::{HeaderMap, HeaderValue, Method};
-use secrecy::{ExposeSecret, SecretString};
+use http::{HeaderMap, Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use crate::auth::Auth;
+use crate::config::OktaCredentials;
 use crate::errors::error_from_response;
 use crate::factory::Settings;
 
@@ -33,7 +36,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// A connector for one Okta integration.
 pub struct OktaConnector {
     pub(crate) base: Url,
-    token: SecretString,
+    auth: Auth,
     pub(crate) http: HttpClient,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
@@ -68,15 +71,17 @@ impl OktaConnector {
         };
         let base = resolve_base(&domain, OKTA_DOMAINS, context.allow_custom_endpoints)
             .map_err(|e| ConnectorError::InvalidConfig(format!("credentials.domain: {e}")))?;
-        let token = context
-            .credentials
-            .secret("api_token")
-            .filter(|t| !t.expose_secret().trim().is_empty())
-            .ok_or_else(|| {
-                ConnectorError::InvalidConfig("credentials.api_token is missing".into())
-            })?;
-        // Checked once here so that building the header later cannot fail.
-        authorization(&token)?;
+        let policy_of_endpoints = EndpointPolicy {
+            allow_custom_endpoints: context.allow_custom_endpoints,
+        };
+        let credentials = validate::parse_typed::<OktaCredentials>(
+            &context.credentials.to_object_for_validation(),
+            policy_of_endpoints,
+        )
+        .map_err(|e| ConnectorError::InvalidConfig(e.within("credentials").to_string()))?;
+        // The org authorization server lives on the org's own host (same-org rule).
+        let token_url = endpoint_of(&base, &["oauth2", "v1", "token"]);
+        let auth = Auth::new(&credentials, &settings, token_url)?;
         let budget = Arc::new(RateBudget::new(settings.rate_limit_share));
         let http = HttpClient::new(
             Arc::clone(&context.clock),
@@ -94,7 +99,7 @@ impl OktaConnector {
         );
         Ok(Self {
             base,
-            token,
+            auth,
             http,
             clock: context.clock,
             settings,
@@ -109,14 +114,7 @@ impl OktaConnector {
 
     /// `base` + `/api/v1/…` with each segment percent-encoded (ids and logins stay one segment).
     pub(crate) fn endpoint(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        url.set_query(None);
-        url.set_fragment(None);
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty();
-            path.extend(segments);
-        }
-        url
+        endpoint_of(&self.base, segments)
     }
 
     /// A link or cursor, accepted only when it points at this org (same scheme, host and port)
@@ -151,19 +149,7 @@ impl OktaConnector {
 
     /// GETs with retries, also retrying a 2xx whose body was cut short.
     async fn send_get_json(&self, bucket: &str, url: &Url) -> Result<Fetched, ConnectorError> {
-        let fetched = self
-            .http
-            .send_json(bucket, url.as_str(), |client| {
-                let mut request = client
-                    .get(url.clone())
-                    .header(http::header::ACCEPT, "application/json");
-                if let Ok(value) = authorization(&self.token) {
-                    request = request.header(http::header::AUTHORIZATION, value);
-                }
-                request
-            })
-            .await?;
-        Ok(fetched)
+        self.authorized(bucket, &Method::GET, url, true).await
     }
 
     /// Sends one request (with retries) and returns the answer, whatever its status.
@@ -173,28 +159,67 @@ impl OktaConnector {
         method: Method,
         url: &Url,
     ) -> Result<Fetched, ConnectorError> {
-        let mutating = method != Method::GET;
-        let fetched = self
-            .http
-            .send(bucket, url.as_str(), |client| {
+        self.authorized(bucket, &method, url, false).await
+    }
+
+    /// Sends with the integration's credentials. An access token the API refuses (401: revoked,
+    /// or expired before its `expires_in` said) is dropped and the call made once more with a
+    /// new one; a second refusal is the answer. A 403 for a scope the token lacks becomes
+    /// `Forbidden` naming the scope.
+    async fn authorized(
+        &self,
+        bucket: &str,
+        method: &Method,
+        url: &Url,
+        json: bool,
+    ) -> Result<Fetched, ConnectorError> {
+        let mut retried = false;
+        loop {
+            let presented = self.auth.present(&self.http, &*self.clock).await?;
+            let build = |client: &reqwest::Client| {
                 let mut request = client
                     .request(method.clone(), url.clone())
                     .header(http::header::ACCEPT, "application/json");
-                if let Ok(value) = authorization(&self.token) {
-                    request = request.header(http::header::AUTHORIZATION, value);
-                }
-                if mutating {
+                request = self
+                    .auth
+                    .apply(request, &presented, method, url, self.clock.now());
+                if *method != Method::GET {
                     request = request.header(http::header::CONTENT_TYPE, "application/json");
                 }
                 // Okta answers 411 to a POST or PUT without Content-Length, and hyper sends none
                 // for an empty body unless told to.
-                if method == Method::POST || method == Method::PUT {
+                if *method == Method::POST || *method == Method::PUT {
                     request = request.header(http::header::CONTENT_LENGTH, "0");
                 }
                 request
-            })
-            .await?;
-        Ok(fetched)
+            };
+            let fetched = if json {
+                self.http.send_json(bucket, url.as_str(), build).await?
+            } else {
+                self.http.send(bucket, url.as_str(), build).await?
+            };
+            if fetched.status == StatusCode::UNAUTHORIZED && self.auth.is_oauth() && !retried {
+                retried = true;
+                tracing::debug!(
+                    bucket,
+                    "okta refused the access token; asking for a new one"
+                );
+                self.auth.refused(&presented, &fetched.headers).await;
+                continue;
+            }
+            if fetched.status == StatusCode::FORBIDDEN {
+                if let Some(scope) = missing_scope(&fetched.headers) {
+                    return Err(ConnectorError::Forbidden(format!(
+                        "the access token lacks the Okta scope {scope} that {} {} needs; grant \
+                         it to the service app (Okta API Scopes tab) and add it to \
+                         credentials.scopes",
+                        method,
+                        url.path()
+                    )));
+                }
+            }
+            return Ok(fetched);
+        }
     }
 
     /// GETs a JSON answer; any non-2xx status becomes the fitting [`ConnectorError`].
@@ -257,16 +282,36 @@ impl OktaConnector {
     }
 }
 
-/// `Authorization: SSWS <token>`, marked sensitive so it is never printed.
-fn authorization(token: &SecretString) -> Result<HeaderValue, ConnectorError> {
-    let mut value = HeaderValue::from_str(&format!("SSWS {}", token.expose_secret().trim()))
-        .map_err(|_| {
-            ConnectorError::InvalidConfig(
-                "credentials.api_token contains characters not allowed in an HTTP header".into(),
-            )
-        })?;
-    value.set_sensitive(true);
-    Ok(value)
+/// `base` + `/…` with each segment percent-encoded (ids and logins stay one segment).
+fn endpoint_of(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty();
+        path.extend(segments);
+    }
+    url
+}
+
+/// The scope an `insufficient_scope` refusal names in `WWW-Authenticate` (`scope="…"`).
+fn missing_scope(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.contains("insufficient_scope"))
+        .find_map(|v| {
+            let start = v.find("scope=\"")? + "scope=\"".len();
+            let rest = &v[start..];
+            let scope = &rest[..rest.find('"')?];
+            // Only scope names pass on: this text reaches error messages.
+            scope
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b' ')
+                .then(|| scope.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        })
 }
 
 #[async_trait]
@@ -287,8 +332,22 @@ impl Connector for OktaConnector {
         }
     }
 
-    /// `GET /api/v1/users/me`: the user the API token acts as (the admin who created it).
+    /// With an API token, `GET /api/v1/users/me`: the admin the token acts as. A service app
+    /// has no user (Okta's `me` is the user of an API token or a session), so it proves itself
+    /// by getting an access token and reading one user (`okta.users.read` and an admin role).
     async fn check(&self) -> Result<CheckReport, ConnectorError> {
+        if let Some((client_id, _)) = self.auth.service_app() {
+            let presented = self.auth.present(&self.http, &*self.clock).await?;
+            let granted = presented.granted_scope().unwrap_or_default().to_owned();
+            let mut url = self.endpoint(&["api", "v1", "users"]);
+            url.query_pairs_mut().append_pair("limit", "1");
+            self.get_json("users", &url, "checking the service app")
+                .await?;
+            return Ok(CheckReport {
+                principal: Some(format!("service app {client_id}")),
+                notes: vec![format!("scopes granted: {granted}")],
+            });
+        }
         let url = self.endpoint(&["api", "v1", "users", "me"]);
         let (me, _) = self
             .get_json("users-me", &url, "checking the API token")

@@ -45,9 +45,10 @@ impl OktaError {
                     .collect()
             })
             .unwrap_or_default();
+        // OAuth answers (`invalid_token`, `invalid_dpop_proof`) use RFC 6749's names instead.
         Self {
-            code: text("errorCode"),
-            summary: text("errorSummary"),
+            code: text("errorCode").or_else(|| text("error")),
+            summary: text("errorSummary").or_else(|| text("error_description")),
             causes,
         }
     }

@@ -54,6 +54,9 @@ pub struct Settings {
     /// The group `enforce_mfa` adds the user to (`mfa_group_id`), e.g. one targeted by a stricter
     /// authentication policy.
     pub mfa_group_id: Option<String>,
+    /// Whether response actions may run (`enable_response_actions`, default false); a service
+    /// app then asks for the manage scopes too.
+    pub enable_response_actions: bool,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl From<OktaConfig> for Settings {
             ingest_system_log: config.ingest_system_log.unwrap_or(true),
             disable_mode: config.disable_mode.unwrap_or_default(),
             mfa_group_id: config.mfa_group_id.map(|id| id.trim().to_owned()),
+            enable_response_actions: config.pull.enable_response_actions.unwrap_or(false),
         }
     }
 }

@@ -3,18 +3,21 @@
 //! revoke sessions, reset factors) through Okta's management API.
 //!
 //! It follows Okta's documented behaviour (the management OpenAPI spec and developer docs), not any
-//! simulator's: `SSWS` API tokens, RFC 8288 `Link` paging that is followed and never built by hand,
-//! System Log polling requests whose `next` link is the resumable cursor, and event-hook deliveries
-//! whose `data.events[]` are System Log events mapped by the same pure function as pulled ones.
+//! simulator's: `SSWS` API tokens or OAuth 2.0 service apps (`private_key_jwt`, DPoP), RFC 8288
+//! `Link` paging that is followed and never built by hand, System Log polling requests whose
+//! `next` link is the resumable cursor, and event-hook deliveries whose `data.events[]` are System
+//! Log events mapped by the same pure function as pulled ones.
 //!
 //! Architecture invariants: every HTTP call goes through `gatehouse_connect::HttpClient` (retries,
 //! backoff, 429 handling, the integration's share of Okta's rate limits); a cursor or `next` link
 //! is followed only when it points at the integration's own Okta org (no SSRF through a forged
-//! link); the API token lives in a `SecretString` and never reaches a log line or an error
-//! message; time comes only from the injected clock. The mapping from Okta JSON to Gatehouse
+//! link); the API token, the service app's private key and its access tokens live in
+//! `SecretString`s and never reach a log line or an error message; the OAuth token endpoint is
+//! the org's own (`{org}/oauth2/v1/token`); time comes only from the injected clock. The mapping from Okta JSON to Gatehouse
 //! records ([`map_event`], [`map_user`], [`map_status`]) is pure and does no I/O.
 
 mod actions;
+mod auth;
 mod config;
 mod connector;
 mod errors;
@@ -28,7 +31,7 @@ mod screen;
 mod users;
 
 pub use config::{
-    DisableMode, OktaConfig, OktaCredentials, DESCRIPTOR, OKTA_DOMAINS, RATE_HEADERS,
+    DisableMode, OktaConfig, OktaCredentials, PrivateKey, DESCRIPTOR, OKTA_DOMAINS, RATE_HEADERS,
 };
 pub use connector::OktaConnector;
 pub use errors::error_from_response;

@@ -12,6 +12,7 @@
 //! - [`pulls`]: users, roles, groups and System Log pulled from the simulated org;
 //! - [`actions`]: response actions against the simulated org;
 //! - [`signals`]: the typed signal of Okta events, and the risk fixtures checked against it;
+//! - [`oauth`]: OAuth 2.0 service apps (`private_key_jwt`, DPoP) instead of an API token;
 //! - [`conformance`]: the connector conformance suite every connector passes.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
@@ -20,6 +21,7 @@ mod actions;
 mod conformance;
 mod http_behaviour;
 mod mapping;
+mod oauth;
 mod pulls;
 mod push;
 mod signals;

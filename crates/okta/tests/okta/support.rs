@@ -50,8 +50,16 @@ pub(crate) fn context(
     config: Value,
     clock: Arc<dyn Clock>,
 ) -> ConnectorContext {
-    let credentials: Map<String, Value> =
-        serde_json::from_value(json!({"domain": base, "api_token": token})).unwrap();
+    context_with(json!({"domain": base, "api_token": token}), config, clock)
+}
+
+/// A context with any credential object (a service app's, for one).
+pub(crate) fn context_with(
+    credentials: Value,
+    config: Value,
+    clock: Arc<dyn Clock>,
+) -> ConnectorContext {
+    let credentials: Map<String, Value> = serde_json::from_value(credentials).unwrap();
     ConnectorContext {
         tenant_id: TenantId::parse("ten_test").unwrap(),
         integration_id: IntegrationId::parse("int_test").unwrap(),
