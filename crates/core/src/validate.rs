@@ -575,15 +575,15 @@ mod tests {
 
     #[test]
     fn host_rules() {
-        let suffixes = &["okta.com"];
+        let suffixes = &["idp.example"];
         assert!(STRICT
-            .check_host("d", "a.okta.com", suffixes, "a.okta.com")
+            .check_host("d", "a.idp.example", suffixes, "a.idp.example")
             .is_ok());
         assert!(STRICT
-            .check_host("d", "okta.com", suffixes, "a.okta.com")
+            .check_host("d", "idp.example", suffixes, "a.idp.example")
             .is_err());
         assert!(STRICT
-            .check_host("d", "a.okta.com.evil.com", suffixes, "x")
+            .check_host("d", "a.idp.example.evil.com", suffixes, "x")
             .is_err());
         assert!(CUSTOM
             .check_host("d", "http://127.0.0.1:9", suffixes, "x")

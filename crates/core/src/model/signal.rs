@@ -234,7 +234,7 @@ mod tests {
     #[test]
     fn events_stored_before_signals_existed_read_back_with_an_empty_signal() {
         let old = json!({
-            "id": "sin_1", "tenant_id": "ten_1", "integration_id": "int_1", "provider": "okta",
+            "id": "sin_1", "tenant_id": "ten_1", "integration_id": "int_1", "provider": "idp",
             "provider_event_id": "1", "time": "2026-05-01T00:00:00Z",
             "event_type": "user.session.start", "user_id": null, "login": null,
             "outcome": "success", "reason": null, "ip": null, "country": null, "city": null,
