@@ -51,8 +51,11 @@ async fn org(tenant: &str, config: Value, mode: &str) -> anyhow::Result<Org> {
     let op = daemon.operator()?;
     op.post("/v1/tenants", &json!({"name": tenant, "id": tenant}))
         .await?;
+    // The System Log is pulled by hand (`/sync`) when a test needs it: events Okta never
+    // sends through hooks (Classic Engine push denials) reach Gatehouse only that way.
     let mut config = config;
-    config["ingest_system_log"] = json!(false);
+    config["ingest_system_log"] = json!(true);
+    config["signins_schedule"] = json!("0 0 0 1 1 *");
     let created = op
         .post(
             "/v1/integrations",
@@ -104,31 +107,49 @@ async fn org(tenant: &str, config: Value, mode: &str) -> anyhow::Result<Org> {
 }
 
 impl Org {
-    /// 12 failed sign-ins and 3 Okta Verify push denials for the target, in one delivery.
+    /// 12 failed sign-ins for the target, pushed through the event hook, and 3 Okta Verify
+    /// push denials, which Okta writes only to the System Log (its catalog does not make
+    /// `user.mfa.okta_verify.deny_push` eligible for hooks): they arrive by the log pull.
     async fn attack(&self) -> anyhow::Result<()> {
-        let mut events = Vec::new();
-        for _ in 0..12 {
-            events.extend(self.sim.make_event(
-                &self.target,
-                "user.session.start",
-                "FAILURE",
-                Some("INVALID_CREDENTIALS"),
-            ));
-        }
-        for _ in 0..3 {
-            events.extend(self.sim.make_event(
-                &self.target,
-                "user.mfa.okta_verify.deny_push",
-                "FAILURE",
-                Some("User rejected Okta push verify"),
-            ));
-        }
-        anyhow::ensure!(events.len() == 15);
+        let failures: Vec<Value> = (0..12)
+            .filter_map(|_| {
+                self.sim.make_event(
+                    &self.target,
+                    "user.session.start",
+                    "FAILURE",
+                    Some("INVALID_CREDENTIALS"),
+                )
+            })
+            .collect();
+        anyhow::ensure!(failures.len() == 12);
         let delivery = self
             .sim
-            .deliver_event_hook(&self.hook_url, "", events)
+            .deliver_event_hook(&self.hook_url, "", failures)
             .await;
         anyhow::ensure!(delivery.delivered, "{delivery:?}");
+        let denials: Vec<Value> = (0..3)
+            .filter_map(|_| {
+                self.sim.make_event(
+                    &self.target,
+                    "user.mfa.okta_verify.deny_push",
+                    "FAILURE",
+                    Some("User rejected Okta push verify"),
+                )
+            })
+            .collect();
+        anyhow::ensure!(denials.len() == 3);
+        // The simulator refuses to push what Okta would not push.
+        let refused = self
+            .sim
+            .deliver_event_hook(&self.hook_url, "", denials.clone())
+            .await;
+        anyhow::ensure!(!refused.delivered, "a push denial went through a hook");
+        self.sim.append_events(denials);
+        let sync = self
+            .op
+            .post_empty(&format!("/v1/integrations/{}/sync", self.integration))
+            .await?;
+        anyhow::ensure!(sync.status == StatusCode::ACCEPTED, "{:?}", sync.body);
         Ok(())
     }
 

@@ -45,6 +45,10 @@ pub(crate) struct IntegrationView {
     pub ingest: Option<IngestView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scim: Option<ScimView>,
+    /// What the provider says an operator should know about this config (a detection that
+    /// cannot fire without a feature it turned off, a licence a feature needs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 pub(crate) const SCIM_BASE_PATH: &str = "/v1/scim/v2";
@@ -86,7 +90,14 @@ impl IntegrationView {
             sync,
             ingest,
             scim,
+            notes: Vec::new(),
         }
+    }
+
+    /// The view with the provider's notes on its config.
+    pub(crate) fn with_notes(mut self, notes: Vec<String>) -> Self {
+        self.notes = notes;
+        self
     }
 }
 

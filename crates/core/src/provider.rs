@@ -246,6 +246,13 @@ pub trait ConnectorFactory: Send + Sync {
     fn descriptor(&self) -> &'static ProviderDescriptor;
     fn build(&self, context: ConnectorContext) -> Result<Arc<dyn Connector>, ConnectorError>;
 
+    /// What an operator should know about an integration with this config: a detection that
+    /// cannot fire without a feature it turned off, a licence a feature needs. Shown with the
+    /// integration; empty when there is nothing to say.
+    fn notes(&self, _config: &Map<String, Value>) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Answers a provider handshake that arrives without a valid ingest token (Okta's one-time
     /// verification GET may carry none, Microsoft Graph's validation POST carries only a
     /// `validationToken`); `None` when the request is no such handshake. Any method may carry

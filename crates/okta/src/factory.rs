@@ -13,6 +13,14 @@ use serde_json::{Map, Value};
 use crate::config::{DisableMode, OktaConfig, DESCRIPTOR};
 use crate::connector::OktaConnector;
 
+/// What `ingest_system_log: false` costs, in the detections' words.
+pub const LOG_ONLY_NOTE: &str = "ingest_system_log is false: Okta does not send these events \
+    through event hooks, only to the System Log, so the detections that read them cannot fire: \
+    Classic Engine push denials (user.mfa.okta_verify.deny_push, system.push.send_factor_verify_push) \
+    for mfa_fatigue, ThreatInsight verdicts (security.threat.detected) for provider_risk, and \
+    org-wide MFA factor changes (system.mfa.factor.deactivate) for privilege_change. Identity \
+    Engine push denials (user.authentication.auth_via_mfa failures) still arrive by hook.";
+
 /// Registers the Okta connector: `registry.register(gatehouse_okta::Factory)`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Factory;
@@ -30,6 +38,20 @@ impl ConnectorFactory for Factory {
     /// Okta's one-time verification `GET` (`x-okta-verification-challenge`), which may arrive
     /// before the hook's `Authorization` header is known to work: echoing the challenge reveals
     /// nothing, and deliveries still need the ingest token.
+    /// Some events Okta writes only to the System Log: its catalog does not make them
+    /// eligible for event hooks, so without the log pull the detections that read them see
+    /// nothing.
+    fn notes(&self, config: &Map<String, Value>) -> Vec<String> {
+        let pulls_log = config
+            .get("ingest_system_log")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        if pulls_log {
+            return Vec::new();
+        }
+        vec![LOG_ONLY_NOTE.to_owned()]
+    }
+
     fn handshake(&self, request: &PushRequest) -> Option<PushReply> {
         if !request.method.eq_ignore_ascii_case("GET") {
             return None;
@@ -115,6 +137,21 @@ mod tests {
         );
         assert_eq!(Factory.handshake(&request("GET", vec![])), None);
         assert_eq!(Factory.handshake(&request("POST", challenge)), None);
+    }
+
+    #[test]
+    fn turning_the_log_off_says_which_detections_go_blind() {
+        assert!(Factory.notes(&Map::new()).is_empty());
+        let off = config(json!({"ingest_system_log": false}));
+        let notes = Factory.notes(&off);
+        assert_eq!(notes.len(), 1);
+        for named in [
+            "mfa_fatigue",
+            "provider_risk",
+            "user.mfa.okta_verify.deny_push",
+        ] {
+            assert!(notes[0].contains(named), "{named}");
+        }
     }
 
     #[test]

@@ -85,7 +85,8 @@ pub(crate) async fn create_integration(
         SyncStatus::default(),
         created.ingest_token.as_ref().map(Gateway::reveal),
         created.scim_token.as_ref().map(Gateway::reveal),
-    );
+    )
+    .with_notes(state.gateway.integration_notes(&created.integration));
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -104,7 +105,10 @@ pub(crate) async fn list_integrations(
     let mut views = Vec::with_capacity(page.items.len());
     for integration in &page.items {
         let sync = state.gateway.sync_status(integration).await?;
-        views.push(IntegrationView::new(integration, sync, None, None));
+        views.push(
+            IntegrationView::new(integration, sync, None, None)
+                .with_notes(state.gateway.integration_notes(integration)),
+        );
     }
     let views = gatehouse_store::Page {
         items: views,
@@ -123,7 +127,10 @@ pub(crate) async fn get_integration(
     let (tenant, id) = target(&state, &caller, &id).await?;
     let integration = state.gateway.integration(&tenant, &id).await?;
     let sync = state.gateway.sync_status(&integration).await?;
-    Ok(Json(IntegrationView::new(&integration, sync, None, None)))
+    let notes = state.gateway.integration_notes(&integration);
+    Ok(Json(
+        IntegrationView::new(&integration, sync, None, None).with_notes(notes),
+    ))
 }
 
 #[utoipa::path(patch, path = "/v1/integrations/{id}", tag = "integrations", request_body = PatchIntegration,
@@ -143,7 +150,10 @@ pub(crate) async fn patch_integration(
     let integration = state.gateway.patch_integration(&tenant, &id, patch).await?;
     state.engine.integration_changed(&integration).await;
     let sync = state.gateway.sync_status(&integration).await?;
-    Ok(Json(IntegrationView::new(&integration, sync, None, None)))
+    let notes = state.gateway.integration_notes(&integration);
+    Ok(Json(
+        IntegrationView::new(&integration, sync, None, None).with_notes(notes),
+    ))
 }
 
 #[utoipa::path(delete, path = "/v1/integrations/{id}", tag = "integrations", security(("bearer" = [])),

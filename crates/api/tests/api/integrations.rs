@@ -523,3 +523,34 @@ async fn patch_delete_test_sync_and_rotation() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Turning Okta's System Log pull off makes some detections blind (Okta sends those events
+/// only to the log): the integration says so when it is created and whenever it is read.
+#[tokio::test]
+async fn an_okta_integration_without_its_log_says_which_detections_cannot_fire() {
+    let s = start().await;
+    s.tenant("ten_notes").await;
+    let body = json!({"type": "okta", "tenant_id": "ten_notes",
+        "credentials": {"domain": "acme.okta.com", "api_token": "t"},
+        "config": {"ingest_system_log": false}});
+    let (status, created) = s.op(Method::POST, "/v1/integrations", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let note = created["notes"][0].as_str().unwrap_or_default().to_owned();
+    assert!(
+        note.contains("mfa_fatigue") && note.contains("deny_push"),
+        "{created}"
+    );
+    let id = created["id"].as_str().unwrap();
+    let (_, read) = s
+        .op(Method::GET, &format!("/v1/integrations/{id}"), None)
+        .await;
+    assert_eq!(read["notes"][0], note.as_str());
+    let (_, patched) = s
+        .op(
+            Method::PATCH,
+            &format!("/v1/integrations/{id}"),
+            Some(json!({"config": {"ingest_system_log": true}})),
+        )
+        .await;
+    assert!(patched.get("notes").is_none(), "{patched}");
+}

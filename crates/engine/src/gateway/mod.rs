@@ -136,6 +136,14 @@ impl Gateway {
         Arc::clone(&self.registry)
     }
 
+    /// What the integration's provider says an operator should know about its config.
+    pub fn integration_notes(&self, integration: &Integration) -> Vec<String> {
+        self.registry
+            .factory(&integration.kind)
+            .map(|factory| factory.notes(&integration.config))
+            .unwrap_or_default()
+    }
+
     pub fn registry(&self) -> &ConnectorRegistry {
         &self.registry
     }

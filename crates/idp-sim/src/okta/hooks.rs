@@ -168,13 +168,21 @@ impl OktaSim {
         })
     }
 
-    /// Delivers `events` to `url` as one event-hook request.
+    /// Delivers `events` to `url` as one event-hook request. Okta sends only event types its
+    /// catalog marks eligible for event hooks; a batch holding any other type is not sent
+    /// (the delivery says why), since no real hook could carry it.
     pub async fn deliver_event_hook(
         &self,
         url: &str,
         auth_header: &str,
         events: Vec<Value>,
     ) -> HookDelivery {
+        let ineligible: Vec<String> = events
+            .iter()
+            .filter_map(|e| e.get("eventType").and_then(Value::as_str))
+            .filter(|t| !is_hook_eligible(t))
+            .map(str::to_owned)
+            .collect();
         let payload = self.event_hook_payload(events);
         let event_id = payload
             .get("eventId")
@@ -187,6 +195,18 @@ impl OktaSim {
             delivered: false,
             attempts: Vec::new(),
         };
+        if !ineligible.is_empty() {
+            out.attempts.push(HookAttempt {
+                status: None,
+                error: Some(format!(
+                    "not eligible for event hooks (Okta never sends them through one): {}",
+                    ineligible.join(", ")
+                )),
+                timed_out: false,
+                elapsed: Duration::ZERO,
+            });
+            return out;
+        }
         let client = match self.hook_client() {
             Ok(c) => c,
             Err(e) => {
@@ -260,4 +280,15 @@ impl OktaSim {
         let event = p.build(rng);
         store.push_event(event, now.timestamp_millis());
     }
+}
+
+/// The event types Okta's catalog marks `event-hook-eligible` (one per line).
+const HOOK_ELIGIBLE: &str = include_str!("hook_eligible.txt");
+
+/// Whether Okta can send `event_type` through an event hook.
+pub fn is_hook_eligible(event_type: &str) -> bool {
+    HOOK_ELIGIBLE
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .any(|line| line.trim() == event_type)
 }

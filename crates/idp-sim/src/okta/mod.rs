@@ -45,7 +45,7 @@ pub use crate::common::{CannedResponse, Fault, RunningSim, Truncation};
 pub use clock::SimClock;
 pub use errors::OktaError;
 pub use helpers::NewUser;
-pub use hooks::{HookAttempt, HookDelivery, HookVerification};
+pub use hooks::{is_hook_eligible, HookAttempt, HookDelivery, HookVerification};
 pub use import::ImportError;
 pub use ratelimit::EndpointFamily;
 pub use state::{RecordedCall, UserStatus};

@@ -84,7 +84,17 @@ async fn event_hook_verification_and_delivery() {
         );
     }
 
-    let events: Vec<Value> = sim.events().into_iter().take(3).collect();
+    // The first events a hook can carry (the generated log also holds ineligible types).
+    let events: Vec<Value> = sim
+        .events()
+        .into_iter()
+        .filter(|e| {
+            e["eventType"]
+                .as_str()
+                .is_some_and(gatehouse_idp_sim::okta::is_hook_eligible)
+        })
+        .take(3)
+        .collect();
     let d = sim
         .deliver_event_hook(&url, "my-shared-secret", events.clone())
         .await;
@@ -124,6 +134,46 @@ async fn event_hook_verification_and_delivery() {
         .map(|(_, _, b)| serde_json::from_str::<Value>(b).unwrap()["eventId"].clone())
         .collect();
     assert_eq!(ids[0], ids[1]);
+
+    // Okta never sends an event type its catalog does not mark eligible for hooks: a batch
+    // holding one is not sent at all.
+    let before = receiver.seen.lock().unwrap().len();
+    let mut with_denial = events.clone();
+    let mut denial = events[0].clone();
+    denial["eventType"] = serde_json::json!("user.mfa.okta_verify.deny_push");
+    with_denial.push(denial);
+    let d = sim.deliver_event_hook(&url, "s", with_denial).await;
+    assert!(!d.delivered);
+    assert!(d.attempts[0]
+        .error
+        .as_deref()
+        .is_some_and(|e| e.contains("user.mfa.okta_verify.deny_push")));
+    assert_eq!(
+        receiver.seen.lock().unwrap().len(),
+        before,
+        "nothing was sent"
+    );
+    for ineligible in [
+        "system.push.send_factor_verify_push",
+        "policy.evaluate_sign_on",
+        "security.threat.detected",
+        "user.authentication.verify",
+    ] {
+        assert!(
+            !gatehouse_idp_sim::okta::is_hook_eligible(ineligible),
+            "{ineligible}"
+        );
+    }
+    for eligible in [
+        "user.session.start",
+        "user.authentication.auth_via_mfa",
+        "user.account.lock",
+    ] {
+        assert!(
+            gatehouse_idp_sim::okta::is_hook_eligible(eligible),
+            "{eligible}"
+        );
+    }
 
     // 4xx is never retried.
     *receiver.script.lock().unwrap() = vec![400];
