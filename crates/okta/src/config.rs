@@ -190,6 +190,17 @@ pub enum DisableMode {
     Deactivate,
 }
 
+/// What a users pull reads besides the user records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Enrichment {
+    /// Each user's MFA factors (`GET /api/v1/users/{id}/factors`): one call per user, so a
+    /// 100,000-user full pull makes 100,000 extra calls under Okta's per-endpoint limits.
+    Factors,
+    /// Admin standing, from the roster of role assignments (a few calls per pull).
+    Roles,
+}
+
 /// Config of an Okta integration.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 pub struct OktaConfig {
@@ -205,6 +216,11 @@ pub struct OktaConfig {
     /// What disable_account does: `suspend` (default) or `deactivate`.
     #[schema(inline)]
     pub disable_mode: Option<DisableMode>,
+    /// What users pulls read besides the user records (default `["factors", "roles"]`).
+    /// Leave `factors` out on large orgs for full pulls at the speed of the users pages; MFA
+    /// enrolment then stays as the inventory last knew it.
+    #[schema(inline)]
+    pub enrich: Option<Vec<Enrichment>>,
     /// The group enforce_mfa adds the user to (one targeted by a stricter authentication
     /// policy).
     #[schema(min_length = 1)]

@@ -10,7 +10,7 @@ use gatehouse_core::records::{PushOutcome, PushReply, PushRequest};
 use gatehouse_core::validate::{self, EndpointPolicy};
 use serde_json::{Map, Value};
 
-use crate::config::{DisableMode, OktaConfig, DESCRIPTOR};
+use crate::config::{DisableMode, Enrichment, OktaConfig, DESCRIPTOR};
 use crate::connector::OktaConnector;
 
 /// What `ingest_system_log: false` costs, in the detections' words.
@@ -79,6 +79,10 @@ pub struct Settings {
     /// Whether response actions may run (`enable_response_actions`, default false); a service
     /// app then asks for the manage scopes too.
     pub enable_response_actions: bool,
+    /// Users pulls read each user's MFA factors (`enrich` holds `factors`, the default).
+    pub enrich_factors: bool,
+    /// Users pulls read the roster of admin role assignments (`enrich` holds `roles`).
+    pub enrich_roles: bool,
 }
 
 impl Default for Settings {
@@ -96,6 +100,14 @@ impl From<OktaConfig> for Settings {
             disable_mode: config.disable_mode.unwrap_or_default(),
             mfa_group_id: config.mfa_group_id.map(|id| id.trim().to_owned()),
             enable_response_actions: config.pull.enable_response_actions.unwrap_or(false),
+            enrich_factors: config
+                .enrich
+                .as_ref()
+                .is_none_or(|e| e.contains(&Enrichment::Factors)),
+            enrich_roles: config
+                .enrich
+                .as_ref()
+                .is_none_or(|e| e.contains(&Enrichment::Roles)),
         }
     }
 }

@@ -31,7 +31,8 @@ mod screen;
 mod users;
 
 pub use config::{
-    DisableMode, OktaConfig, OktaCredentials, PrivateKey, DESCRIPTOR, OKTA_DOMAINS, RATE_HEADERS,
+    DisableMode, Enrichment, OktaConfig, OktaCredentials, PrivateKey, DESCRIPTOR, OKTA_DOMAINS,
+    RATE_HEADERS,
 };
 pub use connector::OktaConnector;
 pub use errors::error_from_response;

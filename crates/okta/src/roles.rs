@@ -61,6 +61,14 @@ pub(crate) struct PullRoster {
 }
 
 impl PullRoster {
+    /// No roster read (roles enrichment is off): admin standing stays as the inventory had it.
+    pub(crate) fn unknown() -> Self {
+        Self {
+            admins: None,
+            changed: Vec::new(),
+        }
+    }
+
     /// `None` when the roster could not be read: the inventory keeps what it knew.
     pub(crate) fn is_admin(&self, id: &str) -> Option<bool> {
         self.admins.as_ref().map(|a| a.contains(id))

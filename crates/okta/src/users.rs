@@ -81,18 +81,23 @@ pub(crate) async fn users_page(
             url
         }
     };
-    let roster = connector
-        .roster
-        .for_page(connector, cursor.is_none())
-        .await?;
+    let roster = if connector.settings.enrich_roles {
+        connector
+            .roster
+            .for_page(connector, cursor.is_none())
+            .await?
+    } else {
+        roles::PullRoster::unknown()
+    };
     let (records, next) = connector.get_page("users", &url, "listing users").await?;
     // Owned ids, so the buffered futures borrow nothing but the connector.
     let ids: Vec<Option<String>> = records
         .iter()
         .map(|u| u.get("id").and_then(Value::as_str).map(str::to_owned))
         .collect();
+    let enrich_factors = connector.settings.enrich_factors;
     let factors: Vec<Result<Option<Vec<Value>>, ConnectorError>> = stream::iter(ids)
-        .map(|id| factors_of(connector, id))
+        .map(|id| factors_of(connector, id.filter(|_| enrich_factors)))
         .buffered(FACTOR_CONCURRENCY)
         .collect()
         .await;
@@ -112,7 +117,7 @@ pub(crate) async fn users_page(
             let Some(record) = roles::user_record(connector, &id).await? else {
                 continue;
             };
-            let factors = factors_of(connector, Some(id)).await?;
+            let factors = factors_of(connector, Some(id).filter(|_| enrich_factors)).await?;
             if let Some(user) = map_user(&record, factors.as_deref()) {
                 items.push(user);
             }
@@ -121,7 +126,7 @@ pub(crate) async fn users_page(
     for user in &mut items {
         user.is_admin = roster.is_admin(&user.external_id);
     }
-    if next.is_none() {
+    if next.is_none() && connector.settings.enrich_roles {
         connector.roster.settle().await;
     }
     tracing::debug!(

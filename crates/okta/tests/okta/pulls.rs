@@ -495,3 +495,40 @@ async fn system_log_polls_from_the_lookback_and_follows_next_links() {
         Err(ConnectorError::Unsupported(_))
     ));
 }
+
+/// Without `factors` in `enrich`, a users pull reads only the users pages (no call per user),
+/// and leaves MFA enrolment unknown so the inventory keeps what it knew; without `roles` it
+/// reads no roster and leaves admin standing unknown.
+#[tokio::test]
+async fn enrichment_is_optional_and_a_pull_without_it_reads_only_users_pages() {
+    let org = start_org().await;
+    let connector = connector_with(&org, json!({"enrich": []}), manual_clock(), 3);
+    let mut users = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = connector
+            .users_page(PullMode::Full, cursor.as_deref())
+            .await
+            .unwrap();
+        users.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(users.len(), 11);
+    assert!(users
+        .iter()
+        .all(|u| u.mfa_enrolled.is_none() && u.is_admin.is_none()));
+    let paths: Vec<String> = org.calls().into_iter().map(|c| c.path).collect();
+    assert!(
+        paths.iter().all(|p| p == "/api/v1/users"),
+        "only users pages were read: {paths:?}"
+    );
+
+    org.sim.clear_calls();
+    let connector = connector_with(&org, json!({"enrich": ["factors"]}), manual_clock(), 3);
+    let page = connector.users_page(PullMode::Full, None).await.unwrap();
+    assert!(page.items.iter().all(|u| u.mfa_enrolled.is_some()));
+    assert!(org.calls().iter().all(|c| !c.path.contains("/iam/")));
+}
