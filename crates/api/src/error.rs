@@ -9,6 +9,10 @@ use gatehouse_store::journal::JournalError;
 use gatehouse_store::StoreError;
 use serde::Serialize;
 
+/// `Retry-After` for a write refused after a durability failure: the daemon exits on it and its
+/// supervisor restarts it, which takes seconds.
+pub(crate) const RETRY_AFTER_RESTART_SECS: u64 = 10;
+
 /// An error answer: `{"error": {"code", "message", "field"?}}` with its status.
 #[derive(Debug)]
 pub struct ApiError {
@@ -71,6 +75,13 @@ impl ApiError {
         )
     }
 
+    /// A 503 with `Retry-After`, for writes refused after a durability failure.
+    pub fn unavailable_until_restart(message: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+        error.retry_after = Some(RETRY_AFTER_RESTART_SECS);
+        error
+    }
+
     /// The code used for a bare status (no handler produced a body).
     pub fn code_for(status: StatusCode) -> &'static str {
         match status.as_u16() {
@@ -124,6 +135,12 @@ impl From<StoreError> for ApiError {
                 format!("{what} already exists"),
             ),
             StoreError::NotFound(what) => Self::not_found(what),
+            StoreError::Failed(reason) => {
+                tracing::error!(%reason, "write refused after a durability failure");
+                Self::unavailable_until_restart(
+                    "the store cannot make writes durable; the daemon is restarting, retry later",
+                )
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::new(
@@ -157,13 +174,21 @@ impl From<EngineError> for ApiError {
                 error.retry_after = Some(5);
                 error
             }
+            EngineError::Inbox(JournalError::Failed(reason)) => {
+                tracing::error!(%reason, "push refused after a durability failure");
+                Self::unavailable_until_restart(
+                    "the push inbox cannot make deliveries durable; the daemon is restarting, retry later",
+                )
+            }
             EngineError::Inbox(error) => {
                 tracing::error!(%error, "push inbox failure");
-                Self::new(
+                let mut error = Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "the push inbox could not store the delivery; see the daemon log",
-                )
+                );
+                error.retry_after = Some(5);
+                error
             }
             EngineError::Crypto(message) => {
                 tracing::error!(%message, "credentials could not be opened");

@@ -50,6 +50,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Set once everything behind the API is running; cleared when shutdown begins.
     pub ready: Arc<AtomicBool>,
+    /// Raised by the first durability failure of the store or the push inbox.
+    pub fatal: gatehouse_store::FatalSignal,
 }
 
 /// The complete router with every layer applied.

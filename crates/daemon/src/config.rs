@@ -61,6 +61,8 @@ pub(crate) struct Config {
     pub data_dir: PathBuf,
     /// Pushes are refused (503) while this many bytes of acknowledged deliveries await storing.
     pub inbox_max_backlog_bytes: u64,
+    /// sled's page cache, in bytes.
+    pub store_cache_capacity_bytes: u64,
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
@@ -91,6 +93,7 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("server.request_timeout_secs", Some("30"), None),
     ("server.shutdown_timeout_secs", Some("30"), None),
     ("store.data_dir", Some("./var/gatehouse"), None),
+    ("store.cache_capacity_bytes", Some("67108864"), None),
     ("ingest.inbox_max_backlog_mb", Some("2048"), None),
     ("log.format", Some("text"), None),
     ("log.level", Some("info"), None),
@@ -216,6 +219,7 @@ impl Config {
             listen,
             data_dir: PathBuf::from(data_dir),
             inbox_max_backlog_bytes: number("ingest.inbox_max_backlog_mb", 1, 1 << 20)? << 20,
+            store_cache_capacity_bytes: number("store.cache_capacity_bytes", 1 << 20, 1 << 40)?,
             body_limit_bytes: usize::try_from(number("server.body_limit_bytes", 1024, 1 << 30)?)
                 .unwrap_or(usize::MAX),
             request_timeout: Duration::from_secs(number("server.request_timeout_secs", 1, 3600)?),
@@ -329,6 +333,7 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("./var/gatehouse"));
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.body_limit_bytes, 1024 * 1024);
+        assert_eq!(config.store_cache_capacity_bytes, 64 * 1024 * 1024);
         assert!(!config.allow_custom_endpoints);
         assert_eq!(
             config.master_key_path(),
@@ -366,6 +371,19 @@ mod tests {
         a.listen = Some("127.0.0.1:9200".into());
         let config = load(&a, &[("GATEHOUSE_SERVER_LISTEN", "127.0.0.1:9100")]).unwrap();
         assert_eq!(config.listen.port(), 9200);
+    }
+
+    #[test]
+    fn the_store_cache_capacity_comes_from_the_file_or_the_environment() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[store]\ncache_capacity_bytes = 16777216").unwrap();
+        let mut a = args();
+        a.config = Some(file.path().to_owned());
+        assert_eq!(load(&a, &[]).unwrap().store_cache_capacity_bytes, 16 << 20);
+        let config = load(&a, &[("GATEHOUSE_STORE_CACHE_CAPACITY_BYTES", "33554432")]).unwrap();
+        assert_eq!(config.store_cache_capacity_bytes, 32 << 20);
+        let e = load(&args(), &[("GATEHOUSE_STORE_CACHE_CAPACITY_BYTES", "1000")]).unwrap_err();
+        assert_eq!(e.key, "GATEHOUSE_STORE_CACHE_CAPACITY_BYTES");
     }
 
     #[test]

@@ -130,6 +130,7 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
     options.allow_custom_endpoints = config.allow_custom_endpoints;
     options.geoip = geoip;
     options.inbox_max_backlog_bytes = Some(config.inbox_max_backlog_bytes);
+    options.store_cache_capacity_bytes = config.store_cache_capacity_bytes;
     options.engine = EngineOptions {
         outputs,
         background: Some(background),
@@ -178,6 +179,12 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
         } => {
             tracing::warn!(timeout_secs = shutdown_timeout.as_secs(), "requests still in flight at the shutdown timeout; stopping anyway");
             Ok(())
+        }
+        // No draining: every write would be refused anyway, and the sooner the supervisor
+        // restarts the daemon the sooner it acknowledges again. What was acknowledged is on disk.
+        error = app.fatal_error() => {
+            ready.store(false, Ordering::Release);
+            return Err(error);
         }
     };
     app.shutdown().await?;

@@ -13,6 +13,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store is closed")]
     Closed,
+    /// A flush or fsync failed earlier; nothing written since can be promised durable, so the
+    /// store refuses every write until the daemon restarts (see docs/DURABILITY.md).
+    #[error("the store refuses writes after a durability failure ({0}); restart the daemon")]
+    Failed(String),
 }
 
 impl From<sled::Error> for StoreError {

@@ -7,6 +7,7 @@
 //! can never reach another's rows by construction. A mutating call returns only once its writes are
 //! durable (see docs/DURABILITY.md).
 
+mod durability;
 mod error;
 pub mod journal;
 mod query;
@@ -23,10 +24,11 @@ use gatehouse_core::{
     ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, PolicyId, TenantId, UserId,
 };
 
+pub use durability::{FatalSignal, FaultInjector};
 pub use error::StoreError;
 pub use query::{ActionFilter, DetectionFilter, Page, PageRequest, SignInFilter, UserFilter};
 pub use sled_store::ScimWrite;
-pub use sled_store::SledStore;
+pub use sled_store::{SledStore, StoreOptions};
 
 /// Kinds of globally unique ids whose owning tenant the store can look up (the operator key
 /// addresses resources by id alone).
@@ -303,6 +305,10 @@ pub trait Store: Send + Sync + 'static {
     // --- operations ----------------------------------------------------------------------------
     /// Bytes the store occupies on disk.
     async fn size_on_disk(&self) -> Result<u64, StoreError>;
+    /// Proves the write path works: makes a small write durable, at most once per few seconds
+    /// (a cached answer otherwise), and fails at once after a durability failure. For `/readyz`,
+    /// so that a read-only or full disk shows as not ready.
+    async fn probe_write(&self) -> Result<(), StoreError>;
     /// Makes everything written so far durable and stops the committer; later writes fail.
     async fn close(&self) -> Result<(), StoreError>;
 

@@ -17,23 +17,37 @@ pub(crate) async fn healthz() -> impl IntoResponse {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready: the store answers and the background services run.
+/// Ready: a durable write works (a probe the store runs at most every few seconds), nothing has
+/// failed to sync, and the background services run.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses(
     (status = 200, description = "ready"),
-    (status = 503, description = "starting, shutting down, or the store failed")))]
+    (status = 503, description = "starting, shutting down, or the store cannot write durably (`reason` says why)")))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let store_ok = state.gateway.store().size_on_disk().await.is_ok();
+    // The inbox's failure is known only to the shared signal; the store's shows in both.
+    let failure = match state.fatal.reason() {
+        Some(reason) => Some(reason.to_string()),
+        None => state
+            .gateway
+            .store()
+            .probe_write()
+            .await
+            .err()
+            .map(|e| e.to_string()),
+    };
     let running = state.ready.load(Ordering::Acquire);
-    let status = if store_ok && running {
+    let status = if failure.is_none() && running {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
+    let mut body = json!({
         "status": if status == StatusCode::OK { "ready" } else { "not_ready" },
-        "store": if store_ok { "open" } else { "failed" },
+        "store": if failure.is_none() { "writable" } else { "failed" },
         "services": if running { "running" } else { "stopped" },
     });
+    if let Some(reason) = failure {
+        body["reason"] = reason.into();
+    }
     (status, Json(body))
 }
 

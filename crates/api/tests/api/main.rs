@@ -6,6 +6,7 @@
 
 mod support;
 
+mod durability;
 mod ingest;
 mod integrations;
 mod inventory;

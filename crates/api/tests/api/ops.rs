@@ -22,6 +22,8 @@ async fn operations_endpoints() {
         (status, body["status"].as_str()),
         (StatusCode::OK, Some("ready"))
     );
+    // Ready means a durable write just worked, not only that the store opened.
+    assert_eq!(body["store"], "writable", "{body}");
     let resp = s
         .http
         .get(format!("{}/metrics", s.base))

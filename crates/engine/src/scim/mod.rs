@@ -103,6 +103,14 @@ fn store_error(err: StoreError) -> ScimError {
             ScimError::uniqueness(format!("{what} is already taken in this tenant"))
         }
         StoreError::NotFound(what) => ScimError::not_found(format!("{what} not found")),
+        StoreError::Failed(reason) => {
+            tracing::error!(%reason, "SCIM write refused after a durability failure");
+            ScimError::new(
+                503,
+                None,
+                "the store cannot make writes durable; the daemon is restarting, retry later",
+            )
+        }
         other => {
             tracing::error!(error = %other, "SCIM store failure");
             ScimError::new(500, None, "the store failed; see the daemon log")

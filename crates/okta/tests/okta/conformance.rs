@@ -152,7 +152,12 @@ impl SimulatedOrg for OktaOrg {
         response.headers = vec![
             ("x-rate-limit-limit".into(), "600".into()),
             ("x-rate-limit-remaining".into(), "0".into()),
-            ("x-rate-limit-reset".into(), reset.timestamp().to_string()),
+            // Whole seconds, rounded up: truncated, the reset came up to a second early and
+            // the suite's "waited at least 2 s" check failed whenever `now` was past .25 s.
+            (
+                "x-rate-limit-reset".into(),
+                (reset.timestamp() + i64::from(reset.timestamp_subsec_nanos() > 0)).to_string(),
+            ),
         ];
         Fault::Respond { response, count: 1 }
     }

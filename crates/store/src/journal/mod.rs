@@ -7,8 +7,13 @@
 //! the log from the persisted checkpoint; segments wholly before the checkpoint are deleted.
 //!
 //! Offsets are global byte positions. A segment file is named by the offset of its first byte,
-//! and a frame is `length (u32 LE) · crc32 (u32 LE) · payload`. At open, a torn frame at the end
-//! of the last segment (a crash mid-write, never acknowledged) is cut off.
+//! and a frame is `length (u32 LE) · crc32 (u32 LE) · payload`. Each segment starts with a
+//! header frame naming its format version (see `segments`); a segment in a version this build
+//! does not know is refused, never cut. At open, a torn frame at the end of the last segment (a
+//! crash mid-write, never acknowledged) is cut off.
+//!
+//! The first failed `fdatasync` is fatal: that round and every later append answer
+//! [`JournalError::Failed`] and the shared [`FatalSignal`] is raised (see `crate::durability`).
 //!
 //! The committer keeps the file written with zeros a little ahead of its data (an all-zero
 //! frame header reads as the end), so a small round overwrites blocks the file already has: its
@@ -29,6 +34,10 @@ use tokio::sync::{oneshot, watch};
 
 pub use reader::{JournalReader, JournalRecord};
 
+use crate::{FatalSignal, FaultInjector};
+
+#[cfg(test)]
+mod format_tests;
 #[cfg(test)]
 mod tests;
 
@@ -52,6 +61,10 @@ pub struct JournalOptions {
     pub segment_bytes: u64,
     /// Appends fail with [`JournalError::Full`] while this many bytes await the consumer.
     pub max_backlog_bytes: u64,
+    /// Raised by the first failed sync; share it with whatever must stop with the journal.
+    pub fatal: FatalSignal,
+    /// Lets a test make the committer's next syncs fail.
+    pub faults: FaultInjector,
 }
 
 impl JournalOptions {
@@ -60,6 +73,8 @@ impl JournalOptions {
             dir: dir.into(),
             segment_bytes: 64 * 1024 * 1024,
             max_backlog_bytes: 2 * 1024 * 1024 * 1024,
+            fatal: FatalSignal::new(),
+            faults: FaultInjector::new(),
         }
     }
 }
@@ -81,6 +96,21 @@ pub enum JournalError {
     Empty,
     #[error("journal segment {segment} is damaged at offset {offset}")]
     Corrupt { segment: u64, offset: u64 },
+    #[error(
+        "journal segment {segment} is in format version {version}, and this build reads only \
+         version {current}: it was written by a newer Gatehouse; run that version until the push \
+         inbox is drained, or upgrade",
+        current = segments::FORMAT_VERSION
+    )]
+    UnsupportedVersion { segment: u64, version: u32 },
+    #[error(
+        "journal segment {segment} has no format header: it is not a journal segment, or was \
+         written by a build from before the format was versioned (format 0), which this build \
+         does not read; drain the push inbox with that build first"
+    )]
+    NotAJournal { segment: u64 },
+    #[error("the journal refuses appends after a durability failure ({0}); restart the daemon")]
+    Failed(String),
     #[error("the journal is closed")]
     Closed,
 }
@@ -103,6 +133,8 @@ struct Shared {
     /// Bases of the segments on disk, oldest first; the last is being written.
     segments: Mutex<Vec<u64>>,
     failed: AtomicBool,
+    fatal: FatalSignal,
+    faults: FaultInjector,
     rounds: AtomicU64,
 }
 
@@ -142,6 +174,8 @@ impl Journal {
             checkpoint: AtomicU64::new(checkpoint),
             segments: Mutex::new(recovered.bases),
             failed: AtomicBool::new(false),
+            fatal: options.fatal.clone(),
+            faults: options.faults.clone(),
             rounds: AtomicU64::new(0),
         });
         let (queue, receiver) = mpsc::channel();
@@ -172,6 +206,9 @@ impl Journal {
         }
         if record.is_empty() {
             return Err(JournalError::Empty);
+        }
+        if let Some(reason) = self.shared.fatal.reason() {
+            return Err(JournalError::Failed(reason.to_string()));
         }
         let backlog = self.durable_end().saturating_sub(self.checkpoint());
         if backlog > self.shared.max_backlog {
@@ -281,6 +318,16 @@ impl Committer {
     }
 
     fn commit(&mut self, round: Vec<Pending>) {
+        if let Some(reason) = self.shared.fatal.reason() {
+            // Never again: a sync that succeeds now proves nothing about the pages the failed
+            // one may have dropped.
+            for pending in round {
+                let _ = pending
+                    .done
+                    .send(Err(JournalError::Failed(reason.to_string())));
+            }
+            return;
+        }
         if self.shared.failed.load(Ordering::Acquire) {
             for pending in round {
                 let _ = pending.done.send(Err(JournalError::Closed));
@@ -297,40 +344,59 @@ impl Committer {
             self.buffer.extend_from_slice(&pending.record);
             ends.push(self.end + self.buffer.len() as u64);
         }
-        let written = self.write_round().and_then(|()| self.file.sync_data());
-        match written {
-            Ok(()) => {
-                self.shared.rounds.fetch_add(1, Ordering::Relaxed);
-                self.end += self.buffer.len() as u64;
-                self.shared.durable.send_replace(self.end);
-                for (pending, end) in round.into_iter().zip(ends) {
-                    let _ = pending.done.send(Ok(end));
-                }
-                if let Err(error) = self.rotate_if_full() {
-                    tracing::error!(%error, "journal segment rotation failed");
-                }
+        if let Err(error) = self.write_round() {
+            self.refuse_written(round, &error);
+            return;
+        }
+        let synced = self
+            .shared
+            .faults
+            .sync_fault()
+            .and_then(|()| self.file.sync_data());
+        if let Err(error) = synced {
+            let reason = self.shared.fatal.raise(format!("journal fsync: {error}"));
+            for pending in round {
+                let _ = pending
+                    .done
+                    .send(Err(JournalError::Failed(reason.to_string())));
             }
-            Err(error) => {
-                tracing::error!(%error, "journal write failed; the round is refused");
-                // Cut back to the last acknowledged byte, so a retried append does not sit
-                // behind a half-written frame; if even that fails, stop taking appends.
-                let length = self.end - self.segment_base;
-                self.zeroed = length;
-                if self
-                    .file
-                    .set_len(length)
-                    .and_then(|()| self.file.sync_data())
-                    .is_err()
-                {
-                    self.shared.failed.store(true, Ordering::Release);
-                }
-                for pending in round {
-                    let _ = pending.done.send(Err(JournalError::Io {
-                        context: "write",
-                        source: std::io::Error::new(error.kind(), error.to_string()),
-                    }));
-                }
-            }
+            return;
+        }
+        self.shared.rounds.fetch_add(1, Ordering::Relaxed);
+        self.end += self.buffer.len() as u64;
+        self.shared.durable.send_replace(self.end);
+        for (pending, end) in round.into_iter().zip(ends) {
+            let _ = pending.done.send(Ok(end));
+        }
+        if let Err(error) = self.rotate_if_full() {
+            tracing::error!(%error, "journal segment rotation failed");
+        }
+    }
+
+    /// Answers a round whose `write` failed (a full disk, say). Unlike a failed sync this
+    /// loses nothing acknowledged: the file is cut back to the last acknowledged byte, so a
+    /// retried append does not sit behind a half-written frame; if even that fails (the cut's
+    /// own sync failing is a failed sync), the journal stops.
+    fn refuse_written(&mut self, round: Vec<Pending>, error: &std::io::Error) {
+        tracing::error!(%error, "journal write failed; the round is refused");
+        let length = self.end - self.segment_base;
+        self.zeroed = length;
+        if let Err(cut) = self
+            .file
+            .set_len(length)
+            .and_then(|()| self.shared.faults.sync_fault())
+            .and_then(|()| self.file.sync_data())
+        {
+            self.shared.failed.store(true, Ordering::Release);
+            self.shared
+                .fatal
+                .raise(format!("journal fsync after a failed write: {cut}"));
+        }
+        for pending in round {
+            let _ = pending.done.send(Err(JournalError::Io {
+                context: "write",
+                source: std::io::Error::new(error.kind(), error.to_string()),
+            }));
         }
     }
 
@@ -362,7 +428,10 @@ impl Committer {
         }
         self.file = file;
         self.segment_base = self.end;
-        self.zeroed = 0;
+        // The header is a frame like any other, durable since `create`.
+        self.end += segments::SEGMENT_HEADER;
+        self.zeroed = segments::SEGMENT_HEADER;
+        self.shared.durable.send_replace(self.end);
         Ok(())
     }
 }

@@ -46,7 +46,7 @@ impl JournalReader {
         while self.position < until && records.len() < max_records && bytes < max_bytes {
             let (base, reader) = match &mut open {
                 Some(open) => open,
-                None => open.insert(self.open_at(self.position)?),
+                None => open.insert(self.open_at_position()?),
             };
             let mut payload = Vec::new();
             match segments::read_frame(reader, &mut payload) {
@@ -99,10 +99,19 @@ impl JournalReader {
             .ok_or(JournalError::Corrupt { segment: 0, offset })
     }
 
-    fn open_at(&self, offset: u64) -> Result<(u64, BufReader<File>), JournalError> {
-        let base = self.segment_of(offset)?;
+    /// Opens the segment holding the position, refusing it unless its format is this build's,
+    /// and moves past its header when the position is the segment's start.
+    fn open_at_position(&mut self) -> Result<(u64, BufReader<File>), JournalError> {
+        let base = self.segment_of(self.position)?;
         let mut file = File::open(segments::path(&self.dir, base)).map_err(io("open a segment"))?;
-        file.seek(SeekFrom::Start(offset - base))
+        if segments::check_header(&file, base)? == segments::Header::Missing {
+            return Err(JournalError::Corrupt {
+                segment: base,
+                offset: self.position,
+            });
+        }
+        self.position = self.position.max(base + segments::SEGMENT_HEADER);
+        file.seek(SeekFrom::Start(self.position - base))
             .map_err(io("seek in a segment"))?;
         Ok((base, BufReader::with_capacity(1 << 20, file)))
     }

@@ -1,10 +1,85 @@
-//! Segment files and the checkpoint file: naming, creation, recovery at open, deletion.
+//! Segment files and the checkpoint file: naming, creation, the format header, recovery at
+//! open, deletion.
+//!
+//! Every segment starts with a header frame, `length (12) · crc32 · "GHJRNL\0\0" · version (u32
+//! LE)`, that names the format of the frames after it. Why: the format carries assumptions a
+//! reader must share (today: zeros are written ahead of the data and an all-zero frame header
+//! is the end), and a build that does not share them would misread the segment, or cut off as
+//! "torn" what it cannot parse, losing acknowledged deliveries. So a reader refuses a segment
+//! whose version it does not know, naming the version. The header is a well-formed frame so
+//! that builds from before it read it as one record that does not decode (skipped with an
+//! error) rather than as damage. Invariant for every later version: the magic stays at bytes
+//! 8..16 and the version at 16..20, whatever the header grows into after them.
 
 use std::fs::{File, OpenOptions};
 use std::io::BufReader;
+use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
 
 use super::{io, JournalError, FRAME_HEADER, MAX_RECORD};
+
+/// The header payload's first bytes.
+const MAGIC: &[u8; 8] = b"GHJRNL\0\0";
+/// The format this build writes and reads: frames of `length · crc32 · payload`, zeros written
+/// ahead of the data, an all-zero frame header as the end.
+pub(super) const FORMAT_VERSION: u32 = 1;
+/// Bytes of the header frame (counted in the journal's offsets, like any frame).
+pub(super) const SEGMENT_HEADER: u64 = (FRAME_HEADER + MAGIC.len() + 4) as u64;
+
+/// The header frame of a segment in `version`.
+pub(super) fn header_frame(version: u32) -> Vec<u8> {
+    let mut payload = MAGIC.to_vec();
+    payload.extend_from_slice(&version.to_le_bytes());
+    let mut frame = (payload.len() as u32).to_le_bytes().to_vec();
+    frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    frame.extend_from_slice(&payload);
+    frame
+}
+
+/// What a segment's first bytes hold.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Header {
+    /// This build's format.
+    Current,
+    /// Nothing, zeros or a prefix of the header: a crash while the segment was being created,
+    /// before anything was written to it.
+    Missing,
+}
+
+/// Checks the header of the segment `base`: an unknown version or a file without the magic is
+/// an error naming what it found.
+pub(super) fn check_header(file: &File, base: u64) -> Result<Header, JournalError> {
+    let mut head = [0u8; SEGMENT_HEADER as usize];
+    let mut filled = 0;
+    while filled < head.len() {
+        match file.read_at(&mut head[filled..], filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io("read a segment's header")(e)),
+        }
+    }
+    let expected = header_frame(FORMAT_VERSION);
+    if filled == head.len() && &head[FRAME_HEADER..FRAME_HEADER + MAGIC.len()] == MAGIC {
+        let at = FRAME_HEADER + MAGIC.len();
+        let version = u32::from_le_bytes([head[at], head[at + 1], head[at + 2], head[at + 3]]);
+        if version != FORMAT_VERSION {
+            return Err(JournalError::UnsupportedVersion {
+                segment: base,
+                version,
+            });
+        }
+        return if head[..] == expected[..] {
+            Ok(Header::Current)
+        } else {
+            Ok(Header::Missing)
+        };
+    }
+    if head[..filled].iter().all(|&b| b == 0) || head[..filled] == expected[..filled] {
+        return Ok(Header::Missing);
+    }
+    Err(JournalError::NotAJournal { segment: base })
+}
 
 const SUFFIX: &str = ".log";
 const CHECKPOINT: &str = "checkpoint";
@@ -13,7 +88,8 @@ pub(super) fn path(dir: &Path, base: u64) -> PathBuf {
     dir.join(format!("{base:020}{SUFFIX}"))
 }
 
-/// Creates an empty segment starting at `base` and makes its name durable.
+/// Creates a segment starting at `base`, holding its header alone, and makes it and its name
+/// durable (its header is on disk before any frame is written after it).
 pub(super) fn create(dir: &Path, base: u64) -> Result<File, JournalError> {
     let file = OpenOptions::new()
         .create(true)
@@ -22,8 +98,17 @@ pub(super) fn create(dir: &Path, base: u64) -> Result<File, JournalError> {
         .write(true)
         .open(path(dir, base))
         .map_err(io("create a segment"))?;
+    write_header(&file)?;
     sync_dir(dir)?;
     Ok(file)
+}
+
+/// (Re)writes a segment as its header alone.
+fn write_header(file: &File) -> Result<(), JournalError> {
+    file.set_len(0)
+        .and_then(|()| file.write_all_at(&header_frame(FORMAT_VERSION), 0))
+        .and_then(|()| file.sync_data())
+        .map_err(io("write a segment's header"))
 }
 
 pub(super) fn remove(dir: &Path, base: u64) -> Result<(), JournalError> {
@@ -67,9 +152,21 @@ pub(super) struct Recovered {
     pub allocated: u64,
 }
 
-/// Finds the segments, validates the last one frame by frame and cuts off a torn tail.
+/// Finds the segments, checks their format, validates the last one frame by frame and cuts off
+/// a torn tail.
 pub(super) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
     let bases = list(dir)?;
+    // Before anything is cut: a segment in a format this build does not know must stop the
+    // start, not be "repaired" into losing what it holds.
+    for (i, &base) in bases.iter().enumerate() {
+        let file = File::open(path(dir, base)).map_err(io("open a segment"))?;
+        if check_header(&file, base)? == Header::Missing && i + 1 < bases.len() {
+            return Err(JournalError::Corrupt {
+                segment: base,
+                offset: base,
+            });
+        }
+    }
     let Some(&last_base) = bases.last() else {
         let start = read_checkpoint(dir)?.unwrap_or(0);
         let file = create(dir, start)?;
@@ -77,16 +174,24 @@ pub(super) fn recover(dir: &Path) -> Result<Recovered, JournalError> {
             bases: vec![start],
             last_base: start,
             file,
-            end: start,
-            allocated: 0,
+            end: start + SEGMENT_HEADER,
+            allocated: SEGMENT_HEADER,
         });
     };
-    let valid = valid_length(&path(dir, last_base))?;
     let file = OpenOptions::new()
         .read(true)
         .write(true)
         .open(path(dir, last_base))
         .map_err(io("open its last segment"))?;
+    if check_header(&file, last_base)? == Header::Missing {
+        // Created but never written after its header: nothing in it was acknowledged.
+        tracing::warn!(
+            segment = last_base,
+            "journal: rewriting the header of a segment whose creation was interrupted"
+        );
+        write_header(&file)?;
+    }
+    let valid = valid_length(&path(dir, last_base))?;
     let mut allocated = file.metadata().map_err(io("read a segment's size"))?.len();
     // Past the valid frames there may be zeros written ahead, or what a crash left of a write
     // that was never acknowledged. Any byte of the latter goes, wherever it sits: new frames

@@ -31,7 +31,7 @@ use serde_json::Value;
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::{Transactional, Tree};
 
-use super::commit::Committer;
+use super::commit::{failed, Committer, RoundResult};
 use super::directory::{IdentityTrees, UserTrees};
 use super::keys::{decode, encode};
 use super::scim::{kind_part, members, text, version, Ns, ScimWrite, INDEXED};
@@ -338,6 +338,7 @@ fn shared(e: &StoreError) -> StoreError {
         StoreError::Backend(s) => StoreError::Backend(s.clone()),
         StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
         StoreError::Closed => StoreError::Closed,
+        StoreError::Failed(s) => StoreError::Failed(s.clone()),
     }
 }
 
@@ -415,10 +416,7 @@ impl Drop for Writer {
 }
 
 /// Writes of one batch that were made, and the commit round that makes them durable.
-type Made = (
-    tokio::sync::oneshot::Receiver<Result<(), String>>,
-    Vec<Reply>,
-);
+type Made = (tokio::sync::oneshot::Receiver<RoundResult>, Vec<Reply>);
 
 fn run(db: &sled::Db, trees: &ScimTrees, committer: &Committer, queue: &Receiver<(Write, Reply)>) {
     // Answers each batch once its commit round is done, while this thread applies the next
@@ -437,6 +435,14 @@ fn run(db: &sled::Db, trees: &ScimTrees, committer: &Committer, queue: &Receiver
     while let Ok(first) = queue.recv() {
         let mut batch = vec![first];
         batch.extend(queue.try_iter().take(MAX_BATCH - 1));
+        // After a durability failure nothing is applied: a write no one can be told is durable
+        // should not become visible either.
+        if let Err(refused) = committer.refuse_if_failed() {
+            for (_, reply) in batch {
+                let _ = reply.send(Err(shared(&refused)));
+            }
+            continue;
+        }
         let writes: Vec<&Write> = batch.iter().map(|(w, _)| w).collect();
         let answers = apply_all(trees, &writes);
         let mut written = Vec::with_capacity(batch.len());
@@ -456,7 +462,9 @@ fn run(db: &sled::Db, trees: &ScimTrees, committer: &Committer, queue: &Receiver
         // Written out here, between transactions, the flush's wait on the device holds sled's
         // global lock only against this thread; the round it then joins owes it just the
         // fdatasync, which overlaps the next batch's transaction.
-        let written_out = db.flush().map_err(StoreError::from);
+        let written_out = db
+            .flush()
+            .map_err(|e| committer.fail(format!("flush: {e}")));
         match written_out.and_then(|_| committer.enqueue_written()) {
             Ok(round) => {
                 if let Err(mpsc::SendError((_, replies))) = made.send((round, written)) {
@@ -483,7 +491,7 @@ fn answer(made: &Receiver<Made>) {
     while let Ok((round, replies)) = made.recv() {
         let durable = match round.blocking_recv() {
             Ok(Ok(())) => Ok(ScimWrite::Written),
-            Ok(Err(e)) => Err(StoreError::Backend(e)),
+            Ok(Err(e)) => Err(failed(e)),
             Err(_) => Err(StoreError::Closed),
         };
         for reply in replies {

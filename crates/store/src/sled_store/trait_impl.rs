@@ -446,6 +446,10 @@ impl Store for SledStore {
         Ok(self.db.size_on_disk()?)
     }
 
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        SledStore::probe_write(self).await
+    }
+
     async fn close(&self) -> Result<(), StoreError> {
         self.scim_writer.stop();
         self.committer.stop();

@@ -29,6 +29,14 @@ impl IntoResponse for ScimFail {
                 HeaderValue::from_static("Bearer realm=\"gatehouse-scim\""),
             );
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // A store that refused the write after a durability failure: the daemon is about
+            // to be restarted, and the client should try again then.
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(crate::error::RETRY_AFTER_RESTART_SECS),
+            );
+        }
         response
     }
 }
