@@ -41,6 +41,7 @@ bench:
 	./target/release/gatehouse-bench ingest $(BENCH_ARGS)
 	./target/release/gatehouse-bench response $(RESPONSE_ARGS)
 	./target/release/gatehouse-bench scim $(SCIM_ARGS)
+	./target/release/gatehouse-bench directory $(DIRECTORY_ARGS)
 
 ## conformance: scim2-cli and scim-sanity (PyPI, in a venv) against a fresh daemon
 conformance:

@@ -2,6 +2,7 @@
 //! loopback, durable push ingest through the real (release) `gatehouse` binary and, as the HTTP
 //! ceiling, a bare axum server that only parses the same bodies and answers 200.
 
+mod directory;
 mod ingest;
 mod load;
 mod rate;
@@ -26,6 +27,8 @@ enum Command {
     Response(response::Args),
     /// SCIM: create N users, then GET by id, filtered lookup (userName eq) and PATCH.
     Scim(scim::Args),
+    /// Directory pull: N users from the Okta simulator, stored, beside the no-store ceiling.
+    Directory(directory::Args),
 }
 
 #[tokio::main]
@@ -34,5 +37,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Ingest(args) => ingest::run(args).await,
         Command::Response(args) => response::run(args).await,
         Command::Scim(args) => scim::run(args).await,
+        Command::Directory(args) => directory::run(args).await,
     }
 }

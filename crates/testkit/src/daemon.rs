@@ -195,6 +195,15 @@ impl Gatehouse {
         self.wait(Duration::from_secs(10)).await
     }
 
+    /// The daemon's peak resident set so far (`VmHWM`), in KiB, where /proc tells it.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid().ok()?)).ok()?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+
     fn pid(&self) -> anyhow::Result<u32> {
         self.child
             .as_ref()
