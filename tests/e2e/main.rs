@@ -4,4 +4,5 @@
 
 mod foundation;
 mod okta;
+mod operator;
 mod response;
