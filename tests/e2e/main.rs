@@ -5,4 +5,5 @@
 mod foundation;
 mod okta;
 mod operator;
+mod packaging;
 mod response;
