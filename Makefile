@@ -6,7 +6,7 @@ NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
 RELEASE = $(TARGET_DIR)/release
 
-.PHONY: run build test lint fmt fmt-check clippy bench bins demo conformance
+.PHONY: run build test lint fmt fmt-check clippy bench bins demo conformance openapi
 
 ## run: release build, then serve on 127.0.0.1:8080 with the embedded sled store in ./var/gatehouse
 run:
@@ -54,3 +54,7 @@ conformance:
 demo:
 	$(CARGO) build --release --locked -p gatehouse-daemon -p gatehouse-idp-sim
 	GATEHOUSE_RELEASE_DIR="$(RELEASE)" ./deploy/demo.sh
+
+## openapi: regenerate docs/openapi.json from the routes (a test fails when it is stale)
+openapi:
+	$(CARGO) run --quiet --locked -p gatehouse-daemon --bin gatehouse -- openapi > docs/openapi.json

@@ -168,3 +168,26 @@ async fn push_deliveries_get_no_request_span_at_info_level_and_other_routes_do()
     );
     assert!(!seen.iter().any(|p| p.starts_with("/v1/idp/")), "{seen:?}");
 }
+
+/// docs/openapi.json is the document the daemon serves, so a route change that forgets to
+/// regenerate it fails here rather than shipping a stale reference.
+#[tokio::test]
+async fn committed_openapi_document_is_the_served_one() {
+    let s = start().await;
+    let (status, served) = s.call(Method::GET, "/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(
+        committed == served,
+        "docs/openapi.json differs from the document the daemon serves; regenerate it with \
+         `make openapi` (cargo run -p gatehouse-daemon --bin gatehouse -- openapi > docs/openapi.json) \
+         and commit it"
+    );
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap(),
+        gatehouse_api::openapi_json(),
+        "docs/openapi.json is not in `gatehouse openapi`'s form; regenerate it with `make openapi`"
+    );
+}
