@@ -27,6 +27,7 @@ pub mod schedule;
 pub mod scim;
 pub mod secrets;
 pub mod span;
+pub mod stats;
 pub mod sync;
 pub mod tokens;
 

@@ -95,6 +95,7 @@ pub struct Gateway {
     /// process is the store's only writer, so that is sound.
     ingest_targets: Mutex<HashMap<String, Arc<Integration>>>,
     geoip: Option<Arc<crate::geoip::GeoIp>>,
+    stats: Arc<crate::stats::EngineStats>,
 }
 
 impl Gateway {
@@ -107,14 +108,20 @@ impl Gateway {
     ) -> Self {
         Self {
             store,
-            registry,
             sealer,
             clock,
             options,
             connectors: Mutex::new(HashMap::new()),
             ingest_targets: Mutex::new(HashMap::new()),
             geoip: None,
+            stats: Arc::new(crate::stats::EngineStats::new(registry.type_ids())),
+            registry,
         }
+    }
+
+    /// What the engine counted (pulls, 429s, actions, detections, output failures).
+    pub fn stats(&self) -> &Arc<crate::stats::EngineStats> {
+        &self.stats
     }
 
     /// Adds a GeoIP database that fills in geolocation providers leave out.

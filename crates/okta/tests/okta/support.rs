@@ -53,6 +53,7 @@ pub(crate) fn context(
     let credentials: Map<String, Value> =
         serde_json::from_value(json!({"domain": base, "api_token": token})).unwrap();
     ConnectorContext {
+        observer: None,
         tenant_id: TenantId::parse("ten_test").unwrap(),
         integration_id: IntegrationId::parse("int_test").unwrap(),
         credentials: Credentials::from_object(credentials),
