@@ -34,7 +34,7 @@ fn image_runs_as_a_numeric_user_with_a_binary_health_check() -> anyhow::Result<(
     let user = dockerfile
         .lines()
         .filter_map(|l| l.trim().strip_prefix("USER "))
-        .last()
+        .next_back()
         .unwrap_or_default();
     assert!(
         !user.is_empty()
