@@ -272,6 +272,11 @@ async fn keys_rotate_reseals_under_the_new_key() -> anyhow::Result<()> {
     let stale = Gatehouse::builder().data_dir(&data_dir).start().await?;
     let (status, body) = patch_credentials(&stale, &id).await?;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert!(
+        stale.logs().contains("sealed under another master key"),
+        "{}",
+        stale.logs()
+    );
     drop(stale);
     let new_key_text = std::fs::read_to_string(&new_key)?;
     assert_ne!(old_key, new_key_text);

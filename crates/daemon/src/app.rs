@@ -84,6 +84,7 @@ impl App {
         // After the store opens: whether a new key may be created depends on what it holds.
         let (master_key, _created) =
             crate::keys::resolve(options.master_key, store.as_ref()).await?;
+        crate::keys::warn_if_foreign(&master_key, store.as_ref()).await?;
         let registry = options.registry.unwrap_or_else(crate::registry::build);
         let mut gateway = Gateway::new(
             Arc::clone(&store),

@@ -107,6 +107,15 @@ async fn check(config: &Config) -> anyhow::Result<String> {
         }
         .to_owned(),
     );
+    if let Some(parent) = outputs.jsonl_path.as_deref().and_then(Path::parent) {
+        // `serve` opens the file for appending at start; its directory must already exist.
+        if !parent.as_os_str().is_empty() && !parent.is_dir() {
+            anyhow::bail!(
+                "outputs.jsonl_path: the directory {} does not exist",
+                parent.display()
+            );
+        }
+    }
     line(
         "outputs.jsonl_path",
         outputs

@@ -109,6 +109,22 @@ pub async fn refuse_if_sealed(path: &Path, store: &dyn Store) -> Result<(), KeyE
     Ok(())
 }
 
+/// Logs a warning when some credentials were sealed under another key (a wrong key configured,
+/// or a rotation left half done): those integrations fail until the right key is back.
+pub async fn warn_if_foreign(key: &MasterKey, store: &dyn Store) -> Result<(), KeyError> {
+    let sealed = sealed_credentials(store).await?;
+    let current = key.key_id();
+    let foreign: Vec<&String> = sealed.key_ids.iter().filter(|id| **id != current).collect();
+    if !foreign.is_empty() {
+        tracing::warn!(
+            key_id = %current,
+            other_key_ids = ?foreign,
+            "some integrations' credentials are sealed under another master key and cannot be opened; configure that key, or finish a rotation with `gatehouse keys rotate`"
+        );
+    }
+    Ok(())
+}
+
 /// The key in `path`; `None` when the file does not exist.
 pub fn read_key_file(path: &Path) -> Result<Option<MasterKey>, KeyError> {
     let text = match std::fs::read_to_string(path) {
