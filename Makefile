@@ -1,13 +1,16 @@
 # Gatehouse — build, run and test. `make run` and `make test` are all a fresh clone needs.
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
+# Where cargo puts what it builds: ./target, or $CARGO_TARGET_DIR / build.target-dir when set (a
+# shared build cache). Asked of cargo itself, so the binaries are found wherever they are.
+TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
+RELEASE = $(TARGET_DIR)/release
 
-.PHONY: run build test lint fmt fmt-check clippy bench bins demo conformance
+.PHONY: run build test lint fmt fmt-check clippy bench bins demo conformance openapi
 
 ## run: release build, then serve on 127.0.0.1:8080 with the embedded sled store in ./var/gatehouse
 run:
-	$(CARGO) build --release --locked -p gatehouse-daemon
-	./target/release/gatehouse serve $(ARGS)
+	$(CARGO) run --release --locked -p gatehouse-daemon --bin gatehouse -- serve $(ARGS)
 
 build:
 	$(CARGO) build --locked --workspace --bins
@@ -38,17 +41,21 @@ fmt-check:
 ## bench: release build, then the benchmark harness on loopback; record results in docs/PERFORMANCE.md
 bench:
 	$(CARGO) build --release --locked -p gatehouse-daemon -p gatehouse-bench
-	./target/release/gatehouse-bench ingest $(BENCH_ARGS)
-	./target/release/gatehouse-bench response $(RESPONSE_ARGS)
-	./target/release/gatehouse-bench scim $(SCIM_ARGS)
-	./target/release/gatehouse-bench directory $(DIRECTORY_ARGS)
+	$(RELEASE)/gatehouse-bench ingest $(BENCH_ARGS)
+	$(RELEASE)/gatehouse-bench response $(RESPONSE_ARGS)
+	$(RELEASE)/gatehouse-bench scim $(SCIM_ARGS)
+	$(RELEASE)/gatehouse-bench directory $(DIRECTORY_ARGS)
 
 ## conformance: scim2-cli and scim-sanity (PyPI, in a venv) against a fresh daemon
 conformance:
 	$(CARGO) build --release --locked -p gatehouse-daemon
-	./deploy/conformance.sh
+	GATEHOUSE_RELEASE_DIR="$(RELEASE)" ./deploy/conformance.sh
 
 ## demo: the Okta simulator and the daemon, a demo tenant onboarded, and what to curl
 demo:
 	$(CARGO) build --release --locked -p gatehouse-daemon -p gatehouse-idp-sim
-	./deploy/demo.sh
+	GATEHOUSE_RELEASE_DIR="$(RELEASE)" ./deploy/demo.sh
+
+## openapi: regenerate docs/openapi.json from the routes (a test fails when it is stale)
+openapi:
+	$(CARGO) run --quiet --locked -p gatehouse-daemon --bin gatehouse -- openapi > docs/openapi.json

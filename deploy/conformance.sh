@@ -4,6 +4,8 @@
 # either reports an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The release binaries: from make, or wherever cargo builds ($CARGO_TARGET_DIR, a shared cache).
+RELEASE=${GATEHOUSE_RELEASE_DIR:-$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')/release}
 
 VENV=${CONFORMANCE_VENV:-target/conformance-venv}
 ADDR=127.0.0.1:${CONFORMANCE_PORT:-18099}
@@ -15,7 +17,7 @@ if [ ! -x "$VENV/bin/scim2" ] || [ ! -x "$VENV/bin/scim-sanity" ]; then
   "$VENV/bin/pip" install --quiet scim2-cli scim-sanity
 fi
 
-./target/release/gatehouse serve --listen "$ADDR" --data-dir "$DATA_DIR" --log-format json 2>"$DATA_DIR.log" &
+"$RELEASE"/gatehouse serve --listen "$ADDR" --data-dir "$DATA_DIR" --log-format json 2>"$DATA_DIR.log" &
 PID=$!
 trap 'kill $PID 2>/dev/null; rm -rf "$DATA_DIR" "$DATA_DIR.log"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://$ADDR/readyz" >/dev/null 2>&1 && break; sleep 0.1; done

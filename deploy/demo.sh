@@ -3,6 +3,8 @@
 # integration pointed at the simulator, a first pull, and what to curl next. Ctrl-C stops both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The release binaries: from make, or wherever cargo builds ($CARGO_TARGET_DIR, a shared cache).
+RELEASE=${GATEHOUSE_RELEASE_DIR:-$(cargo metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')/release}
 
 SIM_ADDR=127.0.0.1:9001
 GH_ADDR=127.0.0.1:8080
@@ -11,9 +13,9 @@ OKTA_TOKEN=demo-okta-token
 export GATEHOUSE_OPERATOR_KEY="gh_op_demo_$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS=true
 
-./target/release/gatehouse-idp-sim okta --users 200 --events 2000 --listen "$SIM_ADDR" --token "$OKTA_TOKEN" &
+"$RELEASE"/gatehouse-idp-sim okta --users 200 --events 2000 --listen "$SIM_ADDR" --token "$OKTA_TOKEN" &
 SIM_PID=$!
-./target/release/gatehouse serve --listen "$GH_ADDR" --data-dir "$DATA_DIR" &
+"$RELEASE"/gatehouse serve --listen "$GH_ADDR" --data-dir "$DATA_DIR" &
 GH_PID=$!
 trap 'kill $SIM_PID $GH_PID 2>/dev/null; rm -rf "$DATA_DIR"' EXIT
 

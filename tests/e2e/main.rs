@@ -4,4 +4,6 @@
 
 mod foundation;
 mod okta;
+mod operator;
+mod packaging;
 mod response;

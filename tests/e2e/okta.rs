@@ -554,5 +554,21 @@ async fn pulls_at_scale_survive_faults_and_a_crash_and_store_everything_once() -
         0,
         "every injected fault was met and survived"
     );
+    // The second daemon met two 429s and finished pulls; the metrics count both.
+    let metrics = op.get("/metrics").await?;
+    let text = metrics.body.as_str().unwrap_or_default();
+    let value = |series: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(
+        value(r#"gatehouse_provider_rate_limited_total{provider="okta"} "#) >= 2.0,
+        "{text}"
+    );
+    assert!(
+        value(r#"gatehouse_pulls_total{job="signins",outcome="success"} "#) >= 1.0,
+        "{text}"
+    );
     Ok(())
 }

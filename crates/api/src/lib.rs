@@ -59,3 +59,13 @@ pub fn router(state: AppState, options: &ApiOptions) -> Router {
     let routes = routes::routes().with_state(state.clone());
     middleware::apply(routes, state, options)
 }
+
+/// The OpenAPI document served at `/v1/openapi.json`, as pretty-printed JSON with a final
+/// newline (what `gatehouse openapi` prints and `docs/openapi.json` holds).
+pub fn openapi_json() -> String {
+    use utoipa::OpenApi as _;
+    let mut text = serde_json::to_string_pretty(&ApiDoc::openapi())
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
+}

@@ -1,24 +1,91 @@
 //! Prometheus metrics: requests by route, method and status; a latency histogram by route; the
-//! store's size on disk.
+//! store's size; the push inbox and the risk runner; and what the engine counted (pulls, provider
+//! 429s, actions, detections, output failures).
+//!
+//! Every label has a fixed set of values, so the number of series cannot grow with what clients
+//! send: `route` is the matched route template or `unmatched`, `method` a standard method or
+//! `other`, `status` what this server answers. Counters end in `_total` (the library appends it);
+//! gauges are kept for values that go down.
 
+use std::sync::atomic::Ordering;
+
+use gatehouse_engine::stats::EngineStats;
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
+/// The `method` label: the methods this API routes, and `other` for anything else.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
+#[allow(clippy::upper_case_acronyms)]
+enum Method {
+    GET,
+    HEAD,
+    POST,
+    PUT,
+    PATCH,
+    DELETE,
+    OPTIONS,
+    #[allow(non_camel_case_types)]
+    other,
+}
+
+impl Method {
+    fn of(method: &http::Method) -> Self {
+        match *method {
+            http::Method::GET => Self::GET,
+            http::Method::HEAD => Self::HEAD,
+            http::Method::POST => Self::POST,
+            http::Method::PUT => Self::PUT,
+            http::Method::PATCH => Self::PATCH,
+            http::Method::DELETE => Self::DELETE,
+            http::Method::OPTIONS => Self::OPTIONS,
+            _ => Self::other,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: String,
-    method: String,
+    method: Method,
     status: u16,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     route: String,
+}
+
+/// Labels of the engine's counters; every value is one of the engine's fixed names.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct JobLabels {
+    job: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ProviderLabels {
+    provider: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutputLabels {
+    output: &'static str,
 }
 
 type HistogramMaker = fn() -> Histogram;
@@ -29,16 +96,27 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, HistogramMaker>,
     store_size: Gauge,
-    risk_dropped: Gauge,
+    risk_dropped: Counter,
     inbox_backlog: Gauge,
     risk_queue: Gauge,
-    inbox_rounds: Gauge,
+    inbox_rounds: Counter,
     inbox_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
+    pulls: Family<JobLabels, Counter>,
+    rate_limited: Family<ProviderLabels, Counter>,
+    actions: Family<ActionLabels, Counter>,
+    detections: Family<KindLabels, Counter>,
+    output_failures: Family<OutputLabels, Counter>,
 }
 
 /// A count as a gauge value (prometheus-client gauges are `i64`).
 fn saturating(value: impl TryInto<i64>) -> i64 {
     value.try_into().unwrap_or(i64::MAX)
+}
+
+/// Brings a counter up to a total counted elsewhere; `fetch_max` keeps it monotonic when two
+/// scrapes race.
+fn catch_up(counter: &Counter, total: u64) {
+    counter.inner().fetch_max(total, Ordering::Relaxed);
 }
 
 fn latency_histogram() -> Histogram {
@@ -59,70 +137,100 @@ impl Metrics {
         let latency = Family::<RouteLabels, Histogram, HistogramMaker>::new_with_constructor(
             latency_histogram,
         );
-        let store_size = Gauge::default();
-        let risk_dropped = Gauge::default();
-        let inbox_backlog = Gauge::default();
-        let risk_queue = Gauge::default();
-        let inbox_rounds = Gauge::default();
-        let inbox_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let metrics = Self {
+            requests: requests.clone(),
+            latency: latency.clone(),
+            store_size: Gauge::default(),
+            risk_dropped: Counter::default(),
+            inbox_backlog: Gauge::default(),
+            risk_queue: Gauge::default(),
+            inbox_rounds: Counter::default(),
+            inbox_lag: Gauge::default(),
+            pulls: Family::default(),
+            rate_limited: Family::default(),
+            actions: Family::default(),
+            detections: Family::default(),
+            output_failures: Family::default(),
+            registry: Registry::default(),
+        };
         registry.register(
             "http_requests",
-            "HTTP requests by route, method and status",
-            requests.clone(),
+            "HTTP requests by route template, method and status",
+            requests,
         );
         registry.register(
             "http_request_duration_seconds",
-            "HTTP request latency by route",
-            latency.clone(),
+            "HTTP request latency by route template",
+            latency,
         );
         registry.register(
             "store_size_bytes",
             "Bytes the inventory store occupies on disk",
-            store_size.clone(),
+            metrics.store_size.clone(),
         );
         registry.register(
             "risk_unassessed_signins",
-            "Sign-ins stored but not assessed because the risk runner had stopped (since start)",
-            risk_dropped.clone(),
+            "Sign-ins stored but not assessed because the risk runner had stopped",
+            metrics.risk_dropped.clone(),
         );
         registry.register(
             "inbox_backlog_bytes",
             "Pushed deliveries acknowledged but not yet stored, in journal bytes",
-            inbox_backlog.clone(),
+            metrics.inbox_backlog.clone(),
         );
         registry.register(
             "inbox_lag_seconds",
             "From receipt to stored, for the most recently stored pushed delivery",
-            inbox_lag.clone(),
+            metrics.inbox_lag.clone(),
         );
         registry.register(
             "inbox_commit_rounds",
-            "Group-commit rounds of the push inbox's journal since start (one fdatasync each)",
-            inbox_rounds.clone(),
+            "Group-commit rounds of the push inbox's journal (one fdatasync each)",
+            metrics.inbox_rounds.clone(),
         );
         registry.register(
             "risk_queued_batches",
             "Batches of stored sign-ins waiting for risk assessment",
-            risk_queue.clone(),
+            metrics.risk_queue.clone(),
+        );
+        registry.register(
+            "pulls",
+            "Pull runs by job (users, full_users, groups, signins) and outcome",
+            metrics.pulls.clone(),
+        );
+        registry.register(
+            "provider_rate_limited",
+            "429 answers from providers, by provider type (retried ones included)",
+            metrics.rate_limited.clone(),
+        );
+        registry.register(
+            "actions",
+            "Response actions that reached a final status, by action and outcome",
+            metrics.actions.clone(),
+        );
+        registry.register(
+            "detections",
+            "New detections by kind",
+            metrics.detections.clone(),
+        );
+        registry.register(
+            "output_failures",
+            "Documents an alert output (webhook, jsonl) could not take",
+            metrics.output_failures.clone(),
         );
         Self {
             registry,
-            requests,
-            latency,
-            store_size,
-            risk_dropped,
-            risk_queue,
-            inbox_rounds,
-            inbox_backlog,
-            inbox_lag,
+            ..metrics
         }
     }
 
-    pub(crate) fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+    /// Counts a request. `route` is the matched route's template (or `unmatched`), never the
+    /// raw path.
+    pub(crate) fn observe(&self, route: &str, method: &http::Method, status: u16, seconds: f64) {
         self.requests
             .get_or_create(&RequestLabels {
                 route: route.to_owned(),
-                method: method.to_owned(),
+                method: Method::of(method),
                 status,
             })
             .inc();
@@ -138,14 +246,46 @@ impl Metrics {
     }
 
     pub(crate) fn set_risk(&self, dropped: u64, queued_batches: usize) {
-        self.risk_dropped.set(saturating(dropped));
+        catch_up(&self.risk_dropped, dropped);
         self.risk_queue.set(saturating(queued_batches));
     }
 
     pub(crate) fn set_inbox(&self, backlog_bytes: u64, rounds: u64, lag: std::time::Duration) {
         self.inbox_backlog.set(saturating(backlog_bytes));
-        self.inbox_rounds.set(saturating(rounds));
+        catch_up(&self.inbox_rounds, rounds);
         self.inbox_lag.set(lag.as_secs_f64());
+    }
+
+    /// Copies the engine's counters; every series exists from the first scrape, at 0.
+    pub(crate) fn set_engine(&self, stats: &EngineStats) {
+        for (job, outcome, n) in stats.pulls() {
+            catch_up(&self.pulls.get_or_create(&JobLabels { job, outcome }), n);
+        }
+        for (provider, n) in stats.rate_limits() {
+            catch_up(
+                &self
+                    .rate_limited
+                    .get_or_create(&ProviderLabels { provider }),
+                n,
+            );
+        }
+        for (action, outcome, n) in stats.actions() {
+            catch_up(
+                &self
+                    .actions
+                    .get_or_create(&ActionLabels { action, outcome }),
+                n,
+            );
+        }
+        for (kind, n) in stats.detections() {
+            catch_up(&self.detections.get_or_create(&KindLabels { kind }), n);
+        }
+        for (output, n) in stats.output_failures() {
+            catch_up(
+                &self.output_failures.get_or_create(&OutputLabels { output }),
+                n,
+            );
+        }
     }
 
     /// The Prometheus text exposition.

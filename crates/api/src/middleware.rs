@@ -95,7 +95,7 @@ async fn observe_and_shape_errors(
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = req.method().clone();
     let response = next.run(req).await;
     let status = response.status();
     state.metrics.observe(

@@ -113,6 +113,7 @@ async fn without_store(
         config: as_map(config)?,
         allow_custom_endpoints: true,
         clock: Arc::new(SystemClock),
+        observer: None,
     };
     let connector = gatehouse_okta::OktaConnector::from_context(context, Default::default())
         .map_err(|e| anyhow::anyhow!("{e}"))?;

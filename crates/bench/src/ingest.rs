@@ -194,7 +194,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         if args.single_only && events > 1 {
             continue;
         }
-        let rounds_before = metric(&op, "gatehouse_inbox_commit_rounds ").await?;
+        let rounds_before = metric(&op, "gatehouse_inbox_commit_rounds_total ").await?;
         let report = if use_wrk {
             wrk::run(url, args.connections, duration, events, salt)?
         } else {
@@ -204,7 +204,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         };
         println!("{}", line(name, events, &report));
         if url == &gatehouse_url {
-            let rounds = metric(&op, "gatehouse_inbox_commit_rounds ").await? - rounds_before;
+            let rounds = metric(&op, "gatehouse_inbox_commit_rounds_total ").await? - rounds_before;
             let drained = drain(&op).await?;
             let total = report.requests as f64 * events as f64;
             drains.push(format!(

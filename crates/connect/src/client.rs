@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gatehouse_core::provider::ConnectorError;
+use gatehouse_core::provider::{CallObserver, ConnectorError};
 use gatehouse_core::Clock;
 use http::{HeaderMap, StatusCode};
 use rand::SeedableRng;
@@ -80,6 +80,7 @@ pub struct HttpClient {
     budget: Arc<RateBudget>,
     rate_headers: Option<RateHeaders>,
     policy: RetryPolicy,
+    observer: Option<Arc<dyn CallObserver>>,
 }
 
 impl HttpClient {
@@ -103,7 +104,14 @@ impl HttpClient {
             budget,
             rate_headers,
             policy,
+            observer: None,
         })
+    }
+
+    /// Reports every 429 to `observer` (the daemon's metrics), retried or not.
+    pub fn with_observer(mut self, observer: Option<Arc<dyn CallObserver>>) -> Self {
+        self.observer = observer;
+        self
     }
 
     pub fn budget(&self) -> &RateBudget {
@@ -183,6 +191,9 @@ impl HttpClient {
                     }
                     let status = fetched.status;
                     if status == StatusCode::TOO_MANY_REQUESTS {
+                        if let Some(observer) = &self.observer {
+                            observer.rate_limited();
+                        }
                         let wait = self.rate_limit_wait(&fetched.headers);
                         if last {
                             return Err(CallError::RateLimited {

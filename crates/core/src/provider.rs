@@ -95,6 +95,8 @@ impl fmt::Debug for Credentials {
 /// Everything a connector is built from.
 #[derive(Clone)]
 pub struct ConnectorContext {
+    /// Told about provider answers worth counting (429s); `None` counts nothing.
+    pub observer: Option<Arc<dyn CallObserver>>,
     pub tenant_id: TenantId,
     pub integration_id: IntegrationId,
     pub credentials: Credentials,
@@ -102,6 +104,12 @@ pub struct ConnectorContext {
     /// Whether the operator let integrations point at any base URL (simulators, proxies).
     pub allow_custom_endpoints: bool,
     pub clock: Arc<dyn Clock>,
+}
+
+/// Hears about a connector's calls that operators count: the engine's metrics implement it.
+pub trait CallObserver: Send + Sync {
+    /// The provider answered 429 Too Many Requests.
+    fn rate_limited(&self);
 }
 
 impl fmt::Debug for ConnectorContext {

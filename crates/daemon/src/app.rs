@@ -12,18 +12,22 @@ use gatehouse_api::{ApiOptions, AppState, Metrics};
 use gatehouse_core::provider::ConnectorRegistry;
 use gatehouse_core::{Clock, SystemClock};
 use gatehouse_engine::geoip::GeoIp;
-use gatehouse_engine::secrets::{MasterKey, Sealer};
+use gatehouse_engine::secrets::Sealer;
 use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions};
 use gatehouse_store::journal::{Journal, JournalOptions};
 use gatehouse_store::{FatalSignal, FaultInjector, SledStore, Store, StoreOptions};
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::keys::KeySource;
 
 /// Everything the daemon is built from. [`AppOptions::new`] gives production's defaults for a
 /// data directory and a master key; tests change what they need.
 pub struct AppOptions {
     /// The embedded store's directory (and the push inbox's, under `inbox/`).
     pub data_dir: PathBuf,
-    pub master_key: MasterKey,
+    /// The key that seals credentials, or the file it lives in (created on first start, never
+    /// over a store that already holds sealed credentials).
+    pub master_key: KeySource,
     /// The operator key; when `None` and none is stored, [`App::build`] generates one.
     pub operator_key: Option<SecretString>,
     pub allow_custom_endpoints: bool,
@@ -44,10 +48,10 @@ pub struct AppOptions {
 }
 
 impl AppOptions {
-    pub fn new(data_dir: impl Into<PathBuf>, master_key: MasterKey) -> Self {
+    pub fn new(data_dir: impl Into<PathBuf>, master_key: impl Into<KeySource>) -> Self {
         Self {
             data_dir: data_dir.into(),
-            master_key,
+            master_key: master_key.into(),
             operator_key: None,
             allow_custom_endpoints: false,
             registry: None,
@@ -90,11 +94,15 @@ impl App {
         let store = SledStore::open_with(data_dir, store_options(&options, &fatal))
             .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
         let store: Arc<dyn Store> = Arc::new(store);
+        // After the store opens: whether a new key may be created depends on what it holds.
+        let (master_key, _created) =
+            crate::keys::resolve(options.master_key, store.as_ref()).await?;
+        crate::keys::warn_if_foreign(&master_key, store.as_ref()).await?;
         let registry = options.registry.unwrap_or_else(crate::registry::build);
         let mut gateway = Gateway::new(
             Arc::clone(&store),
             Arc::new(registry),
-            Sealer::new(&options.master_key),
+            Sealer::new(&master_key),
             options.clock,
             GatewayOptions {
                 allow_custom_endpoints: options.allow_custom_endpoints,
@@ -176,7 +184,10 @@ mod tests {
 
     #[test]
     fn the_cache_capacity_option_reaches_the_store() {
-        let mut options = AppOptions::new("/nonexistent", MasterKey::generate());
+        let mut options = AppOptions::new(
+            "/nonexistent",
+            gatehouse_engine::secrets::MasterKey::generate(),
+        );
         assert_eq!(
             store_options(&options, &FatalSignal::new()).cache_capacity_bytes,
             64 * 1024 * 1024

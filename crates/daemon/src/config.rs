@@ -7,9 +7,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::SecretString;
+use gatehouse_daemon::keys::KeySource;
+use gatehouse_engine::secrets::MasterKey;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::ServeArgs;
+
+/// How an error about the configured master key names it.
+pub(crate) const MASTER_KEY_NAMES: &str = "GATEHOUSE_MASTER_KEY (security.master_key)";
 
 /// Where settings come from besides the file; a trait so tests can pass a map instead of
 /// touching the process environment.
@@ -245,6 +250,16 @@ impl Config {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
+
+    /// The configured master key, or the key file to read (or create on first start).
+    pub(crate) fn key_source(&self) -> Result<KeySource, ConfigError> {
+        match &self.master_key {
+            Some(key) => MasterKey::from_base64(key.expose_secret())
+                .map(KeySource::Configured)
+                .map_err(|message| err(MASTER_KEY_NAMES, message)),
+            None => Ok(KeySource::File(self.master_key_path())),
+        }
+    }
 }
 
 fn outputs(text: &dyn Fn(&str) -> Option<(String, String)>) -> Result<OutputSettings, ConfigError> {
@@ -307,8 +322,6 @@ fn read_file(path: &Path) -> Result<Vec<(String, String)>, ConfigError> {
 #[cfg(test)]
 mod tests {
     use std::io::Write;
-
-    use secrecy::ExposeSecret;
 
     use super::*;
 

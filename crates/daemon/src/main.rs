@@ -1,9 +1,12 @@
 //! `gatehouse`: the daemon binary. Parses the command line, loads configuration and hands over to
-//! the wiring in `serve`.
+//! the wiring in `serve`, or runs one of the operator commands (health check, config check, key
+//! rotation, the OpenAPI document, backtests).
 
 mod backtest;
+mod check;
 mod config;
-mod keys;
+mod healthcheck;
+mod keys_cmd;
 mod serve;
 
 use std::path::PathBuf;
@@ -39,10 +42,43 @@ enum Command {
     /// Asks the running daemon (`--url`), authenticated with the operator key from
     /// GATEHOUSE_OPERATOR_KEY or `--key`.
     Backtest(backtest::Args),
+    /// Exit 0 when the daemon's /readyz answers 200, non-zero otherwise (for container health
+    /// checks: the image has no curl).
+    Healthcheck(healthcheck::Args),
+    /// Configuration commands.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Master key commands.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Print the OpenAPI document the daemon serves at /v1/openapi.json.
+    Openapi,
 }
 
-/// Flags of `gatehouse serve`.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Load and validate the configuration exactly as `serve` would (including the master key
+    /// rules) and print what it resolved, without secrets. Exit 2 on an error.
+    ///
+    /// Creates nothing: a master key `serve` would generate is reported, not written.
+    Check(ServeArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// With the daemon stopped, re-seal every integration's credentials under a new master key.
+    ///
+    /// The current key comes from the configuration (as `serve` reads it); the new one from
+    /// `--new-key-file` or GATEHOUSE_NEW_MASTER_KEY (base64 of 32 bytes). Each record is
+    /// rewritten durably; an interrupted run is finished by running it again. Afterwards,
+    /// configure the new key in place of the old one.
+    Rotate(keys_cmd::RotateArgs),
+    /// Write a new random master key to FILE (mode 0600; never over an existing file).
+    Generate(keys_cmd::GenerateArgs),
+}
+
+/// Flags of `gatehouse serve` (and of `gatehouse config check`, which reads the same settings).
+#[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ServeArgs {
     /// TOML config file (see deploy/gatehouse.toml).
     #[arg(long, value_name = "FILE")]
@@ -63,5 +99,13 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(&args),
         Command::Backtest(args) => backtest::run(&args),
+        Command::Healthcheck(args) => healthcheck::run(&args),
+        Command::Config(ConfigCommand::Check(args)) => check::run(&args),
+        Command::Keys(KeysCommand::Rotate(args)) => keys_cmd::rotate(&args),
+        Command::Keys(KeysCommand::Generate(args)) => keys_cmd::generate(&args),
+        Command::Openapi => {
+            print!("{}", gatehouse_api::openapi_json());
+            ExitCode::SUCCESS
+        }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use gatehouse_api::ApiOptions;
+use gatehouse_daemon::keys::KeyError;
 use gatehouse_daemon::{App, AppOptions};
 use gatehouse_engine::geoip::GeoIp;
 use gatehouse_engine::outputs::{OutputConfig, OutputFormat};
@@ -16,7 +17,7 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, Environment, LogFormat};
-use crate::{keys, ServeArgs};
+use crate::ServeArgs;
 
 pub(crate) fn run(args: &ServeArgs) -> ExitCode {
     let config = match Config::load(args, &Environment) {
@@ -48,6 +49,12 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
     background.shutdown_timeout(std::time::Duration::from_secs(1));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // A missing or unusable master key is a configuration error, like those above.
+        Err(e) if e.downcast_ref::<KeyError>().is_some() => {
+            tracing::error!(error = format!("{e:#}"), "configuration error");
+            eprintln!("gatehouse: configuration error: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "gatehouse stopped with an error");
             eprintln!("gatehouse: {e:#}");
@@ -107,8 +114,9 @@ fn init_logging(config: &Config) {
 
 async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Result<()> {
     // Everything that can be wrong with the configuration fails before the port is bound.
-    let master_key =
-        keys::master_key(&config).map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+    let master_key = config
+        .key_source()
+        .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
     let geoip = match &config.geoip_database {
         Some((path, from)) => Some(
             GeoIp::open(path).map_err(|e| anyhow::anyhow!("configuration error: {from}: {e}"))?,

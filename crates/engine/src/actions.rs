@@ -372,6 +372,7 @@ impl ActionExecutor {
         action.history.push(ActionTransition { at: now, to, cause });
         self.gateway.store().put_action(action).await?;
         if to.is_final() {
+            self.gateway.stats().action(action.action, to);
             if let Some(outputs) = &self.outputs {
                 let document = match outputs.format() {
                     crate::outputs::OutputFormat::Ocsf => crate::outputs::ocsf_action(action),

@@ -188,19 +188,7 @@ where
     }
 }
 
-/// `30d`, `12h`, `90m` or an RFC 3339 time, relative to `now`.
-pub fn parse_since(text: &str, clock: &dyn Clock) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Some(time.with_timezone(&Utc));
-    }
-    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: i64 = number.parse().ok().filter(|n| *n >= 0)?;
-    let span = match unit {
-        "d" => chrono::Duration::try_days(n)?,
-        "h" => chrono::Duration::try_hours(n)?,
-        "m" => chrono::Duration::try_minutes(n)?,
-        _ => return None,
-    };
-    Some(clock.now() - span)
+/// `30d`, `12h`, `90m` or an RFC 3339 time, relative to the clock's now.
+pub fn parse_since(text: &str, clock: &dyn Clock) -> Result<DateTime<Utc>, crate::span::SpanError> {
+    crate::span::parse_since(text, clock.now())
 }

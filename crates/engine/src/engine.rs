@@ -60,9 +60,13 @@ impl Engine {
         gateway: Arc<Gateway>,
         options: EngineOptions,
     ) -> Result<Arc<Self>, EngineError> {
-        let outputs = Arc::new(Outputs::new(options.outputs).map_err(|e| {
-            EngineError::Conflict(format!("cannot open the JSON-lines output: {e}"))
-        })?);
+        let outputs = Arc::new(
+            Outputs::new(options.outputs)
+                .map_err(|e| {
+                    EngineError::Conflict(format!("cannot open the JSON-lines output: {e}"))
+                })?
+                .with_stats(Arc::clone(gateway.stats())),
+        );
         let actions = ActionExecutor::with_outputs(
             Arc::clone(&gateway),
             options.executor,

@@ -26,6 +26,8 @@ pub mod policies;
 pub mod schedule;
 pub mod scim;
 pub mod secrets;
+pub mod span;
+pub mod stats;
 pub mod sync;
 pub mod tokens;
 

@@ -4,7 +4,7 @@
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -37,6 +37,8 @@ pub struct Outputs {
     config: OutputConfig,
     http: reqwest::Client,
     file: Mutex<Option<std::fs::File>>,
+    /// Counts documents a sink could not take.
+    stats: Option<Arc<crate::stats::EngineStats>>,
 }
 
 /// Lower-case hex of the HMAC-SHA256 of `body` under `secret`.
@@ -68,7 +70,20 @@ impl Outputs {
             config,
             http,
             file: Mutex::new(file),
+            stats: None,
         })
+    }
+
+    /// Counts delivery failures in `stats`.
+    pub fn with_stats(mut self, stats: Arc<crate::stats::EngineStats>) -> Self {
+        self.stats = Some(stats);
+        self
+    }
+
+    fn failed(&self, output: &str) {
+        if let Some(stats) = &self.stats {
+            stats.output_failed(output);
+        }
     }
 
     /// No sink at all.
@@ -77,6 +92,7 @@ impl Outputs {
             config: OutputConfig::default(),
             http: reqwest::Client::new(),
             file: Mutex::new(None),
+            stats: None,
         }
     }
 
@@ -92,6 +108,7 @@ impl Outputs {
             if let Some(file) = file.as_mut() {
                 if let Err(error) = writeln!(file, "{body}") {
                     tracing::error!(%error, "cannot write the JSON-lines output");
+                    self.failed("jsonl");
                 }
             }
         }
@@ -122,6 +139,7 @@ impl Outputs {
                         status = response.status().as_u16(),
                         "the webhook refused an alert"
                     );
+                    self.failed("webhook");
                     return;
                 }
                 Ok(response) => {
@@ -138,6 +156,7 @@ impl Outputs {
             tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
         }
         tracing::error!("an alert could not be delivered to the webhook");
+        self.failed("webhook");
     }
 }
 

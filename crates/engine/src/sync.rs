@@ -193,6 +193,7 @@ impl SyncRunner {
             SyncJob::Groups => self.pull_groups(&integration, &*connector).await,
             SyncJob::Signins => self.pull_signins(&integration, &*connector).await,
         };
+        self.gateway.stats().pull(name, result.is_ok());
         match &result {
             Ok(records) => {
                 let finished = self.clock().now();

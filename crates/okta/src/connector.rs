@@ -103,7 +103,8 @@ impl OktaConnector {
             policy,
             REQUEST_TIMEOUT,
         )
-        .map_err(ConnectorError::from)?;
+        .map_err(ConnectorError::from)?
+        .with_observer(context.observer.clone());
         tracing::debug!(
             tenant = %context.tenant_id,
             integration = %context.integration_id,

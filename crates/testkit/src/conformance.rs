@@ -126,6 +126,7 @@ fn build<F: ConnectorFactory>(
 ) -> anyhow::Result<Arc<dyn Connector>> {
     let tenant = TenantId::parse("ten_conformance").context("tenant id")?;
     let context = ConnectorContext {
+        observer: None,
         tenant_id: tenant,
         integration_id: IntegrationId::generate(org.now()),
         credentials: Credentials::from_object(org.credentials()),

@@ -31,9 +31,8 @@ pub(crate) async fn run_backtest(
 ) -> Result<Json<BacktestReport>, ApiError> {
     let tenant = caller.scope(body.tenant_id.as_deref())?;
     let clock = state.gateway.clock();
-    let since = backtest::parse_since(&body.since, clock.as_ref()).ok_or_else(|| {
-        ApiError::invalid("since", "must be like 30d, 12h, 90m or an RFC 3339 time")
-    })?;
+    let since = backtest::parse_since(&body.since, clock.as_ref())
+        .map_err(|e| ApiError::invalid("since", e.to_string()))?;
     let until = match body.until.as_deref() {
         Some(text) => {
             crate::routes::inventory::time("until", Some(text))?.unwrap_or_else(|| clock.now())

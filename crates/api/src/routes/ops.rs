@@ -57,6 +57,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     if let Ok(bytes) = state.gateway.store().size_on_disk().await {
         state.metrics.set_store_size(bytes);
     }
+    state.metrics.set_engine(state.gateway.stats());
     let detector = &state.engine.detector;
     state
         .metrics

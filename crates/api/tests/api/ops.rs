@@ -46,10 +46,25 @@ async fn operations_endpoints() {
         "{text}"
     );
     assert!(text.contains("gatehouse_store_size_bytes "), "{text}");
-    assert!(
-        text.contains("gatehouse_risk_unassessed_signins 0"),
-        "{text}"
-    );
+    // Counts of events are counters (`_total`); every engine series exists from the start.
+    for series in [
+        "gatehouse_risk_unassessed_signins_total 0",
+        "gatehouse_inbox_commit_rounds_total ",
+        r#"gatehouse_pulls_total{job="signins",outcome="failure"} 0"#,
+        r#"gatehouse_provider_rate_limited_total{provider="okta"} 0"#,
+        r#"gatehouse_provider_rate_limited_total{provider="other"} 0"#,
+        r#"gatehouse_actions_total{action="disable_account",outcome="succeeded"} 0"#,
+        r#"gatehouse_detections_total{kind="brute_force"} 0"#,
+        r#"gatehouse_output_failures_total{output="webhook"} 0"#,
+    ] {
+        assert!(text.contains(series), "{series} missing:\n{text}");
+    }
+    for gauge_of_events in [
+        "gatehouse_risk_unassessed_signins gauge",
+        "gatehouse_inbox_commit_rounds gauge",
+    ] {
+        assert!(!text.contains(gauge_of_events), "{text}");
+    }
     let (status, doc) = s.call(Method::GET, "/v1/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
@@ -184,4 +199,90 @@ async fn push_deliveries_get_no_request_span_at_info_level_and_other_routes_do()
         "{seen:?}"
     );
     assert!(!seen.iter().any(|p| p.starts_with("/v1/idp/")), "{seen:?}");
+}
+
+/// docs/openapi.json is the document the daemon serves, so a route change that forgets to
+/// regenerate it fails here rather than shipping a stale reference.
+#[tokio::test]
+async fn committed_openapi_document_is_the_served_one() {
+    let s = start().await;
+    let (status, served) = s.call(Method::GET, "/v1/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+    let committed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(
+        committed == served,
+        "docs/openapi.json differs from the document the daemon serves; regenerate it with \
+         `make openapi` (cargo run -p gatehouse-daemon --bin gatehouse -- openapi > docs/openapi.json) \
+         and commit it"
+    );
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap(),
+        gatehouse_api::openapi_json(),
+        "docs/openapi.json is not in `gatehouse openapi`'s form; regenerate it with `make openapi`"
+    );
+}
+
+/// The series in a metrics scrape (lines that are not comments).
+async fn series(s: &crate::support::Server) -> Vec<String> {
+    let text = s
+        .http
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| l.rsplit_once(' ').map_or(l, |(name, _)| name).to_owned())
+        .collect()
+}
+
+/// Methods and paths a client makes up (`FOO1`, `FOO2`, … on `/v1/nope/1`, …) land in fixed
+/// label values (`other`, `unmatched`, the route template), so the set of series stays bounded
+/// however many a client sends.
+#[tokio::test]
+async fn made_up_methods_and_paths_do_not_grow_the_metrics() {
+    let s = start().await;
+    let send = |n: u64| {
+        // A cheap deterministic scramble: methods and paths differ on every request.
+        let x = n.wrapping_mul(6_364_136_223_846_793_005).rotate_left(17);
+        let method = Method::from_bytes(format!("FOO{x:X}").as_bytes()).unwrap();
+        let path = match n % 3 {
+            0 => format!("/v1/nope/{x}"),
+            1 => format!("/v1/tenants/ten_{x}"),
+            _ => "/v1/tenants".to_owned(),
+        };
+        let request = s.http.request(method, format!("{}{path}", s.base));
+        async move { request.send().await.unwrap().status() }
+    };
+    for n in 0..30 {
+        send(n).await;
+    }
+    series(&s).await;
+    let before = series(&s).await;
+    for n in 30..1_030 {
+        send(n).await;
+    }
+    let after = series(&s).await;
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "series grew: {:?}",
+        after
+            .iter()
+            .filter(|l| !before.contains(l))
+            .collect::<Vec<_>>()
+    );
+    assert!(after.iter().all(|l| !l.contains("FOO")), "{after:?}");
+    assert!(after.iter().all(|l| !l.contains("/v1/nope/")), "{after:?}");
+    assert!(
+        after
+            .iter()
+            .any(|l| l.contains(r#"route="/v1/tenants/{id}",method="other""#)),
+        "{after:?}"
+    );
 }

@@ -102,3 +102,36 @@ async fn body_limit_answers_413_in_the_error_shape() {
         .await;
     assert_eq!(status, StatusCode::CREATED);
 }
+
+/// A `since` that once panicked (`split_at` inside "é") or overflowed the calendar answers 400
+/// naming the field, and the daemon keeps serving.
+#[tokio::test]
+async fn backtest_since_is_checked_not_panicking() {
+    let s = start().await;
+    s.tenant("ten_since").await;
+    for since in [
+        "1é",
+        "é",
+        "99999999999d",
+        "99999999999999999999999h",
+        "",
+        "12",
+    ] {
+        let (status, body) = s
+            .op(
+                Method::POST,
+                "/v1/backtest",
+                Some(json!({"tenant_id": "ten_since", "since": since})),
+            )
+            .await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST, Some("since"));
+    }
+    let (status, body) = s
+        .op(
+            Method::POST,
+            "/v1/backtest",
+            Some(json!({"tenant_id": "ten_since", "since": "30d"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -344,6 +344,9 @@ impl Detector {
                             .store()
                             .put_detection(&detection, subject)
                             .await?;
+                        if detection.created_at == detection.updated_at {
+                            self.gateway.stats().detection(&detection.kind);
+                        }
                         tracing::info!(
                             tenant_id = %tenant, detection_id = %detection.id, kind = %detection.kind,
                             severity = ?detection.severity, "detection"

@@ -17,6 +17,7 @@ impl Gateway {
         integration: &Integration,
     ) -> Result<ConnectorContext, EngineError> {
         Ok(ConnectorContext {
+            observer: Some(self.stats.rate_limit_observer(&integration.kind)),
             tenant_id: integration.tenant_id.clone(),
             integration_id: integration.id.clone(),
             credentials: self

@@ -96,6 +96,7 @@ pub struct Gateway {
     /// process is the store's only writer, so that is sound.
     ingest_targets: ingest_cache::IngestTargets,
     geoip: Option<Arc<crate::geoip::GeoIp>>,
+    stats: Arc<crate::stats::EngineStats>,
 }
 
 impl Gateway {
@@ -108,14 +109,20 @@ impl Gateway {
     ) -> Self {
         Self {
             store,
-            registry,
             sealer,
             clock,
             options,
             connectors: Mutex::new(HashMap::new()),
             ingest_targets: ingest_cache::IngestTargets::default(),
             geoip: None,
+            stats: Arc::new(crate::stats::EngineStats::new(registry.type_ids())),
+            registry,
         }
+    }
+
+    /// What the engine counted (pulls, 429s, actions, detections, output failures).
+    pub fn stats(&self) -> &Arc<crate::stats::EngineStats> {
+        &self.stats
     }
 
     /// Adds a GeoIP database that fills in geolocation providers leave out.

@@ -61,6 +61,7 @@ pub(crate) fn context_with(
 ) -> ConnectorContext {
     let credentials: Map<String, Value> = serde_json::from_value(credentials).unwrap();
     ConnectorContext {
+        observer: None,
         tenant_id: TenantId::parse("ten_test").unwrap(),
         integration_id: IntegrationId::parse("int_test").unwrap(),
         credentials: Credentials::from_object(credentials),
