@@ -388,22 +388,23 @@ impl ActionExecutor {
     /// next directory pull. The action itself is done either way, so a failed write is logged,
     /// not reported as the action's failure (the next pull repairs it).
     async fn take_account_state(&self, tenant: &TenantId, id: &UserId, account: &AccountState) {
-        // Read again: a pull may have written the account while the provider was answering.
-        let mut user = match self.gateway.store().get_user(tenant, id).await {
-            Ok(Some(user)) => user,
-            Ok(None) => return,
-            Err(error) => {
-                tracing::warn!(%error, "could not read the account to record its new status");
-                return;
-            }
-        };
-        if user.status == account.status && user.status_flags == account.status_flags {
-            return;
-        }
-        user.status = account.status;
-        user.status_flags.clone_from(&account.status_flags);
-        user.updated_at = Some(self.gateway.clock().now());
-        if let Err(error) = self.gateway.store().upsert_users(tenant, &[user]).await {
+        // One atomic read-and-write of the status fields alone: a pull writing the account's
+        // memberships meanwhile neither loses this nor is undone by it.
+        let now = self.gateway.clock().now();
+        let result = self
+            .gateway
+            .store()
+            .update_users(tenant, std::slice::from_ref(id), &|user| {
+                if user.status == account.status && user.status_flags == account.status_flags {
+                    return false;
+                }
+                user.status = account.status;
+                user.status_flags.clone_from(&account.status_flags);
+                user.updated_at = Some(now);
+                true
+            })
+            .await;
+        if let Err(error) = result {
             tracing::warn!(%error, "could not record the account's new status after an action");
         }
     }

@@ -184,28 +184,41 @@ impl Inventory {
             });
         }
         self.store.upsert_groups(tenant, &groups).await?;
-        let mut users = Vec::new();
-        for (external_id, (add, remove)) in membership {
-            let Some(mut user) = self
+        // Only the memberships change, in one atomic read-and-write per batch: a response
+        // action that sets an account's status meanwhile keeps its word.
+        let mut ids = Vec::new();
+        let mut by_external = BTreeMap::new();
+        for (external_id, change) in membership {
+            let Some(user) = self
                 .store
                 .find_user_by_external_id(tenant, &integration.id, &external_id)
                 .await?
             else {
                 continue;
             };
-            let before = user.groups.clone();
-            user.groups.retain(|g| !remove.contains(g));
-            for group in add {
-                if !user.groups.contains(&group) {
-                    user.groups.push(group);
-                }
-            }
-            if user.groups != before {
-                users.push(user);
-            }
+            ids.push(user.id);
+            by_external.insert(external_id, change);
         }
-        if !users.is_empty() {
-            self.store.upsert_users(tenant, &users).await?;
+        if !ids.is_empty() {
+            let integration_id = integration.id.clone();
+            self.store
+                .update_users(tenant, &ids, &|user: &mut User| {
+                    if user.integration_id != integration_id {
+                        return false;
+                    }
+                    let Some((add, remove)) = by_external.get(&user.external_id) else {
+                        return false;
+                    };
+                    let before = user.groups.clone();
+                    user.groups.retain(|g| !remove.contains(g));
+                    for group in add {
+                        if !user.groups.contains(group) {
+                            user.groups.push(group.clone());
+                        }
+                    }
+                    user.groups != before
+                })
+                .await?;
         }
         Ok(groups.len())
     }

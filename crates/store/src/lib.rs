@@ -137,6 +137,17 @@ pub trait Store: Send + Sync + 'static {
         identities: &[Identity],
     ) -> Result<(), StoreError>;
     async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// Changes accounts atomically: `change` sees each stored record and says whether it
+    /// changed it; no other write to those accounts lands between the reads and the writes, so
+    /// two writers that each set their own fields (a pull's group memberships, an action's
+    /// status) never undo each other. One durable commit; ids not stored are skipped. Returns
+    /// how many accounts changed.
+    async fn update_users(
+        &self,
+        tenant: &TenantId,
+        ids: &[UserId],
+        change: &(dyn for<'u> Fn(&'u mut User) -> bool + Send + Sync),
+    ) -> Result<usize, StoreError>;
     async fn find_user_by_external_id(
         &self,
         tenant: &TenantId,

@@ -206,6 +206,50 @@ impl SledStore {
         )
     }
 
+    /// Reads, changes and writes accounts in one transaction (sled re-runs `change` on a
+    /// conflict, so it always sees the records it writes over).
+    pub(super) fn update_users_now<F>(
+        &self,
+        tenant: &TenantId,
+        ids: &[UserId],
+        change: &F,
+    ) -> Result<usize, StoreError>
+    where
+        F: for<'u> Fn(&'u mut User) -> bool + ?Sized,
+    {
+        let trees = (
+            &self.trees.users,
+            &self.trees.users_by_external,
+            &self.trees.users_by_email,
+            &self.trees.locator,
+        );
+        tx_result(
+            trees.transaction(|(users, by_external, by_email, locator)| {
+                let tx = UserTrees {
+                    users,
+                    by_external,
+                    by_email,
+                    locator,
+                };
+                let mut changed = 0;
+                for id in ids {
+                    let key = keys::scoped(tenant, &[id.as_str()]);
+                    let Some(bytes) = tx.users.get(key.as_slice())? else {
+                        continue;
+                    };
+                    let mut user: User = decode(&bytes).map_err(abort)?;
+                    if !change(&mut user) {
+                        continue;
+                    }
+                    let encoded = encode(&user).map_err(abort)?;
+                    tx.put(tenant, &[(&user, encoded)])?;
+                    changed += 1;
+                }
+                Ok(changed)
+            }),
+        )
+    }
+
     pub(super) fn get_user_now(
         &self,
         tenant: &TenantId,

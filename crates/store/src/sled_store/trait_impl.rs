@@ -161,6 +161,19 @@ impl Store for SledStore {
         self.get_user_now(tenant, id)
     }
 
+    async fn update_users(
+        &self,
+        tenant: &TenantId,
+        ids: &[UserId],
+        change: &(dyn for<'u> Fn(&'u mut User) -> bool + Send + Sync),
+    ) -> Result<usize, StoreError> {
+        let changed = self.update_users_now(tenant, ids, change)?;
+        if changed > 0 {
+            self.durable().await?;
+        }
+        Ok(changed)
+    }
+
     async fn find_user_by_external_id(
         &self,
         tenant: &TenantId,

@@ -202,3 +202,59 @@ async fn a_refused_scim_write_stores_none_of_its_inventory_rows() {
         .unwrap()
         .is_none());
 }
+
+/// Two writers that each set their own field of the same accounts at once (a groups pull's
+/// memberships, an action's status) both land: the read and the write of each account are one
+/// atomic step, so neither writes back what it read before the other's write.
+#[tokio::test]
+async fn concurrent_field_updates_of_one_account_both_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    let a = tenant("ten_rmw");
+    let i = integration(&a.id, 1);
+    let accounts: Vec<User> = (0..8)
+        .map(|n| user(&a.id, &i.id, n, &format!("r{n}@x.example")))
+        .collect();
+    store.upsert_users(&a.id, &accounts).await.unwrap();
+    let ids: Vec<_> = accounts.iter().map(|u| u.id.clone()).collect();
+    let mut writers = tokio::task::JoinSet::new();
+    for round in 0..50u32 {
+        let (store, tenant, ids) = (Arc::clone(&store), a.id.clone(), ids.clone());
+        writers.spawn(async move {
+            let group = format!("g{round}");
+            store
+                .update_users(&tenant, &ids, &|u: &mut User| {
+                    u.groups.push(group.clone());
+                    true
+                })
+                .await
+                .unwrap()
+        });
+        let (store, tenant, ids) = (Arc::clone(&store), a.id.clone(), ids.clone());
+        writers.spawn(async move {
+            store
+                .update_users(&tenant, &ids, &|u: &mut User| {
+                    u.risk_score += 1;
+                    true
+                })
+                .await
+                .unwrap()
+        });
+    }
+    while let Some(changed) = writers.join_next().await {
+        assert_eq!(changed.unwrap(), 8);
+    }
+    for id in &ids {
+        let u = store.get_user(&a.id, id).await.unwrap().unwrap();
+        assert_eq!(u.groups.len(), 50, "a membership write was lost");
+        assert_eq!(u.risk_score, 50, "a score write was lost");
+    }
+    let missing = gatehouse_core::UserId::parse("usr_missing").unwrap();
+    assert_eq!(
+        store
+            .update_users(&a.id, &[missing], &|_: &mut User| true)
+            .await
+            .unwrap(),
+        0
+    );
+}
