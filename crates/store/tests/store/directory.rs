@@ -219,21 +219,21 @@ async fn concurrent_field_updates_of_one_account_both_land() {
     let ids: Vec<_> = accounts.iter().map(|u| u.id.clone()).collect();
     let mut writers = tokio::task::JoinSet::new();
     for round in 0..50u32 {
-        let (store, tenant, ids) = (Arc::clone(&store), a.id.clone(), ids.clone());
+        let (writer, tenant, targets) = (Arc::clone(&store), a.id.clone(), ids.clone());
         writers.spawn(async move {
             let group = format!("g{round}");
-            store
-                .update_users(&tenant, &ids, &|u: &mut User| {
+            writer
+                .update_users(&tenant, &targets, &|u: &mut User| {
                     u.groups.push(group.clone());
                     true
                 })
                 .await
                 .unwrap()
         });
-        let (store, tenant, ids) = (Arc::clone(&store), a.id.clone(), ids.clone());
+        let (writer, tenant, targets) = (Arc::clone(&store), a.id.clone(), ids.clone());
         writers.spawn(async move {
-            store
-                .update_users(&tenant, &ids, &|u: &mut User| {
+            writer
+                .update_users(&tenant, &targets, &|u: &mut User| {
                     u.risk_score += 1;
                     true
                 })
