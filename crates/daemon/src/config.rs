@@ -61,6 +61,10 @@ pub(crate) struct Config {
     pub data_dir: PathBuf,
     /// Pushes are refused (503) while this many bytes of acknowledged deliveries await storing.
     pub inbox_max_backlog_bytes: u64,
+    /// How many response actions run at the providers at once.
+    pub actions_max_concurrent: usize,
+    /// The longest provider retry-after a response action waits.
+    pub actions_max_retry_after: Duration,
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
@@ -92,6 +96,8 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("server.shutdown_timeout_secs", Some("30"), None),
     ("store.data_dir", Some("./var/gatehouse"), None),
     ("ingest.inbox_max_backlog_mb", Some("2048"), None),
+    ("actions.max_concurrent", Some("8"), None),
+    ("actions.max_retry_after_secs", Some("300"), None),
     ("log.format", Some("text"), None),
     ("log.level", Some("info"), None),
     (
@@ -216,6 +222,13 @@ impl Config {
             listen,
             data_dir: PathBuf::from(data_dir),
             inbox_max_backlog_bytes: number("ingest.inbox_max_backlog_mb", 1, 1 << 20)? << 20,
+            actions_max_concurrent: usize::try_from(number("actions.max_concurrent", 1, 256)?)
+                .unwrap_or(1),
+            actions_max_retry_after: Duration::from_secs(number(
+                "actions.max_retry_after_secs",
+                1,
+                86_400,
+            )?),
             body_limit_bytes: usize::try_from(number("server.body_limit_bytes", 1024, 1 << 30)?)
                 .unwrap_or(usize::MAX),
             request_timeout: Duration::from_secs(number("server.request_timeout_secs", 1, 3600)?),

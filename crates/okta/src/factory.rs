@@ -57,6 +57,10 @@ pub struct Settings {
     /// Whether response actions may run (`enable_response_actions`, default false); a service
     /// app then asks for the manage scopes too.
     pub enable_response_actions: bool,
+    /// Whether `enforce_mfa` resets the factors of a user who is not suspended, always together
+    /// with a password expiry and a session revocation (`enforce_mfa_reset_factors`, default
+    /// false).
+    pub enforce_mfa_reset_factors: bool,
 }
 
 impl Default for Settings {
@@ -74,6 +78,7 @@ impl From<OktaConfig> for Settings {
             disable_mode: config.disable_mode.unwrap_or_default(),
             mfa_group_id: config.mfa_group_id.map(|id| id.trim().to_owned()),
             enable_response_actions: config.pull.enable_response_actions.unwrap_or(false),
+            enforce_mfa_reset_factors: config.enforce_mfa_reset_factors.unwrap_or(false),
         }
     }
 }

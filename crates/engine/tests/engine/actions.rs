@@ -242,7 +242,7 @@ async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
             Some(TenantSettings {
                 protected_accounts: vec!["ANN@acme.example".into()],
                 max_auto_disables_per_10m: Some(1),
-                risk: None,
+                ..TenantSettings::default()
             }),
         )
         .await
@@ -287,7 +287,7 @@ async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
             Some(TenantSettings {
                 protected_accounts: vec![],
                 max_auto_disables_per_10m: Some(1),
-                risk: None,
+                ..TenantSettings::default()
             }),
         )
         .await

@@ -318,6 +318,7 @@ pub(crate) async fn harness_with(script: Arc<Mutex<Script>>, outputs: OutputConf
                     factor: 2.0,
                 },
                 poll: Duration::from_millis(20),
+                ..ExecutorPolicy::default()
             },
             outputs,
             ..EngineOptions::default()
