@@ -1,8 +1,9 @@
 //! Detection and response end to end: an Okta event-hook delivery with 12 failed sign-ins and 3
 //! push denials for one user becomes `brute_force` and `mfa_fatigue` detections, an automatic
-//! policy revokes the sessions and suspends the account at the simulator; with response actions
-//! off nothing reaches Okta; a protected account is never suspended; an action queued before a
-//! SIGKILL runs exactly once after the restart.
+//! policy revokes the sessions and suspends the account at the simulator once the System Log
+//! confirms the pushed events; a forged burst (events Okta never logged) is a detection that
+//! suspends nothing; with response actions off nothing reaches Okta; a protected account takes
+//! no automatic action; an action queued before a SIGKILL runs exactly once after the restart.
 
 use std::time::{Duration, Instant};
 
@@ -104,8 +105,14 @@ async fn org(tenant: &str, config: Value, mode: &str) -> anyhow::Result<Org> {
 }
 
 impl Org {
-    /// 12 failed sign-ins and 3 Okta Verify push denials for the target, in one delivery.
+    /// 12 failed sign-ins and 3 Okta Verify push denials for the target, in Okta's System Log
+    /// and in one event-hook delivery, as Okta sends them.
     async fn attack(&self) -> anyhow::Result<()> {
+        self.push_burst(true).await
+    }
+
+    /// The same burst, pushed by whoever holds the ingest URL; logged at Okta only when `real`.
+    async fn push_burst(&self, real: bool) -> anyhow::Result<()> {
         let mut events = Vec::new();
         for _ in 0..12 {
             events.extend(self.sim.make_event(
@@ -124,6 +131,9 @@ impl Org {
             ));
         }
         anyhow::ensure!(events.len() == 15);
+        if real {
+            self.sim.append_events(events.clone());
+        }
         let delivery = self
             .sim
             .deliver_event_hook(&self.hook_url, "", events)
@@ -173,8 +183,15 @@ async fn all_final(org: &Org, tenant: &str, count: usize) -> anyhow::Result<Vec<
         let actions = org.actions(tenant).await?;
         let done = actions.len() >= count
             && actions.iter().all(|a| {
-                ["succeeded", "failed", "skipped", "rejected"]
-                    .contains(&a["status"].as_str().unwrap_or(""))
+                [
+                    "succeeded",
+                    "failed",
+                    "skipped",
+                    "rejected",
+                    "capped",
+                    "unconfirmed",
+                ]
+                .contains(&a["status"].as_str().unwrap_or(""))
             });
         Ok(done.then_some(actions))
     })
@@ -282,6 +299,11 @@ async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
         actions.iter().all(|a| a["status"] == "succeeded"),
         "{actions:?}"
     );
+    // The suspension rested only on pushed events: the System Log confirmed one first.
+    assert!(actions
+        .iter()
+        .filter(|a| a["action"] == "disable_account" && a["result"] != Value::Null)
+        .any(|a| a["confirmation"]["provider_event_id"].is_string()));
     assert!(actions.iter().all(|a| a["detection_id"].is_string()
         && a["requested_by"]
             .as_str()
@@ -296,6 +318,34 @@ async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
         org.sim.mutations()
     );
     let _ = &org.integration;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_forged_pushed_burst_is_detected_but_suspends_nothing() -> anyhow::Result<()> {
+    let org = org(
+        "ten_resp_forged",
+        json!({"enable_response_actions": true}),
+        "auto",
+    )
+    .await?;
+    // The ingest URL leaked: the attacker pushes a burst Okta never saw.
+    org.push_burst(false).await?;
+    both_detections(&org, "ten_resp_forged").await?;
+    let actions = all_final(&org, "ten_resp_forged", 4).await?;
+    let disables: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["action"] == "disable_account")
+        .collect();
+    assert!(
+        !disables.is_empty() && disables.iter().all(|a| a["status"] == "unconfirmed"),
+        "{actions:?}"
+    );
+    assert!(disables.iter().all(|a| a["confirmation"].is_null()));
+    assert!(org.calls("/lifecycle/suspend").is_empty());
+    assert_eq!(org.sim.user_status(&org.target).as_deref(), Some("ACTIVE"));
+    // Revoking sessions is mild and runs at once, confirmed or not.
+    assert!(!org.calls("/sessions").is_empty());
     Ok(())
 }
 
@@ -347,11 +397,12 @@ async fn a_protected_account_is_never_suspended() -> anyhow::Result<()> {
         !disables.is_empty() && disables.iter().all(|a| a["status"] == "skipped"),
         "{actions:?}"
     );
-    assert!(org.calls("/lifecycle/suspend").is_empty());
     assert!(
-        !org.calls("/sessions").is_empty(),
-        "other actions still run"
+        actions.iter().all(|a| a["status"] == "skipped"),
+        "no automatic action of any kind: {actions:?}"
     );
+    assert!(org.calls("/lifecycle/suspend").is_empty());
+    assert!(org.calls("/sessions").is_empty());
     assert_eq!(org.sim.user_status(&org.target).as_deref(), Some("ACTIVE"));
     Ok(())
 }
