@@ -62,8 +62,10 @@ pub struct ExecutorPolicy {
     pub max_retry_after: Duration,
 }
 
-/// Defaults of [`ExecutorPolicy::max_concurrent`] and [`ExecutorPolicy::max_retry_after`].
+/// Default of [`ExecutorPolicy::max_concurrent`]: enough to contain an incident's few accounts
+/// at once without a slow provider piling up tasks.
 pub const DEFAULT_MAX_CONCURRENT_ACTIONS: usize = 8;
+/// Default of [`ExecutorPolicy::max_retry_after`].
 pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 impl Default for ExecutorPolicy {
