@@ -1,8 +1,9 @@
 //! Detection and response end to end: an Okta event-hook delivery with 12 failed sign-ins and 3
 //! push denials for one user becomes `brute_force` and `mfa_fatigue` detections, an automatic
-//! policy revokes the sessions and suspends the account at the simulator; with response actions
-//! off nothing reaches Okta; a protected account is never suspended; an action queued before a
-//! SIGKILL runs exactly once after the restart.
+//! policy revokes the sessions and suspends the account at the simulator once the System Log
+//! confirms the pushed events; a forged burst (events Okta never logged) is a detection that
+//! suspends nothing; with response actions off nothing reaches Okta; a protected account takes
+//! no automatic action; an action queued before a SIGKILL runs exactly once after the restart.
 
 use std::time::{Duration, Instant};
 
@@ -107,10 +108,17 @@ async fn org(tenant: &str, config: Value, mode: &str) -> anyhow::Result<Org> {
 }
 
 impl Org {
-    /// 12 failed sign-ins for the target, pushed through the event hook, and 3 Okta Verify
-    /// push denials, which Okta writes only to the System Log (its catalog does not make
-    /// `user.mfa.okta_verify.deny_push` eligible for hooks): they arrive by the log pull.
+    /// 12 failed sign-ins for the target, in Okta's System Log and pushed through the event
+    /// hook as Okta sends them, and 3 Okta Verify push denials, which Okta writes only to the
+    /// System Log (its catalog does not make `user.mfa.okta_verify.deny_push` eligible for
+    /// hooks): they arrive by the log pull.
     async fn attack(&self) -> anyhow::Result<()> {
+        self.push_burst(true).await
+    }
+
+    /// The failed sign-ins, pushed by whoever holds the ingest URL; logged at Okta (with the
+    /// push denials pulled from the log) only when `real`.
+    async fn push_burst(&self, real: bool) -> anyhow::Result<()> {
         let failures: Vec<Value> = (0..12)
             .filter_map(|_| {
                 self.sim.make_event(
@@ -122,6 +130,28 @@ impl Org {
             })
             .collect();
         anyhow::ensure!(failures.len() == 12);
+        if !real {
+            // Whoever holds the leaked ingest URL posts what they like, push denials included
+            // (Okta itself never would): the whole burst, straight to the URL.
+            let mut forged = failures;
+            forged.extend((0..3).filter_map(|_| {
+                self.sim.make_event(
+                    &self.target,
+                    "user.mfa.okta_verify.deny_push",
+                    "FAILURE",
+                    Some("User rejected Okta push verify"),
+                )
+            }));
+            let envelope = self.sim.event_hook_payload(forged);
+            let reply = reqwest::Client::new()
+                .post(&self.hook_url)
+                .json(&envelope)
+                .send()
+                .await?;
+            anyhow::ensure!(reply.status().is_success(), "{}", reply.status());
+            return Ok(());
+        }
+        self.sim.append_events(failures.clone());
         let delivery = self
             .sim
             .deliver_event_hook(&self.hook_url, "", failures)
@@ -194,8 +224,15 @@ async fn all_final(org: &Org, tenant: &str, count: usize) -> anyhow::Result<Vec<
         let actions = org.actions(tenant).await?;
         let done = actions.len() >= count
             && actions.iter().all(|a| {
-                ["succeeded", "failed", "skipped", "rejected"]
-                    .contains(&a["status"].as_str().unwrap_or(""))
+                [
+                    "succeeded",
+                    "failed",
+                    "skipped",
+                    "rejected",
+                    "capped",
+                    "unconfirmed",
+                ]
+                .contains(&a["status"].as_str().unwrap_or(""))
             });
         Ok(done.then_some(actions))
     })
@@ -303,6 +340,11 @@ async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
         actions.iter().all(|a| a["status"] == "succeeded"),
         "{actions:?}"
     );
+    // The suspension rested only on pushed events: the System Log confirmed one first.
+    assert!(actions
+        .iter()
+        .filter(|a| a["action"] == "disable_account" && a["result"] != Value::Null)
+        .any(|a| a["confirmation"]["provider_event_id"].is_string()));
     assert!(actions.iter().all(|a| a["detection_id"].is_string()
         && a["requested_by"]
             .as_str()
@@ -317,6 +359,34 @@ async fn an_attack_is_detected_and_contained_at_okta() -> anyhow::Result<()> {
         org.sim.mutations()
     );
     let _ = &org.integration;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_forged_pushed_burst_is_detected_but_suspends_nothing() -> anyhow::Result<()> {
+    let org = org(
+        "ten_resp_forged",
+        json!({"enable_response_actions": true}),
+        "auto",
+    )
+    .await?;
+    // The ingest URL leaked: the attacker pushes a burst Okta never saw.
+    org.push_burst(false).await?;
+    both_detections(&org, "ten_resp_forged").await?;
+    let actions = all_final(&org, "ten_resp_forged", 4).await?;
+    let disables: Vec<&Value> = actions
+        .iter()
+        .filter(|a| a["action"] == "disable_account")
+        .collect();
+    assert!(
+        !disables.is_empty() && disables.iter().all(|a| a["status"] == "unconfirmed"),
+        "{actions:?}"
+    );
+    assert!(disables.iter().all(|a| a["confirmation"].is_null()));
+    assert!(org.calls("/lifecycle/suspend").is_empty());
+    assert_eq!(org.sim.user_status(&org.target).as_deref(), Some("ACTIVE"));
+    // Revoking sessions is mild and runs at once, confirmed or not.
+    assert!(!org.calls("/sessions").is_empty());
     Ok(())
 }
 
@@ -368,11 +438,12 @@ async fn a_protected_account_is_never_suspended() -> anyhow::Result<()> {
         !disables.is_empty() && disables.iter().all(|a| a["status"] == "skipped"),
         "{actions:?}"
     );
-    assert!(org.calls("/lifecycle/suspend").is_empty());
     assert!(
-        !org.calls("/sessions").is_empty(),
-        "other actions still run"
+        actions.iter().all(|a| a["status"] == "skipped"),
+        "no automatic action of any kind: {actions:?}"
     );
+    assert!(org.calls("/lifecycle/suspend").is_empty());
+    assert!(org.calls("/sessions").is_empty());
     assert_eq!(org.sim.user_status(&org.target).as_deref(), Some("ACTIVE"));
     Ok(())
 }

@@ -148,6 +148,24 @@ pub struct Capabilities {
     pub actions: Vec<ActionKind>,
 }
 
+/// What the provider's log said about pushed events ([`Connector::confirm_events`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Confirmation {
+    /// The events the provider's log holds, as the log describes them.
+    pub confirmed: Vec<ConfirmedEvent>,
+}
+
+/// One pushed event as the provider's own log has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfirmedEvent {
+    pub provider_event_id: String,
+    /// The provider's id of the account the event is about, as the log says (not as the push
+    /// said): a forged push could reuse a real event's id for another account.
+    pub external_user_id: Option<String>,
+    /// The account's login, as the log says.
+    pub login: Option<String>,
+}
+
 /// What `check()` learned about the connection.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CheckReport {
@@ -237,6 +255,18 @@ pub trait Connector: Send + Sync {
     /// cheaply as it can (this runs on the acknowledgement path). The default decodes in full.
     fn screen_push(&self, request: &PushRequest) -> Result<PushScreen, ConnectorError> {
         self.decode_push(request).map(PushScreen::from)
+    }
+
+    /// Looks pushed events up in the provider's own log, by the provider's event ids: what the
+    /// engine asks before a destructive automatic action that rests only on pushed events (anyone
+    /// holding an ingest token can push). Answers which of them the provider has, retrying
+    /// briefly where the provider's log lags behind its pushes. The default cannot confirm
+    /// anything, so such actions end `unconfirmed` for a connector that does not implement it.
+    async fn confirm_events(
+        &self,
+        _provider_event_ids: &[String],
+    ) -> Result<Confirmation, ConnectorError> {
+        Err(ConnectorError::Unsupported("confirming pushed events"))
     }
 
     /// Runs a response action; idempotent at the provider.

@@ -68,6 +68,10 @@ pub(crate) struct Config {
     pub inbox_max_backlog_bytes: u64,
     /// sled's page cache, in bytes.
     pub store_cache_capacity_bytes: u64,
+    /// How many response actions run at the providers at once.
+    pub actions_max_concurrent: usize,
+    /// The longest provider retry-after a response action waits.
+    pub actions_max_retry_after: Duration,
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
@@ -100,6 +104,8 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("store.data_dir", Some("./var/gatehouse"), None),
     ("store.cache_capacity_bytes", Some("67108864"), None),
     ("ingest.inbox_max_backlog_mb", Some("2048"), None),
+    ("actions.max_concurrent", Some("8"), None),
+    ("actions.max_retry_after_secs", Some("300"), None),
     ("log.format", Some("text"), None),
     ("log.level", Some("info"), None),
     (
@@ -225,6 +231,13 @@ impl Config {
             data_dir: PathBuf::from(data_dir),
             inbox_max_backlog_bytes: number("ingest.inbox_max_backlog_mb", 1, 1 << 20)? << 20,
             store_cache_capacity_bytes: number("store.cache_capacity_bytes", 1 << 20, 1 << 40)?,
+            actions_max_concurrent: usize::try_from(number("actions.max_concurrent", 1, 256)?)
+                .unwrap_or(1),
+            actions_max_retry_after: Duration::from_secs(number(
+                "actions.max_retry_after_secs",
+                1,
+                86_400,
+            )?),
             body_limit_bytes: usize::try_from(number("server.body_limit_bytes", 1024, 1 << 30)?)
                 .unwrap_or(usize::MAX),
             request_timeout: Duration::from_secs(number("server.request_timeout_secs", 1, 3600)?),

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use gatehouse_api::ApiOptions;
 use gatehouse_daemon::keys::KeyError;
 use gatehouse_daemon::{App, AppOptions};
+use gatehouse_engine::actions::ExecutorPolicy;
 use gatehouse_engine::geoip::GeoIp;
 use gatehouse_engine::outputs::{OutputConfig, OutputFormat};
 use gatehouse_engine::EngineOptions;
@@ -142,6 +143,11 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
     options.engine = EngineOptions {
         outputs,
         background: Some(background),
+        executor: ExecutorPolicy {
+            max_concurrent: config.actions_max_concurrent,
+            max_retry_after: config.actions_max_retry_after,
+            ..ExecutorPolicy::default()
+        },
         ..EngineOptions::default()
     };
     options.api = ApiOptions {

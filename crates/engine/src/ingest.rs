@@ -254,7 +254,14 @@ impl DeliveryProcessor {
         if events.is_empty() {
             return Ok(0);
         }
-        let signins = self.inventory.signins(integration, events).await?;
+        let signins = self
+            .inventory
+            .signins(
+                integration,
+                events,
+                gatehouse_core::model::EventSource::Push,
+            )
+            .await?;
         let store = self.gateway.store();
         let fresh = match commit {
             Commit::Now => {

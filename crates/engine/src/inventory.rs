@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use gatehouse_core::model::{Group, Identity, Integration, SignInEvent, User};
+use gatehouse_core::model::{EventSource, Group, Identity, Integration, SignInEvent, User};
 use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
 use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, UserId};
 use gatehouse_store::{InventoryRows, Store};
@@ -232,11 +232,13 @@ impl Inventory {
         Ok(self.store.get_group(&integration.tenant_id, &id).await?)
     }
 
-    /// Normalized sign-ins for provider events, matched to inventory accounts where possible.
+    /// Normalized sign-ins for provider events, matched to inventory accounts where possible;
+    /// `source` says whether they were pulled or pushed (what a destructive action trusts).
     pub async fn signins(
         &self,
         integration: &Integration,
         events: Vec<ProviderEvent>,
+        source: EventSource,
     ) -> Result<Vec<SignInEvent>, EngineError> {
         let tenant = &integration.tenant_id;
         let mut out = Vec::with_capacity(events.len());
@@ -287,6 +289,7 @@ impl Inventory {
                 session_id: event.session_id,
                 is_proxy: event.is_proxy,
                 provider_risk: event.provider_risk,
+                source,
                 signal: event.signal,
                 raw: event.raw,
             };

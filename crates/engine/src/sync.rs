@@ -435,7 +435,14 @@ impl SyncRunner {
             if first_pull {
                 self.record_history_start(integration, connector).await?;
             }
-            let events = self.inventory.signins(integration, page.events).await?;
+            let events = self
+                .inventory
+                .signins(
+                    integration,
+                    page.events,
+                    gatehouse_core::model::EventSource::Pull,
+                )
+                .await?;
             let fresh = self
                 .store()
                 .insert_signins(&integration.tenant_id, &events)

@@ -7,7 +7,7 @@
 //! | `disable_account` (`disable_mode: deactivate`) | `POST /api/v1/users/{id}/lifecycle/deactivate?sendEmail=false` | `DEPROVISIONED` or transitioning to it |
 //! | `enable_account` | `POST …/lifecycle/unsuspend` (`SUSPENDED`), `POST …/lifecycle/unlock` (`LOCKED_OUT`) | any other status but `DEPROVISIONED` |
 //! | `revoke_sessions` | `DELETE /api/v1/users/{id}/sessions?oauthTokens=true` | never (Okta does not say whether any session existed) |
-//! | `enforce_mfa` | `POST …/lifecycle/reset_factors` when factors are enrolled, and `PUT /api/v1/groups/{mfa_group_id}/users/{id}` when configured and not yet a member | no factors and already in the group |
+//! | `enforce_mfa` | `PUT /api/v1/groups/{mfa_group_id}/users/{id}` when configured and not yet a member; `POST …/lifecycle/reset_factors` when factors are enrolled and the user is `SUSPENDED`, or with `enforce_mfa_reset_factors: true` only after `POST …/lifecycle/expire_password` and `DELETE …/sessions` | no factors reset and already in the group |
 //!
 //! A lifecycle call that Okta refuses with 400 (an invalid transition after a concurrent change;
 //! the spec documents a 400 for suspend and unsuspend, with `E0000028` as its example code, and
@@ -331,6 +331,11 @@ async fn revoke_sessions(
     ))
 }
 
+/// Resetting factors alone hands the account to whoever holds its password (the usual case
+/// behind MFA fatigue or a successful spray): they sign in and enrol their own factor. So
+/// factors are reset only where that cannot happen — while the user is suspended, or, with
+/// `enforce_mfa_reset_factors: true`, after the password is expired and the sessions revoked —
+/// and otherwise left alone, with the reason in the report.
 async fn enforce_mfa(
     connector: &OktaConnector,
     reference: &str,
@@ -354,23 +359,24 @@ async fn enforce_mfa(
              user must enroll at the next sign-in)"
                 .to_owned(),
         );
-    } else {
-        match lifecycle(connector, &user.id, "reset_factors", &[]).await? {
-            Lifecycle::Done => {
-                changed = true;
-                details.push(format!(
-                    "reset {} enrolled MFA factor(s); the user must enroll again",
-                    factors.len()
-                ));
-            }
-            Lifecycle::Refused(error) => {
-                if enrolled_factors(connector, &user.id).await?.is_empty() {
-                    details.push("no MFA factors enrolled to reset".to_owned());
-                } else {
-                    return Err(refused("reset the factors of", &user.status, &error));
-                }
-            }
+    } else if user.status == "SUSPENDED" {
+        // Nobody can sign in to enrol a factor until an administrator unsuspends the user.
+        changed |= reset_factors(connector, &user, factors.len(), &mut details).await?;
+    } else if connector.settings.enforce_mfa_reset_factors {
+        if expire_password(connector, &user, &mut details).await? {
+            revoke_sessions(connector, &user.id).await?;
+            details.push("revoked the user's sessions".to_owned());
+            changed = true;
+            changed |= reset_factors(connector, &user, factors.len(), &mut details).await?;
         }
+    } else {
+        details.push(format!(
+            "left the {} enrolled MFA factor(s) alone: resetting them while the account is \
+             active lets whoever holds the password enrol their own factor (set \
+             enforce_mfa_reset_factors: true to reset them together with a password expiry and \
+             a session revocation, or suspend the account first)",
+            factors.len()
+        ));
     }
 
     if let Some(group) = connector.settings.mfa_group_id.as_deref() {
@@ -397,6 +403,56 @@ async fn enforce_mfa(
         detail: details.join("; "),
         account: None,
     })
+}
+
+/// `POST …/lifecycle/reset_factors`; whether factors were reset.
+async fn reset_factors(
+    connector: &OktaConnector,
+    user: &UserState,
+    count: usize,
+    details: &mut Vec<String>,
+) -> Result<bool, ConnectorError> {
+    match lifecycle(connector, &user.id, "reset_factors", &[]).await? {
+        Lifecycle::Done => {
+            details.push(format!(
+                "reset {count} enrolled MFA factor(s); the user must enroll again"
+            ));
+            Ok(true)
+        }
+        Lifecycle::Refused(error) => {
+            if enrolled_factors(connector, &user.id).await?.is_empty() {
+                details.push("no MFA factors enrolled to reset".to_owned());
+                Ok(false)
+            } else {
+                Err(refused("reset the factors of", &user.status, &error))
+            }
+        }
+    }
+}
+
+/// `POST …/lifecycle/expire_password` (without a temporary password: Gatehouse must never hold
+/// one); whether the password is now expired. A status Okta cannot expire (staged, provisioned)
+/// leaves the factors alone, with the reason in `details`.
+async fn expire_password(
+    connector: &OktaConnector,
+    user: &UserState,
+    details: &mut Vec<String>,
+) -> Result<bool, ConnectorError> {
+    match lifecycle(connector, &user.id, "expire_password", &[]).await? {
+        Lifecycle::Done => {
+            details.push(
+                "expired the user's password (they must change it at the next sign-in)".to_owned(),
+            );
+            Ok(true)
+        }
+        Lifecycle::Refused(error) => {
+            details.push(format!(
+                "left the MFA factors alone: {}",
+                refused_message("expire the password of", &user.status, &error)
+            ));
+            Ok(false)
+        }
+    }
 }
 
 /// `GET /api/v1/users/{id}/factors`.

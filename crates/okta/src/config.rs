@@ -225,6 +225,11 @@ pub struct OktaConfig {
     /// policy).
     #[schema(min_length = 1)]
     pub mfa_group_id: Option<String>,
+    /// Whether enforce_mfa resets the MFA factors of a user who is not suspended (default
+    /// false: only a suspended user's factors are reset). When true, the password is expired
+    /// and the sessions revoked first, so whoever holds the password cannot enrol their own
+    /// factor.
+    pub enforce_mfa_reset_factors: Option<bool>,
 }
 
 impl Fields for OktaConfig {}

@@ -13,7 +13,7 @@ use gatehouse_connect::client::Fetched;
 use gatehouse_connect::{next_link, resolve_base, HttpClient, RateBudget, RetryPolicy};
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{
-    Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError,
+    Capabilities, CheckReport, Confirmation, Connector, ConnectorContext, ConnectorError,
 };
 use gatehouse_core::records::{
     ActionReport, ActionTarget, EventPage, Page, ProviderGroup, ProviderUser, PullMode,
@@ -411,6 +411,13 @@ impl Connector for OktaConnector {
 
     fn screen_push(&self, request: &PushRequest) -> Result<PushScreen, ConnectorError> {
         crate::push::screen_push(request)
+    }
+
+    async fn confirm_events(
+        &self,
+        provider_event_ids: &[String],
+    ) -> Result<Confirmation, ConnectorError> {
+        crate::confirm::confirm_events(self, provider_event_ids).await
     }
 
     async fn act(

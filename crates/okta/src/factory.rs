@@ -83,6 +83,10 @@ pub struct Settings {
     pub enrich_factors: bool,
     /// Users pulls read the roster of admin role assignments (`enrich` holds `roles`).
     pub enrich_roles: bool,
+    /// Whether `enforce_mfa` resets the factors of a user who is not suspended, always together
+    /// with a password expiry and a session revocation (`enforce_mfa_reset_factors`, default
+    /// false).
+    pub enforce_mfa_reset_factors: bool,
 }
 
 impl Default for Settings {
@@ -108,6 +112,7 @@ impl From<OktaConfig> for Settings {
                 .enrich
                 .as_ref()
                 .is_none_or(|e| e.contains(&Enrichment::Roles)),
+            enforce_mfa_reset_factors: config.enforce_mfa_reset_factors.unwrap_or(false),
         }
     }
 }

@@ -19,6 +19,7 @@
 mod actions;
 mod auth;
 mod config;
+mod confirm;
 mod connector;
 mod errors;
 mod factory;

@@ -221,6 +221,12 @@ pub trait Store: Send + Sync + 'static {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<SignInEvent>, StoreError>;
+    /// One stored sign-in by its id.
+    async fn get_signin(
+        &self,
+        tenant: &TenantId,
+        id: &gatehouse_core::SignInId,
+    ) -> Result<Option<SignInEvent>, StoreError>;
     async fn list_signins(
         &self,
         tenant: &TenantId,
@@ -288,6 +294,10 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         id: &ActionId,
     ) -> Result<Option<Action>, StoreError>;
+    /// Writes a new action unless one with its idempotency key exists, as one transaction:
+    /// `Ok(None)` when it was written, `Ok(Some(existing))` when the key was taken (the new
+    /// action is not written). Two concurrent requests with one key thus create one action.
+    async fn create_action(&self, action: &Action) -> Result<Option<Action>, StoreError>;
     /// An action with this idempotency key, if one was ever queued.
     async fn find_action_by_key(
         &self,

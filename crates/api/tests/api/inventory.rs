@@ -69,6 +69,7 @@ fn signin(u: &User, event: &str, minute: i64, outcome: Outcome) -> SignInEvent {
         session_id: Some("idx1".into()),
         is_proxy: None,
         provider_risk: None,
+        source: Default::default(),
         signal: Default::default(),
         raw: Some(json!({"uuid": event}).into()),
     }

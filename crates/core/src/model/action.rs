@@ -16,7 +16,10 @@ pub enum ActionKind {
 }
 
 /// `pending → running → succeeded | failed | skipped`; `awaiting_approval` before `pending` when
-/// a person must decide, `rejected` when they said no.
+/// a person must decide, `rejected` when they said no. Two more final states are guards of
+/// automatic response: `capped` (the tenant's cap on automatic actions was reached, so it never
+/// ran) and `unconfirmed` (it rested only on pushed events and the provider's log did not
+/// confirm any of them, so it never ran).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionStatus {
@@ -27,6 +30,8 @@ pub enum ActionStatus {
     Failed,
     Skipped,
     Rejected,
+    Capped,
+    Unconfirmed,
 }
 
 impl ActionStatus {
@@ -34,7 +39,12 @@ impl ActionStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            Self::Succeeded | Self::Failed | Self::Skipped | Self::Rejected
+            Self::Succeeded
+                | Self::Failed
+                | Self::Skipped
+                | Self::Rejected
+                | Self::Capped
+                | Self::Unconfirmed
         )
     }
 }
@@ -68,6 +78,20 @@ pub struct Action {
     pub result: Option<String>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub history: Vec<ActionTransition>,
+    /// The pushed event the provider's own log confirmed before a destructive automatic action
+    /// ran (absent when none was needed or none was confirmed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<EventConfirmation>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A pushed event found in the provider's own log: what makes a burst that arrived only by push
+/// (whose ingest token travels in a URL) trustworthy enough for a destructive action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EventConfirmation {
+    /// The provider's id of the confirmed event.
+    pub provider_event_id: String,
+    /// When the provider's log answered.
+    pub confirmed_at: DateTime<Utc>,
 }

@@ -36,6 +36,20 @@ pub enum RiskLevel {
     High,
 }
 
+/// How an event reached Gatehouse. A pulled event was read from the provider's API with
+/// Gatehouse's credentials; a pushed one was sent to the ingest URL by whoever holds its token,
+/// so it is trusted for destructive actions only once the provider's log confirms it. Events
+/// stored before the field existed read as pulled.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum EventSource {
+    #[default]
+    Pull,
+    Push,
+}
+
 /// A normalized sign-in (or audit) event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SignInEvent {
@@ -75,6 +89,9 @@ pub struct SignInEvent {
     pub is_proxy: Option<bool>,
     #[serde(default)]
     pub provider_risk: Option<RiskLevel>,
+    /// Pulled from the provider or pushed to the ingest URL.
+    #[serde(default)]
+    pub source: EventSource,
     /// What the event means in provider-neutral words, filled by the connector; empty for
     /// events stored before it existed (they are judged as unrecognised events).
     #[serde(default)]

@@ -17,6 +17,11 @@ pub struct Tenant {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The cap on automatic actions per tenant and ten minutes when the tenant sets none: high
+/// enough for a real incident (a few accounts, a few actions each), low enough that a flood of
+/// forged or mass detections cannot touch every account of an organisation.
+pub const DEFAULT_MAX_AUTO_ACTIONS_PER_10M: u32 = 50;
+
 /// Per-tenant guards for automated response.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +32,10 @@ pub struct TenantSettings {
     /// Past this many automatic disables in ten minutes, further disables wait for approval.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_auto_disables_per_10m: Option<u32>,
+    /// Past this many automatic actions of any kind in ten minutes, further ones end `capped`
+    /// without running; unset means [`DEFAULT_MAX_AUTO_ACTIONS_PER_10M`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_auto_actions_per_10m: Option<u32>,
     /// Detection thresholds overriding the defaults (see docs/DETECTIONS.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]

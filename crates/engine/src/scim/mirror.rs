@@ -156,6 +156,8 @@ impl ScimService {
             session_id: None,
             is_proxy: None,
             provider_risk: None,
+            // Sent by a SCIM client holding the tenant's SCIM token: as trusted as a push.
+            source: gatehouse_core::model::EventSource::Push,
             // A record of Gatehouse's own SCIM change: no provider said anything about it.
             signal: gatehouse_core::model::EventSignal::default(),
             raw: None,

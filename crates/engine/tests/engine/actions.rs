@@ -94,7 +94,7 @@ async fn actions_run_retry_and_record_every_transition() {
     let action = h
         .engine
         .actions
-        .request(request(&h, &user, ActionKind::EnforceMfa))
+        .request(request(&h, &user, ActionKind::EnableAccount))
         .await
         .unwrap();
     let done = h.wait_for(&action.id, |a| a.status.is_final()).await;
@@ -242,7 +242,7 @@ async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
             Some(TenantSettings {
                 protected_accounts: vec!["ANN@acme.example".into()],
                 max_auto_disables_per_10m: Some(1),
-                risk: None,
+                ..TenantSettings::default()
             }),
         )
         .await
@@ -261,7 +261,8 @@ async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
         .unwrap();
     assert_eq!(skipped.status, ActionStatus::Skipped);
     assert!(skipped.history[0].cause.contains("protected account"));
-    // …but a person may still do it, and other automatic actions run.
+    // …nor does it take any other automatic action (a forged burst must not keep the
+    // break-glass admins signed out); a person may still act.
     let manual = h
         .engine
         .actions
@@ -275,7 +276,7 @@ async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
         .request(automatic(ActionKind::RevokeSessions))
         .await
         .unwrap();
-    assert_eq!(revoke.status, ActionStatus::Pending);
+    assert_eq!(revoke.status, ActionStatus::Skipped);
     h.wait_for(&manual.id, |a| a.status.is_final()).await;
 
     // The cap: with the account unprotected, the second automatic disable in 10 minutes waits.
@@ -287,7 +288,7 @@ async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
             Some(TenantSettings {
                 protected_accounts: vec![],
                 max_auto_disables_per_10m: Some(1),
-                risk: None,
+                ..TenantSettings::default()
             }),
         )
         .await

@@ -39,6 +39,7 @@ fn geoip_fills_what_the_provider_left_out() {
         session_id: None,
         is_proxy: None,
         provider_risk: None,
+        source: Default::default(),
         signal: Default::default(),
         raw: None,
     };

@@ -14,5 +14,6 @@ mod detections;
 mod geoip;
 mod ingest;
 mod outputs;
+mod safety;
 mod scim;
 mod sync;

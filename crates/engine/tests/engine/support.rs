@@ -49,6 +49,14 @@ pub(crate) struct Script {
     push_time: Option<DateTime<Utc>>,
     /// What `signin_history_reach` answers.
     pub(crate) history_reach: Option<chrono::Duration>,
+    /// The event ids the provider's log holds (`confirm_events`); `None`: cannot confirm.
+    pub(crate) confirmable: Option<Vec<String>>,
+    /// Every `confirm_events` call's ids.
+    pub(crate) confirm_calls: Vec<Vec<String>>,
+    /// How long each `act` takes, and how many ran at once at most.
+    pub(crate) act_delay: Option<Duration>,
+    pub(crate) acts_in_flight: usize,
+    pub(crate) max_acts_in_flight: usize,
     /// Holds the users page of this index: signals the first `Notify` on arrival, then waits
     /// for the second before answering.
     pub(crate) hold_user_page: Option<(usize, Arc<tokio::sync::Notify>, Arc<tokio::sync::Notify>)>,
@@ -64,7 +72,11 @@ impl Connector for Fake {
             groups: true,
             signins: true,
             push: true,
-            actions: vec![ActionKind::DisableAccount, ActionKind::RevokeSessions],
+            actions: vec![
+                ActionKind::DisableAccount,
+                ActionKind::RevokeSessions,
+                ActionKind::EnforceMfa,
+            ],
         }
     }
 
@@ -172,14 +184,45 @@ impl Connector for Fake {
         ))
     }
 
+    async fn confirm_events(
+        &self,
+        provider_event_ids: &[String],
+    ) -> Result<gatehouse_core::provider::Confirmation, ConnectorError> {
+        let mut s = self.0.lock().unwrap();
+        s.confirm_calls.push(provider_event_ids.to_vec());
+        let Some(known) = s.confirmable.clone() else {
+            return Err(ConnectorError::Unsupported("confirming pushed events"));
+        };
+        Ok(gatehouse_core::provider::Confirmation {
+            confirmed: provider_event_ids
+                .iter()
+                .filter(|id| known.contains(id))
+                .map(|id| gatehouse_core::provider::ConfirmedEvent {
+                    provider_event_id: id.clone(),
+                    external_user_id: Some("00u1".into()),
+                    login: None,
+                })
+                .collect(),
+        })
+    }
+
     async fn act(
         &self,
         action: ActionKind,
         target: &ActionTarget,
     ) -> Result<ActionReport, ConnectorError> {
-        let mut s = self.0.lock().unwrap();
-        s.acts.push((action, target.external_id.clone()));
-        s.act_results.pop_front().unwrap_or_else(|| {
+        let (result, delay) = {
+            let mut s = self.0.lock().unwrap();
+            s.acts.push((action, target.external_id.clone()));
+            s.acts_in_flight += 1;
+            s.max_acts_in_flight = s.max_acts_in_flight.max(s.acts_in_flight);
+            (s.act_results.pop_front(), s.act_delay)
+        };
+        if let Some(delay) = delay {
+            tokio::time::sleep(delay).await;
+        }
+        self.0.lock().unwrap().acts_in_flight -= 1;
+        result.unwrap_or_else(|| {
             Ok(ActionReport {
                 changed: true,
                 detail: format!("{action:?} done"),
@@ -318,6 +361,7 @@ pub(crate) async fn harness_with(script: Arc<Mutex<Script>>, outputs: OutputConf
                     factor: 2.0,
                 },
                 poll: Duration::from_millis(20),
+                ..ExecutorPolicy::default()
             },
             outputs,
             ..EngineOptions::default()

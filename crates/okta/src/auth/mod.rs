@@ -201,7 +201,8 @@ impl Auth {
 /// granted to the app, so each is asked for only when a call needs it.
 pub(crate) fn default_scopes(settings: &Settings) -> Vec<String> {
     let mut scopes = vec!["okta.users.read", "okta.groups.read", "okta.roles.read"];
-    if settings.ingest_system_log {
+    // Response actions read the System Log too: they confirm pushed events there first.
+    if settings.ingest_system_log || settings.enable_response_actions {
         scopes.push("okta.logs.read");
     }
     if settings.enable_response_actions {

@@ -235,7 +235,7 @@ async fn revoke_sessions_deletes_sessions_and_tokens() {
 }
 
 #[tokio::test]
-async fn enforce_mfa_resets_factors_and_joins_the_group_once() {
+async fn enforce_mfa_leaves_an_active_users_factors_alone_and_joins_the_group_once() {
     let org = start_org().await;
     let group = org.sim.import_group(&fixture("mfa_group.json")).unwrap();
     let connector = connector_with(&org, json!({"mfa_group_id": group}), manual_clock(), 4);
@@ -245,29 +245,131 @@ async fn enforce_mfa_resets_factors_and_joins_the_group_once() {
         .await
         .unwrap();
     assert!(report.changed, "{report:?}");
+    // Resetting an active user's factors would let whoever holds the password enrol their own.
     assert_eq!(
         org.mutations(),
-        vec![
-            format!("POST /api/v1/users/{isaac}/lifecycle/reset_factors"),
-            format!("PUT /api/v1/groups/{group}/users/{isaac}"),
-        ]
+        vec![format!("PUT /api/v1/groups/{group}/users/{isaac}")]
+    );
+    assert!(
+        report.detail.contains("left the") && report.detail.contains("enforce_mfa_reset_factors"),
+        "{report:?}"
     );
     let again = connector
         .act(ActionKind::EnforceMfa, &target(isaac))
         .await
         .unwrap();
-    assert!(
-        !again.changed,
-        "no factors left and already a member: {again:?}"
-    );
-    assert_eq!(org.mutations().len(), 2, "nothing more was sent");
+    assert!(!again.changed, "already a member: {again:?}");
+    assert_eq!(org.mutations().len(), 1, "nothing more was sent");
 
-    // Without a group only the reset happens, and only when factors are enrolled.
+    // Without a group and with no factors, nothing happens.
     let plain = connector_with(&org, json!({}), manual_clock(), 4);
     let report = plain
         .act(ActionKind::EnforceMfa, &target(ALICE))
         .await
         .unwrap();
     assert!(!report.changed);
-    assert_eq!(org.mutations().len(), 2);
+    assert_eq!(org.mutations().len(), 1);
+}
+
+#[tokio::test]
+async fn enforce_mfa_resets_factors_only_after_expiring_the_password_and_revoking_sessions() {
+    let org = start_org().await;
+    let connector = connector_with(
+        &org,
+        json!({"enforce_mfa_reset_factors": true}),
+        manual_clock(),
+        4,
+    );
+    let isaac = "00ub0oNGTSWTBKOLGLNR";
+    let report = connector
+        .act(ActionKind::EnforceMfa, &target(isaac))
+        .await
+        .unwrap();
+    assert!(report.changed, "{report:?}");
+    assert_eq!(
+        org.mutations(),
+        vec![
+            format!("POST /api/v1/users/{isaac}/lifecycle/expire_password"),
+            format!("DELETE /api/v1/users/{isaac}/sessions?oauthTokens=true&forgetDevices=true"),
+            format!("POST /api/v1/users/{isaac}/lifecycle/reset_factors"),
+        ]
+    );
+    assert_eq!(
+        org.sim.user_status(isaac).as_deref(),
+        Some("PASSWORD_EXPIRED")
+    );
+}
+
+#[tokio::test]
+async fn enforce_mfa_resets_a_suspended_users_factors() {
+    let org = start_org().await;
+    let connector = connector(&org);
+    let isaac = "00ub0oNGTSWTBKOLGLNR";
+    assert!(org.sim.set_user_status(isaac, OktaStatus::Suspended));
+    let report = connector
+        .act(ActionKind::EnforceMfa, &target(isaac))
+        .await
+        .unwrap();
+    assert!(report.changed, "{report:?}");
+    assert_eq!(
+        org.mutations(),
+        vec![format!(
+            "POST /api/v1/users/{isaac}/lifecycle/reset_factors"
+        )]
+    );
+    assert_eq!(org.sim.user_status(isaac).as_deref(), Some("SUSPENDED"));
+}
+
+#[tokio::test]
+async fn pushed_events_are_confirmed_only_when_the_system_log_has_them() {
+    let org = start_org().await;
+    let connector = connector(&org);
+    let isaac = "00ub0oNGTSWTBKOLGLNR";
+    let real = org
+        .sim
+        .make_event(
+            isaac,
+            "user.session.start",
+            "FAILURE",
+            Some("INVALID_CREDENTIALS"),
+        )
+        .unwrap();
+    let logged = org.sim.append_events([real]);
+    let forged = org
+        .sim
+        .make_event(
+            isaac,
+            "user.session.start",
+            "FAILURE",
+            Some("INVALID_CREDENTIALS"),
+        )
+        .unwrap();
+    let forged_id = forged["uuid"].as_str().unwrap().to_owned();
+    let answer = connector
+        .confirm_events(&[forged_id.clone(), logged[0].clone()])
+        .await
+        .unwrap();
+    assert_eq!(answer.confirmed.len(), 1, "{answer:?}");
+    assert_eq!(answer.confirmed[0].provider_event_id, logged[0]);
+    assert_eq!(answer.confirmed[0].external_user_id.as_deref(), Some(isaac));
+    let log_query = org
+        .sim
+        .calls()
+        .into_iter()
+        .rfind(|c| c.path == "/api/v1/logs")
+        .and_then(|c| c.query)
+        .unwrap_or_default();
+    assert!(
+        log_query.contains("filter=uuid") && log_query.contains("since="),
+        "{log_query}"
+    );
+
+    // An event Okta never logged is not confirmed (after the bounded retries for log lag), and
+    // an id that tries to widen the filter never reaches it.
+    let injected = format!("{forged_id}\" or eventType eq \"user.session.start");
+    let answer = connector
+        .confirm_events(&[forged_id, injected])
+        .await
+        .unwrap();
+    assert!(answer.confirmed.is_empty(), "{answer:?}");
 }

@@ -562,6 +562,45 @@ impl SledStore {
         }))
     }
 
+    /// [`put_action_now`](Self::put_action_now) for a new action, unless its idempotency key is
+    /// taken: the key is read and claimed inside the transaction, so of two racing writers
+    /// exactly one claims it (sled retries a transaction whose reads were overtaken).
+    pub(super) fn create_action_now(&self, action: &Action) -> Result<Option<Action>, StoreError> {
+        let tenant = &action.tenant_id;
+        let id = action.id.as_str();
+        let key = keys::scoped(tenant, &[id]);
+        let by_key = keys::scoped(tenant, &[&action.idempotency_key]);
+        let bytes = encode(action)?;
+        let trees = (
+            &self.trees.actions,
+            &self.trees.actions_by_key,
+            &self.trees.actions_open,
+            &self.trees.locator,
+        );
+        let taken = tx_result(trees.transaction(|(actions, by_key_tx, open, locator)| {
+            if let Some(existing) = by_key_tx.get(by_key.as_slice())? {
+                return Ok(Some(existing));
+            }
+            actions.insert(key.as_slice(), bytes.as_slice())?;
+            by_key_tx.insert(by_key.as_slice(), id)?;
+            if action.status.is_final() {
+                open.remove(id)?;
+            } else {
+                open.insert(id, tenant.as_str())?;
+            }
+            locator.insert(locator_key(Locatable::Action, id), tenant.as_str())?;
+            Ok(None)
+        }))?;
+        let Some(existing) = taken else {
+            return Ok(None);
+        };
+        let existing = String::from_utf8_lossy(&existing).into_owned();
+        // A claimed key always names a stored action (both are written in one transaction).
+        decode_opt(self.trees.actions.get(keys::scoped(tenant, &[&existing]))?)?
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("action {existing} of an idempotency key")))
+    }
+
     pub(super) fn find_action_by_key_now(
         &self,
         tenant: &TenantId,

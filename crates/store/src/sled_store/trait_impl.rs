@@ -290,6 +290,18 @@ impl Store for SledStore {
         self.durable().await
     }
 
+    async fn get_signin(
+        &self,
+        tenant: &TenantId,
+        id: &gatehouse_core::SignInId,
+    ) -> Result<Option<SignInEvent>, StoreError> {
+        decode_opt(
+            self.trees
+                .signins
+                .get(keys::scoped(tenant, &[id.as_str()]))?,
+        )
+    }
+
     async fn list_signins(
         &self,
         tenant: &TenantId,
@@ -430,6 +442,14 @@ impl Store for SledStore {
                 .actions
                 .get(keys::scoped(tenant, &[id.as_str()]))?,
         )
+    }
+
+    async fn create_action(&self, action: &Action) -> Result<Option<Action>, StoreError> {
+        let existing = self.create_action_now(action)?;
+        if existing.is_none() {
+            self.durable().await?;
+        }
+        Ok(existing)
     }
 
     async fn find_action_by_key(

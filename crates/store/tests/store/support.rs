@@ -124,6 +124,7 @@ pub(crate) fn signin(
         session_id: None,
         is_proxy: None,
         provider_risk: None,
+        source: Default::default(),
         signal: Default::default(),
         raw: None,
     }

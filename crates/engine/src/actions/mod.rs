@@ -2,7 +2,13 @@
 //! workers pick up due actions, run them at the provider through the connector, retry transient
 //! failures with exponential backoff and jitter (honouring the provider's retry-after), and record
 //! every transition with its time and cause. Provider actions are idempotent, so an action that
-//! was `running` when the daemon died simply runs again at start.
+//! was `running` when the daemon died simply runs again at start. At most
+//! [`ExecutorPolicy::max_concurrent`] actions run at once, and no provider's retry-after parks an
+//! action for longer than [`ExecutorPolicy::max_retry_after`]. The guards at admission live in
+//! [`guards`], the confirmation of pushed evidence in [`confirm`].
+
+mod confirm;
+mod guards;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -15,7 +21,9 @@ use gatehouse_core::records::{AccountState, ActionTarget};
 use gatehouse_core::{ActionId, DetectionId, TenantId, UserId};
 use rand::SeedableRng;
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
+
+use self::confirm::{ConfirmError, Verdict};
 
 use crate::{EngineError, Gateway};
 
@@ -39,9 +47,6 @@ pub struct ActionRequest {
     pub needs_approval: bool,
 }
 
-/// How long the tenant's cap on automatic disables looks back.
-const DISABLE_CAP_WINDOW_MINUTES: i64 = 10;
-
 /// Retry limits of the executor.
 #[derive(Debug, Clone, Copy)]
 pub struct ExecutorPolicy {
@@ -49,7 +54,19 @@ pub struct ExecutorPolicy {
     pub backoff: Backoff,
     /// How often due actions are looked for when nothing wakes the workers.
     pub poll: Duration,
+    /// How many actions run at the providers at once; the rest wait their turn (a slow
+    /// provider must not pile up unbounded tasks).
+    pub max_concurrent: usize,
+    /// The longest retry-after honoured: a provider that says "retry in a day" is retried after
+    /// this instead (the action stays durable and pending meanwhile).
+    pub max_retry_after: Duration,
 }
+
+/// Default of [`ExecutorPolicy::max_concurrent`]: enough to contain an incident's few accounts
+/// at once without a slow provider piling up tasks.
+pub const DEFAULT_MAX_CONCURRENT_ACTIONS: usize = 8;
+/// Default of [`ExecutorPolicy::max_retry_after`].
+pub const DEFAULT_MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 impl Default for ExecutorPolicy {
     fn default() -> Self {
@@ -61,6 +78,8 @@ impl Default for ExecutorPolicy {
                 factor: 2.0,
             },
             poll: Duration::from_millis(500),
+            max_concurrent: DEFAULT_MAX_CONCURRENT_ACTIONS,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
         }
     }
 }
@@ -88,6 +107,7 @@ pub fn preview(request: &ActionRequest, now: chrono::DateTime<chrono::Utc>) -> A
         result: Some(format!("backtest: would {}", verb(request.kind))),
         next_attempt_at: None,
         history: Vec::new(),
+        confirmation: None,
         created_at: now,
         updated_at: now,
     }
@@ -99,6 +119,11 @@ pub struct ActionExecutor {
     policy: ExecutorPolicy,
     wake: Notify,
     inflight: Mutex<HashSet<ActionId>>,
+    /// One permit per action running at a provider.
+    running: Arc<Semaphore>,
+    /// Held from the guards' count to the write of an automatic action, so concurrent
+    /// detections cannot all pass a cap that only one of them fits under.
+    admission: tokio::sync::Mutex<()>,
     outputs: Option<Arc<crate::outputs::Outputs>>,
 }
 
@@ -127,12 +152,15 @@ impl ActionExecutor {
             policy,
             wake: Notify::new(),
             inflight: Mutex::new(HashSet::new()),
+            running: Arc::new(Semaphore::new(policy.max_concurrent.max(1))),
+            admission: tokio::sync::Mutex::new(()),
             outputs,
         })
     }
 
     /// Writes the action durably and wakes a worker. A request whose idempotency key was seen
-    /// before returns the existing action instead of queueing another.
+    /// before returns the existing action instead of queueing another; the key is claimed in the
+    /// same store transaction that writes the action, so concurrent requests make one action.
     pub async fn request(&self, request: ActionRequest) -> Result<Action, EngineError> {
         let store = self.gateway.store();
         let user = store
@@ -160,6 +188,12 @@ impl ActionExecutor {
                 .map(|r| format!(": {r}"))
                 .unwrap_or_default()
         );
+        // Automatic requests are admitted one at a time (caps are counted, then written).
+        let _admitted = if request.automatic {
+            Some(self.admission.lock().await)
+        } else {
+            None
+        };
         let (status, cause) = self.gate(&request, &user, cause).await?;
         let action = Action {
             id,
@@ -182,99 +216,19 @@ impl ActionExecutor {
                 to: status,
                 cause,
             }],
+            confirmation: None,
             created_at: now,
             updated_at: now,
         };
-        store.put_action(&action).await?;
+        if let Some(existing) = store.create_action(&action).await? {
+            return Ok(existing);
+        }
         tracing::info!(
             tenant_id = %action.tenant_id, action_id = %action.id, user_id = %action.user_id,
             action = ?action.action, dry_run = action.dry_run, "action queued"
         );
         self.wake.notify_one();
         Ok(action)
-    }
-
-    /// The guards a new action passes: protected accounts are never disabled automatically,
-    /// automatic disables past the tenant's cap wait for approval, and approval-mode policies wait.
-    async fn gate(
-        &self,
-        request: &ActionRequest,
-        user: &gatehouse_core::model::User,
-        cause: String,
-    ) -> Result<(ActionStatus, String), EngineError> {
-        let tenant = self.gateway.tenant(&request.tenant).await?;
-        let disabling = request.kind == ActionKind::DisableAccount;
-        if request.automatic && disabling {
-            let names: Vec<String> = std::iter::once(&user.login)
-                .chain(user.email.iter())
-                .chain(user.emails.iter())
-                .map(|n| n.to_lowercase())
-                .collect();
-            let protected = tenant
-                .settings
-                .protected_accounts
-                .iter()
-                .any(|p| names.contains(&p.to_lowercase()));
-            if protected {
-                return Ok((
-                    ActionStatus::Skipped,
-                    format!(
-                        "{cause}; {} is a protected account and is never disabled automatically",
-                        user.login
-                    ),
-                ));
-            }
-            if let Some(cap) = tenant.settings.max_auto_disables_per_10m {
-                let since = self.gateway.clock().now()
-                    - chrono::Duration::minutes(DISABLE_CAP_WINDOW_MINUTES);
-                let recent = self
-                    .recent_automatic_disables(&request.tenant, since)
-                    .await?;
-                if recent >= u64::from(cap) {
-                    return Ok((
-                        ActionStatus::AwaitingApproval,
-                        format!("{cause}; {recent} automatic disables in the last 10 minutes reached the cap of {cap}: waiting for approval"),
-                    ));
-                }
-            }
-        }
-        if request.needs_approval {
-            return Ok((
-                ActionStatus::AwaitingApproval,
-                format!("{cause}; waiting for approval"),
-            ));
-        }
-        Ok((ActionStatus::Pending, cause))
-    }
-
-    async fn recent_automatic_disables(
-        &self,
-        tenant: &TenantId,
-        since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<u64, EngineError> {
-        let mut count = 0;
-        let mut page = gatehouse_store::PageRequest::first(1000);
-        loop {
-            let found = self
-                .gateway
-                .store()
-                .list_actions(tenant, &gatehouse_store::ActionFilter::default(), &page)
-                .await?;
-            count += found
-                .items
-                .iter()
-                .filter(|a| {
-                    a.action == ActionKind::DisableAccount
-                        && a.requested_by.starts_with("policy:")
-                        && a.created_at >= since
-                        && !matches!(a.status, ActionStatus::Skipped | ActionStatus::Rejected)
-                })
-                .count() as u64;
-            match found.next_cursor {
-                Some(cursor) => page = gatehouse_store::PageRequest::new(1000, Some(cursor)),
-                None => return Ok(count),
-            }
-        }
     }
 
     /// A person's decision on an action awaiting approval.
@@ -339,6 +293,10 @@ impl ActionExecutor {
             if !due {
                 continue;
             }
+            // Every permit taken: the rest wait for a running action to finish (it wakes us).
+            let Ok(permit) = Arc::clone(&self.running).try_acquire_owned() else {
+                break;
+            };
             let claimed = self
                 .inflight
                 .lock()
@@ -356,6 +314,8 @@ impl ActionExecutor {
                 if let Ok(mut inflight) = executor.inflight.lock() {
                     inflight.remove(&id);
                 }
+                drop(permit);
+                executor.wake.notify_one();
             });
         }
     }
@@ -407,6 +367,22 @@ impl ActionExecutor {
         if let Err(error) = result {
             tracing::warn!(%error, "could not record the account's new status after an action");
         }
+    }
+
+    /// Runs the action at the provider, bounded in time.
+    async fn act(
+        &self,
+        connector: &dyn gatehouse_core::provider::Connector,
+        kind: ActionKind,
+        target: &ActionTarget,
+    ) -> Result<gatehouse_core::records::ActionReport, ConnectorError> {
+        tokio::time::timeout(Duration::from_secs(120), connector.act(kind, target))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ConnectorError::Unavailable(
+                    "the provider did not answer in time".into(),
+                ))
+            })
     }
 
     async fn run_one(&self, mut action: Action) -> Result<(), EngineError> {
@@ -480,16 +456,26 @@ impl ActionExecutor {
             external_id: user.external_id.clone(),
             login: user.login.clone(),
         };
-        let outcome = tokio::time::timeout(
-            Duration::from_secs(120),
-            connector.act(action.action, &target),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(ConnectorError::Unavailable(
-                "the provider did not answer in time".into(),
-            ))
-        });
+        let outcome = match self.confirm(&action, &user, &*connector).await {
+            Ok(Verdict::NotNeeded) => self.act(&*connector, action.action, &target).await,
+            Ok(Verdict::Confirmed(confirmation)) => {
+                tracing::info!(
+                    action_id = %action.id,
+                    provider_event_id = %confirmation.provider_event_id,
+                    "pushed evidence confirmed in the provider's log"
+                );
+                action.confirmation = Some(confirmation);
+                self.act(&*connector, action.action, &target).await
+            }
+            Ok(Verdict::Unconfirmed(why)) => {
+                tracing::warn!(action_id = %action.id, "pushed evidence not confirmed; action not run");
+                action.result = Some(why.clone());
+                action.next_attempt_at = None;
+                return self.save(&mut action, ActionStatus::Unconfirmed, why).await;
+            }
+            Err(ConfirmError::Engine(error)) => return Err(error),
+            Err(ConfirmError::Connector(error)) => Err(error),
+        };
         match outcome {
             Ok(report) => {
                 if let Some(account) = &report.account {
@@ -499,19 +485,30 @@ impl ActionExecutor {
                 action.result = Some(report.detail.clone());
                 action.error = None;
                 action.next_attempt_at = None;
+                let confirmed = action
+                    .confirmation
+                    .as_ref()
+                    .map(|c| {
+                        format!(
+                            " (pushed event {} confirmed in the provider's log)",
+                            c.provider_event_id
+                        )
+                    })
+                    .unwrap_or_default();
                 let cause = if report.changed {
-                    report.detail
+                    format!("{}{confirmed}", report.detail)
                 } else {
-                    format!("already done: {}", report.detail)
+                    format!("already done: {}{confirmed}", report.detail)
                 };
                 tracing::info!(action_id = %action.id, changed = report.changed, "action succeeded");
                 self.save(&mut action, ActionStatus::Succeeded, cause).await
             }
             Err(error) if error.is_transient() && attempt < self.policy.max_attempts => {
                 let wait = match &error {
+                    // The provider's word, but never longer than the executor's bound.
                     ConnectorError::RateLimited {
                         retry_after: Some(wait),
-                    } => *wait,
+                    } => (*wait).min(self.policy.max_retry_after),
                     _ => {
                         let mut rng = rand::rngs::StdRng::from_entropy();
                         self.policy.backoff.delay(attempt - 1, &mut rng)
