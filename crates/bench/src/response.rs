@@ -36,6 +36,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         &json!({"name": "Bench", "id": "ten_bench_resp"}),
     )
     .await?;
+    // Every run is one automatic action: lift the tenant's default cap on them (it exists to
+    // stop a flood of forged detections, which this is not).
+    let lifted = op
+        .patch(
+            "/v1/tenants/ten_bench_resp",
+            &json!({"settings": {"max_auto_actions_per_10m": 1_000_000}}),
+        )
+        .await?;
+    if !lifted.status.is_success() {
+        bail!("could not lift the tenant's action cap: {:?}", lifted.body);
+    }
     let created = op
         .post(
             "/v1/integrations",

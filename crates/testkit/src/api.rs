@@ -73,4 +73,8 @@ impl Api {
     pub async fn post_empty(&self, path: &str) -> anyhow::Result<Reply> {
         self.call(Method::POST, path, None).await
     }
+
+    pub async fn patch(&self, path: &str, body: &Value) -> anyhow::Result<Reply> {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
 }
