@@ -136,7 +136,8 @@ fn authenticate(sim: &OktaSim, req: &Request) -> Option<Response> {
     }
 }
 
-/// `Authorization: SSWS <token>` or `Bearer <token>` (schemes case-insensitive).
+/// `Authorization: SSWS <token>` (scheme case-insensitive). An API token is never a Bearer
+/// token at Okta: `Bearer` carries only access tokens the org issued, checked by `oauth::check`.
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
     let Some(value) = headers
         .get(header::AUTHORIZATION)
@@ -147,8 +148,7 @@ fn authorized(headers: &HeaderMap, token: &str) -> bool {
     let Some((scheme, given)) = value.trim().split_once(' ') else {
         return false;
     };
-    (scheme.eq_ignore_ascii_case("SSWS") || scheme.eq_ignore_ascii_case("Bearer"))
-        && given.trim() == token
+    scheme.eq_ignore_ascii_case("SSWS") && given.trim() == token
 }
 
 fn add_headers(h: &mut HeaderMap, q: Quota, now: chrono::DateTime<chrono::Utc>) {
@@ -210,15 +210,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn accepts_both_schemes() {
+    fn the_api_token_is_accepted_only_as_ssws() {
         let mut h = HeaderMap::new();
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("SSWS abc"));
+        assert!(authorized(&h, "abc"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("ssws abc"));
         assert!(authorized(&h, "abc"));
         h.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Bearer abc"),
         );
-        assert!(authorized(&h, "abc"));
+        assert!(!authorized(&h, "abc"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert!(!authorized(&h, "abc"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("SSWS abd"));

@@ -25,7 +25,7 @@ async fn error_bodies_and_rate_limits() {
         .await
         .unwrap();
     error_body(resp, 401, "E0000011").await;
-    // Bearer with the configured token is accepted too.
+    // The API token as a Bearer token is one the org never issued: refused.
     let resp = api
         .http
         .get(api.url("/api/v1/logs?limit=1"))
@@ -36,7 +36,7 @@ async fn error_bodies_and_rate_limits() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 
     // 404s.
     let body = error_body(api.get("/api/v1/users/00uNOPE").await, 404, "E0000007").await;

@@ -88,10 +88,8 @@ pub fn check(sim: &OktaSim, req: &Request) -> Verdict {
     let now_ms = sim.clock().now_ms();
     let issued = sim.oauth().tokens.get(token).cloned();
     let Some(issued) = issued else {
-        // `Bearer <API token>` is the API-token check's to accept.
-        if !dpop && token == sim.config().api_token {
-            return Verdict::NotOAuth;
-        }
+        // Okta takes an API token only as `SSWS`: as a Bearer token it is one the org never
+        // issued, refused like any other.
         return Verdict::Refused(invalid_token(
             if dpop { "DPoP" } else { "Bearer" },
             "invalid_token",
