@@ -34,5 +34,6 @@ pub mod tokens;
 pub use engine::{Engine, EngineOptions};
 pub use error::EngineError;
 pub use gateway::{
-    Gateway, GatewayOptions, IntegrationCreated, IntegrationPatch, NewIntegration, Principal,
+    ClientRefusal, Gateway, GatewayOptions, IntegrationCreated, IntegrationPatch, NewIntegration,
+    Principal,
 };

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use gatehouse_engine::Gateway;
+use gatehouse_engine::{ClientRefusal, Gateway};
 use serde_json::json;
 
 use crate::AppState;
@@ -88,7 +88,7 @@ pub(crate) async fn token(
         .scim_access_token(&client_id, &client_secret)
         .await
     {
-        Ok(Some((token, expires_in))) => {
+        Ok(Ok((token, expires_in))) => {
             let mut response = Json(json!({
                 "access_token": Gateway::reveal(&token),
                 "token_type": "Bearer",
@@ -101,11 +101,23 @@ pub(crate) async fn token(
             );
             response
         }
-        Ok(None) => oauth_error(
+        Ok(Err(ClientRefusal::InvalidClient)) => oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             "unknown client or wrong secret",
         ),
+        Ok(Err(ClientRefusal::TooManyAttempts { retry_after_secs })) => {
+            let mut response = oauth_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "invalid_client",
+                "too many failed attempts for this client; retry later",
+            );
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(retry_after_secs),
+            );
+            response
+        }
         Err(error) => {
             tracing::error!(%error, "SCIM token request failed");
             oauth_error(

@@ -125,6 +125,11 @@ pub struct Integration {
     pub ingest_token_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scim_token_hash: Option<String>,
+    /// SHA-256 of a SCIM integration's OAuth `client_id`: the token endpoint finds the one
+    /// integration a client names without opening every integration's credentials, and no two
+    /// integrations may share a client id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_client_id_hash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

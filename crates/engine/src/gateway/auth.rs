@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use gatehouse_core::model::{Integration, IntegrationStatus, TokenKind, TokenRecord};
+use gatehouse_core::model::{Integration, TokenKind, TokenRecord};
 use gatehouse_core::{ApiKeyId, IntegrationId, TenantId};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use subtle::ConstantTimeEq;
 
 use crate::tokens::{self, MintedToken};
@@ -60,60 +60,6 @@ impl Gateway {
     /// Invalidates the ingest-token cache now and once the caller's store write is done.
     pub(super) fn forget_ingest_targets(&self) -> super::ingest_cache::Invalidation<'_> {
         self.ingest_targets.invalidating()
-    }
-
-    /// OAuth 2.0 client credentials for a scim integration (RFC 6749 §4.4): a short-lived SCIM
-    /// bearer token for the integration whose `oauth_client_id` and `oauth_client_secret` match.
-    /// `None` when they do not (the caller answers `invalid_client`).
-    pub async fn scim_access_token(
-        &self,
-        client_id: &str,
-        client_secret: &str,
-    ) -> Result<Option<(SecretString, i64)>, EngineError> {
-        const LIFETIME_SECS: i64 = 3600;
-        if client_id.is_empty() || client_secret.is_empty() {
-            return Ok(None);
-        }
-        for integration in self.store.all_integrations().await? {
-            if integration.kind != "scim" || integration.status != IntegrationStatus::Active {
-                continue;
-            }
-            let credentials = self
-                .sealer
-                .open(&integration.credentials, integration.id.as_str())?;
-            let id_matches = credentials.secret("oauth_client_id").is_some_and(|id| {
-                bool::from(id.expose_secret().as_bytes().ct_eq(client_id.as_bytes()))
-            });
-            if !id_matches {
-                continue;
-            }
-            let secret_matches = credentials
-                .secret("oauth_client_secret")
-                .is_some_and(|secret| {
-                    bool::from(
-                        secret
-                            .expose_secret()
-                            .as_bytes()
-                            .ct_eq(client_secret.as_bytes()),
-                    )
-                });
-            if !secret_matches {
-                return Ok(None);
-            }
-            let minted = tokens::mint(TokenKind::Scim);
-            let mut record = self.token_record(
-                &minted,
-                TokenKind::Scim,
-                Some(&integration.tenant_id),
-                Some(&integration.id),
-                None,
-            );
-            record.expires_at = Some(self.clock.now() + chrono::Duration::seconds(LIFETIME_SECS));
-            self.store.put_token(&record).await?;
-            tracing::info!(tenant_id = %integration.tenant_id, integration_id = %integration.id, "SCIM access token issued");
-            return Ok(Some((minted.secret, LIFETIME_SECS)));
-        }
-        Ok(None)
     }
 
     /// Resolves a bearer token to whom it authenticates.

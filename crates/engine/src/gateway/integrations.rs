@@ -58,9 +58,16 @@ impl Gateway {
         check_scim_schemas(descriptor.id, &new.config)?;
         let now = self.clock.now();
         let id = IntegrationId::generate(now);
-        let credentials = self
-            .sealer
-            .seal(&Credentials::from_object(new.credentials), id.as_str())?;
+        let opened = Credentials::from_object(new.credentials);
+        let oauth_client_id_hash = descriptor
+            .scim_server
+            .then(|| super::scim_clients::client_id_hash(&opened))
+            .flatten();
+        // Claims are serialized so two creates cannot both take one client id.
+        let _claim = self.client_id_claims.lock().await;
+        self.check_client_id_free(oauth_client_id_hash.as_deref(), &id)
+            .await?;
+        let credentials = self.sealer.seal(&opened, id.as_str())?;
         let mut issued = Vec::new();
         let ingest = descriptor
             .push_capable
@@ -82,6 +89,7 @@ impl Gateway {
             credentials,
             ingest_token_hash: ingest.as_ref().map(|t| t.hash.clone()),
             scim_token_hash: scim.as_ref().map(|t| t.hash.clone()),
+            oauth_client_id_hash,
             created_at: now,
             updated_at: now,
         };
@@ -150,6 +158,7 @@ impl Gateway {
             check_scim_schemas(descriptor.id, &config)?;
             integration.config = config;
         }
+        let mut claim = None;
         if let Some(credential_patch) = patch.credentials {
             validate::validate_credential_patch(descriptor, &credential_patch)?;
             let current = self.sealer.open(&integration.credentials, id.as_str())?;
@@ -159,6 +168,12 @@ impl Gateway {
                 &merged.to_object_for_validation(),
                 self.endpoint_policy(),
             )?;
+            if descriptor.scim_server {
+                let hash = super::scim_clients::client_id_hash(&merged);
+                claim = Some(self.client_id_claims.lock().await);
+                self.check_client_id_free(hash.as_deref(), id).await?;
+                integration.oauth_client_id_hash = hash;
+            }
             integration.credentials = self.sealer.seal(&merged, id.as_str())?;
             tracing::info!(tenant_id = %tenant, integration_id = %id, "integration credentials rotated");
         }
@@ -167,6 +182,7 @@ impl Gateway {
         }
         integration.updated_at = self.clock.now();
         self.store.update_integration(&integration).await?;
+        drop(claim);
         Ok(integration)
     }
 

@@ -9,6 +9,9 @@
 mod auth;
 mod connectors;
 mod ingest_cache;
+mod scim_clients;
+
+pub use scim_clients::ClientRefusal;
 mod integrations;
 mod tenants;
 
@@ -95,6 +98,10 @@ pub struct Gateway {
     /// write that could change the answer (rotation, integration or tenant changes); this
     /// process is the store's only writer, so that is sound.
     ingest_targets: ingest_cache::IngestTargets,
+    /// Failed SCIM OAuth client authentications, per client id.
+    scim_client_failures: scim_clients::FailureLimiter,
+    /// Held while an integration claims a SCIM OAuth client id (check, then write).
+    client_id_claims: tokio::sync::Mutex<()>,
     geoip: Option<Arc<crate::geoip::GeoIp>>,
     stats: Arc<crate::stats::EngineStats>,
 }
@@ -114,6 +121,8 @@ impl Gateway {
             options,
             connectors: Mutex::new(HashMap::new()),
             ingest_targets: ingest_cache::IngestTargets::default(),
+            scim_client_failures: scim_clients::FailureLimiter::default(),
+            client_id_claims: tokio::sync::Mutex::new(()),
             geoip: None,
             stats: Arc::new(crate::stats::EngineStats::new(registry.type_ids())),
             registry,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use gatehouse_engine::NewIntegration;
+use gatehouse_engine::{ClientRefusal, NewIntegration};
 use gatehouse_testkit::InProcess;
 use serde_json::{json, Map};
 
@@ -34,11 +34,14 @@ async fn scim_access_tokens_expire() {
         })
         .await
         .unwrap();
-    assert!(gateway
-        .scim_access_token("idp", "nope")
-        .await
-        .unwrap()
-        .is_none());
+    assert_eq!(
+        gateway
+            .scim_access_token("idp", "nope")
+            .await
+            .unwrap()
+            .err(),
+        Some(ClientRefusal::InvalidClient)
+    );
     let (token, lifetime) = gateway
         .scim_access_token("idp", "pw")
         .await
@@ -65,4 +68,101 @@ async fn scim_access_tokens_expire() {
             .is_none(),
         "expired"
     );
+}
+
+/// A client id names one integration across every tenant; a wrong secret is limited per client;
+/// an integration whose credentials cannot be opened fails only its own client.
+#[tokio::test]
+async fn scim_oauth_clients_are_unique_limited_and_isolated() {
+    let daemon = InProcess::start(|_| {}).await.unwrap();
+    let gateway = &daemon.app.gateway;
+    let scim = |tenant: &str, id: &str, secret: &str| NewIntegration {
+        kind: "scim".into(),
+        tenant_id: gatehouse_core::TenantId::parse(tenant).unwrap(),
+        credentials: serde_json::from_value(
+            json!({"oauth_client_id": id, "oauth_client_secret": secret}),
+        )
+        .unwrap(),
+        config: Map::new(),
+    };
+    for tenant in ["ten_one", "ten_two"] {
+        gateway.create_tenant(tenant, Some(tenant)).await.unwrap();
+    }
+    let first = gateway
+        .create_integration(scim("ten_one", "shared-id", "pw1"))
+        .await
+        .unwrap()
+        .integration;
+    // Another tenant cannot take the same client id (it would lock the first out).
+    let taken = gateway
+        .create_integration(scim("ten_two", "shared-id", "pw2"))
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        matches!(taken, gatehouse_engine::EngineError::Conflict(_)),
+        "{taken}"
+    );
+    let second = gateway
+        .create_integration(scim("ten_two", "other-id", "pw2"))
+        .await
+        .unwrap()
+        .integration;
+    // Nor by rotating its credentials onto it.
+    let patch = gatehouse_engine::IntegrationPatch {
+        credentials: serde_json::from_value(json!({"oauth_client_id": "shared-id"})).unwrap(),
+        ..Default::default()
+    };
+    assert!(gateway
+        .patch_integration(&second.tenant_id, &second.id, patch)
+        .await
+        .is_err());
+    assert!(gateway
+        .scim_access_token("shared-id", "pw1")
+        .await
+        .unwrap()
+        .is_ok());
+    assert!(gateway
+        .scim_access_token("other-id", "pw2")
+        .await
+        .unwrap()
+        .is_ok());
+
+    // Ten wrong secrets, then the client waits, even with the right one.
+    for _ in 0..10 {
+        assert_eq!(
+            gateway
+                .scim_access_token("other-id", "guess")
+                .await
+                .unwrap()
+                .err(),
+            Some(ClientRefusal::InvalidClient)
+        );
+    }
+    assert!(matches!(
+        gateway.scim_access_token("other-id", "pw2").await.unwrap(),
+        Err(ClientRefusal::TooManyAttempts { .. })
+    ));
+    // The other client is not held back by it.
+    assert!(gateway
+        .scim_access_token("shared-id", "pw1")
+        .await
+        .unwrap()
+        .is_ok());
+
+    // Credentials that cannot be opened fail their own client only.
+    let store = &daemon.app.store;
+    let mut broken = store
+        .get_integration(&second.tenant_id, &second.id)
+        .await
+        .unwrap()
+        .unwrap();
+    broken.credentials.sealed = "AAAA".into();
+    store.update_integration(&broken).await.unwrap();
+    assert!(gateway
+        .scim_access_token("shared-id", "pw1")
+        .await
+        .unwrap()
+        .is_ok());
+    let _ = first;
 }
