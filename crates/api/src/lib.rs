@@ -31,6 +31,10 @@ pub struct ApiOptions {
     pub body_limit: usize,
     /// How long one request may take before it is answered 408.
     pub request_timeout: Duration,
+    /// Requests handled at once; past it a request is shed at once with 503 and `Retry-After`
+    /// instead of queueing until memory or latency gives out. Health, readiness and metrics
+    /// are never shed.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for ApiOptions {
@@ -38,9 +42,14 @@ impl Default for ApiOptions {
         Self {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
         }
     }
 }
+
+/// Requests handled at once by default: far above what the push benchmark's 64 connections
+/// keep in flight, far below what exhausts memory.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 4096;
 
 /// What every handler can reach.
 #[derive(Clone)]

@@ -36,9 +36,41 @@ impl MakeRequestId for MakeId {
     }
 }
 
+/// Sheds a request at once (503 with `Retry-After`) when the daemon already handles its limit.
+async fn shed_load(
+    State(in_flight): State<Arc<tokio::sync::Semaphore>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let exempt = matches!(req.uri().path(), "/healthz" | "/readyz" | "/metrics");
+    let permit = match Arc::clone(&in_flight).try_acquire_owned() {
+        Ok(permit) => Some(permit),
+        Err(_) if exempt => None,
+        Err(_) => {
+            let mut response = crate::ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the daemon is handling as many requests as it takes; retry shortly",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
+    };
+    let response = next.run(req).await;
+    drop(permit);
+    response
+}
+
 pub(crate) fn apply(router: Router, state: AppState, options: &ApiOptions) -> Router {
     let make_id = MakeId(Arc::clone(state.gateway.clock()));
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(
+        options.max_concurrent_requests.max(1),
+    ));
     let layers = ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(in_flight, shed_load))
         .layer(SetRequestIdLayer::new(
             header::HeaderName::from_static(REQUEST_ID),
             make_id,

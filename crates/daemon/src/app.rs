@@ -65,6 +65,7 @@ impl AppOptions {
             api: ApiOptions {
                 body_limit: 1 << 20,
                 request_timeout: Duration::from_secs(30),
+                ..ApiOptions::default()
             },
         }
     }

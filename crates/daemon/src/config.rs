@@ -73,6 +73,8 @@ pub(crate) struct Config {
     /// The longest provider retry-after a response action waits.
     pub actions_max_retry_after: Duration,
     pub body_limit_bytes: usize,
+    /// Requests handled at once before the rest are shed with 503.
+    pub max_concurrent_requests: usize,
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
     pub log_format: LogFormat,
@@ -99,6 +101,7 @@ pub(crate) struct OutputSettings {
 const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("server.listen", Some("127.0.0.1:8080"), None),
     ("server.body_limit_bytes", Some("1048576"), None),
+    ("server.max_concurrent_requests", Some("4096"), None),
     ("server.request_timeout_secs", Some("30"), None),
     ("server.shutdown_timeout_secs", Some("30"), None),
     ("store.data_dir", Some("./var/gatehouse"), None),
@@ -240,6 +243,12 @@ impl Config {
             )?),
             body_limit_bytes: usize::try_from(number("server.body_limit_bytes", 1024, 1 << 30)?)
                 .unwrap_or(usize::MAX),
+            max_concurrent_requests: usize::try_from(number(
+                "server.max_concurrent_requests",
+                16,
+                1 << 20,
+            )?)
+            .unwrap_or(usize::MAX),
             request_timeout: Duration::from_secs(number("server.request_timeout_secs", 1, 3600)?),
             shutdown_timeout: Duration::from_secs(number("server.shutdown_timeout_secs", 1, 3600)?),
             log_format,
@@ -359,6 +368,7 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("./var/gatehouse"));
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.body_limit_bytes, 1024 * 1024);
+        assert_eq!(config.max_concurrent_requests, 4096);
         assert_eq!(config.store_cache_capacity_bytes, 64 * 1024 * 1024);
         assert!(!config.allow_custom_endpoints);
         assert_eq!(

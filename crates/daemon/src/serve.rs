@@ -153,6 +153,7 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
     options.api = ApiOptions {
         body_limit: config.body_limit_bytes,
         request_timeout: config.request_timeout,
+        max_concurrent_requests: config.max_concurrent_requests,
     };
     let app = App::build(options).await?;
     let listener = TcpListener::bind(config.listen)

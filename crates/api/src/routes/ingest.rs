@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::model::Integration;
@@ -157,7 +157,7 @@ pub(crate) async fn push(
     RawQuery(query): RawQuery,
     method: Method,
     headers: HeaderMap,
-    RawBody(body): RawBody,
+    body: Request,
 ) -> Result<Response, ApiError> {
     // A type that takes no pushes has no push route, whatever the token says.
     let Some(descriptor) = state
@@ -168,10 +168,12 @@ pub(crate) async fn push(
     else {
         return Err(ApiError::not_found(format!("push ingest for {provider}")));
     };
-    let arrived = arrived(&method, &headers, query.as_deref(), &body);
+    // The token is checked before the body is read: an unauthenticated sender costs no body
+    // read, whatever it sends. Handshakes carry their challenge in headers or the query.
+    let arrived = arrived(&method, &headers, query.as_deref(), &[]);
     let token = presented_token(&arrived, descriptor.push_token);
     let authenticated = authenticate_push(&state, &provider, token, &params).await;
-    let request = for_connector(arrived, descriptor.push_token);
+    let mut request = for_connector(arrived, descriptor.push_token);
     let integration = match authenticated {
         Ok(integration) => integration,
         Err(error) => {
@@ -183,6 +185,8 @@ pub(crate) async fn push(
             return Err(error);
         }
     };
+    let RawBody(bytes) = RawBody::from_request(body, &state).await?;
+    request.body = bytes.to_vec();
     let result = match state.engine.ingest.push_to(&integration, &request).await {
         Ok(result) => result,
         Err(error) => {
@@ -223,7 +227,7 @@ pub(crate) async fn handshake(
     query: RawQuery,
     method: Method,
     headers: HeaderMap,
-    body: RawBody,
+    body: Request,
 ) -> Result<Response, ApiError> {
     push(state, provider, params, query, method, headers, body).await
 }

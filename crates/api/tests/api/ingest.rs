@@ -168,3 +168,82 @@ async fn disabled_deleted_and_rotated_fail_on_the_next_push() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A push is authenticated before its body is read: a stranger's oversized body is refused
+/// for its token (401), never read; the integration's own oversized body meets the limit (413).
+#[tokio::test]
+async fn the_token_is_checked_before_the_body_is_read() {
+    let s = start().await;
+    s.tenant("ten_door").await;
+    let created = s.okta("ten_door").await;
+    let token = created["ingest"]["token"].as_str().unwrap().to_owned();
+    let big = vec![b' '; 2 * 1024 * 1024];
+    let send = |auth: String| {
+        s.http
+            .post(format!("{}/v1/idp/okta", s.base))
+            .header("authorization", auth)
+            .header("content-type", "application/json")
+            .body(big.clone())
+            .send()
+    };
+    assert_eq!(
+        send("Bearer gh_in_forged".into()).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(format!("Bearer {token}")).await.unwrap().status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+}
+
+/// Past the daemon's limit of requests in flight, a request is shed at once with 503 and
+/// Retry-After; health checks still answer.
+#[tokio::test]
+async fn requests_past_the_limit_are_shed_with_retry_after() {
+    use tokio::io::AsyncWriteExt;
+    let daemon = gatehouse_testkit::InProcess::start(|options| {
+        options.operator_key = Some(OPERATOR_KEY.to_owned().into());
+        options.api.max_concurrent_requests = 1;
+    })
+    .await
+    .unwrap();
+    // One request that holds its place: headers sent, the body still coming.
+    let mut slow = tokio::net::TcpStream::connect(daemon.addr).await.unwrap();
+    let head = format!(
+        "POST /v1/tenants HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {OPERATOR_KEY}\r\n\
+         content-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"name\":"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let http = reqwest::Client::new();
+    let shed = http
+        .get(format!("{}/v1/tenants", daemon.base_url))
+        .bearer_auth(OPERATOR_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(shed.headers()["retry-after"], "1");
+    let health = http
+        .get(format!("{}/healthz", daemon.base_url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    drop(slow);
+    let mut answered = StatusCode::SERVICE_UNAVAILABLE;
+    for _ in 0..50 {
+        answered = http
+            .get(format!("{}/v1/tenants", daemon.base_url))
+            .bearer_auth(OPERATOR_KEY)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if answered == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(answered, StatusCode::OK, "the slot is given back");
+}
