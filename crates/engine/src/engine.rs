@@ -22,6 +22,8 @@ pub struct Engine {
     pub sync: Arc<SyncRunner>,
     pub ingest: Ingest,
     pub actions: Arc<ActionExecutor>,
+    /// The alert sinks (their queues and dead letters are exported as metrics).
+    pub outputs: Arc<Outputs>,
     scheduler: Option<Scheduler>,
 }
 
@@ -75,7 +77,7 @@ impl Engine {
         let detector = Detector::spawn(
             Arc::clone(&gateway),
             Arc::clone(&actions),
-            outputs,
+            Arc::clone(&outputs),
             &background,
         );
         let sync = Arc::new(SyncRunner::new(
@@ -102,6 +104,7 @@ impl Engine {
             gateway,
             sync,
             actions,
+            outputs,
             scheduler,
         });
         for integration in engine.gateway.store().all_integrations().await? {
