@@ -16,6 +16,12 @@ struct RequestLabels {
     status: u16,
 }
 
+/// One alert sink: `webhook` or `jsonl` (a fixed set).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SinkLabels {
+    sink: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     route: String,
@@ -34,6 +40,8 @@ pub struct Metrics {
     risk_queue: Gauge,
     inbox_rounds: Gauge,
     inbox_lag: Gauge<f64, std::sync::atomic::AtomicU64>,
+    output_queued: Family<SinkLabels, Gauge>,
+    output_dead_letters: Family<SinkLabels, Counter>,
 }
 
 /// A count as a gauge value (prometheus-client gauges are `i64`).
@@ -65,6 +73,18 @@ impl Metrics {
         let risk_queue = Gauge::default();
         let inbox_rounds = Gauge::default();
         let inbox_lag = Gauge::<f64, std::sync::atomic::AtomicU64>::default();
+        let output_queued = Family::<SinkLabels, Gauge>::default();
+        let output_dead_letters = Family::<SinkLabels, Counter>::default();
+        registry.register(
+            "output_queued_documents",
+            "Alert documents waiting in an output sink's queue",
+            output_queued.clone(),
+        );
+        registry.register(
+            "output_dead_letters",
+            "Alert documents an output sink dropped (queue full or retries exhausted)",
+            output_dead_letters.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route, method and status",
@@ -115,6 +135,8 @@ impl Metrics {
             inbox_rounds,
             inbox_backlog,
             inbox_lag,
+            output_queued,
+            output_dead_letters,
         }
     }
 
@@ -146,6 +168,16 @@ impl Metrics {
         self.inbox_backlog.set(saturating(backlog_bytes));
         self.inbox_rounds.set(saturating(rounds));
         self.inbox_lag.set(lag.as_secs_f64());
+    }
+
+    pub(crate) fn set_output(&self, sink: &'static str, queued: usize, dead_letters: u64) {
+        let labels = SinkLabels { sink };
+        self.output_queued
+            .get_or_create(&labels)
+            .set(saturating(queued));
+        // The engine keeps the running total; the counter catches up with it.
+        let counter = self.output_dead_letters.get_or_create(&labels);
+        counter.inc_by(dead_letters.saturating_sub(counter.get()));
     }
 
     /// The Prometheus text exposition.

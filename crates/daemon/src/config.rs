@@ -61,6 +61,8 @@ pub(crate) struct Config {
     pub data_dir: PathBuf,
     /// Pushes are refused (503) while this many bytes of acknowledged deliveries await storing.
     pub inbox_max_backlog_bytes: u64,
+    /// One tenant's pushes are refused (503) past this percentage of that backlog.
+    pub inbox_tenant_share_percent: u8,
     pub body_limit_bytes: usize,
     pub request_timeout: Duration,
     pub shutdown_timeout: Duration,
@@ -92,6 +94,7 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("server.shutdown_timeout_secs", Some("30"), None),
     ("store.data_dir", Some("./var/gatehouse"), None),
     ("ingest.inbox_max_backlog_mb", Some("2048"), None),
+    ("ingest.tenant_backlog_share_percent", Some("25"), None),
     ("log.format", Some("text"), None),
     ("log.level", Some("info"), None),
     (
@@ -216,6 +219,12 @@ impl Config {
             listen,
             data_dir: PathBuf::from(data_dir),
             inbox_max_backlog_bytes: number("ingest.inbox_max_backlog_mb", 1, 1 << 20)? << 20,
+            inbox_tenant_share_percent: u8::try_from(number(
+                "ingest.tenant_backlog_share_percent",
+                1,
+                100,
+            )?)
+            .unwrap_or(100),
             body_limit_bytes: usize::try_from(number("server.body_limit_bytes", 1024, 1 << 30)?)
                 .unwrap_or(usize::MAX),
             request_timeout: Duration::from_secs(number("server.request_timeout_secs", 1, 3600)?),

@@ -133,6 +133,7 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
     options.engine = EngineOptions {
         outputs,
         background: Some(background),
+        inbox_tenant_share_percent: config.inbox_tenant_share_percent,
         ..EngineOptions::default()
     };
     options.api = ApiOptions {
