@@ -106,6 +106,11 @@ impl Detector {
                         tracing::warn!(signin_id = %event.id, %error, "risk assessment failed");
                     }
                 }
+                tracing::debug!(
+                    assessed = events.len(),
+                    read = cache.events_read(),
+                    "risk batch assessed"
+                );
             }
         });
         detector
@@ -197,19 +202,19 @@ impl Detector {
         ];
         for (subject, span) in lists {
             if let Some(subject) = subject {
-                cache.load(store.as_ref(), event, subject, span).await?;
+                cache.load(store.as_ref(), event, subject, span, true).await?;
             }
         }
         for person in &people_subjects {
             cache
-                .load(store.as_ref(), event, person, windows.identity_successes)
+                .load(store.as_ref(), event, person, windows.identity_successes, false)
                 .await?;
         }
         let history_start = cache
             .history_start(store.as_ref(), t, &event.integration_id)
             .await?;
         let slice = |subject: Option<&Subject>, span| match subject {
-            Some(subject) => cache.slice(event, subject, span),
+            Some(subject) => cache.slice(event, subject, span, true),
             None => &[],
         };
         let account_events = slice(account_subject.as_ref(), windows.account_events);
@@ -217,7 +222,7 @@ impl Detector {
         let session_events = slice(session_subject.as_ref(), windows.session_events);
         let identity_successes: Vec<SignInEvent> = people_subjects
             .iter()
-            .flat_map(|person| cache.slice(event, person, windows.identity_successes))
+            .flat_map(|person| cache.slice(event, person, windows.identity_successes, false))
             .filter(|e| e.outcome == Outcome::Success)
             .cloned()
             .collect();
