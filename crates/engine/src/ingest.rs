@@ -71,7 +71,12 @@ impl Ingest {
         runtime: &tokio::runtime::Handle,
     ) -> Self {
         let processor = Arc::new(DeliveryProcessor::new(Arc::clone(&gateway), detector));
-        let inbox = Inbox::start(journal, tenant_share_percent, Arc::clone(&processor), runtime);
+        let inbox = Inbox::start(
+            journal,
+            tenant_share_percent,
+            Arc::clone(&processor),
+            runtime,
+        );
         Self {
             gateway,
             processor,

@@ -292,10 +292,14 @@ mod tests {
         let span = gatehouse_risk::windows(&RiskConfig::default()).session_events;
         let bound = 2 * EACH_SIDE + 1;
         for triggers in [1, 3] {
-            let batch: Vec<SignInEvent> = events.iter().step_by(997).take(triggers).cloned().collect();
+            let batch: Vec<SignInEvent> =
+                events.iter().step_by(997).take(triggers).cloned().collect();
             let mut cache = ContextCache::for_batch(&batch);
             for trigger in &batch {
-                cache.load(&store, trigger, &subject, span, true).await.unwrap();
+                cache
+                    .load(&store, trigger, &subject, span, true)
+                    .await
+                    .unwrap();
                 let slice = cache.slice(trigger, &subject, span, true);
                 assert!(slice.len() <= bound, "{} events handed over", slice.len());
                 assert!(slice.iter().any(|e| e.id == trigger.id));
@@ -308,7 +312,13 @@ mod tests {
         }
         // The same key uncapped (the identity's history) is read whole.
         let mut cache = ContextCache::for_batch(&events[..1]);
-        cache.load(&store, &events[0], &subject, span, false).await.unwrap();
-        assert_eq!(cache.slice(&events[0], &subject, span, false).len(), events.len());
+        cache
+            .load(&store, &events[0], &subject, span, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.slice(&events[0], &subject, span, false).len(),
+            events.len()
+        );
     }
 }

@@ -25,10 +25,7 @@ use crate::actions::{ActionExecutor, ActionRequest};
 use crate::outputs::{OutputFormat, Outputs};
 use crate::{EngineError, Gateway};
 use context::{ContextCache, Subject};
-use queue::FairQueue;
-
-/// Most sign-ins in one queued batch (one context fetch per subject serves the whole batch).
-const BATCH: usize = 1_000;
+use queue::{FairQueue, BATCH, TURN_TIME};
 
 /// What one assessment changed.
 #[derive(Debug, Default, Clone)]
@@ -98,18 +95,25 @@ impl Detector {
         });
         let worker = Arc::clone(&detector);
         runtime.spawn(async move {
-            while let Some(batch) = queue.pop().await {
-                let events = batch.events;
+            while let Some(mut events) = queue.pop().await {
                 let mut cache = ContextCache::for_batch(&events);
+                let started = std::time::Instant::now();
+                let mut done = 0;
                 for event in &events {
                     if let Err(error) = worker.assess_in(event, false, &mut cache).await {
                         tracing::warn!(signin_id = %event.id, %error, "risk assessment failed");
                     }
+                    done += 1;
+                    if started.elapsed() >= TURN_TIME {
+                        break;
+                    }
                 }
+                // The turn is over: the rest waits until the other tenants had theirs.
+                queue.give_back(events.split_off(done));
                 tracing::debug!(
                     assessed = events.len(),
                     read = cache.events_read(),
-                    "risk batch assessed"
+                    "risk turn assessed"
                 );
             }
         });
@@ -202,12 +206,20 @@ impl Detector {
         ];
         for (subject, span) in lists {
             if let Some(subject) = subject {
-                cache.load(store.as_ref(), event, subject, span, true).await?;
+                cache
+                    .load(store.as_ref(), event, subject, span, true)
+                    .await?;
             }
         }
         for person in &people_subjects {
             cache
-                .load(store.as_ref(), event, person, windows.identity_successes, false)
+                .load(
+                    store.as_ref(),
+                    event,
+                    person,
+                    windows.identity_successes,
+                    false,
+                )
                 .await?;
         }
         let history_start = cache

@@ -79,10 +79,15 @@ impl Outputs {
                     .append(true)
                     .open(path)?;
                 let file = Arc::new(Mutex::new(file));
-                Some(Sink::start("jsonl", QUEUE_DOCUMENTS, &runtime, move |body| {
-                    let file = Arc::clone(&file);
-                    async move { append_line(&file, &body) }
-                }))
+                Some(Sink::start(
+                    "jsonl",
+                    QUEUE_DOCUMENTS,
+                    &runtime,
+                    move |body| {
+                        let file = Arc::clone(&file);
+                        async move { append_line(&file, &body) }
+                    },
+                ))
             }
             None => None,
         };
@@ -98,10 +103,15 @@ impl Outputs {
                     secret: config.webhook_secret,
                     http,
                 });
-                Some(Sink::start("webhook", QUEUE_DOCUMENTS, &runtime, move |body| {
-                    let hook = Arc::clone(&hook);
-                    async move { hook.post(&body).await }
-                }))
+                Some(Sink::start(
+                    "webhook",
+                    QUEUE_DOCUMENTS,
+                    &runtime,
+                    move |body| {
+                        let hook = Arc::clone(&hook);
+                        async move { hook.post(&body).await }
+                    },
+                ))
             }
             None => None,
         };

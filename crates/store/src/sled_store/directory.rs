@@ -374,7 +374,12 @@ impl SledStore {
         let middle = middle.clamp(start.clone(), end.clone());
         let index = &self.trees.signins_by_subject;
         let mut ids: Vec<String> = Vec::with_capacity(2 * each_side);
-        for key in index.range(start..middle.clone()).keys().rev().take(each_side) {
+        for key in index
+            .range(start..middle.clone())
+            .keys()
+            .rev()
+            .take(each_side)
+        {
             ids.push(keys::last_part(&key?));
         }
         ids.reverse();

@@ -7,8 +7,7 @@ use gatehouse_core::model::{
     Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
-    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, SignInId, TenantId,
-    UserId,
+    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, SignInId, TenantId, UserId,
 };
 
 use chrono::{DateTime, Utc};
