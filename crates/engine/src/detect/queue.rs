@@ -170,10 +170,10 @@ impl FairQueue {
         let Some(tenant) = events.first().map(|e| e.tenant_id.clone()) else {
             return;
         };
-        let Ok(mut state) = self.state.lock() else {
+        let Ok(mut guard) = self.state.lock() else {
             return;
         };
-        let state = &mut *state;
+        let state = &mut *guard;
         let queue = state.batches.entry(tenant.clone()).or_default();
         if queue.is_empty() {
             state.turn.push_back(tenant);
@@ -183,7 +183,7 @@ impl FairQueue {
             _rooms: None,
         });
         state.queued += 1;
-        drop(state);
+        drop(guard);
         self.ready.notify_one();
     }
 
