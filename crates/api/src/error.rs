@@ -180,6 +180,20 @@ impl From<EngineError> for ApiError {
                     "the push inbox cannot make deliveries durable; the daemon is restarting, retry later",
                 )
             }
+            EngineError::TenantBacklog {
+                tenant,
+                backlog,
+                limit,
+            } => {
+                tracing::warn!(tenant_id = %tenant, backlog, limit, "tenant past its share of the push inbox: delivery refused");
+                let mut error = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "this tenant's pushed deliveries are waiting to be stored; retry later",
+                );
+                error.retry_after = Some(5);
+                error
+            }
             EngineError::Inbox(error) => {
                 tracing::error!(%error, "push inbox failure");
                 let mut error = Self::new(

@@ -106,6 +106,7 @@ pub struct Metrics {
     actions: Family<ActionLabels, Counter>,
     detections: Family<KindLabels, Counter>,
     output_failures: Family<OutputLabels, Counter>,
+    output_queued: Family<OutputLabels, Gauge>,
 }
 
 /// A count as a gauge value (prometheus-client gauges are `i64`).
@@ -151,6 +152,7 @@ impl Metrics {
             actions: Family::default(),
             detections: Family::default(),
             output_failures: Family::default(),
+            output_queued: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -215,9 +217,23 @@ impl Metrics {
         );
         registry.register(
             "output_failures",
-            "Documents an alert output (webhook, jsonl) could not take",
+            "Alert documents an output (webhook, jsonl) could not take: its queue was full or \
+             its retries ran out",
             metrics.output_failures.clone(),
         );
+        registry.register(
+            "output_queued_documents",
+            "Alert documents waiting in an output's queue",
+            metrics.output_queued.clone(),
+        );
+        for output in ["webhook", "jsonl"] {
+            // Every series exists from the first scrape, at 0.
+            drop(
+                metrics
+                    .output_failures
+                    .get_or_create(&OutputLabels { output }),
+            );
+        }
         Self {
             registry,
             ..metrics
@@ -280,12 +296,15 @@ impl Metrics {
         for (kind, n) in stats.detections() {
             catch_up(&self.detections.get_or_create(&KindLabels { kind }), n);
         }
-        for (output, n) in stats.output_failures() {
-            catch_up(
-                &self.output_failures.get_or_create(&OutputLabels { output }),
-                n,
-            );
-        }
+    }
+
+    /// An output sink's queue depth and the documents it could not take (its dead letters).
+    pub(crate) fn set_output(&self, output: &'static str, queued: usize, dead_letters: u64) {
+        let labels = OutputLabels { output };
+        self.output_queued
+            .get_or_create(&labels)
+            .set(saturating(queued));
+        catch_up(&self.output_failures.get_or_create(&labels), dead_letters);
     }
 
     /// The Prometheus text exposition.

@@ -72,6 +72,8 @@ pub(crate) struct Config {
     pub actions_max_concurrent: usize,
     /// The longest provider retry-after a response action waits.
     pub actions_max_retry_after: Duration,
+    /// One tenant's pushes are refused (503) past this percentage of that backlog.
+    pub inbox_tenant_share_percent: u8,
     pub body_limit_bytes: usize,
     /// Requests handled at once before the rest are shed with 503.
     pub max_concurrent_requests: usize,
@@ -109,6 +111,7 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("ingest.inbox_max_backlog_mb", Some("2048"), None),
     ("actions.max_concurrent", Some("8"), None),
     ("actions.max_retry_after_secs", Some("300"), None),
+    ("ingest.tenant_backlog_share_percent", Some("25"), None),
     ("log.format", Some("text"), None),
     ("log.level", Some("info"), None),
     (
@@ -241,6 +244,12 @@ impl Config {
                 1,
                 86_400,
             )?),
+            inbox_tenant_share_percent: u8::try_from(number(
+                "ingest.tenant_backlog_share_percent",
+                1,
+                100,
+            )?)
+            .unwrap_or(100),
             body_limit_bytes: usize::try_from(number("server.body_limit_bytes", 1024, 1 << 30)?)
                 .unwrap_or(usize::MAX),
             max_concurrent_requests: usize::try_from(number(

@@ -148,6 +148,7 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
             max_retry_after: config.actions_max_retry_after,
             ..ExecutorPolicy::default()
         },
+        inbox_tenant_share_percent: config.inbox_tenant_share_percent,
         ..EngineOptions::default()
     };
     options.api = ApiOptions {

@@ -15,6 +15,11 @@ use crate::schedule::Scheduler;
 use crate::sync::{SyncJob, SyncRunner};
 use crate::{EngineError, Gateway};
 
+/// The default share of the push inbox's backlog one tenant may fill: four tenants flooding at
+/// once still leave room for everyone else, and one tenant alone still gets 512 MiB of the
+/// default 2 GiB.
+pub const DEFAULT_TENANT_SHARE_PERCENT: u8 = 25;
+
 /// Everything that moves data, behind one handle.
 pub struct Engine {
     pub gateway: Arc<Gateway>,
@@ -22,6 +27,8 @@ pub struct Engine {
     pub sync: Arc<SyncRunner>,
     pub ingest: Ingest,
     pub actions: Arc<ActionExecutor>,
+    /// The alert sinks (their queues and dead letters are exported as metrics).
+    pub outputs: Arc<Outputs>,
     scheduler: Option<Scheduler>,
 }
 
@@ -36,6 +43,9 @@ pub struct EngineOptions {
     /// The push inbox's journal: deliveries are acknowledged once durable there and stored
     /// behind the acknowledgement. Without one, each push is stored before it is acknowledged.
     pub inbox: Option<Arc<Journal>>,
+    /// The share (in percent) of the inbox's backlog limit one tenant's deliveries may take;
+    /// past it that tenant's pushes are refused while other tenants' are still taken.
+    pub inbox_tenant_share_percent: u8,
     /// Where the work behind acknowledgements runs (the inbox consumer, the detection runner);
     /// the daemon gives it a lower CPU priority so bursts of pushes are acknowledged first.
     /// The current runtime when `None`.
@@ -49,6 +59,7 @@ impl Default for EngineOptions {
             executor: ExecutorPolicy::default(),
             outputs: OutputConfig::default(),
             inbox: None,
+            inbox_tenant_share_percent: DEFAULT_TENANT_SHARE_PERCENT,
             background: None,
         }
     }
@@ -60,13 +71,9 @@ impl Engine {
         gateway: Arc<Gateway>,
         options: EngineOptions,
     ) -> Result<Arc<Self>, EngineError> {
-        let outputs = Arc::new(
-            Outputs::new(options.outputs)
-                .map_err(|e| {
-                    EngineError::Conflict(format!("cannot open the JSON-lines output: {e}"))
-                })?
-                .with_stats(Arc::clone(gateway.stats())),
-        );
+        let outputs = Arc::new(Outputs::new(options.outputs).map_err(|e| {
+            EngineError::Conflict(format!("cannot open the JSON-lines output: {e}"))
+        })?);
         let actions = ActionExecutor::with_outputs(
             Arc::clone(&gateway),
             options.executor,
@@ -79,7 +86,7 @@ impl Engine {
         let detector = Detector::spawn(
             Arc::clone(&gateway),
             Arc::clone(&actions),
-            outputs,
+            Arc::clone(&outputs),
             &background,
         );
         let sync = Arc::new(SyncRunner::new(
@@ -96,6 +103,7 @@ impl Engine {
                 Arc::clone(&gateway),
                 Some(Arc::clone(&detector)),
                 journal,
+                options.inbox_tenant_share_percent,
                 &background,
             ),
             None => Ingest::new(Arc::clone(&gateway), Some(Arc::clone(&detector))),
@@ -106,6 +114,7 @@ impl Engine {
             gateway,
             sync,
             actions,
+            outputs,
             scheduler,
         });
         for integration in engine.gateway.store().all_integrations().await? {

@@ -25,6 +25,14 @@ pub enum EngineError {
     /// The push inbox could not take a delivery (full, or its disk failed).
     #[error("the push inbox refused the delivery: {0}")]
     Inbox(#[from] JournalError),
+    /// The tenant already has its share of the push inbox's backlog waiting; other tenants'
+    /// deliveries are still taken.
+    #[error("tenant {tenant} has {backlog} bytes of pushed deliveries waiting, its share of the inbox is {limit}")]
+    TenantBacklog {
+        tenant: gatehouse_core::TenantId,
+        backlog: u64,
+        limit: u64,
+    },
 }
 
 impl EngineError {

@@ -67,10 +67,16 @@ impl Ingest {
         gateway: Arc<Gateway>,
         detector: Option<Arc<Detector>>,
         journal: Arc<Journal>,
+        tenant_share_percent: u8,
         runtime: &tokio::runtime::Handle,
     ) -> Self {
         let processor = Arc::new(DeliveryProcessor::new(Arc::clone(&gateway), detector));
-        let inbox = Inbox::start(journal, Arc::clone(&processor), runtime);
+        let inbox = Inbox::start(
+            journal,
+            tenant_share_percent,
+            Arc::clone(&processor),
+            runtime,
+        );
         Self {
             gateway,
             processor,

@@ -21,7 +21,8 @@ use gatehouse_core::model::{
     Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
-    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, PolicyId, TenantId, UserId,
+    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, PolicyId, SignInId,
+    TenantId, UserId,
 };
 
 pub use durability::{FatalSignal, FaultInjector};
@@ -227,6 +228,29 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         id: &gatehouse_core::SignInId,
     ) -> Result<Option<SignInEvent>, StoreError>;
+    /// Sign-ins about one subject with `from <= time < to` nearest to the sign-in `around` in
+    /// (time, id) order: at most `each_side` before it and `each_side` from it on (itself
+    /// included when stored), oldest first. The risk engine's bounded window over a hot key.
+    /// This default reads the whole window; a backend should walk its index from `around`.
+    async fn signins_near(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        around: &SignInId,
+        each_side: usize,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        let mut events = self
+            .signins_about(tenant, subject, from, to, usize::MAX)
+            .await?;
+        events.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
+        let at = events.partition_point(|e| e.id.as_str() < around.as_str());
+        let lo = at.saturating_sub(each_side);
+        let hi = at.saturating_add(each_side).min(events.len());
+        events.truncate(hi);
+        events.drain(..lo);
+        Ok(events)
+    }
     async fn list_signins(
         &self,
         tenant: &TenantId,

@@ -62,6 +62,11 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     state
         .metrics
         .set_risk(detector.dropped(), detector.queued_batches());
+    for sink in state.engine.outputs.report() {
+        state
+            .metrics
+            .set_output(sink.sink, sink.queued, sink.dead_letters);
+    }
     if let Some(inbox) = state.engine.ingest.inbox() {
         state.metrics.set_inbox(
             inbox.backlog_bytes(),

@@ -2,6 +2,18 @@
 //! batch and sliced per trigger. A busy IP (a corporate NAT, say) has thousands of sign-ins in
 //! its window; reading and decoding them again for every event that came from it made
 //! assessment quadratic in a burst.
+//!
+//! The short windows (account, IP, session) are also capped per trigger: at most
+//! [`EACH_SIDE`] events on either side of the trigger in (time, id) order. A hot key (one
+//! session id or IP behind 100,000 events) otherwise handed every one of its events to every
+//! assessment, so each event cost more than the last and one tenant's hot key stalled the
+//! runner for everyone. The cap keeps each assessment's reads and scans bounded whatever the
+//! key distribution: a batch fetch reads at most `2 × EACH_SIDE + 1` events per trigger, and a
+//! trigger whose batch fetch was cut short reads its own `2 × EACH_SIDE + 2` neighbours through
+//! the store's index ([`Store::signins_near`]). The thresholds the detections count to (10
+//! failures, 15 accounts, 3 denials) are far below the cap, so only evidence lists longer than
+//! the cap are shortened; the identity's successes (months of history, few events) are not
+//! capped.
 
 use std::collections::HashMap;
 
@@ -18,6 +30,8 @@ use crate::{EngineError, Gateway};
 pub(super) const CONTEXT_LIMIT: usize = 20_000;
 /// Most events one batch-wide fetch may hold; past it each trigger fetches its own window.
 const BATCH_LIMIT: usize = 4 * CONTEXT_LIMIT;
+/// Most events a capped list holds on each side of its trigger.
+pub(crate) const EACH_SIDE: usize = 500;
 
 /// The time-sorted sign-ins of one subject over the batch's combined window.
 struct Fetched {
@@ -30,12 +44,19 @@ struct Fetched {
 pub(crate) struct ContextCache {
     earliest: DateTime<Utc>,
     latest: DateTime<Utc>,
-    windows: HashMap<(String, Span), Fetched>,
+    /// Triggers in the batch: a capped batch-wide fetch needs at most the neighbours of each.
+    triggers: usize,
+    windows: HashMap<Key, Fetched>,
     /// Fetched per trigger when the batch-wide fetch was truncated.
-    single: HashMap<(String, Span), Vec<SignInEvent>>,
+    single: HashMap<Key, Vec<SignInEvent>>,
+    /// Sign-ins read from the store so far (the cost the cap bounds).
+    read: usize,
     tenants: HashMap<TenantId, (Tenant, RiskConfig)>,
     history_starts: HashMap<IntegrationId, Option<DateTime<Utc>>>,
 }
+
+/// A list: its subject, its span, and whether it is capped around each trigger.
+type Key = (String, Span, bool);
 
 /// What a list is about: the store's subject, as an owned key.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -82,8 +103,10 @@ impl ContextCache {
         Self {
             earliest,
             latest,
+            triggers: triggers.len(),
             windows: HashMap::new(),
             single: HashMap::new(),
+            read: 0,
             tenants: HashMap::new(),
             history_starts: HashMap::new(),
         }
@@ -124,13 +147,20 @@ impl ContextCache {
         Ok(start)
     }
 
-    /// Makes sure `subject`'s window around `trigger` can be answered by [`slice`](Self::slice).
+    /// Sign-ins read from the store by this cache so far.
+    pub(crate) fn events_read(&self) -> usize {
+        self.read
+    }
+
+    /// Makes sure `subject`'s window around `trigger` can be answered by [`slice`](Self::slice);
+    /// `capped` lists hold at most [`EACH_SIDE`] events on each side of the trigger.
     pub(super) async fn load(
         &mut self,
         store: &dyn Store,
         trigger: &SignInEvent,
         subject: &Subject,
         span: Span,
+        capped: bool,
     ) -> Result<(), StoreError> {
         // Inclusive at both ends, as `slice` cuts.
         let fetch = |from: DateTime<Utc>, to: DateTime<Utc>, limit| {
@@ -142,20 +172,43 @@ impl ContextCache {
                 limit,
             )
         };
-        let key = (subject.key(), span);
+        let key = (subject.key(), span, capped);
         if !self.windows.contains_key(&key) {
             let (from, _) = span.around(self.earliest);
             let (_, to) = span.around(self.latest);
-            let mut events = fetch(from, to, BATCH_LIMIT).await?;
-            let complete = events.len() < BATCH_LIMIT;
-            events.sort_by_key(|e| e.time);
+            let limit = if capped {
+                self.triggers
+                    .saturating_mul(2 * EACH_SIDE + 1)
+                    .clamp(1, BATCH_LIMIT)
+            } else {
+                BATCH_LIMIT
+            };
+            let mut events = fetch(from, to, limit).await?;
+            self.read += events.len();
+            let complete = events.len() < limit;
+            events.sort_by(|a, b| order(a).cmp(&order(b)));
             self.windows
                 .insert(key.clone(), Fetched { events, complete });
         }
         let complete = self.windows.get(&key).is_some_and(|f| f.complete);
         if !complete {
             let (from, to) = span.around(trigger.time);
-            let events = fetch(from, to, CONTEXT_LIMIT).await?;
+            let mut events = if capped {
+                let window = (from, to + Duration::milliseconds(1));
+                store
+                    .signins_near(
+                        &trigger.tenant_id,
+                        subject.as_store(),
+                        window,
+                        &trigger.id,
+                        EACH_SIDE + 1,
+                    )
+                    .await?
+            } else {
+                fetch(from, to, CONTEXT_LIMIT).await?
+            };
+            self.read += events.len();
+            events.sort_by(|a, b| order(a).cmp(&order(b)));
             self.single.insert(key, events);
         }
         Ok(())
@@ -168,19 +221,104 @@ impl ContextCache {
         trigger: &SignInEvent,
         subject: &Subject,
         span: Span,
+        capped: bool,
     ) -> &[SignInEvent] {
-        let key = (subject.key(), span);
-        match self.windows.get(&key) {
-            Some(fetched) if fetched.complete => {
-                // The same bounds as a direct fetch: from `from`, up to `to` plus a millisecond.
-                let (from, to) = span.around(trigger.time);
-                let to = to + Duration::milliseconds(1);
-                let start = fetched.events.partition_point(|e| e.time < from);
-                let end = fetched.events.partition_point(|e| e.time < to);
-                let end = end.min(start + CONTEXT_LIMIT).max(start);
-                &fetched.events[start..end]
+        let key = (subject.key(), span, capped);
+        let events = match self.windows.get(&key) {
+            Some(fetched) if fetched.complete => fetched.events.as_slice(),
+            _ => self.single.get(&key).map_or(&[][..], Vec::as_slice),
+        };
+        // The same bounds as a direct fetch: from `from`, up to `to` plus a millisecond.
+        let (from, to) = span.around(trigger.time);
+        let to = to + Duration::milliseconds(1);
+        let start = events.partition_point(|e| e.time < from);
+        let end = events.partition_point(|e| e.time < to).max(start);
+        let (start, end) = if capped {
+            let at = events.partition_point(|e| order(e) < order(trigger));
+            (
+                start.max(at.saturating_sub(EACH_SIDE)),
+                end.min(at.saturating_add(EACH_SIDE + 1)),
+            )
+        } else {
+            (start, end.min(start + CONTEXT_LIMIT))
+        };
+        events.get(start..end.max(start)).unwrap_or(&[])
+    }
+}
+
+/// The order lists are kept in, as the store's index and the risk crate order them.
+fn order(event: &SignInEvent) -> (DateTime<Utc>, &str) {
+    (event.time, event.id.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gatehouse_core::SignInId;
+    use gatehouse_store::SledStore;
+
+    /// `n` failed sign-ins on one session id, all at the same instant (the hottest key there
+    /// is: no time bound narrows it).
+    fn hot_session(n: usize) -> Vec<SignInEvent> {
+        let time = DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        (0..n)
+            .map(|i| {
+                let id = SignInId::derive(time, &["int_1", &i.to_string()]);
+                serde_json::from_value(serde_json::json!({
+                    "id": id, "tenant_id": "ten_hot", "integration_id": "int_1",
+                    "provider": "idp", "provider_event_id": i.to_string(), "time": time,
+                    "event_type": "sign_in", "outcome": "failure",
+                    "signal": {"step": "first_factor"}, "session_id": "hot-session",
+                    "ip": format!("198.51.{}.{}", i / 250, i % 250),
+                }))
+                .unwrap()
+            })
+            .collect()
+    }
+
+    /// Whatever the key's size, an assessment hands at most `2 × EACH_SIDE + 1` of its events
+    /// to the risk engine and reads at most twice that (a batch fetch cut short at its
+    /// per-trigger budget, then the trigger's own neighbours).
+    #[tokio::test]
+    async fn a_hot_key_costs_each_assessment_at_most_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let tenant = TenantId::parse("ten_hot").unwrap();
+        let events = hot_session(6 * EACH_SIDE);
+        store.insert_signins(&tenant, &events).await.unwrap();
+        let subject = Subject::Session("hot-session".to_owned());
+        let span = gatehouse_risk::windows(&RiskConfig::default()).session_events;
+        let bound = 2 * EACH_SIDE + 1;
+        for triggers in [1, 3] {
+            let batch: Vec<SignInEvent> =
+                events.iter().step_by(997).take(triggers).cloned().collect();
+            let mut cache = ContextCache::for_batch(&batch);
+            for trigger in &batch {
+                cache
+                    .load(&store, trigger, &subject, span, true)
+                    .await
+                    .unwrap();
+                let slice = cache.slice(trigger, &subject, span, true);
+                assert!(slice.len() <= bound, "{} events handed over", slice.len());
+                assert!(slice.iter().any(|e| e.id == trigger.id));
             }
-            _ => self.single.get(&key).map_or(&[], Vec::as_slice),
+            assert!(
+                cache.events_read() <= triggers * 2 * (bound + 1),
+                "{} events read for {triggers} triggers",
+                cache.events_read()
+            );
         }
+        // The same key uncapped (the identity's history) is read whole.
+        let mut cache = ContextCache::for_batch(&events[..1]);
+        cache
+            .load(&store, &events[0], &subject, span, false)
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.slice(&events[0], &subject, span, false).len(),
+            events.len()
+        );
     }
 }

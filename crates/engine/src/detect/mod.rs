@@ -4,8 +4,10 @@
 //! tenant's response policies.
 //!
 //! It runs off the request path: a push is acknowledged once it is durable in the inbox, whose
-//! consumer stores its events and queues them here. The queue is bounded; past it submitters
-//! wait (the inbox and the pull cursors keep the backlog durably), so nothing is dropped.
+//! consumer stores its events and queues them here. The queue is per tenant and served in turn
+//! ([`queue`]), so one tenant's backlog does not hold up another's assessment; it is bounded,
+//! and past it submitters wait (the inbox and the pull cursors keep the backlog durably), so
+//! nothing is dropped.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,19 +17,15 @@ use chrono::Duration;
 use gatehouse_core::model::{Detection, Outcome, PolicyMode, PolicyScope, SignInEvent, Tenant};
 use gatehouse_core::TenantId;
 use gatehouse_risk::{Change, Context, Kind, RiskConfig};
-use tokio::sync::mpsc;
 
 mod context;
+mod queue;
 
 use crate::actions::{ActionExecutor, ActionRequest};
 use crate::outputs::{OutputFormat, Outputs};
 use crate::{EngineError, Gateway};
 use context::{ContextCache, Subject};
-
-/// Most sign-ins in one queued batch (one context fetch per subject serves the whole batch).
-const BATCH: usize = 1_000;
-/// Batches waiting for assessment before submitters wait.
-const QUEUE_BATCHES: usize = 32;
+use queue::{FairQueue, BATCH, TURN_TIME};
 
 /// What one assessment changed.
 #[derive(Debug, Default, Clone)]
@@ -60,7 +58,7 @@ pub struct Detector {
     gateway: Arc<Gateway>,
     actions: Arc<ActionExecutor>,
     outputs: Arc<Outputs>,
-    queue: mpsc::Sender<Vec<SignInEvent>>,
+    queue: Arc<FairQueue>,
     dropped: AtomicU64,
 }
 
@@ -71,12 +69,11 @@ impl Detector {
         actions: Arc<ActionExecutor>,
         outputs: Arc<Outputs>,
     ) -> Arc<Self> {
-        let (queue, _) = mpsc::channel::<Vec<SignInEvent>>(1);
         Arc::new(Self {
             gateway,
             actions,
             outputs,
-            queue,
+            queue: Arc::new(FairQueue::new()),
             dropped: AtomicU64::new(0),
         })
     }
@@ -88,36 +85,56 @@ impl Detector {
         outputs: Arc<Outputs>,
         runtime: &tokio::runtime::Handle,
     ) -> Arc<Self> {
-        let (queue, mut receiver) = mpsc::channel::<Vec<SignInEvent>>(QUEUE_BATCHES);
+        let queue = Arc::new(FairQueue::new());
         let detector = Arc::new(Self {
             gateway,
             actions,
             outputs,
-            queue,
+            queue: Arc::clone(&queue),
             dropped: AtomicU64::new(0),
         });
         let worker = Arc::clone(&detector);
         runtime.spawn(async move {
-            while let Some(events) = receiver.recv().await {
+            while let Some(mut events) = queue.pop().await {
                 let mut cache = ContextCache::for_batch(&events);
+                let started = std::time::Instant::now();
+                let mut done = 0;
                 for event in &events {
                     if let Err(error) = worker.assess_in(event, false, &mut cache).await {
                         tracing::warn!(signin_id = %event.id, %error, "risk assessment failed");
                     }
+                    done += 1;
+                    if started.elapsed() >= TURN_TIME {
+                        break;
+                    }
                 }
+                // The turn is over: the rest waits until the other tenants had theirs.
+                queue.give_back(events.split_off(done));
+                tracing::debug!(
+                    assessed = events.len(),
+                    read = cache.events_read(),
+                    "risk turn assessed"
+                );
             }
         });
         detector
     }
 
-    /// Queues freshly stored sign-ins for assessment, waiting while the queue is full: what
-    /// feeds it (the push inbox's journal, a pull's cursor) holds the backlog durably, so
-    /// nothing is dropped and memory stays bounded.
+    /// Queues freshly stored sign-ins for assessment, waiting while their tenant's queue (or
+    /// the whole queue) is full: what feeds it (the push inbox's journal, a pull's cursor)
+    /// holds the backlog durably, so nothing is dropped and memory stays bounded. Events of
+    /// several tenants are queued per tenant.
     pub async fn submit(&self, mut events: Vec<SignInEvent>) {
-        while !events.is_empty() {
-            let rest = events.split_off(events.len().min(BATCH));
-            if let Err(error) = self.queue.send(events).await {
-                let count = (error.0.len() + rest.len()) as u64;
+        while let Some(first) = events.first() {
+            let tenant = first.tenant_id.clone();
+            let split = events
+                .iter()
+                .take(BATCH)
+                .position(|e| e.tenant_id != tenant)
+                .unwrap_or(events.len().min(BATCH));
+            let rest = events.split_off(split);
+            if let Err(batch) = self.queue.push(&tenant, events).await {
+                let count = (batch.len() + rest.len()) as u64;
                 self.dropped.fetch_add(count, Ordering::Relaxed);
                 tracing::warn!(
                     count,
@@ -131,7 +148,7 @@ impl Detector {
 
     /// Batches of sign-ins waiting for assessment.
     pub fn queued_batches(&self) -> usize {
-        self.queue.max_capacity() - self.queue.capacity()
+        self.queue.queued()
     }
 
     /// Sign-ins dropped from assessment because the runner had stopped.
@@ -189,19 +206,27 @@ impl Detector {
         ];
         for (subject, span) in lists {
             if let Some(subject) = subject {
-                cache.load(store.as_ref(), event, subject, span).await?;
+                cache
+                    .load(store.as_ref(), event, subject, span, true)
+                    .await?;
             }
         }
         for person in &people_subjects {
             cache
-                .load(store.as_ref(), event, person, windows.identity_successes)
+                .load(
+                    store.as_ref(),
+                    event,
+                    person,
+                    windows.identity_successes,
+                    false,
+                )
                 .await?;
         }
         let history_start = cache
             .history_start(store.as_ref(), t, &event.integration_id)
             .await?;
         let slice = |subject: Option<&Subject>, span| match subject {
-            Some(subject) => cache.slice(event, subject, span),
+            Some(subject) => cache.slice(event, subject, span, true),
             None => &[],
         };
         let account_events = slice(account_subject.as_ref(), windows.account_events);
@@ -209,7 +234,7 @@ impl Detector {
         let session_events = slice(session_subject.as_ref(), windows.session_events);
         let identity_successes: Vec<SignInEvent> = people_subjects
             .iter()
-            .flat_map(|person| cache.slice(event, person, windows.identity_successes))
+            .flat_map(|person| cache.slice(event, person, windows.identity_successes, false))
             .filter(|e| e.outcome == Outcome::Success)
             .cloned()
             .collect();

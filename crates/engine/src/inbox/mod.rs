@@ -10,7 +10,9 @@
 //! synced one batch at a time: the store syncs once before each checkpoint, which leaves the
 //! disk's `fdatasync`s to the acknowledgements during a burst. Readers that
 //! must see every acknowledged event (the sign-in list) wait for [`Inbox::settled`] first.
+//! Each tenant may fill only its share of the backlog ([`quota`]).
 
+mod quota;
 pub mod record;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,6 +26,7 @@ use tokio::sync::watch;
 
 use crate::ingest::DeliveryProcessor;
 use crate::EngineError;
+use quota::TenantQuota;
 
 /// Records the consumer takes from the journal at once.
 const BATCH_RECORDS: usize = 512;
@@ -45,6 +48,7 @@ pub struct Inbox {
     applied: watch::Sender<u64>,
     /// From receipt to stored, for the last delivery of the last batch (milliseconds).
     last_lag_ms: AtomicU64,
+    quota: TenantQuota,
 }
 
 impl std::fmt::Debug for Inbox {
@@ -61,11 +65,13 @@ impl Inbox {
     /// but did not store.
     pub(crate) fn start(
         journal: Arc<Journal>,
+        tenant_share_percent: u8,
         processor: Arc<DeliveryProcessor>,
         runtime: &tokio::runtime::Handle,
     ) -> Arc<Self> {
         let (applied, _) = watch::channel(journal.checkpoint());
         let inbox = Arc::new(Self {
+            quota: TenantQuota::new(journal.max_backlog_bytes(), tenant_share_percent),
             journal,
             applied,
             last_lag_ms: AtomicU64::new(0),
@@ -75,7 +81,8 @@ impl Inbox {
         inbox
     }
 
-    /// Queues one screened delivery; returns once it is durable.
+    /// Queues one screened delivery; returns once it is durable. Refused while the tenant has
+    /// its share of the backlog waiting.
     pub(crate) async fn enqueue(
         &self,
         integration: &Integration,
@@ -88,7 +95,12 @@ impl Inbox {
             &integration.id,
             request,
         );
-        self.journal.append(record).await?;
+        let bytes = record.len() as u64;
+        self.quota.reserve(&integration.tenant_id, bytes)?;
+        if let Err(error) = self.journal.append(record).await {
+            self.quota.release(&integration.tenant_id, bytes);
+            return Err(error.into());
+        }
         Ok(())
     }
 
@@ -192,19 +204,27 @@ impl Inbox {
     async fn apply(&self, processor: &DeliveryProcessor, records: Vec<JournalRecord>) {
         let deliveries: Vec<_> = records
             .into_iter()
-            .filter_map(|r| match record::decode(r.payload) {
-                Ok(delivery) => Some(delivery),
+            .map(|r| {
+                let bytes = r.payload.len() as u64;
+                (record::decode(r.payload), bytes, r.end)
+            })
+            .filter_map(|(decoded, bytes, end)| match decoded {
+                Ok(delivery) => Some((delivery, bytes)),
                 Err(error) => {
-                    tracing::error!(offset = r.end, %error, "inbox: skipping a record");
+                    tracing::error!(offset = end, %error, "inbox: skipping a record");
                     None
                 }
             })
             .collect();
+        let (deliveries, sizes): (Vec<_>, Vec<_>) = deliveries.into_iter().unzip();
         let mut backoff = Duration::from_millis(50);
         while let Err(error) = processor.process(&deliveries).await {
             tracing::warn!(%error, retry_in_ms = backoff.as_millis() as u64, "inbox: storing a batch failed");
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+        for (delivery, bytes) in deliveries.iter().zip(sizes) {
+            self.quota.release(&delivery.tenant, bytes);
         }
         if let Some(last) = deliveries.last() {
             let lag = (processor.now() - last.received_at)

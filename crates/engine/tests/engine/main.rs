@@ -11,6 +11,7 @@ mod support;
 
 mod actions;
 mod detections;
+mod fairness;
 mod geoip;
 mod ingest;
 mod outputs;

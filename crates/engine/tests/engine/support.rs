@@ -164,7 +164,7 @@ impl Connector for Fake {
                 &json!({"verification": challenge}),
             )));
         }
-        let ids: Vec<String> = serde_json::from_slice(&request.body)
+        let items: Vec<PushItem> = serde_json::from_slice(&request.body)
             .map_err(|e| ConnectorError::BadPush(e.to_string()))?;
         // Pushed events are recent, as real pushes are (risk scores decay with age), and keep
         // their time across redeliveries, as providers do.
@@ -175,10 +175,33 @@ impl Connector for Fake {
             .push_time
             .get_or_insert_with(|| gatehouse_core::Clock::now(&SystemClock));
         Ok(PushOutcome::Events(
-            ids.iter()
-                .map(|id| ProviderEvent {
-                    time: now,
-                    ..event(id, "00u1", Outcome::Failure, 0)
+            items
+                .iter()
+                .map(|item| match item {
+                    PushItem::Id(id) => ProviderEvent {
+                        time: now,
+                        ..event(id, "00u1", Outcome::Failure, 0)
+                    },
+                    PushItem::Event {
+                        id,
+                        user,
+                        session,
+                        ip,
+                        success,
+                    } => {
+                        let outcome = if *success {
+                            Outcome::Success
+                        } else {
+                            Outcome::Failure
+                        };
+                        let base = event(id, user.as_deref().unwrap_or("00u1"), outcome, 0);
+                        ProviderEvent {
+                            time: now,
+                            session_id: session.clone(),
+                            ip: ip.clone().or(base.ip.clone()),
+                            ..base
+                        }
+                    }
                 })
                 .collect(),
         ))
@@ -230,6 +253,25 @@ impl Connector for Fake {
             })
         })
     }
+}
+
+/// One pushed event: an id (a failed sign-in of `00u1`), or an event with its own account,
+/// session, IP and outcome.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+pub(crate) enum PushItem {
+    Id(String),
+    Event {
+        id: String,
+        #[serde(default)]
+        user: Option<String>,
+        #[serde(default)]
+        session: Option<String>,
+        #[serde(default)]
+        ip: Option<String>,
+        #[serde(default)]
+        success: bool,
+    },
 }
 
 /// The scripted provider's credentials: a token, as most providers take.
@@ -346,11 +388,25 @@ pub(crate) struct Harness {
 /// The daemon as `gatehouse serve` builds it (its composition root), in process, with the
 /// scripted provider registered and fast action retries.
 pub(crate) async fn harness_with(script: Arc<Mutex<Script>>, outputs: OutputConfig) -> Harness {
+    harness_full(script, outputs, None).await
+}
+
+/// [`harness_with`], with pushes going through the durable inbox (acknowledged, then stored by
+/// its consumer) as `gatehouse serve` runs them when `inbox` gives its backlog limit in bytes
+/// and each tenant's share of it in percent.
+pub(crate) async fn harness_full(
+    script: Arc<Mutex<Script>>,
+    outputs: OutputConfig,
+    inbox: Option<(u64, u8)>,
+) -> Harness {
     let factory = FakeFactory(Arc::clone(&script));
     let daemon = InProcess::start(move |options| {
         let mut registry = ConnectorRegistry::new();
         registry.register(factory);
         options.registry = Some(registry);
+        if let Some((bytes, _)) = inbox {
+            options.inbox_max_backlog_bytes = Some(bytes);
+        }
         options.engine = EngineOptions {
             schedules: false,
             executor: ExecutorPolicy {
@@ -364,6 +420,7 @@ pub(crate) async fn harness_with(script: Arc<Mutex<Script>>, outputs: OutputConf
                 ..ExecutorPolicy::default()
             },
             outputs,
+            inbox_tenant_share_percent: inbox.map_or(25, |(_, share)| share),
             ..EngineOptions::default()
         };
     })

@@ -225,6 +225,11 @@ impl Journal {
         answer.await.map_err(|_| JournalError::Closed)?
     }
 
+    /// The backlog past which appends fail with [`JournalError::Full`].
+    pub fn max_backlog_bytes(&self) -> u64 {
+        self.shared.max_backlog
+    }
+
     /// The offset up to which every record is durable.
     pub fn durable_end(&self) -> u64 {
         *self.shared.durable.borrow()

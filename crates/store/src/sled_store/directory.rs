@@ -396,6 +396,52 @@ impl SledStore {
         Ok(events)
     }
 
+    /// The sign-ins about one subject with `from <= time < to` nearest to the sign-in `around`
+    /// in the index's order (time, then id): at most `each_side` before it and `each_side`
+    /// from it on. Two bounded index walks, one backwards, so a subject with a million entries
+    /// in the window costs what one with a thousand does.
+    pub(super) fn signins_near_now(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        around: &SignInId,
+        each_side: usize,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        let subject = subject_key(&subject);
+        let start = keys::scoped(tenant, &[&subject, &time_floor(from)]);
+        let middle = keys::scoped(tenant, &[&subject, around.as_str()]);
+        let end = keys::scoped(tenant, &[&subject, &time_floor(to)]);
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let middle = middle.clamp(start.clone(), end.clone());
+        let index = &self.trees.signins_by_subject;
+        let mut ids: Vec<String> = Vec::with_capacity(2 * each_side);
+        for key in index
+            .range(start..middle.clone())
+            .keys()
+            .rev()
+            .take(each_side)
+        {
+            ids.push(keys::last_part(&key?));
+        }
+        ids.reverse();
+        for key in index.range(middle..end).keys().take(each_side) {
+            ids.push(keys::last_part(&key?));
+        }
+        let mut events = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(bytes) = self.trees.signins.get(keys::scoped(tenant, &[&id]))? {
+                let event: SignInEvent = decode(&bytes)?;
+                if event.time >= from && event.time < to {
+                    events.push(event);
+                }
+            }
+        }
+        Ok(events)
+    }
+
     pub(super) fn put_detection_indexed(
         &self,
         detection: &Detection,

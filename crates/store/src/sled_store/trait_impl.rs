@@ -7,7 +7,7 @@ use gatehouse_core::model::{
     Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
-    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, TenantId, UserId,
+    ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, SignInId, TenantId, UserId,
 };
 
 use chrono::{DateTime, Utc};
@@ -375,6 +375,17 @@ impl Store for SledStore {
         limit: usize,
     ) -> Result<Vec<SignInEvent>, StoreError> {
         self.signins_about_now(tenant, subject, from, to, limit)
+    }
+
+    async fn signins_near(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        around: &SignInId,
+        each_side: usize,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        self.signins_near_now(tenant, subject, window, around, each_side)
     }
 
     async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {

@@ -1,6 +1,10 @@
 //! Alert outputs: detections and action results, as JSON documents (OCSF Detection Finding by
 //! default, or ECS), to a webhook (signed with HMAC-SHA256, retried) and/or a JSON-lines file,
-//! so a SIEM can take them without a parser.
+//! so a SIEM can take them without a parser. Each sink has its own bounded queue and worker
+//! ([`sink`]): emitting never waits for a sink, so a dead webhook cannot delay detection or
+//! response for any tenant.
+
+mod sink;
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -12,8 +16,14 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use sha2::Sha256;
 
+pub use sink::SinkStats;
+use sink::{Sink, QUEUE_DOCUMENTS};
+
 /// The header carrying `sha256=<hex HMAC of the body>`.
 pub const SIGNATURE_HEADER: &str = "x-gatehouse-signature";
+
+/// Attempts per webhook delivery (the first and its retries).
+const WEBHOOK_ATTEMPTS: u32 = 4;
 
 /// Document shape of outputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -34,11 +44,19 @@ pub struct OutputConfig {
 
 /// The configured sinks.
 pub struct Outputs {
-    config: OutputConfig,
-    http: reqwest::Client,
-    file: Mutex<Option<std::fs::File>>,
-    /// Counts documents a sink could not take.
-    stats: Option<Arc<crate::stats::EngineStats>>,
+    format: OutputFormat,
+    webhook: Option<Sink>,
+    jsonl: Option<Sink>,
+}
+
+/// One sink's figures, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkReport {
+    /// `webhook` or `jsonl`.
+    pub sink: &'static str,
+    pub queued: usize,
+    pub delivered: u64,
+    pub dead_letters: u64,
 }
 
 /// Lower-case hex of the HMAC-SHA256 of `body` under `secret`.
@@ -51,96 +69,142 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 }
 
 impl Outputs {
+    /// Opens the sinks and starts their workers on the current runtime.
     pub fn new(config: OutputConfig) -> std::io::Result<Self> {
-        let file = match &config.jsonl_path {
-            Some(path) => Some(
-                std::fs::OpenOptions::new()
+        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+        let jsonl = match &config.jsonl_path {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
-                    .open(path)?,
-            ),
+                    .open(path)?;
+                let file = Arc::new(Mutex::new(file));
+                Some(Sink::start(
+                    "jsonl",
+                    QUEUE_DOCUMENTS,
+                    &runtime,
+                    move |body| {
+                        let file = Arc::clone(&file);
+                        async move { append_line(&file, &body) }
+                    },
+                ))
+            }
             None => None,
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(std::io::Error::other)?;
+        let webhook = match config.webhook_url {
+            Some(url) => {
+                let http = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(std::io::Error::other)?;
+                let hook = Arc::new(Webhook {
+                    url,
+                    secret: config.webhook_secret,
+                    http,
+                });
+                Some(Sink::start(
+                    "webhook",
+                    QUEUE_DOCUMENTS,
+                    &runtime,
+                    move |body| {
+                        let hook = Arc::clone(&hook);
+                        async move { hook.post(&body).await }
+                    },
+                ))
+            }
+            None => None,
+        };
         Ok(Self {
-            config,
-            http,
-            file: Mutex::new(file),
-            stats: None,
+            format: config.format,
+            webhook,
+            jsonl,
         })
-    }
-
-    /// Counts delivery failures in `stats`.
-    pub fn with_stats(mut self, stats: Arc<crate::stats::EngineStats>) -> Self {
-        self.stats = Some(stats);
-        self
-    }
-
-    fn failed(&self, output: &str) {
-        if let Some(stats) = &self.stats {
-            stats.output_failed(output);
-        }
     }
 
     /// No sink at all.
     pub fn none() -> Self {
         Self {
-            config: OutputConfig::default(),
-            http: reqwest::Client::new(),
-            file: Mutex::new(None),
-            stats: None,
+            format: OutputFormat::default(),
+            webhook: None,
+            jsonl: None,
         }
     }
 
     pub fn format(&self) -> OutputFormat {
-        self.config.format
+        self.format
     }
 
-    /// Sends one document to every sink. Failures are logged, never raised: an alert output
-    /// being down must not stop detection or response.
+    /// Queues one document for every sink and returns at once. Failures are counted and logged,
+    /// never raised: an alert output being down must not stop detection or response.
     pub async fn emit(&self, document: &Value) {
-        let body = document.to_string();
-        if let Ok(mut file) = self.file.lock() {
-            if let Some(file) = file.as_mut() {
-                if let Err(error) = writeln!(file, "{body}") {
-                    tracing::error!(%error, "cannot write the JSON-lines output");
-                    self.failed("jsonl");
-                }
-            }
-        }
-        if let Some(url) = &self.config.webhook_url {
-            self.post(url, body).await;
+        let body: Arc<str> = Arc::from(document.to_string());
+        for sink in [&self.jsonl, &self.webhook].into_iter().flatten() {
+            sink.offer(Arc::clone(&body));
         }
     }
 
-    async fn post(&self, url: &str, body: String) {
+    /// Each configured sink's queue and counts.
+    pub fn report(&self) -> Vec<SinkReport> {
+        [("jsonl", &self.jsonl), ("webhook", &self.webhook)]
+            .into_iter()
+            .filter_map(|(name, sink)| {
+                let sink = sink.as_ref()?;
+                Some(SinkReport {
+                    sink: name,
+                    queued: sink.queued(),
+                    delivered: sink.stats().delivered(),
+                    dead_letters: sink.stats().dead_letters(),
+                })
+            })
+            .collect()
+    }
+}
+
+fn append_line(file: &Mutex<std::fs::File>, body: &str) -> bool {
+    let Ok(mut file) = file.lock() else {
+        return false;
+    };
+    match writeln!(file, "{body}") {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::error!(%error, "cannot write the JSON-lines output");
+            false
+        }
+    }
+}
+
+struct Webhook {
+    url: String,
+    secret: Option<SecretString>,
+    http: reqwest::Client,
+}
+
+impl Webhook {
+    /// Posts one document, retrying server errors, 429 and transport failures with backoff;
+    /// `false` when it did not get through.
+    async fn post(&self, body: &str) -> bool {
         let signature = self
-            .config
-            .webhook_secret
+            .secret
             .as_ref()
             .map(|secret| format!("sha256={}", sign(secret.expose_secret(), body.as_bytes())));
-        for attempt in 0..4u32 {
+        for attempt in 0..WEBHOOK_ATTEMPTS {
             let mut request = self
                 .http
-                .post(url)
+                .post(&self.url)
                 .header("content-type", "application/json")
-                .body(body.clone());
+                .body(body.to_owned());
             if let Some(signature) = &signature {
                 request = request.header(SIGNATURE_HEADER, signature);
             }
             match request.send().await {
-                Ok(response) if response.status().is_success() => return,
+                Ok(response) if response.status().is_success() => return true,
                 Ok(response) if response.status().is_client_error() && response.status() != 429 => {
                     tracing::warn!(
                         status = response.status().as_u16(),
                         "the webhook refused an alert"
                     );
-                    self.failed("webhook");
-                    return;
+                    return false;
                 }
                 Ok(response) => {
                     tracing::warn!(
@@ -153,10 +217,11 @@ impl Outputs {
                     tracing::warn!(error = %error.without_url(), attempt, "webhook failed; retrying")
                 }
             }
-            tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+            if attempt + 1 < WEBHOOK_ATTEMPTS {
+                tokio::time::sleep(Duration::from_millis(250 * 2u64.pow(attempt))).await;
+            }
         }
-        tracing::error!("an alert could not be delivered to the webhook");
-        self.failed("webhook");
+        false
     }
 }
 
