@@ -31,15 +31,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: &Args) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::startup::one_shot_runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("gatehouse: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(backtest(args)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,26 +9,17 @@ use gatehouse_daemon::keys::{self as key_rules, KeySource};
 use gatehouse_engine::geoip::GeoIp;
 use gatehouse_store::{SledStore, Store};
 
-use crate::config::{Config, Environment, LogFormat, MASTER_KEY_NAMES};
+use crate::config::{Config, LogFormat, MASTER_KEY_NAMES};
 use crate::ServeArgs;
 
 pub(crate) fn run(args: &ServeArgs) -> ExitCode {
-    let config = match Config::load(args, &Environment) {
+    let config = match crate::startup::config(args) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("gatehouse: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::startup::one_shot_runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("gatehouse: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(check(&config)) {
         Ok(report) => {

@@ -8,7 +8,7 @@ use gatehouse_daemon::keys::{self as key_rules, KeySource};
 use gatehouse_engine::secrets::MasterKey;
 use gatehouse_store::{SledStore, Store};
 
-use crate::config::{Config, Environment};
+use crate::config::Config;
 use crate::ServeArgs;
 
 /// Flags of `gatehouse keys rotate`.
@@ -48,22 +48,13 @@ pub(crate) fn generate(args: &GenerateArgs) -> ExitCode {
 }
 
 pub(crate) fn rotate(args: &RotateArgs) -> ExitCode {
-    let config = match Config::load(&args.settings, &Environment) {
+    let config = match crate::startup::config(&args.settings) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("gatehouse: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::startup::one_shot_runtime() {
         Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("gatehouse: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(run_rotation(&config, args)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@ mod config;
 mod healthcheck;
 mod keys_cmd;
 mod serve;
+mod startup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

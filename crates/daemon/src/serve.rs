@@ -17,16 +17,13 @@ use gatehouse_engine::EngineOptions;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, Environment, LogFormat};
+use crate::config::{Config, LogFormat};
 use crate::ServeArgs;
 
 pub(crate) fn run(args: &ServeArgs) -> ExitCode {
-    let config = match Config::load(args, &Environment) {
+    let config = match crate::startup::config(args) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("gatehouse: configuration error: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     init_logging(&config);
     let runtime = match tokio::runtime::Builder::new_multi_thread()

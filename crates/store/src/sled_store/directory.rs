@@ -181,12 +181,11 @@ impl IdentityTrees<'_> {
 }
 
 impl SledStore {
-    pub(super) fn upsert_users_now(
+    /// Runs `body` in one transaction over the account tree and its indexes.
+    fn in_user_trees<T>(
         &self,
-        tenant: &TenantId,
-        users: &[User],
-    ) -> Result<(), StoreError> {
-        let prepared = prepare_users(tenant, users)?;
+        body: impl Fn(&UserTrees<'_>) -> Result<T, TxError>,
+    ) -> Result<T, StoreError> {
         let trees = (
             &self.trees.users,
             &self.trees.users_by_external,
@@ -195,15 +194,23 @@ impl SledStore {
         );
         tx_result(
             trees.transaction(|(users, by_external, by_email, locator)| {
-                let tx = UserTrees {
+                body(&UserTrees {
                     users,
                     by_external,
                     by_email,
                     locator,
-                };
-                tx.put(tenant, &prepared)
+                })
             }),
         )
+    }
+
+    pub(super) fn upsert_users_now(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+    ) -> Result<(), StoreError> {
+        let prepared = prepare_users(tenant, users)?;
+        self.in_user_trees(|tx| tx.put(tenant, &prepared))
     }
 
     /// Reads, changes and writes accounts in one transaction (sled re-runs `change` on a
@@ -217,37 +224,23 @@ impl SledStore {
     where
         F: for<'u> Fn(&'u mut User) -> bool + ?Sized,
     {
-        let trees = (
-            &self.trees.users,
-            &self.trees.users_by_external,
-            &self.trees.users_by_email,
-            &self.trees.locator,
-        );
-        tx_result(
-            trees.transaction(|(users, by_external, by_email, locator)| {
-                let tx = UserTrees {
-                    users,
-                    by_external,
-                    by_email,
-                    locator,
+        self.in_user_trees(|tx| {
+            let mut changed = 0;
+            for id in ids {
+                let key = keys::scoped(tenant, &[id.as_str()]);
+                let Some(bytes) = tx.users.get(key.as_slice())? else {
+                    continue;
                 };
-                let mut changed = 0;
-                for id in ids {
-                    let key = keys::scoped(tenant, &[id.as_str()]);
-                    let Some(bytes) = tx.users.get(key.as_slice())? else {
-                        continue;
-                    };
-                    let mut user: User = decode(&bytes).map_err(abort)?;
-                    if !change(&mut user) {
-                        continue;
-                    }
-                    let encoded = encode(&user).map_err(abort)?;
-                    tx.put(tenant, &[(&user, encoded)])?;
-                    changed += 1;
+                let mut user: User = decode(&bytes).map_err(abort)?;
+                if !change(&mut user) {
+                    continue;
                 }
-                Ok(changed)
-            }),
-        )
+                let encoded = encode(&user).map_err(abort)?;
+                tx.put(tenant, &[(&user, encoded)])?;
+                changed += 1;
+            }
+            Ok(changed)
+        })
     }
 
     pub(super) fn get_user_now(
