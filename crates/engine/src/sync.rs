@@ -325,7 +325,7 @@ impl SyncRunner {
             .and_then(|text| serde_json::from_str(&text).ok())
             // A full pull asked for while an incremental one was interrupted starts over.
             .filter(|c: &PageCursor| c.full || !full);
-        let (full, since, started, mut next) = match resumed {
+        let (full, since, started, next) = match resumed {
             Some(c) => (c.full, c.since, c.started.unwrap_or(started), Some(c.next)),
             None => {
                 let since = if full {
@@ -344,25 +344,36 @@ impl SyncRunner {
             _ => PullMode::Full,
         };
         let mut records = 0u64;
+        let mut page = connector.users_page(mode, next.as_deref()).await?;
         loop {
-            let page = connector.users_page(mode, next.as_deref()).await?;
             self.still_there(integration).await?;
-            records += self.inventory.apply_users(integration, page.items).await? as u64;
-            match page.next_cursor {
-                Some(cursor) => {
-                    let saved = PageCursor {
-                        full,
-                        since,
-                        next: cursor.clone(),
-                        started: Some(started),
-                    };
-                    let text = serde_json::to_string(&saved)
-                        .map_err(|e| EngineError::Conflict(e.to_string()))?;
-                    self.set_cursor(integration, USERS_PAGE, text).await?;
-                    next = Some(cursor);
+            // The next page is fetched while this one is stored: a pull then runs at the pace
+            // of the slower of the two, not of their sum. Its cursor is still saved only once
+            // this page is stored, so a failure on either side resumes where it should.
+            let following = page.next_cursor.take();
+            let items = std::mem::take(&mut page.items);
+            let store = self.inventory.apply_users(integration, items);
+            let fetch = async {
+                match following.as_deref() {
+                    Some(cursor) => Some(connector.users_page(mode, Some(cursor)).await),
+                    None => None,
                 }
-                None => break,
-            }
+            };
+            let (stored, fetched) = tokio::join!(store, fetch);
+            records += stored? as u64;
+            let (Some(cursor), Some(fetched)) = (following, fetched) else {
+                break;
+            };
+            let saved = PageCursor {
+                full,
+                since,
+                next: cursor,
+                started: Some(started),
+            };
+            let text =
+                serde_json::to_string(&saved).map_err(|e| EngineError::Conflict(e.to_string()))?;
+            self.set_cursor(integration, USERS_PAGE, text).await?;
+            page = fetched?;
         }
         self.set_cursor(integration, USERS_PAGE, String::new())
             .await?;
