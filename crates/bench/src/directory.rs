@@ -88,12 +88,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         100.0 * reference.as_secs_f64() / took.as_secs_f64()
     );
     println!(
-        "gatehouse peak RSS: idle {} MiB, after the pull {} MiB",
+        "gatehouse peak RSS: idle {} MiB",
         idle_rss.map_or("?".into(), |k| (k / 1024).to_string()),
-        daemon
-            .peak_rss_kib()
-            .map_or("?".into(), |k| (k / 1024).to_string())
     );
+    crate::print_peak_rss(&daemon, "the directory pull");
     Ok(())
 }
 

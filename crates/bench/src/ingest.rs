@@ -233,6 +233,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     if signins.body["data"].as_array().is_none_or(Vec::is_empty) {
         bail!("no sign-in was stored: the benchmark measured nothing");
     }
+    crate::print_peak_rss(&daemon, "push ingest");
     Ok(())
 }
 

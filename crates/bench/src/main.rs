@@ -37,6 +37,14 @@ enum Command {
     Directory(directory::Args),
 }
 
+/// The daemon's peak resident set after a scenario, as a line of the report.
+pub(crate) fn print_peak_rss(daemon: &gatehouse_testkit::Gatehouse, scenario: &str) {
+    match daemon.peak_rss_kib() {
+        Some(kib) => println!("\ngatehouse peak RSS after {scenario}: {} MiB", kib / 1024),
+        None => println!("\ngatehouse peak RSS after {scenario}: unknown (no /proc)"),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {

@@ -132,5 +132,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         at(0.99).as_secs_f64() * 1000.0,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1000.0
     );
+    crate::print_peak_rss(&daemon, "detection to response");
     Ok(())
 }

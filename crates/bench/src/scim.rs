@@ -212,5 +212,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "{}",
         filtered_calm.row("GET /Users?filter=userName eq", calm)
     );
+    crate::print_peak_rss(&daemon, "the SCIM scenarios");
     Ok(())
 }
