@@ -126,6 +126,17 @@ impl PushRequest {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A `Content-Type` value's media type, lower-cased, without parameters (what
+    /// [`content_type`](Self::content_type) holds).
+    pub fn media_type(value: &str) -> String {
+        value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    }
+
     /// The first value of a query parameter (names compare exactly, as providers send them).
     pub fn query_param(&self, name: &str) -> Option<&str> {
         self.query

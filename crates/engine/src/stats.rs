@@ -1,6 +1,7 @@
-//! Counters of what the engine did: pulls, provider 429s, actions, detections and output
-//! failures. Every label comes from a set fixed when the daemon starts (the pull jobs, the
-//! registry's provider types, the action kinds and outcomes, the detection kinds, the outputs),
+//! Counters of what the engine did: pulls, provider 429s, actions and detections (output
+//! failures are counted by the output sinks themselves). Every label comes from a set fixed
+//! when the daemon starts (the pull jobs, the registry's provider types, the action kinds and
+//! outcomes, the detection kinds),
 //! so a metrics scrape has a bounded number of series whatever the traffic; anything outside a
 //! set counts as `other`. Plain atomics: the HTTP layer turns them into Prometheus counters.
 
@@ -20,7 +21,6 @@ pub const ACTION_KINDS: [&str; 4] = [
     "enforce_mfa",
 ];
 pub const ACTION_OUTCOMES: [&str; 4] = ["succeeded", "failed", "skipped", "rejected"];
-pub const OUTPUTS: [&str; 2] = ["webhook", "jsonl"];
 pub const OTHER: &str = "other";
 
 fn counters(n: usize) -> Vec<AtomicU64> {
@@ -41,7 +41,6 @@ pub struct EngineStats {
     rate_limited: Vec<AtomicU64>,
     actions: Vec<AtomicU64>,
     detections: Vec<AtomicU64>,
-    output_failures: Vec<AtomicU64>,
 }
 
 impl EngineStats {
@@ -56,7 +55,6 @@ impl EngineStats {
             rate_limited: counters(providers.len() + 1),
             actions: counters(ACTION_KINDS.len() * ACTION_OUTCOMES.len()),
             detections: counters(detection_kinds.len() + 1),
-            output_failures: counters(OUTPUTS.len()),
             providers,
             detection_kinds,
         }
@@ -115,13 +113,6 @@ impl EngineStats {
         bump(&self.detections, index);
     }
 
-    /// A document could not be delivered to `output` (`webhook` or `jsonl`).
-    pub fn output_failed(&self, output: &str) {
-        if let Some(i) = OUTPUTS.iter().position(|o| *o == output) {
-            bump(&self.output_failures, i);
-        }
-    }
-
     fn read(slots: &[AtomicU64], index: usize) -> u64 {
         slots.get(index).map_or(0, |s| s.load(Ordering::Relaxed))
     }
@@ -167,15 +158,6 @@ impl EngineStats {
             .map(|(i, k)| (k, Self::read(&self.detections, i)))
             .collect()
     }
-
-    /// `(output, count)`.
-    pub fn output_failures(&self) -> Vec<(&'static str, u64)> {
-        OUTPUTS
-            .iter()
-            .enumerate()
-            .map(|(i, o)| (*o, Self::read(&self.output_failures, i)))
-            .collect()
-    }
 }
 
 struct RateLimits {
@@ -195,25 +177,23 @@ mod tests {
 
     #[test]
     fn labels_stay_in_their_sets() {
-        let stats = Arc::new(EngineStats::new(vec!["okta", "entra"]));
+        let stats = Arc::new(EngineStats::new(vec!["idp_a", "idp_b"]));
         stats.pull("users", true);
         stats.pull("signins", false);
         stats.pull("made-up", true);
-        stats.rate_limited("okta");
+        stats.rate_limited("idp_a");
         stats.rate_limited("FOO1");
-        stats.rate_limit_observer("entra").rate_limited();
+        stats.rate_limit_observer("idp_b").rate_limited();
         stats.detection("brute_force");
         stats.detection("FOO2");
         stats.action(ActionKind::RevokeSessions, ActionStatus::Succeeded);
         stats.action(ActionKind::RevokeSessions, ActionStatus::Running);
-        stats.output_failed("webhook");
-        stats.output_failed("FOO3");
         assert_eq!(stats.pulls().len(), 8);
         assert!(stats.pulls().contains(&("users", "success", 1)));
         assert!(stats.pulls().contains(&("signins", "failure", 1)));
         assert_eq!(
             stats.rate_limits(),
-            vec![("okta", 1), ("entra", 1), ("other", 1)]
+            vec![("idp_a", 1), ("idp_b", 1), ("other", 1)]
         );
         assert_eq!(
             stats.detections().len(),
@@ -222,6 +202,5 @@ mod tests {
         assert!(stats.detections().contains(&("brute_force", 1)));
         assert!(stats.detections().contains(&("other", 1)));
         assert_eq!(stats.actions().iter().map(|a| a.2).sum::<u64>(), 1);
-        assert_eq!(stats.output_failures(), vec![("webhook", 1), ("jsonl", 0)]);
     }
 }

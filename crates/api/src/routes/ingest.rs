@@ -44,13 +44,7 @@ fn arrived(method: &Method, headers: &HeaderMap, query: Option<&str>, body: &[u8
         content_type: headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                v.split(';')
-                    .next()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_ascii_lowercase()
-            }),
+            .map(PushRequest::media_type),
         body: body.to_vec(),
     }
 }
@@ -219,7 +213,7 @@ fn request_id(headers: &HeaderMap) -> &str {
 }
 
 #[utoipa::path(get, path = "/v1/idp/{provider}", tag = "ingest", params(IngestParams),
-    responses((status = 200, description = "the handshake answer, e.g. {\"verification\": \"…\"} for Okta")))]
+    responses((status = 200, description = "the provider's handshake answer, as its connector shapes it")))]
 pub(crate) async fn handshake(
     state: State<AppState>,
     provider: Path<String>,

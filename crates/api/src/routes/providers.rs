@@ -72,7 +72,7 @@ pub(crate) async fn list_providers(
 
 /// One integration type.
 #[utoipa::path(get, path = "/v1/providers/{id}", tag = "integrations",
-    params(("id" = String, Path, description = "the type id, e.g. okta")),
+    params(("id" = String, Path, description = "the integration type id, as in GET /v1/providers")),
     responses((status = 200, body = ProviderView), (status = 404, description = "no such type")),
     security(("bearer" = [])))]
 pub(crate) async fn get_provider(

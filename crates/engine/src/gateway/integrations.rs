@@ -64,7 +64,10 @@ impl Gateway {
             .then(|| super::scim_clients::client_id_hash(&opened))
             .flatten();
         // Claims are serialized so two creates cannot both take one client id.
-        let _claim = self.client_id_claims.lock().await;
+        let _claim = match &oauth_client_id_hash {
+            Some(_) => Some(self.client_id_claims.lock().await),
+            None => None,
+        };
         self.check_client_id_free(oauth_client_id_hash.as_deref(), &id)
             .await?;
         let credentials = self.sealer.seal(&opened, id.as_str())?;

@@ -110,7 +110,7 @@ pub(crate) fn decode(record: Vec<u8>) -> Result<Delivery, RecordError> {
         let content_type = headers
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-            .map(|(_, value)| media_type(value));
+            .map(|(_, value)| PushRequest::media_type(value));
         (Vec::new(), content_type)
     } else {
         let query = reader.pairs()?;
@@ -132,16 +132,6 @@ pub(crate) fn decode(record: Vec<u8>) -> Result<Delivery, RecordError> {
             body,
         },
     })
-}
-
-/// A `Content-Type` value's media type, lower-cased, without parameters.
-pub(crate) fn media_type(value: &str) -> String {
-    value
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase()
 }
 
 struct Reader<'a> {
