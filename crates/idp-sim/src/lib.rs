@@ -30,4 +30,5 @@
 //! `okta` is the worked example: its `edge` middleware is the pattern above.
 
 pub mod common;
+pub mod entra;
 pub mod okta;
