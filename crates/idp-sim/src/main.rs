@@ -104,7 +104,10 @@ async fn run_entra(args: EntraArgs) -> anyhow::Result<()> {
     let c = sim.config();
     println!("entra simulator listening on {}", running.base_url());
     println!("login and graph base URL: {}", running.base_url());
-    println!("tenant: {}  client_id: {}  client_secret: {}", c.directory_id, c.client_id, c.client_secret);
+    println!(
+        "tenant: {}  client_id: {}  client_secret: {}",
+        c.directory_id, c.client_id, c.client_secret
+    );
     println!(
         "try: curl -d 'client_id={}&client_secret={}&scope=https://graph.microsoft.com/.default&grant_type=client_credentials' {}/{}/oauth2/v2.0/token",
         c.client_id, c.client_secret, running.base_url(), c.directory_id

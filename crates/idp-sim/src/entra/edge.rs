@@ -92,7 +92,8 @@ pub async fn edge(State(sim): State<EntraSim>, req: Request, next: Next) -> Resp
                 let taken = sim.limiter().take((caller.app, bucket_of(&path)), now_ms);
                 match taken {
                     Err(q) => {
-                        let wait = q.reset_epoch_s - now_ms.div_euclid(1000);
+                        // Seconds until the window resets, rounded up.
+                        let wait = (q.reset_epoch_s * 1000 - now_ms + 999).div_euclid(1000);
                         GraphError::throttled(wait).into_response()
                     }
                     Ok(_) => {
@@ -136,7 +137,9 @@ async fn graph_shaped(
 ) -> Response {
     let mut resp = if resp.status().as_u16() >= 400 {
         let (mut parts, b) = resp.into_parts();
-        let bytes = axum::body::to_bytes(b, 1024 * 1024).await.unwrap_or_default();
+        let bytes = axum::body::to_bytes(b, 1024 * 1024)
+            .await
+            .unwrap_or_default();
         let mut body = match serde_json::from_slice::<Value>(&bytes) {
             Ok(v) if v.get("error").is_some_and(Value::is_object) => v,
             _ => {
@@ -168,7 +171,10 @@ async fn graph_shaped(
     } else {
         resp
     };
-    for (name, value) in [("request-id", request_id), ("client-request-id", client_request_id)] {
+    for (name, value) in [
+        ("request-id", request_id),
+        ("client-request-id", client_request_id),
+    ] {
         if let Ok(v) = HeaderValue::from_str(value) {
             resp.headers_mut().insert(name, v);
         }

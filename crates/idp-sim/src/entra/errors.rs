@@ -93,7 +93,10 @@ impl GraphError {
         Self::new(
             StatusCode::BAD_REQUEST,
             "BadRequest",
-            format!("Resource not found for the segment '{}'.", last_segment(path)),
+            format!(
+                "Resource not found for the segment '{}'.",
+                last_segment(path)
+            ),
         )
     }
 }
@@ -136,8 +139,14 @@ impl FaultAnswers for GraphWords {
 
     fn error_status(&self, status: StatusCode) -> Response {
         let (code, message) = match status.as_u16() {
-            503 => ("serviceNotAvailable", "The service is temporarily unavailable. Retry the request after a delay."),
-            504 => ("UnknownError", "The gateway did not receive a timely response."),
+            503 => (
+                "serviceNotAvailable",
+                "The service is temporarily unavailable. Retry the request after a delay.",
+            ),
+            504 => (
+                "UnknownError",
+                "The gateway did not receive a timely response.",
+            ),
             502 => ("UnknownError", "Bad gateway."),
             s if s >= 500 => ("generalException", "An unspecified error has occurred."),
             _ => ("BadRequest", "The request failed."),
@@ -171,7 +180,12 @@ impl StsError {
 
     /// The JSON body, with the trace/correlation ids and timestamp appended to
     /// the description as the identity platform does.
-    pub fn body(&self, now: chrono::DateTime<chrono::Utc>, trace_id: &str, correlation_id: &str) -> serde_json::Value {
+    pub fn body(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        trace_id: &str,
+        correlation_id: &str,
+    ) -> serde_json::Value {
         let stamp = now.format("%Y-%m-%d %H:%M:%SZ");
         json!({
             "error": self.error,

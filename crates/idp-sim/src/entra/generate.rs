@@ -12,49 +12,209 @@ use super::model::{fmt_ts_frac, Group, Method, MethodKind, SignIn, Store, User};
 use crate::common::SimRng;
 
 const GIVEN: &[&str] = &[
-    "Adele", "Alex", "Allan", "Diego", "Grady", "Henrietta", "Isaiah", "Johanna", "Joni", "Lee",
-    "Lidia", "Lynne", "Megan", "Miriam", "Nestor", "Patti", "Pradeep", "Amara", "Yuki", "Omar",
-    "Sofia", "Mateo", "Chen", "Priya", "Liam", "Olivia", "Noah", "Emma", "Aiden", "Fatima",
-    "Kwame", "Ingrid", "Rafael", "Zara", "Hiro", "Elena", "Tomas", "Aisha", "Lucas", "Maya",
+    "Adele",
+    "Alex",
+    "Allan",
+    "Diego",
+    "Grady",
+    "Henrietta",
+    "Isaiah",
+    "Johanna",
+    "Joni",
+    "Lee",
+    "Lidia",
+    "Lynne",
+    "Megan",
+    "Miriam",
+    "Nestor",
+    "Patti",
+    "Pradeep",
+    "Amara",
+    "Yuki",
+    "Omar",
+    "Sofia",
+    "Mateo",
+    "Chen",
+    "Priya",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Aiden",
+    "Fatima",
+    "Kwame",
+    "Ingrid",
+    "Rafael",
+    "Zara",
+    "Hiro",
+    "Elena",
+    "Tomas",
+    "Aisha",
+    "Lucas",
+    "Maya",
 ];
 const SURNAMES: &[&str] = &[
-    "Vance", "Wilber", "Deyoung", "Siciliani", "Archie", "Cerrato", "Langer", "Lauer", "Sherman",
-    "Gu", "Holloway", "Robbins", "Bowen", "Graham", "Wilke", "Fernandez", "Gupta", "Okafor",
-    "Tanaka", "Haddad", "Rossi", "Garcia", "Wang", "Patel", "Murphy", "Smith", "Johnson",
-    "Brown", "Kim", "Khan", "Mensah", "Larsen", "Silva", "Ahmed", "Sato", "Popescu", "Novak",
-    "Diallo", "Martin", "Cohen",
+    "Vance",
+    "Wilber",
+    "Deyoung",
+    "Siciliani",
+    "Archie",
+    "Cerrato",
+    "Langer",
+    "Lauer",
+    "Sherman",
+    "Gu",
+    "Holloway",
+    "Robbins",
+    "Bowen",
+    "Graham",
+    "Wilke",
+    "Fernandez",
+    "Gupta",
+    "Okafor",
+    "Tanaka",
+    "Haddad",
+    "Rossi",
+    "Garcia",
+    "Wang",
+    "Patel",
+    "Murphy",
+    "Smith",
+    "Johnson",
+    "Brown",
+    "Kim",
+    "Khan",
+    "Mensah",
+    "Larsen",
+    "Silva",
+    "Ahmed",
+    "Sato",
+    "Popescu",
+    "Novak",
+    "Diallo",
+    "Martin",
+    "Cohen",
 ];
 const DEPARTMENTS: &[&str] = &[
-    "Engineering", "Finance", "Sales", "Marketing", "Human Resources", "Legal", "Operations",
-    "IT", "Support", "Research",
+    "Engineering",
+    "Finance",
+    "Sales",
+    "Marketing",
+    "Human Resources",
+    "Legal",
+    "Operations",
+    "IT",
+    "Support",
+    "Research",
 ];
 const TITLES: &[&str] = &[
-    "Software Engineer", "Analyst", "Account Executive", "Product Manager", "Director",
-    "Accountant", "Recruiter", "Counsel", "Support Engineer", "Designer", "Administrator",
+    "Software Engineer",
+    "Analyst",
+    "Account Executive",
+    "Product Manager",
+    "Director",
+    "Accountant",
+    "Recruiter",
+    "Counsel",
+    "Support Engineer",
+    "Designer",
+    "Administrator",
 ];
-const OFFICES: &[&str] = &["18/2111", "20/1101", "131/1104", "Remote", "London", "Sydney"];
+const OFFICES: &[&str] = &[
+    "18/2111", "20/1101", "131/1104", "Remote", "London", "Sydney",
+];
 const GROUP_NAMES: &[&str] = &[
-    "All Company", "Engineering", "Finance", "Sales", "Marketing", "Human Resources", "Legal",
-    "Operations", "IT Admins", "Support", "Research", "Executives", "Contractors", "VPN Users",
+    "All Company",
+    "Engineering",
+    "Finance",
+    "Sales",
+    "Marketing",
+    "Human Resources",
+    "Legal",
+    "Operations",
+    "IT Admins",
+    "Support",
+    "Research",
+    "Executives",
+    "Contractors",
+    "VPN Users",
 ];
 
 /// (appDisplayName, appId, resourceDisplayName, resourceId, clientAppUsed)
 const APPS: &[(&str, &str, &str, &str, &str)] = &[
-    ("Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", "Office 365 Exchange Online", "00000002-0000-0ff1-ce00-000000000000", "Browser"),
-    ("Microsoft Teams", "1fec8e78-bce4-4aaf-ab1b-5451cc387264", "Microsoft Graph", "00000003-0000-0000-c000-000000000000", "Mobile Apps and Desktop clients"),
-    ("Azure Portal", "c44b4083-3bb0-49c1-b47d-974e53cbdf3c", "Windows Azure Service Management API", "797f4846-ba00-4fd7-ba43-dac1f8f63013", "Browser"),
-    ("Microsoft Office", "d3590ed6-52b3-4102-aeff-aad2292ab01c", "Office 365 SharePoint Online", "00000003-0000-0ff1-ce00-000000000000", "Mobile Apps and Desktop clients"),
-    ("Graph Explorer", "de8bc8b5-d9f9-48b1-a8ad-b748da725064", "Microsoft Graph", "00000003-0000-0000-c000-000000000000", "Browser"),
+    (
+        "Office 365 Exchange Online",
+        "00000002-0000-0ff1-ce00-000000000000",
+        "Office 365 Exchange Online",
+        "00000002-0000-0ff1-ce00-000000000000",
+        "Browser",
+    ),
+    (
+        "Microsoft Teams",
+        "1fec8e78-bce4-4aaf-ab1b-5451cc387264",
+        "Microsoft Graph",
+        "00000003-0000-0000-c000-000000000000",
+        "Mobile Apps and Desktop clients",
+    ),
+    (
+        "Azure Portal",
+        "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
+        "Windows Azure Service Management API",
+        "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+        "Browser",
+    ),
+    (
+        "Microsoft Office",
+        "d3590ed6-52b3-4102-aeff-aad2292ab01c",
+        "Office 365 SharePoint Online",
+        "00000003-0000-0ff1-ce00-000000000000",
+        "Mobile Apps and Desktop clients",
+    ),
+    (
+        "Graph Explorer",
+        "de8bc8b5-d9f9-48b1-a8ad-b748da725064",
+        "Microsoft Graph",
+        "00000003-0000-0000-c000-000000000000",
+        "Browser",
+    ),
 ];
 
 /// (city, state, countryOrRegion, lat, lon, ip prefix)
 const PLACES: &[(&str, &str, &str, f64, f64, &str)] = &[
-    ("Redmond", "Washington", "US", 47.680_500_030_517_58, -122.120_941_162_109_38, "131.107.159."),
-    ("New York", "New York", "US", 40.7128, -74.006, "64.233.160."),
+    (
+        "Redmond",
+        "Washington",
+        "US",
+        47.680_500_030_517_58,
+        -122.120_941_162_109_38,
+        "131.107.159.",
+    ),
+    (
+        "New York",
+        "New York",
+        "US",
+        40.7128,
+        -74.006,
+        "64.233.160.",
+    ),
     ("London", "England", "GB", 51.5072, -0.1276, "81.2.69."),
-    ("Sydney", "New South Wales", "AU", -33.8688, 151.2093, "1.128.0."),
+    (
+        "Sydney",
+        "New South Wales",
+        "AU",
+        -33.8688,
+        151.2093,
+        "1.128.0.",
+    ),
     ("Berlin", "Berlin", "DE", 52.52, 13.405, "85.214.132."),
-    ("Sao Paulo", "Sao Paulo", "BR", -23.5505, -46.6333, "177.71.128."),
+    (
+        "Sao Paulo",
+        "Sao Paulo",
+        "BR",
+        -23.5505,
+        -46.6333,
+        "177.71.128.",
+    ),
 ];
 /// Places of hostile sign-ins.
 const HOSTILE: &[(&str, &str, &str, f64, f64, &str)] = &[
@@ -97,7 +257,11 @@ pub fn outcome(code: u32) -> Outcome {
         .iter()
         .copied()
         .find(|o| o.code == code)
-        .unwrap_or(Outcome { code, reason: Some("Other."), details: None })
+        .unwrap_or(Outcome {
+            code,
+            reason: Some("Other."),
+            details: None,
+        })
 }
 
 pub struct Spec<'a> {
@@ -151,7 +315,9 @@ pub fn make_user(
             });
         }
     }
-    let phone = rng.chance(0.6).then(|| format!("+1 425555{:04}", rng.below(10_000)));
+    let phone = rng
+        .chance(0.6)
+        .then(|| format!("+1 425555{:04}", rng.below(10_000)));
     User {
         id: rng.uuid(),
         mail: Some(upn.clone()),
@@ -209,10 +375,15 @@ pub fn build(spec: &Spec<'_>, now: DateTime<Utc>, rng: &mut SimRng) -> Store {
         };
         // The first user is an enabled admin; about 5% of the others are disabled.
         let enabled = i == 0 || !rng.chance(0.05);
-        let created = now - Duration::days(rng.range(30, 1500)) - Duration::seconds(rng.range(0, 86_400));
+        let created =
+            now - Duration::days(rng.range(30, 1500)) - Duration::seconds(rng.range(0, 86_400));
         let mut user = make_user(rng, given, surname, upn, enabled, now, created);
         if i > 0 {
-            user.manager = Some(if i < managers { 0 } else { rng.below(managers as u64) as usize });
+            user.manager = Some(if i < managers {
+                0
+            } else {
+                rng.below(managers as u64) as usize
+            });
         }
         store.seq += 1;
         user.seq = store.seq;
@@ -287,9 +458,7 @@ pub fn pick_outcome(rng: &mut SimRng, enabled: bool) -> u32 {
         return 50057;
     }
     let weights = [80, 8, 2, 0, 3, 2, 2, 2, 1];
-    OUTCOMES
-        .get(rng.weighted(&weights))
-        .map_or(0, |o| o.code)
+    OUTCOMES.get(rng.weighted(&weights)).map_or(0, |o| o.code)
 }
 
 /// A v1.0 `signIn` for `user`. v1.0 has no `mfaDetail`/`authenticationDetails`

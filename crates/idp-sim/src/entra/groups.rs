@@ -50,7 +50,10 @@ pub async fn list(
     let top = odata::top(&q, 999)?.unwrap_or(sim.config().page_size);
     let filter = match q.get("$filter") {
         Some(t) => Some(odata::parse_filter(t).map_err(|t| {
-            GraphError::bad_request("BadRequest", format!("Invalid filter clause: syntax error near '{t}'."))
+            GraphError::bad_request(
+                "BadRequest",
+                format!("Invalid filter clause: syntax error near '{t}'."),
+            )
         })?),
         None => None,
     };
@@ -61,7 +64,9 @@ pub async fn list(
     let mut more = false;
     while pos < store.groups.len() {
         let g = render_group(&store.groups[pos]);
-        let keep = filter.as_ref().is_none_or(|f| odata::eval(f, &|p| g.get(p).cloned()));
+        let keep = filter
+            .as_ref()
+            .is_none_or(|f| odata::eval(f, &|p| g.get(p).cloned()));
         if keep {
             if value.len() == top {
                 more = true;
@@ -75,7 +80,11 @@ pub async fn list(
     let b = base(&sim, &headers);
     let mut body = json!({"@odata.context": format!("{b}/v1.0/$metadata#groups")});
     if more {
-        body["@odata.nextLink"] = json!(q.link(&b, "/v1.0/groups", ("$skiptoken", &odata::seal(&Cursor { p: pos }))));
+        body["@odata.nextLink"] = json!(q.link(
+            &b,
+            "/v1.0/groups",
+            ("$skiptoken", &odata::seal(&Cursor { p: pos }))
+        ));
     }
     body["value"] = Value::Array(value);
     Ok(Json(body).into_response())
@@ -90,10 +99,17 @@ pub async fn get_one(
 ) -> Answer {
     caller.require(GROUP_READ)?;
     let store = sim.store();
-    let g = store.group_index.get(&id).copied().ok_or_else(|| GraphError::not_found(&id))?;
+    let g = store
+        .group_index
+        .get(&id)
+        .copied()
+        .ok_or_else(|| GraphError::not_found(&id))?;
     let mut obj = render_group(&store.groups[g]);
     drop(store);
-    obj["@odata.context"] = json!(format!("{}/v1.0/$metadata#groups/$entity", base(&sim, &headers)));
+    obj["@odata.context"] = json!(format!(
+        "{}/v1.0/$metadata#groups/$entity",
+        base(&sim, &headers)
+    ));
     Ok(Json(obj).into_response())
 }
 
@@ -108,11 +124,19 @@ pub async fn members(
     caller.require(GROUP_READ)?;
     let q = Query::parse(raw.as_deref());
     let top = odata::top(&q, 999)?.unwrap_or(sim.config().page_size);
-    let select = odata::select(&q, super::model::USER_PROPERTIES, "microsoft.graph.directoryObject")?;
+    let select = odata::select(
+        &q,
+        super::model::USER_PROPERTIES,
+        "microsoft.graph.directoryObject",
+    )?;
     let from = start(&q)?;
     let domain = sim.config().domain.clone();
     let store = sim.store();
-    let g = store.group_index.get(&id).copied().ok_or_else(|| GraphError::not_found(&id))?;
+    let g = store
+        .group_index
+        .get(&id)
+        .copied()
+        .ok_or_else(|| GraphError::not_found(&id))?;
     let group = &store.groups[g];
     let mut value = Vec::new();
     let mut pos = from;
@@ -136,7 +160,11 @@ pub async fn members(
     let b = base(&sim, &headers);
     let mut body = json!({"@odata.context": format!("{b}/v1.0/$metadata#directoryObjects")});
     if more {
-        body["@odata.nextLink"] = json!(q.link(&b, &format!("/v1.0/groups/{id}/members"), ("$skiptoken", &odata::seal(&Cursor { p: pos }))));
+        body["@odata.nextLink"] = json!(q.link(
+            &b,
+            &format!("/v1.0/groups/{id}/members"),
+            ("$skiptoken", &odata::seal(&Cursor { p: pos }))
+        ));
     }
     body["value"] = Value::Array(value);
     Ok(Json(body).into_response())
@@ -149,13 +177,17 @@ pub async fn add_member(
     Path(id): Path<String>,
     body: String,
 ) -> Answer {
-    caller.require(&["GroupMember.ReadWrite.All", "Group.ReadWrite.All", "Directory.ReadWrite.All"])?;
-    let v: Value = serde_json::from_str(&body)
-        .map_err(|_| GraphError::bad_request("BadRequest", "Empty Payload. JSON content expected."))?;
-    let reference = v
-        .get("@odata.id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| GraphError::bad_request("Request_BadRequest", "Invalid object identifier ''."))?;
+    caller.require(&[
+        "GroupMember.ReadWrite.All",
+        "Group.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ])?;
+    let v: Value = serde_json::from_str(&body).map_err(|_| {
+        GraphError::bad_request("BadRequest", "Empty Payload. JSON content expected.")
+    })?;
+    let reference = v.get("@odata.id").and_then(Value::as_str).ok_or_else(|| {
+        GraphError::bad_request("Request_BadRequest", "Invalid object identifier ''.")
+    })?;
     let member_id = reference
         .trim_end_matches('/')
         .rsplit('/')
@@ -167,7 +199,11 @@ pub async fn add_member(
         .to_string();
     let now = sim.clock().now();
     let mut store = sim.store();
-    let g = store.group_index.get(&id).copied().ok_or_else(|| GraphError::not_found(&id))?;
+    let g = store
+        .group_index
+        .get(&id)
+        .copied()
+        .ok_or_else(|| GraphError::not_found(&id))?;
     let u = store
         .live_user(&member_id)
         .ok_or_else(|| GraphError::not_found(&member_id))?;

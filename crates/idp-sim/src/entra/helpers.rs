@@ -71,7 +71,15 @@ impl EntraSim {
             )
         });
         let mut rng = std::mem::take(&mut store.rng);
-        let mut user = make_user(&mut rng, &new.given_name, &new.surname, upn, new.account_enabled, now, now);
+        let mut user = make_user(
+            &mut rng,
+            &new.given_name,
+            &new.surname,
+            upn,
+            new.account_enabled,
+            now,
+            now,
+        );
         store.rng = rng;
         if new.department.is_some() {
             user.department = new.department;
@@ -203,7 +211,10 @@ impl EntraSim {
     /// Adds a user to a group; `false` when either is unknown or already a member.
     pub fn add_to_group(&self, group_id: &str, user_id: &str) -> bool {
         let mut store = self.store();
-        let (Some(g), Some(u)) = (store.group_index.get(group_id).copied(), store.live_user(user_id)) else {
+        let (Some(g), Some(u)) = (
+            store.group_index.get(group_id).copied(),
+            store.live_user(user_id),
+        ) else {
             return false;
         };
         let group = &mut store.groups[g];
@@ -306,7 +317,11 @@ impl EntraSim {
 
     /// Every sign-in, newest first, visible yet or not.
     pub fn signins(&self) -> Vec<Value> {
-        self.store().signins.iter().map(|s| s.body.clone()).collect()
+        self.store()
+            .signins
+            .iter()
+            .map(|s| s.body.clone())
+            .collect()
     }
 
     /// Expires every delta token issued so far: using one answers 400

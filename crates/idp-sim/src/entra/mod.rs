@@ -254,7 +254,10 @@ impl EntraSim {
         let token_key = format!("entra-sim-{}-{}", config.seed, rng.hex(32)).into_bytes();
         let mut limits = BTreeMap::new();
         for app in 0..=config.extra_apps.len() as u32 {
-            limits.insert((app, Bucket::IdentityProtection), config.identity_protection_per_minute);
+            limits.insert(
+                (app, Bucket::IdentityProtection),
+                config.identity_protection_per_minute,
+            );
             limits.insert((app, Bucket::AuditLogs), config.audit_logs_per_minute);
         }
         let limiter = RateLimiter::new(60_000, config.rate_limit_per_minute, limits);
@@ -355,7 +358,8 @@ impl EntraSim {
 
     /// Queues a fault for request paths starting with `path_prefix`.
     pub fn inject_on(&self, path_prefix: &str, fault: Fault) {
-        self.fault_queue().push(fault, Some(path_prefix.to_string()));
+        self.fault_queue()
+            .push(fault, Some(path_prefix.to_string()));
     }
 
     pub fn clear_faults(&self) {

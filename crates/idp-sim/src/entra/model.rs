@@ -273,9 +273,19 @@ impl User {
                 Some(m) => json!([format!("SMTP:{m}")]),
                 None => json!([]),
             },
-            "creationType" | "externalUserState" | "employeeType" | "city" | "country"
-            | "state" | "streetAddress" | "postalCode" | "ageGroup" | "showInAddressList"
-            | "passwordPolicies" | "faxNumber" | "preferredDataLocation" => Value::Null,
+            "creationType"
+            | "externalUserState"
+            | "employeeType"
+            | "city"
+            | "country"
+            | "state"
+            | "streetAddress"
+            | "postalCode"
+            | "ageGroup"
+            | "showInAddressList"
+            | "passwordPolicies"
+            | "faxNumber"
+            | "preferredDataLocation" => Value::Null,
             "imAddresses" => json!([]),
             _ => return None,
         })
@@ -308,7 +318,11 @@ impl User {
             "businessPhones" => {
                 self.business_phones = value
                     .as_array()
-                    .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
                     .unwrap_or_default()
             }
             "id" | "createdDateTime" | "deletedDateTime" | "signInActivity" => return false,
@@ -452,7 +466,8 @@ impl Store {
                 continue;
             }
             let res = s.resource.trim_start_matches('/').to_ascii_lowercase();
-            let matches = res == "users" || res == format!("users/{}", user_id.to_ascii_lowercase());
+            let matches =
+                res == "users" || res == format!("users/{}", user_id.to_ascii_lowercase());
             if matches && s.change_types.iter().any(|c| c == change_type) {
                 self.pending.push(PendingNotification {
                     subscription_id: s.id.clone(),

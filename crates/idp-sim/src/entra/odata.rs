@@ -105,7 +105,11 @@ pub fn max_page_size(headers: &HeaderMap, max: usize) -> Option<usize> {
 }
 
 /// `$select` validated against `known` for type `type_name`.
-pub fn select(q: &Query, known: &[&str], type_name: &str) -> Result<Option<Vec<String>>, GraphError> {
+pub fn select(
+    q: &Query,
+    known: &[&str],
+    type_name: &str,
+) -> Result<Option<Vec<String>>, GraphError> {
     let Some(raw) = q.get("$select") else {
         return Ok(None);
     };
@@ -231,7 +235,11 @@ fn parse_or(t: &[Tok], pos: &mut usize) -> Result<Filter, String> {
         *pos += 1;
         items.push(parse_and(t, pos)?);
     }
-    Ok(if items.len() == 1 { items.remove(0) } else { Filter::Or(items) })
+    Ok(if items.len() == 1 {
+        items.remove(0)
+    } else {
+        Filter::Or(items)
+    })
 }
 
 fn parse_and(t: &[Tok], pos: &mut usize) -> Result<Filter, String> {
@@ -240,7 +248,11 @@ fn parse_and(t: &[Tok], pos: &mut usize) -> Result<Filter, String> {
         *pos += 1;
         items.push(parse_atom(t, pos)?);
     }
-    Ok(if items.len() == 1 { items.remove(0) } else { Filter::And(items) })
+    Ok(if items.len() == 1 {
+        items.remove(0)
+    } else {
+        Filter::And(items)
+    })
 }
 
 fn parse_atom(t: &[Tok], pos: &mut usize) -> Result<Filter, String> {
@@ -255,17 +267,27 @@ fn parse_atom(t: &[Tok], pos: &mut usize) -> Result<Filter, String> {
             Ok(f)
         }
         Some(Tok::Word(w)) if w.eq_ignore_ascii_case("startswith") => {
-            let (Some(Tok::Open), Some(Tok::Word(prop)), Some(Tok::Comma), Some(Tok::Str(v)), Some(Tok::Close)) = (
+            let (
+                Some(Tok::Open),
+                Some(Tok::Word(prop)),
+                Some(Tok::Comma),
+                Some(Tok::Str(v)),
+                Some(Tok::Close),
+            ) = (
                 t.get(*pos + 1),
                 t.get(*pos + 2),
                 t.get(*pos + 3),
                 t.get(*pos + 4),
                 t.get(*pos + 5),
-            ) else {
+            )
+            else {
                 return Err(w.clone());
             };
             *pos += 6;
-            Ok(Filter::StartsWith { prop: prop.clone(), value: v.clone() })
+            Ok(Filter::StartsWith {
+                prop: prop.clone(),
+                value: v.clone(),
+            })
         }
         Some(Tok::Word(prop)) => {
             let op = match t.get(*pos + 1) {
@@ -293,7 +315,11 @@ fn parse_atom(t: &[Tok], pos: &mut usize) -> Result<Filter, String> {
                 _ => return Err(prop.clone()),
             };
             *pos += 3;
-            Ok(Filter::Cmp { prop: prop.clone(), op, value })
+            Ok(Filter::Cmp {
+                prop: prop.clone(),
+                op,
+                value,
+            })
         }
         _ => Err("filter".into()),
     }
@@ -314,7 +340,10 @@ pub fn compare(left: &Value, op: Op, right: &Value) -> bool {
                 _ => Some(a.to_ascii_lowercase().cmp(&b.to_ascii_lowercase())),
             }
         }
-        (Value::Number(a), Value::Number(b)) => a.as_f64().zip(b.as_f64()).and_then(|(x, y)| x.partial_cmp(&y)),
+        (Value::Number(a), Value::Number(b)) => a
+            .as_f64()
+            .zip(b.as_f64())
+            .and_then(|(x, y)| x.partial_cmp(&y)),
         (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
         (Value::Null, Value::Null) => Some(Ordering::Equal),
         _ => None,
@@ -341,7 +370,12 @@ pub fn eval(f: &Filter, get: &dyn Fn(&str) -> Option<Value>) -> bool {
             compare(&left, *op, value)
         }
         Filter::StartsWith { prop, value } => get(prop)
-            .and_then(|v| v.as_str().map(|s| s.to_ascii_lowercase().starts_with(&value.to_ascii_lowercase())))
+            .and_then(|v| {
+                v.as_str().map(|s| {
+                    s.to_ascii_lowercase()
+                        .starts_with(&value.to_ascii_lowercase())
+                })
+            })
             .unwrap_or(false),
     }
 }
@@ -360,7 +394,10 @@ mod tests {
 
     #[test]
     fn parses_the_documented_filters() {
-        let f = parse_filter("createdDateTime ge 2024-05-01T00:00:00Z and createdDateTime le 2024-05-02T00:00:00Z").unwrap();
+        let f = parse_filter(
+            "createdDateTime ge 2024-05-01T00:00:00Z and createdDateTime le 2024-05-02T00:00:00Z",
+        )
+        .unwrap();
         assert!(matches!(f, Filter::And(ref v) if v.len() == 2));
         let f = parse_filter("id eq 'a' or id eq 'b'").unwrap();
         assert!(eval(&f, &|_| Some(Value::String("B".into()))));

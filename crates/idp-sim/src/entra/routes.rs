@@ -18,12 +18,27 @@ pub fn router(sim: EntraSim) -> Router {
         .route("/v1.0/users/delta", get(users::delta))
         .route("/v1.0/users/delta()", get(users::delta))
         .route("/v1.0/users/microsoft.graph.delta()", get(users::delta))
-        .route("/v1.0/users/{id}", get(users::get_one).patch(writes::patch_user))
+        .route(
+            "/v1.0/users/{id}",
+            get(users::get_one).patch(writes::patch_user),
+        )
         .route("/v1.0/users/{id}/manager", get(users::manager))
-        .route("/v1.0/users/{id}/transitiveMemberOf", get(users::transitive_member_of))
-        .route("/v1.0/users/{id}/memberOf", get(users::transitive_member_of))
-        .route("/v1.0/users/{id}/authentication/methods", get(users::methods))
-        .route("/v1.0/users/{id}/revokeSignInSessions", post(writes::revoke_sessions))
+        .route(
+            "/v1.0/users/{id}/transitiveMemberOf",
+            get(users::transitive_member_of),
+        )
+        .route(
+            "/v1.0/users/{id}/memberOf",
+            get(users::transitive_member_of),
+        )
+        .route(
+            "/v1.0/users/{id}/authentication/methods",
+            get(users::methods),
+        )
+        .route(
+            "/v1.0/users/{id}/revokeSignInSessions",
+            post(writes::revoke_sessions),
+        )
         .route("/v1.0/organization", get(users::organization))
         .route("/v1.0/groups", get(groups::list))
         .route("/v1.0/groups/{id}", get(groups::get_one))
@@ -34,7 +49,10 @@ pub fn router(sim: EntraSim) -> Router {
             "/v1.0/identityProtection/riskyUsers/confirmCompromised",
             post(writes::confirm_compromised),
         )
-        .route("/v1.0/subscriptions", get(subscriptions::list).post(subscriptions::create))
+        .route(
+            "/v1.0/subscriptions",
+            get(subscriptions::list).post(subscriptions::create),
+        )
         .route(
             "/v1.0/subscriptions/{id}",
             get(subscriptions::get_one)

@@ -75,11 +75,17 @@ pub async fn list(
     let filter = match q.get("$filter") {
         Some(t) => {
             let f = odata::parse_filter(t).map_err(|t| {
-                GraphError::bad_request("BadRequest", format!("Invalid filter clause: syntax error near '{t}'."))
+                GraphError::bad_request(
+                    "BadRequest",
+                    format!("Invalid filter clause: syntax error near '{t}'."),
+                )
             })?;
             let mut names = Vec::new();
             odata::props(&f, &mut names);
-            if let Some(n) = names.iter().find(|n| !FILTERABLE.iter().any(|a| a.eq_ignore_ascii_case(n))) {
+            if let Some(n) = names
+                .iter()
+                .find(|n| !FILTERABLE.iter().any(|a| a.eq_ignore_ascii_case(n)))
+            {
                 return Err(GraphError::bad_request(
                     "BadRequest",
                     format!("Invalid filter clause: Could not find a property named '{n}' on type 'microsoft.graph.signIn'."),
@@ -122,7 +128,11 @@ pub async fn list(
         }
         if let Some(f) = &filter {
             if !odata::eval(f, &|p| {
-                let canon = FILTERABLE.iter().find(|a| a.eq_ignore_ascii_case(p)).copied().unwrap_or(p);
+                let canon = FILTERABLE
+                    .iter()
+                    .find(|a| a.eq_ignore_ascii_case(p))
+                    .copied()
+                    .unwrap_or(p);
                 path_get(&s.body, canon)
             }) {
                 return true;
@@ -162,7 +172,8 @@ pub async fn list(
     let mut body = json!({"@odata.context": format!("{b}/v1.0/$metadata#auditLogs/signIns")});
     if let (true, Some((c, id))) = (more, last) {
         let token = odata::seal(&Cursor { snap, c, id, asc });
-        body["@odata.nextLink"] = json!(q.link(&b, "/v1.0/auditLogs/signIns", ("$skiptoken", &token)));
+        body["@odata.nextLink"] =
+            json!(q.link(&b, "/v1.0/auditLogs/signIns", ("$skiptoken", &token)));
     }
     body["value"] = Value::Array(value);
     Ok(Json(body).into_response())

@@ -29,11 +29,19 @@ use crate::common::http::encode;
 const CHANGE_TYPES: &[&str] = &["created", "updated", "deleted"];
 
 fn parse_expiration(sim: &EntraSim, v: Option<&Value>) -> Result<DateTime<Utc>, GraphError> {
-    let text = v
-        .and_then(Value::as_str)
-        .ok_or_else(|| GraphError::bad_request("InvalidRequest", "expirationDateTime is a required property for subscription creation."))?;
+    let text = v.and_then(Value::as_str).ok_or_else(|| {
+        GraphError::bad_request(
+            "InvalidRequest",
+            "expirationDateTime is a required property for subscription creation.",
+        )
+    })?;
     let t = DateTime::parse_from_rfc3339(text)
-        .map_err(|_| GraphError::bad_request("InvalidRequest", format!("Invalid expirationDateTime '{text}'.")))?
+        .map_err(|_| {
+            GraphError::bad_request(
+                "InvalidRequest",
+                format!("Invalid expirationDateTime '{text}'."),
+            )
+        })?
         .with_timezone(&Utc);
     let now = sim.clock().now();
     let max = sim.config().max_subscription_minutes;
@@ -97,7 +105,9 @@ fn parse_body(body: &str) -> Result<serde_json::Map<String, Value>, GraphError> 
     serde_json::from_str::<Value>(body)
         .ok()
         .and_then(|v| v.as_object().cloned())
-        .ok_or_else(|| GraphError::bad_request("BadRequest", "Empty Payload. JSON content expected."))
+        .ok_or_else(|| {
+            GraphError::bad_request("BadRequest", "Empty Payload. JSON content expected.")
+        })
 }
 
 /// `POST /v1.0/subscriptions`.
@@ -110,8 +120,12 @@ pub async fn create(
     caller.require(USER_READ)?;
     let b = parse_body(&body)?;
     let text = |k: &str| b.get(k).and_then(Value::as_str).map(String::from);
-    let resource = text("resource")
-        .ok_or_else(|| GraphError::bad_request("InvalidRequest", "resource is a required property for subscription creation."))?;
+    let resource = text("resource").ok_or_else(|| {
+        GraphError::bad_request(
+            "InvalidRequest",
+            "resource is a required property for subscription creation.",
+        )
+    })?;
     let res = resource.trim_start_matches('/').to_ascii_lowercase();
     if res != "users" && !res.starts_with("users/") {
         return Err(GraphError::bad_request(
@@ -119,22 +133,42 @@ pub async fn create(
             format!("Resource '{resource}' is not supported by this simulator; only 'users' is."),
         ));
     }
-    let change_type = text("changeType")
-        .ok_or_else(|| GraphError::bad_request("InvalidRequest", "changeType is a required property for subscription creation."))?;
-    let change_types: Vec<String> = change_type.split(',').map(|c| c.trim().to_string()).collect();
-    if let Some(bad) = change_types.iter().find(|c| !CHANGE_TYPES.contains(&c.as_str())) {
+    let change_type = text("changeType").ok_or_else(|| {
+        GraphError::bad_request(
+            "InvalidRequest",
+            "changeType is a required property for subscription creation.",
+        )
+    })?;
+    let change_types: Vec<String> = change_type
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .collect();
+    if let Some(bad) = change_types
+        .iter()
+        .find(|c| !CHANGE_TYPES.contains(&c.as_str()))
+    {
         return Err(GraphError::bad_request(
             "InvalidRequest",
             format!("'{bad}' is not a valid change type."),
         ));
     }
-    let url = text("notificationUrl")
-        .ok_or_else(|| GraphError::bad_request("InvalidRequest", "notificationUrl is a required property for subscription creation."))?;
+    let url = text("notificationUrl").ok_or_else(|| {
+        GraphError::bad_request(
+            "InvalidRequest",
+            "notificationUrl is a required property for subscription creation.",
+        )
+    })?;
     if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(GraphError::bad_request("InvalidRequest", "Invalid notification url."));
+        return Err(GraphError::bad_request(
+            "InvalidRequest",
+            "Invalid notification url.",
+        ));
     }
     let client_state = text("clientState");
-    if client_state.as_ref().is_some_and(|c| c.chars().count() > 128) {
+    if client_state
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 128)
+    {
         return Err(GraphError::bad_request(
             "InvalidRequest",
             "clientState cannot be longer than 128 characters.",

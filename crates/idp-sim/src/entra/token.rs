@@ -73,8 +73,10 @@ fn sts(sim: &EntraSim, err: StsError) -> Response {
     sim.store().rng = rng;
     let body = err.body(sim.clock().now(), &trace, &corr);
     let mut resp = (err.status, axum::Json(body)).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store, no-cache"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store, no-cache"),
+    );
     resp
 }
 
@@ -90,8 +92,8 @@ pub async fn issue(
         .into_owned()
         .collect();
     let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let tenant_ok = tenant.eq_ignore_ascii_case(&cfg.directory_id)
-        || tenant.eq_ignore_ascii_case(&cfg.domain);
+    let tenant_ok =
+        tenant.eq_ignore_ascii_case(&cfg.directory_id) || tenant.eq_ignore_ascii_case(&cfg.domain);
     if !tenant_ok {
         return sts(
             &sim,
@@ -105,17 +107,40 @@ pub async fn issue(
     }
     let grant = get("grant_type").unwrap_or_default();
     if grant.is_empty() {
-        return sts(&sim, StsError::new(StatusCode::BAD_REQUEST, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.".into()));
+        return sts(
+            &sim,
+            StsError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.".into(),
+            ),
+        );
     }
     if grant != "client_credentials" {
-        return sts(&sim, StsError::new(StatusCode::BAD_REQUEST, "unsupported_grant_type", 70003, format!("The app requested an unsupported grant type '{grant}'.")));
+        return sts(
+            &sim,
+            StsError::new(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                70003,
+                format!("The app requested an unsupported grant type '{grant}'."),
+            ),
+        );
     }
     // Client authentication: the form, or HTTP Basic.
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| {
             s.split_once(':').map(|(u, p)| {
@@ -131,10 +156,21 @@ pub async fn issue(
     let client_id = get("client_id").or_else(|| basic.as_ref().map(|b| b.0.clone()));
     let secret = get("client_secret").or_else(|| basic.as_ref().map(|b| b.1.clone()));
     let Some(client_id) = client_id.filter(|c| !c.is_empty()) else {
-        return sts(&sim, StsError::new(StatusCode::BAD_REQUEST, "invalid_request", 900144, "The request body must contain the following parameter: 'client_id'.".into()));
+        return sts(
+            &sim,
+            StsError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'client_id'.".into(),
+            ),
+        );
     };
     let all = apps(&sim);
-    let Some(app) = all.iter().find(|a| a.client_id.eq_ignore_ascii_case(&client_id)) else {
+    let Some(app) = all
+        .iter()
+        .find(|a| a.client_id.eq_ignore_ascii_case(&client_id))
+    else {
         return sts(&sim, StsError::new(StatusCode::BAD_REQUEST, "unauthorized_client", 700016, format!("Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.", cfg.domain)));
     };
     let Some(secret) = secret.filter(|s| !s.is_empty()) else {
@@ -180,7 +216,15 @@ pub async fn issue(
     ) {
         Ok(t) => t,
         Err(_) => {
-            return sts(&sim, StsError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", 90033, "A transient error has occurred. Please try again.".into()))
+            return sts(
+                &sim,
+                StsError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    90033,
+                    "A transient error has occurred. Please try again.".into(),
+                ),
+            )
         }
     };
     let mut resp = axum::Json(json!({
@@ -190,8 +234,10 @@ pub async fn issue(
         "access_token": token,
     }))
     .into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store, no-cache"));
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store, no-cache"),
+    );
     resp
 }
 
@@ -218,13 +264,10 @@ pub fn check(sim: &EntraSim, headers: &HeaderMap) -> Result<Caller, GraphError> 
     v.validate_exp = false;
     v.validate_aud = false;
     v.required_spec_claims.clear();
-    let claims: Value = jsonwebtoken::decode::<Value>(
-        token,
-        &DecodingKey::from_secret(&sim.shared.token_key),
-        &v,
-    )
-    .map(|d| d.claims)
-    .map_err(|_| GraphError::invalid_token("Invalid signature."))?;
+    let claims: Value =
+        jsonwebtoken::decode::<Value>(token, &DecodingKey::from_secret(&sim.shared.token_key), &v)
+            .map(|d| d.claims)
+            .map_err(|_| GraphError::invalid_token("Invalid signature."))?;
     let now = sim.clock().now().timestamp();
     let exp = claims["exp"].as_i64().unwrap_or(0);
     let nbf = claims["nbf"].as_i64().unwrap_or(0);
@@ -241,7 +284,11 @@ pub fn check(sim: &EntraSim, headers: &HeaderMap) -> Result<Caller, GraphError> 
         client_id: claims["appid"].as_str().unwrap_or_default().to_string(),
         roles: claims["roles"]
             .as_array()
-            .map(|a| a.iter().filter_map(|r| r.as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default(),
     })
 }

@@ -56,7 +56,11 @@ fn context(base: &str, what: &str, select: Option<&[String]>) -> String {
 }
 
 /// Checks the licence and permission `signInActivity` needs.
-fn check_sign_in_activity(sim: &EntraSim, caller: &Caller, select: Option<&[String]>) -> Result<(), GraphError> {
+fn check_sign_in_activity(
+    sim: &EntraSim,
+    caller: &Caller,
+    select: Option<&[String]>,
+) -> Result<(), GraphError> {
     if select.is_some_and(|s| s.iter().any(|p| p == "signInActivity")) {
         if !sim.config().premium {
             return Err(GraphError::non_premium());
@@ -71,7 +75,10 @@ fn parse_user_filter(q: &Query, allowed: &[&str]) -> Result<Option<Filter>, Grap
         return Ok(None);
     };
     let f = odata::parse_filter(text).map_err(|t| {
-        GraphError::bad_request("BadRequest", format!("Invalid filter clause: syntax error near '{t}'."))
+        GraphError::bad_request(
+            "BadRequest",
+            format!("Invalid filter clause: syntax error near '{t}'."),
+        )
     })?;
     let mut names = Vec::new();
     odata::props(&f, &mut names);
@@ -111,10 +118,20 @@ fn expand_manager(q: &Query) -> Result<bool, GraphError> {
     }
 }
 
-fn render_with_manager(store: &Store, u: &User, select: Option<&[String]>, expand: bool, domain: &str) -> Value {
+fn render_with_manager(
+    store: &Store,
+    u: &User,
+    select: Option<&[String]>,
+    expand: bool,
+    domain: &str,
+) -> Value {
     let mut obj = u.render(select, domain);
     if expand {
-        if let Some(m) = u.manager.and_then(|i| store.users.get(i)).filter(|m| m.visible()) {
+        if let Some(m) = u
+            .manager
+            .and_then(|i| store.users.get(i))
+            .filter(|m| m.visible())
+        {
             let mut mo = Map::new();
             mo.insert("@odata.type".into(), json!("#microsoft.graph.user"));
             mo.extend(m.render(None, domain));
@@ -144,9 +161,13 @@ pub async fn list(
     let filter = parse_user_filter(&q, FILTERABLE)?;
     let expand = expand_manager(&q)?;
     let start = match q.get("$skiptoken") {
-        Some(t) => odata::open::<ListCursor>(t)
-            .ok_or_else(|| GraphError::bad_request("Request_BadRequest", "Invalid skip token."))?
-            .p,
+        Some(t) => {
+            odata::open::<ListCursor>(t)
+                .ok_or_else(|| {
+                    GraphError::bad_request("Request_BadRequest", "Invalid skip token.")
+                })?
+                .p
+        }
         None => 0,
     };
     let domain = sim.config().domain.clone();
@@ -161,7 +182,13 @@ pub async fn list(
                 more = true;
                 break;
             }
-            value.push(render_with_manager(&store, u, select.as_deref(), expand, &domain));
+            value.push(render_with_manager(
+                &store,
+                u,
+                select.as_deref(),
+                expand,
+                &domain,
+            ));
         }
         pos += 1;
     }
@@ -171,7 +198,11 @@ pub async fn list(
         "@odata.context": context(&b, "users", select.as_deref()),
     });
     if more {
-        body["@odata.nextLink"] = json!(q.link(&b, "/v1.0/users", ("$skiptoken", &odata::seal(&ListCursor { p: pos }))));
+        body["@odata.nextLink"] = json!(q.link(
+            &b,
+            "/v1.0/users",
+            ("$skiptoken", &odata::seal(&ListCursor { p: pos }))
+        ));
     }
     body["value"] = Value::Array(value);
     Ok(Json(body).into_response())
@@ -192,13 +223,27 @@ pub async fn get_one(
     let expand = expand_manager(&q)?;
     let domain = sim.config().domain.clone();
     let store = sim.store();
-    let idx = store.live_user(&id).ok_or_else(|| GraphError::not_found(&id))?;
-    let mut obj = render_with_manager(&store, &store.users[idx], select.as_deref(), expand, &domain);
+    let idx = store
+        .live_user(&id)
+        .ok_or_else(|| GraphError::not_found(&id))?;
+    let mut obj = render_with_manager(
+        &store,
+        &store.users[idx],
+        select.as_deref(),
+        expand,
+        &domain,
+    );
     drop(store);
     let b = base(&sim, &headers);
     if let Some(o) = obj.as_object_mut() {
         let mut out = Map::new();
-        out.insert("@odata.context".into(), json!(format!("{}/$entity", context(&b, "users", select.as_deref()))));
+        out.insert(
+            "@odata.context".into(),
+            json!(format!(
+                "{}/$entity",
+                context(&b, "users", select.as_deref())
+            )),
+        );
         out.extend(std::mem::take(o));
         *o = out;
     }
@@ -215,7 +260,9 @@ pub async fn manager(
     caller.require(USER_READ)?;
     let domain = sim.config().domain.clone();
     let store = sim.store();
-    let idx = store.live_user(&id).ok_or_else(|| GraphError::not_found(&id))?;
+    let idx = store
+        .live_user(&id)
+        .ok_or_else(|| GraphError::not_found(&id))?;
     let m = store.users[idx]
         .manager
         .and_then(|i| store.users.get(i))
@@ -224,7 +271,10 @@ pub async fn manager(
     let mut out = Map::new();
     out.insert(
         "@odata.context".into(),
-        json!(format!("{}/v1.0/$metadata#directoryObjects/$entity", base(&sim, &headers))),
+        json!(format!(
+            "{}/v1.0/$metadata#directoryObjects/$entity",
+            base(&sim, &headers)
+        )),
     );
     out.insert("@odata.type".into(), json!("#microsoft.graph.user"));
     out.extend(m.render(None, &domain));
@@ -264,7 +314,9 @@ pub async fn transitive_member_of(
         "Directory.ReadWrite.All",
     ])?;
     let store = sim.store();
-    let idx = store.live_user(&id).ok_or_else(|| GraphError::not_found(&id))?;
+    let idx = store
+        .live_user(&id)
+        .ok_or_else(|| GraphError::not_found(&id))?;
     let value: Vec<Value> = store
         .groups_of(idx)
         .into_iter()
@@ -290,7 +342,9 @@ pub async fn methods(
         "UserAuthenticationMethod.ReadWrite.All",
     ])?;
     let store = sim.store();
-    let idx = store.live_user(&id).ok_or_else(|| GraphError::not_found(&id))?;
+    let idx = store
+        .live_user(&id)
+        .ok_or_else(|| GraphError::not_found(&id))?;
     let u = &store.users[idx];
     let value: Vec<Value> = u.methods.iter().map(|m| m.render(u)).collect();
     let uid = u.id.clone();
@@ -370,7 +424,11 @@ fn delta_ids(q: &Query) -> Result<Option<Vec<String>>, GraphError> {
     let mut ids = Vec::new();
     for c in clauses {
         match c {
-            Filter::Cmp { prop, op: odata::Op::Eq, value: Value::String(id) } if prop == "id" => ids.push(id),
+            Filter::Cmp {
+                prop,
+                op: odata::Op::Eq,
+                value: Value::String(id),
+            } if prop == "id" => ids.push(id),
             _ => return Err(unsupported()),
         }
     }
@@ -422,7 +480,15 @@ pub async fn delta(
         if t.eq_ignore_ascii_case("latest") {
             // "Sync from now": no data, just a deltaLink.
             let select = odata::select(&q, USER_PROPERTIES, "microsoft.graph.user")?;
-            let st = DeltaState { g: gen, iss: now_ms, since: Some(seq_now), upto: seq_now, pos: 0, sel: select, ids: delta_ids(&q)? };
+            let st = DeltaState {
+                g: gen,
+                iss: now_ms,
+                since: Some(seq_now),
+                upto: seq_now,
+                pos: 0,
+                sel: select,
+                ids: delta_ids(&q)?,
+            };
             return Ok(Json(json!({
                 "@odata.context": format!("{b}/v1.0/$metadata#users"),
                 "@odata.deltaLink": format!("{b}/v1.0/users/delta?$deltatoken={}", odata::seal(&st)),
@@ -432,20 +498,46 @@ pub async fn delta(
         }
         let prev: DeltaState = odata::open(t).ok_or_else(bad_token)?;
         check(&prev)?;
-        let pos = sim.store().changes.partition_point(|(s, _)| *s <= prev.upto);
-        DeltaState { g: gen, iss: now_ms, since: Some(prev.upto), upto: seq_now, pos, sel: prev.sel, ids: prev.ids }
+        let pos = sim
+            .store()
+            .changes
+            .partition_point(|(s, _)| *s <= prev.upto);
+        DeltaState {
+            g: gen,
+            iss: now_ms,
+            since: Some(prev.upto),
+            upto: seq_now,
+            pos,
+            sel: prev.sel,
+            ids: prev.ids,
+        }
     } else {
         let select = odata::select(&q, USER_PROPERTIES, "microsoft.graph.user")?;
-        if select.as_ref().is_some_and(|s| s.iter().any(|p| p == "signInActivity")) {
-            return Err(GraphError::bad_request("Request_UnsupportedQuery", "Property 'signInActivity' is not supported for delta query."));
+        if select
+            .as_ref()
+            .is_some_and(|s| s.iter().any(|p| p == "signInActivity"))
+        {
+            return Err(GraphError::bad_request(
+                "Request_UnsupportedQuery",
+                "Property 'signInActivity' is not supported for delta query.",
+            ));
         }
-        DeltaState { g: gen, iss: now_ms, since: None, upto: seq_now, pos: 0, sel: select, ids: delta_ids(&q)? }
+        DeltaState {
+            g: gen,
+            iss: now_ms,
+            since: None,
+            upto: seq_now,
+            pos: 0,
+            sel: select,
+            ids: delta_ids(&q)?,
+        }
     };
     let page = odata::max_page_size(&headers, 999);
     let size = page.unwrap_or(sim.config().delta_page_size).max(1);
     let domain = sim.config().domain.clone();
     let wanted = |u: &User, ids: &Option<Vec<String>>| {
-        ids.as_ref().is_none_or(|ids| ids.iter().any(|i| i.eq_ignore_ascii_case(&u.id)))
+        ids.as_ref()
+            .is_none_or(|ids| ids.iter().any(|i| i.eq_ignore_ascii_case(&u.id)))
     };
     let store = sim.store();
     let mut value = Vec::new();
@@ -468,7 +560,9 @@ pub async fn delta(
                     break;
                 }
                 pos += 1;
-                let Some(u) = store.users.get(idx) else { continue };
+                let Some(u) = store.users.get(idx) else {
+                    continue;
+                };
                 // Only a user's latest change counts; one changed again after
                 // the snapshot shows in the next round instead.
                 if u.seq != seq || !wanted(u, &state.ids) {
@@ -488,11 +582,25 @@ pub async fn delta(
     drop(store);
     let mut body = json!({"@odata.context": format!("{b}/v1.0/$metadata#users")});
     if done {
-        let next = DeltaState { g: gen, iss: now_ms, since: Some(state.upto), upto: state.upto, pos: 0, sel: state.sel, ids: state.ids };
-        body["@odata.deltaLink"] = json!(format!("{b}/v1.0/users/delta?$deltatoken={}", odata::seal(&next)));
+        let next = DeltaState {
+            g: gen,
+            iss: now_ms,
+            since: Some(state.upto),
+            upto: state.upto,
+            pos: 0,
+            sel: state.sel,
+            ids: state.ids,
+        };
+        body["@odata.deltaLink"] = json!(format!(
+            "{b}/v1.0/users/delta?$deltatoken={}",
+            odata::seal(&next)
+        ));
     } else {
         let next = DeltaState { pos, ..state };
-        body["@odata.nextLink"] = json!(format!("{b}/v1.0/users/delta?$skiptoken={}", odata::seal(&next)));
+        body["@odata.nextLink"] = json!(format!(
+            "{b}/v1.0/users/delta?$skiptoken={}",
+            odata::seal(&next)
+        ));
     }
     body["value"] = Value::Array(value);
     let mut resp = Json(body).into_response();

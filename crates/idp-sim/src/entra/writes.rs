@@ -30,20 +30,30 @@ pub async fn patch_user(
     Path(id): Path<String>,
     body: String,
 ) -> Answer {
-    let patch: Value = serde_json::from_str(&body)
-        .map_err(|_| GraphError::bad_request("BadRequest", "Empty Payload. JSON content expected."))?;
-    let obj = patch
-        .as_object()
-        .ok_or_else(|| GraphError::bad_request("BadRequest", "Invalid request body: a JSON object is expected."))?;
+    let patch: Value = serde_json::from_str(&body).map_err(|_| {
+        GraphError::bad_request("BadRequest", "Empty Payload. JSON content expected.")
+    })?;
+    let obj = patch.as_object().ok_or_else(|| {
+        GraphError::bad_request(
+            "BadRequest",
+            "Invalid request body: a JSON object is expected.",
+        )
+    })?;
     let only_enable = !obj.is_empty() && obj.keys().all(|k| k == "accountEnabled");
     if only_enable {
-        caller.require(&["User.EnableDisableAccount.All", "User.ReadWrite.All", "Directory.ReadWrite.All"])?;
+        caller.require(&[
+            "User.EnableDisableAccount.All",
+            "User.ReadWrite.All",
+            "Directory.ReadWrite.All",
+        ])?;
     } else {
         caller.require(&["User.ReadWrite.All", "Directory.ReadWrite.All"])?;
     }
     let now = sim.clock().now();
     let mut store = sim.store();
-    let idx = store.live_user(&id).ok_or_else(|| GraphError::not_found(&id))?;
+    let idx = store
+        .live_user(&id)
+        .ok_or_else(|| GraphError::not_found(&id))?;
     if let Some(k) = obj.keys().find(|k| READ_ONLY.contains(&k.as_str())) {
         return Err(GraphError::bad_request(
             "Request_BadRequest",
@@ -71,10 +81,16 @@ pub async fn revoke_sessions(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Answer {
-    caller.require(&["User.RevokeSessions.All", "User.ReadWrite.All", "Directory.ReadWrite.All"])?;
+    caller.require(&[
+        "User.RevokeSessions.All",
+        "User.ReadWrite.All",
+        "Directory.ReadWrite.All",
+    ])?;
     let now = sim.clock().now();
     let mut store = sim.store();
-    let idx = store.live_user(&id).ok_or_else(|| GraphError::not_found(&id))?;
+    let idx = store
+        .live_user(&id)
+        .ok_or_else(|| GraphError::not_found(&id))?;
     store.users[idx].sessions_valid_from = now;
     let uid = store.users[idx].id.clone();
     *store.revoked.entry(uid).or_insert(0) += 1;
@@ -94,15 +110,23 @@ pub async fn confirm_compromised(
     body: String,
 ) -> Answer {
     caller.require(&["IdentityRiskyUser.ReadWrite.All"])?;
-    let v: Value = serde_json::from_str(&body)
-        .map_err(|_| GraphError::bad_request("BadRequest", "Empty Payload. JSON content expected."))?;
+    let v: Value = serde_json::from_str(&body).map_err(|_| {
+        GraphError::bad_request("BadRequest", "Empty Payload. JSON content expected.")
+    })?;
     let ids: Vec<String> = v
         .get("userIds")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     if ids.is_empty() {
-        return Err(GraphError::bad_request("BadRequest", "The request body must contain 'userIds'."));
+        return Err(GraphError::bad_request(
+            "BadRequest",
+            "The request body must contain 'userIds'.",
+        ));
     }
     let mut store = sim.store();
     for id in ids {

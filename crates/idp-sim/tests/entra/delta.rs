@@ -44,20 +44,36 @@ async fn round(api: &Api, url: &str, page_size: usize) -> (Vec<Value>, String, u
 #[tokio::test]
 async fn a_full_round_then_changes_and_deletions() {
     let api = Api::start(config(20, 0)).await;
-    let (items, delta_link, pages) = round(&api, "/v1.0/users/delta?$select=id,displayName,accountEnabled", 7).await;
+    let (items, delta_link, pages) = round(
+        &api,
+        "/v1.0/users/delta?$select=id,displayName,accountEnabled",
+        7,
+    )
+    .await;
     assert_eq!(pages, 3);
-    let ids: BTreeSet<String> = items.iter().map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    let ids: BTreeSet<String> = items
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids, api.sim.user_ids());
-    assert!(items.iter().all(|u| u.get("accountEnabled").is_some() && u.get("mail").is_none()));
+    assert!(items
+        .iter()
+        .all(|u| u.get("accountEnabled").is_some() && u.get("mail").is_none()));
 
     let mut users = api.sim.user_ids().into_iter();
     let changed = users.next().unwrap();
     let deleted = users.next().unwrap();
     let purged = users.next().unwrap();
-    assert!(api.sim.update_user(&changed, json!({"displayName": "Renamed Person"})));
+    assert!(api
+        .sim
+        .update_user(&changed, json!({"displayName": "Renamed Person"})));
     assert!(api.sim.delete_user(&deleted));
     assert!(api.sim.purge_user(&purged));
-    let added = api.sim.add_user(NewUser { given_name: "New".into(), surname: "Hire".into(), ..NewUser::default() });
+    let added = api.sim.add_user(NewUser {
+        given_name: "New".into(),
+        surname: "Hire".into(),
+        ..NewUser::default()
+    });
 
     let (items, next_link, _) = round(&api, &delta_link, 100).await;
     assert_eq!(items.len(), 4, "{items:?}");
@@ -89,7 +105,8 @@ async fn a_change_made_mid_round_shows_in_the_next_round() {
     let first: Value = resp.json().await.unwrap();
     let seen = first["value"][0]["id"].as_str().unwrap().to_string();
     // Changed after the round started, on a page already read.
-    api.sim.update_user(&seen, json!({"jobTitle": "Chief Everything"}));
+    api.sim
+        .update_user(&seen, json!({"jobTitle": "Chief Everything"}));
     let (_, delta_link, _) = round(&api, first["@odata.nextLink"].as_str().unwrap(), 4).await;
     let (items, _, _) = round(&api, &delta_link, 100).await;
     let u = items.iter().find(|u| u["id"] == seen.as_str()).unwrap();
@@ -102,7 +119,11 @@ async fn writes_through_graph_show_in_the_delta() {
     let (_, delta_link, _) = round(&api, "/v1.0/users/delta?$select=id,accountEnabled", 100).await;
     let id = api.sim.user_ids().into_iter().next().unwrap();
     let resp = api
-        .send(reqwest::Method::PATCH, &format!("/v1.0/users/{id}"), Some(json!({"accountEnabled": false})))
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/v1.0/users/{id}"),
+            Some(json!({"accountEnabled": false})),
+        )
         .await;
     assert_eq!(resp.status(), 204);
     let (items, _, _) = round(&api, &delta_link, 100).await;
@@ -112,13 +133,17 @@ async fn writes_through_graph_show_in_the_delta() {
 #[tokio::test]
 async fn expired_and_reset_tokens_force_a_full_resync() {
     let api = Api::start(crate::support::EntraConfigExt::with(config(5, 0), |c| {
-        c.delta_token_max_age = Duration::from_secs(3600)
+        c.delta_token_max_age = Duration::from_secs(3600);
+        c.token_lifetime = Duration::from_secs(36_000);
     }))
     .await;
     let (_, link, _) = round(&api, "/v1.0/users/delta", 100).await;
     api.sim.advance(Duration::from_secs(3601));
     let body = graph_error(api.get(&link).await, 400, "syncStateNotFound").await;
-    assert!(body["error"]["message"].as_str().unwrap().contains("delta token is expired"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("delta token is expired"));
 
     let (_, link, _) = round(&api, "/v1.0/users/delta", 100).await;
     api.sim.expire_delta_tokens();
@@ -128,7 +153,10 @@ async fn expired_and_reset_tokens_force_a_full_resync() {
     api.sim.reset_sync_state();
     let resp = api.get(&link).await;
     let location = resp.headers()["location"].to_str().unwrap().to_string();
-    assert!(location.ends_with("/v1.0/users/delta?$deltatoken="), "{location}");
+    assert!(
+        location.ends_with("/v1.0/users/delta?$deltatoken="),
+        "{location}"
+    );
     graph_error(resp, 410, "resyncRequired").await;
     // The Location restarts a full round.
     let (items, _, _) = round(&api, &location, 100).await;

@@ -13,7 +13,10 @@ fn assert_has_keys(doc: &Value, ours: &Value, what: &str) {
     keys(doc, "", &mut want);
     keys(ours, "", &mut have);
     for k in want {
-        assert!(have.contains(&k), "{what}: the sim lacks documented key {k}: {ours}");
+        assert!(
+            have.contains(&k),
+            "{what}: the sim lacks documented key {k}: {ours}"
+        );
     }
 }
 
@@ -36,7 +39,12 @@ async fn shapes_match_the_docs_examples() {
     assert_has_keys(&fixture("token.json"), &token, "token");
 
     let bad: Value = api
-        .token_request(&[("client_id", &c.client_id), ("client_secret", "x"), ("scope", "https://graph.microsoft.com/.default"), ("grant_type", "client_credentials")])
+        .token_request(&[
+            ("client_id", &c.client_id),
+            ("client_secret", "x"),
+            ("scope", "https://graph.microsoft.com/.default"),
+            ("grant_type", "client_credentials"),
+        ])
         .await
         .json()
         .await
@@ -55,7 +63,9 @@ async fn shapes_match_the_docs_examples() {
     }
     assert_has_keys(&doc, &signins, "signIns page");
 
-    let first = api.get_json("/v1.0/users/delta?$select=displayName,givenName,surname").await;
+    let first = api
+        .get_json("/v1.0/users/delta?$select=displayName,givenName,surname")
+        .await;
     let link = first["@odata.deltaLink"].as_str().unwrap().to_string();
     let gone = api.sim.add_user(NewUser::default());
     api.sim.delete_user(&gone);
@@ -69,12 +79,20 @@ async fn shapes_match_the_docs_examples() {
     assert_has_keys(&fixture("error.json"), &err, "error");
 
     let revoke: Value = api
-        .send(reqwest::Method::POST, &format!("/v1.0/users/{id}/revokeSignInSessions"), None)
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1.0/users/{id}/revokeSignInSessions"),
+            None,
+        )
         .await
         .json()
         .await
         .unwrap();
-    assert_has_keys(&json!({"@odata.context": "", "value": true}), &revoke, "revoke");
+    assert_has_keys(
+        &json!({"@odata.context": "", "value": true}),
+        &revoke,
+        "revoke",
+    );
 }
 
 #[tokio::test]
@@ -85,17 +103,23 @@ async fn notifications_match_the_docs_example() {
     let sink = got.clone();
     let app = axum::Router::new().route(
         "/n",
-        post(move |axum::extract::RawQuery(q): axum::extract::RawQuery, body: String| {
-            let sink = sink.clone();
-            async move {
-                let q = q.unwrap_or_default();
-                if let Some((_, t)) = url::form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "validationToken") {
-                    return t.into_owned();
+        post(
+            move |axum::extract::RawQuery(q): axum::extract::RawQuery, body: String| {
+                let sink = sink.clone();
+                async move {
+                    let q = q.unwrap_or_default();
+                    if let Some((_, t)) = url::form_urlencoded::parse(q.as_bytes())
+                        .find(|(k, _)| k == "validationToken")
+                    {
+                        return t.into_owned();
+                    }
+                    sink.lock()
+                        .unwrap()
+                        .push(serde_json::from_str(&body).unwrap());
+                    String::new()
                 }
-                sink.lock().unwrap().push(serde_json::from_str(&body).unwrap());
-                String::new()
-            }
-        }),
+            },
+        ),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -16,8 +16,14 @@ fn no_lag(users: usize, signins: usize) -> gatehouse_idp_sim::entra::EntraConfig
 async fn newest_first_with_top_paging() {
     let api = Api::start(no_lag(10, 57)).await;
     let first = api.get_json("/v1.0/auditLogs/signIns?$top=10").await;
-    assert!(first["@odata.context"].as_str().unwrap().ends_with("#auditLogs/signIns"));
-    assert!(first["@odata.nextLink"].as_str().unwrap().contains("$skiptoken="));
+    assert!(first["@odata.context"]
+        .as_str()
+        .unwrap()
+        .ends_with("#auditLogs/signIns"));
+    assert!(first["@odata.nextLink"]
+        .as_str()
+        .unwrap()
+        .contains("$skiptoken="));
     let (all, _) = collect(&api, "/v1.0/auditLogs/signIns?$top=10").await;
     assert_eq!(all.len(), 57);
     let ids: BTreeSet<&str> = all.iter().map(|s| s["id"].as_str().unwrap()).collect();
@@ -27,17 +33,31 @@ async fn newest_first_with_top_paging() {
         .map(|s| s["createdDateTime"].as_str().unwrap().parse().unwrap())
         .collect();
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "not newest first");
-    let asc = api.get_json("/v1.0/auditLogs/signIns?$orderby=createdDateTime%20asc&$top=3").await;
-    let t0: chrono::DateTime<chrono::Utc> = asc["value"][0]["createdDateTime"].as_str().unwrap().parse().unwrap();
+    let asc = api
+        .get_json("/v1.0/auditLogs/signIns?$orderby=createdDateTime%20asc&$top=3")
+        .await;
+    let t0: chrono::DateTime<chrono::Utc> = asc["value"][0]["createdDateTime"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(t0, *times.last().unwrap());
     // Default and maximum page size is 1,000.
-    graph_error(api.get("/v1.0/auditLogs/signIns?$top=1001").await, 400, "Request_UnsupportedQuery").await;
+    graph_error(
+        api.get("/v1.0/auditLogs/signIns?$top=1001").await,
+        400,
+        "Request_UnsupportedQuery",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn filters_on_created_date_time() {
     let api = Api::start(no_lag(10, 80)).await;
-    let all = api.get_json("/v1.0/auditLogs/signIns").await["value"].as_array().unwrap().clone();
+    let all = api.get_json("/v1.0/auditLogs/signIns").await["value"]
+        .as_array()
+        .unwrap()
+        .clone();
     let pivot = all[30]["createdDateTime"].as_str().unwrap().to_string();
     let url = format!("/v1.0/auditLogs/signIns?$filter=createdDateTime ge {pivot}");
     let (newer, _) = collect(&api, &url).await;
@@ -65,18 +85,43 @@ async fn late_arrivals_appear_after_the_lag() {
     assert_eq!(s["id"], id.as_str());
     assert_eq!(s["userId"], uid.as_str());
     assert_eq!(s["status"]["errorCode"], 50126);
-    assert_eq!(s["status"]["failureReason"], "Error validating credentials due to invalid username or password.");
+    assert_eq!(
+        s["status"]["failureReason"],
+        "Error validating credentials due to invalid username or password."
+    );
     let added = api.sim.add_signins(3, chrono::Duration::zero());
     assert_eq!(added.len(), 3);
-    assert_eq!(api.get_json("/v1.0/auditLogs/signIns").await["value"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.get_json("/v1.0/auditLogs/signIns").await["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     api.sim.advance(Duration::from_secs(301));
-    assert_eq!(api.get_json("/v1.0/auditLogs/signIns").await["value"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        api.get_json("/v1.0/auditLogs/signIns").await["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
 }
 
 #[tokio::test]
 async fn sign_in_logs_need_a_premium_licence() {
     let api = Api::start(config(5, 10).with(|c| c.premium = false)).await;
-    graph_error(api.get("/v1.0/auditLogs/signIns").await, 403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant").await;
-    graph_error(api.get("/v1.0/users?$select=id,signInActivity").await, 403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant").await;
+    graph_error(
+        api.get("/v1.0/auditLogs/signIns").await,
+        403,
+        "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+    )
+    .await;
+    graph_error(
+        api.get("/v1.0/users?$select=id,signInActivity").await,
+        403,
+        "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+    )
+    .await;
     assert_eq!(api.get("/v1.0/users").await.status(), 200);
 }

@@ -20,7 +20,11 @@ struct Seen {
     bodies: Arc<Mutex<Vec<Value>>>,
 }
 
-async fn hook(State(seen): State<Seen>, RawQuery(q): RawQuery, body: String) -> axum::response::Response {
+async fn hook(
+    State(seen): State<Seen>,
+    RawQuery(q): RawQuery,
+    body: String,
+) -> axum::response::Response {
     let q = q.unwrap_or_default();
     seen.queries.lock().unwrap().push(q.clone());
     let token = url::form_urlencoded::parse(q.as_bytes())
@@ -29,7 +33,10 @@ async fn hook(State(seen): State<Seen>, RawQuery(q): RawQuery, body: String) -> 
     match token {
         Some(t) => ([(header::CONTENT_TYPE, "text/plain")], t).into_response(),
         None => {
-            seen.bodies.lock().unwrap().push(serde_json::from_str(&body).unwrap());
+            seen.bodies
+                .lock()
+                .unwrap()
+                .push(serde_json::from_str(&body).unwrap());
             StatusCode::ACCEPTED.into_response()
         }
     }
@@ -59,7 +66,10 @@ fn expiry(api: &Api, minutes: i64) -> String {
 
 #[tokio::test]
 async fn validation_handshake_then_notifications_with_client_state() {
-    let api = Api::start(config(5, 0)).await;
+    let api = Api::start(crate::support::EntraConfigExt::with(config(5, 0), |c| {
+        c.token_lifetime = Duration::from_secs(36_000)
+    }))
+    .await;
     let (recv, seen) = receiver().await;
     let resp = api
         .send(
@@ -103,13 +113,23 @@ async fn validation_handshake_then_notifications_with_client_state() {
 
     // Renew, then let it lapse: an expired subscription delivers nothing.
     let resp = api
-        .send(reqwest::Method::PATCH, &format!("/v1.0/subscriptions/{sub_id}"), Some(json!({"expirationDateTime": expiry(&api, 120)})))
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/v1.0/subscriptions/{sub_id}"),
+            Some(json!({"expirationDateTime": expiry(&api, 120)})),
+        )
         .await;
     assert_eq!(resp.status(), 200);
     api.sim.advance(Duration::from_secs(121 * 60));
     api.sim.delete_user(&id);
     assert!(api.sim.deliver_notifications().await.is_empty());
-    assert_eq!(api.get_json("/v1.0/subscriptions").await["value"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        api.get_json("/v1.0/subscriptions").await["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -129,7 +149,10 @@ async fn a_failed_validation_refuses_the_subscription() {
         )
         .await;
     let body = graph_error(resp, 400, "ValidationError").await;
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("Subscription validation request failed."));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Subscription validation request failed."));
     assert!(api.sim.subscriptions().is_empty());
 }
 
@@ -141,14 +164,41 @@ async fn limits_on_expiration_and_client_state() {
         json!({"changeType": "updated", "notificationUrl": format!("{recv}/hook"), "resource": "users",
                "expirationDateTime": exp, "clientState": state})
     };
-    let resp = api.send(reqwest::Method::POST, "/v1.0/subscriptions", Some(make(expiry(&api, 41_761), "s".into()))).await;
+    let resp = api
+        .send(
+            reqwest::Method::POST,
+            "/v1.0/subscriptions",
+            Some(make(expiry(&api, 41_761), "s".into())),
+        )
+        .await;
     graph_error(resp, 400, "InvalidRequest").await;
-    let resp = api.send(reqwest::Method::POST, "/v1.0/subscriptions", Some(make(expiry(&api, 60), "x".repeat(129)))).await;
+    let resp = api
+        .send(
+            reqwest::Method::POST,
+            "/v1.0/subscriptions",
+            Some(make(expiry(&api, 60), "x".repeat(129))),
+        )
+        .await;
     graph_error(resp, 400, "InvalidRequest").await;
-    let resp = api.send(reqwest::Method::POST, "/v1.0/subscriptions", Some(make(expiry(&api, 41_700), "x".repeat(128)))).await;
+    let resp = api
+        .send(
+            reqwest::Method::POST,
+            "/v1.0/subscriptions",
+            Some(make(expiry(&api, 41_700), "x".repeat(128))),
+        )
+        .await;
     assert_eq!(resp.status(), 201);
-    let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
-    let resp = api.send(reqwest::Method::DELETE, &format!("/v1.0/subscriptions/{id}"), None).await;
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let resp = api
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1.0/subscriptions/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(resp.status(), 204);
     assert!(api.sim.subscriptions().is_empty());
 }

@@ -35,8 +35,16 @@ impl Api {
         let sim = EntraSim::new(cfg);
         let running = sim.spawn("127.0.0.1:0".parse().unwrap()).unwrap();
         let http = reqwest::Client::builder().no_proxy().build().unwrap();
-        let mut api = Api { sim, running, http, token: String::new() };
-        let (id, secret) = (api.sim.config().client_id.clone(), api.sim.config().client_secret.clone());
+        let mut api = Api {
+            sim,
+            running,
+            http,
+            token: String::new(),
+        };
+        let (id, secret) = (
+            api.sim.config().client_id.clone(),
+            api.sim.config().client_secret.clone(),
+        );
         api.token = api.fetch_token(&id, &secret).await;
         api
     }
@@ -50,11 +58,19 @@ impl Api {
     }
 
     pub(crate) fn token_url(&self) -> String {
-        self.url(&format!("/{}/oauth2/v2.0/token", self.sim.config().directory_id))
+        self.url(&format!(
+            "/{}/oauth2/v2.0/token",
+            self.sim.config().directory_id
+        ))
     }
 
     pub(crate) async fn token_request(&self, form: &[(&str, &str)]) -> reqwest::Response {
-        self.http.post(self.token_url()).form(form).send().await.unwrap()
+        self.http
+            .post(self.token_url())
+            .form(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub(crate) async fn fetch_token(&self, client_id: &str, secret: &str) -> String {
@@ -76,7 +92,12 @@ impl Api {
     }
 
     pub(crate) async fn get_with(&self, path: &str, token: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
     }
 
     pub(crate) async fn get_json(&self, path: &str) -> Value {
@@ -85,8 +106,16 @@ impl Api {
         resp.json().await.unwrap()
     }
 
-    pub(crate) async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> reqwest::Response {
-        let mut req = self.http.request(method, self.url(path)).bearer_auth(&self.token);
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
         req = match body {
             Some(b) => req.json(&b),
             None => req.header("Content-Length", "0"),
@@ -128,7 +157,11 @@ pub(crate) fn keys(v: &Value, prefix: &str, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 out.push(p.clone());
                 keys(x, &p, out);
             }

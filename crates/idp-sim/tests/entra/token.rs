@@ -46,12 +46,21 @@ async fn issues_a_bearer_token_for_the_client_secret() {
     // The token's roles are the app's consented permissions.
     let payload = token.split('.').nth(1).unwrap();
     let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap(),
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(claims["tid"], c.directory_id.as_str());
-    assert!(claims["roles"].as_array().unwrap().iter().any(|r| r == "User.Read.All"));
-    assert_eq!(api.get_with("/v1.0/organization", token).await.status(), 200);
+    assert!(claims["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "User.Read.All"));
+    assert_eq!(
+        api.get_with("/v1.0/organization", token).await.status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -82,7 +91,16 @@ async fn refuses_bad_credentials_with_aadsts_errors() {
     let form = |over: (&str, &str)| -> Vec<(String, String)> {
         ["client_id", "client_secret", "scope", "grant_type"]
             .iter()
-            .map(|k| (k.to_string(), if *k == over.0 { over.1.to_string() } else { good(k) }))
+            .map(|k| {
+                (
+                    k.to_string(),
+                    if *k == over.0 {
+                        over.1.to_string()
+                    } else {
+                        good(k)
+                    },
+                )
+            })
             .collect()
     };
     let send = |f: Vec<(String, String)>, url: String| {
@@ -90,12 +108,50 @@ async fn refuses_bad_credentials_with_aadsts_errors() {
         async move { http.post(url).form(&f).send().await.unwrap() }
     };
     let url = api.token_url();
-    sts_error(send(form(("client_secret", "wrong")), url.clone()).await, 401, "invalid_client", 7000215).await;
-    sts_error(send(form(("client_id", "11111111-2222-3333-4444-555555555555")), url.clone()).await, 400, "unauthorized_client", 700016).await;
-    sts_error(send(form(("scope", "https://graph.microsoft.com/User.Read")), url.clone()).await, 400, "invalid_scope", 70011).await;
-    sts_error(send(form(("grant_type", "password")), url.clone()).await, 400, "unsupported_grant_type", 70003).await;
+    sts_error(
+        send(form(("client_secret", "wrong")), url.clone()).await,
+        401,
+        "invalid_client",
+        7000215,
+    )
+    .await;
+    sts_error(
+        send(
+            form(("client_id", "11111111-2222-3333-4444-555555555555")),
+            url.clone(),
+        )
+        .await,
+        400,
+        "unauthorized_client",
+        700016,
+    )
+    .await;
+    sts_error(
+        send(
+            form(("scope", "https://graph.microsoft.com/User.Read")),
+            url.clone(),
+        )
+        .await,
+        400,
+        "invalid_scope",
+        70011,
+    )
+    .await;
+    sts_error(
+        send(form(("grant_type", "password")), url.clone()).await,
+        400,
+        "unsupported_grant_type",
+        70003,
+    )
+    .await;
     let other_tenant = api.url("/99999999-0000-0000-0000-000000000000/oauth2/v2.0/token");
-    sts_error(send(form(("x", "")), other_tenant).await, 400, "invalid_request", 90002).await;
+    sts_error(
+        send(form(("x", "")), other_tenant).await,
+        400,
+        "invalid_request",
+        90002,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -109,10 +165,16 @@ async fn tokens_expire_on_the_sims_clock() {
     let resp = api.get("/v1.0/organization").await;
     assert!(resp.headers().get("www-authenticate").is_some());
     let body = graph_error(resp, 401, "InvalidAuthenticationToken").await;
-    assert_eq!(body["error"]["message"], "Access token has expired or is not yet valid.");
+    assert_eq!(
+        body["error"]["message"],
+        "Access token has expired or is not yet valid."
+    );
     let c = api.sim.config().clone();
     let fresh = api.fetch_token(&c.client_id, &c.client_secret).await;
-    assert_eq!(api.get_with("/v1.0/organization", &fresh).await.status(), 200);
+    assert_eq!(
+        api.get_with("/v1.0/organization", &fresh).await.status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -126,6 +188,16 @@ async fn only_tokens_the_sim_issued_are_accepted() {
         parts[2] = "AAAA".into();
         parts.join(".")
     };
-    graph_error(api.get_with("/v1.0/users", &forged).await, 401, "InvalidAuthenticationToken").await;
-    graph_error(api.get_with("/v1.0/users", "not-a-jwt").await, 401, "InvalidAuthenticationToken").await;
+    graph_error(
+        api.get_with("/v1.0/users", &forged).await,
+        401,
+        "InvalidAuthenticationToken",
+    )
+    .await;
+    graph_error(
+        api.get_with("/v1.0/users", "not-a-jwt").await,
+        401,
+        "InvalidAuthenticationToken",
+    )
+    .await;
 }
