@@ -505,7 +505,7 @@ pub fn signin_body(user: &User, created: DateTime<Utc>, o: Outcome, rng: &mut Si
         "correlationId": rng.uuid(),
         "conditionalAccessStatus": ca,
         "isInteractive": true,
-        "riskDetail": if hostile { "none" } else { "none" },
+        "riskDetail": "none",
         "riskLevelAggregated": risk,
         "riskLevelDuringSignIn": risk,
         "riskState": if hostile { "atRisk" } else { "none" },
