@@ -442,13 +442,14 @@ pub fn build(spec: &Spec<'_>, now: DateTime<Utc>, rng: &mut SimRng) -> Store {
             }
         }
         let id = body["id"].as_str().unwrap_or_default().to_string();
-        store.insert_signin(SignIn {
+        store.signins.push(SignIn {
             created_ms: created.timestamp_millis(),
             visible_ms,
             id,
             body,
         });
     }
+    store.sort_signins();
     store
 }
 

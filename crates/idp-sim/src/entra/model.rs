@@ -139,6 +139,13 @@ pub struct Delivery {
     pub body: Value,
 }
 
+/// Newest first by `createdDateTime`, then by id.
+pub fn newest_first(a: &SignIn, b: &SignIn) -> std::cmp::Ordering {
+    b.created_ms
+        .cmp(&a.created_ms)
+        .then_with(|| a.id.cmp(&b.id))
+}
+
 /// Graph's timestamp format (`2024-05-04T19:50:52Z`).
 pub fn fmt_ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -480,11 +487,15 @@ impl Store {
 
     /// Inserts a sign-in keeping newest-first order.
     pub fn insert_signin(&mut self, s: SignIn) {
-        let key = (std::cmp::Reverse(s.created_ms), s.id.clone());
         let pos = self
             .signins
-            .partition_point(|x| (std::cmp::Reverse(x.created_ms), x.id.clone()) < key);
+            .partition_point(|x| newest_first(x, &s) == std::cmp::Ordering::Less);
         self.signins.insert(pos, s);
+    }
+
+    /// Restores newest-first order after bulk pushes.
+    pub fn sort_signins(&mut self) {
+        self.signins.sort_by(newest_first);
     }
 
     /// The groups a user is a direct member of.

@@ -118,7 +118,11 @@ pub async fn list(
     let asc = cursor.as_ref().map_or(asc, |c| c.asc);
     let store = sim.store();
     let list = &store.signins;
-    let key = |s: &super::model::SignIn| (std::cmp::Reverse(s.created_ms), s.id.clone());
+    let after = |s: &super::model::SignIn, c: &Cursor| {
+        // Ordering of `s` against the cursor's item, newest first.
+        c.c.cmp(&s.created_ms)
+            .then_with(|| s.id.as_str().cmp(c.id.as_str()))
+    };
     let mut value = Vec::new();
     let mut last: Option<(i64, String)> = None;
     let mut more = false;
@@ -148,7 +152,7 @@ pub async fn list(
     };
     if asc {
         let end = match &cursor {
-            Some(c) => list.partition_point(|s| key(s) < (std::cmp::Reverse(c.c), c.id.clone())),
+            Some(c) => list.partition_point(|s| after(s, c) == std::cmp::Ordering::Less),
             None => list.len(),
         };
         for s in list[..end].iter().rev() {
@@ -158,7 +162,7 @@ pub async fn list(
         }
     } else {
         let from = match &cursor {
-            Some(c) => list.partition_point(|s| key(s) <= (std::cmp::Reverse(c.c), c.id.clone())),
+            Some(c) => list.partition_point(|s| after(s, c) != std::cmp::Ordering::Greater),
             None => 0,
         };
         for s in &list[from..] {
