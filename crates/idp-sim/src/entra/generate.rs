@@ -344,6 +344,8 @@ pub fn make_user(
         deleted: None,
         purged: false,
         risk_state: "none",
+        created_seq: 0,
+        changed: Default::default(),
     }
     .with_created_cap(now)
 }
@@ -387,6 +389,7 @@ pub fn build(spec: &Spec<'_>, now: DateTime<Utc>, rng: &mut SimRng) -> Store {
         }
         store.seq += 1;
         user.seq = store.seq;
+        user.created_seq = store.seq;
         store.changes.push((store.seq, i));
         store.user_index.insert(user.id.clone(), i);
         store.users.push(user);

@@ -93,6 +93,7 @@ impl EntraSim {
         store.user_index.insert(id.clone(), idx);
         store.users.push(user);
         store.touch(idx, "created", now);
+        store.users[idx].created_seq = store.seq;
         id
     }
 
@@ -114,7 +115,7 @@ impl EntraSim {
             }
         }
         store.users[idx] = user;
-        store.touch(idx, "updated", now);
+        store.touch_props(idx, obj.keys(), now);
         true
     }
 

@@ -43,6 +43,10 @@ pub struct User {
     /// Permanently deleted (`@removed reason deleted`).
     pub purged: bool,
     pub risk_state: &'static str,
+    /// Sequence number of the creation.
+    pub created_seq: u64,
+    /// Property name -> sequence number of its latest change.
+    pub changed: BTreeMap<String, u64>,
 }
 
 /// An authentication method registered by a user.
@@ -481,6 +485,23 @@ impl Store {
                     change_type,
                     user_id: user_id.clone(),
                 });
+            }
+        }
+    }
+
+    /// Records a change of the named properties of user `idx` (for
+    /// `Prefer: return=minimal` delta answers) and [`Store::touch`]es it.
+    pub fn touch_props<'a>(
+        &mut self,
+        idx: usize,
+        names: impl IntoIterator<Item = &'a String>,
+        now: DateTime<Utc>,
+    ) {
+        self.touch(idx, "updated", now);
+        let seq = self.seq;
+        if let Some(u) = self.users.get_mut(idx) {
+            for n in names {
+                u.changed.insert(n.clone(), seq);
             }
         }
     }

@@ -2,7 +2,8 @@
 //! `$expand=manager` and `$skiptoken` paging, one user, the manager, the
 //! transitive memberships, authentication methods, the organization, and
 //! the users delta query (rounds of `@odata.nextLink` pages ending in an
-//! `@odata.deltaLink`, `@removed` entries, expiring delta tokens).
+//! `@odata.deltaLink`, `@removed` entries, `Prefer: odata.maxpagesize` and
+//! `return=minimal`, `$deltatoken=latest`, expiring delta tokens).
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -532,6 +533,11 @@ pub async fn delta(
             ids: delta_ids(&q)?,
         }
     };
+    let minimal = headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("return=minimal"));
     let page = odata::max_page_size(&headers, 999);
     let size = page.unwrap_or(sim.config().delta_page_size).max(1);
     let domain = sim.config().domain.clone();
@@ -572,6 +578,8 @@ pub async fn delta(
                     json!({"id": u.id, "@removed": {"reason": "deleted"}})
                 } else if u.deleted.is_some() {
                     json!({"id": u.id, "@removed": {"reason": "changed"}})
+                } else if minimal && u.created_seq <= state.since.unwrap_or(0) {
+                    minimal_render(u, state.sel.as_deref(), state.since.unwrap_or(0), &domain)
                 } else {
                     Value::Object(u.render(state.sel.as_deref(), &domain))
                 });
@@ -610,4 +618,16 @@ pub async fn delta(
         }
     }
     Ok(resp)
+}
+
+/// `Prefer: return=minimal`: the id and only the selected properties changed since `since`.
+fn minimal_render(u: &User, select: Option<&[String]>, since: u64, domain: &str) -> Value {
+    let full = u.render(select, domain);
+    let mut out = Map::new();
+    for (k, v) in full {
+        if k == "id" || u.changed.get(&k).is_some_and(|s| *s > since) {
+            out.insert(k, v);
+        }
+    }
+    Value::Object(out)
 }

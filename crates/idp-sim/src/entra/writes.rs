@@ -70,7 +70,7 @@ pub async fn patch_user(
         }
     }
     store.users[idx] = user;
-    store.touch(idx, "updated", now);
+    store.touch_props(idx, obj.keys(), now);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -94,7 +94,7 @@ pub async fn revoke_sessions(
     store.users[idx].sessions_valid_from = now;
     let uid = store.users[idx].id.clone();
     *store.revoked.entry(uid).or_insert(0) += 1;
-    store.touch(idx, "updated", now);
+    store.touch_props(idx, [&"signInSessionsValidFromDateTime".to_string()], now);
     drop(store);
     Ok(Json(json!({
         "@odata.context": format!("{}/v1.0/$metadata#Edm.Boolean", base(&sim, &headers)),

@@ -174,3 +174,32 @@ async fn latest_delta_token_syncs_from_now() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["id"], id.as_str());
 }
+
+#[tokio::test]
+async fn prefer_return_minimal_gives_only_changed_properties() {
+    let api = Api::start(config(5, 0)).await;
+    let (_, link, _) = round(
+        &api,
+        "/v1.0/users/delta?$select=displayName,jobTitle,mobilePhone",
+        100,
+    )
+    .await;
+    let id = api.sim.user_ids().into_iter().next().unwrap();
+    api.sim
+        .update_user(&id, json!({"displayName": "Only This"}));
+    let page: Value = api
+        .http
+        .get(&link)
+        .bearer_auth(&api.token)
+        .header("Prefer", "return=minimal")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["value"],
+        json!([{"id": id, "displayName": "Only This"}])
+    );
+}
