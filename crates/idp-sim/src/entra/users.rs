@@ -40,6 +40,9 @@ const FILTERABLE: &[&str] = &[
     "userType",
     "employeeId",
     "createdDateTime",
+    "signInActivity/lastSignInDateTime",
+    "signInActivity/lastNonInteractiveSignInDateTime",
+    "signInActivity/lastSuccessfulSignInDateTime",
 ];
 
 pub type Answer = Result<Response, GraphError>;
@@ -97,12 +100,18 @@ fn parse_user_filter(q: &Query, allowed: &[&str]) -> Result<Option<Filter>, Grap
 fn user_matches(u: &User, f: Option<&Filter>, domain: &str) -> bool {
     f.is_none_or(|f| {
         odata::eval(f, &|p| {
+            let (head, rest) = p.split_once('/').unwrap_or((p, ""));
             let canon = USER_PROPERTIES
                 .iter()
-                .find(|k| k.eq_ignore_ascii_case(p))
+                .find(|k| k.eq_ignore_ascii_case(head))
                 .copied()
-                .unwrap_or(p);
-            u.prop(canon, domain)
+                .unwrap_or(head);
+            let v = u.prop(canon, domain)?;
+            if rest.is_empty() {
+                Some(v)
+            } else {
+                v.get(rest).cloned()
+            }
         })
     })
 }
@@ -160,6 +169,11 @@ pub async fn list(
     check_sign_in_activity(&sim, &caller, select.as_deref())?;
     let top = odata::top(&q, 999)?.unwrap_or(sim.config().page_size);
     let filter = parse_user_filter(&q, FILTERABLE)?;
+    if q.get("$filter")
+        .is_some_and(|f| f.contains("signInActivity"))
+    {
+        check_sign_in_activity(&sim, &caller, Some(&["signInActivity".to_string()]))?;
+    }
     let expand = expand_manager(&q)?;
     let start = match q.get("$skiptoken") {
         Some(t) => {

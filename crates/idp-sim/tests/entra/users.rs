@@ -235,3 +235,16 @@ async fn a_large_org_builds_fast_and_pages_fast() {
     assert_eq!(page["value"].as_array().unwrap().len(), 999);
     assert!(t.elapsed().as_secs() < 5);
 }
+
+#[tokio::test]
+async fn filters_on_last_sign_in_for_stale_accounts() {
+    let api = Api::start(config(30, 200)).await;
+    let url = "/v1.0/users?$select=id,signInActivity&$filter=signInActivity/lastSignInDateTime le 2025-05-31T00:00:00Z";
+    let (stale, _) = collect(&api, url).await;
+    for u in &stale {
+        let t = u["signInActivity"]["lastSignInDateTime"].as_str().unwrap();
+        assert!(t <= "2025-05-31T00:00:00Z", "{t}");
+    }
+    let (all, _) = collect(&api, "/v1.0/users?$select=id,signInActivity").await;
+    assert!(stale.len() < all.len());
+}
