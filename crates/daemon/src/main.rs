@@ -20,6 +20,18 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc asks for transparent huge pages on its arenas, and where the kernel grants them on
+/// request (`madvise`, the common default) every first touch of an arena commits 2 MiB: the
+/// idle daemon measured 54 MiB resident with them and 34 MiB without, for no measured gain.
+/// Turned off for this process (and what it starts) before anything much is allocated.
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(error) = rustix::thread::disable_transparent_huge_pages(true) {
+        // Only an old kernel or a seccomp policy refuses it; the daemon works either way.
+        eprintln!("gatehouse: transparent huge pages stay enabled ({error})");
+    }
+}
+
 /// Gatehouse: an identity-integration gateway. Connect Okta, Entra ID, Google Workspace,
 /// JumpCloud, SCIM and SAML once; keep one user inventory; score sign-in risk; respond at the
 /// provider.
@@ -96,6 +108,7 @@ pub(crate) struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    no_transparent_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(&args),
