@@ -223,7 +223,9 @@ fn provider_error(err: &ConnectorError) -> ApiError {
         | ConnectorError::NotFound(_)
         | ConnectorError::InvalidConfig(_) => StatusCode::UNPROCESSABLE_ENTITY,
         ConnectorError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        ConnectorError::Unavailable(_) | ConnectorError::Protocol(_) => StatusCode::BAD_GATEWAY,
+        ConnectorError::Unavailable(_)
+        | ConnectorError::Protocol(_)
+        | ConnectorError::SyncStateExpired(_) => StatusCode::BAD_GATEWAY,
         ConnectorError::Unsupported(_) => StatusCode::NOT_IMPLEMENTED,
         ConnectorError::BadPush(_) => StatusCode::BAD_REQUEST,
     };

@@ -111,6 +111,7 @@ async fn without_store(
         config: as_map(config)?,
         allow_custom_endpoints: true,
         clock: Arc::new(SystemClock),
+        push_url: None,
         observer: None,
     };
     let connector = gatehouse_okta::OktaConnector::from_context(context, Default::default())

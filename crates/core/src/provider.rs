@@ -104,6 +104,10 @@ pub struct ConnectorContext {
     /// Whether the operator let integrations point at any base URL (simulators, proxies).
     pub allow_custom_endpoints: bool,
     pub clock: Arc<dyn Clock>,
+    /// The integration's public push URL with its ingest token, for connectors that register
+    /// it at the provider themselves (a Graph subscription): set when the config names a
+    /// `public_base_url` and the engine holds the token; `None` otherwise.
+    pub push_url: Option<SecretString>,
 }
 
 /// Hears about a connector's calls that operators count: the engine's metrics implement it.
@@ -194,6 +198,10 @@ pub enum ConnectorError {
     Protocol(String),
     #[error("this connector does not support {0}")]
     Unsupported(&'static str),
+    /// The provider no longer knows the change token an incremental pull resumed from
+    /// (expired, or reset at the provider): the engine runs a full pull instead.
+    #[error("the provider asks for a full resynchronisation: {0}")]
+    SyncStateExpired(String),
     /// A pushed request that is not what the provider sends (bad JSON, wrong shape).
     #[error("the pushed request is invalid: {0}")]
     BadPush(String),
@@ -267,6 +275,13 @@ pub trait Connector: Send + Sync {
         _provider_event_ids: &[String],
     ) -> Result<Confirmation, ConnectorError> {
         Err(ConnectorError::Unsupported("confirming pushed events"))
+    }
+
+    /// Periodic upkeep at the provider (creating and renewing a change-notification
+    /// subscription): the engine calls it when the integration is created or changed and then
+    /// hourly, passing what the previous call returned (persisted), and stores the new value.
+    async fn maintain(&self, _state: Option<&str>) -> Result<Option<String>, ConnectorError> {
+        Ok(None)
     }
 
     /// Runs a response action; idempotent at the provider.

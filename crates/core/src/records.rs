@@ -79,12 +79,28 @@ pub struct ProviderEvent {
 }
 
 /// Which accounts a directory pull asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PullMode {
     /// Every account in every status.
     Full,
-    /// Accounts changed after `since`.
-    Changed { since: DateTime<Utc> },
+    /// Accounts changed after `since`; `sync_state` is what the last completed pass returned as
+    /// [`Page::sync_state`] (a provider's own change token, such as Graph's deltaLink), when the
+    /// connector keeps one. A connector with a state ignores `since`; without one (a first
+    /// incremental pull after an upgrade, a lost state) it starts a new pass from scratch.
+    Changed {
+        since: DateTime<Utc>,
+        sync_state: Option<String>,
+    },
+}
+
+impl PullMode {
+    /// An incremental pull by time alone (providers without change tokens).
+    pub fn changed_since(since: DateTime<Utc>) -> Self {
+        Self::Changed {
+            since,
+            sync_state: None,
+        }
+    }
 }
 
 /// One page of a directory pull. `next_cursor` resumes after this page; `None` means done.
@@ -92,6 +108,26 @@ pub enum PullMode {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// On the page that ends a pass (`next_cursor` is `None`): where the provider resumes
+    /// changes from next time (Graph's deltaLink). The engine stores it once the page is stored
+    /// and hands it back in [`PullMode::Changed`].
+    pub sync_state: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn new(items: Vec<T>, next_cursor: Option<String>) -> Self {
+        Self {
+            items,
+            next_cursor,
+            sync_state: None,
+        }
+    }
+
+    /// The provider's change token for the next incremental pull.
+    pub fn with_sync_state(mut self, sync_state: Option<String>) -> Self {
+        self.sync_state = sync_state;
+        self
+    }
 }
 
 /// One page of a sign-in log pull.
@@ -212,6 +248,9 @@ pub enum PushOutcome {
     Respond(PushReply),
     /// Events to store before acknowledging.
     Events(Vec<ProviderEvent>),
+    /// The provider says these accounts (external ids) changed, without saying how (Graph's
+    /// change notifications): the engine runs an incremental directory pull.
+    AccountsChanged(Vec<String>),
 }
 
 /// What a push looks like at the door, before it is queued for decoding.
@@ -230,6 +269,9 @@ impl From<PushOutcome> for PushScreen {
             PushOutcome::Respond(reply) => Self::Respond(reply),
             PushOutcome::Events(events) => Self::Accept {
                 events: events.len(),
+            },
+            PushOutcome::AccountsChanged(accounts) => Self::Accept {
+                events: accounts.len(),
             },
         }
     }

@@ -11,6 +11,7 @@ use crate::actions::{ActionExecutor, ExecutorPolicy};
 use crate::detect::Detector;
 use crate::ingest::Ingest;
 use crate::outputs::{OutputConfig, Outputs};
+use crate::refresh::DirectoryRefresh;
 use crate::schedule::Scheduler;
 use crate::sync::{SyncJob, SyncRunner};
 use crate::{EngineError, Gateway};
@@ -98,15 +99,21 @@ impl Engine {
         } else {
             None
         };
+        let refresh = DirectoryRefresh::spawn(Arc::clone(&sync), &background);
         let ingest = match options.inbox {
             Some(journal) => Ingest::with_inbox(
                 Arc::clone(&gateway),
                 Some(Arc::clone(&detector)),
+                Some(refresh),
                 journal,
                 options.inbox_tenant_share_percent,
                 &background,
             ),
-            None => Ingest::new(Arc::clone(&gateway), Some(Arc::clone(&detector))),
+            None => Ingest::new(
+                Arc::clone(&gateway),
+                Some(Arc::clone(&detector)),
+                Some(refresh),
+            ),
         };
         let engine = Arc::new(Self {
             ingest,
@@ -123,13 +130,23 @@ impl Engine {
         Ok(engine)
     }
 
-    /// Re-reads an integration's schedules after it was created or changed.
+    /// Re-reads an integration's schedules after it was created or changed, and runs its
+    /// upkeep at the provider (a subscription to create or move) when it has any.
     pub async fn integration_changed(&self, integration: &Integration) {
         let Some(scheduler) = &self.scheduler else {
             return;
         };
         if !self.gateway.has_connector(&integration.kind) {
             return;
+        }
+        if crate::schedule::needs_maintenance(integration) {
+            let runner = Arc::clone(&self.sync);
+            let (tenant, id) = (integration.tenant_id.clone(), integration.id.clone());
+            tokio::spawn(async move {
+                if let Err(error) = runner.run(&tenant, &id, SyncJob::Maintain).await {
+                    tracing::warn!(integration_id = %id, %error, "upkeep at the provider failed");
+                }
+            });
         }
         match scheduler.register(integration).await {
             Ok(jobs) => {

@@ -15,6 +15,7 @@ use crate::detect::Detector;
 use crate::inbox::record::Delivery;
 use crate::inbox::Inbox;
 use crate::inventory::Inventory;
+use crate::refresh::DirectoryRefresh;
 use crate::{EngineError, Gateway};
 
 /// What the API answers a push with.
@@ -53,9 +54,17 @@ pub struct Ingest {
 
 impl Ingest {
     /// Stores each delivery before acknowledging it (no inbox: embedded use and tests).
-    pub fn new(gateway: Arc<Gateway>, detector: Option<Arc<Detector>>) -> Self {
+    pub fn new(
+        gateway: Arc<Gateway>,
+        detector: Option<Arc<Detector>>,
+        refresh: Option<DirectoryRefresh>,
+    ) -> Self {
         Self {
-            processor: Arc::new(DeliveryProcessor::new(Arc::clone(&gateway), detector)),
+            processor: Arc::new(DeliveryProcessor::new(
+                Arc::clone(&gateway),
+                detector,
+                refresh,
+            )),
             gateway,
             inbox: None,
         }
@@ -66,11 +75,16 @@ impl Ingest {
     pub fn with_inbox(
         gateway: Arc<Gateway>,
         detector: Option<Arc<Detector>>,
+        refresh: Option<DirectoryRefresh>,
         journal: Arc<Journal>,
         tenant_share_percent: u8,
         runtime: &tokio::runtime::Handle,
     ) -> Self {
-        let processor = Arc::new(DeliveryProcessor::new(Arc::clone(&gateway), detector));
+        let processor = Arc::new(DeliveryProcessor::new(
+            Arc::clone(&gateway),
+            detector,
+            refresh,
+        ));
         let inbox = Inbox::start(
             journal,
             tenant_share_percent,
@@ -137,6 +151,10 @@ impl Ingest {
                 let events = match connector.decode_push(request)? {
                     PushOutcome::Events(events) => events,
                     PushOutcome::Respond(_) => Vec::new(),
+                    PushOutcome::AccountsChanged(accounts) => {
+                        self.processor.accounts_changed(integration, &accounts);
+                        Vec::new()
+                    }
                 };
                 let stored = self
                     .processor
@@ -168,16 +186,34 @@ pub(crate) enum Commit {
 pub(crate) struct DeliveryProcessor {
     gateway: Arc<Gateway>,
     detector: Option<Arc<Detector>>,
+    /// Runs the directory pulls that change notices ask for.
+    refresh: Option<DirectoryRefresh>,
     inventory: Inventory,
 }
 
 impl DeliveryProcessor {
-    fn new(gateway: Arc<Gateway>, detector: Option<Arc<Detector>>) -> Self {
+    fn new(
+        gateway: Arc<Gateway>,
+        detector: Option<Arc<Detector>>,
+        refresh: Option<DirectoryRefresh>,
+    ) -> Self {
         let inventory = Inventory::for_gateway(&gateway);
         Self {
             gateway,
             detector,
+            refresh,
             inventory,
+        }
+    }
+
+    /// A provider said these accounts changed: pull the directory (the pull finds what).
+    fn accounts_changed(&self, integration: &Integration, accounts: &[String]) {
+        tracing::debug!(
+            tenant_id = %integration.tenant_id, integration_id = %integration.id,
+            accounts = accounts.len(), "change notice pushed: directory pull requested"
+        );
+        if let Some(refresh) = &self.refresh {
+            refresh.request(&integration.tenant_id, &integration.id);
         }
     }
 
@@ -227,6 +263,10 @@ impl DeliveryProcessor {
             let events = match decoded {
                 Ok(PushOutcome::Events(events)) => events,
                 Ok(PushOutcome::Respond(_)) => continue,
+                Ok(PushOutcome::AccountsChanged(accounts)) => {
+                    self.accounts_changed(&integration, &accounts);
+                    continue;
+                }
                 Err(error) => {
                     tracing::error!(
                         integration_id = %integration.id, %error,

@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod outputs;
 pub mod policies;
+pub mod refresh;
 pub mod schedule;
 pub mod scim;
 pub mod secrets;
@@ -34,6 +35,6 @@ pub mod tokens;
 pub use engine::{Engine, EngineOptions};
 pub use error::EngineError;
 pub use gateway::{
-    ClientRefusal, Gateway, GatewayOptions, IntegrationCreated, IntegrationPatch, NewIntegration,
-    Principal,
+    reseal_push_token, ClientRefusal, Gateway, GatewayOptions, IntegrationCreated,
+    IntegrationPatch, NewIntegration, Principal, PUBLIC_BASE_URL,
 };

@@ -22,6 +22,18 @@ use crate::EngineError;
 pub const DEFAULT_USERS: &str = "0 0 * * * *";
 pub const DEFAULT_FULL_USERS: &str = "0 30 3 * * *";
 pub const DEFAULT_SIGNINS: &str = "0 * * * * *";
+/// Upkeep at the provider (renewing a subscription): hourly, off the hour the pulls run at.
+pub const DEFAULT_MAINTAIN: &str = "0 17 * * * *";
+
+/// Whether an integration registers something at its provider that needs upkeep: its config
+/// names the public URL the provider reaches the daemon at ([`crate::gateway`]'s push URL).
+pub fn needs_maintenance(integration: &Integration) -> bool {
+    integration.status != IntegrationStatus::Disabled
+        && integration
+            .config
+            .get(crate::PUBLIC_BASE_URL)
+            .is_some_and(Value::is_string)
+}
 
 /// Accepts the five-field cron form too, by running at second 0.
 pub fn normalize_cron(expression: &str) -> String {
@@ -95,6 +107,9 @@ pub fn plan(integration: &Integration, signins_flag: Option<&str>) -> Vec<(SyncJ
             SyncJob::FullUsers,
             schedule("full_sync_schedule", DEFAULT_FULL_USERS),
         ));
+    }
+    if needs_maintenance(integration) {
+        jobs.push((SyncJob::Maintain, normalize_cron(DEFAULT_MAINTAIN)));
     }
     if signins_flag.is_some_and(|key| flag(key, true)) {
         jobs.push((

@@ -12,7 +12,7 @@ use gatehouse_core::model::{ActionKind, ActionStatus};
 use gatehouse_core::provider::CallObserver;
 
 /// The pull jobs, as `SyncJob::name` spells them.
-pub const PULL_JOBS: [&str; 4] = ["users", "full_users", "groups", "signins"];
+pub const PULL_JOBS: [&str; 5] = ["users", "full_users", "groups", "signins", "maintenance"];
 pub const PULL_OUTCOMES: [&str; 2] = ["success", "failure"];
 pub const ACTION_KINDS: [&str; 4] = [
     "disable_account",
@@ -188,7 +188,7 @@ mod tests {
         stats.detection("FOO2");
         stats.action(ActionKind::RevokeSessions, ActionStatus::Succeeded);
         stats.action(ActionKind::RevokeSessions, ActionStatus::Running);
-        assert_eq!(stats.pulls().len(), 8);
+        assert_eq!(stats.pulls().len(), PULL_JOBS.len() * PULL_OUTCOMES.len());
         assert!(stats.pulls().contains(&("users", "success", 1)));
         assert!(stats.pulls().contains(&("signins", "failure", 1)));
         assert_eq!(

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::model::{Integration, IntegrationStatus, SyncCursor, SyncStatus};
+use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::PullMode;
 use gatehouse_core::{Clock, IntegrationId, TenantId};
 use gatehouse_store::Store;
@@ -26,6 +27,11 @@ pub enum SyncJob {
     FullUsers,
     Groups,
     Signins,
+    /// Upkeep at the provider ([`Connector::maintain`]): a change-notification subscription
+    /// created, renewed or moved.
+    ///
+    /// [`Connector::maintain`]: gatehouse_core::provider::Connector::maintain
+    Maintain,
 }
 
 impl SyncJob {
@@ -35,6 +41,7 @@ impl SyncJob {
             Self::FullUsers => "full_users",
             Self::Groups => "groups",
             Self::Signins => "signins",
+            Self::Maintain => "maintenance",
         }
     }
 }
@@ -53,7 +60,13 @@ pub enum SyncOutcome {
 
 const USERS_PAGE: &str = "users.page";
 const USERS_SINCE: &str = "users.since";
+/// The provider's change token from the end of the last completed pass ([`Page::sync_state`]).
+///
+/// [`Page::sync_state`]: gatehouse_core::records::Page::sync_state
+const USERS_STATE: &str = "users.state";
 const GROUPS_PAGE: &str = "groups.page";
+/// What the connector's last upkeep run left (its subscription, say).
+const MAINTENANCE: &str = "maintenance";
 const SIGNINS: &str = "signins";
 /// The cursor holding since when the store has the integration's whole sign-in record (RFC 3339).
 pub(crate) const SIGNIN_HISTORY_START: &str = "signins_history_start";
@@ -161,7 +174,7 @@ impl SyncRunner {
             SyncJob::Users | SyncJob::FullUsers | SyncJob::Groups => {
                 Some(self.directory_lane(id)?.lock_owned().await)
             }
-            SyncJob::Signins => None,
+            SyncJob::Signins | SyncJob::Maintain => None,
         };
         let integration = self.gateway.integration(tenant, id).await?;
         if integration.status == IntegrationStatus::Disabled {
@@ -173,6 +186,7 @@ impl SyncRunner {
             SyncJob::Users | SyncJob::FullUsers => capabilities.users,
             SyncJob::Groups => capabilities.groups,
             SyncJob::Signins => capabilities.signins,
+            SyncJob::Maintain => true,
         };
         if !supported {
             return Ok(SyncOutcome::Skipped(format!(
@@ -188,10 +202,22 @@ impl SyncRunner {
         })
         .await?;
         let result = match job {
-            SyncJob::Users => self.pull_users(&integration, &*connector, false).await,
+            SyncJob::Users => match self.pull_users(&integration, &*connector, false).await {
+                Err(EngineError::Provider(ConnectorError::SyncStateExpired(why))) => {
+                    tracing::info!(
+                        tenant_id = %tenant, integration_id = %id, reason = %why,
+                        "the provider forgot the change token: pulling every account"
+                    );
+                    self.set_cursor(&integration, USERS_STATE, String::new())
+                        .await?;
+                    self.pull_users(&integration, &*connector, true).await
+                }
+                other => other,
+            },
             SyncJob::FullUsers => self.pull_users(&integration, &*connector, true).await,
             SyncJob::Groups => self.pull_groups(&integration, &*connector).await,
             SyncJob::Signins => self.pull_signins(&integration, &*connector).await,
+            SyncJob::Maintain => self.maintain(&integration, &*connector).await,
         };
         self.gateway.stats().pull(name, result.is_ok());
         match &result {
@@ -208,6 +234,7 @@ impl SyncRunner {
                         SyncJob::Users | SyncJob::FullUsers => {}
                         SyncJob::Groups => s.counts.groups = records,
                         SyncJob::Signins => s.counts.signins += records,
+                        SyncJob::Maintain => {}
                     }
                 })
                 .await?;
@@ -340,11 +367,15 @@ impl SyncRunner {
             }
         };
         let mode = match since {
-            Some(since) if !full => PullMode::Changed { since },
+            Some(since) if !full => PullMode::Changed {
+                since,
+                sync_state: self.cursor(integration, USERS_STATE).await?,
+            },
             _ => PullMode::Full,
         };
         let mut records = 0u64;
-        let mut page = connector.users_page(mode, next.as_deref()).await?;
+        let mut sync_state = None;
+        let mut page = connector.users_page(mode.clone(), next.as_deref()).await?;
         loop {
             self.still_there(integration).await?;
             // The next page is fetched while this one is stored: a pull then runs at the pace
@@ -352,10 +383,11 @@ impl SyncRunner {
             // this page is stored, so a failure on either side resumes where it should.
             let following = page.next_cursor.take();
             let items = std::mem::take(&mut page.items);
+            sync_state = page.sync_state.take().or(sync_state);
             let store = self.inventory.apply_users(integration, items);
             let fetch = async {
                 match following.as_deref() {
-                    Some(cursor) => Some(connector.users_page(mode, Some(cursor)).await),
+                    Some(cursor) => Some(connector.users_page(mode.clone(), Some(cursor)).await),
                     None => None,
                 }
             };
@@ -377,6 +409,9 @@ impl SyncRunner {
         }
         self.set_cursor(integration, USERS_PAGE, String::new())
             .await?;
+        if let Some(state) = sync_state {
+            self.set_cursor(integration, USERS_STATE, state).await?;
+        }
         let next_since = started - Duration::minutes(INCREMENTAL_OVERLAP_MINUTES);
         self.set_cursor(integration, USERS_SINCE, next_since.to_rfc3339())
             .await?;
@@ -386,6 +421,22 @@ impl SyncRunner {
                 .await?;
         }
         Ok(records)
+    }
+
+    /// Runs the connector's upkeep with the state its last run left; 1 when it changed anything.
+    async fn maintain(
+        &self,
+        integration: &Integration,
+        connector: &dyn gatehouse_core::provider::Connector,
+    ) -> Result<u64, EngineError> {
+        let state = self.cursor(integration, MAINTENANCE).await?;
+        let next = connector.maintain(state.as_deref()).await?;
+        let changed = next != state;
+        if changed {
+            self.set_cursor(integration, MAINTENANCE, next.unwrap_or_default())
+                .await?;
+        }
+        Ok(u64::from(changed))
     }
 
     async fn pull_groups(

@@ -49,10 +49,7 @@ pub(crate) async fn groups_page(
             None => tracing::warn!("skipping an Okta group record without an id"),
         }
     }
-    Ok(Page {
-        items,
-        next_cursor: next.map(String::from),
-    })
+    Ok(Page::new(items, next.map(String::from)))
 }
 
 async fn members_of(

@@ -72,7 +72,7 @@ pub(crate) async fn users_page(
         None => {
             let filter = match mode {
                 PullMode::Full => full_filter(),
-                PullMode::Changed { since } => changed_filter(since),
+                PullMode::Changed { since, .. } => changed_filter(since),
             };
             let mut url = collection;
             url.query_pairs_mut()
@@ -134,10 +134,7 @@ pub(crate) async fn users_page(
         more = next.is_some(),
         "okta users page pulled"
     );
-    Ok(Page {
-        items,
-        next_cursor: next.map(String::from),
-    })
+    Ok(Page::new(items, next.map(String::from)))
 }
 
 /// A user's factors, or `None` when Okta would not list them for this user (not found, not

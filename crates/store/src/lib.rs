@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gatehouse_core::model::Policy;
 use gatehouse_core::model::{
-    Action, ApiKey, Detection, Group, Identity, Integration, SignInEvent, SyncCursor, SyncStatus,
-    Tenant, TokenKind, TokenRecord, User,
+    Action, ApiKey, Detection, Group, Identity, Integration, SealedSecret, SignInEvent, SyncCursor,
+    SyncStatus, Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
     ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, PolicyId, SignInId,
@@ -109,12 +109,14 @@ pub trait Store: Send + Sync + 'static {
     /// Replaces an existing integration record (config, credentials, sync status).
     async fn update_integration(&self, integration: &Integration) -> Result<(), StoreError>;
     /// Swaps an integration's ingest or SCIM token: the old hash stops authenticating in the same
-    /// atomic write that stores the new one. Returns the updated integration.
+    /// atomic write that stores the new one (and, for an ingest token, `sealed`, the new token
+    /// sealed for [`Integration::push_token`]). Returns the updated integration.
     async fn rotate_integration_token(
         &self,
         tenant: &TenantId,
         id: &IntegrationId,
         new_token: &TokenRecord,
+        sealed: Option<&SealedSecret>,
     ) -> Result<Integration, StoreError>;
     /// Deletes the integration, its tokens and cursors. Returns whether it existed.
     async fn delete_integration(

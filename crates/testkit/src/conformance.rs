@@ -133,6 +133,7 @@ fn build<F: ConnectorFactory>(
         config: org.config(),
         allow_custom_endpoints: true,
         clock: Arc::new(SystemClock),
+        push_url: None,
     };
     factory
         .build(context)
@@ -148,7 +149,9 @@ async fn pull_all(
     let mut ids = Vec::new();
     let mut pages = 0;
     loop {
-        let page = connector.users_page(mode, cursor.as_deref()).await?;
+        let page = connector
+            .users_page(mode.clone(), cursor.as_deref())
+            .await?;
         pages += 1;
         ids.extend(page.items.into_iter().map(|u| u.external_id));
         match page.next_cursor {
@@ -199,7 +202,7 @@ async fn incremental_pull(connector: &dyn Connector, org: &dyn SimulatedOrg) -> 
     let since = org.now() - chrono::Duration::seconds(1);
     let target = org.action_target().external_id;
     org.change_account(&target);
-    let (ids, _) = pull_all(connector, PullMode::Changed { since }, None).await?;
+    let (ids, _) = pull_all(connector, PullMode::changed_since(since), None).await?;
     ensure!(
         ids.contains(&target),
         "the changed account {target} is not in the incremental pull"

@@ -130,6 +130,11 @@ pub struct Integration {
     /// integrations may share a client id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth_client_id_hash: Option<String>,
+    /// The current ingest token, sealed like the credentials: a connector that registers its
+    /// push URL at the provider itself (a Graph subscription) needs the token in the URL. Absent
+    /// for types that take no pushes and for integrations made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_token: Option<SealedSecret>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

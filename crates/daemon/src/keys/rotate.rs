@@ -62,6 +62,8 @@ pub async fn rotate(
             .open(&integration.credentials, &owner)
             .map_err(|e| record(&e))?;
         integration.credentials = sealer.seal(&credentials, &owner).map_err(|e| record(&e))?;
+        gatehouse_engine::reseal_push_token(&opener, &sealer, &mut integration)
+            .map_err(|e| record(&e))?;
         // Durable per record: a crash after this line leaves this one done and the rest to redo.
         store
             .update_integration(&integration)

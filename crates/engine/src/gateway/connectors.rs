@@ -26,6 +26,7 @@ impl Gateway {
             config: integration.config.clone(),
             allow_custom_endpoints: self.options.allow_custom_endpoints,
             clock: Arc::clone(&self.clock),
+            push_url: self.push_url(integration)?,
         })
     }
 

@@ -83,6 +83,10 @@ impl Gateway {
                 issued.push(self.token_record(minted, kind, Some(&new.tenant_id), Some(&id), None));
             }
         }
+        let push_token = ingest
+            .as_ref()
+            .map(|t| self.seal_push_token(&t.secret, &id))
+            .transpose()?;
         let integration = Integration {
             id,
             tenant_id: new.tenant_id,
@@ -93,6 +97,7 @@ impl Gateway {
             ingest_token_hash: ingest.as_ref().map(|t| t.hash.clone()),
             scim_token_hash: scim.as_ref().map(|t| t.hash.clone()),
             oauth_client_id_hash,
+            push_token,
             created_at: now,
             updated_at: now,
         };
@@ -271,9 +276,13 @@ impl Gateway {
         }
         let minted = tokens::mint(kind);
         let record = self.token_record(&minted, kind, Some(tenant), Some(id), None);
+        let sealed = match kind {
+            TokenKind::Ingest => Some(self.seal_push_token(&minted.secret, id)?),
+            _ => None,
+        };
         let integration = self
             .store
-            .rotate_integration_token(tenant, id, &record)
+            .rotate_integration_token(tenant, id, &record, sealed.as_ref())
             .await?;
         tracing::info!(tenant_id = %tenant, integration_id = %id, ?kind, "integration token rotated");
         Ok((integration, minted.secret))

@@ -4,12 +4,16 @@
 //! The service is split by concern: `tenants` (tenants and their API keys),
 //! `integrations` (integration CRUD, deletion and token rotation),
 //! `connectors` (building and checking provider connectors) and
-//! `auth` (bearer-token authentication, ingest targets, SCIM access tokens).
+//! `auth` (bearer-token authentication, ingest targets, SCIM access tokens) and `push_url` (the
+//! push URL a connector registers at its provider).
 
 mod auth;
 mod connectors;
 mod ingest_cache;
+mod push_url;
 mod scim_clients;
+
+pub use push_url::{reseal_push_token, PUBLIC_BASE_URL};
 
 pub use scim_clients::ClientRefusal;
 mod integrations;

@@ -18,3 +18,4 @@ mod outputs;
 mod safety;
 mod scim;
 mod sync;
+mod upkeep;

@@ -60,9 +60,15 @@ pub(crate) struct Script {
     /// Holds the users page of this index: signals the first `Notify` on arrival, then waits
     /// for the second before answering.
     pub(crate) hold_user_page: Option<(usize, Arc<tokio::sync::Notify>, Arc<tokio::sync::Notify>)>,
+    /// The change token the last users page of a pass returns (`Page::sync_state`).
+    pub(crate) sync_state: Option<String>,
+    /// A change token the provider has forgotten: an incremental pull from it fails so.
+    pub(crate) forgotten_state: Option<String>,
+    /// Every `maintain` call: the state it was given and the push URL it saw.
+    pub(crate) maintain_calls: Vec<(Option<String>, Option<String>)>,
 }
 
-struct Fake(Arc<Mutex<Script>>);
+struct Fake(Arc<Mutex<Script>>, Option<secrecy::SecretString>);
 
 #[async_trait]
 impl Connector for Fake {
@@ -107,7 +113,18 @@ impl Connector for Fake {
         let mut s = self.0.lock().unwrap();
         let mode = match mode {
             PullMode::Full => "full".to_owned(),
-            PullMode::Changed { since } => format!("since {}", since.to_rfc3339()),
+            PullMode::Changed {
+                sync_state: Some(state),
+                ..
+            } => {
+                if s.forgotten_state.as_ref() == Some(&state) {
+                    s.users_calls
+                        .push((format!("state {state}"), cursor.map(str::to_owned)));
+                    return Err(ConnectorError::SyncStateExpired("scripted".into()));
+                }
+                format!("state {state}")
+            }
+            PullMode::Changed { since, .. } => format!("since {}", since.to_rfc3339()),
         };
         s.directory_calls.push(format!("users {cursor:?}"));
         s.users_calls.push((mode, cursor.map(str::to_owned)));
@@ -117,10 +134,12 @@ impl Connector for Fake {
         }
         let items = s.user_pages.get(index).cloned().unwrap_or_default();
         let next = (index + 1 < s.user_pages.len()).then(|| format!("page-{}", index + 1));
-        Ok(Page {
-            items,
-            next_cursor: next,
-        })
+        let state = if next.is_none() {
+            s.sync_state.clone()
+        } else {
+            None
+        };
+        Ok(Page::new(items, next).with_sync_state(state))
     }
 
     async fn groups_page(
@@ -129,10 +148,7 @@ impl Connector for Fake {
     ) -> Result<Page<ProviderGroup>, ConnectorError> {
         let mut s = self.0.lock().unwrap();
         s.directory_calls.push("groups".to_owned());
-        Ok(Page {
-            items: s.groups.clone(),
-            next_cursor: None,
-        })
+        Ok(Page::new(s.groups.clone(), None))
     }
 
     async fn signins_page(&self, cursor: Option<&str>) -> Result<EventPage, ConnectorError> {
@@ -157,7 +173,20 @@ impl Connector for Fake {
         self.0.lock().unwrap().history_reach
     }
 
+    async fn maintain(&self, state: Option<&str>) -> Result<Option<String>, ConnectorError> {
+        use secrecy::ExposeSecret;
+        let mut s = self.0.lock().unwrap();
+        s.maintain_calls.push((
+            state.map(str::to_owned),
+            self.1.as_ref().map(|url| url.expose_secret().to_owned()),
+        ));
+        Ok(Some(format!("upkeep-{}", s.maintain_calls.len())))
+    }
+
     fn decode_push(&self, request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
+        if let Some(changed) = request.header("x-changed") {
+            return Ok(PushOutcome::AccountsChanged(vec![changed.to_owned()]));
+        }
         if let Some(challenge) = request.header("x-challenge") {
             return Ok(PushOutcome::Respond(PushReply::json(
                 200,
@@ -292,6 +321,9 @@ struct FakeConfig {
     pull: PullConfig,
     #[allow(dead_code)]
     ingest_signins: Option<bool>,
+    /// Where the provider reaches the daemon (the push URL `maintain` registers).
+    #[allow(dead_code)]
+    public_base_url: Option<String>,
 }
 
 impl Fields for FakeConfig {}
@@ -313,8 +345,8 @@ impl ConnectorFactory for FakeFactory {
     fn descriptor(&self) -> &'static ProviderDescriptor {
         &SCRIPTED
     }
-    fn build(&self, _context: ConnectorContext) -> Result<Arc<dyn Connector>, ConnectorError> {
-        Ok(Arc::new(Fake(Arc::clone(&self.0))))
+    fn build(&self, context: ConnectorContext) -> Result<Arc<dyn Connector>, ConnectorError> {
+        Ok(Arc::new(Fake(Arc::clone(&self.0), context.push_url)))
     }
 }
 

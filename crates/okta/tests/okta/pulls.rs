@@ -144,7 +144,7 @@ async fn incremental_pull_filters_on_last_updated() {
     let connector = connector(&org);
     let since = at("2022-05-24T15:38:30Z");
     let page = connector
-        .users_page(PullMode::Changed { since }, None)
+        .users_page(PullMode::changed_since(since), None)
         .await
         .unwrap();
     let lists = org.calls_to("/api/v1/users");
@@ -165,7 +165,7 @@ async fn incremental_pull_filters_on_last_updated() {
     );
     assert!(page.next_cursor.is_some(), "more changed users follow");
     let rest = connector
-        .users_page(PullMode::Changed { since }, page.next_cursor.as_deref())
+        .users_page(PullMode::changed_since(since), page.next_cursor.as_deref())
         .await
         .unwrap();
     let ids: Vec<_> = rest.items.iter().map(|u| u.external_id.as_str()).collect();
@@ -200,7 +200,10 @@ async fn pulled_admin_flags(
     let mut flags = BTreeMap::new();
     let mut cursor = None;
     loop {
-        let page = connector.users_page(mode, cursor.as_deref()).await.unwrap();
+        let page = connector
+            .users_page(mode.clone(), cursor.as_deref())
+            .await
+            .unwrap();
         flags.extend(
             page.items
                 .iter()
@@ -294,7 +297,7 @@ async fn an_incremental_pull_brings_the_users_whose_admin_role_changed() {
     // so the `lastUpdated` filter alone would return neither.
     move_role_to_alice(&org);
     let since = at("2030-01-01T00:00:00Z");
-    let flags = admin_flags(&connector, PullMode::Changed { since }).await;
+    let flags = admin_flags(&connector, PullMode::changed_since(since)).await;
     assert_eq!(
         flags,
         BTreeMap::from([
@@ -303,7 +306,7 @@ async fn an_incremental_pull_brings_the_users_whose_admin_role_changed() {
         ])
     );
     // Nothing changed since: the next incremental pull brings nobody.
-    let flags = admin_flags(&connector, PullMode::Changed { since }).await;
+    let flags = admin_flags(&connector, PullMode::changed_since(since)).await;
     assert!(flags.is_empty(), "{flags:?}");
 }
 
@@ -318,7 +321,7 @@ async fn role_changes_come_again_after_an_incremental_pull_that_failed() {
     org.sim.inject_on("/api/v1/users", forbidden());
     let since = at("2030-01-01T00:00:00Z");
     let failed = connector
-        .users_page(PullMode::Changed { since }, None)
+        .users_page(PullMode::changed_since(since), None)
         .await;
     assert!(failed.is_err(), "the injected 403 fails the pull");
     let rosters = org.calls_to("/api/v1/iam/assignees/users");
@@ -328,7 +331,7 @@ async fn role_changes_come_again_after_an_incremental_pull_that_failed() {
         (200, 403),
         "the roster was read before the listing failed"
     );
-    let flags = admin_flags(&connector, PullMode::Changed { since }).await;
+    let flags = admin_flags(&connector, PullMode::changed_since(since)).await;
     assert_eq!(
         flags,
         BTreeMap::from([

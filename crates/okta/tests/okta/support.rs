@@ -68,6 +68,7 @@ pub(crate) fn context_with(
         config: serde_json::from_value(config).unwrap(),
         allow_custom_endpoints: true,
         clock,
+        push_url: None,
     }
 }
 

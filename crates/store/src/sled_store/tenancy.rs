@@ -1,7 +1,7 @@
 //! Tenants, tokens, API keys and integrations in the sled backend (the synchronous halves; the
 //! trait impl adds the durable commit).
 
-use gatehouse_core::model::{ApiKey, Integration, Tenant, TokenKind, TokenRecord};
+use gatehouse_core::model::{ApiKey, Integration, SealedSecret, Tenant, TokenKind, TokenRecord};
 use gatehouse_core::{ApiKeyId, IntegrationId, TenantId};
 use sled::Transactional;
 
@@ -249,6 +249,7 @@ impl SledStore {
         tenant: &TenantId,
         id: &IntegrationId,
         new_token: &TokenRecord,
+        sealed: Option<&SealedSecret>,
     ) -> Result<Integration, StoreError> {
         let key = keys::scoped(tenant, &[id.as_str()]);
         let token_bytes = encode(new_token)?;
@@ -269,6 +270,9 @@ impl SledStore {
                 };
                 if let Some(old) = slot.replace(new_token.hash.clone()) {
                     tokens_tx.remove(old.as_bytes())?;
+                }
+                if new_token.kind == TokenKind::Ingest {
+                    integration.push_token = sealed.cloned();
                 }
                 integration.updated_at = new_token.created_at;
                 tokens_tx.insert(new_token.hash.as_bytes(), token_bytes.as_slice())?;

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use gatehouse_core::model::{
-    Action, ApiKey, Detection, Group, Identity, Integration, SignInEvent, SyncCursor, SyncStatus,
-    Tenant, TokenKind, TokenRecord, User,
+    Action, ApiKey, Detection, Group, Identity, Integration, SealedSecret, SignInEvent, SyncCursor,
+    SyncStatus, Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
     ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, SignInId, TenantId, UserId,
@@ -114,8 +114,9 @@ impl Store for SledStore {
         tenant: &TenantId,
         id: &IntegrationId,
         new_token: &TokenRecord,
+        sealed: Option<&SealedSecret>,
     ) -> Result<Integration, StoreError> {
-        let integration = self.rotate_integration_token_now(tenant, id, new_token)?;
+        let integration = self.rotate_integration_token_now(tenant, id, new_token, sealed)?;
         self.durable().await?;
         Ok(integration)
     }

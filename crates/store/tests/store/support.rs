@@ -38,6 +38,7 @@ pub(crate) fn integration(tenant: &TenantId, n: u32) -> Integration {
         ingest_token_hash: Some(format!("hash-{tenant}-{n}")),
         scim_token_hash: None,
         oauth_client_id_hash: None,
+        push_token: None,
         created_at: t0(),
         updated_at: t0(),
     }

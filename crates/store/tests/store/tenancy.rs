@@ -128,7 +128,7 @@ async fn rotation_swaps_the_token_atomically() {
         .unwrap();
     let new = token("new-hash", TokenKind::Ingest, &a.id, Some(&i.id));
     let updated = store
-        .rotate_integration_token(&a.id, &i.id, &new)
+        .rotate_integration_token(&a.id, &i.id, &new, None)
         .await
         .unwrap();
     assert_eq!(updated.ingest_token_hash.as_deref(), Some("new-hash"));
@@ -137,7 +137,7 @@ async fn rotation_swaps_the_token_atomically() {
     // Another tenant cannot rotate it.
     let b = TenantId::parse("ten_other").unwrap();
     assert!(store
-        .rotate_integration_token(&b, &i.id, &new)
+        .rotate_integration_token(&b, &i.id, &new, None)
         .await
         .is_err());
     assert!(store.delete_integration(&a.id, &i.id).await.unwrap());
