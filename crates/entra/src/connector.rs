@@ -399,6 +399,10 @@ impl Connector for EntraConnector {
         crate::push::screen(request, &self.client_state)
     }
 
+    async fn maintain(&self, state: Option<&str>) -> Result<Option<String>, ConnectorError> {
+        crate::subscription::maintain(self, state).await
+    }
+
     async fn act(
         &self,
         action: ActionKind,
