@@ -57,10 +57,16 @@ fn report(changed: bool, detail: impl Into<String>, status: Option<UserStatus>) 
 }
 
 /// `GET /users/{id}?$select=id,accountEnabled`.
-async fn user(connector: &EntraConnector, reference: &str) -> Result<(String, Option<bool>), ConnectorError> {
+async fn user(
+    connector: &EntraConnector,
+    reference: &str,
+) -> Result<(String, Option<bool>), ConnectorError> {
     let mut url = connector.endpoint(&["users", reference]);
-    url.query_pairs_mut().append_pair("$select", "id,accountEnabled");
-    let value = connector.get_json("users", &url, "reading the user", &[]).await?;
+    url.query_pairs_mut()
+        .append_pair("$select", "id,accountEnabled");
+    let value = connector
+        .get_json("users", &url, "reading the user", &[])
+        .await?;
     let id = text(value.get("id")).unwrap_or(reference).to_owned();
     Ok((id, value.get("accountEnabled").and_then(Value::as_bool)))
 }
@@ -74,33 +80,69 @@ fn fail(status: StatusCode, body: &[u8], what: &str, permission: &str) -> Connec
     }
 }
 
-async fn set_enabled(connector: &EntraConnector, reference: &str, enabled: bool) -> Result<ActionReport, ConnectorError> {
-    let status = if enabled { UserStatus::Active } else { UserStatus::Suspended };
+async fn set_enabled(
+    connector: &EntraConnector,
+    reference: &str,
+    enabled: bool,
+) -> Result<ActionReport, ConnectorError> {
+    let status = if enabled {
+        UserStatus::Active
+    } else {
+        UserStatus::Suspended
+    };
     let (id, current) = user(connector, reference).await?;
     if current == Some(enabled) {
-        let detail = if enabled { "the account is already enabled" } else { "the account is already disabled" };
+        let detail = if enabled {
+            "the account is already enabled"
+        } else {
+            "the account is already disabled"
+        };
         return Ok(report(false, detail, Some(status)));
     }
     let url = connector.endpoint(&["users", &id]);
     let body = json!({ "accountEnabled": enabled });
-    let fetched = connector.send("actions", Method::PATCH, &url, Some(&body), &[]).await?;
+    let fetched = connector
+        .send("actions", Method::PATCH, &url, Some(&body), &[])
+        .await?;
     if !fetched.status.is_success() {
-        return Err(fail(fetched.status, &fetched.body, "updating accountEnabled", "User.EnableDisableAccount.All"));
+        return Err(fail(
+            fetched.status,
+            &fetched.body,
+            "updating accountEnabled",
+            "User.EnableDisableAccount.All",
+        ));
     }
-    let detail = if enabled { "enabled the account (accountEnabled: true)" } else { "disabled the account (accountEnabled: false); existing sessions last until revoked" };
+    let detail = if enabled {
+        "enabled the account (accountEnabled: true)"
+    } else {
+        "disabled the account (accountEnabled: false); existing sessions last until revoked"
+    };
     Ok(report(true, detail, Some(status)))
 }
 
-async fn revoke(connector: &EntraConnector, reference: &str) -> Result<ActionReport, ConnectorError> {
+async fn revoke(
+    connector: &EntraConnector,
+    reference: &str,
+) -> Result<ActionReport, ConnectorError> {
     let url = connector.endpoint(&["users", reference, "revokeSignInSessions"]);
-    let fetched = connector.send("actions", Method::POST, &url, None, &[]).await?;
+    let fetched = connector
+        .send("actions", Method::POST, &url, None, &[])
+        .await?;
     if !fetched.status.is_success() {
-        return Err(fail(fetched.status, &fetched.body, "revoking sign-in sessions", "User.RevokeSessions.All"));
+        return Err(fail(
+            fetched.status,
+            &fetched.body,
+            "revoking sign-in sessions",
+            "User.RevokeSessions.All",
+        ));
     }
     Ok(report(true, "revoked the user's refresh tokens and session cookies (revokeSignInSessions); Graph applies it within minutes", None))
 }
 
-async fn enforce_mfa(connector: &EntraConnector, reference: &str) -> Result<ActionReport, ConnectorError> {
+async fn enforce_mfa(
+    connector: &EntraConnector,
+    reference: &str,
+) -> Result<ActionReport, ConnectorError> {
     let group = connector.settings.mfa_group_id.as_deref();
     let confirm = connector.settings.confirm_compromised;
     if group.is_none() && !confirm {
@@ -115,34 +157,55 @@ async fn enforce_mfa(connector: &EntraConnector, reference: &str) -> Result<Acti
         let url = connector.endpoint(&["groups", group, "members", "$ref"]);
         let member = connector.endpoint(&["directoryObjects", &id]);
         let body = json!({ "@odata.id": member.as_str() });
-        let fetched = connector.send("actions", Method::POST, &url, Some(&body), &[]).await?;
+        let fetched = connector
+            .send("actions", Method::POST, &url, Some(&body), &[])
+            .await?;
         if fetched.status.is_success() {
             changed = true;
             details.push(format!("added the user to the MFA group {group}"));
         } else if already_member(fetched.status, &fetched.body) {
             details.push(format!("the user is already in the MFA group {group}"));
         } else {
-            return Err(fail(fetched.status, &fetched.body, "adding the user to the MFA group", "GroupMember.ReadWrite.All"));
+            return Err(fail(
+                fetched.status,
+                &fetched.body,
+                "adding the user to the MFA group",
+                "GroupMember.ReadWrite.All",
+            ));
         }
     }
     if confirm {
         let url = connector.endpoint(&["identityProtection", "riskyUsers", &id]);
-        let known = match connector.get_json("identity-protection", &url, "reading the risky user", &[]).await {
-            Ok(value) => text(value.get("riskState")).is_some_and(|s| s.eq_ignore_ascii_case("confirmedCompromised")),
+        let known = match connector
+            .get_json("identity-protection", &url, "reading the risky user", &[])
+            .await
+        {
+            Ok(value) => text(value.get("riskState"))
+                .is_some_and(|s| s.eq_ignore_ascii_case("confirmedCompromised")),
             Err(ConnectorError::NotFound(_)) => false,
             Err(err) => return Err(err),
         };
         if known {
             details.push("the user is already confirmed compromised".to_owned());
         } else {
-            let url = connector.endpoint(&["identityProtection", "riskyUsers", "confirmCompromised"]);
+            let url =
+                connector.endpoint(&["identityProtection", "riskyUsers", "confirmCompromised"]);
             let body = json!({ "userIds": [id] });
-            let fetched = connector.send("identity-protection", Method::POST, &url, Some(&body), &[]).await?;
+            let fetched = connector
+                .send("identity-protection", Method::POST, &url, Some(&body), &[])
+                .await?;
             if !fetched.status.is_success() {
-                return Err(fail(fetched.status, &fetched.body, "confirming the user compromised", "IdentityRiskyUser.ReadWrite.All (and Entra ID P2)"));
+                return Err(fail(
+                    fetched.status,
+                    &fetched.body,
+                    "confirming the user compromised",
+                    "IdentityRiskyUser.ReadWrite.All (and Entra ID P2)",
+                ));
             }
             changed = true;
-            details.push("confirmed the user compromised in Identity Protection (user risk high)".to_owned());
+            details.push(
+                "confirmed the user compromised in Identity Protection (user risk high)".to_owned(),
+            );
         }
     }
     Ok(report(changed, details.join("; "), None))
@@ -171,7 +234,10 @@ mod tests {
     fn an_existing_membership_is_recognised() {
         let body = br#"{"error":{"code":"Request_BadRequest","message":"One or more added object references already exist for the following modified properties: 'members'.","innerError":{}}}"#;
         assert!(already_member(StatusCode::BAD_REQUEST, body));
-        assert!(!already_member(StatusCode::BAD_REQUEST, br#"{"error":{"code":"Request_BadRequest","message":"Invalid object identifier"}}"#));
+        assert!(!already_member(
+            StatusCode::BAD_REQUEST,
+            br#"{"error":{"code":"Request_BadRequest","message":"Invalid object identifier"}}"#
+        ));
         assert!(!already_member(StatusCode::FORBIDDEN, body));
     }
 }

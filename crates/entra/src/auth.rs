@@ -54,7 +54,12 @@ pub(crate) struct TokenSource {
 }
 
 impl TokenSource {
-    pub fn new(token_url: Url, client_id: String, client_secret: SecretString, scope: String) -> Self {
+    pub fn new(
+        token_url: Url,
+        client_id: String,
+        client_secret: SecretString,
+        scope: String,
+    ) -> Self {
         Self {
             token_url,
             client_id,
@@ -98,7 +103,11 @@ impl TokenSource {
         }
     }
 
-    async fn request(&self, http: &HttpClient, clock: &dyn Clock) -> Result<Issued, ConnectorError> {
+    async fn request(
+        &self,
+        http: &HttpClient,
+        clock: &dyn Clock,
+    ) -> Result<Issued, ConnectorError> {
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("client_id", &self.client_id)
             .append_pair("scope", &self.scope)
@@ -159,7 +168,9 @@ fn expires_in(value: Option<&serde_json::Value>) -> Option<i64> {
 /// How long before its expiry a token of `lifetime` seconds is renewed: five minutes, or a
 /// tenth of a short lifetime, so a call never leaves with a token that expires on the way.
 pub(crate) fn margin(lifetime: i64) -> i64 {
-    (lifetime / 10).clamp(1, MAX_MARGIN_SECS).min(lifetime.max(1))
+    (lifetime / 10)
+        .clamp(1, MAX_MARGIN_SECS)
+        .min(lifetime.max(1))
 }
 
 #[cfg(test)]

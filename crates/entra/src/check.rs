@@ -12,7 +12,10 @@ pub(crate) async fn check(connector: &EntraConnector) -> Result<CheckReport, Con
     url.query_pairs_mut()
         .append_pair("$top", "1")
         .append_pair("$select", "id");
-    match connector.get_json("users", &url, "reading one user", &[]).await {
+    match connector
+        .get_json("users", &url, "reading one user", &[])
+        .await
+    {
         Ok(_) => {}
         Err(ConnectorError::Forbidden(message)) => {
             return Err(ConnectorError::Forbidden(format!(
@@ -25,7 +28,10 @@ pub(crate) async fn check(connector: &EntraConnector) -> Result<CheckReport, Con
     if connector.settings.ingest_signins {
         let mut url = connector.endpoint(&["auditLogs", "signIns"]);
         url.query_pairs_mut().append_pair("$top", "1");
-        match connector.get_json("signins", &url, "reading the sign-in log", &[]).await {
+        match connector
+            .get_json("signins", &url, "reading the sign-in log", &[])
+            .await
+        {
             Ok(_) => {}
             Err(ConnectorError::Forbidden(message)) => notes.push(format!(
                 "sign-in logs need AuditLog.Read.All and Entra ID P1 ({message})"
@@ -37,7 +43,11 @@ pub(crate) async fn check(connector: &EntraConnector) -> Result<CheckReport, Con
         notes.push("change notifications: no public_base_url, so no subscription is kept".into());
     }
     Ok(CheckReport {
-        principal: Some(format!("app {} in tenant {}", connector.client_id(), connector.tenant_id)),
+        principal: Some(format!(
+            "app {} in tenant {}",
+            connector.client_id(),
+            connector.tenant_id
+        )),
         notes,
     })
 }

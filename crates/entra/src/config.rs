@@ -7,7 +7,7 @@ use std::fmt;
 use gatehouse_core::catalog::{FieldSet, Fields, ProviderDescriptor, PullConfig};
 use gatehouse_core::records::DEFAULT_TOKEN_PLACES;
 use gatehouse_core::validate::{is_endpoint_url, is_guid, is_hostname, EndpointPolicy, FieldError};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 /// The token service of Microsoft's global cloud.
@@ -55,6 +55,15 @@ impl Fields for EntraCredentials {
         }
         if self.client_id.trim().is_empty() {
             return Err(FieldError::new("client_id", "must not be blank"));
+        }
+        if let Some(state) = &self.client_state {
+            let length = state.expose_secret().chars().count();
+            if length == 0 || length > MAX_CLIENT_STATE {
+                return Err(FieldError::new(
+                    "client_state",
+                    "must be 1 to 128 characters",
+                ));
+            }
         }
         Ok(())
     }
@@ -123,7 +132,10 @@ impl Fields for EntraConfig {
         }
         if let Some(id) = &self.mfa_group_id {
             if !is_guid(id.trim()) {
-                return Err(FieldError::new("mfa_group_id", "must be a group's object id (a GUID)"));
+                return Err(FieldError::new(
+                    "mfa_group_id",
+                    "must be a group's object id (a GUID)",
+                ));
             }
         }
         Ok(())
@@ -178,7 +190,9 @@ mod tests {
         let with = |state: &str| {
             validate_credentials(
                 &DESCRIPTOR,
-                &obj(json!({"tenant_id": "contoso.com", "client_id": "c", "client_secret": "s", "client_state": state})),
+                &obj(
+                    json!({"tenant_id": "contoso.com", "client_id": "c", "client_secret": "s", "client_state": state}),
+                ),
                 EndpointPolicy::default(),
             )
         };

@@ -195,7 +195,10 @@ impl EntraConnector {
             return Err(refuse("outside the integration's Microsoft Graph"));
         }
         if !url.path().eq_ignore_ascii_case(expected.path()) {
-            return Err(refuse(&format!("to another collection than {}", expected.path())));
+            return Err(refuse(&format!(
+                "to another collection than {}",
+                expected.path()
+            )));
         }
         Ok(url)
     }
@@ -418,11 +421,26 @@ mod tests {
 
     #[test]
     fn the_scope_is_the_graph_resource() {
-        let url = |s: &str| Url::parse(s).unwrap_or_else(|_| Url::parse(GRAPH_BASE).unwrap_or_else(|_| unreachable!()));
-        assert_eq!(scope_for(&url("https://graph.microsoft.com")), "https://graph.microsoft.com/.default");
-        assert_eq!(scope_for(&url("https://graph.microsoft.us/")), "https://graph.microsoft.us/.default");
-        assert_eq!(scope_for(&url("http://127.0.0.1:9100")), "https://graph.microsoft.com/.default");
-        let e = endpoint_of(&url("http://127.0.0.1:9100/sim/"), &["v1.0", "users", "a b"]);
+        let url = |s: &str| {
+            Url::parse(s)
+                .unwrap_or_else(|_| Url::parse(GRAPH_BASE).unwrap_or_else(|_| unreachable!()))
+        };
+        assert_eq!(
+            scope_for(&url("https://graph.microsoft.com")),
+            "https://graph.microsoft.com/.default"
+        );
+        assert_eq!(
+            scope_for(&url("https://graph.microsoft.us/")),
+            "https://graph.microsoft.us/.default"
+        );
+        assert_eq!(
+            scope_for(&url("http://127.0.0.1:9100")),
+            "https://graph.microsoft.com/.default"
+        );
+        let e = endpoint_of(
+            &url("http://127.0.0.1:9100/sim/"),
+            &["v1.0", "users", "a b"],
+        );
         assert_eq!(e.as_str(), "http://127.0.0.1:9100/sim/v1.0/users/a%20b");
     }
 }

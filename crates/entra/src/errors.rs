@@ -17,11 +17,7 @@ const MAX_MESSAGE: usize = 400;
 /// Graph's codes for a delta or sync token it no longer knows (Graph docs, errors: "code
 /// values": `syncStateNotFound`, `resyncRequired`; also seen as `SyncStateNotFound` and inside
 /// `innerError`).
-const SYNC_STATE_CODES: &[&str] = &[
-    "syncstatenotfound",
-    "resyncrequired",
-    "syncstateinvalid",
-];
+const SYNC_STATE_CODES: &[&str] = &["syncstatenotfound", "resyncrequired", "syncstateinvalid"];
 
 /// Graph's error object, as far as it could be read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,9 +42,7 @@ impl GraphError {
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned)
         };
-        let inner = error
-            .get("innerError")
-            .or_else(|| error.get("innererror"));
+        let inner = error.get("innerError").or_else(|| error.get("innererror"));
         Self {
             code: text(error.get("code")),
             message: text(error.get("message")),
@@ -155,18 +149,23 @@ pub fn token_refusal(status: StatusCode, body: &[u8]) -> ConnectorError {
         (None, None) => format!("HTTP {}", status.as_u16()),
     };
     let hint = match code.as_deref() {
-        Some("AADSTS7000215") => "; the client secret is invalid (give the secret's value, not its id)",
+        Some("AADSTS7000215") => {
+            "; the client secret is invalid (give the secret's value, not its id)"
+        }
         Some("AADSTS7000222") => "; the client secret has expired",
         Some("AADSTS700016") => "; the application (client id) is not found in the directory",
         Some("AADSTS90002") | Some("AADSTS900023") => "; the tenant is not found",
         Some("AADSTS70011") => "; the scope is invalid",
         _ => "",
     };
-    let message = format!("the Microsoft token service refused the client credentials: {named}{hint}");
+    let message =
+        format!("the Microsoft token service refused the client credentials: {named}{hint}");
     if status.is_server_error() {
         ConnectorError::Unavailable(message)
-    } else if matches!(status, StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
-    {
+    } else if matches!(
+        status,
+        StatusCode::BAD_REQUEST | StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+    ) {
         ConnectorError::Unauthorized(message)
     } else {
         ConnectorError::Protocol(message)
@@ -182,7 +181,10 @@ mod tests {
         // The shape of the token service's error (Microsoft identity platform docs).
         let body = br#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app 'c'.\r\nTrace ID: 1\r\nCorrelation ID: 2\r\nTimestamp: 2024-01-01 00:00:00Z","error_codes":[7000215],"timestamp":"2024-01-01 00:00:00Z","trace_id":"1","correlation_id":"2"}"#;
         let err = token_refusal(StatusCode::UNAUTHORIZED, body);
-        assert!(matches!(err, ConnectorError::Unauthorized(ref m) if m.contains("AADSTS7000215") && m.contains("invalid_client")), "{err}");
+        assert!(
+            matches!(err, ConnectorError::Unauthorized(ref m) if m.contains("AADSTS7000215") && m.contains("invalid_client")),
+            "{err}"
+        );
         let no_codes = br#"{"error":"unauthorized_client","error_description":"AADSTS700016: Application with identifier 'x' was not found"}"#;
         assert!(token_refusal(StatusCode::BAD_REQUEST, no_codes)
             .to_string()
@@ -200,20 +202,25 @@ mod tests {
             error_from_response(StatusCode::FORBIDDEN, denied, "x"),
             ConnectorError::Forbidden(m) if m.contains("Authorization_RequestDenied")
         ));
-        let gone = br#"{"error":{"code":"syncStateNotFound","message":"The sync state is not found."}}"#;
+        let gone =
+            br#"{"error":{"code":"syncStateNotFound","message":"The sync state is not found."}}"#;
         let err = error_from_response(StatusCode::GONE, gone, "users delta");
         assert!(crate::contract::is_sync_state_expired(&err), "{err}");
         let resync = br#"{"error":{"code":"Request_BadRequest","message":"x","innerError":{"code":"resyncRequired"}}}"#;
-        assert!(crate::contract::is_sync_state_expired(&error_from_response(
-            StatusCode::BAD_REQUEST,
-            resync,
-            "x"
-        )));
+        assert!(crate::contract::is_sync_state_expired(
+            &error_from_response(StatusCode::BAD_REQUEST, resync, "x")
+        ));
         assert!(matches!(
             error_from_response(StatusCode::SERVICE_UNAVAILABLE, b"", "x"),
             ConnectorError::Unavailable(m) if m == "x: HTTP 503"
         ));
-        let long = serde_json::json!({"error": {"code": "X", "message": "é".repeat(1000)}}).to_string();
-        assert!(error_from_response(StatusCode::BAD_REQUEST, long.as_bytes(), "x").to_string().len() < 600);
+        let long =
+            serde_json::json!({"error": {"code": "X", "message": "é".repeat(1000)}}).to_string();
+        assert!(
+            error_from_response(StatusCode::BAD_REQUEST, long.as_bytes(), "x")
+                .to_string()
+                .len()
+                < 600
+        );
     }
 }

@@ -10,7 +10,7 @@ use gatehouse_core::records::{PushReply, PushRequest};
 use gatehouse_core::validate::{self, EndpointPolicy};
 use serde_json::{Map, Value};
 
-use crate::config::{EntraConfig, Enrichment, DESCRIPTOR};
+use crate::config::{Enrichment, EntraConfig, DESCRIPTOR};
 use crate::connector::EntraConnector;
 
 /// Registers the Entra ID connector: `registry.register(gatehouse_entra::Factory)`.
@@ -45,7 +45,8 @@ impl ConnectorFactory for Factory {
     }
 
     fn notes(&self, config: &Map<String, Value>) -> Vec<String> {
-        let flag = |key: &str, default: bool| config.get(key).and_then(Value::as_bool).unwrap_or(default);
+        let flag =
+            |key: &str, default: bool| config.get(key).and_then(Value::as_bool).unwrap_or(default);
         let mut notes = Vec::new();
         if flag("ingest_signins", true) {
             notes.push(SIGNINS_NOTE.to_owned());
@@ -97,9 +98,7 @@ impl Default for Settings {
 
 impl From<EntraConfig> for Settings {
     fn from(config: EntraConfig) -> Self {
-        let trimmed = |s: Option<String>| {
-            s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-        };
+        let trimmed = |s: Option<String>| s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         Self {
             rate_limit_share: config.pull.rate_limit_share.unwrap_or(0.5),
             ingest_signins: config.ingest_signins.unwrap_or(true),
@@ -173,6 +172,10 @@ mod tests {
         .unwrap();
         assert!(s.enrich_auth_methods && s.confirm_compromised);
         assert_eq!(s.signin_lookback_hours, 72);
-        assert!(Settings::from_config(&config(json!({"enrich": ["factors"]})), EndpointPolicy::default()).is_err());
+        assert!(Settings::from_config(
+            &config(json!({"enrich": ["factors"]})),
+            EndpointPolicy::default()
+        )
+        .is_err());
     }
 }

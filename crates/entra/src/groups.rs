@@ -29,7 +29,9 @@ pub(crate) async fn groups_page(
             url
         }
     };
-    let value = connector.get_json("groups", &url, "listing groups", &[]).await?;
+    let value = connector
+        .get_json("groups", &url, "listing groups", &[])
+        .await?;
     let page = ODataPage::from_value(value, "listing groups")?;
     let groups: Vec<(String, Value)> = page
         .items
@@ -78,7 +80,9 @@ async fn members_of(connector: &EntraConnector, id: String) -> Result<Vec<String
             }
         }
         match page.next {
-            Some(next) if !page.items.is_empty() => url = connector.same_graph(&next, &collection)?,
+            Some(next) if !page.items.is_empty() => {
+                url = connector.same_graph(&next, &collection)?
+            }
             _ => break,
         }
     }

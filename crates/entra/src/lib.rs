@@ -32,13 +32,14 @@ mod subscription;
 mod users;
 
 pub use config::{
-    EntraConfig, EntraCredentials, Enrichment, DESCRIPTOR, GRAPH_BASE, LOGIN_BASE,
-    MAX_CLIENT_STATE,
+    Enrichment, EntraConfig, EntraCredentials, DESCRIPTOR, GRAPH_BASE, LOGIN_BASE, MAX_CLIENT_STATE,
 };
 pub use connector::EntraConnector;
 pub use errors::{error_from_response, token_error, GraphError};
 pub use factory::{Factory, Settings};
-pub use mapping::signin::{classify as classify_signal, map_fields as map_signin_fields, map_signin, SignalInput};
+pub use mapping::signin::{
+    classify as classify_signal, map_fields as map_signin_fields, map_signin, SignalInput,
+};
 pub use mapping::user::{map_user, summarize_methods};
 pub use push::{derive_client_state, validation};
 pub use signins::{SigninCursor, OVERLAP_MINUTES};

@@ -94,7 +94,10 @@ fn bad(message: &str) -> ConnectorError {
 }
 
 /// Parses a delivery and checks every notification's `clientState`.
-fn checked(request: &PushRequest, expected: &SecretString) -> Result<Vec<Notification>, ConnectorError> {
+fn checked(
+    request: &PushRequest,
+    expected: &SecretString,
+) -> Result<Vec<Notification>, ConnectorError> {
     if !request.method.eq_ignore_ascii_case("POST") {
         return Err(bad("Graph delivers change notifications only by POST"));
     }
@@ -106,7 +109,11 @@ fn checked(request: &PushRequest, expected: &SecretString) -> Result<Vec<Notific
     }
     let expected = expected.expose_secret().as_bytes();
     for (index, notification) in envelope.value.iter().enumerate() {
-        let given = notification.client_state.as_deref().unwrap_or_default().as_bytes();
+        let given = notification
+            .client_state
+            .as_deref()
+            .unwrap_or_default()
+            .as_bytes();
         let matches: bool = given.ct_eq(expected).into();
         if given.is_empty() || !matches {
             return Err(ConnectorError::BadPush(format!(
@@ -118,7 +125,10 @@ fn checked(request: &PushRequest, expected: &SecretString) -> Result<Vec<Notific
 }
 
 /// The door check: validation answered, a delivery parsed and its states compared.
-pub fn screen(request: &PushRequest, expected: &SecretString) -> Result<PushScreen, ConnectorError> {
+pub fn screen(
+    request: &PushRequest,
+    expected: &SecretString,
+) -> Result<PushScreen, ConnectorError> {
     if let Some(reply) = validation(request) {
         return Ok(PushScreen::Respond(reply));
     }
@@ -129,15 +139,23 @@ pub fn screen(request: &PushRequest, expected: &SecretString) -> Result<PushScre
 }
 
 /// A delivery as the ids of the users it says changed (each once, in order).
-pub fn decode(request: &PushRequest, expected: &SecretString) -> Result<PushOutcome, ConnectorError> {
+pub fn decode(
+    request: &PushRequest,
+    expected: &SecretString,
+) -> Result<PushOutcome, ConnectorError> {
     if let Some(reply) = validation(request) {
         return Ok(PushOutcome::Respond(reply));
     }
-    Ok(crate::contract::accounts_changed(changed_ids(request, expected)?))
+    Ok(crate::contract::accounts_changed(changed_ids(
+        request, expected,
+    )?))
 }
 
 /// The user ids of a checked delivery.
-pub fn changed_ids(request: &PushRequest, expected: &SecretString) -> Result<Vec<String>, ConnectorError> {
+pub fn changed_ids(
+    request: &PushRequest,
+    expected: &SecretString,
+) -> Result<Vec<String>, ConnectorError> {
     let mut ids: Vec<String> = Vec::new();
     for notification in checked(request, expected)? {
         if let Some(event) = &notification.lifecycle_event {
@@ -217,20 +235,37 @@ mod tests {
         assert_eq!(reply.status, 200);
         assert!(reply.content_type.starts_with("text/plain"));
         assert_eq!(reply.body, b"Validation: Testing client application reachability for subscription Request-Id: 2a3b");
-        assert!(matches!(screen(&request, &state()), Ok(PushScreen::Respond(_))));
+        assert!(matches!(
+            screen(&request, &state()),
+            Ok(PushScreen::Respond(_))
+        ));
         assert_eq!(validation(&PushRequest::default()), None);
     }
 
     #[test]
     fn deliveries_need_the_client_state_of_every_notification() {
         let good = post(delivery("secretClientValue"));
-        assert_eq!(screen(&good, &state()).unwrap(), PushScreen::Accept { events: 1 });
+        assert_eq!(
+            screen(&good, &state()).unwrap(),
+            PushScreen::Accept { events: 1 }
+        );
         assert_eq!(
             changed_ids(&good, &state()).unwrap(),
             vec!["45deb0b2-0a5a-4e5a-8d5e-0fb1a0a0f3c1".to_owned()]
         );
-        for wrong in [delivery("other"), delivery(""), json!({"value": []}), json!({"nope": 1})] {
-            assert!(matches!(screen(&post(wrong.clone()), &state()), Err(ConnectorError::BadPush(_))), "{wrong}");
+        for wrong in [
+            delivery("other"),
+            delivery(""),
+            json!({"value": []}),
+            json!({"nope": 1}),
+        ] {
+            assert!(
+                matches!(
+                    screen(&post(wrong.clone()), &state()),
+                    Err(ConnectorError::BadPush(_))
+                ),
+                "{wrong}"
+            );
         }
         let mut mixed = delivery("secretClientValue");
         let mut second = mixed["value"][0].clone();
@@ -250,9 +285,18 @@ mod tests {
         second["resource"] = json!("Users/aaaa");
         let third = body["value"][0].clone();
         let lifecycle = json!({"clientState": "s", "lifecycleEvent": "reauthorizationRequired", "subscriptionId": "x"});
-        body["value"].as_array_mut().unwrap().extend([second, third, lifecycle]);
+        body["value"]
+            .as_array_mut()
+            .unwrap()
+            .extend([second, third, lifecycle]);
         let ids = changed_ids(&post(body), &SecretString::from("s".to_owned())).unwrap();
-        assert_eq!(ids, vec!["45deb0b2-0a5a-4e5a-8d5e-0fb1a0a0f3c1".to_owned(), "aaaa".to_owned()]);
+        assert_eq!(
+            ids,
+            vec![
+                "45deb0b2-0a5a-4e5a-8d5e-0fb1a0a0f3c1".to_owned(),
+                "aaaa".to_owned()
+            ]
+        );
     }
 
     #[test]

@@ -136,7 +136,11 @@ pub(crate) async fn signins_page(
     let newest = events.iter().map(|e| e.time).max();
     let after = state.after_page(newest, next);
     let caught_up = after.next.is_none();
-    tracing::debug!(events = events.len(), caught_up, "entra sign-in page pulled");
+    tracing::debug!(
+        events = events.len(),
+        caught_up,
+        "entra sign-in page pulled"
+    );
     Ok(EventPage {
         events,
         next_cursor: Some(after.to_text()),
@@ -163,8 +167,14 @@ mod tests {
         };
         assert_eq!(start.from(), at("2024-05-01T09:45:00Z"));
         // Newest first: the first page holds the newest event of the round.
-        let mid = start.after_page(Some(at("2024-05-01T10:30:00Z")), Some("https://g/next".into()));
-        assert_eq!(mid.watermark, start.watermark, "a failed next page re-reads from the same place");
+        let mid = start.after_page(
+            Some(at("2024-05-01T10:30:00Z")),
+            Some("https://g/next".into()),
+        );
+        assert_eq!(
+            mid.watermark, start.watermark,
+            "a failed next page re-reads from the same place"
+        );
         assert_eq!(mid.next.as_deref(), Some("https://g/next"));
         let text = mid.to_text();
         assert_eq!(SigninCursor::parse(&text).unwrap(), mid);
@@ -172,7 +182,10 @@ mod tests {
         assert_eq!(end.watermark, at("2024-05-01T10:30:00Z"));
         assert_eq!((end.next, end.newest), (None, None));
         let empty = start.after_page(None, None);
-        assert_eq!(empty.watermark, start.watermark, "an empty round keeps the watermark");
+        assert_eq!(
+            empty.watermark, start.watermark,
+            "an empty round keeps the watermark"
+        );
         assert!(SigninCursor::parse("https://graph.microsoft.com/x").is_err());
     }
 }

@@ -78,7 +78,9 @@ pub(crate) async fn maintain(
             }
             match renew(connector, previous, now).await? {
                 Some(renewed) => return Ok(Some(renewed.to_text())),
-                None => tracing::info!("the users subscription is gone at Graph; creating it again"),
+                None => {
+                    tracing::info!("the users subscription is gone at Graph; creating it again")
+                }
             }
         } else {
             remove(connector, &previous.id).await;
@@ -110,13 +112,17 @@ async fn create(
         .send("subscriptions", Method::POST, &endpoint, Some(&body), &[])
         .await?;
     if !fetched.status.is_success() {
-        return Err(error_from_response(fetched.status, &fetched.body, "creating the users subscription"));
+        return Err(error_from_response(
+            fetched.status,
+            &fetched.body,
+            "creating the users subscription",
+        ));
     }
     let value = parse_json(&fetched.body, "creating the users subscription")?;
-    let id = text(value.get("id")).ok_or_else(|| {
-        ConnectorError::Protocol("the created subscription has no id".into())
-    })?;
-    let expires_at = time(value.get("expirationDateTime")).unwrap_or(now + Duration::minutes(ASK_MINUTES));
+    let id = text(value.get("id"))
+        .ok_or_else(|| ConnectorError::Protocol("the created subscription has no id".into()))?;
+    let expires_at =
+        time(value.get("expirationDateTime")).unwrap_or(now + Duration::minutes(ASK_MINUTES));
     tracing::info!(subscription = id, expires_at = %expires_at, "graph users subscription created");
     Ok(SubscriptionState {
         id: id.to_owned(),
@@ -140,7 +146,11 @@ async fn renew(
         return Ok(None);
     }
     if !fetched.status.is_success() {
-        return Err(error_from_response(fetched.status, &fetched.body, "renewing the users subscription"));
+        return Err(error_from_response(
+            fetched.status,
+            &fetched.body,
+            "renewing the users subscription",
+        ));
     }
     let expires_at = parse_json(&fetched.body, "renewing the users subscription")
         .ok()
@@ -156,11 +166,20 @@ async fn renew(
 /// Deletes a subscription made for an old push URL; failures only log (it expires anyway).
 async fn remove(connector: &EntraConnector, id: &str) {
     let endpoint = connector.endpoint(&["subscriptions", id]);
-    match connector.send("subscriptions", Method::DELETE, &endpoint, None, &[]).await {
+    match connector
+        .send("subscriptions", Method::DELETE, &endpoint, None, &[])
+        .await
+    {
         Ok(f) if f.status.is_success() || f.status == StatusCode::NOT_FOUND => {
             tracing::info!(subscription = id, "old graph users subscription deleted");
         }
-        Ok(f) => tracing::warn!(subscription = id, status = f.status.as_u16(), "could not delete the old users subscription"),
-        Err(err) => tracing::warn!(subscription = id, error = %err, "could not delete the old users subscription"),
+        Ok(f) => tracing::warn!(
+            subscription = id,
+            status = f.status.as_u16(),
+            "could not delete the old users subscription"
+        ),
+        Err(err) => {
+            tracing::warn!(subscription = id, error = %err, "could not delete the old users subscription")
+        }
     }
 }

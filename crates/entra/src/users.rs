@@ -93,19 +93,32 @@ pub(crate) async fn users_page(
         enrich(connector, &mut items).await?;
     }
     let (next, state) = match (page.next, page.delta) {
-        (Some(next), _) => (Some(connector.same_graph(&next, &collection)?.to_string()), None),
-        (None, Some(delta)) => (None, Some(connector.same_graph(&delta, &collection)?.to_string())),
+        (Some(next), _) => (
+            Some(connector.same_graph(&next, &collection)?.to_string()),
+            None,
+        ),
+        (None, Some(delta)) => (
+            None,
+            Some(connector.same_graph(&delta, &collection)?.to_string()),
+        ),
         (None, None) => {
             tracing::warn!("users delta page with neither nextLink nor deltaLink; ending the pass");
             (None, None)
         }
     };
-    tracing::debug!(users = items.len(), more = next.is_some(), "entra users page pulled");
+    tracing::debug!(
+        users = items.len(),
+        more = next.is_some(),
+        "entra users page pulled"
+    );
     Ok(crate::contract::page(items, next, state))
 }
 
 /// Adds each present user's registered authentication methods.
-async fn enrich(connector: &EntraConnector, items: &mut [ProviderUser]) -> Result<(), ConnectorError> {
+async fn enrich(
+    connector: &EntraConnector,
+    items: &mut [ProviderUser],
+) -> Result<(), ConnectorError> {
     let ids: Vec<Option<String>> = items
         .iter()
         .map(|u| {
@@ -137,11 +150,20 @@ async fn methods_of(
     let Some(id) = id else { return Ok(None) };
     let url = connector.endpoint(&["users", &id, "authentication", "methods"]);
     match connector
-        .get_json("auth-methods", &url, "listing a user's authentication methods", &[])
+        .get_json(
+            "auth-methods",
+            &url,
+            "listing a user's authentication methods",
+            &[],
+        )
         .await
     {
         Ok(value) => Ok(value.get("value").and_then(Value::as_array).cloned()),
-        Err(err @ (ConnectorError::NotFound(_) | ConnectorError::Forbidden(_) | ConnectorError::Protocol(_))) => {
+        Err(
+            err @ (ConnectorError::NotFound(_)
+            | ConnectorError::Forbidden(_)
+            | ConnectorError::Protocol(_)),
+        ) => {
             tracing::warn!(user = %id, error = %err, "cannot list authentication methods; MFA state unknown");
             Ok(None)
         }

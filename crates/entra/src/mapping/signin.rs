@@ -24,8 +24,8 @@
 //! `mfaDetail` and `authenticationDetails` are read when present.
 
 use gatehouse_core::model::{
-    Anonymizer, AuthStep, EventCategory, EventSignal, FailureReason, MfaMethod, MfaResult,
-    Outcome, PolicyDecision, RawEvent, RiskLevel,
+    Anonymizer, AuthStep, EventCategory, EventSignal, FailureReason, MfaMethod, MfaResult, Outcome,
+    PolicyDecision, RawEvent, RiskLevel,
 };
 use gatehouse_core::records::ProviderEvent;
 use serde_json::Value;
@@ -70,13 +70,18 @@ pub fn map_fields(event: &Value) -> Option<ProviderEvent> {
             .and_then(Value::as_f64)
     };
     let device = event.get("deviceDetail").unwrap_or(&Value::Null);
-    let device_name = text(device.get("displayName")).map(str::to_owned).or_else(|| {
-        let parts: Vec<&str> = [text(device.get("operatingSystem")), text(device.get("browser"))]
+    let device_name = text(device.get("displayName"))
+        .map(str::to_owned)
+        .or_else(|| {
+            let parts: Vec<&str> = [
+                text(device.get("operatingSystem")),
+                text(device.get("browser")),
+            ]
             .into_iter()
             .flatten()
             .collect();
-        (!parts.is_empty()).then(|| parts.join(" / "))
-    });
+            (!parts.is_empty()).then(|| parts.join(" / "))
+        });
     let mfa_factor = mfa_factor(event);
     let risk_types = strings(event.get("riskEventTypes_v2"))
         .chain(strings(event.get("riskEventTypes")))
@@ -186,19 +191,23 @@ pub fn classify(input: &SignalInput<'_>) -> EventSignal {
         _ => FailureReason::Other,
     });
     let details = input.details.unwrap_or_default().to_ascii_lowercase();
-    let mfa_method = input
-        .mfa_factor
-        .map(method)
-        .or_else(|| (code == MFA_FAILED).then(|| method_from_details(&details)).flatten());
+    let mfa_method = input.mfa_factor.map(method).or_else(|| {
+        (code == MFA_FAILED)
+            .then(|| method_from_details(&details))
+            .flatten()
+    });
     let mfa_result = if code == MFA_FAILED {
         let push = mfa_method.is_none_or(|m| m == MfaMethod::Push);
-        Some(if push && (details.contains("declined") || details.contains("fraud")) {
-            MfaResult::PushDenied
-        } else if push && (details.contains("did not respond") || details.contains("timed out")) {
-            MfaResult::PushFailed
-        } else {
-            MfaResult::Failed
-        })
+        Some(
+            if push && (details.contains("declined") || details.contains("fraud")) {
+                MfaResult::PushDenied
+            } else if push && (details.contains("did not respond") || details.contains("timed out"))
+            {
+                MfaResult::PushFailed
+            } else {
+                MfaResult::Failed
+            },
+        )
     } else if input.mfa_factor.is_some() {
         match (input.mfa_succeeded, input.outcome) {
             (Some(true), _) | (None, Outcome::Success) => Some(MfaResult::Success),
@@ -235,7 +244,10 @@ pub fn classify(input: &SignalInput<'_>) -> EventSignal {
 
 /// The MFA method a failed step's `additionalDetails` names.
 fn method_from_details(details: &str) -> Option<MfaMethod> {
-    if details.contains("mobile app") || details.contains("notification") || details.contains("declined the authentication") {
+    if details.contains("mobile app")
+        || details.contains("notification")
+        || details.contains("declined the authentication")
+    {
         Some(MfaMethod::Push)
     } else if details.contains("call") {
         Some(MfaMethod::Voice)
@@ -252,11 +264,16 @@ fn method_from_details(details: &str) -> Option<MfaMethod> {
 /// `authenticationDetails[].authenticationMethod`).
 pub fn method(name: &str) -> MfaMethod {
     let n = name.to_ascii_lowercase();
-    if n.contains("fido") || n.contains("hello") || n.contains("passkey") || n.contains("security key") {
+    if n.contains("fido")
+        || n.contains("hello")
+        || n.contains("passkey")
+        || n.contains("security key")
+    {
         MfaMethod::Webauthn
     } else if n.contains("code") || n.contains("oath") || n.contains("otp") || n.contains("token") {
         MfaMethod::Otp
-    } else if n.contains("notification") || n.contains("authenticator") || n.contains("mobile app") {
+    } else if n.contains("notification") || n.contains("authenticator") || n.contains("mobile app")
+    {
         MfaMethod::Push
     } else if n.contains("text") || n.contains("sms") {
         MfaMethod::Sms
@@ -271,7 +288,10 @@ pub fn method(name: &str) -> MfaMethod {
 
 /// The MFA method used, from the beta `mfaDetail` or the second `authenticationDetails` step.
 fn mfa_factor(event: &Value) -> Option<String> {
-    if let Some(method) = event.get("mfaDetail").and_then(|m| text(m.get("authMethod"))) {
+    if let Some(method) = event
+        .get("mfaDetail")
+        .and_then(|m| text(m.get("authMethod")))
+    {
         return Some(method.to_owned());
     }
     event
@@ -279,7 +299,9 @@ fn mfa_factor(event: &Value) -> Option<String> {
         .and_then(Value::as_array)?
         .iter()
         .filter_map(|step| text(step.get("authenticationMethod")))
-        .find(|m| !m.eq_ignore_ascii_case("password") && !m.eq_ignore_ascii_case("previously satisfied"))
+        .find(|m| {
+            !m.eq_ignore_ascii_case("password") && !m.eq_ignore_ascii_case("previously satisfied")
+        })
         .map(str::to_owned)
 }
 
@@ -309,8 +331,12 @@ pub fn provider_risk(event: &Value) -> Option<RiskLevel> {
     let compromised = text(event.get("riskState"))
         .is_some_and(|s| s.eq_ignore_ascii_case("confirmedCompromised"))
         .then_some(RiskLevel::High);
-    [level("riskLevelDuringSignIn"), level("riskLevelAggregated"), compromised]
-        .into_iter()
-        .flatten()
-        .max()
+    [
+        level("riskLevelDuringSignIn"),
+        level("riskLevelAggregated"),
+        compromised,
+    ]
+    .into_iter()
+    .flatten()
+    .max()
 }

@@ -96,8 +96,7 @@ pub fn map_user(user: &Value) -> Option<ProviderUser> {
     });
     let activity = user.get("signInActivity");
     let last_login_at = activity.and_then(|a| {
-        time(a.get("lastSuccessfulSignInDateTime"))
-            .or_else(|| time(a.get("lastSignInDateTime")))
+        time(a.get("lastSuccessfulSignInDateTime")).or_else(|| time(a.get("lastSignInDateTime")))
     });
     Some(ProviderUser {
         login: upn.unwrap_or_else(|| external_id.clone()),
@@ -153,7 +152,14 @@ fn bounded_raw(user: &Value) -> Value {
         return user.clone();
     }
     let mut summary = serde_json::Map::new();
-    for key in ["id", "userPrincipalName", "mail", "displayName", "accountEnabled", "userType"] {
+    for key in [
+        "id",
+        "userPrincipalName",
+        "mail",
+        "displayName",
+        "accountEnabled",
+        "userType",
+    ] {
         if let Some(v) = user.get(key) {
             summary.insert(key.to_owned(), v.clone());
         }

@@ -79,7 +79,9 @@ impl Fake {
         };
         for i in 0..users {
             let u = user(i);
-            graph.users.insert(u["id"].as_str().unwrap().to_owned(), (u, 1));
+            graph
+                .users
+                .insert(u["id"].as_str().unwrap().to_owned(), (u, 1));
         }
         let state = Arc::new(Mutex::new(graph));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -98,7 +100,13 @@ impl Fake {
     }
 
     pub fn calls_matching(&self, text: &str) -> Vec<String> {
-        self.with(|g| g.calls.iter().filter(|c| c.contains(text)).cloned().collect())
+        self.with(|g| {
+            g.calls
+                .iter()
+                .filter(|c| c.contains(text))
+                .cloned()
+                .collect()
+        })
     }
 
     pub fn change(&self, id: &str, f: impl FnOnce(&mut Value)) {
@@ -127,7 +135,11 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 
 fn query(uri: &Uri) -> BTreeMap<String, String> {
     uri.query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -143,24 +155,32 @@ async fn handle(
     let path = uri.path().to_owned();
     let mut g = state.lock().unwrap();
     g.calls.push(format!("{method} {path}"));
-    if let Some(index) = g.faults.iter().position(|(key, _, _)| path.contains(key.as_str())) {
+    if let Some(index) = g
+        .faults
+        .iter()
+        .position(|(key, _, _)| path.contains(key.as_str()))
+    {
         if let Some((_, status, retry)) = g.faults.remove(index) {
             let status = StatusCode::from_u16(status).unwrap();
             let mut response = error(status, "TooManyRequests", "Too many requests");
             if let Some(secs) = retry {
-                response.headers_mut().insert("retry-after", secs.to_string().parse().unwrap());
+                response
+                    .headers_mut()
+                    .insert("retry-after", secs.to_string().parse().unwrap());
             }
             return response;
         }
     }
     if path == format!("/{TENANT}/oauth2/v2.0/token") {
         g.token_requests += 1;
-        let form: BTreeMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+        let form: BTreeMap<String, String> =
+            url::form_urlencoded::parse(&body).into_owned().collect();
         let good = g.secret_ok
             && form.get("client_secret").map(String::as_str) == Some(SECRET)
             && form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
             && form.get("grant_type").map(String::as_str) == Some("client_credentials")
-            && form.get("scope").map(String::as_str) == Some("https://graph.microsoft.com/.default");
+            && form.get("scope").map(String::as_str)
+                == Some("https://graph.microsoft.com/.default");
         if !good {
             return (StatusCode::UNAUTHORIZED, axum::Json(json!({
                 "error": "invalid_client",
@@ -178,7 +198,11 @@ async fn handle(
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
     if !g.tokens.contains(bearer) {
-        return error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Lifetime validation failed, the token is expired.",
+        );
     }
     let q = query(&uri);
     let graph = format!("{base}/v1.0");

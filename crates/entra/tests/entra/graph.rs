@@ -20,7 +20,10 @@ use serde_json::{json, Map, Value};
 use crate::fake::{self, Fake, CLIENT_ID, MFA_GROUP, SECRET, TENANT};
 
 fn credentials(secret: &str) -> Map<String, Value> {
-    serde_json::from_value(json!({"tenant_id": TENANT, "client_id": CLIENT_ID, "client_secret": secret})).unwrap()
+    serde_json::from_value(
+        json!({"tenant_id": TENANT, "client_id": CLIENT_ID, "client_secret": secret}),
+    )
+    .unwrap()
 }
 
 fn config(fake: &Fake, extra: Value) -> Map<String, Value> {
@@ -35,7 +38,12 @@ fn config(fake: &Fake, extra: Value) -> Map<String, Value> {
     config
 }
 
-fn connector_with(fake: &Fake, secret: &str, extra: Value, push_url: Option<&str>) -> EntraConnector {
+fn connector_with(
+    fake: &Fake,
+    secret: &str,
+    extra: Value,
+    push_url: Option<&str>,
+) -> EntraConnector {
     let context = ConnectorContext {
         observer: None,
         tenant_id: TenantId::parse("ten_entra").unwrap(),
@@ -63,7 +71,10 @@ fn connector(fake: &Fake) -> EntraConnector {
 }
 
 /// Every page of a pass: the users, the page count, and the sync state of the last page.
-async fn pass(c: &EntraConnector, mode: PullMode) -> Result<(Vec<ProviderUser>, usize, Option<String>), ConnectorError> {
+async fn pass(
+    c: &EntraConnector,
+    mode: PullMode,
+) -> Result<(Vec<ProviderUser>, usize, Option<String>), ConnectorError> {
     let mut users = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
@@ -73,7 +84,10 @@ async fn pass(c: &EntraConnector, mode: PullMode) -> Result<(Vec<ProviderUser>, 
         users.extend(page.items);
         match page.next_cursor {
             Some(next) => {
-                assert!(page.sync_state.is_none(), "only the last page carries the state");
+                assert!(
+                    page.sync_state.is_none(),
+                    "only the last page carries the state"
+                );
                 cursor = Some(next);
             }
             None => return Ok((users, pages, page.sync_state)),
@@ -102,26 +116,61 @@ async fn five_thousand_users_then_changes_and_deletions_by_delta() {
     fake.delete(&id(8), "changed");
     fake.delete(&id(9), "deleted");
     let since = Utc::now();
-    let (changed, pages, next_state) = pass(&c, PullMode::Changed { since, sync_state: Some(state.clone()) }).await.unwrap();
+    let (changed, pages, next_state) = pass(
+        &c,
+        PullMode::Changed {
+            since,
+            sync_state: Some(state.clone()),
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(pages, 1);
     let by_id = |i: usize| changed.iter().find(|u| u.external_id == id(i)).unwrap();
     assert_eq!(changed.len(), 3, "{changed:?}");
     assert_eq!(by_id(7).status, UserStatus::Suspended);
-    assert_eq!((by_id(8).status, by_id(8).status_flags.clone()), (UserStatus::Deprovisioned, vec!["soft_deleted".into()]));
+    assert_eq!(
+        (by_id(8).status, by_id(8).status_flags.clone()),
+        (UserStatus::Deprovisioned, vec!["soft_deleted".into()])
+    );
     assert_eq!(by_id(9).status_flags, vec!["deleted".to_owned()]);
     let next_state = next_state.unwrap();
     assert_ne!(next_state, state);
 
     // Nothing changed since: an empty round, a new state.
-    let (none, _, _) = pass(&c, PullMode::Changed { since, sync_state: Some(next_state.clone()) }).await.unwrap();
+    let (none, _, _) = pass(
+        &c,
+        PullMode::Changed {
+            since,
+            sync_state: Some(next_state.clone()),
+        },
+    )
+    .await
+    .unwrap();
     assert!(none.is_empty());
 
     // Graph forgets the token: a full pull is the answer.
     fake.with(|g| g.oldest_valid_delta = u64::MAX);
-    let err = pass(&c, PullMode::Changed { since, sync_state: Some(next_state) }).await.unwrap_err();
+    let err = pass(
+        &c,
+        PullMode::Changed {
+            since,
+            sync_state: Some(next_state),
+        },
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, ConnectorError::SyncStateExpired(_)), "{err}");
     // Without a state an incremental pull starts a new round.
-    let (all, _, _) = pass(&c, PullMode::Changed { since, sync_state: None }).await.unwrap();
+    let (all, _, _) = pass(
+        &c,
+        PullMode::Changed {
+            since,
+            sync_state: None,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(all.len(), 4_998);
 }
 
@@ -129,12 +178,27 @@ async fn five_thousand_users_then_changes_and_deletions_by_delta() {
 async fn a_forged_cursor_is_not_followed() {
     let fake = Fake::start(3).await;
     let c = connector(&fake);
-    for forged in ["https://evil.example/v1.0/users/delta?$skiptoken=x", &format!("{}/v1.0/groups?$skiptoken=x", fake.base)] {
-        let err = c.users_page(PullMode::Full, Some(forged)).await.unwrap_err();
+    for forged in [
+        "https://evil.example/v1.0/users/delta?$skiptoken=x",
+        &format!("{}/v1.0/groups?$skiptoken=x", fake.base),
+    ] {
+        let err = c
+            .users_page(PullMode::Full, Some(forged))
+            .await
+            .unwrap_err();
         assert!(matches!(err, ConnectorError::Protocol(_)), "{err}");
     }
     let state = format!("{}/v1.0/me?$deltatoken=1", fake.base);
-    assert!(c.users_page(PullMode::Changed { since: Utc::now(), sync_state: Some(state) }, None).await.is_err());
+    assert!(c
+        .users_page(
+            PullMode::Changed {
+                since: Utc::now(),
+                sync_state: Some(state)
+            },
+            None
+        )
+        .await
+        .is_err());
 }
 
 #[tokio::test]
@@ -153,7 +217,11 @@ async fn a_token_refused_mid_pull_is_renewed_once_and_the_pull_goes_on() {
         cursor = page.next_cursor;
     }
     assert_eq!(count, 2_500);
-    assert_eq!(fake.with(|g| g.token_requests), 2, "one new token, then cached");
+    assert_eq!(
+        fake.with(|g| g.token_requests),
+        2,
+        "one new token, then cached"
+    );
 }
 
 #[tokio::test]
@@ -162,7 +230,9 @@ async fn a_dead_secret_is_unauthorized_with_the_aadsts_code_and_no_retry_loop() 
     let wrong = "wrong~secret~value~42";
     let c = connector_with(&fake, wrong, Value::Null, None);
     let err = c.users_page(PullMode::Full, None).await.unwrap_err();
-    let ConnectorError::Unauthorized(message) = &err else { panic!("{err}") };
+    let ConnectorError::Unauthorized(message) = &err else {
+        panic!("{err}")
+    };
     assert!(message.contains("AADSTS7000215"), "{message}");
     assert!(!message.contains(wrong) && !message.contains(SECRET));
     assert_eq!(fake.with(|g| g.calls.len()), 1);
@@ -187,9 +257,16 @@ async fn throttling_is_waited_out_as_retry_after_says() {
     fake.with(|g| g.faults.push_back(("/users/delta".into(), 429, Some(1))));
     let started = Instant::now();
     let page = c.users_page(PullMode::Full, None).await.unwrap();
-    assert!(started.elapsed() >= Duration::from_millis(950), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(page.items.len(), 10);
-    fake.with(|g| g.faults.extend((0..5).map(|_| ("/users/delta".to_owned(), 429, Some(0)))));
+    fake.with(|g| {
+        g.faults
+            .extend((0..5).map(|_| ("/users/delta".to_owned(), 429, Some(0))))
+    });
     let err = c.users_page(PullMode::Full, None).await.unwrap_err();
     assert!(err.is_transient(), "{err}");
 }
@@ -198,50 +275,103 @@ async fn throttling_is_waited_out_as_retry_after_says() {
 async fn every_action_reaches_graph_and_repeats_are_no_ops() {
     let fake = Fake::start(3).await;
     let c = connector(&fake);
-    let target = ActionTarget { external_id: id(1), login: "user1@contoso.com".into() };
+    let target = ActionTarget {
+        external_id: id(1),
+        login: "user1@contoso.com".into(),
+    };
     let disabled = c.act(ActionKind::DisableAccount, &target).await.unwrap();
     assert!(disabled.changed);
     assert_eq!(disabled.account.unwrap().status, UserStatus::Suspended);
-    assert!(!c.act(ActionKind::DisableAccount, &target).await.unwrap().changed);
+    assert!(
+        !c.act(ActionKind::DisableAccount, &target)
+            .await
+            .unwrap()
+            .changed
+    );
     assert_eq!(fake.calls_matching("PATCH /v1.0/users/").len(), 1);
-    assert!(c.act(ActionKind::EnableAccount, &target).await.unwrap().changed);
-    assert!(!c.act(ActionKind::EnableAccount, &target).await.unwrap().changed);
-    assert!(c.act(ActionKind::RevokeSessions, &target).await.unwrap().changed);
+    assert!(
+        c.act(ActionKind::EnableAccount, &target)
+            .await
+            .unwrap()
+            .changed
+    );
+    assert!(
+        !c.act(ActionKind::EnableAccount, &target)
+            .await
+            .unwrap()
+            .changed
+    );
+    assert!(
+        c.act(ActionKind::RevokeSessions, &target)
+            .await
+            .unwrap()
+            .changed
+    );
     assert_eq!(fake.calls_matching("revokeSignInSessions").len(), 1);
-    assert!(c.act(ActionKind::EnforceMfa, &target).await.unwrap().changed);
+    assert!(
+        c.act(ActionKind::EnforceMfa, &target)
+            .await
+            .unwrap()
+            .changed
+    );
     let again = c.act(ActionKind::EnforceMfa, &target).await.unwrap();
     assert!(!again.changed, "{again:?}");
     assert!(fake.with(|g| g.group_members.contains(&id(1))));
-    let missing = ActionTarget { external_id: "nope".into(), login: String::new() };
-    assert!(matches!(c.act(ActionKind::DisableAccount, &missing).await, Err(ConnectorError::NotFound(_))));
+    let missing = ActionTarget {
+        external_id: "nope".into(),
+        login: String::new(),
+    };
+    assert!(matches!(
+        c.act(ActionKind::DisableAccount, &missing).await,
+        Err(ConnectorError::NotFound(_))
+    ));
 }
 
 #[tokio::test]
 async fn the_users_subscription_is_created_renewed_and_recreated() {
     let fake = Fake::start(1).await;
     let none = connector(&fake);
-    assert_eq!(none.maintain(None).await.unwrap(), None, "no push URL: nothing to do");
-    let url = "https://gatehouse.example.com/v1/idp/entra?tenant_id=ten_entra&token=ingest-token-xyz";
+    assert_eq!(
+        none.maintain(None).await.unwrap(),
+        None,
+        "no push URL: nothing to do"
+    );
+    let url =
+        "https://gatehouse.example.com/v1/idp/entra?tenant_id=ten_entra&token=ingest-token-xyz";
     let c = connector_with(&fake, SECRET, Value::Null, Some(url));
     let state = c.maintain(None).await.unwrap().unwrap();
-    assert!(!state.contains("ingest-token-xyz"), "the state keeps a fingerprint, not the URL");
-    let sub = fake.with(|g| g.subscriptions.values().next().cloned()).unwrap();
+    assert!(
+        !state.contains("ingest-token-xyz"),
+        "the state keeps a fingerprint, not the URL"
+    );
+    let sub = fake
+        .with(|g| g.subscriptions.values().next().cloned())
+        .unwrap();
     assert_eq!(sub["resource"], "users");
     assert_eq!(sub["changeType"], "updated,deleted");
     assert_eq!(sub["notificationUrl"], url);
-    assert!(sub["clientState"].as_str().is_some_and(|s| !s.is_empty() && s.len() <= 128));
-    let expiry = chrono::DateTime::parse_from_rfc3339(sub["expirationDateTime"].as_str().unwrap()).unwrap();
+    assert!(sub["clientState"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty() && s.len() <= 128));
+    let expiry =
+        chrono::DateTime::parse_from_rfc3339(sub["expirationDateTime"].as_str().unwrap()).unwrap();
     let minutes = (expiry.with_timezone(&Utc) - Utc::now()).num_minutes();
     assert!((40_000..=41_760).contains(&minutes), "{minutes}");
     // Fresh: no call.
     let calls = fake.with(|g| g.calls.len());
-    assert_eq!(c.maintain(Some(&state)).await.unwrap().as_deref(), Some(state.as_str()));
+    assert_eq!(
+        c.maintain(Some(&state)).await.unwrap().as_deref(),
+        Some(state.as_str())
+    );
     assert_eq!(fake.with(|g| g.calls.len()), calls);
     // Close to expiry: renewed in place.
     let mut soon = SubscriptionState::parse(&state).unwrap();
     soon.expires_at = Utc::now() + chrono::Duration::hours(1);
     let renewed = c.maintain(Some(&soon.to_text())).await.unwrap().unwrap();
-    assert_eq!(fake.calls_matching("PATCH /v1.0/subscriptions/sub-1").len(), 1);
+    assert_eq!(
+        fake.calls_matching("PATCH /v1.0/subscriptions/sub-1").len(),
+        1
+    );
     assert_eq!(SubscriptionState::parse(&renewed).unwrap().id, "sub-1");
     // Gone at Graph: created again.
     fake.with(|g| g.subscriptions.clear());
@@ -249,21 +379,45 @@ async fn the_users_subscription_is_created_renewed_and_recreated() {
     assert_eq!(SubscriptionState::parse(&recreated).unwrap().id, "sub-1");
     assert_eq!(fake.calls_matching("POST /v1.0/subscriptions").len(), 2);
     // A new push URL (a rotated ingest token): the old one is deleted, a new one made.
-    let rotated = connector_with(&fake, SECRET, Value::Null, Some("https://gatehouse.example.com/v1/idp/entra?tenant_id=ten_entra&token=new"));
+    let rotated = connector_with(
+        &fake,
+        SECRET,
+        Value::Null,
+        Some("https://gatehouse.example.com/v1/idp/entra?tenant_id=ten_entra&token=new"),
+    );
     let moved = rotated.maintain(Some(&recreated)).await.unwrap().unwrap();
-    assert_ne!(SubscriptionState::parse(&moved).unwrap().url_sha256, SubscriptionState::parse(&recreated).unwrap().url_sha256);
+    assert_ne!(
+        SubscriptionState::parse(&moved).unwrap().url_sha256,
+        SubscriptionState::parse(&recreated).unwrap().url_sha256
+    );
     assert_eq!(fake.calls_matching("DELETE /v1.0/subscriptions").len(), 1);
 }
 
+/// Sign-ins of the engine test: 2,000 by default (about 10 s in a debug build on two cores);
+/// `ENTRA_SIGNINS=20000` runs the full-size case (minutes in a debug build).
+fn signin_count() -> usize {
+    std::env::var("ENTRA_SIGNINS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000)
+}
+
 #[tokio::test]
-async fn twenty_thousand_sign_ins_with_late_arrivals_are_stored_exactly_once() {
+async fn sign_ins_with_late_arrivals_are_stored_exactly_once() {
     use gatehouse_engine::sync::SyncJob;
     use gatehouse_engine::NewIntegration;
     use gatehouse_store::{PageRequest, SignInFilter};
 
     let fake = Fake::start(2).await;
     let now = Utc::now();
-    fake.with(|g| g.signins = fake::signins("a", 20_000, now - chrono::Duration::minutes(1), chrono::Duration::hours(20)));
+    fake.with(|g| {
+        g.signins = fake::signins(
+            "a",
+            signin_count(),
+            now - chrono::Duration::minutes(1),
+            chrono::Duration::hours(20),
+        )
+    });
     let daemon = gatehouse_testkit::InProcess::start(|options| {
         let mut registry = ConnectorRegistry::new();
         registry.register(gatehouse_entra::Factory);
@@ -273,7 +427,11 @@ async fn twenty_thousand_sign_ins_with_late_arrivals_are_stored_exactly_once() {
     .await
     .unwrap();
     let gateway = &daemon.app.gateway;
-    let tenant = gateway.create_tenant("Entra", Some("ten_entra")).await.unwrap().id;
+    let tenant = gateway
+        .create_tenant("Entra", Some("ten_entra"))
+        .await
+        .unwrap()
+        .id;
     let integration = gateway
         .create_integration(NewIntegration {
             kind: "entra".into(),
@@ -285,19 +443,44 @@ async fn twenty_thousand_sign_ins_with_late_arrivals_are_stored_exactly_once() {
         .unwrap()
         .integration;
     let sync = &daemon.app.engine.sync;
-    sync.run(&tenant, &integration.id, SyncJob::Signins).await.unwrap();
+    sync.run(&tenant, &integration.id, SyncJob::Signins)
+        .await
+        .unwrap();
     // Late arrivals: recorded after the pull, with times minutes before it.
     fake.with(|g| {
-        g.signins.extend(fake::signins("late", 300, Utc::now() - chrono::Duration::minutes(4), chrono::Duration::minutes(5)));
-        g.signins.extend(fake::signins("new", 200, Utc::now(), chrono::Duration::seconds(30)));
+        g.signins.extend(fake::signins(
+            "late",
+            300,
+            Utc::now() - chrono::Duration::minutes(4),
+            chrono::Duration::minutes(5),
+        ));
+        g.signins.extend(fake::signins(
+            "new",
+            200,
+            Utc::now(),
+            chrono::Duration::seconds(30),
+        ));
     });
-    sync.run(&tenant, &integration.id, SyncJob::Signins).await.unwrap();
-    sync.run(&tenant, &integration.id, SyncJob::Signins).await.unwrap();
+    sync.run(&tenant, &integration.id, SyncJob::Signins)
+        .await
+        .unwrap();
+    sync.run(&tenant, &integration.id, SyncJob::Signins)
+        .await
+        .unwrap();
 
     let mut stored = std::collections::BTreeMap::<String, usize>::new();
     let mut cursor = None;
     loop {
-        let page = daemon.app.store.list_signins(&tenant, &SignInFilter::default(), &PageRequest::new(1000, cursor)).await.unwrap();
+        let page = daemon
+            .app
+            .store
+            .list_signins(
+                &tenant,
+                &SignInFilter::default(),
+                &PageRequest::new(1000, cursor),
+            )
+            .await
+            .unwrap();
         for event in page.items {
             *stored.entry(event.provider_event_id).or_default() += 1;
         }
@@ -307,5 +490,5 @@ async fn twenty_thousand_sign_ins_with_late_arrivals_are_stored_exactly_once() {
         }
     }
     assert!(stored.values().all(|n| *n == 1), "stored twice");
-    assert_eq!(stored.len(), 20_500);
+    assert_eq!(stored.len(), signin_count() + 500);
 }
