@@ -19,6 +19,10 @@ use serde_json::{json, Map, Value};
 
 use crate::fake::{self, Fake, CLIENT_ID, MFA_GROUP, SECRET, TENANT};
 
+fn now() -> chrono::DateTime<Utc> {
+    gatehouse_core::Clock::now(&SystemClock)
+}
+
 fn credentials(secret: &str) -> Map<String, Value> {
     serde_json::from_value(
         json!({"tenant_id": TENANT, "client_id": CLIENT_ID, "client_secret": secret}),
@@ -47,7 +51,7 @@ fn connector_with(
     let context = ConnectorContext {
         observer: None,
         tenant_id: TenantId::parse("ten_entra").unwrap(),
-        integration_id: IntegrationId::generate(Utc::now()),
+        integration_id: IntegrationId::generate(now()),
         credentials: Credentials::from_object(credentials(secret)),
         config: config(fake, extra),
         allow_custom_endpoints: true,
@@ -115,7 +119,7 @@ async fn five_thousand_users_then_changes_and_deletions_by_delta() {
     fake.change(&id(7), |u| u["accountEnabled"] = json!(false));
     fake.delete(&id(8), "changed");
     fake.delete(&id(9), "deleted");
-    let since = Utc::now();
+    let since = now();
     let (changed, pages, next_state) = pass(
         &c,
         PullMode::Changed {
@@ -192,7 +196,7 @@ async fn a_forged_cursor_is_not_followed() {
     assert!(c
         .users_page(
             PullMode::Changed {
-                since: Utc::now(),
+                since: now(),
                 sync_state: Some(state)
             },
             None
@@ -355,7 +359,7 @@ async fn the_users_subscription_is_created_renewed_and_recreated() {
         .is_some_and(|s| !s.is_empty() && s.len() <= 128));
     let expiry =
         chrono::DateTime::parse_from_rfc3339(sub["expirationDateTime"].as_str().unwrap()).unwrap();
-    let minutes = (expiry.with_timezone(&Utc) - Utc::now()).num_minutes();
+    let minutes = (expiry.with_timezone(&Utc) - now()).num_minutes();
     assert!((40_000..=41_760).contains(&minutes), "{minutes}");
     // Fresh: no call.
     let calls = fake.with(|g| g.calls.len());
@@ -366,7 +370,7 @@ async fn the_users_subscription_is_created_renewed_and_recreated() {
     assert_eq!(fake.with(|g| g.calls.len()), calls);
     // Close to expiry: renewed in place.
     let mut soon = SubscriptionState::parse(&state).unwrap();
-    soon.expires_at = Utc::now() + chrono::Duration::hours(1);
+    soon.expires_at = now() + chrono::Duration::hours(1);
     let renewed = c.maintain(Some(&soon.to_text())).await.unwrap().unwrap();
     assert_eq!(
         fake.calls_matching("PATCH /v1.0/subscriptions/sub-1").len(),
@@ -409,12 +413,12 @@ async fn sign_ins_with_late_arrivals_are_stored_exactly_once() {
     use gatehouse_store::{PageRequest, SignInFilter};
 
     let fake = Fake::start(2).await;
-    let now = Utc::now();
+    let start = now();
     fake.with(|g| {
         g.signins = fake::signins(
             "a",
             signin_count(),
-            now - chrono::Duration::minutes(1),
+            start - chrono::Duration::minutes(1),
             chrono::Duration::hours(20),
         )
     });
@@ -451,13 +455,13 @@ async fn sign_ins_with_late_arrivals_are_stored_exactly_once() {
         g.signins.extend(fake::signins(
             "late",
             300,
-            Utc::now() - chrono::Duration::minutes(4),
+            now() - chrono::Duration::minutes(4),
             chrono::Duration::minutes(5),
         ));
         g.signins.extend(fake::signins(
             "new",
             200,
-            Utc::now(),
+            now(),
             chrono::Duration::seconds(30),
         ));
     });
