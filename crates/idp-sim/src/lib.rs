@@ -27,7 +27,9 @@
 //! - serve with [`common::server::spawn`]`(router, addr, "name")`, which
 //!   returns a [`common::RunningSim`] and makes connection resets real.
 //!
-//! `okta` is the worked example: its `edge` middleware is the pattern above.
+//! `okta` is the worked example: its `edge` middleware is the pattern above;
+//! `entra` (Microsoft Graph) follows the same layout.
 
 pub mod common;
+pub mod entra;
 pub mod okta;

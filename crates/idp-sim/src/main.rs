@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
+use gatehouse_idp_sim::entra::{EntraConfig, EntraSim};
 use gatehouse_idp_sim::okta::{OktaConfig, OktaSim};
 
 #[derive(Parser, Debug)]
@@ -20,6 +21,37 @@ struct Cli {
 enum Provider {
     /// Okta Management API (users, groups, factors, System Log, lifecycle).
     Okta(OktaArgs),
+    /// Microsoft Entra ID: token endpoint and Microsoft Graph (users, delta,
+    /// groups, sign-ins, account actions, change notifications).
+    Entra(EntraArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct EntraArgs {
+    /// Users to generate.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Groups to generate.
+    #[arg(long, default_value_t = 20)]
+    groups: usize,
+    /// Sign-in events to generate.
+    #[arg(long, default_value_t = 5000)]
+    signins: usize,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9002")]
+    listen: SocketAddr,
+    /// Seed of the generated tenant.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Client secret to accept.
+    #[arg(long)]
+    secret: Option<String>,
+    /// Per-app per-minute quota of Graph calls.
+    #[arg(long = "rate-limit")]
+    rate_limit: Option<u32>,
+    /// Tenant without an Entra ID P1/P2 licence (sign-in logs refused).
+    #[arg(long)]
+    no_premium: bool,
 }
 
 #[derive(clap::Args, Debug)]
@@ -51,7 +83,38 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match Cli::parse().provider {
         Provider::Okta(args) => run_okta(args).await,
+        Provider::Entra(args) => run_entra(args).await,
     }
+}
+
+async fn run_entra(args: EntraArgs) -> anyhow::Result<()> {
+    let defaults = EntraConfig::default();
+    let config = EntraConfig {
+        seed: args.seed,
+        users: args.users,
+        groups: args.groups,
+        signins: args.signins,
+        client_secret: args.secret.unwrap_or(defaults.client_secret.clone()),
+        rate_limit_per_minute: args.rate_limit.unwrap_or(defaults.rate_limit_per_minute),
+        premium: !args.no_premium,
+        ..defaults
+    };
+    let sim = EntraSim::new(config);
+    let running = sim.spawn(args.listen)?;
+    let c = sim.config();
+    println!("entra simulator listening on {}", running.base_url());
+    println!("login and graph base URL: {}", running.base_url());
+    println!(
+        "tenant: {}  client_id: {}  client_secret: {}",
+        c.directory_id, c.client_id, c.client_secret
+    );
+    println!(
+        "try: curl -d 'client_id={}&client_secret={}&scope=https://graph.microsoft.com/.default&grant_type=client_credentials' {}/{}/oauth2/v2.0/token",
+        c.client_id, c.client_secret, running.base_url(), c.directory_id
+    );
+    tokio::signal::ctrl_c().await?;
+    running.shutdown().await;
+    Ok(())
 }
 
 async fn run_okta(args: OktaArgs) -> anyhow::Result<()> {
