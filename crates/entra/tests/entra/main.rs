@@ -4,3 +4,4 @@
 mod fake;
 mod graph;
 mod mapping;
+mod sim;
