@@ -8,9 +8,9 @@ use gatehouse_core::provider::ConnectorRegistry;
 pub fn build() -> ConnectorRegistry {
     let mut registry = ConnectorRegistry::new();
     registry.register(gatehouse_okta::Factory);
+    registry.register(gatehouse_entra::Factory);
     // Declared without a connector yet: integrations can be registered and validated; their
     // /test and /sync answer 501.
-    registry.declare(&gatehouse_entra::DESCRIPTOR);
     registry.declare(&gatehouse_google::DESCRIPTOR);
     registry.declare(&gatehouse_jumpcloud::DESCRIPTOR);
     for descriptor in catalog::gatehouse_types() {
