@@ -7,6 +7,11 @@ use serde_json::Value;
 
 use crate::model::{EventCategory, EventSignal, Outcome, RawEvent, RiskLevel, UserStatus};
 
+/// The status flag of a [`ProviderUser`] that only says an account is gone (a Graph delta
+/// `@removed` entry carries nothing but the id): the inventory keeps what it knew of the account
+/// and takes only the status and flags from it.
+pub const TOMBSTONE_FLAG: &str = "tombstone";
+
 /// An account as the provider described it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProviderUser {

@@ -323,6 +323,21 @@ fn merge_user(
     provided: ProviderUser,
     now: chrono::DateTime<chrono::Utc>,
 ) -> User {
+    if provided
+        .status_flags
+        .iter()
+        .any(|flag| flag == gatehouse_core::records::TOMBSTONE_FLAG)
+    {
+        if let Some(known) = existing {
+            return User {
+                status: provided.status,
+                status_flags: provided.status_flags,
+                updated_at: provided.updated_at.or(known.updated_at),
+                synced_at: now,
+                ..known
+            };
+        }
+    }
     let (id, identity_id, risk_score, groups, is_admin) = match existing {
         Some(user) => (
             user.id,

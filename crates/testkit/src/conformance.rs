@@ -92,10 +92,10 @@ where
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let connector = build(&factory, org)?;
-    full_pull_pages(&*connector, org)
+    let sync_state = full_pull_pages(&*connector, org)
         .await
         .context("full pull with paging")?;
-    incremental_pull(&*connector, org)
+    incremental_pull(&*connector, org, sync_state)
         .await
         .context("incremental pull")?;
     resume_after_failure(&*connector, org)
@@ -140,26 +140,40 @@ fn build<F: ConnectorFactory>(
         .map_err(|e| anyhow::anyhow!("the factory refused the simulator's integration: {e}"))
 }
 
-/// Pulls every page of `mode` from `cursor`; returns the ids in order and the page count.
+/// Every page of one pass of a directory pull.
+struct Pass {
+    /// The external ids in the order they came.
+    ids: Vec<String>,
+    pages: usize,
+    /// The change token the last page returned, for the next incremental pass.
+    sync_state: Option<String>,
+}
+
+/// Pulls every page of `mode` from `cursor`.
 async fn pull_all(
     connector: &dyn Connector,
     mode: PullMode,
     mut cursor: Option<String>,
-) -> Result<(Vec<String>, usize), ConnectorError> {
-    let mut ids = Vec::new();
-    let mut pages = 0;
+) -> Result<Pass, ConnectorError> {
+    let mut pass = Pass {
+        ids: Vec::new(),
+        pages: 0,
+        sync_state: None,
+    };
     loop {
         let page = connector
             .users_page(mode.clone(), cursor.as_deref())
             .await?;
-        pages += 1;
-        ids.extend(page.items.into_iter().map(|u| u.external_id));
+        pass.pages += 1;
+        pass.ids
+            .extend(page.items.into_iter().map(|u| u.external_id));
+        pass.sync_state = page.sync_state.or(pass.sync_state);
         match page.next_cursor {
             Some(next) => cursor = Some(next),
-            None => return Ok((ids, pages)),
+            None => return Ok(pass),
         }
-        if pages > 100_000 {
-            return Ok((ids, pages));
+        if pass.pages > 100_000 {
+            return Ok(pass);
         }
     }
 }
@@ -189,20 +203,32 @@ fn exactly_once(ids: &[String], expected: &BTreeSet<String>) -> anyhow::Result<(
     Ok(())
 }
 
-async fn full_pull_pages(connector: &dyn Connector, org: &dyn SimulatedOrg) -> anyhow::Result<()> {
-    let (ids, pages) = pull_all(connector, PullMode::Full, None).await?;
+/// A full pass; returns its change token for the incremental check.
+async fn full_pull_pages(
+    connector: &dyn Connector,
+    org: &dyn SimulatedOrg,
+) -> anyhow::Result<Option<String>> {
+    let pass = pull_all(connector, PullMode::Full, None).await?;
     ensure!(
-        pages > 1,
+        pass.pages > 1,
         "the directory fit one page; the simulator must hold more accounts than a page"
     );
-    exactly_once(&ids, &org.account_ids())
+    exactly_once(&pass.ids, &org.account_ids())?;
+    Ok(pass.sync_state)
 }
 
-async fn incremental_pull(connector: &dyn Connector, org: &dyn SimulatedOrg) -> anyhow::Result<()> {
+/// A change after a full pass, then an incremental pass from that pass's change token (or by
+/// time, for providers without one), as the engine runs them.
+async fn incremental_pull(
+    connector: &dyn Connector,
+    org: &dyn SimulatedOrg,
+    sync_state: Option<String>,
+) -> anyhow::Result<()> {
     let since = org.now() - chrono::Duration::seconds(1);
     let target = org.action_target().external_id;
     org.change_account(&target);
-    let (ids, _) = pull_all(connector, PullMode::changed_since(since), None).await?;
+    let mode = PullMode::Changed { since, sync_state };
+    let ids = pull_all(connector, mode, None).await?.ids;
     ensure!(
         ids.contains(&target),
         "the changed account {target} is not in the incremental pull"
@@ -230,7 +256,7 @@ async fn resume_after_failure(
         Err(e) => bail!("a provider outage must be a transient error, got: {e}"),
         Ok(_) => bail!("the page succeeded through 50 injected 503s"),
     }
-    let (rest, _) = pull_all(connector, PullMode::Full, Some(cursor)).await?;
+    let rest = pull_all(connector, PullMode::Full, Some(cursor)).await?.ids;
     let mut ids: Vec<String> = first.items.into_iter().map(|u| u.external_id).collect();
     ids.extend(rest);
     exactly_once(&ids, &org.account_ids())

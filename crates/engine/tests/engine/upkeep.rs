@@ -148,3 +148,40 @@ async fn upkeep_sees_the_push_url_with_the_current_token_and_keeps_its_state() {
     let shown = serde_json::to_string(&stored.config).unwrap();
     assert!(!shown.contains(rotated.expose_secret()));
 }
+
+#[tokio::test]
+async fn a_tombstone_keeps_what_the_inventory_knew_of_the_account() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages =
+        vec![vec![puser("00u1", "ann@acme.example", UserStatus::Active)]];
+    let integration = h.integration(json!({})).await;
+    let run = || {
+        h.engine
+            .sync
+            .run(&h.tenant, &integration.id, SyncJob::Users)
+    };
+    run().await.unwrap();
+    let before = h.users().await.remove(0);
+    let tombstone = gatehouse_core::records::ProviderUser {
+        external_id: "00u1".into(),
+        login: "00u1".into(),
+        email: None,
+        emails: vec![],
+        display_name: None,
+        status: UserStatus::Deprovisioned,
+        status_flags: vec![
+            "deleted".into(),
+            gatehouse_core::records::TOMBSTONE_FLAG.into(),
+        ],
+        ..puser("00u1", "", UserStatus::Deprovisioned)
+    };
+    h.script.lock().unwrap().user_pages = vec![vec![tombstone]];
+    run().await.unwrap();
+    let after = h.users().await.remove(0);
+    assert_eq!(after.id, before.id);
+    assert_eq!(after.status, UserStatus::Deprovisioned);
+    assert_eq!(after.login, "ann@acme.example", "the login survives");
+    assert_eq!(after.email.as_deref(), Some("ann@acme.example"));
+    assert_eq!(after.identity_id, before.identity_id);
+    assert!(after.status_flags.contains(&"deleted".to_owned()));
+}

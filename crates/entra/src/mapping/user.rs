@@ -3,7 +3,8 @@
 //! * `accountEnabled: false` → `suspended` (the account cannot sign in; it still exists).
 //! * `@removed` → `deprovisioned`, flag `soft_deleted` for `reason: changed` (in the deleted
 //!   items container, restorable for 30 days) or `deleted` for `reason: deleted` (gone for
-//!   good). Graph sends such an entry with only its `id`.
+//!   good), and the tombstone flag: Graph sends such an entry with only its `id`, so the
+//!   inventory keeps the account's last known fields.
 //! * `emails`: `mail`, then `otherMails`, then the `userPrincipalName` when it is an address
 //!   (a guest's `…#EXT#@tenant` UPN is not); the directory holds these as the user's own
 //!   addresses, so identity correlation treats them as verified, like Okta's profile e-mails.
@@ -11,7 +12,7 @@
 //! * `manager`: the id in `manager@delta` (delta) or `manager.id` (`$expand`).
 
 use gatehouse_core::model::UserStatus;
-use gatehouse_core::records::ProviderUser;
+use gatehouse_core::records::{ProviderUser, TOMBSTONE_FLAG};
 use serde_json::Value;
 
 use super::{text, time};
@@ -40,7 +41,7 @@ pub fn map_user(user: &Value) -> Option<ProviderUser> {
             given_name: None,
             family_name: None,
             status: UserStatus::Deprovisioned,
-            status_flags: vec![flag.to_owned()],
+            status_flags: vec![flag.to_owned(), TOMBSTONE_FLAG.to_owned()],
             department: None,
             title: None,
             manager: None,

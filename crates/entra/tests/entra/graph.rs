@@ -135,9 +135,15 @@ async fn five_thousand_users_then_changes_and_deletions_by_delta() {
     assert_eq!(by_id(7).status, UserStatus::Suspended);
     assert_eq!(
         (by_id(8).status, by_id(8).status_flags.clone()),
-        (UserStatus::Deprovisioned, vec!["soft_deleted".into()])
+        (
+            UserStatus::Deprovisioned,
+            vec!["soft_deleted".into(), "tombstone".into()]
+        )
     );
-    assert_eq!(by_id(9).status_flags, vec!["deleted".to_owned()]);
+    assert_eq!(
+        by_id(9).status_flags,
+        vec!["deleted".to_owned(), "tombstone".to_owned()]
+    );
     let next_state = next_state.unwrap();
     assert_ne!(next_state, state);
 

@@ -234,11 +234,17 @@ fn users_of_a_delta_page_map() {
     );
     assert_eq!(
         (users[2].status, users[2].status_flags.clone()),
-        (UserStatus::Deprovisioned, vec!["soft_deleted".to_owned()])
+        (
+            UserStatus::Deprovisioned,
+            vec!["soft_deleted".to_owned(), "tombstone".to_owned()]
+        )
     );
     assert_eq!(
         (users[3].status, users[3].status_flags.clone()),
-        (UserStatus::Deprovisioned, vec!["deleted".to_owned()])
+        (
+            UserStatus::Deprovisioned,
+            vec!["deleted".to_owned(), "tombstone".to_owned()]
+        )
     );
     assert!(map_user(&serde_json::json!({"displayName": "no id"})).is_none());
 }
