@@ -336,11 +336,18 @@ async fn handle(
 }
 
 /// Sign-ins `count`, created evenly over the `span` before `end`, ids prefixed.
+/// `count` successful sign-ins over `span` before `end`, spread over 500 users and 250
+/// addresses as an organisation's traffic is.
 pub fn signins(prefix: &str, count: usize, end: DateTime<Utc>, span: Duration) -> Vec<Value> {
     (0..count)
         .map(|i| {
             let at = end - span * (i as i32) / (count.max(1) as i32);
-            signin(&format!("{prefix}-{i}"), at)
+            let mut event = signin(&format!("{prefix}-{i}"), at);
+            let (user, address) = (i % 500, i % 250);
+            event["userId"] = json!(format!("00000000-0000-4000-8000-{user:012}"));
+            event["userPrincipalName"] = json!(format!("user{user}@contoso.com"));
+            event["ipAddress"] = json!(format!("131.107.{}.{}", address / 100, address % 100 + 1));
+            event
         })
         .collect()
 }
