@@ -425,7 +425,13 @@ async fn entra_wrong_client_secret_fails_the_test_without_echoing_it() -> anyhow
     let check = op
         .post_empty(&format!("/v1/integrations/{id}/test"))
         .await?;
-    assert!(check.status.is_client_error(), "{:?}", check.body);
+    // docs/API.md: 422 when the provider refuses the credentials.
+    assert_eq!(
+        check.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        check.body
+    );
     let text = check.body.to_string();
     assert!(
         text.contains("AADSTS7000215"),
@@ -579,6 +585,22 @@ async fn entra_change_notifications_validate_and_trigger_a_delta_pull() -> anyho
             .all(|c| c.query.as_deref().is_some_and(|q| q.contains("deltatoken"))),
         "an incremental pull from the stored deltaLink, not a new round: {delta:?}"
     );
+
+    // A deletion (Graph: changeType deleted, the user in the deleted items container) arrives
+    // the same way and leaves the account deprovisioned, flagged soft_deleted.
+    assert!(s.sim.delete_user(&other));
+    let deleted = notification(&s.sim, &other, CLIENT_STATE).replace("\"updated\"", "\"deleted\"");
+    let (status, _, body) = post_raw(&url, "application/json", deleted).await?;
+    assert!((200..300).contains(&status), "{status} {body}");
+    let gone = eventually(Duration::from_secs(15), || async {
+        let users = entra_users(&s.op, "ten_entra_push").await?;
+        Ok(users
+            .into_iter()
+            .find(|u| u["external_id"] == other.as_str() && u["status"] == "deprovisioned"))
+    })
+    .await?;
+    let flags = gone["status_flags"].to_string();
+    assert!(flags.contains("soft_deleted"), "{gone}");
     Ok(())
 }
 
