@@ -2,7 +2,8 @@
 //! /test and /sync, find users and sign-ins with the right fields, refuse a wrong client secret
 //! without echoing it, answer Graph's validation request and turn a change notification into an
 //! incremental delta pull, run manual actions that reach Graph, contain a brute force with an
-//! automatic policy on pulled sign-ins, and correlate one person's Okta and Entra accounts.
+//! automatic policy on pulled sign-ins, correlate one person's Okta and Entra accounts, and keep
+//! the users subscription (with `public_base_url`) whose Graph deliveries update the inventory.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -880,5 +881,96 @@ async fn entra_and_okta_accounts_of_one_person_share_an_identity() -> anyhow::Re
     );
     // Nobody else joined that identity.
     assert_eq!(accounts.len(), 2, "{:?}", person_view.body);
+    Ok(())
+}
+
+/// With `public_base_url`, the connector keeps the users subscription itself: Graph (the sim)
+/// validates the notification URL against the daemon while creating it, and its own
+/// deliveries then bring a changed user into the inventory.
+#[tokio::test]
+async fn entra_subscription_is_created_and_graph_deliveries_update_users() -> anyhow::Result<()> {
+    let sim = EntraSim::new(sim_config(8));
+    let running = sim.spawn("127.0.0.1:0".parse()?)?;
+    let daemon = Gatehouse::builder()
+        .allow_custom_endpoints()
+        .start()
+        .await?;
+    let op = daemon.operator()?;
+    create_tenant(&op, "ten_entra_sub").await?;
+    let secret = sim.config().client_secret.clone();
+    let integration = create_entra(
+        &op,
+        "ten_entra_sub",
+        credentials(&sim, &secret),
+        entra_config(
+            &running.base_url(),
+            json!({"ingest_signins": false, "users_schedule": NEVER,
+                "full_sync_schedule": NEVER, "public_base_url": daemon.base_url}),
+        ),
+    )
+    .await?;
+    let id = integration["id"].as_str().unwrap_or_default().to_owned();
+    let subscription = eventually(Duration::from_secs(30), || async {
+        Ok(sim.subscriptions().into_iter().next())
+    })
+    .await?;
+    assert_eq!(subscription["resource"], "users", "{subscription}");
+    assert_eq!(subscription["clientState"], CLIENT_STATE, "{subscription}");
+    let notify = subscription["notificationUrl"].as_str().unwrap_or_default();
+    assert!(
+        notify.starts_with(&format!("{}/v1/idp/entra?", daemon.base_url)),
+        "{subscription}"
+    );
+    // The subscription's URL is the integration's push URL, ingest token included.
+    let ingest = integration["ingest"]["url"].as_str().unwrap_or_default();
+    let token = integration["ingest"]["token"].as_str().unwrap_or_default();
+    assert!(
+        !token.is_empty() && notify.contains(token),
+        "{subscription}"
+    );
+    assert!(ingest.contains(token));
+
+    let sync = op
+        .post_empty(&format!("/v1/integrations/{id}/sync"))
+        .await?;
+    assert_eq!(sync.status, StatusCode::ACCEPTED);
+    let expected = sim.user_ids().len();
+    let users = eventually(Duration::from_secs(60), || async {
+        let users = entra_users(&op, "ten_entra_sub").await?;
+        Ok((users.len() == expected).then_some(users))
+    })
+    .await?;
+    eventually(Duration::from_secs(30), || async {
+        let reply = op.get(&format!("/v1/integrations/{id}")).await?;
+        Ok(reply.body["sync"]["last_success_at"]
+            .is_string()
+            .then_some(()))
+    })
+    .await?;
+    let target = users
+        .iter()
+        .filter_map(|u| u["external_id"].as_str())
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no account"))?
+        .to_owned();
+    // Deliveries of the initial directory (if any) are drained first.
+    sim.deliver_notifications().await;
+    assert!(sim.update_user(&target, json!({"displayName": "Graph Pushed"})));
+    assert!(
+        sim.pending_notifications() > 0,
+        "the sim queued a notification"
+    );
+    let statuses = sim.deliver_notifications().await;
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| (200..300).contains(s)),
+        "{statuses:?}"
+    );
+    eventually(Duration::from_secs(15), || async {
+        let users = entra_users(&op, "ten_entra_sub").await?;
+        Ok(users
+            .into_iter()
+            .find(|u| u["external_id"] == target.as_str() && u["display_name"] == "Graph Pushed"))
+    })
+    .await?;
     Ok(())
 }
