@@ -479,6 +479,20 @@ async fn entra_change_notifications_validate_and_trigger_a_delta_pull() -> anyho
     assert_eq!(status, 200, "{body}");
     assert!(kind.starts_with("text/plain"), "{kind}");
     assert_eq!(body, "abc");
+    // As Graph sends it: form-encoded ('+' for spaces), answered decoded.
+    let (status, _, body) = post_raw(
+        &format!(
+            "{url}&validationToken=Validation%3a+Testing+client+application+reachability+for+subscription+Request-Id%3a+2a3b"
+        ),
+        "text/plain",
+        String::new(),
+    )
+    .await?;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        "Validation: Testing client application reachability for subscription Request-Id: 2a3b"
+    );
     // Without the ingest token too (push.rs / the factory's `handshake`: the validation
     // request may come before the token is known to work, and echoing it reveals nothing).
     let bare = format!("{}/v1/idp/entra", s.daemon.base_url);
