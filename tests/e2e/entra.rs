@@ -988,3 +988,90 @@ async fn entra_subscription_is_created_and_graph_deliveries_update_users() -> an
     .await?;
     Ok(())
 }
+
+/// A delta token Graph no longer knows (400 `syncStateNotFound`, then 410 `resyncRequired`)
+/// makes the notification's incremental pull fall back to a full round, which still brings the
+/// change, and a new deltaLink that the next notification resumes from.
+#[tokio::test]
+async fn entra_expired_delta_tokens_fall_back_to_a_full_pull() -> anyhow::Result<()> {
+    let sim = EntraSim::new(sim_config(12));
+    let s = setup_with(
+        "ten_entra_resync",
+        sim,
+        json!({"ingest_signins": false, "users_schedule": NEVER, "full_sync_schedule": NEVER}),
+    )
+    .await?;
+    let url = s.ingest_url();
+    s.sync().await?;
+    let users = s.synced_users().await?;
+    let id = s.id();
+    eventually(Duration::from_secs(30), || async {
+        let reply = s.op.get(&format!("/v1/integrations/{id}")).await?;
+        Ok(reply.body["sync"]["last_success_at"]
+            .is_string()
+            .then_some(()))
+    })
+    .await?;
+    let ids: Vec<String> = users
+        .iter()
+        .filter_map(|u| u["external_id"].as_str().map(str::to_owned))
+        .collect();
+    anyhow::ensure!(ids.len() >= 3);
+    for (round, (user, expire)) in [(&ids[0], true), (&ids[1], false), (&ids[2], false)]
+        .into_iter()
+        .enumerate()
+    {
+        let name = format!("Resynced {round}");
+        match (round, expire) {
+            (0, _) => s.sim.expire_delta_tokens(),
+            (1, _) => s.sim.reset_sync_state(),
+            _ => {}
+        }
+        s.sim.clear_calls();
+        assert!(s.sim.update_user(user, json!({"displayName": name})));
+        let (status, _, body) = post_raw(
+            &url,
+            "application/json",
+            notification(&s.sim, user, CLIENT_STATE),
+        )
+        .await?;
+        assert!((200..300).contains(&status), "{status} {body}");
+        eventually(Duration::from_secs(20), || async {
+            let users = entra_users(&s.op, "ten_entra_resync").await?;
+            Ok(users
+                .into_iter()
+                .find(|u| u["external_id"] == user.as_str() && u["display_name"] == name.as_str()))
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("round {round}: {e}; calls {:?}", s.sim.calls()))?;
+        let delta: Vec<_> = s
+            .sim
+            .calls()
+            .into_iter()
+            .filter(|c| c.path == "/v1.0/users/delta")
+            .collect();
+        let fresh = delta
+            .iter()
+            .filter(|c| {
+                c.query
+                    .as_deref()
+                    .is_some_and(|q| q.contains("%24select") || q.contains("$select"))
+            })
+            .count();
+        if round < 2 {
+            assert!(
+                delta.iter().any(|c| c.status == 400 || c.status == 410),
+                "round {round}: the stale token was refused: {delta:?}"
+            );
+            assert!(fresh >= 1, "round {round}: a new round started: {delta:?}");
+        } else {
+            assert_eq!(fresh, 0, "the new deltaLink is used again: {delta:?}");
+        }
+    }
+    // Nobody went missing through the full rounds.
+    assert_eq!(
+        entra_users(&s.op, "ten_entra_resync").await?.len(),
+        s.sim.user_ids().len()
+    );
+    Ok(())
+}
