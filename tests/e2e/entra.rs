@@ -454,6 +454,39 @@ async fn entra_wrong_client_secret_fails_the_test_without_echoing_it() -> anyhow
     let shown = op.get(&format!("/v1/integrations/{id}")).await?;
     assert!(!shown.body.to_string().contains(wrong), "{:?}", shown.body);
     assert!(!daemon.logs().contains(wrong), "the secret is not logged");
+
+    // A directory the token service does not know, and an app id it does not know: each a 422
+    // that names its AADSTS code.
+    let secret = sim.config().client_secret.clone();
+    let mut unknown_tenant = credentials(&sim, &secret);
+    unknown_tenant["tenant_id"] = json!("nosuch.onmicrosoft.com");
+    let mut unknown_app = credentials(&sim, &secret);
+    unknown_app["client_id"] = json!("99999999-9999-9999-9999-999999999999");
+    for (credentials, code) in [
+        (unknown_tenant, "AADSTS90002"),
+        (unknown_app, "AADSTS700016"),
+    ] {
+        let integration = create_entra(
+            &op,
+            "ten_entra_secret",
+            credentials,
+            entra_config(&running.base_url(), json!({})),
+        )
+        .await?;
+        let id = integration["id"].as_str().unwrap_or_default();
+        let check = op
+            .post_empty(&format!("/v1/integrations/{id}/test"))
+            .await?;
+        assert_eq!(
+            check.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{code}: {:?}",
+            check.body
+        );
+        let text = check.body.to_string();
+        assert!(text.contains(code), "{text}");
+        assert!(!text.contains(&secret), "{text}");
+    }
     Ok(())
 }
 
