@@ -743,6 +743,9 @@ async fn entra_brute_force_in_pulled_signins_is_contained_automatically() -> any
     s.sync().await?;
     s.synced_users().await?;
     let victim_id = s.user_id(&victim).await?;
+    // brute_force alone: the success after the burst is also a `success_after_attack`
+    // detection, and the engine runs a policy's actions once per detection (a policy naming both
+    // kinds revokes twice), which would blur the exactly-once check below.
     let policy =
         s.op.post(
             "/v1/policies",
