@@ -3,6 +3,7 @@
 //! ceiling, a bare axum server that only parses the same bodies and answers 200.
 
 mod directory;
+mod entra_directory;
 mod ingest;
 mod load;
 mod rate;
@@ -35,6 +36,9 @@ enum Command {
     Scim(scim::Args),
     /// Directory pull: N users from the Okta simulator, stored, beside the no-store ceiling.
     Directory(directory::Args),
+    /// Entra directory pull: N users from the Entra simulator (users delta), stored, beside the
+    /// no-store ceiling.
+    EntraDirectory(entra_directory::Args),
 }
 
 /// The daemon's peak resident set after a scenario, as a line of the report.
@@ -52,5 +56,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Response(args) => response::run(args).await,
         Command::Scim(args) => scim::run(args).await,
         Command::Directory(args) => directory::run(args).await,
+        Command::EntraDirectory(args) => entra_directory::run(args).await,
     }
 }
