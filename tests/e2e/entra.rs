@@ -829,7 +829,7 @@ async fn entra_brute_force_in_pulled_signins_is_contained_automatically() -> any
     );
     assert_eq!(s.sim.revoked_sessions(&bystander), 0);
 
-    // The next round re-reads the last 15 minutes (the connector's overlap): the same events
+    // The next round re-reads the connector's overlap (30 minutes by default): the same events
     // are stored once and contain nothing twice.
     let stored = signins(&s.op, "ten_entra_auto").await?.len();
     assert_eq!(stored, 14);

@@ -191,7 +191,7 @@ mod tests {
         );
         assert_eq!(
             store_options(&options, &FatalSignal::new()).cache_capacity_bytes,
-            64 * 1024 * 1024
+            32 * 1024 * 1024
         );
         options.store_cache_capacity_bytes = 5 << 20;
         let fatal = FatalSignal::new();

@@ -107,7 +107,7 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("server.request_timeout_secs", Some("30"), None),
     ("server.shutdown_timeout_secs", Some("30"), None),
     ("store.data_dir", Some("./var/gatehouse"), None),
-    ("store.cache_capacity_bytes", Some("67108864"), None),
+    ("store.cache_capacity_bytes", Some("33554432"), None),
     ("ingest.inbox_max_backlog_mb", Some("2048"), None),
     ("actions.max_concurrent", Some("8"), None),
     ("actions.max_retry_after_secs", Some("300"), None),
@@ -378,7 +378,7 @@ mod tests {
         assert_eq!(config.log_format, LogFormat::Text);
         assert_eq!(config.body_limit_bytes, 1024 * 1024);
         assert_eq!(config.max_concurrent_requests, 4096);
-        assert_eq!(config.store_cache_capacity_bytes, 64 * 1024 * 1024);
+        assert_eq!(config.store_cache_capacity_bytes, 32 * 1024 * 1024);
         assert!(!config.allow_custom_endpoints);
         assert_eq!(
             config.master_key_path(),

@@ -90,6 +90,10 @@ pub struct EntraConfig {
     /// for 30 days).
     #[schema(minimum = 1, maximum = 720)]
     pub signin_lookback_hours: Option<i64>,
+    /// How far each sign-in pull re-reads before the newest sign-in it has seen, in minutes,
+    /// for sign-ins that reach Graph late (default 30).
+    #[schema(minimum = 1, maximum = 240)]
+    pub signin_overlap_minutes: Option<i64>,
     /// What users pulls read besides the users pages (default none): `auth_methods`.
     #[schema(inline)]
     pub enrich: Option<Vec<Enrichment>>,

@@ -80,6 +80,8 @@ pub struct Settings {
     pub ingest_signins: bool,
     /// How far back the first sign-in pull reaches (`signin_lookback_hours`, default 24).
     pub signin_lookback_hours: i64,
+    /// How far each sign-in round re-reads for late arrivals (`signin_overlap_minutes`).
+    pub signin_overlap_minutes: i64,
     /// Users pulls read each user's authentication methods (`enrich` holds `auth_methods`).
     pub enrich_auth_methods: bool,
     pub mfa_group_id: Option<String>,
@@ -103,6 +105,9 @@ impl From<EntraConfig> for Settings {
             rate_limit_share: config.pull.rate_limit_share.unwrap_or(0.5),
             ingest_signins: config.ingest_signins.unwrap_or(true),
             signin_lookback_hours: config.signin_lookback_hours.unwrap_or(24),
+            signin_overlap_minutes: config
+                .signin_overlap_minutes
+                .unwrap_or(crate::signins::OVERLAP_MINUTES),
             enrich_auth_methods: config
                 .enrich
                 .as_ref()

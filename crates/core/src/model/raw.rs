@@ -35,12 +35,15 @@ impl RawEvent {
 }
 
 impl RawEvent {
-    /// The event from its text as received and the `Value` the caller parsed from that text:
-    /// the text is kept as it came, not written again from the tree.
-    pub fn with_value(text: Box<RawValue>, parsed: Value) -> Self {
-        let cell = OnceLock::new();
-        let _ = cell.set(parsed);
-        Self { text, parsed: cell }
+    /// The event from its text as received, kept as it came. The tree a connector parsed to
+    /// map the event is not kept with it: nothing on the way to the store reads the raw event,
+    /// and a tree is several times the text's size, held for every event queued behind the
+    /// acknowledgements (it was the largest part of the daemon's memory under a push burst).
+    pub fn from_text(text: Box<RawValue>) -> Self {
+        Self {
+            text,
+            parsed: OnceLock::new(),
+        }
     }
 }
 
@@ -49,9 +52,7 @@ impl From<Value> for RawEvent {
         // Serializing a `Value` cannot fail (its map keys are strings).
         let text =
             serde_json::value::to_raw_value(&value).unwrap_or_else(|_| RawValue::NULL.to_owned());
-        let parsed = OnceLock::new();
-        let _ = parsed.set(value);
-        Self { text, parsed }
+        Self::from_text(text)
     }
 }
 

@@ -74,7 +74,7 @@ pub fn map_event_text(event: &RawValue) -> Option<ProviderEvent> {
         return None;
     }
     let mut mapped = map_fields(&parsed)?;
-    mapped.raw = Some(RawEvent::with_value(event.to_owned(), parsed));
+    mapped.raw = Some(RawEvent::from_text(event.to_owned()));
     Some(mapped)
 }
 

@@ -41,11 +41,11 @@ pub struct StoreOptions {
 }
 
 impl StoreOptions {
-    /// 64 MiB: the hot set of a request is a tenant's token, integration and the few records
+    /// 32 MiB: the hot set of a request is a tenant's token, integration and the few records
     /// it touches, and cold pages are read back from the OS page cache (which the kernel can
     /// reclaim under pressure, unlike sled's) in microseconds. It keeps the daemon's RSS
     /// predictable on small hosts while holding tens of thousands of records' pages.
-    pub const DEFAULT_CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
+    pub const DEFAULT_CACHE_CAPACITY: u64 = 32 * 1024 * 1024;
 }
 
 impl Default for StoreOptions {
@@ -304,7 +304,7 @@ mod tests {
         // Not sled's 1 GiB default.
         assert_eq!(
             sled_config(dir.path(), &StoreOptions::default()).cache_capacity,
-            64 * 1024 * 1024
+            32 * 1024 * 1024
         );
     }
 
