@@ -32,4 +32,5 @@
 
 pub mod common;
 pub mod entra;
+pub mod google;
 pub mod okta;

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
 use gatehouse_idp_sim::entra::{EntraConfig, EntraSim};
+use gatehouse_idp_sim::google::{GoogleConfig, GoogleSim};
 use gatehouse_idp_sim::okta::{OktaConfig, OktaSim};
 
 #[derive(Parser, Debug)]
@@ -24,6 +25,35 @@ enum Provider {
     /// Microsoft Entra ID: token endpoint and Microsoft Graph (users, delta,
     /// groups, sign-ins, account actions, change notifications).
     Entra(EntraArgs),
+    /// Google Workspace: service-account token endpoint (JWT bearer with
+    /// domain-wide delegation), Admin SDK Directory (users, groups) and
+    /// Reports (login activities with lag, watch channels).
+    Google(GoogleArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct GoogleArgs {
+    /// Users to generate (the admin included).
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// Groups to generate.
+    #[arg(long, default_value_t = 20)]
+    groups: usize,
+    /// Login activities to generate.
+    #[arg(long, default_value_t = 5000)]
+    activities: usize,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9003")]
+    listen: SocketAddr,
+    /// Seed of the generated Workspace.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Project-wide per-minute quota (429 past it).
+    #[arg(long = "rate-limit")]
+    rate_limit: Option<u32>,
+    /// Seconds before a login activity shows in the Reports API.
+    #[arg(long = "reporting-lag")]
+    reporting_lag: Option<u64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -84,6 +114,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().provider {
         Provider::Okta(args) => run_okta(args).await,
         Provider::Entra(args) => run_entra(args).await,
+        Provider::Google(args) => run_google(args).await,
     }
 }
 
@@ -112,6 +143,32 @@ async fn run_entra(args: EntraArgs) -> anyhow::Result<()> {
         "try: curl -d 'client_id={}&client_secret={}&scope=https://graph.microsoft.com/.default&grant_type=client_credentials' {}/{}/oauth2/v2.0/token",
         c.client_id, c.client_secret, running.base_url(), c.directory_id
     );
+    tokio::signal::ctrl_c().await?;
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn run_google(args: GoogleArgs) -> anyhow::Result<()> {
+    let defaults = GoogleConfig::default();
+    let config = GoogleConfig {
+        seed: args.seed,
+        users: args.users,
+        groups: args.groups,
+        activities: args.activities,
+        rate_limit_per_minute: args.rate_limit.unwrap_or(defaults.rate_limit_per_minute),
+        reporting_lag: args
+            .reporting_lag
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(defaults.reporting_lag),
+        ..defaults
+    };
+    let sim = GoogleSim::new(config);
+    let running = sim.spawn(args.listen)?;
+    let token_uri = format!("{}/token", running.base_url());
+    println!("google simulator listening on {}", running.base_url());
+    println!("admin to impersonate (sub): {}", sim.config().admin_email);
+    println!("service account key file:");
+    println!("{:#}", sim.service_account_json(&token_uri));
     tokio::signal::ctrl_c().await?;
     running.shutdown().await;
     Ok(())
