@@ -8,9 +8,13 @@ use serde_json::{json, Value};
 
 use crate::common::FaultAnswers;
 
-/// A Google API error answer.
+/// A Google API error answer (boxed: it travels in `Result`s).
 #[derive(Debug, Clone)]
-pub struct GoogleError {
+pub struct GoogleError(Box<ErrorParts>);
+
+/// What a [`GoogleError`] says.
+#[derive(Debug, Clone)]
+pub struct ErrorParts {
     pub status: StatusCode,
     pub message: String,
     pub reason: String,
@@ -41,9 +45,22 @@ fn grpc_of(status: StatusCode) -> &'static str {
     }
 }
 
+impl std::ops::Deref for GoogleError {
+    type Target = ErrorParts;
+    fn deref(&self) -> &ErrorParts {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for GoogleError {
+    fn deref_mut(&mut self) -> &mut ErrorParts {
+        &mut self.0
+    }
+}
+
 impl GoogleError {
     pub fn new(status: StatusCode, reason: &str, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ErrorParts {
             status,
             message: message.into(),
             reason: reason.to_string(),
@@ -53,7 +70,7 @@ impl GoogleError {
             item_message: None,
             details: None,
             headers: Vec::new(),
-        }
+        }))
     }
 
     /// 404 `notFound` "Resource Not Found: {what}".

@@ -189,9 +189,7 @@ pub async fn get_one(
 pub fn apply_patch(store: &mut Store, i: usize, patch: &Value) -> Option<(String, String)> {
     let u = store.users.get_mut(i)?;
     let mut reindex = None;
-    let Some(obj) = patch.as_object() else {
-        return None;
-    };
+    let obj = patch.as_object()?;
     for (k, v) in obj {
         match k.as_str() {
             "suspended" => {
