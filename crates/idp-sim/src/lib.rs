@@ -28,7 +28,8 @@
 //!   returns a [`common::RunningSim`] and makes connection resets real.
 //!
 //! `okta` is the worked example: its `edge` middleware is the pattern above;
-//! `entra` (Microsoft Graph) follows the same layout.
+//! `entra` (Microsoft Graph) and `google` (Workspace Admin SDK) follow the
+//! same layout.
 
 pub mod common;
 pub mod entra;
