@@ -59,7 +59,7 @@ async fn read_user(
 ) -> Result<Value, ConnectorError> {
     let url = connector.directory(&["users", key(target)]);
     connector
-        .get_json(&[Scope::User], "users", &url, "reading the user")
+        .get_json(&[Scope::UserReadonly], "users", &url, "reading the user")
         .await
 }
 
