@@ -1,0 +1,6 @@
+//! The Google Workspace connector's tests: one binary (see docs/ARCHITECTURE.md on test
+//! binaries).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod mapping;
+mod sim;
