@@ -42,6 +42,8 @@ pub struct GoogleConnector {
     pub(crate) settings: Settings,
     /// The customer id (`my_customer`: the admin's own account).
     pub(crate) customer: String,
+    /// The directory pass in progress, for incremental pulls by comparison.
+    pub(crate) passes: crate::changes::Passes,
 }
 
 impl fmt::Debug for GoogleConnector {
@@ -117,6 +119,7 @@ impl GoogleConnector {
             clock: context.clock,
             settings,
             customer,
+            passes: crate::changes::Passes::default(),
         })
     }
 

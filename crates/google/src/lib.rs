@@ -17,6 +17,7 @@
 
 mod actions;
 mod auth;
+mod changes;
 mod check;
 mod connector;
 mod errors;

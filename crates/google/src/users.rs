@@ -5,14 +5,15 @@
 //! anywhere else.
 //!
 //! Incremental pulls: the Directory API has no change feed and no "updated since" filter, so a
-//! [`PullMode::Changed`] pull is a full pass; the engine upserts, so unchanged users cost only
-//! bandwidth. Users deleted since the last pass are not in the list: the engine's full-pull
-//! reconciliation marks them (the connector returns no tombstones).
+//! [`PullMode::Changed`] pull reads every page and returns only the users whose record changed
+//! since the last complete pass, and tombstones for the users gone since (see
+//! [`crate::changes`]).
 
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::{Page, ProviderUser, PullMode};
 
 use crate::auth::Scope;
+use crate::changes::fingerprint;
 use crate::connector::{list_page, GoogleConnector};
 use crate::mapping::user::map_user;
 
@@ -21,7 +22,7 @@ pub const PAGE_SIZE: &str = "500";
 
 pub(crate) async fn users_page(
     connector: &GoogleConnector,
-    _mode: PullMode,
+    mode: PullMode,
     cursor: Option<&str>,
 ) -> Result<Page<ProviderUser>, ConnectorError> {
     let mut url = connector.directory(&["users"]);
@@ -44,17 +45,20 @@ pub(crate) async fn users_page(
             "listing users: the next page token is the one just used".into(),
         ));
     }
-    let mut items = Vec::with_capacity(records.len());
+    let mut read = Vec::with_capacity(records.len());
     for record in &records {
         match map_user(record) {
-            Some(user) => items.push(user),
+            Some(user) => read.push((user, fingerprint(record))),
             None => tracing::warn!("skipping a Google user record without an id"),
         }
     }
+    let listed = read.len();
+    let filtered = connector.passes.page(&mode, cursor, read, next.as_deref());
     tracing::debug!(
-        users = items.len(),
+        listed,
+        changed = filtered.users.len(),
         more = next.is_some(),
         "google users page pulled"
     );
-    Ok(Page::new(items, next))
+    Ok(Page::new(filtered.users, next).with_sync_state(filtered.sync_state))
 }

@@ -2,5 +2,6 @@
 //! binaries).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod conformance;
 mod mapping;
 mod sim;
