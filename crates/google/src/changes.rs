@@ -209,7 +209,7 @@ impl Passes {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use chrono::Utc;
+    use chrono::{DateTime, Utc};
 
     use super::*;
 
@@ -239,7 +239,7 @@ mod tests {
         let state = last.sync_state.unwrap();
 
         let mode = PullMode::Changed {
-            since: Utc::now(),
+            since: DateTime::<Utc>::UNIX_EPOCH,
             sync_state: Some(state),
         };
         let page = passes.page(&mode, None, vec![(user("a"), 1), (user("b"), 9)], None);
@@ -254,7 +254,7 @@ mod tests {
     fn a_pass_resumed_from_a_stored_token_returns_everything_and_no_token() {
         let passes = Passes::default();
         let mode = PullMode::Changed {
-            since: Utc::now(),
+            since: DateTime::<Utc>::UNIX_EPOCH,
             sync_state: Some(format!("{FORMAT}\na 1")),
         };
         let page = passes.page(&mode, Some("p7"), vec![(user("a"), 1)], None);
@@ -270,7 +270,7 @@ mod tests {
     fn a_token_that_is_not_ours_means_a_full_comparison() {
         let passes = Passes::default();
         let mode = PullMode::Changed {
-            since: Utc::now(),
+            since: DateTime::<Utc>::UNIX_EPOCH,
             sync_state: Some("https://graph.microsoft.com/delta?x".into()),
         };
         let page = passes.page(&mode, None, vec![(user("a"), 1)], None);
