@@ -1,7 +1,11 @@
 //! The guards a new action passes before it is queued: protected accounts take no automatic
 //! action of any kind, a tenant-wide cap on automatic actions (every kind, ten minutes) ends
 //! the excess `capped`, the older cap on automatic disables sends the excess to approval, and
-//! approval-mode policies wait for a person.
+//! approval-mode policies wait for a person. An automatic action the same account already has
+//! queued or running (two detections of one attack, two policies naming the same response) is
+//! recorded `skipped` instead of running twice: the queued one acts on everything seen so far.
+//! One that already finished does not stop a new one: new evidence (the attacker back with a
+//! new session) deserves a new revocation.
 //!
 //! Why protected accounts are spared every automatic action, `revoke_sessions` included: the
 //! evidence of an automatic action can be pushed by anyone holding an ingest token, and a loop
@@ -20,12 +24,15 @@ use crate::EngineError;
 pub(crate) const CAP_WINDOW_MINUTES: i64 = 10;
 
 /// Automatic actions queued in the cap window, as the caps count them.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Recent {
     /// Every kind.
     actions: u64,
     /// `disable_account` only.
     disables: u64,
+    /// A real automatic action of the request's kind for the request's account that is still
+    /// queued or running.
+    in_flight: Option<gatehouse_core::ActionId>,
 }
 
 /// Whether the account is one of the tenant's protected accounts (login or any e-mail,
@@ -63,7 +70,7 @@ impl ActionExecutor {
         }
         // A dry run changes nothing at the provider, so it neither counts nor is capped.
         if request.automatic && !request.dry_run {
-            let recent = self.recent_automatic(&request.tenant).await?;
+            let recent = self.recent_automatic(request).await?;
             let cap = tenant
                 .settings
                 .max_auto_actions_per_10m
@@ -92,6 +99,20 @@ impl ActionExecutor {
                     }
                 }
             }
+            if let Some(queued) = &recent.in_flight {
+                return Ok((
+                    ActionStatus::Skipped,
+                    format!(
+                        "{cause}; the same action ({}) is already queued or running for {} \
+                         (action {queued}): not repeated",
+                        serde_json::to_value(request.kind)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default(),
+                        user.login
+                    ),
+                ));
+            }
         }
         if request.needs_approval {
             return Ok((
@@ -104,7 +125,9 @@ impl ActionExecutor {
 
     /// Automatic, real (not dry-run) actions created in the cap window that were let through:
     /// those the guards stopped (skipped, capped, unconfirmed) or a person rejected do not count.
-    async fn recent_automatic(&self, tenant: &TenantId) -> Result<Recent, EngineError> {
+    /// Also finds an automatic action of the request's kind for its account still in flight.
+    async fn recent_automatic(&self, request: &ActionRequest) -> Result<Recent, EngineError> {
+        let tenant: &TenantId = &request.tenant;
         let since = self.gateway.clock().now() - chrono::Duration::minutes(CAP_WINDOW_MINUTES);
         let mut recent = Recent::default();
         let mut page = gatehouse_store::PageRequest::first(1000);
@@ -129,6 +152,12 @@ impl ActionExecutor {
                 recent.actions += 1;
                 if action.action == ActionKind::DisableAccount {
                     recent.disables += 1;
+                }
+                if action.user_id == request.user_id
+                    && action.action == request.kind
+                    && matches!(action.status, ActionStatus::Pending | ActionStatus::Running)
+                {
+                    recent.in_flight = Some(action.id.clone());
                 }
             }
             match found.next_cursor {

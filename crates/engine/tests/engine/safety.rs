@@ -132,8 +132,15 @@ async fn every_tenant_has_a_default_cap() {
             .await
             .unwrap();
         statuses.push(action.status);
+        // Each runs before the next is asked for: one still queued would make the next a
+        // repeat (skipped), not a count toward the cap.
+        if !action.status.is_final() {
+            h.wait_for(&action.id, |a| a.status.is_final()).await;
+        }
     }
-    assert!(statuses[..50].iter().all(|s| *s != ActionStatus::Capped));
+    assert!(statuses[..50]
+        .iter()
+        .all(|s| *s != ActionStatus::Capped && *s != ActionStatus::Skipped));
     assert_eq!(statuses[50], ActionStatus::Capped);
 }
 
@@ -354,4 +361,56 @@ async fn a_provider_retry_after_of_a_day_does_not_park_the_action_for_a_day() {
         wait <= chrono::Duration::seconds(300),
         "the wait is capped at 5 minutes, got {wait}"
     );
+}
+
+#[tokio::test]
+async fn an_automatic_action_already_queued_for_the_account_is_not_repeated() {
+    let h = harness().await;
+    let (_, user) = with_user(&h, json!({"enable_response_actions": true})).await;
+    h.script.lock().unwrap().act_delay = Some(Duration::from_millis(300));
+    // Two detections of one attack: two requests with their own keys, moments apart.
+    let first = h
+        .engine
+        .actions
+        .request(ActionRequest {
+            idempotency_key: Some("pol:det_brute_force".into()),
+            ..automatic(&h, &user, ActionKind::RevokeSessions)
+        })
+        .await
+        .unwrap();
+    let second = h
+        .engine
+        .actions
+        .request(ActionRequest {
+            idempotency_key: Some("pol:det_success_after_attack".into()),
+            ..automatic(&h, &user, ActionKind::RevokeSessions)
+        })
+        .await
+        .unwrap();
+    assert_eq!(second.status, ActionStatus::Skipped, "{:?}", second.history);
+    assert!(second.history[0].cause.contains(&format!(
+        "already queued or running for ann@acme.example (action {})",
+        first.id
+    )));
+    // Another kind for the same account still runs.
+    let disable = h
+        .engine
+        .actions
+        .request(automatic(&h, &user, ActionKind::DisableAccount))
+        .await
+        .unwrap();
+    assert_eq!(disable.status, ActionStatus::Pending);
+    h.wait_for(&first.id, |a| a.status == ActionStatus::Succeeded)
+        .await;
+    // Once it has run, new evidence gets a new revocation.
+    let later = h
+        .engine
+        .actions
+        .request(ActionRequest {
+            idempotency_key: Some("pol:det_later".into()),
+            ..automatic(&h, &user, ActionKind::RevokeSessions)
+        })
+        .await
+        .unwrap();
+    assert_eq!(later.status, ActionStatus::Pending, "{:?}", later.history);
 }
