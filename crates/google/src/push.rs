@@ -97,3 +97,127 @@ pub(crate) fn screen_push(request: &PushRequest) -> Result<PushScreen, Connector
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use gatehouse_core::model::Outcome;
+
+    use super::*;
+
+    const SYNC_HEADERS: &str = include_str!("../tests/fixtures/push_sync_headers.json");
+    const ACTIVITY_HEADERS: &str = include_str!("../tests/fixtures/push_activity_headers.json");
+    const ACTIVITY: &str = include_str!("../tests/fixtures/push_activity.json");
+    const PULLED: &str = include_str!("../tests/fixtures/login_activities.json");
+
+    fn request(headers: &str, body: &str) -> PushRequest {
+        let headers: serde_json::Map<String, Value> = serde_json::from_str(headers).unwrap();
+        PushRequest {
+            method: "POST".into(),
+            query: vec![("tenant_id".into(), "ten_a".into())],
+            headers: headers
+                .into_iter()
+                .map(|(k, v)| (k, v.as_str().unwrap().to_owned()))
+                .collect(),
+            content_type: Some("application/json".into()),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    fn without(mut request: PushRequest, name: &str) -> PushRequest {
+        request.headers.retain(|(k, _)| k != name);
+        request
+    }
+
+    fn with_state(mut request: PushRequest, state: &str) -> PushRequest {
+        for (k, v) in &mut request.headers {
+            if k == "x-goog-resource-state" {
+                *v = state.to_owned();
+            }
+        }
+        request
+    }
+
+    #[test]
+    fn sync_is_answered_and_stores_nothing() {
+        let sync = request(SYNC_HEADERS, "");
+        let expected = PushReply::empty(200);
+        assert_eq!(
+            decode_push(&sync).unwrap(),
+            PushOutcome::Respond(expected.clone())
+        );
+        assert_eq!(screen_push(&sync).unwrap(), PushScreen::Respond(expected));
+        assert!(decode_push(&request(SYNC_HEADERS, "")).is_ok());
+    }
+
+    #[test]
+    fn an_activity_becomes_the_pulls_events() {
+        let pushed = request(ACTIVITY_HEADERS, ACTIVITY);
+        let PushOutcome::Events(events) = decode_push(&pushed).unwrap() else {
+            panic!("expected events");
+        };
+        assert_eq!(events.len(), 1);
+        let event = &events[0];
+        assert_eq!(
+            event.provider_event_id,
+            "2019-05-22T20:03:42.047Z/239837479183"
+        );
+        assert_eq!(event.outcome, Outcome::Success);
+        assert_eq!(
+            event.external_user_id.as_deref(),
+            Some("111220860655841818702")
+        );
+        assert_eq!(event.login.as_deref(), Some("alice@example.com"));
+        assert!(event.raw.is_some());
+        assert_eq!(
+            screen_push(&pushed).unwrap(),
+            PushScreen::Accept { events: 1 }
+        );
+        // The pull of the same activity yields the same dedupe id.
+        let page: Value = serde_json::from_str(PULLED).unwrap();
+        let pulled = map_activity(&page["items"][0]);
+        assert_eq!(pulled[0].provider_event_id, event.provider_event_id);
+    }
+
+    #[test]
+    fn what_google_does_not_send_is_a_bad_push() {
+        let good = request(ACTIVITY_HEADERS, ACTIVITY);
+        let mut get = good.clone();
+        get.method = "GET".into();
+        let cases = [
+            get,
+            without(good.clone(), "x-goog-resource-state"),
+            without(good.clone(), "x-goog-channel-id"),
+            with_state(good.clone(), "exists"),
+            with_state(good.clone(), "login_failure"),
+            request(ACTIVITY_HEADERS, "not json"),
+            request(ACTIVITY_HEADERS, "[]"),
+            request(
+                ACTIVITY_HEADERS,
+                &ACTIVITY.replace("admin#reports#activity", "admin#directory#user"),
+            ),
+            request(
+                ACTIVITY_HEADERS,
+                &ACTIVITY.replace(
+                    "\"applicationName\": \"login\"",
+                    "\"applicationName\": \"admin\"",
+                ),
+            ),
+            request(
+                ACTIVITY_HEADERS,
+                &ACTIVITY.replace("uniqueQualifier", "qualifier"),
+            ),
+        ];
+        for (i, case) in cases.iter().enumerate() {
+            assert!(
+                matches!(decode_push(case), Err(ConnectorError::BadPush(_))),
+                "case {i}"
+            );
+            assert!(
+                matches!(screen_push(case), Err(ConnectorError::BadPush(_))),
+                "case {i}"
+            );
+        }
+    }
+}
