@@ -8,7 +8,7 @@
 //! id here, whatever else it holds); the account is the one the report names. The report lags
 //! behind the push, so while some asked-for events are missing the lookup is made again after
 //! 1 and 2 seconds; what is still missing then counts as unconfirmed. Ids not shaped like the
-//! pull's (an RFC 3339 time, a decimal qualifier) are never queried.
+//! pull's (an RFC 3339 time, a decimal int64 qualifier, which may be negative) are never queried.
 
 use std::time::Duration;
 
@@ -37,7 +37,9 @@ pub(crate) fn parse_id(id: &str) -> Option<(DateTime<Utc>, &str)> {
         }
     });
     let (time, unique) = base.rsplit_once('/')?;
-    if unique.is_empty() || unique.len() > 24 || !unique.bytes().all(|b| b.is_ascii_digit()) {
+    // An int64 in decimal: Google's qualifiers may be negative.
+    let digits = unique.strip_prefix('-').unwrap_or(unique);
+    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let at = DateTime::parse_from_rfc3339(time).ok()?.with_timezone(&Utc);
@@ -146,10 +148,16 @@ mod tests {
             parse_id("2020-10-02T15:00:00Z/1#2").map(|(_, u)| u),
             Some("1")
         );
+        assert_eq!(
+            parse_id("2026-12-07T01:28:23.098Z/-2057850679371812955").map(|(_, u)| u),
+            Some("-2057850679371812955")
+        );
         for bad in [
             "",
             "239837479183",
             "2020-10-02T15:00:00Z/",
+            "2020-10-02T15:00:00Z/-",
+            "2020-10-02T15:00:00Z/--1",
             "2020-10-02T15:00:00Z/1&filters=x",
             "yesterday/1",
             "2020-10-02T15:00:00Z/1#",
