@@ -13,8 +13,8 @@
 //!   life remains (the engine calls hourly, so a six-hour channel is renewed with two hours
 //!   to spare), when the push URL changed, or when the channel has expired (Google offers no
 //!   call to read a channel back, so "gone" is "past its expiration").
-//! * Without a push URL (no `public_base_url`), a channel the state still names is stopped and
-//!   the state dropped.
+//! * Without a push URL (no `public_base_url`), or with `ingest_signins` off, a channel the
+//!   state still names is stopped and the state dropped.
 //!
 //! **The channel token is the integration's ingest token.** The daemon authenticates a push by
 //! the first of [`PUSH_TOKEN_PLACES`](crate::PUSH_TOKEN_PLACES) that holds a token, and
@@ -166,7 +166,12 @@ pub(crate) async fn maintain(
     if state.is_some() && previous.is_none() {
         tracing::warn!("the push channel state is not this connector's; starting afresh");
     }
-    let Some(push_url) = &connector.push_url else {
+    // Push carries login activity only: without its pull there is nothing to push either.
+    let push_url = connector
+        .push_url
+        .as_ref()
+        .filter(|_| connector.settings.ingest_signins);
+    let Some(push_url) = push_url else {
         if let Some(previous) = &previous {
             if previous.expires_at > connector.clock.now() {
                 stop(connector, previous).await;

@@ -286,7 +286,8 @@ impl Connector for GoogleConnector {
             users: true,
             groups: true,
             signins: self.settings.ingest_signins,
-            push: true,
+            // Push carries login activity only.
+            push: self.settings.ingest_signins,
             actions: vec![
                 ActionKind::DisableAccount,
                 ActionKind::EnableAccount,

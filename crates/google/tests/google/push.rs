@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method, Uri};
 use gatehouse_connect::RetryPolicy;
 use gatehouse_core::provider::{Connector, ConnectorContext, Credentials};
 use gatehouse_core::records::{PushOutcome, PushReply, PushRequest};
-use gatehouse_core::{Clock, IntegrationId, SystemClock, TenantId};
+use gatehouse_core::{Clock, IntegrationId, ManualClock, SystemClock, TenantId};
 use gatehouse_google::{ChannelState, GoogleConnector, Scope};
 use gatehouse_idp_sim::google::{GoogleConfig, GoogleSim};
 use secrecy::SecretString;
@@ -80,6 +80,15 @@ fn sim() -> (GoogleSim, String) {
 }
 
 fn connector(sim: &GoogleSim, base: &str, push_url: Option<String>) -> GoogleConnector {
+    connector_at(sim, base, push_url, Arc::new(SystemClock))
+}
+
+fn connector_at(
+    sim: &GoogleSim,
+    base: &str,
+    push_url: Option<String>,
+    clock: Arc<dyn Clock>,
+) -> GoogleConnector {
     let key = sim.service_account_json(&format!("{}/token", base.trim_end_matches('/')));
     let context = ConnectorContext {
         observer: None,
@@ -93,7 +102,7 @@ fn connector(sim: &GoogleSim, base: &str, push_url: Option<String>) -> GoogleCon
         ),
         config: serde_json::from_value(json!({"api_base_url": base})).unwrap(),
         allow_custom_endpoints: true,
-        clock: Arc::new(SystemClock),
+        clock,
         push_url: push_url.map(SecretString::from),
     };
     GoogleConnector::from_context(context, RetryPolicy::default()).unwrap()
@@ -221,4 +230,64 @@ async fn a_changed_push_url_replaces_the_channel_and_none_stops_it() {
     let channels = sim.channels();
     assert!(channels.iter().all(|c| c.stopped));
     assert_eq!(none.maintain(None).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn an_ageing_channel_is_replaced_before_it_expires() {
+    let (sim, base) = sim();
+    let (receiver, _received) = receiver().await;
+    let clock = Arc::new(ManualClock::new(sim.clock().now()));
+    let c = connector_at(
+        &sim,
+        &base,
+        Some(push_url(&receiver, "ingest-abc")),
+        Arc::clone(&clock) as Arc<dyn Clock>,
+    );
+    let state = c.maintain(None).await.unwrap().unwrap();
+    let old = ChannelState::parse(&state).unwrap();
+
+    // Three hours on, half its life is left: kept.
+    clock.advance(chrono::Duration::hours(3));
+    sim.advance(Duration::from_secs(3 * 3600));
+    assert_eq!(
+        c.maintain(Some(&state)).await.unwrap().as_deref(),
+        Some(state.as_str())
+    );
+
+    // Five hours on, less than a third: a new channel, the old one stopped.
+    clock.advance(chrono::Duration::hours(2));
+    sim.advance(Duration::from_secs(2 * 3600));
+    let renewed = ChannelState::parse(&c.maintain(Some(&state)).await.unwrap().unwrap()).unwrap();
+    assert_ne!(renewed.id, old.id);
+    assert!(renewed.expires_at > old.expires_at);
+    let channels = sim.channels();
+    assert!(channels.iter().any(|ch| ch.id == old.id && ch.stopped));
+    assert!(channels.iter().any(|ch| ch.id == renewed.id && !ch.stopped));
+}
+
+#[tokio::test]
+async fn without_login_activity_there_is_no_channel() {
+    let (sim, base) = sim();
+    let (receiver, _received) = receiver().await;
+    let key = sim.service_account_json(&format!("{}/token", base.trim_end_matches('/')));
+    let context = ConnectorContext {
+        observer: None,
+        tenant_id: TenantId::parse("ten_sim").unwrap(),
+        integration_id: IntegrationId::generate(SystemClock.now()),
+        credentials: Credentials::from_object(
+            serde_json::from_value(json!({
+                "service_account": key, "admin_email": sim.config().admin_email,
+            }))
+            .unwrap(),
+        ),
+        config: serde_json::from_value(json!({"api_base_url": base, "ingest_signins": false}))
+            .unwrap(),
+        allow_custom_endpoints: true,
+        clock: Arc::new(SystemClock),
+        push_url: Some(SecretString::from(push_url(&receiver, "ingest-abc"))),
+    };
+    let c = GoogleConnector::from_context(context, RetryPolicy::default()).unwrap();
+    assert!(!c.capabilities().push);
+    assert_eq!(c.maintain(None).await.unwrap(), None);
+    assert!(sim.channels().is_empty());
 }
