@@ -11,10 +11,11 @@ use gatehouse_connect::client::Fetched;
 use gatehouse_connect::{HttpClient, RateBudget, RetryPolicy};
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{
-    Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError,
+    Capabilities, CheckReport, Confirmation, Connector, ConnectorContext, ConnectorError,
 };
 use gatehouse_core::records::{
     ActionReport, ActionTarget, EventPage, Page, ProviderGroup, ProviderUser, PullMode,
+    PushOutcome, PushRequest, PushScreen,
 };
 use gatehouse_core::validate::{self, EndpointPolicy};
 use gatehouse_core::Clock;
@@ -44,6 +45,8 @@ pub struct GoogleConnector {
     pub(crate) customer: String,
     /// The directory pass in progress, for incremental pulls by comparison.
     pub(crate) passes: crate::changes::Passes,
+    /// The integration's public push URL with its ingest token (`public_base_url` set).
+    pub(crate) push_url: Option<SecretString>,
 }
 
 impl fmt::Debug for GoogleConnector {
@@ -52,6 +55,7 @@ impl fmt::Debug for GoogleConnector {
             .field("api", &self.api.as_str())
             .field("customer", &self.customer)
             .field("settings", &self.settings)
+            .field("push", &self.push_url.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -120,6 +124,7 @@ impl GoogleConnector {
             settings,
             customer,
             passes: crate::changes::Passes::default(),
+            push_url: context.push_url,
         })
     }
 
@@ -284,7 +289,8 @@ impl Connector for GoogleConnector {
             users: true,
             groups: true,
             signins: self.settings.ingest_signins,
-            push: false,
+            // Push carries login activity only.
+            push: self.settings.ingest_signins,
             actions: vec![
                 ActionKind::DisableAccount,
                 ActionKind::EnableAccount,
@@ -322,6 +328,28 @@ impl Connector for GoogleConnector {
         self.settings
             .ingest_signins
             .then(|| chrono::Duration::hours(self.settings.signin_lookback_hours))
+    }
+
+    /// A Reports API `sync` message is answered 200; an activity becomes the pull's events.
+    fn decode_push(&self, request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
+        crate::push::decode_push(request)
+    }
+
+    fn screen_push(&self, request: &PushRequest) -> Result<PushScreen, ConnectorError> {
+        crate::push::screen_push(request)
+    }
+
+    /// Looks pushed login events up in the login report (briefly retried for its lag).
+    async fn confirm_events(
+        &self,
+        provider_event_ids: &[String],
+    ) -> Result<Confirmation, ConnectorError> {
+        crate::confirm::confirm_events(self, provider_event_ids).await
+    }
+
+    /// Keeps a Reports API push channel on login activity pointed at the push URL.
+    async fn maintain(&self, state: Option<&str>) -> Result<Option<String>, ConnectorError> {
+        crate::channel::maintain(self, state).await
     }
 
     async fn act(

@@ -2,12 +2,13 @@
 //! credentials (the service account's JSON key and the admin it impersonates) and config,
 //! validated at registration, and its descriptor — and the connector: access tokens from the
 //! service account's JWT-bearer grant (domain-wide delegation), Directory users and groups,
-//! the Reports API's login activity, and response actions.
+//! the Reports API's login activity (pulled, and pushed through a Reports API watch channel
+//! the connector keeps itself when the config names a `public_base_url`), and response
+//! actions.
 //!
 //! It follows Google's documented behaviour (Admin SDK Directory and Reports references, the
 //! OAuth 2.0 service-account flow), not any simulator's. The daemon still only declares the
-//! type (push channels are not written yet), so `/test` and `/sync` answer 501 until it is
-//! registered.
+//! type, so `/test` and `/sync` answer 501 until it is registered.
 //!
 //! Architecture invariants: every HTTP call goes through `gatehouse_connect::HttpClient`; the
 //! private key and the access tokens live in `SecretString`s (the key is parsed once into a
@@ -18,16 +19,20 @@
 mod actions;
 mod auth;
 mod changes;
+mod channel;
 mod check;
+mod confirm;
 mod connector;
 mod errors;
 mod factory;
 mod groups;
 pub mod mapping;
+mod push;
 mod signins;
 mod users;
 
 pub use auth::{Scope, TOKEN_URI};
+pub use channel::{ChannelState, MAX_LIFETIME as CHANNEL_MAX_LIFETIME};
 pub use connector::{GoogleConnector, API_BASE};
 pub use errors::{error_from_response, token_refusal};
 pub use factory::{Factory, Settings};
@@ -147,7 +152,8 @@ pub struct GoogleConfig {
     pub mfa_group: Option<String>,
     /// `enforce_mfa` also sets `changePasswordAtNextLogin` (default false).
     pub change_password_at_next_login: Option<bool>,
-    /// Public base URL of this gateway (https), for push channels (not used yet).
+    /// Public base URL of this gateway (https): the connector keeps a Reports API push channel
+    /// on login activity pointed at the integration's push URL under it.
     #[schema(min_length = 1)]
     pub public_base_url: Option<String>,
 }

@@ -4,4 +4,5 @@
 
 mod conformance;
 mod mapping;
+mod push;
 mod sim;
