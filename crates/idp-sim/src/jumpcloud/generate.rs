@@ -412,7 +412,9 @@ pub fn event_value(
             "provider": null,
         }),
     };
-    merge(&mut v, &extra);
+    if let (Some(o), Value::Object(x)) = (v.as_object_mut(), extra) {
+        o.extend(x);
+    }
     v
 }
 
