@@ -92,7 +92,7 @@ fn authenticate(
         }
     }
     Ok(Caller {
-        home: orgs.iter().any(|o| *o == cfg.org_id),
+        home: orgs.contains(&cfg.org_id),
     })
 }
 

@@ -127,7 +127,7 @@ pub fn build(cfg: &JumpCloudConfig, anchor: DateTime<Utc>) -> Store {
         ..Store::default()
     };
     store.users.reserve(cfg.users);
-    let mut gen = SimRng::new(cfg.seed ^ 0x0u64.wrapping_add(0x4A43_0000_0000_0001));
+    let mut gen = SimRng::new(cfg.seed ^ 0x4A43_0000_0000_0001);
     let first = anchor - chrono::Duration::days(1500);
     let step_ms = (1500i64 * 86_400_000) / (cfg.users.max(1) as i64);
     let mut managers: Vec<String> = Vec::new();
@@ -147,10 +147,7 @@ pub fn build(cfg: &JumpCloudConfig, anchor: DateTime<Utc>) -> Store {
             password_expired: gen.chance(0.02),
             mfa_configured: mfa,
             enable_user_portal_multifactor: mfa && gen.chance(0.8),
-            manager: gen
-                .pick(&managers)
-                .cloned()
-                .filter(|_| !managers.is_empty()),
+            manager: gen.pick(&managers).cloned(),
             created: Some(created),
             ..NewUser::default()
         };

@@ -110,7 +110,7 @@ pub async fn change_members(
     let Some(g) = store.groups.get_mut(gi) else {
         return Err(JcError::not_found("User Group"));
     };
-    let present = g.members.iter().any(|m| *m == member);
+    let present = g.members.contains(&member);
     match op {
         "add" if present => {
             return Err(JcError::new(StatusCode::CONFLICT, "Already Exists"));
@@ -140,7 +140,7 @@ pub async fn member_of(
     let out: Vec<Value> = store
         .groups
         .iter()
-        .filter(|g| g.members.iter().any(|m| *m == id))
+        .filter(|g| g.members.contains(&id))
         .skip(skip)
         .take(limit)
         .map(|g| {

@@ -282,7 +282,7 @@ fn selected<'a>(
         e.visible_ms <= now_ms
             && e.ts_ms >= q.start_ms
             && q.end_ms.is_none_or(|end| e.ts_ms < end)
-            && (all || q.services.iter().any(|s| *s == e.service))
+            && (all || q.services.contains(&e.service))
             && q.search_term
                 .as_ref()
                 .is_none_or(|t| term_matches(&e.value, t))
