@@ -28,10 +28,11 @@
 //!   returns a [`common::RunningSim`] and makes connection resets real.
 //!
 //! `okta` is the worked example: its `edge` middleware is the pattern above;
-//! `entra` (Microsoft Graph) and `google` (Workspace Admin SDK) follow the
-//! same layout.
+//! `entra` (Microsoft Graph), `google` (Workspace Admin SDK) and `jumpcloud`
+//! (v1/v2 API and Directory Insights) follow the same layout.
 
 pub mod common;
 pub mod entra;
 pub mod google;
+pub mod jumpcloud;
 pub mod okta;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use clap::{Parser, Subcommand};
 use gatehouse_idp_sim::entra::{EntraConfig, EntraSim};
 use gatehouse_idp_sim::google::{GoogleConfig, GoogleSim};
+use gatehouse_idp_sim::jumpcloud::{JumpCloudConfig, JumpCloudSim};
 use gatehouse_idp_sim::okta::{OktaConfig, OktaSim};
 
 #[derive(Parser, Debug)]
@@ -29,6 +30,41 @@ enum Provider {
     /// domain-wide delegation), Admin SDK Directory (users, groups) and
     /// Reports (login activities with lag, watch channels).
     Google(GoogleArgs),
+    /// JumpCloud: v1 system users (list, get, PUT, resetmfa, expire,
+    /// unlock), v2 user groups and Directory Insights events (with lag and
+    /// search_after paging), behind x-api-key.
+    Jumpcloud(JumpCloudArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct JumpCloudArgs {
+    /// Users to generate.
+    #[arg(long, default_value_t = 1000)]
+    users: usize,
+    /// User groups to generate.
+    #[arg(long, default_value_t = 20)]
+    groups: usize,
+    /// Directory Insights events to generate.
+    #[arg(long, default_value_t = 5000)]
+    events: usize,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:9004")]
+    listen: SocketAddr,
+    /// Seed of the generated organization.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// API key to accept in x-api-key.
+    #[arg(long = "api-key")]
+    api_key: Option<String>,
+    /// The key is a multi-tenant admin's (x-org-id required).
+    #[arg(long = "multi-tenant")]
+    multi_tenant: bool,
+    /// Per-minute quota of the key (429 past it).
+    #[arg(long = "rate-limit")]
+    rate_limit: Option<u32>,
+    /// Seconds before an event shows in Directory Insights.
+    #[arg(long = "event-lag")]
+    event_lag: Option<u64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -115,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
         Provider::Okta(args) => run_okta(args).await,
         Provider::Entra(args) => run_entra(args).await,
         Provider::Google(args) => run_google(args).await,
+        Provider::Jumpcloud(args) => run_jumpcloud(args).await,
     }
 }
 
@@ -142,6 +179,37 @@ async fn run_entra(args: EntraArgs) -> anyhow::Result<()> {
     println!(
         "try: curl -d 'client_id={}&client_secret={}&scope=https://graph.microsoft.com/.default&grant_type=client_credentials' {}/{}/oauth2/v2.0/token",
         c.client_id, c.client_secret, running.base_url(), c.directory_id
+    );
+    tokio::signal::ctrl_c().await?;
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn run_jumpcloud(args: JumpCloudArgs) -> anyhow::Result<()> {
+    let defaults = JumpCloudConfig::default();
+    let config = JumpCloudConfig {
+        seed: args.seed,
+        users: args.users,
+        groups: args.groups,
+        events: args.events,
+        api_key: args.api_key.unwrap_or(defaults.api_key.clone()),
+        multi_tenant_key: args.multi_tenant,
+        rate_limit_per_minute: args.rate_limit.unwrap_or(defaults.rate_limit_per_minute),
+        event_lag: args
+            .event_lag
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(defaults.event_lag),
+        ..defaults
+    };
+    let sim = JumpCloudSim::new(config);
+    let running = sim.spawn(args.listen)?;
+    let c = sim.config();
+    println!("jumpcloud simulator listening on {}", running.base_url());
+    println!("x-api-key: {}  organization: {}", c.api_key, c.org_id);
+    println!(
+        "try: curl -H 'x-api-key: {}' '{}/api/systemusers?limit=2'",
+        c.api_key,
+        running.base_url()
     );
     tokio::signal::ctrl_c().await?;
     running.shutdown().await;
