@@ -5,13 +5,18 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use gatehouse_core::model::{EventSource, Group, Identity, Integration, SignInEvent, User};
+use gatehouse_core::model::{
+    EventSource, Group, Identity, Integration, SignInEvent, User, UserStatus,
+};
 use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
 use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, UserId};
 use gatehouse_store::{InventoryRows, Store};
 
 use crate::geoip::GeoIp;
 use crate::EngineError;
+
+/// The status flag of an account a complete full pull did not bring.
+pub const NOT_IN_FULL_PULL: &str = "not_in_full_pull";
 
 /// Writes pulled and pushed records into the store.
 pub struct Inventory {
@@ -131,6 +136,60 @@ impl Inventory {
             }
         }
         Ok(changed.into_values().collect())
+    }
+
+    /// After a complete full pass that began at `started`: the integration's accounts the pass
+    /// did not bring (last synced before it began) are gone at the provider — deleted, or out
+    /// of what the integration may read. They are kept (their history stays readable) and marked
+    /// `deprovisioned` with the flag [`NOT_IN_FULL_PULL`]. Returns how many were marked.
+    pub async fn mark_unseen(
+        &self,
+        integration: &Integration,
+        started: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, EngineError> {
+        let filter = gatehouse_store::UserFilter {
+            integration_id: Some(integration.id.clone()),
+            ..gatehouse_store::UserFilter::default()
+        };
+        let unseen = |user: &User| {
+            user.synced_at < started
+                && !(user.status == UserStatus::Deprovisioned
+                    && user.status_flags.iter().any(|f| f == NOT_IN_FULL_PULL))
+        };
+        let mut marked = 0;
+        let mut page = gatehouse_store::PageRequest::first(1000);
+        loop {
+            let found = self
+                .store
+                .list_users(&integration.tenant_id, &filter, &page)
+                .await?;
+            let ids: Vec<UserId> = found
+                .items
+                .iter()
+                .filter(|u| unseen(u))
+                .map(|u| u.id.clone())
+                .collect();
+            if !ids.is_empty() {
+                // Checked again inside the write: a push or a pull that refreshed the account
+                // meanwhile wins.
+                marked += self
+                    .store
+                    .update_users(&integration.tenant_id, &ids, &|user: &mut User| {
+                        if !unseen(user) {
+                            return false;
+                        }
+                        user.status = UserStatus::Deprovisioned;
+                        user.status_flags.retain(|f| f != NOT_IN_FULL_PULL);
+                        user.status_flags.push(NOT_IN_FULL_PULL.to_owned());
+                        true
+                    })
+                    .await?;
+            }
+            match found.next_cursor {
+                Some(cursor) => page = gatehouse_store::PageRequest::new(1000, Some(cursor)),
+                None => return Ok(marked),
+            }
+        }
     }
 
     /// Stores a page of groups and brings the member accounts' `groups` up to date.

@@ -416,6 +416,13 @@ impl SyncRunner {
         self.set_cursor(integration, USERS_SINCE, next_since.to_rfc3339())
             .await?;
         if full {
+            let gone = self.inventory.mark_unseen(integration, started).await?;
+            if gone > 0 {
+                tracing::info!(
+                    tenant_id = %integration.tenant_id, integration_id = %integration.id, gone,
+                    "accounts missing from a complete full pull marked deprovisioned"
+                );
+            }
             // An incremental pull counts the accounts that changed, not the directory.
             self.record(integration, |s| s.counts.users = records)
                 .await?;

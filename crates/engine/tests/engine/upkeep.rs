@@ -185,3 +185,40 @@ async fn a_tombstone_keeps_what_the_inventory_knew_of_the_account() {
     assert_eq!(after.identity_id, before.identity_id);
     assert!(after.status_flags.contains(&"deleted".to_owned()));
 }
+
+#[tokio::test]
+async fn a_complete_full_pull_marks_the_accounts_it_did_not_bring() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages = vec![vec![
+        puser("00u1", "ann@acme.example", UserStatus::Active),
+        puser("00u2", "bob@acme.example", UserStatus::Active),
+    ]];
+    let integration = h.integration(json!({})).await;
+    let run = |job| h.engine.sync.run(&h.tenant, &integration.id, job);
+    run(SyncJob::FullUsers).await.unwrap();
+    // Bob was deleted at the provider: an incremental pull says nothing about the unchanged...
+    h.script.lock().unwrap().user_pages =
+        vec![vec![puser("00u1", "ann@acme.example", UserStatus::Active)]];
+    run(SyncJob::Users).await.unwrap();
+    let h = &h;
+    let status = |login: &'static str| async move {
+        let users = h.users().await;
+        let user = users.iter().find(|u| u.login == login).unwrap();
+        (user.status, user.status_flags.clone())
+    };
+    assert_eq!(status("bob@acme.example").await.0, UserStatus::Active);
+    // ...a complete full pull does.
+    run(SyncJob::FullUsers).await.unwrap();
+    let (bob, flags) = status("bob@acme.example").await;
+    assert_eq!(bob, UserStatus::Deprovisioned);
+    assert!(flags.contains(&gatehouse_engine::inventory::NOT_IN_FULL_PULL.to_owned()));
+    assert_eq!(status("ann@acme.example").await.0, UserStatus::Active);
+    // A full pull that fails part-way marks nothing.
+    h.script.lock().unwrap().user_pages = vec![
+        vec![puser("00u3", "cat@acme.example", UserStatus::Active)],
+        vec![],
+    ];
+    h.script.lock().unwrap().fail_user_page = Some(1);
+    assert!(run(SyncJob::FullUsers).await.is_err());
+    assert_eq!(status("ann@acme.example").await.0, UserStatus::Active);
+}
