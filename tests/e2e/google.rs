@@ -91,13 +91,9 @@ fn sim_config(users: usize) -> GoogleConfig {
     }
 }
 
-/// The sim's base URL without a trailing slash.
+/// The sim's base URL (`http://127.0.0.1:PORT`).
 fn base(running: &RunningSim) -> String {
-    running
-        .base_url()
-        .to_string()
-        .trim_end_matches('/')
-        .to_owned()
+    running.base_url()
 }
 
 /// The integration's credentials: the sim's key file (its token endpoint at `base`) and `admin`.
@@ -241,7 +237,10 @@ fn bad_password(sim: &GoogleSim, email: &str, ip: &str, ago: Duration) -> String
         "login_failure",
         vec![
             param("login_type", json!("google_password")),
-            param("login_failure_type", json!("login_failure_invalid_password")),
+            param(
+                "login_failure_type",
+                json!("login_failure_invalid_password"),
+            ),
             param("login_challenge_method", json!(["password"])),
         ],
         ago,
@@ -317,9 +316,9 @@ async fn google_onboard_test_sync_users_and_logins() -> anyhow::Result<()> {
         "a token request: {calls:?}"
     );
     assert!(
-        calls.iter().any(|c| c.method == "GET"
-            && c.path == "/admin/directory/v1/users"
-            && c.status == 200),
+        calls
+            .iter()
+            .any(|c| c.method == "GET" && c.path == "/admin/directory/v1/users" && c.status == 200),
         "a users call: {calls:?}"
     );
 
@@ -431,6 +430,17 @@ async fn google_onboard_test_sync_users_and_logins() -> anyhow::Result<()> {
         Some(users.len() as u64),
         "{integration}"
     );
+    // The service account's key is in no answer and no log line.
+    let key = s.sim.config().service_account.private_key_pem.clone();
+    let logs = s.daemon.logs();
+    let shown = integration.to_string();
+    for line in key
+        .lines()
+        .filter(|l| !l.starts_with("-----") && l.len() > 20)
+    {
+        assert!(!logs.contains(line), "the key is not logged");
+        assert!(!shown.contains(line), "the key is not shown: {shown}");
+    }
     Ok(())
 }
 
@@ -532,7 +542,11 @@ async fn google_second_pull_stores_only_the_changed_users() -> anyhow::Result<()
     let users = s.synced_users().await?;
     let first = s.job_done("users", &Value::Null).await?;
     let total = users.len() as u64;
-    assert_eq!(first["sync"]["counts"]["users"].as_u64(), Some(total), "{first}");
+    assert_eq!(
+        first["sync"]["counts"]["users"].as_u64(),
+        Some(total),
+        "{first}"
+    );
     assert_eq!(
         first["sync"]["jobs"]["users"]["records"].as_u64(),
         Some(total),
@@ -647,13 +661,15 @@ async fn google_manual_actions_reach_the_directory_api() -> anyhow::Result<()> {
     );
     assert_eq!(s.sim.writes().len(), writes, "{:?}", s.sim.writes());
     assert_eq!(s.sim.group_members(&group), vec![target.clone()]);
-    assert_eq!(s.sim.user(&unenrolled).unwrap_or_default()["suspended"], false);
+    assert_eq!(
+        s.sim.user(&unenrolled).unwrap_or_default()["suspended"],
+        false
+    );
     Ok(())
 }
 
 #[tokio::test]
-async fn google_brute_force_in_pulled_logins_is_contained_automatically() -> anyhow::Result<()>
-{
+async fn google_brute_force_in_pulled_logins_is_contained_automatically() -> anyhow::Result<()> {
     let sim = GoogleSim::new(sim_config(12));
     let victim = sim.add_user(new_user("vic.tim@example.com", "Vic", "Tim"));
     let bystander = sim.add_user(new_user("bea.bystander@example.com", "Bea", "Bystander"));
