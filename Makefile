@@ -46,6 +46,7 @@ bench:
 	$(RELEASE)/gatehouse-bench scim $(SCIM_ARGS)
 	$(RELEASE)/gatehouse-bench directory $(DIRECTORY_ARGS)
 	$(RELEASE)/gatehouse-bench entra-directory $(ENTRA_DIRECTORY_ARGS)
+	$(RELEASE)/gatehouse-bench google-directory $(GOOGLE_DIRECTORY_ARGS)
 
 ## conformance: scim2-cli and scim-sanity (PyPI, in a venv) against a fresh daemon
 conformance:

@@ -4,6 +4,7 @@
 
 mod entra;
 mod foundation;
+mod google;
 mod okta;
 mod operator;
 mod packaging;

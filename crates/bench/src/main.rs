@@ -4,6 +4,7 @@
 
 mod directory;
 mod entra_directory;
+mod google_directory;
 mod ingest;
 mod load;
 mod rate;
@@ -39,6 +40,9 @@ enum Command {
     /// Entra directory pull: N users from the Entra simulator (users delta), stored, beside the
     /// no-store ceiling.
     EntraDirectory(entra_directory::Args),
+    /// Google Workspace directory pull: N users from the Google simulator (users.list in pages
+    /// of 500), stored, beside the no-store ceiling.
+    GoogleDirectory(google_directory::Args),
 }
 
 /// The daemon's peak resident set after a scenario, as a line of the report.
@@ -57,5 +61,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Scim(args) => scim::run(args).await,
         Command::Directory(args) => directory::run(args).await,
         Command::EntraDirectory(args) => entra_directory::run(args).await,
+        Command::GoogleDirectory(args) => google_directory::run(args).await,
     }
 }

@@ -9,9 +9,9 @@ pub fn build() -> ConnectorRegistry {
     let mut registry = ConnectorRegistry::new();
     registry.register(gatehouse_okta::Factory);
     registry.register(gatehouse_entra::Factory);
+    registry.register(gatehouse_google::Factory);
     // Declared without a connector yet: integrations can be registered and validated; their
     // /test and /sync answer 501.
-    registry.declare(&gatehouse_google::DESCRIPTOR);
     registry.declare(&gatehouse_jumpcloud::DESCRIPTOR);
     for descriptor in catalog::gatehouse_types() {
         registry.declare(descriptor);

@@ -7,8 +7,8 @@
 //! actions.
 //!
 //! It follows Google's documented behaviour (Admin SDK Directory and Reports references, the
-//! OAuth 2.0 service-account flow), not any simulator's. The daemon still only declares the
-//! type, so `/test` and `/sync` answer 501 until it is registered.
+//! OAuth 2.0 service-account flow), not any simulator's. The daemon registers it in
+//! `crates/daemon/src/registry.rs`.
 //!
 //! Architecture invariants: every HTTP call goes through `gatehouse_connect::HttpClient`; the
 //! private key and the access tokens live in `SecretString`s (the key is parsed once into a
