@@ -1,0 +1,4 @@
+//! The JumpCloud connector's integration tests: doc-shaped fixtures and the simulator.
+
+mod mapping;
+mod sim;
