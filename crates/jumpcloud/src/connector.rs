@@ -9,10 +9,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use gatehouse_connect::client::Fetched;
 use gatehouse_connect::{HttpClient, RateBudget, RetryPolicy};
+use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{
     Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError,
 };
-use gatehouse_core::records::{EventPage, Page, ProviderUser, PullMode};
+use gatehouse_core::records::{
+    ActionReport, ActionTarget, EventPage, Page, ProviderUser, PullMode,
+};
 use gatehouse_core::validate::{self, EndpointPolicy};
 use gatehouse_core::Clock;
 use http::{HeaderValue, Method};
@@ -255,7 +258,12 @@ impl Connector for JumpCloudConnector {
             groups: false,
             signins: self.settings.ingest_signins,
             push: false,
-            actions: Vec::new(),
+            actions: vec![
+                ActionKind::DisableAccount,
+                ActionKind::EnableAccount,
+                ActionKind::RevokeSessions,
+                ActionKind::EnforceMfa,
+            ],
         }
     }
 
@@ -273,6 +281,14 @@ impl Connector for JumpCloudConnector {
 
     async fn signins_page(&self, cursor: Option<&str>) -> Result<EventPage, ConnectorError> {
         crate::signins::signins_page(self, cursor).await
+    }
+
+    async fn act(
+        &self,
+        action: ActionKind,
+        target: &ActionTarget,
+    ) -> Result<ActionReport, ConnectorError> {
+        crate::actions::act(self, action, target).await
     }
 
     /// The first pull reads `signin_lookback_hours` back and follows on without a gap.

@@ -12,6 +12,7 @@
 //! or an error message; time comes only from the injected clock; the mapping from JumpCloud
 //! JSON to Gatehouse records ([`map_user`], [`map_event`]) is pure.
 
+mod actions;
 mod changes;
 mod check;
 mod connector;
@@ -21,6 +22,7 @@ pub mod mapping;
 mod signins;
 mod users;
 
+pub use actions::EXPIRE_NOTE;
 pub use connector::{JumpCloudConnector, CONSOLE_BASE, INSIGHTS_BASE};
 pub use errors::error_from_response;
 pub use factory::{Factory, Settings};

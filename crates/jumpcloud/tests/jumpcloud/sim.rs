@@ -177,3 +177,104 @@ async fn events_page_with_search_after_and_none_is_doubled() {
     assert!(again.contains(&late));
     assert!(again.iter().all(|id| id == &late || added.contains(id)));
 }
+
+#[tokio::test]
+async fn actions_are_idempotent_and_never_hand_out_an_enrolment() {
+    use gatehouse_core::model::{ActionKind, UserStatus};
+    use gatehouse_core::records::ActionTarget;
+
+    let (sim, base) = start(JumpCloudConfig {
+        users: 2,
+        events: 0,
+        ..JumpCloudConfig::default()
+    });
+    let c = connector(&base, json!({"api_key": sim.config().api_key}));
+    let bare = sim.add_user(NewUser {
+        username: Some("no.factor".into()),
+        mfa_configured: false,
+        enable_user_portal_multifactor: false,
+        ..NewUser::default()
+    });
+    let enrolled = sim.add_user(NewUser {
+        username: Some("has.factor".into()),
+        mfa_configured: true,
+        enable_user_portal_multifactor: false,
+        ..NewUser::default()
+    });
+    let by_id = |id: &str| ActionTarget {
+        external_id: id.to_owned(),
+        login: String::new(),
+    };
+
+    let r = c
+        .act(ActionKind::DisableAccount, &by_id(&bare))
+        .await
+        .unwrap();
+    assert!(r.changed);
+    assert_eq!(r.account.unwrap().status, UserStatus::Suspended);
+    assert_eq!(sim.user(&bare).unwrap()["suspended"], true);
+    let again = c
+        .act(ActionKind::DisableAccount, &by_id(&bare))
+        .await
+        .unwrap();
+    assert!(!again.changed);
+    let r = c
+        .act(
+            ActionKind::EnableAccount,
+            &ActionTarget {
+                external_id: String::new(),
+                login: "no.factor".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(r.changed, "{}", r.detail);
+    assert_eq!(sim.user(&bare).unwrap()["suspended"], false);
+
+    // No factor and active: left alone.
+    let r = c.act(ActionKind::EnforceMfa, &by_id(&bare)).await.unwrap();
+    assert!(!r.changed, "{}", r.detail);
+    assert_eq!(
+        sim.user(&bare).unwrap()["enable_user_portal_multifactor"],
+        false
+    );
+    assert_eq!(sim.mfa_resets(&bare), 0);
+    // An enrolled factor: MFA required, nothing reset.
+    let r = c
+        .act(ActionKind::EnforceMfa, &by_id(&enrolled))
+        .await
+        .unwrap();
+    assert!(r.changed, "{}", r.detail);
+    assert_eq!(
+        sim.user(&enrolled).unwrap()["enable_user_portal_multifactor"],
+        true
+    );
+    assert_eq!(sim.mfa_resets(&enrolled), 0);
+    assert!(
+        !c.act(ActionKind::EnforceMfa, &by_id(&enrolled))
+            .await
+            .unwrap()
+            .changed
+    );
+
+    let r = c
+        .act(ActionKind::RevokeSessions, &by_id(&enrolled))
+        .await
+        .unwrap();
+    assert!(r.changed && r.detail.contains("not ended"), "{}", r.detail);
+    assert!(sim.password_expired(&enrolled));
+    assert!(
+        !c.act(ActionKind::RevokeSessions, &by_id(&enrolled))
+            .await
+            .unwrap()
+            .changed
+    );
+    let err = c
+        .act(
+            ActionKind::DisableAccount,
+            &by_id("000000000000000000000000"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ConnectorError::NotFound(_)), "{err}");
+}
