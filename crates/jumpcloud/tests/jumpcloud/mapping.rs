@@ -1,5 +1,3 @@
-#![allow(clippy::unwrap_used)]
-
 use gatehouse_core::model::{AuthStep, FailureReason, MfaMethod, MfaResult, Outcome};
 use gatehouse_jumpcloud::map_event;
 use serde_json::Value;

@@ -2,8 +2,6 @@
 //! independently from JumpCloud's docs: the key, users paging under churn, Directory Insights
 //! paging with `search_after`.
 
-#![allow(clippy::unwrap_used)]
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
