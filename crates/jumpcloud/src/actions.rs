@@ -48,7 +48,7 @@ pub(crate) async fn act(
         .ok_or_else(|| ConnectorError::Protocol("the user record has no _id".into()))?
         .to_owned();
     match action {
-        ActionKind::DisableAccount => set_suspended(connector, &id, &user, true).await,
+        ActionKind::DisableAccount => suspend(connector, &id, &user).await,
         ActionKind::EnableAccount => enable(connector, &id, &user).await,
         ActionKind::RevokeSessions => expire_password(connector, &id, &user).await,
         ActionKind::EnforceMfa => enforce_mfa(connector, &id, &user).await,
@@ -123,13 +123,12 @@ fn is_suspended(user: &Value) -> bool {
     map_user(user).is_some_and(|u| u.status == UserStatus::Suspended)
 }
 
-async fn set_suspended(
+async fn suspend(
     connector: &JumpCloudConnector,
     id: &str,
     user: &Value,
-    suspend: bool,
 ) -> Result<ActionReport, ConnectorError> {
-    if is_suspended(user) == suspend {
+    if is_suspended(user) {
         return Ok(ActionReport {
             changed: false,
             detail: "the user was already suspended".into(),
@@ -140,27 +139,21 @@ async fn set_suspended(
         connector,
         Method::PUT,
         &["systemusers", id],
-        Some(&json!({ "suspended": suspend })),
-        "updating the user",
+        Some(&json!({"suspended": true})),
+        "suspending the user",
     )
     .await?;
-    let account = state_of(&updated).or_else(|| {
-        state_of(user).map(|mut s| {
-            s.status = if suspend {
-                UserStatus::Suspended
-            } else {
-                UserStatus::Active
-            };
-            s
-        })
-    });
+    let account = state_of(&updated)
+        .filter(|s| s.status == UserStatus::Suspended)
+        .or_else(|| {
+            state_of(user).map(|mut s| {
+                s.status = UserStatus::Suspended;
+                s
+            })
+        });
     Ok(ActionReport {
         changed: true,
-        detail: if suspend {
-            "suspended the user (PUT suspended: true)".into()
-        } else {
-            "unsuspended the user (PUT suspended: false)".into()
-        },
+        detail: "suspended the user (PUT suspended: true)".into(),
         account,
     })
 }

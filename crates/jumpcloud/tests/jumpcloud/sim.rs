@@ -276,3 +276,24 @@ async fn actions_are_idempotent_and_never_hand_out_an_enrolment() {
         .unwrap_err();
     assert!(matches!(err, ConnectorError::NotFound(_)), "{err}");
 }
+
+#[tokio::test]
+async fn a_multi_tenant_key_sends_the_org_id() {
+    let (sim, base) = start(JumpCloudConfig {
+        users: 3,
+        events: 0,
+        multi_tenant_key: true,
+        ..JumpCloudConfig::default()
+    });
+    let key = sim.config().api_key.clone();
+    let without = connector(&base, json!({"api_key": key}));
+    assert!(without.check().await.is_err());
+    let with = connector(
+        &base,
+        json!({"api_key": key, "org_id": sim.config().org_id}),
+    );
+    with.check().await.unwrap();
+    let calls = sim.calls();
+    let last = calls.last().unwrap();
+    assert_eq!(last.org_ids, vec![sim.config().org_id.clone()]);
+}
