@@ -24,7 +24,27 @@ impl ConnectorFactory for Factory {
         let connector = JumpCloudConnector::from_context(context, RetryPolicy::default())?;
         Ok(Arc::new(connector))
     }
+
+    fn notes(&self, config: &Map<String, Value>) -> Vec<String> {
+        let actions = config
+            .get("enable_response_actions")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if actions {
+            vec![REVOKE_NOTE.to_owned(), ENFORCE_MFA_NOTE.to_owned()]
+        } else {
+            Vec::new()
+        }
+    }
 }
+
+/// Said when response actions are on: what `revoke_sessions` can do at JumpCloud.
+pub const REVOKE_NOTE: &str = "revoke_sessions expires the user's password (JumpCloud has no \
+    API to end sessions): sessions already open are not ended; disable_account suspends";
+
+/// Said when response actions are on: when `enforce_mfa` acts.
+pub const ENFORCE_MFA_NOTE: &str = "enforce_mfa requires MFA on the User Portal only for users \
+    with an enrolled factor or a suspended account, and never resets factors";
 
 /// The integration's JumpCloud-specific settings, read from its typed config.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +105,13 @@ mod tests {
 
     fn config(value: Value) -> Map<String, Value> {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn notes_explain_the_actions() {
+        assert!(Factory.notes(&Map::new()).is_empty());
+        let notes = Factory.notes(&config(json!({"enable_response_actions": true})));
+        assert_eq!(notes, [REVOKE_NOTE, ENFORCE_MFA_NOTE]);
     }
 
     #[test]
