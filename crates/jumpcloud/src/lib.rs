@@ -1,10 +1,35 @@
 //! JumpCloud: what an integration of this type is made of — its typed credentials and config,
 //! validated at registration, and its descriptor.
 //!
-//! The connector itself (system users, Directory Insights events, response actions) is not in
-//! this build yet: the daemon declares the type, so integrations can be registered and
-//! validated, and their `/test` and `/sync` answer 501 until it lands. JumpCloud pushes nothing,
-//! so the type has no ingest endpoint.
+//! The connector (in progress): `x-api-key` (and `x-org-id`) on every call, system users
+//! (`/api/systemusers`, skip paging sorted by `_id`, incremental by comparison), Directory
+//! Insights events (`POST /insights/directory/v1/events`, `search_after` paging). The daemon
+//! still only declares the type until the connector is complete. JumpCloud pushes nothing, so
+//! the type has no ingest endpoint.
+//!
+//! Architecture invariants: every HTTP call goes through `gatehouse_connect::HttpClient`; the
+//! API key lives in a `SecretString` sent as a sensitive header and never reaches a log line
+//! or an error message; time comes only from the injected clock; the mapping from JumpCloud
+//! JSON to Gatehouse records ([`map_user`], [`map_event`]) is pure.
+
+mod actions;
+mod changes;
+mod check;
+mod connector;
+mod errors;
+mod factory;
+pub mod mapping;
+mod signins;
+mod users;
+
+pub use actions::EXPIRE_NOTE;
+pub use connector::{JumpCloudConnector, CONSOLE_BASE, INSIGHTS_BASE};
+pub use errors::error_from_response;
+pub use factory::{Factory, Settings};
+pub use mapping::event::map_event;
+pub use mapping::user::map_user;
+pub use signins::{SigninCursor, OVERLAP_MINUTES};
+pub use users::UsersCursor;
 
 use gatehouse_core::catalog::{FieldSet, Fields, ProviderDescriptor, PullConfig};
 use gatehouse_core::records::DEFAULT_TOKEN_PLACES;
@@ -32,9 +57,18 @@ pub struct JumpCloudConfig {
     pub pull: PullConfig,
     /// Pull Directory Insights events (default true).
     pub ingest_signins: Option<bool>,
-    /// API base (custom endpoints only).
+    /// API base (custom endpoints only): serves both the console API (`/api/…`) and
+    /// Directory Insights (`/insights/directory/v1/…`).
     #[schema(min_length = 1)]
     pub base_url: Option<String>,
+    /// How far back the first Directory Insights pull reaches (hours, default 24; JumpCloud
+    /// keeps 90 days).
+    #[schema(minimum = 1, maximum = 2160)]
+    pub signin_lookback_hours: Option<i64>,
+    /// How far each Directory Insights pull re-reads before its watermark (minutes, default
+    /// 10), for events that reach the log late.
+    #[schema(minimum = 1, maximum = 1440)]
+    pub signin_overlap_minutes: Option<i64>,
 }
 
 impl Fields for JumpCloudConfig {

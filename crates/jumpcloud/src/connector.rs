@@ -1,0 +1,321 @@
+//! The live connection to one JumpCloud organization: the console API base (`/api/…`), the
+//! Directory Insights base (`/insights/directory/v1/…`), the API key, the shared HTTP client,
+//! and the helpers every call uses (headers, JSON answers, error mapping).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gatehouse_connect::client::Fetched;
+use gatehouse_connect::{HttpClient, RateBudget, RetryPolicy};
+use gatehouse_core::model::ActionKind;
+use gatehouse_core::provider::{
+    Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError,
+};
+use gatehouse_core::records::{
+    ActionReport, ActionTarget, EventPage, Page, ProviderUser, PullMode,
+};
+use gatehouse_core::validate::{self, EndpointPolicy};
+use gatehouse_core::Clock;
+use http::{HeaderValue, Method};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use url::Url;
+
+use crate::errors::error_from_response;
+use crate::factory::Settings;
+use crate::JumpCloudCredentials;
+
+/// The console API host (v1 `/api`, v2 `/api/v2`).
+pub const CONSOLE_BASE: &str = "https://console.jumpcloud.com";
+/// The Directory Insights host.
+pub const INSIGHTS_BASE: &str = "https://api.jumpcloud.com";
+/// How long one call may take before it counts as a transport failure (and is retried).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A connector for one JumpCloud integration.
+pub struct JumpCloudConnector {
+    console: Url,
+    insights: Url,
+    api_key: HeaderValue,
+    org_id: Option<HeaderValue>,
+    pub(crate) http: HttpClient,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: Settings,
+    /// The directory pass in progress, for incremental pulls by comparison.
+    pub(crate) passes: crate::changes::Passes,
+}
+
+impl fmt::Debug for JumpCloudConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JumpCloudConnector")
+            .field("console", &self.console.as_str())
+            .field("insights", &self.insights.as_str())
+            .field("org_id", &self.org_id.is_some())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JumpCloudConnector {
+    /// Builds the connector with an explicit retry policy (the factory uses the default one;
+    /// tests shorten the backoff).
+    pub fn from_context(
+        context: ConnectorContext,
+        policy: RetryPolicy,
+    ) -> Result<Self, ConnectorError> {
+        let endpoints = EndpointPolicy {
+            allow_custom_endpoints: context.allow_custom_endpoints,
+        };
+        let settings = Settings::from_config(&context.config, endpoints)?;
+        let credentials = validate::parse_typed::<JumpCloudCredentials>(
+            &context.credentials.to_object_for_validation(),
+            endpoints,
+        )
+        .map_err(|e| ConnectorError::InvalidConfig(e.within("credentials").to_string()))?;
+        let (console, insights) = match settings.base_url.as_deref() {
+            Some(base) => {
+                let url = parse_base(base, "config.base_url")?;
+                (url.clone(), url)
+            }
+            None => (
+                parse_base(CONSOLE_BASE, "console")?,
+                parse_base(INSIGHTS_BASE, "insights")?,
+            ),
+        };
+        let key = SecretString::from(credentials.api_key.trim().to_owned());
+        let mut api_key = HeaderValue::from_str(key.expose_secret()).map_err(|_| {
+            ConnectorError::InvalidConfig(
+                "credentials.api_key holds characters not allowed in a header".into(),
+            )
+        })?;
+        api_key.set_sensitive(true);
+        let org_id = match credentials.org_id.as_deref().map(str::trim) {
+            Some(org) if !org.is_empty() => Some(HeaderValue::from_str(org).map_err(|_| {
+                ConnectorError::InvalidConfig(
+                    "credentials.org_id holds characters not allowed in a header".into(),
+                )
+            })?),
+            _ => None,
+        };
+        let budget = Arc::new(RateBudget::new(settings.rate_limit_share));
+        let http = HttpClient::new(
+            Arc::clone(&context.clock),
+            budget,
+            None,
+            policy,
+            REQUEST_TIMEOUT,
+        )
+        .map_err(ConnectorError::from)?
+        .with_observer(context.observer.clone());
+        tracing::debug!(
+            tenant = %context.tenant_id,
+            integration = %context.integration_id,
+            console = %console,
+            "jumpcloud connector built"
+        );
+        Ok(Self {
+            console,
+            insights,
+            api_key,
+            org_id,
+            http,
+            clock: context.clock,
+            settings,
+            passes: crate::changes::Passes::default(),
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn join(base: &Url, segments: &[&str]) -> Url {
+        let mut url = base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        url
+    }
+
+    /// `{console}/api/{segments…}`, each segment percent-encoded.
+    pub(crate) fn api(&self, segments: &[&str]) -> Url {
+        let mut all = vec!["api"];
+        all.extend_from_slice(segments);
+        Self::join(&self.console, &all)
+    }
+
+    /// `{insights}/insights/directory/v1/{segments…}`.
+    pub(crate) fn insights(&self, segments: &[&str]) -> Url {
+        let mut all = vec!["insights", "directory", "v1"];
+        all.extend_from_slice(segments);
+        Self::join(&self.insights, &all)
+    }
+
+    /// Sends with `x-api-key` (and `x-org-id`), a JSON body when given.
+    pub(crate) async fn send(
+        &self,
+        bucket: &str,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Fetched, ConnectorError> {
+        let build = |client: &reqwest::Client| {
+            let mut request = client
+                .request(method.clone(), url.clone())
+                .header(http::header::ACCEPT, "application/json")
+                .header("x-api-key", self.api_key.clone());
+            if let Some(org) = &self.org_id {
+                request = request.header("x-org-id", org.clone());
+            }
+            match body {
+                Some(body) => request
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(body.to_string()),
+                None if method == Method::POST => request.header(http::header::CONTENT_LENGTH, "0"),
+                None => request,
+            }
+        };
+        let fetched = if method == Method::GET {
+            self.http.send_json(bucket, url.as_str(), build).await?
+        } else {
+            self.http.send(bucket, url.as_str(), build).await?
+        };
+        Ok(fetched)
+    }
+
+    /// Sends and reads a JSON answer; any non-2xx status becomes the fitting
+    /// [`ConnectorError`]. Also hands back the answer's headers.
+    pub(crate) async fn call_json(
+        &self,
+        bucket: &str,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<(Value, http::HeaderMap), ConnectorError> {
+        let fetched = self.send(bucket, method, url, body).await?;
+        if !fetched.status.is_success() {
+            return Err(error_from_response(fetched.status, &fetched.body, what));
+        }
+        Ok((parse_json(&fetched.body, what)?, fetched.headers))
+    }
+
+    /// GETs a JSON answer.
+    pub(crate) async fn get_json(
+        &self,
+        bucket: &str,
+        url: &Url,
+        what: &str,
+    ) -> Result<Value, ConnectorError> {
+        self.call_json(bucket, Method::GET, url, None, what)
+            .await
+            .map(|(value, _)| value)
+    }
+}
+
+fn parse_base(text: &str, field: &str) -> Result<Url, ConnectorError> {
+    let mut url = Url::parse(text.trim())
+        .map_err(|_| ConnectorError::InvalidConfig(format!("{field} is not a URL")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConnectorError::InvalidConfig(format!(
+            "{field} is not an http(s) URL"
+        )));
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+pub(crate) fn parse_json(body: &[u8], what: &str) -> Result<Value, ConnectorError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ConnectorError::Protocol(format!(
+            "{what}: JumpCloud's answer is not JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// A `{"totalCount": n, "results": [...]}` list answer's results.
+pub(crate) fn results(mut value: Value, what: &str) -> Result<Vec<Value>, ConnectorError> {
+    match value.get_mut("results").map(Value::take) {
+        Some(Value::Array(items)) => Ok(items),
+        None | Some(Value::Null) if value.is_object() => Ok(Vec::new()),
+        _ => Err(ConnectorError::Protocol(format!(
+            "{what}: JumpCloud's answer has no `results` list"
+        ))),
+    }
+}
+
+#[async_trait]
+impl Connector for JumpCloudConnector {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            users: true,
+            groups: false,
+            signins: self.settings.ingest_signins,
+            push: false,
+            actions: vec![
+                ActionKind::DisableAccount,
+                ActionKind::EnableAccount,
+                ActionKind::RevokeSessions,
+                ActionKind::EnforceMfa,
+            ],
+        }
+    }
+
+    async fn check(&self) -> Result<CheckReport, ConnectorError> {
+        crate::check::check(self).await
+    }
+
+    async fn users_page(
+        &self,
+        mode: PullMode,
+        cursor: Option<&str>,
+    ) -> Result<Page<ProviderUser>, ConnectorError> {
+        crate::users::users_page(self, mode, cursor).await
+    }
+
+    async fn signins_page(&self, cursor: Option<&str>) -> Result<EventPage, ConnectorError> {
+        crate::signins::signins_page(self, cursor).await
+    }
+
+    async fn act(
+        &self,
+        action: ActionKind,
+        target: &ActionTarget,
+    ) -> Result<ActionReport, ConnectorError> {
+        crate::actions::act(self, action, target).await
+    }
+
+    /// The first pull reads `signin_lookback_hours` back and follows on without a gap.
+    fn signin_history_reach(&self) -> Option<chrono::Duration> {
+        self.settings
+            .ingest_signins
+            .then(|| chrono::Duration::hours(self.settings.signin_lookback_hours))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn results_may_be_empty_but_must_be_a_list() {
+        assert!(results(serde_json::json!({"totalCount": 0}), "x")
+            .unwrap()
+            .is_empty());
+        let items = results(
+            serde_json::json!({"totalCount": 1, "results": [{"_id": "a"}]}),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(items.len(), 1);
+        assert!(results(serde_json::json!([]), "x").is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! The JumpCloud connector's tests: one binary (see docs/ARCHITECTURE.md on test binaries).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod conformance;
+mod mapping;
+mod sim;
