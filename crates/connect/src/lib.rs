@@ -8,6 +8,7 @@
 
 pub mod backoff;
 pub mod client;
+pub mod compare;
 pub mod endpoint;
 pub mod link;
 pub mod ratelimit;

@@ -44,7 +44,7 @@ pub struct GoogleConnector {
     /// The customer id (`my_customer`: the admin's own account).
     pub(crate) customer: String,
     /// The directory pass in progress, for incremental pulls by comparison.
-    pub(crate) passes: crate::changes::Passes,
+    pub(crate) passes: gatehouse_connect::compare::Passes,
     /// The integration's public push URL with its ingest token (`public_base_url` set).
     pub(crate) push_url: Option<SecretString>,
 }
@@ -123,7 +123,7 @@ impl GoogleConnector {
             clock: context.clock,
             settings,
             customer,
-            passes: crate::changes::Passes::default(),
+            passes: crate::changes::passes(),
             push_url: context.push_url,
         })
     }

@@ -44,7 +44,7 @@ pub struct JumpCloudConnector {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
     /// The directory pass in progress, for incremental pulls by comparison.
-    pub(crate) passes: crate::changes::Passes,
+    pub(crate) passes: gatehouse_connect::compare::Passes,
 }
 
 impl fmt::Debug for JumpCloudConnector {
@@ -123,7 +123,7 @@ impl JumpCloudConnector {
             http,
             clock: context.clock,
             settings,
-            passes: crate::changes::Passes::default(),
+            passes: crate::changes::passes(),
         })
     }
 
