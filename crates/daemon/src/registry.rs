@@ -10,9 +10,8 @@ pub fn build() -> ConnectorRegistry {
     registry.register(gatehouse_okta::Factory);
     registry.register(gatehouse_entra::Factory);
     registry.register(gatehouse_google::Factory);
-    // Declared without a connector yet: integrations can be registered and validated; their
-    // /test and /sync answer 501.
-    registry.declare(&gatehouse_jumpcloud::DESCRIPTOR);
+    registry.register(gatehouse_jumpcloud::Factory);
+    // Gatehouse's own types (SCIM, SAML): declared, with no pull connector.
     for descriptor in catalog::gatehouse_types() {
         registry.declare(descriptor);
     }

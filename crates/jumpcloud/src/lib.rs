@@ -3,9 +3,8 @@
 //!
 //! The connector (in progress): `x-api-key` (and `x-org-id`) on every call, system users
 //! (`/api/systemusers`, skip paging sorted by `_id`, incremental by comparison), Directory
-//! Insights events (`POST /insights/directory/v1/events`, `search_after` paging). The daemon
-//! still only declares the type until the connector is complete. JumpCloud pushes nothing, so
-//! the type has no ingest endpoint.
+//! Insights events (`POST /insights/directory/v1/events`, `search_after` paging). JumpCloud pushes
+//! nothing, so the type has no ingest endpoint.
 //!
 //! Architecture invariants: every HTTP call goes through `gatehouse_connect::HttpClient`; the
 //! API key lives in a `SecretString` sent as a sensitive header and never reaches a log line

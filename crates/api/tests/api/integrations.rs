@@ -409,15 +409,13 @@ async fn patch_delete_test_sync_and_rotation() {
             Method::POST,
             "/v1/integrations",
             Some(&key),
-            Some(json!({"type": "jumpcloud", "tenant_id": "ten_p",
-                        "credentials": {"api_key": "jc-key"}})),
+            Some(json!({"type": "saml", "tenant_id": "ten_p",
+                        "credentials": {"idp_entity_id": "https://idp.example/e",
+                            "idp_certificate": "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----",
+                            "attribute_mapping": {"email": "mail"}}})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{declared}");
-    assert!(
-        declared.get("ingest").is_none(),
-        "jumpcloud takes no pushes"
-    );
     let declared_id = declared["id"].as_str().unwrap();
     for action in ["test", "sync"] {
         let (status, body) = s
@@ -430,10 +428,7 @@ async fn patch_delete_test_sync_and_rotation() {
             .await;
         assert_error(status, &body, StatusCode::NOT_IMPLEMENTED, None);
         assert!(
-            body["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("jumpcloud"),
+            body["error"]["message"].as_str().unwrap().contains("saml"),
             "{body}"
         );
     }

@@ -52,8 +52,10 @@ async fn the_catalog_comes_from_the_typed_structs_and_the_docs_name_every_key() 
             jumpcloud["push"].as_bool(),
             jumpcloud["connector"].as_bool()
         ),
-        (Some(false), Some(false))
+        (Some(false), Some(true))
     );
+    let saml = types.iter().find(|t| t["id"] == "saml").unwrap();
+    assert_eq!(saml["connector"].as_bool(), Some(false));
 
     let docs_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/CONFIGURATION.md");
     let docs = std::fs::read_to_string(docs_path).unwrap();
