@@ -5,6 +5,7 @@
 mod entra;
 mod foundation;
 mod google;
+mod jumpcloud;
 mod okta;
 mod operator;
 mod packaging;
