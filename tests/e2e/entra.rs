@@ -5,7 +5,6 @@
 //! automatic policy on pulled sign-ins, correlate one person's Okta and Entra accounts, and keep
 //! the users subscription (with `public_base_url`) whose Graph deliveries update the inventory.
 
-use std::future::Future;
 use std::time::{Duration, Instant};
 
 use gatehouse_testkit::idp_sim::entra::{EntraConfig, EntraSim, NewUser, RunningSim};
@@ -13,6 +12,8 @@ use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim, UserStatus};
 use gatehouse_testkit::{Api, Gatehouse};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use super::support::{action, create_tenant, eventually};
 
 /// The `clientState` every integration here is created with.
 const CLIENT_STATE: &str = "e2e-client-state-7f3a";
@@ -104,14 +105,6 @@ fn entra_config(base: &str, extra: Value) -> Value {
     config
 }
 
-async fn create_tenant(op: &Api, tenant: &str) -> anyhow::Result<()> {
-    let created = op
-        .post("/v1/tenants", &json!({"name": tenant, "id": tenant}))
-        .await?;
-    anyhow::ensure!(created.status == StatusCode::CREATED, "{:?}", created.body);
-    Ok(())
-}
-
 async fn create_entra(
     op: &Api,
     tenant: &str,
@@ -157,22 +150,6 @@ async fn setup_with(tenant: &str, sim: EntraSim, config: Value) -> anyhow::Resul
         tenant: tenant.to_owned(),
         integration,
     })
-}
-
-/// Polls `check` until it yields a value, for at most `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<Option<T>>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await? {
-            return Ok(value);
-        }
-        anyhow::ensure!(Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn entra_users(op: &Api, tenant: &str) -> anyhow::Result<Vec<Value>> {
@@ -252,25 +229,6 @@ fn notification(sim: &EntraSim, id: &str, client_state: &str) -> String {
         }
     }]})
     .to_string()
-}
-
-async fn action(op: &Api, tenant: &str, user: &str, kind: &str) -> anyhow::Result<Value> {
-    let reply = op
-        .post(
-            "/v1/actions",
-            &json!({"tenant_id": tenant, "user_id": user, "action": kind, "reason": "e2e"}),
-        )
-        .await?;
-    anyhow::ensure!(reply.status == StatusCode::ACCEPTED, "{:?}", reply.body);
-    let id = reply.str("/id");
-    eventually(Duration::from_secs(30), || async {
-        let got = op.get(&format!("/v1/actions/{id}")).await?;
-        let status = got.body["status"].as_str().unwrap_or_default().to_owned();
-        Ok(["succeeded", "failed", "skipped"]
-            .contains(&status.as_str())
-            .then_some(got.body))
-    })
-    .await
 }
 
 #[tokio::test]

@@ -6,13 +6,14 @@
 //! that reach the Directory API (with `enforce_mfa`'s guard for users not enrolled in 2SV), and
 //! contain a brute force from pulled login failures with an automatic policy.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gatehouse_testkit::idp_sim::google::{GoogleConfig, GoogleSim, NewUser, RunningSim};
 use gatehouse_testkit::{Api, Gatehouse};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use super::support::{action, create_tenant, eventually};
 
 /// A cron schedule that does not fire during a test (midnight, 1 January).
 const NEVER: &str = "0 0 0 1 1 *";
@@ -110,14 +111,6 @@ fn google_config(base: &str, extra: Value) -> Value {
     config
 }
 
-async fn create_tenant(op: &Api, tenant: &str) -> anyhow::Result<()> {
-    let created = op
-        .post("/v1/tenants", &json!({"name": tenant, "id": tenant}))
-        .await?;
-    anyhow::ensure!(created.status == StatusCode::CREATED, "{:?}", created.body);
-    Ok(())
-}
-
 async fn create_google(
     op: &Api,
     tenant: &str,
@@ -164,22 +157,6 @@ async fn setup_with(tenant: &str, sim: GoogleSim, config: Value) -> anyhow::Resu
         tenant: tenant.to_owned(),
         integration,
     })
-}
-
-/// Polls `check` until it yields a value, for at most `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<Option<T>>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await? {
-            return Ok(value);
-        }
-        anyhow::ensure!(Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn google_users(op: &Api, tenant: &str) -> anyhow::Result<Vec<Value>> {
@@ -260,25 +237,6 @@ fn good_password(sim: &GoogleSim, email: &str, ip: &str, ago: Duration) -> Strin
         ],
         ago,
     )
-}
-
-async fn action(op: &Api, tenant: &str, user: &str, kind: &str) -> anyhow::Result<Value> {
-    let reply = op
-        .post(
-            "/v1/actions",
-            &json!({"tenant_id": tenant, "user_id": user, "action": kind, "reason": "e2e"}),
-        )
-        .await?;
-    anyhow::ensure!(reply.status == StatusCode::ACCEPTED, "{:?}", reply.body);
-    let id = reply.str("/id");
-    eventually(Duration::from_secs(30), || async {
-        let got = op.get(&format!("/v1/actions/{id}")).await?;
-        let status = got.body["status"].as_str().unwrap_or_default().to_owned();
-        Ok(["succeeded", "failed", "skipped"]
-            .contains(&status.as_str())
-            .then_some(got.body))
-    })
-    .await
 }
 
 fn new_user(email: &str, given: &str, family: &str) -> NewUser {

@@ -2,53 +2,19 @@
 //! /sync, find the system users and their Directory Insights sign-ins, and run manual actions
 //! that reach JumpCloud (suspend; the password expiry that stands in for a session revocation).
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gatehouse_testkit::idp_sim::jumpcloud::{JumpCloudConfig, JumpCloudSim};
 use gatehouse_testkit::{Api, Gatehouse};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// Polls `check` until it yields a value, for at most `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<Option<T>>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await? {
-            return Ok(value);
-        }
-        anyhow::ensure!(Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use super::support::{action, eventually};
 
 async fn list(op: &Api, path: &str) -> anyhow::Result<Vec<Value>> {
     let reply = op.get(path).await?;
     anyhow::ensure!(reply.status == StatusCode::OK, "{:?}", reply.body);
     Ok(reply.body["data"].as_array().cloned().unwrap_or_default())
-}
-
-async fn action(op: &Api, tenant: &str, user: &str, kind: &str) -> anyhow::Result<Value> {
-    let reply = op
-        .post(
-            "/v1/actions",
-            &json!({"tenant_id": tenant, "user_id": user, "action": kind, "reason": "e2e"}),
-        )
-        .await?;
-    anyhow::ensure!(reply.status == StatusCode::ACCEPTED, "{:?}", reply.body);
-    let id = reply.str("/id");
-    eventually(Duration::from_secs(30), || async {
-        let got = op.get(&format!("/v1/actions/{id}")).await?;
-        let status = got.body["status"].as_str().unwrap_or_default().to_owned();
-        Ok(["succeeded", "failed", "skipped"]
-            .contains(&status.as_str())
-            .then_some(got.body))
-    })
-    .await
 }
 
 #[tokio::test]

@@ -10,3 +10,4 @@ mod okta;
 mod operator;
 mod packaging;
 mod response;
+mod support;

@@ -2,13 +2,14 @@
 //! users and sign-ins with the right fields, receive event-hook deliveries after the verification
 //! handshake, and run response actions that reach the simulator only where allowed.
 
-use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim, UserStatus};
 use gatehouse_testkit::{Api, Gatehouse};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+
+use super::support::{action, eventually};
 
 struct Setup {
     sim: OktaSim,
@@ -60,22 +61,6 @@ async fn setup(tenant: &str, config: Value) -> anyhow::Result<Setup> {
         op,
         integration: integration.body,
     })
-}
-
-/// Polls `check` until it yields a value, for at most `limit`.
-async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> anyhow::Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<Option<T>>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check().await? {
-            return Ok(value);
-        }
-        anyhow::ensure!(Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 async fn all_users(op: &Api, tenant: &str) -> anyhow::Result<Vec<Value>> {
@@ -318,25 +303,6 @@ async fn acknowledged_pushes_survive_sigkill_and_are_stored_once() -> anyhow::Re
     sent.sort();
     assert_eq!(got, sent);
     Ok(())
-}
-
-async fn action(op: &Api, tenant: &str, user: &str, kind: &str) -> anyhow::Result<Value> {
-    let reply = op
-        .post(
-            "/v1/actions",
-            &json!({"tenant_id": tenant, "user_id": user, "action": kind, "reason": "e2e"}),
-        )
-        .await?;
-    anyhow::ensure!(reply.status == StatusCode::ACCEPTED, "{:?}", reply.body);
-    let id = reply.str("/id");
-    eventually(Duration::from_secs(30), || async {
-        let got = op.get(&format!("/v1/actions/{id}")).await?;
-        let status = got.body["status"].as_str().unwrap_or_default().to_owned();
-        Ok(["succeeded", "failed", "skipped"]
-            .contains(&status.as_str())
-            .then_some(got.body))
-    })
-    .await
 }
 
 #[tokio::test]

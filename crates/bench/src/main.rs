@@ -7,6 +7,7 @@ mod entra_directory;
 mod google_directory;
 mod ingest;
 mod load;
+mod pull;
 mod rate;
 mod response;
 mod scim;

@@ -13,6 +13,7 @@ pub mod endpoint;
 pub mod link;
 pub mod ratelimit;
 pub mod redact;
+pub mod watermark;
 
 pub use backoff::Backoff;
 pub use client::{CallError, HttpClient, RetryPolicy};

@@ -14,9 +14,9 @@
 //! stopped.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use gatehouse_connect::watermark::LogCursor;
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::EventPage;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::connector::{EntraConnector, ODataPage};
@@ -31,53 +31,11 @@ const PAGE_SIZE: &str = "1000";
 /// sign-ins each round (the engine stores each sign-in once), so the default errs long.
 pub const OVERLAP_MINUTES: i64 = 30;
 
-/// Where the sign-in pull stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SigninCursor {
-    /// Every sign-in created before `watermark − overlap` has been read.
-    pub watermark: DateTime<Utc>,
-    /// The next page of the round in progress.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next: Option<String>,
-    /// The newest `createdDateTime` the round in progress has seen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub newest: Option<DateTime<Utc>>,
-}
+/// Where the sign-in pull stands: the round continues by Graph's next link.
+pub type SigninCursor = LogCursor<String>;
 
-impl SigninCursor {
-    pub fn parse(text: &str) -> Result<Self, ConnectorError> {
-        serde_json::from_str(text).map_err(|_| {
-            ConnectorError::Protocol("the sign-in cursor is not this connector's".into())
-        })
-    }
-
-    pub fn to_text(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Where a round starting from this cursor reads from, re-reading `overlap` before the
-    /// watermark.
-    pub fn from(&self, overlap: Duration) -> DateTime<Utc> {
-        self.watermark - overlap
-    }
-
-    /// The cursor after a page that saw `newest` and links to `next` (`None`: the round ended).
-    pub fn after_page(&self, newest: Option<DateTime<Utc>>, next: Option<String>) -> Self {
-        let newest = self.newest.max(newest);
-        match next {
-            Some(next) => Self {
-                watermark: self.watermark,
-                next: Some(next),
-                newest,
-            },
-            None => Self {
-                watermark: self.watermark.max(newest.unwrap_or(self.watermark)),
-                next: None,
-                newest: None,
-            },
-        }
-    }
-}
+/// What the cursor's error calls this log.
+const LOG: &str = "sign-in";
 
 pub(crate) fn first_url(connector: &EntraConnector, from: DateTime<Utc>) -> Url {
     let mut url = connector.endpoint(&["auditLogs", "signIns"]);
@@ -104,17 +62,14 @@ pub(crate) async fn signins_page(
     }
     let overlap = Duration::minutes(connector.settings.signin_overlap_minutes);
     let state = match cursor {
-        Some(text) => SigninCursor::parse(text)?,
-        None => SigninCursor {
-            watermark: connector.clock.now()
-                - Duration::hours(connector.settings.signin_lookback_hours)
+        Some(text) => SigninCursor::parse(text, LOG)?,
+        None => SigninCursor::start(
+            connector.clock.now() - Duration::hours(connector.settings.signin_lookback_hours)
                 + overlap,
-            next: None,
-            newest: None,
-        },
+        ),
     };
     let collection = connector.endpoint(&["auditLogs", "signIns"]);
-    let url = match &state.next {
+    let url = match &state.round {
         Some(next) => connector.same_graph(next, &collection)?,
         None => first_url(connector, state.from(overlap)),
     };
@@ -141,7 +96,7 @@ pub(crate) async fn signins_page(
     }
     let newest = events.iter().map(|e| e.time).max();
     let after = state.after_page(newest, next);
-    let caught_up = after.next.is_none();
+    let caught_up = after.round.is_none();
     tracing::debug!(
         events = events.len(),
         caught_up,
@@ -166,11 +121,7 @@ mod tests {
 
     #[test]
     fn a_round_moves_the_watermark_only_when_it_ends() {
-        let start = SigninCursor {
-            watermark: at("2024-05-01T10:00:00Z"),
-            next: None,
-            newest: None,
-        };
+        let start = SigninCursor::start(at("2024-05-01T10:00:00Z"));
         assert_eq!(
             start.from(Duration::minutes(15)),
             at("2024-05-01T09:45:00Z")
@@ -184,17 +135,17 @@ mod tests {
             mid.watermark, start.watermark,
             "a failed next page re-reads from the same place"
         );
-        assert_eq!(mid.next.as_deref(), Some("https://g/next"));
+        assert_eq!(mid.round.as_deref(), Some("https://g/next"));
         let text = mid.to_text();
-        assert_eq!(SigninCursor::parse(&text).unwrap(), mid);
+        assert_eq!(SigninCursor::parse(&text, LOG).unwrap(), mid);
         let end = mid.after_page(Some(at("2024-05-01T10:05:00Z")), None);
         assert_eq!(end.watermark, at("2024-05-01T10:30:00Z"));
-        assert_eq!((end.next, end.newest), (None, None));
+        assert_eq!((end.round, end.newest), (None, None));
         let empty = start.after_page(None, None);
         assert_eq!(
             empty.watermark, start.watermark,
             "an empty round keeps the watermark"
         );
-        assert!(SigninCursor::parse("https://graph.microsoft.com/x").is_err());
+        assert!(SigninCursor::parse("https://graph.microsoft.com/x", LOG).is_err());
     }
 }

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::auth::Scope;
+use gatehouse_connect::watermark::LogCursor;
+
 use crate::connector::{list_page, GoogleConnector};
 use crate::mapping::activity::map_activity;
 
@@ -26,18 +28,8 @@ const PAGE_SIZE: &str = "1000";
 /// otherwise: Google's login report lags by hours.
 pub const OVERLAP_MINUTES: i64 = 180;
 
-/// Where the login-activity pull stands.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SigninCursor {
-    /// Every activity before `watermark − overlap` has been read.
-    pub watermark: DateTime<Utc>,
-    /// The round in progress: its `startTime` and the next page's token.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub round: Option<Round>,
-    /// The newest `id.time` the round in progress has seen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub newest: Option<DateTime<Utc>>,
-}
+/// Where the login-activity pull stands: the round continues by page token.
+pub type SigninCursor = LogCursor<Round>;
 
 /// A round between its pages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,40 +38,8 @@ pub struct Round {
     pub page_token: String,
 }
 
-impl SigninCursor {
-    pub fn parse(text: &str) -> Result<Self, ConnectorError> {
-        serde_json::from_str(text).map_err(|_| {
-            ConnectorError::Protocol("the login activity cursor is not this connector's".into())
-        })
-    }
-
-    pub fn to_text(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// The cursor after a page of a round that started at `from`, saw `newest` and continues
-    /// with `next` (`None`: the round ended).
-    pub fn after_page(
-        &self,
-        from: DateTime<Utc>,
-        newest: Option<DateTime<Utc>>,
-        next: Option<String>,
-    ) -> Self {
-        let newest = self.newest.max(newest);
-        match next {
-            Some(page_token) => Self {
-                watermark: self.watermark,
-                round: Some(Round { from, page_token }),
-                newest,
-            },
-            None => Self {
-                watermark: self.watermark.max(newest.unwrap_or(self.watermark)),
-                round: None,
-                newest: None,
-            },
-        }
-    }
-}
+/// What the cursor's error calls this log.
+const LOG: &str = "login activity";
 
 /// `…/activity/users/all/applications/login`.
 pub(crate) fn activities_url(connector: &GoogleConnector) -> Url {
@@ -106,19 +66,13 @@ pub(crate) async fn signins_page(
     }
     let overlap = Duration::minutes(connector.settings.signin_overlap_minutes);
     let state = match cursor {
-        Some(text) => SigninCursor::parse(text)?,
-        None => SigninCursor {
-            watermark: connector.clock.now()
-                - Duration::hours(connector.settings.signin_lookback_hours)
+        Some(text) => SigninCursor::parse(text, LOG)?,
+        None => SigninCursor::start(
+            connector.clock.now() - Duration::hours(connector.settings.signin_lookback_hours)
                 + overlap,
-            round: None,
-            newest: None,
-        },
+        ),
     };
-    let from = state
-        .round
-        .as_ref()
-        .map_or(state.watermark - overlap, |r| r.from);
+    let from = state.round.as_ref().map_or(state.from(overlap), |r| r.from);
     let mut url = activities_url(connector);
     {
         let mut query = url.query_pairs_mut();
@@ -167,7 +121,7 @@ pub(crate) async fn signins_page(
             newest = newest.max(Some(t));
         }
     }
-    let after = state.after_page(from, newest, next);
+    let after = state.after_page(newest, next.map(|page_token| Round { from, page_token }));
     let caught_up = after.round.is_none();
     tracing::debug!(
         events = events.len(),
@@ -193,23 +147,20 @@ mod tests {
 
     #[test]
     fn a_round_moves_the_watermark_only_when_it_ends() {
-        let start = SigninCursor {
-            watermark: at("2024-05-01T10:00:00Z"),
-            round: None,
-            newest: None,
-        };
+        let start = SigninCursor::start(at("2024-05-01T10:00:00Z"));
         let from = at("2024-05-01T07:00:00Z");
-        let mid = start.after_page(from, Some(at("2024-05-01T10:30:00Z")), Some("p2".into()));
+        let round = |page_token: &str| Round {
+            from,
+            page_token: page_token.into(),
+        };
+        let mid = start.after_page(Some(at("2024-05-01T10:30:00Z")), Some(round("p2")));
         assert_eq!(mid.watermark, start.watermark);
         assert_eq!(mid.round.as_ref().unwrap().from, from);
-        assert_eq!(SigninCursor::parse(&mid.to_text()).unwrap(), mid);
-        let end = mid.after_page(from, Some(at("2024-05-01T08:00:00Z")), None);
+        assert_eq!(SigninCursor::parse(&mid.to_text(), LOG).unwrap(), mid);
+        let end = mid.after_page(Some(at("2024-05-01T08:00:00Z")), None);
         assert_eq!(end.watermark, at("2024-05-01T10:30:00Z"));
         assert_eq!((end.round, end.newest), (None, None));
-        assert_eq!(
-            start.after_page(from, None, None).watermark,
-            start.watermark
-        );
-        assert!(SigninCursor::parse("CAESBgjZ").is_err());
+        assert_eq!(start.after_page(None, None).watermark, start.watermark);
+        assert!(SigninCursor::parse("CAESBgjZ", LOG).is_err());
     }
 }

@@ -13,6 +13,7 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use gatehouse_connect::watermark::LogCursor;
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::EventPage;
 use http::Method;
@@ -32,18 +33,8 @@ pub const OVERLAP_MINUTES: i64 = 10;
 /// (`directory`), SAML applications (`sso`), RADIUS and LDAP.
 pub const SERVICES: &[&str] = &["directory", "sso", "radius", "ldap"];
 
-/// Where the Directory Insights pull stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SigninCursor {
-    /// Every event before `watermark − overlap` has been read.
-    pub watermark: DateTime<Utc>,
-    /// The round in progress: its `start_time` and the `search_after` to continue with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub round: Option<Round>,
-    /// The newest `timestamp` the round in progress has seen.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub newest: Option<DateTime<Utc>>,
-}
+/// Where the Directory Insights pull stands: the round continues by `search_after`.
+pub type SigninCursor = LogCursor<Round>;
 
 /// A round between its pages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,40 +43,8 @@ pub struct Round {
     pub search_after: Value,
 }
 
-impl SigninCursor {
-    pub fn parse(text: &str) -> Result<Self, ConnectorError> {
-        serde_json::from_str(text).map_err(|_| {
-            ConnectorError::Protocol("the Directory Insights cursor is not this connector's".into())
-        })
-    }
-
-    pub fn to_text(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// The cursor after a page of a round that started at `from`, saw `newest` and continues
-    /// with `next` (`None`: the round ended).
-    pub fn after_page(
-        &self,
-        from: DateTime<Utc>,
-        newest: Option<DateTime<Utc>>,
-        next: Option<Value>,
-    ) -> Self {
-        let newest = self.newest.max(newest);
-        match next {
-            Some(search_after) => Self {
-                watermark: self.watermark,
-                round: Some(Round { from, search_after }),
-                newest,
-            },
-            None => Self {
-                watermark: self.watermark.max(newest.unwrap_or(self.watermark)),
-                round: None,
-                newest: None,
-            },
-        }
-    }
-}
+/// What the cursor's error calls this log.
+const LOG: &str = "Directory Insights";
 
 /// The body of an events query.
 pub(crate) fn query(from: DateTime<Utc>, limit: usize, search_after: Option<&Value>) -> Value {
@@ -112,19 +71,13 @@ pub(crate) async fn signins_page(
     }
     let overlap = Duration::minutes(connector.settings.signin_overlap_minutes);
     let state = match cursor {
-        Some(text) => SigninCursor::parse(text)?,
-        None => SigninCursor {
-            watermark: connector.clock.now()
-                - Duration::hours(connector.settings.signin_lookback_hours)
+        Some(text) => SigninCursor::parse(text, LOG)?,
+        None => SigninCursor::start(
+            connector.clock.now() - Duration::hours(connector.settings.signin_lookback_hours)
                 + overlap,
-            round: None,
-            newest: None,
-        },
+        ),
     };
-    let from = state
-        .round
-        .as_ref()
-        .map_or(state.watermark - overlap, |r| r.from);
+    let from = state.round.as_ref().map_or(state.from(overlap), |r| r.from);
     let body = query(
         from,
         PAGE_SIZE,
@@ -193,7 +146,10 @@ pub(crate) async fn signins_page(
             events.push(event);
         }
     }
-    let after = state.after_page(from, newest, next);
+    let after = state.after_page(
+        newest,
+        next.map(|search_after| Round { from, search_after }),
+    );
     let caught_up = after.round.is_none();
     tracing::debug!(
         read = records.len(),
@@ -220,21 +176,21 @@ mod tests {
 
     #[test]
     fn a_round_moves_the_watermark_only_when_it_ends() {
-        let start = SigninCursor {
-            watermark: at("2024-05-01T10:00:00Z"),
-            round: None,
-            newest: None,
-        };
+        let start = SigninCursor::start(at("2024-05-01T10:00:00Z"));
         let from = at("2024-05-01T09:50:00Z");
         let after = json!([1576181718000_i64, "DZrPyW8BNsa9iKWoOm7h"]);
-        let mid = start.after_page(from, Some(at("2024-05-01T10:30:00Z")), Some(after.clone()));
+        let round = Round {
+            from,
+            search_after: after.clone(),
+        };
+        let mid = start.after_page(Some(at("2024-05-01T10:30:00Z")), Some(round));
         assert_eq!(mid.watermark, start.watermark);
         assert_eq!(mid.round.as_ref().unwrap().search_after, after);
-        assert_eq!(SigninCursor::parse(&mid.to_text()).unwrap(), mid);
-        let end = mid.after_page(from, Some(at("2024-05-01T10:05:00Z")), None);
+        assert_eq!(SigninCursor::parse(&mid.to_text(), LOG).unwrap(), mid);
+        let end = mid.after_page(Some(at("2024-05-01T10:05:00Z")), None);
         assert_eq!(end.watermark, at("2024-05-01T10:30:00Z"));
         assert_eq!((end.round, end.newest), (None, None));
-        assert!(SigninCursor::parse("[1,2]").is_err());
+        assert!(SigninCursor::parse("[1,2]", LOG).is_err());
     }
 
     #[test]
