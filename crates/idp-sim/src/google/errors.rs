@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use crate::common::FaultAnswers;
+use crate::common::{CannedResponse, FaultAnswers};
 
 /// A Google API error answer (boxed: it travels in `Result`s).
 #[derive(Debug, Clone)]
@@ -150,6 +150,32 @@ impl GoogleError {
         );
         e.domain = "usageLimits".into();
         e
+    }
+
+    /// 403 `rateLimitExceeded`: the older answer to a project past its rate, still sent by the
+    /// Admin SDK (Google's "Standard error responses" list `rateLimitExceeded` under 403 as
+    /// well as 429); clients back off exponentially, as for 429.
+    pub fn rate_limited_forbidden() -> Self {
+        let mut e = Self::new(
+            StatusCode::FORBIDDEN,
+            "rateLimitExceeded",
+            "Rate Limit Exceeded",
+        );
+        e.domain = "usageLimits".into();
+        e
+    }
+
+    /// This answer as a [`CannedResponse`] (for [`crate::common::Fault::Respond`]).
+    pub fn canned(&self) -> CannedResponse {
+        let mut canned = CannedResponse::json(self.status.as_u16(), &self.body());
+        canned.headers.push((
+            "content-type".into(),
+            "application/json; charset=UTF-8".into(),
+        ));
+        for (name, value) in &self.headers {
+            canned.headers.push(((*name).to_string(), value.clone()));
+        }
+        canned
     }
 
     /// 429 `rateLimitExceeded` (the project's quota).

@@ -33,10 +33,13 @@
 //! - login activities: [`GoogleSim::add_activity`]`(value) -> (time, uniqueQualifier)` (merged
 //!   onto a generated `login_success`, visible after [`GoogleConfig::reporting_lag`]),
 //!   [`GoogleSim::add_activity_visible_after`]`(value, lag)` (per-activity lag),
-//!   [`GoogleSim::add_logins`]`(count, age) -> Vec<(time, uniqueQualifier)>`;
+//!   [`GoogleSim::add_logins`]`(count, age) -> Vec<(time, uniqueQualifier)>`,
+//!   [`GoogleSim::add_logins_visible_after`]`(count, age, lag)`,
+//!   [`GoogleSim::activities`] (every one, shown yet or not);
 //! - time: [`GoogleSim::clock`], [`GoogleSim::advance`];
 //! - faults and limits: [`GoogleSim::inject`], [`GoogleSim::inject_on`], [`GoogleSim::clear_faults`],
-//!   [`GoogleSim::set_rate_limit`], [`GoogleSim::set_user_rate_limit`];
+//!   [`GoogleSim::set_rate_limit`], [`GoogleSim::set_user_rate_limit`],
+//!   [`GoogleSim::quota_fault`]`(`[`QuotaError`]`, count)` (429 and 403 quota answers);
 //! - inspection: [`GoogleSim::calls`], [`GoogleSim::writes`], [`GoogleSim::signed_out`]`(user) -> u64`,
 //!   [`GoogleSim::channels`], [`GoogleSim::deliver_notifications`]`().await -> Vec<u16>`.
 
@@ -212,6 +215,19 @@ impl Default for GoogleConfig {
             channel_max_lifetime: Duration::from_secs(6 * 3600),
         }
     }
+}
+
+/// The quota errors the Admin SDK answers (Google's "Standard error
+/// responses" and the Directory API's "Limits and quotas": back off
+/// exponentially and retry). None carries `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaError {
+    /// 429 `rateLimitExceeded` (the project's per-minute quota).
+    RateLimit429,
+    /// 403 `rateLimitExceeded`, "Rate Limit Exceeded".
+    RateLimit403,
+    /// 403 `userRateLimitExceeded` (the per-user quota).
+    UserRateLimit403,
 }
 
 /// Rate-limit buckets.
@@ -470,8 +486,20 @@ impl GoogleSim {
     /// Adds `count` varied login activities that happened `age` ago (a
     /// millisecond apart), visible after the reporting lag.
     pub fn add_logins(&self, count: usize, age: Duration) -> Vec<(String, String)> {
+        self.add_logins_visible_after(count, age, self.shared.config.reporting_lag)
+    }
+
+    /// As [`GoogleSim::add_logins`], each visible `lag` after its `id.time`:
+    /// Google's login report lags by up to hours, and not evenly, so an
+    /// activity may show after newer ones already have.
+    pub fn add_logins_visible_after(
+        &self,
+        count: usize,
+        age: Duration,
+        lag: Duration,
+    ) -> Vec<(String, String)> {
         let at = self.clock().now() - chrono_of(age);
-        let lag = chrono_of(self.shared.config.reporting_lag);
+        let lag = chrono_of(lag);
         let mut store = self.store();
         let out = (0..count)
             .map(|i| {
@@ -481,6 +509,27 @@ impl GoogleSim {
             .collect();
         store.sort_activities();
         out
+    }
+
+    /// Every login activity the Workspace holds, newest first, whether the
+    /// Reports API shows it yet or not (the `Activity` resources).
+    pub fn activities(&self) -> Vec<Value> {
+        self.store()
+            .activities
+            .iter()
+            .map(|a| a.body.clone())
+            .collect()
+    }
+
+    /// A fault answering the next `count` requests with one of Google's
+    /// quota errors (see [`QuotaError`]).
+    pub fn quota_fault(kind: QuotaError, count: u32) -> Fault {
+        let error = match kind {
+            QuotaError::RateLimit429 => GoogleError::rate_limited(),
+            QuotaError::RateLimit403 => GoogleError::rate_limited_forbidden(),
+            QuotaError::UserRateLimit403 => GoogleError::user_rate_limited(),
+        };
+        Fault::respond(error.canned(), count)
     }
 
     /// Every call received, oldest first (the latest `call_log_capacity`).

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use gatehouse_idp_sim::google::Fault;
+use gatehouse_idp_sim::google::{Fault, GoogleSim, QuotaError};
 
 use crate::support::{config, google_error, Api};
 
@@ -52,4 +52,32 @@ async fn injected_faults_use_googles_body() {
     )
     .await;
     assert_eq!(api.sim.calls().last().unwrap().status, 429);
+}
+
+#[tokio::test]
+async fn quota_faults_answer_googles_429_and_403_bodies() {
+    let api = Api::start(config(5, 0)).await;
+    api.sim.inject_on(
+        "/admin/directory",
+        GoogleSim::quota_fault(QuotaError::RateLimit403, 1),
+    );
+    api.sim.inject_on(
+        "/admin/directory",
+        GoogleSim::quota_fault(QuotaError::UserRateLimit403, 1),
+    );
+    api.sim.inject_on(
+        "/admin/directory",
+        GoogleSim::quota_fault(QuotaError::RateLimit429, 1),
+    );
+    for (status, reason) in [
+        (403, "rateLimitExceeded"),
+        (403, "userRateLimitExceeded"),
+        (429, "rateLimitExceeded"),
+    ] {
+        let resp = api.get(USERS).await;
+        assert!(resp.headers().get("retry-after").is_none());
+        let body = google_error(resp, status, reason).await;
+        assert_eq!(body["error"]["errors"][0]["domain"], "usageLimits");
+    }
+    assert_eq!(api.get(USERS).await.status(), 200);
 }

@@ -114,3 +114,35 @@ async fn reporting_lag_hides_then_shows() {
     assert_eq!(items.len(), 2);
     assert_eq!(items[1]["id"]["time"], old.as_str());
 }
+
+#[tokio::test]
+async fn bulk_logins_with_their_own_lag_show_behind_newer_ones() {
+    let api = Api::start(config(5, 0)).await;
+    let newer = api
+        .sim
+        .add_logins_visible_after(3, Duration::from_secs(600), Duration::ZERO);
+    let late = api.sim.add_logins_visible_after(
+        4,
+        Duration::from_secs(3600),
+        Duration::from_secs(3600 + 300),
+    );
+    // The library sees every activity; the API only those past their lag.
+    assert_eq!(api.sim.activities().len(), 7);
+    let shown = all_items(&api, &format!("{LOGIN}?")).await;
+    let ids: Vec<(String, String)> = shown
+        .iter()
+        .map(|a| {
+            (
+                a["id"]["time"].as_str().unwrap().to_owned(),
+                a["id"]["uniqueQualifier"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(ids, newer);
+    api.sim.advance(Duration::from_secs(301));
+    let shown = all_items(&api, &format!("{LOGIN}?")).await;
+    assert_eq!(shown.len(), 7);
+    for (time, _) in &late {
+        assert!(shown.iter().any(|a| a["id"]["time"] == time.as_str()));
+    }
+}
