@@ -39,6 +39,8 @@ pub struct GoogleConnector {
     api: Url,
     tokens: TokenSource,
     pub(crate) http: HttpClient,
+    /// The HTTP client's retry policy, also used for Google's 403 quota errors.
+    policy: RetryPolicy,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: Settings,
     /// The customer id (`my_customer`: the admin's own account).
@@ -120,6 +122,7 @@ impl GoogleConnector {
             api,
             tokens,
             http,
+            policy,
             clock: context.clock,
             settings,
             customer,
@@ -158,7 +161,10 @@ impl GoogleConnector {
     }
 
     /// Sends with a token of `scopes`. A token the API refuses (401) is dropped and the call
-    /// made once more with a new one; a second refusal is the answer.
+    /// made once more with a new one; a second refusal is the answer. A `403` quota error
+    /// (`userRateLimitExceeded`, `rateLimitExceeded`…) is Google's "slow down", retried after
+    /// an exponential backoff like a 429 (which the HTTP client retries), up to the retry
+    /// policy's attempts; the last one is the answer.
     pub(crate) async fn send(
         &self,
         scopes: &[Scope],
@@ -168,6 +174,7 @@ impl GoogleConnector {
         body: Option<&Value>,
     ) -> Result<Fetched, ConnectorError> {
         let mut retried = false;
+        let mut quota_attempt: u32 = 0;
         loop {
             let issued = self.tokens.token(scopes, &self.http, &*self.clock).await?;
             let bearer = bearer(&issued.token)?;
@@ -196,6 +203,28 @@ impl GoogleConnector {
                 let reason = GoogleError::parse(&fetched.body).reason.unwrap_or_default();
                 tracing::debug!(bucket, reason = %reason, "google refused the access token; asking for a new one");
                 self.tokens.discard(scopes, &issued).await;
+                continue;
+            }
+            if fetched.status == StatusCode::FORBIDDEN
+                && quota_attempt + 1 < self.policy.max_attempts
+                && GoogleError::parse(&fetched.body).is_quota()
+            {
+                // Google sends no Retry-After with these (Directory API "Limits and quotas":
+                // exponential backoff), so the policy's backoff decides; the jitter keeps
+                // several integrations of one project from retrying in step.
+                let wait = self
+                    .policy
+                    .backoff
+                    .delay(quota_attempt, &mut rand::thread_rng())
+                    .min(self.policy.max_wait);
+                tracing::warn!(
+                    bucket,
+                    attempt = quota_attempt,
+                    wait_ms = wait.as_millis() as u64,
+                    "google quota error (403); backing off"
+                );
+                quota_attempt += 1;
+                tokio::time::sleep(wait).await;
                 continue;
             }
             return Ok(fetched);

@@ -5,4 +5,6 @@
 mod conformance;
 mod mapping;
 mod push;
+mod rate_limits;
 mod sim;
+mod support;
