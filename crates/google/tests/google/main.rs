@@ -3,8 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod conformance;
+mod login_lag;
 mod mapping;
 mod push;
 mod rate_limits;
+mod refusals;
 mod sim;
 mod support;
