@@ -4,11 +4,14 @@
 //! a `sub` that is no administrator, pull only the changed users on the second pull (the
 //! connector compares fingerprints: the Directory API has no change feed), run manual actions
 //! that reach the Directory API (with `enforce_mfa`'s guard for users not enrolled in 2SV), and
-//! contain a brute force from pulled login failures with an automatic policy.
+//! contain a brute force from pulled login failures with an automatic policy, and correlate one
+//! person's Okta and Google accounts into one identity on which an identity-scoped policy acts
+//! across providers (an Okta brute force suspends the Google account).
 
 use std::time::Duration;
 
 use gatehouse_testkit::idp_sim::google::{GoogleConfig, GoogleSim, NewUser, RunningSim};
+use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim, UserStatus as OktaStatus};
 use gatehouse_testkit::{Api, Gatehouse};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -742,5 +745,277 @@ async fn google_brute_force_in_pulled_logins_is_contained_automatically() -> any
         .filter(|c| c.method == "PATCH" && c.path == format!("/admin/directory/v1/users/{victim}"))
         .count();
     assert_eq!(suspends, 1, "{:?}", s.sim.writes());
+    Ok(())
+}
+
+/// The accounts the tenant holds of `provider`.
+async fn accounts_of(op: &Api, tenant: &str, provider: &str) -> anyhow::Result<Vec<Value>> {
+    let reply = op
+        .get(&format!(
+            "/v1/users?tenant_id={tenant}&provider={provider}&limit=1000"
+        ))
+        .await?;
+    anyhow::ensure!(reply.status == StatusCode::OK, "{:?}", reply.body);
+    Ok(reply.body["data"].as_array().cloned().unwrap_or_default())
+}
+
+/// The actions the tenant took on account `user_id`.
+async fn actions_on(op: &Api, tenant: &str, user_id: &str) -> anyhow::Result<Vec<Value>> {
+    let reply = op
+        .get(&format!("/v1/actions?tenant_id={tenant}&user_id={user_id}"))
+        .await?;
+    anyhow::ensure!(reply.status == StatusCode::OK, "{:?}", reply.body);
+    Ok(reply.body["data"].as_array().cloned().unwrap_or_default())
+}
+
+/// One person with an Okta and a Google account is one identity holding both; a brute force
+/// in Okta's System Log reaches the Google account through an identity-scoped policy (Google
+/// suspends and signs out the user), while a brute force in Google's login activity under an
+/// account-scoped policy stays on the Google account and leaves the person's Okta account be.
+#[tokio::test]
+async fn google_and_okta_accounts_of_one_person_share_an_identity_and_its_response(
+) -> anyhow::Result<()> {
+    const TENANT: &str = "ten_google_twins";
+    let okta = OktaSim::new(OktaConfig {
+        users: 10,
+        events: 0,
+        ..OktaConfig::default()
+    });
+    let okta_running = okta.spawn("127.0.0.1:0".parse()?)?;
+    let okta_admin = okta.admin_id();
+    let active: Vec<String> = okta
+        .users_with_status(OktaStatus::Active)
+        .into_iter()
+        .filter(|u| *u != okta_admin)
+        .collect();
+    anyhow::ensure!(active.len() >= 2, "two active Okta users: {active:?}");
+    let email_of = |id: &str| {
+        okta.user_json(id)
+            .and_then(|u| u["profile"]["email"].as_str().map(str::to_owned))
+            .ok_or_else(|| anyhow::anyhow!("the Okta user {id} has no e-mail"))
+    };
+    // Pat is attacked in Okta, Quinn in Google; each also has an account at the other.
+    let (pat_okta, quinn_okta) = (active[0].clone(), active[1].clone());
+    let (pat_email, quinn_email) = (email_of(&pat_okta)?, email_of(&quinn_okta)?);
+
+    let sim = GoogleSim::new(sim_config(10));
+    let pat_google = sim.add_user(new_user(&pat_email, "Pat", "Twin"));
+    let quinn_google = sim.add_user(new_user(&quinn_email, "Quinn", "Twin"));
+    let bystander = sim.add_user(new_user("bea.bystander@example.com", "Bea", "Bystander"));
+    let s = setup_with(
+        TENANT,
+        sim,
+        json!({"enable_response_actions": true, "signins_schedule": NEVER}),
+    )
+    .await?;
+    let created = s
+        .op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "okta", "tenant_id": TENANT,
+            "credentials": {"domain": okta_running.base_url(), "api_token": okta.config().api_token},
+            // The System Log is pulled by /sync alone.
+            "config": {"enable_response_actions": true, "ingest_system_log": true,
+                       "signins_schedule": NEVER}}),
+        )
+        .await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let okta_integration = created.str("/id");
+    s.sync().await?;
+    let sync =
+        s.op.post_empty(&format!("/v1/integrations/{okta_integration}/sync"))
+            .await?;
+    assert_eq!(sync.status, StatusCode::ACCEPTED, "{:?}", sync.body);
+    s.synced_users().await?;
+    let expected_okta = okta.user_count();
+    let okta_accounts = eventually(Duration::from_secs(60), || async {
+        let data = accounts_of(&s.op, TENANT, "okta").await?;
+        Ok((data.len() == expected_okta).then_some(data))
+    })
+    .await?;
+    let okta_account = |external: &str| {
+        okta_accounts
+            .iter()
+            .find(|u| u["external_id"] == external)
+            .and_then(|u| u["id"].as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("the Okta account {external} is missing"))
+    };
+    let (pat_okta_id, quinn_okta_id) = (okta_account(&pat_okta)?, okta_account(&quinn_okta)?);
+    let pat_google_id = s.user_id(&pat_google).await?;
+    let quinn_google_id = s.user_id(&quinn_google).await?;
+
+    // Correlation may finish behind the pulls: wait for each person's two accounts to meet.
+    let mut identities = Vec::new();
+    for (a, b) in [
+        (&pat_okta_id, &pat_google_id),
+        (&quinn_okta_id, &quinn_google_id),
+    ] {
+        let identity = eventually(Duration::from_secs(30), || async {
+            let x = s.op.get(&format!("/v1/users/{a}")).await?;
+            let y = s.op.get(&format!("/v1/users/{b}")).await?;
+            let (x, y) = (&x.body["identity_id"], &y.body["identity_id"]);
+            Ok((x.is_string() && x == y).then(|| x.as_str().unwrap_or_default().to_owned()))
+        })
+        .await?;
+        let person = s.op.get(&format!("/v1/identities/{identity}")).await?;
+        assert_eq!(person.status, StatusCode::OK, "{:?}", person.body);
+        let mut accounts: Vec<&str> = person.body["accounts"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        accounts.sort_unstable();
+        let mut both = vec![a.as_str(), b.as_str()];
+        both.sort_unstable();
+        assert_eq!(
+            accounts, both,
+            "the person's two accounts: {:?}",
+            person.body
+        );
+        let mut providers: Vec<&str> = person.body["users"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|u| u["provider"].as_str()).collect())
+            .unwrap_or_default();
+        providers.sort_unstable();
+        assert_eq!(
+            providers,
+            vec!["google_workspace", "okta"],
+            "{:?}",
+            person.body
+        );
+        identities.push(identity);
+    }
+    assert_ne!(identities[0], identities[1], "two people");
+
+    for policy in [
+        json!({"tenant_id": TENANT, "name": "contain an Okta attack everywhere",
+            "when": {"kinds": ["brute_force"], "min_severity": "medium", "providers": ["okta"]},
+            "then": ["revoke_sessions", "disable_account"], "mode": "auto", "scope": "identity"}),
+        json!({"tenant_id": TENANT, "name": "sign out a Google attack",
+            "when": {"kinds": ["brute_force"], "min_severity": "medium",
+                     "providers": ["google_workspace"]},
+            "then": ["revoke_sessions"], "mode": "auto", "scope": "account"}),
+    ] {
+        let created = s.op.post("/v1/policies", &policy).await?;
+        assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    }
+    okta.clear_mutations();
+    s.sim.clear_calls();
+
+    // 1. Twelve wrong passwords for Pat in Okta's System Log.
+    let failures: Vec<Value> = (0..12)
+        .filter_map(|_| {
+            okta.make_event(
+                &pat_okta,
+                "user.session.start",
+                "FAILURE",
+                Some("INVALID_CREDENTIALS"),
+            )
+        })
+        .collect();
+    assert_eq!(failures.len(), 12);
+    okta.append_events(failures);
+    let sync =
+        s.op.post_empty(&format!("/v1/integrations/{okta_integration}/sync"))
+            .await?;
+    assert_eq!(sync.status, StatusCode::ACCEPTED, "{:?}", sync.body);
+    let okta_detection = eventually(Duration::from_secs(60), || async {
+        let reply =
+            s.op.get(&format!(
+                "/v1/detections?tenant_id={TENANT}&user_id={pat_okta_id}"
+            ))
+            .await?;
+        let data = reply.body["data"].as_array().cloned().unwrap_or_default();
+        Ok(data.into_iter().find(|d| d["kind"] == "brute_force"))
+    })
+    .await?;
+    // The action reached Google: Pat's Google account suspended and signed out ...
+    eventually(Duration::from_secs(60), || async {
+        let suspended = s.sim.user(&pat_google).unwrap_or_default()["suspended"] == true;
+        Ok((suspended && s.sim.signed_out(&pat_google) >= 1).then_some(()))
+    })
+    .await?;
+    let google_actions = eventually(Duration::from_secs(30), || async {
+        let data = actions_on(&s.op, TENANT, &pat_google_id).await?;
+        let done = |kind: &str| {
+            data.iter()
+                .any(|a| a["action"] == kind && a["status"] == "succeeded")
+        };
+        Ok((done("revoke_sessions") && done("disable_account")).then_some(data))
+    })
+    .await?;
+    assert!(
+        google_actions
+            .iter()
+            .all(|a| a["detection_id"] == okta_detection["id"]),
+        "caused by the Okta detection {okta_detection}: {google_actions:?}"
+    );
+    assert!(
+        s.sim.writes().iter().any(|c| c.method == "PATCH"
+            && c.path == format!("/admin/directory/v1/users/{pat_google}")
+            && c.body.as_ref().is_some_and(|b| b["suspended"] == true)),
+        "{:?}",
+        s.sim.writes()
+    );
+    // ... as it reached Okta's own account.
+    eventually(Duration::from_secs(30), || async {
+        Ok((okta.user_status(&pat_okta).as_deref() == Some("SUSPENDED")).then_some(()))
+    })
+    .await?;
+    let account = s.op.get(&format!("/v1/users/{pat_google_id}")).await?;
+    assert_eq!(account.body["status"], "suspended", "{}", account.body);
+    // Nobody else at Google was touched.
+    for other in [&quinn_google, &bystander] {
+        assert_eq!(s.sim.user(other).unwrap_or_default()["suspended"], false);
+        assert_eq!(s.sim.signed_out(other), 0);
+    }
+
+    // 2. Twelve wrong passwords for Quinn in Google's login activity: the account-scoped
+    // policy signs the Google account out and leaves Quinn's Okta account alone.
+    let ip = "203.0.113.77";
+    for i in 0..12u64 {
+        bad_password(&s.sim, &quinn_email, ip, Duration::from_secs(150 - i * 10));
+    }
+    s.sync().await?;
+    eventually(Duration::from_secs(60), || async {
+        let reply =
+            s.op.get(&format!(
+                "/v1/detections?tenant_id={TENANT}&user_id={quinn_google_id}"
+            ))
+            .await?;
+        let data = reply.body["data"].as_array().cloned().unwrap_or_default();
+        Ok(data
+            .iter()
+            .any(|d| d["kind"] == "brute_force")
+            .then_some(()))
+    })
+    .await?;
+    eventually(Duration::from_secs(60), || async {
+        let data = actions_on(&s.op, TENANT, &quinn_google_id).await?;
+        Ok(data
+            .iter()
+            .any(|a| a["action"] == "revoke_sessions" && a["status"] == "succeeded")
+            .then_some(()))
+    })
+    .await?;
+    assert!(s.sim.signed_out(&quinn_google) >= 1);
+    assert_eq!(
+        s.sim.user(&quinn_google).unwrap_or_default()["suspended"],
+        false
+    );
+    let quinn_okta_actions = actions_on(&s.op, TENANT, &quinn_okta_id).await?;
+    assert!(
+        quinn_okta_actions.is_empty(),
+        "the account scope kept to Google: {quinn_okta_actions:?}"
+    );
+    assert_eq!(okta.user_status(&quinn_okta).as_deref(), Some("ACTIVE"));
+    assert!(
+        !okta
+            .mutations()
+            .iter()
+            .any(|c| c.path.contains(&quinn_okta)),
+        "{:?}",
+        okta.mutations()
+    );
     Ok(())
 }
