@@ -310,9 +310,7 @@ async fn jumpcloud_brute_force_in_directory_insights_is_contained_automatically(
         client_ip: Some("192.0.2.10".into()),
         ..NewLogin::default()
     }]);
-    assert!(!sim.user(&victim).unwrap_or_default()["suspended"]
-        .as_bool()
-        .unwrap_or(true));
+    assert_eq!(sim.user(&victim).unwrap_or_default()["suspended"], false);
     sync(&op, &integration).await?;
 
     let detections = eventually(Duration::from_secs(60), || async {
