@@ -6,6 +6,7 @@ mod directory;
 mod entra_directory;
 mod google_directory;
 mod ingest;
+mod jumpcloud_directory;
 mod load;
 mod pull;
 mod rate;
@@ -44,6 +45,9 @@ enum Command {
     /// Google Workspace directory pull: N users from the Google simulator (users.list in pages
     /// of 500), stored, beside the no-store ceiling.
     GoogleDirectory(google_directory::Args),
+    /// JumpCloud directory pull: N system users from the JumpCloud simulator (pages of 100
+    /// sorted by `_id`), stored, beside the no-store ceiling.
+    JumpcloudDirectory(jumpcloud_directory::Args),
 }
 
 /// The daemon's peak resident set after a scenario, as a line of the report.
@@ -63,5 +67,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Directory(args) => directory::run(args).await,
         Command::EntraDirectory(args) => entra_directory::run(args).await,
         Command::GoogleDirectory(args) => google_directory::run(args).await,
+        Command::JumpcloudDirectory(args) => jumpcloud_directory::run(args).await,
     }
 }

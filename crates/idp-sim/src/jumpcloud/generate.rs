@@ -3,8 +3,8 @@
 //! Directory Insights events of the login kinds JumpCloud documents
 //! (`user_login_attempt`, `admin_login_attempt`, `sso_auth`, `radius_auth`,
 //! `ldap_bind`, `login_attempt`) plus `user_update`, spread over the
-//! configured span. Also the builders behind [`super::JumpCloudSim::add_user`]
-//! and [`super::JumpCloudSim::add_event`].
+//! configured span. Also the builders behind [`super::JumpCloudSim::add_user`],
+//! [`super::JumpCloudSim::add_event`] and [`super::JumpCloudSim::add_login_events`].
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -50,6 +50,73 @@ pub struct NewUser {
     pub manager: Option<String>,
     /// Creation time; `None` = now.
     pub created: Option<DateTime<Utc>>,
+}
+
+/// A login event to add through the library API ([`super::JumpCloudSim::add_login_events`]):
+/// built like the generated ones, with the kind, account, time, outcome and address chosen.
+#[derive(Debug, Clone)]
+pub struct NewLogin {
+    /// `user_login_attempt` (default), `admin_login_attempt`, `sso_auth`, `radius_auth`,
+    /// `ldap_bind`, `login_attempt` or `user_update`; the `service` follows it.
+    pub event_type: String,
+    /// The system user's id; `None` = a random user. An unknown id gives the events the
+    /// simulator writes for an unknown account (`username` `unknown`).
+    pub user: Option<String>,
+    /// When it happened; `None` = now.
+    pub at: Option<DateTime<Utc>>,
+    /// The outcome (`success`, or `sso_token_success` for `sso_auth`).
+    pub success: bool,
+    /// `client_ip`; `None` = a random public address.
+    pub client_ip: Option<String>,
+    /// `error_message` of a failure; `None` = "authentication failed".
+    pub error_message: Option<String>,
+    /// Visible this long after `at` (an event reaching the log late); `None` =
+    /// [`JumpCloudConfig::event_lag`].
+    pub visible_after: Option<std::time::Duration>,
+}
+
+impl Default for NewLogin {
+    fn default() -> Self {
+        Self {
+            event_type: "user_login_attempt".into(),
+            user: None,
+            at: None,
+            success: true,
+            client_ip: None,
+            error_message: None,
+            visible_after: None,
+        }
+    }
+}
+
+/// Stores one [`NewLogin`] at `now` (its time unless it names one); returns its `id`. The
+/// caller sorts the events once it has added them all.
+pub fn push_login(
+    store: &mut Store,
+    cfg: &JumpCloudConfig,
+    login: NewLogin,
+    now: DateTime<Utc>,
+) -> String {
+    let user = match &login.user {
+        Some(id) => store.user_index(id),
+        None => {
+            let n = store.users.len() as u64;
+            (n > 0).then(|| store.rng.below(n) as usize)
+        }
+    };
+    let at = login.at.unwrap_or(now);
+    let mut v = event_value(store, cfg, &login.event_type, user, at, login.success);
+    if let Some(o) = v.as_object_mut() {
+        if let Some(ip) = login.client_ip {
+            o.insert("client_ip".into(), json!(ip));
+        }
+        if let (false, Some(message)) = (login.success, login.error_message) {
+            o.insert("error_message".into(), json!(message));
+        }
+    }
+    let lag = login.visible_after.unwrap_or(cfg.event_lag);
+    let lag = chrono::Duration::from_std(lag).unwrap_or_else(|_| chrono::Duration::zero());
+    push_event(store, v, at, lag)
 }
 
 fn pick<'a>(rng: &mut SimRng, items: &'a [&'a str]) -> &'a str {

@@ -36,7 +36,9 @@
 //! - Directory Insights: [`JumpCloudSim::add_event`]`(value) -> id` (merged onto a
 //!   generated successful `user_login_attempt` at "now", visible after
 //!   [`JumpCloudConfig::event_lag`]), [`JumpCloudSim::add_event_visible_after`]`(value, lag)`,
-//!   [`JumpCloudSim::add_logins`]`(count, age) -> Vec<id>`, [`JumpCloudSim::event_count`];
+//!   [`JumpCloudSim::add_logins`]`(count, age) -> Vec<id>`,
+//!   [`JumpCloudSim::add_login_events`]`(`[`NewLogin`]`s) -> Vec<id>` (chosen account, time,
+//!   outcome, address and arrival lag; many at once), [`JumpCloudSim::event_count`];
 //! - time: [`JumpCloudSim::clock`], [`JumpCloudSim::advance`];
 //! - faults and limits: [`JumpCloudSim::inject`], [`JumpCloudSim::inject_on`],
 //!   [`JumpCloudSim::clear_faults`], [`JumpCloudSim::set_rate_limit`];
@@ -63,7 +65,7 @@ use serde_json::Value;
 pub use crate::common::{CannedResponse, Fault, RunningSim, SimClock, Truncation};
 pub use edge::RecordedCall;
 pub use errors::JcError;
-pub use generate::NewUser;
+pub use generate::{NewLogin, NewUser};
 pub use model::Churn;
 
 use crate::common::{CallLog, FaultQueue, RateLimiter};
@@ -403,6 +405,20 @@ impl JumpCloudSim {
             .collect();
         store.sort_events();
         out
+    }
+
+    /// Adds login events of chosen kinds, accounts, times, outcomes and addresses (an attack, a
+    /// backlog, events reaching the log late); returns their ids in order. Sorted once, so tens
+    /// of thousands are added quickly.
+    pub fn add_login_events(&self, logins: impl IntoIterator<Item = NewLogin>) -> Vec<String> {
+        let now = self.clock().now();
+        let mut store = self.store();
+        let ids = logins
+            .into_iter()
+            .map(|login| generate::push_login(&mut store, &self.shared.config, login, now))
+            .collect();
+        store.sort_events();
+        ids
     }
 
     /// Events stored (visible or not).

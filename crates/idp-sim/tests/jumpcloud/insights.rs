@@ -191,3 +191,66 @@ async fn limits_and_query_errors() {
         assert!(body["message"].is_string(), "{body}");
     }
 }
+
+#[tokio::test]
+async fn chosen_logins_come_back_as_asked_and_late_ones_after_their_lag() {
+    use gatehouse_idp_sim::jumpcloud::NewLogin;
+
+    let api = Api::start(config(5, 0)).await;
+    let user = api.sim.user_ids()[2].clone();
+    let username = api.sim.user(&user).unwrap()["username"].clone();
+    let at = start_time() - chrono::Duration::minutes(30);
+    let ids = api.sim.add_login_events([
+        NewLogin {
+            user: Some(user.clone()),
+            at: Some(at),
+            success: false,
+            client_ip: Some("203.0.113.9".into()),
+            error_message: Some("authentication failed".into()),
+            visible_after: Some(Duration::ZERO),
+            ..NewLogin::default()
+        },
+        NewLogin {
+            event_type: "radius_auth".into(),
+            user: Some(user.clone()),
+            at: Some(at + chrono::Duration::seconds(1)),
+            visible_after: Some(Duration::ZERO),
+            ..NewLogin::default()
+        },
+        // Happened before the others, reaches the log an hour after it happened.
+        NewLogin {
+            user: Some(user.clone()),
+            at: Some(at - chrono::Duration::seconds(1)),
+            visible_after: Some(Duration::from_secs(3600)),
+            ..NewLogin::default()
+        },
+    ]);
+    let body = json!({"service": ["all"], "start_time": "2025-05-31T00:00:00Z"});
+    let rows: Vec<Value> = api.events(&body).await.json().await.unwrap();
+    let got: Vec<&str> = rows.iter().filter_map(|e| e["id"].as_str()).collect();
+    assert_eq!(
+        got,
+        [ids[0].as_str(), ids[1].as_str()],
+        "oldest first, the late one hidden"
+    );
+    let failure = &rows[0];
+    assert_eq!(failure["event_type"], "user_login_attempt");
+    assert_eq!(failure["service"], "directory");
+    assert_eq!(failure["initiated_by"]["id"], user.as_str());
+    assert_eq!(failure["initiated_by"]["username"], username);
+    assert_eq!(failure["client_ip"], "203.0.113.9");
+    assert_eq!(failure["success"], false);
+    assert_eq!(failure["error_message"], "authentication failed");
+    assert_eq!(failure["timestamp"], "2025-05-31T23:30:00.000Z");
+    assert_eq!(rows[1]["service"], "radius");
+    assert_eq!(rows[1]["username"], username);
+    assert_eq!(rows[1]["success"], true);
+
+    api.sim.advance(Duration::from_secs(3600));
+    let rows: Vec<Value> = api.events(&body).await.json().await.unwrap();
+    assert_eq!(
+        rows.first().and_then(|e| e["id"].as_str()),
+        Some(ids[2].as_str())
+    );
+    assert_eq!(rows.len(), 3);
+}

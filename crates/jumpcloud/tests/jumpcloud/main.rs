@@ -3,4 +3,5 @@
 
 mod conformance;
 mod mapping;
+mod scale;
 mod sim;

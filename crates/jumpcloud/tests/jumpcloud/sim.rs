@@ -14,7 +14,7 @@ use gatehouse_idp_sim::jumpcloud::{Churn, JumpCloudConfig, JumpCloudSim, NewUser
 use gatehouse_jumpcloud::JumpCloudConnector;
 use serde_json::{json, Value};
 
-fn start(config: JumpCloudConfig) -> (JumpCloudSim, String) {
+pub(crate) fn start(config: JumpCloudConfig) -> (JumpCloudSim, String) {
     let sim = JumpCloudSim::new(config);
     let running = sim.spawn(([127, 0, 0, 1], 0).into()).unwrap();
     let base = running.base_url().to_string();
@@ -23,6 +23,15 @@ fn start(config: JumpCloudConfig) -> (JumpCloudSim, String) {
 }
 
 fn connector(base: &str, credentials: Value) -> JumpCloudConnector {
+    connector_with(base, credentials, RetryPolicy::default())
+}
+
+/// The connector with `policy` (the scale tests retry injected 429s with a short backoff).
+pub(crate) fn connector_with(
+    base: &str,
+    credentials: Value,
+    policy: RetryPolicy,
+) -> JumpCloudConnector {
     let context = ConnectorContext {
         observer: None,
         tenant_id: TenantId::parse("ten_sim").unwrap(),
@@ -34,7 +43,7 @@ fn connector(base: &str, credentials: Value) -> JumpCloudConnector {
         clock: Arc::new(SystemClock),
         push_url: None,
     };
-    JumpCloudConnector::from_context(context, RetryPolicy::default()).unwrap()
+    JumpCloudConnector::from_context(context, policy).unwrap()
 }
 
 async fn all_users(
