@@ -170,6 +170,49 @@ async fn onboard_test_sync_and_inventory() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `/sync` pulls what changed; `/sync?full=true` asks for a full directory pull (every account
+/// read again, those the provider no longer lists marked deprovisioned), and a malformed flag is
+/// a 400, not a silent incremental pull.
+#[tokio::test]
+async fn a_requested_sync_can_be_a_full_directory_pull() -> anyhow::Result<()> {
+    let s = setup("ten_okta_full", json!({"ingest_system_log": false})).await?;
+    let id = s.id();
+    let path = format!("/v1/integrations/{id}");
+    let job = |name: &'static str| {
+        let (op, path) = (&s.op, path.clone());
+        async move {
+            let body = op.get(&path).await?.body;
+            anyhow::Ok(body["sync"]["jobs"][name].clone())
+        }
+    };
+    let sync = s.op.post_empty(&format!("{path}/sync")).await?;
+    assert_eq!(sync.status, StatusCode::ACCEPTED);
+    eventually(Duration::from_secs(60), || async {
+        Ok(job("users").await?["last_success_at"]
+            .is_string()
+            .then_some(()))
+    })
+    .await?;
+    assert!(
+        job("full_users").await?.is_null(),
+        "{:?}",
+        job("full_users").await?
+    );
+
+    let bad = s.op.post_empty(&format!("{path}/sync?full=maybe")).await?;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{:?}", bad.body);
+    let full = s.op.post_empty(&format!("{path}/sync?full=true")).await?;
+    assert_eq!(full.status, StatusCode::ACCEPTED);
+    let expected = s.sim.user_count() as u64;
+    let done = eventually(Duration::from_secs(60), || async {
+        let full = job("full_users").await?;
+        Ok(full["last_success_at"].is_string().then_some(full))
+    })
+    .await?;
+    assert_eq!(done["records"], json!(expected), "{done:?}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn event_hook_verification_and_delivery() -> anyhow::Result<()> {
     let s = setup(

@@ -83,6 +83,47 @@ impl DirectoryPull<'_> {
         Ok((started.elapsed(), pages))
     }
 
+    /// A second full pull of the same, unchanged directory (`/sync?full=true`): the daily job
+    /// of a steady org, where every account is read again and little has changed.
+    async fn again_unchanged(
+        &self,
+        op: &gatehouse_testkit::Api,
+        id: &str,
+        reference: Duration,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        op.post_empty(&format!("/v1/integrations/{id}/sync?full=true"))
+            .await?;
+        let deadline = started + Duration::from_secs(1800);
+        loop {
+            let status = op.get(&format!("/v1/integrations/{id}")).await?;
+            let job = &status.body["sync"]["jobs"]["full_users"];
+            if job["last_success_at"].is_string() {
+                if job["records"].as_u64() != Some(self.expected as u64) {
+                    bail!("the second full pull stored {} users", job["records"]);
+                }
+                break;
+            }
+            if let Some(error) = job["last_error"].as_str() {
+                bail!("the second full pull failed: {error}");
+            }
+            if Instant::now() > deadline {
+                bail!("the second full pull did not finish in 30 minutes");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let took = started.elapsed();
+        println!(
+            "{}, gatehouse, again unchanged (full pull): {} users in {:.2} s = {:.0} users/s ({:.0} % of the no-store ceiling)",
+            self.label,
+            self.expected,
+            took.as_secs_f64(),
+            self.expected as f64 / took.as_secs_f64(),
+            100.0 * reference.as_secs_f64() / took.as_secs_f64()
+        );
+        Ok(())
+    }
+
     /// The same pull asked of the daemon (`/sync`), timed until its users count is complete.
     async fn through_the_daemon(&self, reference: Duration) -> anyhow::Result<()> {
         let daemon = Gatehouse::builder()
@@ -131,6 +172,7 @@ impl DirectoryPull<'_> {
             self.expected as f64 / took.as_secs_f64(),
             100.0 * reference.as_secs_f64() / took.as_secs_f64()
         );
+        self.again_unchanged(&op, &id, reference).await?;
         println!(
             "gatehouse peak RSS: idle {} MiB",
             idle_rss.map_or("?".into(), |k| (k / 1024).to_string()),

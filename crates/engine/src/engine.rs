@@ -170,7 +170,15 @@ impl Engine {
     }
 
     /// Starts a pull of users, groups and sign-ins now, in the background.
-    pub async fn sync_now(&self, tenant: &TenantId, id: &IntegrationId) -> Result<(), EngineError> {
+    /// Queues the integration's pulls: the directory (`full`: every account, and those missing
+    /// from it marked deprovisioned; otherwise what changed since the last pull), its groups and
+    /// its sign-ins.
+    pub async fn sync_now(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+        full: bool,
+    ) -> Result<(), EngineError> {
         let integration = self.gateway.integration(tenant, id).await?;
         // Fails with 501 when this build has no connector for the type.
         self.gateway.connector(&integration, "sync")?;
@@ -178,7 +186,12 @@ impl Engine {
         let runner = Arc::clone(&self.sync);
         let (t, i) = (tenant.clone(), id.clone());
         tokio::spawn(async move {
-            for job in [SyncJob::Users, SyncJob::Groups, SyncJob::Signins] {
+            let users = if full {
+                SyncJob::FullUsers
+            } else {
+                SyncJob::Users
+            };
+            for job in [users, SyncJob::Groups, SyncJob::Signins] {
                 if let Err(error) = runner.run(&t, &i, job).await {
                     tracing::warn!(integration_id = %i, ?job, %error, "requested pull failed");
                 }

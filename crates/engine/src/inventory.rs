@@ -18,7 +18,11 @@ use crate::EngineError;
 /// The status flag of an account a complete full pull did not bring.
 pub const NOT_IN_FULL_PULL: &str = "not_in_full_pull";
 
+/// Accounts whose group memberships are rewritten in one store transaction.
+const MEMBERSHIP_CHUNK: usize = 500;
+
 /// Writes pulled and pushed records into the store.
+#[derive(Clone)]
 pub struct Inventory {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
@@ -242,9 +246,11 @@ impl Inventory {
                 raw: provided.raw,
             });
         }
-        self.store.upsert_groups(tenant, &groups).await?;
-        // Only the memberships change, in one atomic read-and-write per batch: a response
-        // action that sets an account's status meanwhile keeps its word.
+        // Only the memberships change, in one atomic read-and-write per chunk of accounts: a
+        // response action that sets an account's status meanwhile keeps its word. Chunks, because
+        // one transaction over every member of an "Everyone" group of a large org holds all of
+        // them in memory at once (gigabytes at 100,000 members). The accounts are written before
+        // the groups: a pull interrupted between the two computes the same differences again.
         let mut ids = Vec::new();
         let mut by_external = BTreeMap::new();
         for (external_id, change) in membership {
@@ -258,10 +264,10 @@ impl Inventory {
             ids.push(user.id);
             by_external.insert(external_id, change);
         }
-        if !ids.is_empty() {
-            let integration_id = integration.id.clone();
+        let integration_id = integration.id.clone();
+        for chunk in ids.chunks(MEMBERSHIP_CHUNK) {
             self.store
-                .update_users(tenant, &ids, &|user: &mut User| {
+                .update_users(tenant, chunk, &|user: &mut User| {
                     if user.integration_id != integration_id {
                         return false;
                     }
@@ -279,6 +285,7 @@ impl Inventory {
                 })
                 .await?;
         }
+        self.store.upsert_groups(tenant, &groups).await?;
         Ok(groups.len())
     }
 

@@ -10,7 +10,7 @@ use gatehouse_core::model::{Integration, IntegrationStatus, SyncCursor, SyncStat
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::PullMode;
 use gatehouse_core::{Clock, IntegrationId, TenantId};
-use gatehouse_store::Store;
+use gatehouse_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::Detector;
@@ -384,7 +384,15 @@ impl SyncRunner {
             let following = page.next_cursor.take();
             let items = std::mem::take(&mut page.items);
             sync_state = page.sync_state.take().or(sync_state);
-            let store = self.inventory.apply_users(integration, items);
+            // Stored in a task of its own, so that parsing the next page runs on another core
+            // instead of waiting for this page's (synchronous) store writes.
+            let inventory = self.inventory.clone();
+            let owner = integration.clone();
+            let store = async move {
+                tokio::spawn(async move { inventory.apply_users(&owner, items).await })
+                    .await
+                    .map_err(|e| StoreError::Backend(format!("storing a users page: {e}")))?
+            };
             let fetch = async {
                 match following.as_deref() {
                     Some(cursor) => Some(connector.users_page(mode.clone(), Some(cursor)).await),

@@ -186,15 +186,26 @@ pub(crate) async fn test_integration(
     }))
 }
 
+/// What `/sync` pulls.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+pub(crate) struct SyncQuery {
+    /// `true`: a full directory pull (every account; those the provider no longer lists are
+    /// marked deprovisioned) instead of the accounts changed since the last pull.
+    #[serde(default)]
+    full: bool,
+}
+
 #[utoipa::path(post, path = "/v1/integrations/{id}/sync", tag = "integrations", security(("bearer" = [])),
+    params(SyncQuery),
     responses((status = 202, body = Accepted), (status = 501, description = "no connector for this type in this build")))]
 pub(crate) async fn sync_integration(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    QueryParams(query): QueryParams<SyncQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (tenant, id) = target(&state, &caller, &id).await?;
-    state.engine.sync_now(&tenant, &id).await?;
+    state.engine.sync_now(&tenant, &id, query.full).await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { status: "queued" })))
 }
 

@@ -107,7 +107,9 @@ pub(super) struct UserTrees<'a> {
 }
 
 impl UserTrees<'_> {
-    /// Inserts or replaces accounts, moving their external-id and e-mail index entries.
+    /// Inserts or replaces accounts, moving their external-id and e-mail index entries. Index
+    /// and locator entries an account already has are left as they are: a re-pull of an
+    /// unchanged directory then writes one record per account, not five.
     pub(super) fn put<U: Borrow<User>>(
         &self,
         tenant: &TenantId,
@@ -117,27 +119,43 @@ impl UserTrees<'_> {
             let user = user.borrow();
             let id = user.id.as_str();
             let key = keys::scoped(tenant, &[id]);
-            if let Some(old) = self.users.get(key.as_slice())? {
-                let old: User = decode(&old).map_err(abort)?;
+            let emails = user_emails(user);
+            let old = match self.users.get(key.as_slice())? {
+                Some(old) => Some(decode::<User>(&old).map_err(abort)?),
+                None => None,
+            };
+            let (same_external, old_emails) = match &old {
+                Some(old) => (
+                    old.integration_id == user.integration_id
+                        && old.external_id == user.external_id,
+                    user_emails(old),
+                ),
+                None => (false, Vec::new()),
+            };
+            if let Some(old) = old.as_ref().filter(|_| !same_external) {
                 self.by_external.remove(keys::scoped(
                     tenant,
                     &[old.integration_id.as_str(), &old.external_id],
                 ))?;
-                for email in user_emails(&old) {
-                    self.by_email.remove(keys::scoped(tenant, &[&email, id]))?;
-                }
+            }
+            for email in old_emails.iter().filter(|e| !emails.contains(e)) {
+                self.by_email.remove(keys::scoped(tenant, &[email, id]))?;
             }
             self.users.insert(key.as_slice(), bytes.as_slice())?;
-            self.by_external.insert(
-                keys::scoped(tenant, &[user.integration_id.as_str(), &user.external_id]),
-                id,
-            )?;
-            for email in user_emails(user) {
-                self.by_email
-                    .insert(keys::scoped(tenant, &[&email, id]), &[])?;
+            if !same_external {
+                self.by_external.insert(
+                    keys::scoped(tenant, &[user.integration_id.as_str(), &user.external_id]),
+                    id,
+                )?;
             }
-            self.locator
-                .insert(locator_key(Locatable::User, id), tenant.as_str())?;
+            for email in emails.iter().filter(|e| !old_emails.contains(e)) {
+                self.by_email
+                    .insert(keys::scoped(tenant, &[email, id]), &[])?;
+            }
+            if old.is_none() {
+                self.locator
+                    .insert(locator_key(Locatable::User, id), tenant.as_str())?;
+            }
         }
         Ok(())
     }
@@ -151,7 +169,8 @@ pub(super) struct IdentityTrees<'a> {
 }
 
 impl IdentityTrees<'_> {
-    /// Inserts or replaces identities, moving their e-mail index entries.
+    /// Inserts or replaces identities, moving their e-mail index entries (those an identity
+    /// already has, and its locator, are left as they are).
     pub(super) fn put<I: Borrow<Identity>>(
         &self,
         prepared: &[(I, Vec<u8>)],
@@ -161,20 +180,26 @@ impl IdentityTrees<'_> {
             let tenant = &identity.tenant_id;
             let id = identity.id.as_str();
             let key = keys::scoped(tenant, &[id]);
-            if let Some(old) = self.identities.get(key.as_slice())? {
-                let old: Identity = decode(&old).map_err(abort)?;
-                for email in &old.emails {
-                    self.by_email
-                        .remove(keys::scoped(tenant, &[&email.to_lowercase()]))?;
-                }
+            let lowered = |emails: &[String]| -> Vec<String> {
+                emails.iter().map(|e| e.to_lowercase()).collect()
+            };
+            let emails = lowered(&identity.emails);
+            let old = match self.identities.get(key.as_slice())? {
+                Some(old) => Some(decode::<Identity>(&old).map_err(abort)?),
+                None => None,
+            };
+            let old_emails = old.as_ref().map_or_else(Vec::new, |o| lowered(&o.emails));
+            for email in old_emails.iter().filter(|e| !emails.contains(e)) {
+                self.by_email.remove(keys::scoped(tenant, &[email]))?;
             }
             self.identities.insert(key.as_slice(), bytes.as_slice())?;
-            for email in &identity.emails {
-                self.by_email
-                    .insert(keys::scoped(tenant, &[&email.to_lowercase()]), id)?;
+            for email in emails.iter().filter(|e| !old_emails.contains(e)) {
+                self.by_email.insert(keys::scoped(tenant, &[email]), id)?;
             }
-            self.locator
-                .insert(locator_key(Locatable::Identity, id), tenant.as_str())?;
+            if old.is_none() {
+                self.locator
+                    .insert(locator_key(Locatable::Identity, id), tenant.as_str())?;
+            }
         }
         Ok(())
     }
@@ -211,6 +236,49 @@ impl SledStore {
     ) -> Result<(), StoreError> {
         let prepared = prepare_users(tenant, users)?;
         self.in_user_trees(|tx| tx.put(tenant, &prepared))
+    }
+
+    /// Accounts and the identities they joined in one transaction: a directory page is one
+    /// atomic write, not one for its accounts and another for its people.
+    pub(super) fn upsert_users_with_identities_now(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+        identities: &[Identity],
+    ) -> Result<(), StoreError> {
+        if identities.is_empty() {
+            return self.upsert_users_now(tenant, users);
+        }
+        for identity in identities {
+            same_tenant(tenant, &identity.tenant_id, "an identity")?;
+        }
+        let accounts = prepare_users(tenant, users)?;
+        let people = prepare_identities(identities)?;
+        let trees = (
+            &self.trees.users,
+            &self.trees.users_by_external,
+            &self.trees.users_by_email,
+            &self.trees.locator,
+            &self.trees.identities,
+            &self.trees.identities_by_email,
+        );
+        tx_result(trees.transaction(
+            |(users, by_external, by_email, locator, identities, identities_by_email)| {
+                UserTrees {
+                    users,
+                    by_external,
+                    by_email,
+                    locator,
+                }
+                .put(tenant, &accounts)?;
+                IdentityTrees {
+                    identities,
+                    by_email: identities_by_email,
+                    locator,
+                }
+                .put(&people)
+            },
+        ))
     }
 
     /// Reads, changes and writes accounts in one transaction (sled re-runs `change` on a

@@ -146,15 +146,7 @@ impl Store for SledStore {
         users: &[User],
         identities: &[Identity],
     ) -> Result<(), StoreError> {
-        if identities.iter().any(|i| &i.tenant_id != tenant) {
-            return Err(StoreError::Backend(
-                "an identity belongs to another tenant than the call's scope".into(),
-            ));
-        }
-        self.upsert_users_now(tenant, users)?;
-        if !identities.is_empty() {
-            self.put_identities_now(identities)?;
-        }
+        self.upsert_users_with_identities_now(tenant, users, identities)?;
         self.durable().await
     }
 

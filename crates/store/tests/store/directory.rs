@@ -258,3 +258,92 @@ async fn concurrent_field_updates_of_one_account_both_land() {
         0
     );
 }
+
+/// Re-writing accounts and identities keeps every index in step: unchanged keys stay findable
+/// (a re-pull skips rewriting them), moved e-mails and external ids are found only where they
+/// now are, and the records stay locatable by id alone.
+#[tokio::test]
+async fn rewrites_keep_the_indexes_in_step() {
+    use gatehouse_core::model::Identity;
+    use gatehouse_core::IdentityId;
+    use gatehouse_store::Locatable;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_index");
+    let i = integration(&a.id, 1);
+    let mut account = user(&a.id, &i.id, 1, "Ana@x.example");
+    account.emails = vec!["ana.old@x.example".into()];
+    let mut person = Identity {
+        id: IdentityId::parse("idn_000001").unwrap(),
+        tenant_id: a.id.clone(),
+        emails: vec!["ana@x.example".into()],
+        display_name: None,
+        accounts: vec![account.id.clone()],
+        risk_score: 0,
+        created_at: super::support::t0(),
+        updated_at: super::support::t0(),
+    };
+    let write = |account: &User, person: &Identity| {
+        let (store, tenant) = (&store, a.id.clone());
+        let (account, person) = (account.clone(), person.clone());
+        async move {
+            store
+                .upsert_users_with_identities(&tenant, &[account], &[person])
+                .await
+                .unwrap()
+        }
+    };
+    let emails_of = |email: &'static str| {
+        let (store, tenant) = (&store, a.id.clone());
+        async move {
+            store
+                .find_users_by_email(&tenant, email)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.id.to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    write(&account, &person).await;
+    // The same records again: nothing may go missing from the indexes.
+    write(&account, &person).await;
+    assert_eq!(emails_of("ana@x.example").await, vec!["usr_000001"]);
+    assert_eq!(emails_of("ana.old@x.example").await, vec!["usr_000001"]);
+    let by_external = store
+        .find_user_by_external_id(&a.id, &i.id, "00u1")
+        .await
+        .unwrap();
+    assert_eq!(by_external.map(|u| u.id), Some(account.id.clone()));
+    let found = store.find_identity_by_email(&a.id, "ana@x.example").await;
+    assert_eq!(found.unwrap().map(|p| p.id), Some(person.id.clone()));
+    for (kind, id) in [
+        (Locatable::User, account.id.to_string()),
+        (Locatable::Identity, person.id.to_string()),
+    ] {
+        assert_eq!(store.locate(kind, &id).await.unwrap(), Some(a.id.clone()));
+    }
+
+    // A secondary e-mail replaced, the external id moved, the identity's e-mail changed.
+    account.emails = vec!["ana.new@x.example".into()];
+    account.external_id = "00u1-moved".into();
+    person.emails = vec!["ana.new@x.example".into()];
+    write(&account, &person).await;
+    assert_eq!(emails_of("ana@x.example").await, vec!["usr_000001"]);
+    assert!(emails_of("ana.old@x.example").await.is_empty());
+    assert_eq!(emails_of("ana.new@x.example").await, vec!["usr_000001"]);
+    let old_external = store.find_user_by_external_id(&a.id, &i.id, "00u1").await;
+    assert!(old_external.unwrap().is_none());
+    let moved = store
+        .find_user_by_external_id(&a.id, &i.id, "00u1-moved")
+        .await
+        .unwrap();
+    assert_eq!(moved.map(|u| u.id), Some(account.id.clone()));
+    let old_person = store.find_identity_by_email(&a.id, "ana@x.example").await;
+    assert!(old_person.unwrap().is_none());
+    let new_person = store
+        .find_identity_by_email(&a.id, "ana.new@x.example")
+        .await;
+    assert_eq!(new_person.unwrap().map(|p| p.id), Some(person.id));
+}
