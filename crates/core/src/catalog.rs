@@ -201,7 +201,7 @@ pub struct SamlCredentials {
     #[schema(min_length = 1)]
     pub idp_entity_id: Option<String>,
     /// The IdP's signing certificate (PEM), or a list of them during a key rollover.
-    #[schema(value_type = Option<Object>)]
+    #[schema(inline)]
     pub idp_certificate: Option<PemCertificates>,
     /// The IdP's SAML metadata XML (an `EntityDescriptor`): its entity id and signing
     /// certificates are read from it.
@@ -303,7 +303,9 @@ impl Fields for SamlConfig {
 pub static SAML: ProviderDescriptor = ProviderDescriptor {
     id: "saml",
     display_name: "SAML 2.0 identity provider",
-    push_capable: true,
+    // Assertions arrive at the integration's own ACS URL, authenticated by the IdP's signature,
+    // not at `/v1/idp/{type}` with an ingest token.
+    push_capable: false,
     push_token: DEFAULT_TOKEN_PLACES,
     scim_server: false,
     signins_flag: None,
