@@ -603,3 +603,26 @@ fn sp_metadata_names_the_entity_id_and_acs() {
     );
     let _ = validate::SAML_NS;
 }
+
+#[test]
+fn a_response_and_assertion_both_signed_verify_and_a_bad_outer_one_is_not_outvoted() {
+    let now = fixture_now();
+    let s = spec(now);
+    let inner = s.signed_assertion(&rsa()).unwrap();
+    let both = testing::sign(&inner, &s.response_id, &rsa(), &SignOptions::default()).unwrap();
+    check(&both, now).unwrap();
+    // The outer signature by a key the integration does not trust: refused, although the
+    // assertion's own signature is good.
+    let ec_outer = testing::sign(
+        &inner,
+        &s.response_id,
+        &TestKey::idp_ec().unwrap(),
+        &SignOptions::default(),
+    )
+    .unwrap();
+    let rsa_only = integration_with(PemCertificates::One(testing::IDP_RSA_CERT_PEM.into()), None);
+    let refused = rsa_only
+        .validate_post(&testing::encode(&ec_outer), now)
+        .unwrap_err();
+    assert_eq!(refused.error, SamlError::SignatureInvalid);
+}
