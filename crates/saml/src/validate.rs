@@ -141,7 +141,7 @@ fn claimed_subject(doc: &Document<'_>) -> Option<String> {
     let name_id = doc
         .descendants()
         .find(|n| n.has_tag_name((SAML_NS, "NameID")))?;
-    let text = name_id.text()?.trim();
+    let text = text_of(name_id);
     (!text.is_empty()).then(|| text.chars().take(MAX_SUBJECT_CHARS).collect())
 }
 
@@ -158,8 +158,16 @@ fn saml_all<'a, 'i: 'a>(
         .filter(move |c| c.is_element() && c.has_tag_name((SAML_NS, name)))
 }
 
+/// All the text inside an element. Not `Node::text`, which stops at the first comment: c14n
+/// without comments signs `ad<!---->min@x.evil` as `admin@x.evil`, so reading only the first
+/// text node would let a signed `admin@x.evil` pass as `ad` (the comment-truncation attack).
 fn text_of(node: Node<'_, '_>) -> String {
-    node.text().unwrap_or_default().trim().to_owned()
+    node.descendants()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 fn time(node: Node<'_, '_>, attribute: &'static str) -> Result<Option<DateTime<Utc>>, SamlError> {

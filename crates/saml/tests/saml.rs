@@ -626,3 +626,31 @@ fn a_response_and_assertion_both_signed_verify_and_a_bad_outer_one_is_not_outvot
         .unwrap_err();
     assert_eq!(refused.error, SamlError::SignatureInvalid);
 }
+
+#[test]
+fn a_comment_inside_a_signed_value_does_not_truncate_it() {
+    let now = fixture_now();
+    let mut s = spec(now);
+    s.name_id = "admin@example.com.evil.example".into();
+    s.attributes = vec![(
+        "email".into(),
+        vec!["admin@example.com.evil.example".into()],
+    )];
+    let signed = s.signed_assertion(&rsa()).unwrap();
+    // Comments are outside the signed form, so the signature still verifies: what is read must
+    // be the whole signed value, not the text before the comment.
+    let commented = signed.replace(
+        "admin@example.com.evil.example",
+        "admin@example.com<!---->.evil.example",
+    );
+    let saml = integration();
+    let assertion = saml
+        .validate_post(&testing::encode(&commented), now)
+        .unwrap();
+    assert_eq!(assertion.name_id, "admin@example.com.evil.example");
+    let user = saml.mapping.user(&assertion);
+    assert_eq!(
+        user.email.as_deref(),
+        Some("admin@example.com.evil.example")
+    );
+}
