@@ -16,7 +16,7 @@ use crate::routes::*;
         create_integration, list_integrations, get_integration, patch_integration,
         delete_integration, test_integration, sync_integration,
         rotate_ingest_token, rotate_scim_token, list_providers, get_provider,
-        push, handshake,
+        push, handshake, acs, metadata,
         list_users, get_user, get_identity, list_signins,
         create_action, list_actions, get_action, approve_action, reject_action,
         list_detections, get_detection, run_backtest, token,

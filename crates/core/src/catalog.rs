@@ -161,51 +161,151 @@ pub static SCIM: ProviderDescriptor = ProviderDescriptor {
     config: FieldSet::of::<ScimConfig>(),
 };
 
-/// Credentials of a `saml` integration: the identity provider whose assertions are trusted.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-pub struct SamlCredentials {
-    /// The IdP's entity id.
-    #[schema(min_length = 1)]
-    pub idp_entity_id: String,
-    /// The IdP's signing certificate (PEM).
-    #[schema(min_length = 1)]
-    pub idp_certificate: String,
-    /// SAML attribute name per user field.
-    pub attribute_mapping: BTreeMap<String, String>,
+/// The inventory user fields a `saml` integration's `attribute_mapping` may name.
+pub const SAML_USER_FIELDS: [&str; 9] = [
+    "email",
+    "login",
+    "display_name",
+    "given_name",
+    "family_name",
+    "groups",
+    "department",
+    "title",
+    "manager",
+];
+
+/// One PEM certificate, or several (a signing-key rollover: the old and the new).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum PemCertificates {
+    One(String),
+    Many(Vec<String>),
 }
 
-impl Fields for SamlCredentials {
-    fn check(&self, _policy: EndpointPolicy) -> Result<(), FieldError> {
-        let pem = &self.idp_certificate;
-        if pem.contains("-----BEGIN CERTIFICATE-----") && pem.contains("-----END CERTIFICATE-----")
-        {
-            Ok(())
-        } else {
-            Err(FieldError::new(
-                "idp_certificate",
-                "must be a PEM certificate (-----BEGIN CERTIFICATE-----)",
-            ))
+impl PemCertificates {
+    /// Every PEM text given.
+    pub fn pems(&self) -> Vec<&str> {
+        match self {
+            Self::One(pem) => vec![pem.as_str()],
+            Self::Many(pems) => pems.iter().map(String::as_str).collect(),
         }
     }
 }
 
-/// Config of a `saml` integration.
+/// Credentials of a `saml` integration: the identity provider whose assertions are trusted,
+/// given as `idp_entity_id` with `idp_certificate`, or as the IdP's `idp_metadata_xml` (from
+/// which both are read; certificates given beside it are trusted as well).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-pub struct SamlConfig {
-    /// Our entity id as the IdP knows it.
+pub struct SamlCredentials {
+    /// The IdP's entity id (the Issuer of its assertions); read from the metadata when absent.
     #[schema(min_length = 1)]
-    pub sp_entity_id: Option<String>,
-    /// Accepted clock skew (default 180).
-    #[schema(minimum = 0, maximum = 600)]
-    pub max_clock_skew_seconds: Option<i64>,
+    pub idp_entity_id: Option<String>,
+    /// The IdP's signing certificate (PEM), or a list of them during a key rollover.
+    #[schema(inline)]
+    pub idp_certificate: Option<PemCertificates>,
+    /// The IdP's SAML metadata XML (an `EntityDescriptor`): its entity id and signing
+    /// certificates are read from it.
+    #[schema(min_length = 1)]
+    pub idp_metadata_xml: Option<String>,
+    /// SAML attribute name per user field (`email`, `login`, `display_name`, `given_name`,
+    /// `family_name`, `groups`, `department`, `title`, `manager`); a field not named keeps the
+    /// default names (Entra ID, Okta, Google, JumpCloud).
+    pub attribute_mapping: Option<BTreeMap<String, String>>,
 }
 
-impl Fields for SamlConfig {}
+impl Fields for SamlCredentials {
+    fn check(&self, _policy: EndpointPolicy) -> Result<(), FieldError> {
+        let is_pem = |pem: &str| {
+            pem.contains("-----BEGIN CERTIFICATE-----") && pem.contains("-----END CERTIFICATE-----")
+        };
+        match &self.idp_certificate {
+            Some(certs) if certs.pems().is_empty() || !certs.pems().into_iter().all(is_pem) => {
+                return Err(FieldError::new(
+                    "idp_certificate",
+                    "must be a PEM certificate (-----BEGIN CERTIFICATE-----) or a list of them",
+                ));
+            }
+            _ => {}
+        }
+        if let Some(xml) = &self.idp_metadata_xml {
+            if !xml.contains("EntityDescriptor") {
+                return Err(FieldError::new(
+                    "idp_metadata_xml",
+                    "must be SAML metadata XML (an EntityDescriptor)",
+                ));
+            }
+        } else {
+            if self.idp_entity_id.is_none() {
+                return Err(FieldError::new(
+                    "idp_entity_id",
+                    "is required unless idp_metadata_xml is given",
+                ));
+            }
+            if self.idp_certificate.is_none() {
+                return Err(FieldError::new(
+                    "idp_certificate",
+                    "is required unless idp_metadata_xml is given",
+                ));
+            }
+        }
+        if let Some(mapping) = &self.attribute_mapping {
+            if let Some(field) = mapping
+                .keys()
+                .find(|k| !SAML_USER_FIELDS.contains(&k.as_str()))
+            {
+                return Err(FieldError::new(
+                    "attribute_mapping",
+                    format!(
+                        "names an unknown user field {field:?} (known: {})",
+                        SAML_USER_FIELDS.join(", ")
+                    ),
+                ));
+            }
+            if mapping.values().any(|v| v.trim().is_empty()) {
+                return Err(FieldError::new(
+                    "attribute_mapping",
+                    "maps a field to an empty attribute name",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Config of a `saml` integration.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct SamlConfig {
+    /// Our entity id as the IdP knows it: the Audience assertions must name (default
+    /// `urn:gatehouse:saml:{integration_id}`).
+    #[schema(min_length = 1)]
+    pub sp_entity_id: Option<String>,
+    /// Accepted clock skew in seconds (default 180).
+    #[schema(minimum = 0, maximum = 600)]
+    pub max_clock_skew_seconds: Option<i64>,
+    /// Where IdPs and browsers reach Gatehouse (`https://gatehouse.example.com`): the ACS URL
+    /// in the metadata, and what Destination and Recipient must equal exactly. Without it the
+    /// metadata uses the request's host and only the ACS path is compared.
+    #[schema(min_length = 1)]
+    pub public_base_url: Option<String>,
+}
+
+impl Fields for SamlConfig {
+    fn check(&self, _policy: EndpointPolicy) -> Result<(), FieldError> {
+        if let Some(url) = &self.public_base_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(FieldError::new("public_base_url", "must be an http(s) URL"));
+            }
+        }
+        Ok(())
+    }
+}
 
 pub static SAML: ProviderDescriptor = ProviderDescriptor {
     id: "saml",
     display_name: "SAML 2.0 identity provider",
-    push_capable: true,
+    // Assertions arrive at the integration's own ACS URL, authenticated by the IdP's signature,
+    // not at `/v1/idp/{type}` with an ingest token.
+    push_capable: false,
     push_token: DEFAULT_TOKEN_PLACES,
     scim_server: false,
     signins_flag: None,

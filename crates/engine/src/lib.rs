@@ -5,7 +5,8 @@
 //! tenants, ingest pushes and SCIM clients. The [`Engine`] runs the pipelines behind it: pulls and
 //! their cron schedules ([`sync`], [`schedule`]), push ingest ([`ingest`], through the durable
 //! [`inbox`]), the inventory writes
-//! ([`inventory`]) and the durable action executor ([`actions`]).
+//! ([`inventory`]), sign-ins handed over by federation protocols such as SAML ([`federation`])
+//! and the durable action executor ([`actions`]).
 //!
 //! Architecture invariant: the engine knows no HTTP; it talks to providers only through the
 //! `Connector` contract and to storage only through the `Store` trait (and the store crate's
@@ -16,6 +17,7 @@ pub mod backtest;
 pub mod detect;
 mod engine;
 mod error;
+pub mod federation;
 mod gateway;
 pub mod geoip;
 pub mod inbox;

@@ -9,6 +9,7 @@ mod inventory;
 mod ops;
 mod policies;
 mod providers;
+mod saml;
 mod scim;
 mod scim_oauth;
 mod tenants;
@@ -40,6 +41,7 @@ pub(crate) use policies::{
     __path_replace_policy,
 };
 pub(crate) use providers::{__path_get_provider, __path_list_providers};
+pub(crate) use saml::{__path_acs, __path_metadata};
 pub(crate) use scim_oauth::__path_token;
 pub(crate) use tenants::{
     __path_create_api_key, __path_create_tenant, __path_delete_api_key, __path_delete_tenant,
@@ -101,6 +103,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/v1/idp/{provider}",
             post(ingest::push).get(ingest::handshake),
+        )
+        .route("/v1/idp/saml/{integration_id}/acs", post(saml::acs))
+        .route(
+            "/v1/idp/saml/{integration_id}/metadata",
+            get(saml::metadata),
         )
         .route("/v1/users", get(inventory::list_users))
         .route("/v1/users/{id}", get(inventory::get_user))

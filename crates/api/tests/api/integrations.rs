@@ -187,8 +187,12 @@ async fn integration_validation_per_type() {
             "credentials.idp_certificate",
         ),
         (
-            json!({"type": "saml", "credentials": {"idp_entity_id": "e", "idp_certificate": "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----"}}),
+            json!({"type": "saml", "credentials": {"idp_entity_id": "e", "idp_certificate": "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----", "attribute_mapping": {"shoe_size": "x"}}}),
             "credentials.attribute_mapping",
+        ),
+        (
+            json!({"type": "saml", "credentials": {"idp_certificate": "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----"}}),
+            "credentials.idp_entity_id",
         ),
         (
             json!({"type": "scim", "config": {"deprovision": "shred"}}),

@@ -14,6 +14,7 @@ mod ops;
 mod policies;
 mod providers;
 mod push_contract;
+mod saml;
 mod scim_integrations;
 mod tenants;
 mod validation;

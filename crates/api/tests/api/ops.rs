@@ -91,6 +91,8 @@ async fn operations_endpoints() {
         "/v1/backtest",
         "/v1/users",
         "/v1/signins",
+        "/v1/idp/saml/{integration_id}/acs",
+        "/v1/idp/saml/{integration_id}/metadata",
     ] {
         assert!(
             doc["paths"].get(path).is_some(),

@@ -9,6 +9,7 @@
 
 mod auth;
 mod connectors;
+mod federation;
 mod ingest_cache;
 mod push_url;
 mod scim_clients;
