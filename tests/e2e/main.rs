@@ -10,4 +10,5 @@ mod okta;
 mod operator;
 mod packaging;
 mod response;
+mod scim_app;
 mod support;
