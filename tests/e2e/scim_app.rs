@@ -2,8 +2,9 @@
 //! application simulator. One person's Okta account and app account share an identity; an
 //! attack detected at Okta with a `scope: identity` automatic policy suspends the person at
 //! Okta and deactivates them in the app, both actions recorded against the one detection.
-//! And Gatehouse's own `/v1/scim/v2` as the downstream app of another tenant: its users are
-//! pulled, and a deactivation reaches the other tenant's SCIM resource.
+//! And Gatehouse's own `/v1/scim/v2` as the downstream app of another tenant, reached with
+//! OAuth client credentials: its users are pulled, and a deactivation and a reactivation reach
+//! the other tenant's SCIM resource.
 
 use std::time::Duration;
 
@@ -199,7 +200,9 @@ async fn gatehouse_s_own_scim_server_as_the_downstream_app_of_another_tenant() -
     let scim = op
         .post(
             "/v1/integrations",
-            &json!({"type": "scim", "tenant_id": downstream}),
+            &json!({"type": "scim", "tenant_id": downstream,
+                "credentials": {"oauth_client_id": "gatehouse-upstream",
+                    "oauth_client_secret": "upstream-client-secret-5d1e"}}),
         )
         .await?;
     assert_eq!(scim.status, StatusCode::CREATED, "{:?}", scim.body);
@@ -230,7 +233,11 @@ async fn gatehouse_s_own_scim_server_as_the_downstream_app_of_another_tenant() -
         .post(
             "/v1/integrations",
             &json!({"type": "scim_app", "tenant_id": upstream,
-                "credentials": {"base_url": base, "token": token},
+                // The upstream tenant authenticates as an OAuth client of the downstream one.
+                "credentials": {"base_url": base,
+                    "token_url": format!("{}/v1/scim/oauth/token", daemon.base_url),
+                    "client_id": "gatehouse-upstream",
+                    "client_secret": "upstream-client-secret-5d1e"},
                 "config": {"enable_response_actions": true}}),
         )
         .await?;
