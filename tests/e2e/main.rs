@@ -11,4 +11,5 @@ mod operator;
 mod packaging;
 mod response;
 mod saml;
+mod scim_app;
 mod support;

@@ -52,3 +52,47 @@ pub async fn action(op: &Api, tenant: &str, user: &str, kind: &str) -> anyhow::R
     })
     .await
 }
+
+/// The `data` of a list answer.
+pub async fn list(op: &Api, path: &str) -> anyhow::Result<Vec<Value>> {
+    let reply = op.get(path).await?;
+    anyhow::ensure!(reply.status == StatusCode::OK, "{:?}", reply.body);
+    Ok(reply.body["data"].as_array().cloned().unwrap_or_default())
+}
+
+/// Asks for a pull of `integration` now.
+pub async fn sync(op: &Api, integration: &str) -> anyhow::Result<()> {
+    let sync = op
+        .post_empty(&format!("/v1/integrations/{integration}/sync"))
+        .await?;
+    anyhow::ensure!(sync.status == StatusCode::ACCEPTED, "{:?}", sync.body);
+    Ok(())
+}
+
+/// The tenant's accounts of `provider`, once there are `expected` of them.
+pub async fn accounts_of(
+    op: &Api,
+    tenant: &str,
+    provider: &str,
+    expected: usize,
+) -> anyhow::Result<Vec<Value>> {
+    eventually(Duration::from_secs(60), || async {
+        let users = list(
+            op,
+            &format!("/v1/users?tenant_id={tenant}&provider={provider}&limit=1000"),
+        )
+        .await?;
+        Ok((users.len() == expected).then_some(users))
+    })
+    .await
+}
+
+/// The Gatehouse id of the account whose provider id is `external`.
+pub fn account_with(users: &[Value], external: &str) -> anyhow::Result<String> {
+    users
+        .iter()
+        .find(|u| u["external_id"] == external)
+        .and_then(|u| u["id"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("{external} is not in the inventory"))
+}

@@ -119,7 +119,9 @@ impl HttpClient {
     }
 
     /// Sends the request `build` makes, retrying transient failures, and reads the whole body.
-    /// 4xx answers other than 429 are returned for the connector to interpret.
+    /// 4xx answers other than 429 are returned for the connector to interpret, and so is 501
+    /// Not Implemented: the server lacks the feature (a SCIM app without PATCH), which no retry
+    /// changes.
     pub async fn send(
         &self,
         bucket: &str,
@@ -207,7 +209,7 @@ impl HttpClient {
                             .min(self.policy.max_wait);
                         tracing::warn!(url = %shown, attempt, wait_ms = wait.as_millis() as u64, "rate limited (429); waiting");
                         tokio::time::sleep(wait).await;
-                    } else if status.is_server_error() {
+                    } else if status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED {
                         if last {
                             return Err(CallError::Server {
                                 url: shown,

@@ -145,6 +145,16 @@ async fn client_errors_are_returned_not_retried() {
 }
 
 #[tokio::test]
+async fn not_implemented_is_returned_not_retried() {
+    let (router, calls) = flaky(100, StatusCode::NOT_IMPLEMENTED, HeaderMap::new());
+    let base = serve(router).await;
+    let url = format!("{base}/x");
+    let got = client(5).send("x", &url, |c| c.get(&url)).await.unwrap();
+    assert_eq!(got.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn transport_failures_exhaust_into_an_error() {
     // Nothing listens on this port once the listener is dropped.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -11,6 +11,7 @@ pub fn build() -> ConnectorRegistry {
     registry.register(gatehouse_entra::Factory);
     registry.register(gatehouse_google::Factory);
     registry.register(gatehouse_jumpcloud::Factory);
+    registry.register(gatehouse_scim_app::Factory);
     // Gatehouse's own types (SCIM, SAML): declared, with no pull connector.
     for descriptor in catalog::gatehouse_types() {
         registry.declare(descriptor);

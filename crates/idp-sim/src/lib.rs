@@ -29,10 +29,12 @@
 //!
 //! `okta` is the worked example: its `edge` middleware is the pattern above;
 //! `entra` (Microsoft Graph), `google` (Workspace Admin SDK) and `jumpcloud`
-//! (v1/v2 API and Directory Insights) follow the same layout.
+//! (v1/v2 API and Directory Insights) follow the same layout; `scim_app` plays a SaaS
+//! application's SCIM 2.0 service provider (RFC 7643/7644).
 
 pub mod common;
 pub mod entra;
 pub mod google;
 pub mod jumpcloud;
 pub mod okta;
+pub mod scim_app;

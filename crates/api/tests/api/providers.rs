@@ -34,7 +34,8 @@ async fn the_catalog_comes_from_the_typed_structs_and_the_docs_name_every_key() 
             "jumpcloud",
             "okta",
             "saml",
-            "scim"
+            "scim",
+            "scim_app"
         ]
     );
     let okta = types.iter().find(|t| t["id"] == "okta").unwrap();

@@ -1,0 +1,7 @@
+//! The SCIM application connector's tests: one binary (see docs/ARCHITECTURE.md on test
+//! binaries).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod conformance;
+mod peer;
+mod sim;

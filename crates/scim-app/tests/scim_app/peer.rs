@@ -1,0 +1,247 @@
+//! Against an independent SCIM server: `scim2-server` (Python, from PyPI) started on loopback
+//! by `tests/support/scim2_peer.sh`. The test seeds it with 10,000 users through its own Bulk
+//! endpoint, pulls them all, deactivates and reactivates one, each checked by reading the
+//! peer's resource, and checks `/test` reads what the peer announces.
+//!
+//! The peer needs Python 3 and network access to PyPI the first time (a virtualenv under the
+//! target directory). Where it cannot be installed the test says so and passes only when
+//! `GATEHOUSE_SCIM_PEER=optional` (the default is to fail: a missing peer is not a pass).
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gatehouse_connect::RetryPolicy;
+use gatehouse_core::model::{ActionKind, UserStatus};
+use gatehouse_core::provider::{Connector, ConnectorContext, Credentials};
+use gatehouse_core::records::{ActionTarget, PullMode};
+use gatehouse_core::{IntegrationId, SystemClock, TenantId};
+use gatehouse_scim_app::ScimAppConnector;
+use serde_json::{json, Value};
+
+const TOKEN: &str = "peer-token-7c1f9d2e5b";
+const USERS: usize = 10_000;
+
+/// The peer's process; killed (by its id) when dropped.
+struct Peer {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+/// Installs (once) and starts scim2-server; `None` when it cannot be installed here.
+async fn start_peer() -> Option<Peer> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/scim2_peer.sh");
+    let port = free_port();
+    let child = Command::new("bash")
+        .arg(script)
+        .arg(port.to_string())
+        .arg(TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .ok()?;
+    let mut peer = Peer {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let client = reqwest::Client::new();
+    // The first run installs the package: allow for it.
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = peer.child.try_wait() {
+            eprintln!("scim2-server could not be installed or started ({status})");
+            return None;
+        }
+        let ready = client
+            .get(format!("{}/ServiceProviderConfig", peer.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            return Some(peer);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let _ = &mut peer;
+    None
+}
+
+async fn seed(base: &str, count: usize) {
+    let client = reqwest::Client::new();
+    for chunk in (0..count).collect::<Vec<_>>().chunks(1000) {
+        let operations: Vec<Value> = chunk
+            .iter()
+            .map(|i| {
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                    "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                        "userName": format!("peer.user{i:05}@example.com"),
+                        "externalId": format!("idp-{i}"),
+                        "name": {"givenName": "Peer", "familyName": format!("User{i}")},
+                        "emails": [{"value": format!("peer.user{i:05}@example.com"),
+                            "primary": true}],
+                        "active": true}})
+            })
+            .collect();
+        let reply = client
+            .post(format!("{base}/Bulk"))
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                    "Operations": operations})
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(reply.status().is_success(), "{}", reply.status());
+    }
+}
+
+async fn peer_user(base: &str, id: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!("{base}/Users/{id}"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+fn connector(base: &str) -> ScimAppConnector {
+    let context = ConnectorContext {
+        observer: None,
+        tenant_id: TenantId::parse("ten_peer").unwrap(),
+        integration_id: IntegrationId::generate(chrono::DateTime::UNIX_EPOCH),
+        credentials: Credentials::from_object(
+            serde_json::from_value(json!({"base_url": base, "token": TOKEN})).unwrap(),
+        ),
+        config: serde_json::from_value(json!({"enable_response_actions": true})).unwrap(),
+        allow_custom_endpoints: true,
+        clock: Arc::new(SystemClock),
+        push_url: None,
+    };
+    ScimAppConnector::from_context(context, RetryPolicy::default()).unwrap()
+}
+
+#[tokio::test]
+async fn against_scim2_server_pull_10k_deactivate_and_reactivate() {
+    let Some(peer) = start_peer().await else {
+        let optional = std::env::var("GATEHOUSE_SCIM_PEER").as_deref() == Ok("optional");
+        assert!(optional, "scim2-server could not be installed or started");
+        eprintln!("skipped: scim2-server is not available (GATEHOUSE_SCIM_PEER=optional)");
+        return;
+    };
+    let started = Instant::now();
+    seed(&peer.base, USERS).await;
+    eprintln!("seeded {USERS} users in {:?}", started.elapsed());
+
+    let connector = connector(&peer.base);
+    let report = connector.check().await.unwrap();
+    let notes = report.notes.join("\n");
+    assert!(
+        notes.contains("PATCH yes, filter yes, ETag yes, Bulk yes"),
+        "{notes}"
+    );
+
+    let started = Instant::now();
+    let mut users = Vec::new();
+    let mut cursor = None;
+    let mut pages = 0;
+    loop {
+        let page = connector
+            .users_page(PullMode::Full, cursor.as_deref())
+            .await
+            .unwrap();
+        pages += 1;
+        users.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    eprintln!(
+        "pulled {} users in {pages} pages in {:?}",
+        users.len(),
+        started.elapsed()
+    );
+    assert_eq!(users.len(), USERS);
+    let mut ids: Vec<&str> = users.iter().map(|u| u.external_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), USERS, "an account came twice");
+    let person = users
+        .iter()
+        .find(|u| u.login == "peer.user04242@example.com")
+        .unwrap();
+    assert_eq!(person.email.as_deref(), Some("peer.user04242@example.com"));
+    assert_eq!(person.status, UserStatus::Active);
+
+    let target = ActionTarget {
+        external_id: person.external_id.clone(),
+        login: person.login.clone(),
+    };
+    let off = connector
+        .act(ActionKind::DisableAccount, &target)
+        .await
+        .unwrap();
+    assert!(off.changed && off.detail.contains("PATCH"), "{off:?}");
+    let at_peer = peer_user(&peer.base, &person.external_id).await;
+    assert_eq!(at_peer["active"], false, "{at_peer}");
+    assert_eq!(at_peer["userName"], "peer.user04242@example.com");
+    assert!(
+        !connector
+            .act(ActionKind::DisableAccount, &target)
+            .await
+            .unwrap()
+            .changed
+    );
+
+    let on = connector
+        .act(ActionKind::EnableAccount, &target)
+        .await
+        .unwrap();
+    assert!(on.changed, "{on:?}");
+    assert_eq!(
+        peer_user(&peer.base, &person.external_id).await["active"],
+        true
+    );
+
+    // By userName alone (an account whose SCIM id Gatehouse does not hold): the peer's filter.
+    let by_name = ActionTarget {
+        external_id: String::new(),
+        login: "PEER.USER00007@example.com".into(),
+    };
+    assert!(
+        connector
+            .act(ActionKind::DisableAccount, &by_name)
+            .await
+            .unwrap()
+            .changed
+    );
+    let seventh = users
+        .iter()
+        .find(|u| u.login == "peer.user00007@example.com")
+        .unwrap();
+    assert_eq!(
+        peer_user(&peer.base, &seventh.external_id).await["active"],
+        false
+    );
+}

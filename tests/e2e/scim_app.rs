@@ -1,0 +1,274 @@
+//! SCIM applications end to end: the real binary with the Okta simulator and the SCIM
+//! application simulator. One person's Okta account and app account share an identity; an
+//! attack detected at Okta with a `scope: identity` automatic policy suspends the person at
+//! Okta and deactivates them in the app, both actions recorded against the one detection.
+//! And Gatehouse's own `/v1/scim/v2` as the downstream app of another tenant, reached with
+//! OAuth client credentials: its users are pulled, and a deactivation and a reactivation reach
+//! the other tenant's SCIM resource.
+
+use std::time::Duration;
+
+use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim, UserStatus};
+use gatehouse_testkit::idp_sim::scim_app::{NewScimUser, ScimAppConfig, ScimAppSim};
+use gatehouse_testkit::Gatehouse;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::support::{account_with, accounts_of, action, create_tenant, eventually, list, sync};
+
+/// A cron schedule that does not fire during a test: pulls run when a test asks.
+const NEVER: &str = "0 0 0 1 1 *";
+
+#[tokio::test]
+async fn an_okta_attack_with_scope_identity_deactivates_the_person_in_the_scim_app(
+) -> anyhow::Result<()> {
+    let tenant = "ten_scim_app_twins";
+    let okta = OktaSim::new(OktaConfig {
+        users: 10,
+        events: 0,
+        ..OktaConfig::default()
+    });
+    let okta_running = okta.spawn("127.0.0.1:0".parse()?)?;
+    let person = okta
+        .users_with_status(UserStatus::Active)
+        .into_iter()
+        .find(|u| *u != okta.admin_id())
+        .ok_or_else(|| anyhow::anyhow!("no active Okta user"))?;
+    let email = okta
+        .user_json(&person)
+        .and_then(|u| u["profile"]["email"].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("the Okta user has no e-mail"))?;
+
+    let app = ScimAppSim::new(ScimAppConfig {
+        users: 15,
+        ..ScimAppConfig::default()
+    });
+    let app_running = app.spawn("127.0.0.1:0".parse()?)?;
+    // The app knows the person by address, in its own spelling.
+    let twin = app.add_user(NewScimUser {
+        user_name: Some(email.to_uppercase()),
+        ..NewScimUser::default()
+    });
+
+    let daemon = Gatehouse::builder()
+        .allow_custom_endpoints()
+        .start()
+        .await?;
+    let op = daemon.operator()?;
+    create_tenant(&op, tenant).await?;
+    let created = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "scim_app", "tenant_id": tenant,
+                "credentials": {"base_url": app_running.base_url(), "token": app.config().token},
+                "config": {"enable_response_actions": true, "provision": false}}),
+        )
+        .await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert!(
+        !created.body.to_string().contains(&app.config().token),
+        "the token is echoed"
+    );
+    let app_integration = created.str("/id");
+    let test = op
+        .post_empty(&format!("/v1/integrations/{app_integration}/test"))
+        .await?;
+    assert_eq!(test.status, StatusCode::OK, "{:?}", test.body);
+    assert!(
+        test.body.to_string().contains("PATCH yes, filter yes"),
+        "{:?}",
+        test.body
+    );
+    let created = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "okta", "tenant_id": tenant,
+                "credentials": {"domain": okta_running.base_url(),
+                    "api_token": okta.config().api_token},
+                "config": {"ingest_system_log": true, "signins_schedule": NEVER,
+                    "system_log_lookback_hours": 100, "enable_response_actions": true}}),
+        )
+        .await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let okta_integration = created.str("/id");
+    sync(&op, &app_integration).await?;
+    sync(&op, &okta_integration).await?;
+    let app_users = accounts_of(&op, tenant, "scim_app", app.user_ids().len()).await?;
+    let okta_users = accounts_of(&op, tenant, "okta", okta.user_count()).await?;
+    let app_id = account_with(&app_users, &twin)?;
+    let okta_id = account_with(&okta_users, &person)?;
+    // Inactive app accounts arrive suspended.
+    let suspended = app_users
+        .iter()
+        .filter(|u| u["status"] == "suspended")
+        .count();
+    assert_eq!(suspended, 1, "one generated account in ten is inactive");
+
+    let identity = eventually(Duration::from_secs(30), || async {
+        let a = op.get(&format!("/v1/users/{okta_id}")).await?;
+        let b = op.get(&format!("/v1/users/{app_id}")).await?;
+        let (a, b) = (&a.body["identity_id"], &b.body["identity_id"]);
+        Ok((a.is_string() && a == b).then(|| a.as_str().unwrap_or_default().to_owned()))
+    })
+    .await?;
+    let person_view = op.get(&format!("/v1/identities/{identity}")).await?;
+    let mut providers: Vec<&str> = person_view.body["users"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|u| u["provider"].as_str()).collect())
+        .unwrap_or_default();
+    providers.sort_unstable();
+    assert_eq!(providers, ["okta", "scim_app"], "{:?}", person_view.body);
+
+    let policy = op
+        .post(
+            "/v1/policies",
+            &json!({"tenant_id": tenant, "name": "cut the person off everywhere",
+                "when": {"kinds": ["brute_force"], "providers": ["okta"]},
+                "then": ["disable_account"], "mode": "auto", "scope": "identity"}),
+        )
+        .await?;
+    assert_eq!(policy.status, StatusCode::CREATED, "{:?}", policy.body);
+    app.clear_calls();
+    // Twelve failed sign-ins in Okta's System Log, pulled.
+    let failures: Vec<Value> = (0..12)
+        .filter_map(|_| {
+            okta.make_event(
+                &person,
+                "user.session.start",
+                "FAILURE",
+                Some("INVALID_CREDENTIALS"),
+            )
+        })
+        .collect();
+    anyhow::ensure!(failures.len() == 12);
+    okta.append_events(failures);
+    sync(&op, &okta_integration).await?;
+
+    let detection = eventually(Duration::from_secs(60), || async {
+        let found = list(
+            &op,
+            &format!("/v1/detections?tenant_id={tenant}&kind=brute_force"),
+        )
+        .await?;
+        Ok(found.first().cloned())
+    })
+    .await?;
+    assert_eq!(detection["user_id"], okta_id.as_str(), "{detection}");
+    eventually(Duration::from_secs(60), || async {
+        let at_okta = okta.user_status(&person).as_deref() == Some("SUSPENDED");
+        let in_app = app.user(&twin).is_some_and(|u| u["active"] == false);
+        Ok((at_okta && in_app).then_some(()))
+    })
+    .await?;
+    for account in [&okta_id, &app_id] {
+        let actions = eventually(Duration::from_secs(60), || async {
+            let actions = list(
+                &op,
+                &format!("/v1/actions?tenant_id={tenant}&user_id={account}"),
+            )
+            .await?;
+            let done = actions
+                .iter()
+                .any(|a| a["action"] == "disable_account" && a["status"] == "succeeded");
+            Ok(done.then_some(actions))
+        })
+        .await?;
+        assert_eq!(actions.len(), 1, "{actions:?}");
+        assert_eq!(actions[0]["detection_id"], detection["id"], "{actions:?}");
+    }
+    // The app saw one write, to that person only: a PATCH of `active`.
+    let writes = app.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].method, "PATCH");
+    assert!(writes[0].path.ends_with(&twin), "{writes:?}");
+    let account = op.get(&format!("/v1/users/{app_id}")).await?;
+    assert_eq!(account.body["status"], "suspended", "{}", account.body);
+    Ok(())
+}
+
+#[tokio::test]
+async fn gatehouse_s_own_scim_server_as_the_downstream_app_of_another_tenant() -> anyhow::Result<()>
+{
+    let daemon = Gatehouse::builder()
+        .allow_custom_endpoints()
+        .start()
+        .await?;
+    let op = daemon.operator()?;
+    let (downstream, upstream) = ("ten_scim_down", "ten_scim_up");
+    create_tenant(&op, downstream).await?;
+    create_tenant(&op, upstream).await?;
+    let scim = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "scim", "tenant_id": downstream,
+                "credentials": {"oauth_client_id": "gatehouse-upstream",
+                    "oauth_client_secret": "upstream-client-secret-5d1e"}}),
+        )
+        .await?;
+    assert_eq!(scim.status, StatusCode::CREATED, "{:?}", scim.body);
+    let token = scim.str("/scim/token");
+    let base = format!("{}/v1/scim/v2", daemon.base_url);
+    // An IdP provisions three people into the downstream tenant.
+    let client = reqwest::Client::new();
+    let mut ids = Vec::new();
+    for name in ["ada", "grace", "linus"] {
+        let reply = client
+            .post(format!("{base}/Users"))
+            .bearer_auth(&token)
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("{name}@example.com"), "active": true,
+                    "emails": [{"value": format!("{name}@example.com"), "primary": true}]})
+                .to_string(),
+            )
+            .send()
+            .await?;
+        anyhow::ensure!(reply.status() == StatusCode::CREATED, "{}", reply.status());
+        let body: Value = reply.json().await?;
+        ids.push(body["id"].as_str().unwrap_or_default().to_owned());
+    }
+
+    let created = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "scim_app", "tenant_id": upstream,
+                // The upstream tenant authenticates as an OAuth client of the downstream one.
+                "credentials": {"base_url": base,
+                    "token_url": format!("{}/v1/scim/oauth/token", daemon.base_url),
+                    "client_id": "gatehouse-upstream",
+                    "client_secret": "upstream-client-secret-5d1e"},
+                "config": {"enable_response_actions": true}}),
+        )
+        .await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let integration = created.str("/id");
+    let test = op
+        .post_empty(&format!("/v1/integrations/{integration}/test"))
+        .await?;
+    assert_eq!(test.status, StatusCode::OK, "{:?}", test.body);
+    sync(&op, &integration).await?;
+    let accounts = accounts_of(&op, upstream, "scim_app", 3).await?;
+    let grace = account_with(&accounts, &ids[1])?;
+    let done = action(&op, upstream, &grace, "disable_account").await?;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let at_downstream: Value = client
+        .get(format!("{base}/Users/{}", ids[1]))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(at_downstream["active"], false, "{at_downstream}");
+    let done = action(&op, upstream, &grace, "enable_account").await?;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    let at_downstream: Value = client
+        .get(format!("{base}/Users/{}", ids[1]))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    assert_eq!(at_downstream["active"], true, "{at_downstream}");
+    Ok(())
+}
