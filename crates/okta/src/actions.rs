@@ -479,10 +479,10 @@ async fn is_member(
     group: &str,
 ) -> Result<bool, ConnectorError> {
     let url = connector.endpoint(&["api", "v1", "users", id, "groups"]);
-    let groups = connector
-        .get_all("user-groups", url, "listing the user's groups")
+    let matches = connector
+        .collect_all("user-groups", url, "listing the user's groups", |g| {
+            (g.get("id").and_then(Value::as_str) == Some(group)).then_some(())
+        })
         .await?;
-    Ok(groups
-        .iter()
-        .any(|g| g.get("id").and_then(Value::as_str) == Some(group)))
+    Ok(!matches.is_empty())
 }

@@ -61,14 +61,11 @@ async fn members_of(
     };
     let mut url = connector.endpoint(&["api", "v1", "groups", &id, "users"]);
     url.query_pairs_mut().append_pair("limit", MEMBER_PAGE_SIZE);
-    let users = connector
-        .get_all("group-members", url, "listing a group's members")
-        .await?;
-    Ok(users
-        .iter()
-        .filter_map(|u| u.get("id").and_then(Value::as_str))
-        .map(str::to_owned)
-        .collect())
+    connector
+        .collect_all("group-members", url, "listing a group's members", |user| {
+            user.get("id").and_then(Value::as_str).map(str::to_owned)
+        })
+        .await
 }
 
 /// An Okta group as a [`ProviderGroup`]. `updated_at` is the later of `lastUpdated` (profile)

@@ -9,7 +9,7 @@
 //! only honest answer is to refuse every later commit and let the supervisor restart the daemon,
 //! whose recovery then reads back exactly what is on disk.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -74,7 +74,13 @@ impl FatalSignal {
 /// would. Always present (a disarmed injector costs one atomic load per commit round) so that
 /// tests of the whole daemon can reach it through `AppOptions`; nothing but a test arms it.
 #[derive(Debug, Clone, Default)]
-pub struct FaultInjector(Arc<AtomicU32>);
+pub struct FaultInjector(Arc<Faults>);
+
+#[derive(Debug, Default)]
+struct Faults {
+    failures: AtomicU32,
+    stall_ms: AtomicU64,
+}
 
 impl FaultInjector {
     pub fn new() -> Self {
@@ -83,13 +89,26 @@ impl FaultInjector {
 
     /// The next `count` syncs (flush or fsync) fail.
     pub fn fail_next_syncs(&self, count: u32) {
-        self.0.store(count, Ordering::Release);
+        self.0.failures.store(count, Ordering::Release);
     }
 
-    /// Consumes one armed failure, if any, as the error the sync returns.
+    /// The next sync hangs for `stall` before it answers (a device or sled flush that stops
+    /// answering).
+    pub fn stall_next_sync(&self, stall: std::time::Duration) {
+        let ms = u64::try_from(stall.as_millis()).unwrap_or(u64::MAX);
+        self.0.stall_ms.store(ms, Ordering::Release);
+    }
+
+    /// Consumes one armed failure, if any, as the error the sync returns (after an armed
+    /// stall, if any).
     pub(crate) fn sync_fault(&self) -> std::io::Result<()> {
+        let stall = self.0.stall_ms.swap(0, Ordering::AcqRel);
+        if stall > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(stall));
+        }
         let armed = self
             .0
+            .failures
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1));
         match armed {
             Ok(_) => Err(std::io::Error::other(

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
@@ -50,10 +51,23 @@ struct Durability {
     faults: FaultInjector,
 }
 
+/// How long a writer waits for its round before it declares durability failed. A round is one
+/// flush and one `fdatasync`, normally milliseconds; one that takes this long means a device
+/// that stopped answering or a sled flush that hangs (seen once under heavy load, waiting
+/// forever on a log buffer), and a daemon that waits forever acknowledges nothing and never
+/// says why. Failing makes `/readyz` not ready and the daemon exit for its supervisor.
+pub(crate) const ROUND_DEADLINE: Duration = Duration::from_secs(60);
+
+/// How long shutdown waits for the committer's last round before leaving the thread behind.
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
 pub(crate) struct Committer {
     queue: RwLock<Option<Sender<Waiter>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    /// Says the thread is done (its sender is dropped when `run` returns).
+    finished: Mutex<Receiver<()>>,
     fatal: FatalSignal,
+    round_deadline: Duration,
     pub(crate) stats: Arc<CommitStats>,
 }
 
@@ -74,15 +88,28 @@ impl Committer {
             fatal: fatal.clone(),
             faults,
         };
+        let (finished_tx, finished) = mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("gatehouse-commit".into())
-            .spawn(move || run(&db, &mut durability, &receiver, &thread_stats))?;
+            .spawn(move || {
+                let _finished = finished_tx;
+                run(&db, &mut durability, &receiver, &thread_stats);
+            })?;
         Ok(Self {
             queue: RwLock::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
+            finished: Mutex::new(finished),
             fatal,
+            round_deadline: ROUND_DEADLINE,
             stats,
         })
+    }
+
+    /// The same committer with another round deadline (tests of a hanging round).
+    #[cfg(test)]
+    pub(crate) fn with_round_deadline(mut self, deadline: Duration) -> Self {
+        self.round_deadline = deadline;
+        self
     }
 
     /// Waits until everything this caller wrote before calling is durable.
@@ -96,7 +123,13 @@ impl Committer {
                 .send((waiter, true))
                 .map_err(|_| StoreError::Closed)?;
         }
-        done.await.map_err(|_| StoreError::Closed)?.map_err(failed)
+        match tokio::time::timeout(self.round_deadline, done).await {
+            Ok(answer) => answer.map_err(|_| StoreError::Closed)?.map_err(failed),
+            Err(_) => Err(failed(self.fatal.raise(format!(
+                "a commit round did not finish within {} s: the disk or sled's flush stopped answering",
+                self.round_deadline.as_secs()
+            )))),
+        }
     }
 
     /// Queues a waiter for the next round without waiting for it (the SCIM writer hands it to
@@ -133,10 +166,26 @@ impl Committer {
             queue.take();
         }
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
-        if let Some(thread) = thread {
-            if thread.join().is_err() {
-                tracing::error!("the commit thread panicked");
-            }
+        let Some(thread) = thread else {
+            return;
+        };
+        // A round that hangs must not hang shutdown with it: wait a while, then leave it.
+        let done = self
+            .finished
+            .lock()
+            .map(|finished| finished.recv_timeout(STOP_DEADLINE))
+            .map_or(false, |r| {
+                !matches!(r, Err(mpsc::RecvTimeoutError::Timeout))
+            });
+        if !done {
+            tracing::error!(
+                waited_s = STOP_DEADLINE.as_secs(),
+                "the commit thread's last round did not finish; leaving it behind"
+            );
+            return;
+        }
+        if thread.join().is_err() {
+            tracing::error!("the commit thread panicked");
         }
     }
 }
@@ -252,6 +301,37 @@ mod tests {
             Err(StoreError::Failed(_))
         ));
         assert!(committer.fatal.reason().is_some());
+    }
+
+    /// A round that stops answering fails its writers after the deadline instead of holding
+    /// them (and the daemon's acknowledgements) forever, and shutdown does not wait for it.
+    #[tokio::test]
+    async fn a_hanging_round_fails_its_writers_and_does_not_hang_shutdown() {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, committer, faults) = open_with_faults(dir.path());
+        let committer = committer.with_round_deadline(Duration::from_millis(300));
+        db.insert("before", "1").unwrap();
+        committer.commit().await.unwrap();
+
+        faults.stall_next_sync(Duration::from_secs(3));
+        db.insert("stuck", "2").unwrap();
+        let started = std::time::Instant::now();
+        let stuck = committer.commit().await.unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            matches!(&stuck, StoreError::Failed(reason) if reason.contains("did not finish")),
+            "{stuck}"
+        );
+        let later = committer.commit().await.unwrap_err();
+        assert!(matches!(later, StoreError::Failed(_)), "{later}");
+        assert!(committer.fatal.reason().is_some());
+        let stopping = std::time::Instant::now();
+        drop(committer);
+        assert!(stopping.elapsed() < STOP_DEADLINE + Duration::from_secs(2));
     }
 
     #[tokio::test]
