@@ -20,6 +20,7 @@ mod errors;
 mod factory;
 mod features;
 pub mod mapping;
+mod provision;
 mod users;
 
 pub use connector::ScimAppConnector;
@@ -112,25 +113,16 @@ pub struct ScimAppConfig {
     #[serde(flatten)]
     #[schema(inline)]
     pub pull: PullConfig,
-    /// Outbound provisioning of the tenant's IdP users into the app. Not available yet: only
-    /// `false` is accepted (docs/providers/scim-app.md says what it needs).
+    /// Outbound provisioning: the people the tenant's IdP integrations bring in are created,
+    /// updated and deactivated in the app (hourly, and after each requested sync), with their
+    /// Gatehouse identity id as `externalId`. Default false. Needs the app's `filter`.
     pub provision: Option<bool>,
     /// Users per `/Users` page (1–1000); default the app's `filter.maxResults`, else 100.
     #[schema(minimum = 1, maximum = 1000)]
     pub page_size: Option<u32>,
 }
 
-impl Fields for ScimAppConfig {
-    fn check(&self, _policy: EndpointPolicy) -> Result<(), FieldError> {
-        if self.provision == Some(true) {
-            return Err(FieldError::new(
-                "provision",
-                "outbound provisioning is not available yet; only false is accepted",
-            ));
-        }
-        Ok(())
-    }
-}
+impl Fields for ScimAppConfig {}
 
 /// The SCIM application integration type.
 pub static DESCRIPTOR: ProviderDescriptor = ProviderDescriptor {
@@ -196,12 +188,17 @@ mod tests {
     }
 
     #[test]
-    fn provisioning_is_refused_until_it_exists() {
+    fn provisioning_is_a_boolean_setting() {
         let policy = EndpointPolicy::default();
-        let on = object(json!({"provision": true}));
-        let err = validate_config(&DESCRIPTOR, &on, policy).unwrap_err();
+        for ok in [
+            json!({"provision": true}),
+            json!({"provision": false,
+            "enable_response_actions": true}),
+        ] {
+            assert!(validate_config(&DESCRIPTOR, &object(ok), policy).is_ok());
+        }
+        let err =
+            validate_config(&DESCRIPTOR, &object(json!({"provision": "yes"})), policy).unwrap_err();
         assert_eq!(err.field, "config.provision");
-        let off = object(json!({"provision": false, "enable_response_actions": true}));
-        assert!(validate_config(&DESCRIPTOR, &off, policy).is_ok());
     }
 }
