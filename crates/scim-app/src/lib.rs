@@ -2,7 +2,9 @@
 //! provider endpoint (RFC 7643/7644). Gatehouse pulls their `/Users` into the inventory (so an
 //! analyst sees which apps each person has an account in) and deactivates or reactivates
 //! accounts there (`active: false`/`true`), so a `scope: identity` response cuts access in the
-//! apps too, not only at the IdP whose SSO sessions the apps outlive.
+//! apps too, not only at the IdP whose SSO sessions the apps outlive. With `provision: true` it
+//! also creates, updates and deactivates in the app the people the tenant's IdPs bring in
+//! (`provision.rs`; the engine's provisioning job hands it the desired accounts).
 //!
 //! Apps implement different parts of SCIM, so the connector reads `/ServiceProviderConfig` and
 //! `/Schemas` and adapts: PUT of the whole resource where PATCH is missing (or answers 501),

@@ -148,7 +148,7 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     #[serde(default)]
     pub counts: SyncCounts,
-    /// Per job (`users`, `full_users`, `groups`, `signins`).
+    /// Per job (`users`, `full_users`, `groups`, `signins`, `maintenance`, `provision`).
     #[serde(default)]
     pub jobs: std::collections::BTreeMap<String, JobStatus>,
 }
