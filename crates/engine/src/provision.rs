@@ -229,3 +229,44 @@ pub fn desired(identity: &Identity, mut accounts: Vec<User>) -> Option<DesiredAc
         groups: None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn account(id: &str, status: &str, email: Option<&str>, given: Option<&str>) -> User {
+        serde_json::from_value(
+            json!({"id": id, "tenant_id": "ten_1", "integration_id": "int_1",
+            "provider": "okta", "external_id": id, "login": id, "status": status,
+            "email": email, "given_name": given, "synced_at": "2026-01-01T00:00:00Z"}),
+        )
+        .unwrap()
+    }
+
+    fn identity() -> Identity {
+        serde_json::from_value(json!({"id": "idn_01hzzzzzzzzzzzzzzzzzzzzzzz",
+            "tenant_id": "ten_1", "emails": [], "display_name": null, "accounts": [],
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_account_that_is_on_speaks_first_and_all_off_is_inactive() {
+        let off = account("usr_a", "suspended", Some("Old@Corp.example"), Some("Old"));
+        let on = account("usr_b", "active", Some("ada@corp.example"), None);
+        let desired = super::desired(&identity(), vec![off.clone(), on]).unwrap();
+        assert_eq!(desired.external_id, "idn_01hzzzzzzzzzzzzzzzzzzzzzzz");
+        assert_eq!(desired.user_name, "ada@corp.example");
+        assert_eq!(desired.emails, ["ada@corp.example", "Old@Corp.example"]);
+        assert_eq!(desired.given_name.as_deref(), Some("Old"));
+        assert!(desired.active);
+        let gone = account("usr_c", "deprovisioned", Some("x@corp.example"), None);
+        assert!(!super::desired(&identity(), vec![off, gone]).unwrap().active);
+        let no_mail = account("usr_d", "active", None, None);
+        assert!(super::desired(&identity(), vec![no_mail]).is_none());
+    }
+}
