@@ -272,3 +272,192 @@ async fn gatehouse_s_own_scim_server_as_the_downstream_app_of_another_tenant() -
     assert_eq!(at_downstream["active"], true, "{at_downstream}");
     Ok(())
 }
+
+/// The SCIM `/Users` of a tenant of ours, as its SCIM client sees them.
+async fn scim_users(base: &str, token: &str) -> anyhow::Result<Vec<Value>> {
+    let reply: Value = reqwest::Client::new()
+        .get(format!("{base}/Users?startIndex=1&count=1000"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(reply["Resources"].as_array().cloned().unwrap_or_default())
+}
+
+/// The integration's `provision` job once a run newer than `after` succeeded.
+async fn provision_job(
+    op: &gatehouse_testkit::Api,
+    id: &str,
+    after: &Value,
+) -> anyhow::Result<Value> {
+    eventually(Duration::from_secs(60), || async {
+        let reply = op.get(&format!("/v1/integrations/{id}")).await?;
+        let job = reply.body["sync"]["jobs"]["provision"].clone();
+        if let Some(error) = job["last_error"].as_str() {
+            anyhow::bail!("provisioning failed: {error}");
+        }
+        let done = job["last_success_at"].is_string() && job["last_success_at"] != *after;
+        Ok(done.then_some(job))
+    })
+    .await
+}
+
+#[tokio::test]
+async fn one_tenant_provisions_its_okta_people_into_another_tenant_s_scim_server(
+) -> anyhow::Result<()> {
+    let daemon = Gatehouse::builder()
+        .allow_custom_endpoints()
+        .start()
+        .await?;
+    let op = daemon.operator()?;
+    let (downstream, upstream) = ("ten_prov_down", "ten_prov_up");
+    create_tenant(&op, downstream).await?;
+    create_tenant(&op, upstream).await?;
+    let scim = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "scim", "tenant_id": downstream,
+                "credentials": {"oauth_client_id": "gatehouse-provisioner",
+                    "oauth_client_secret": "provisioner-client-secret-81c2"}}),
+        )
+        .await?;
+    assert_eq!(scim.status, StatusCode::CREATED, "{:?}", scim.body);
+    let token = scim.str("/scim/token");
+    let base = format!("{}/v1/scim/v2", daemon.base_url);
+
+    let okta = OktaSim::new(OktaConfig {
+        users: 12,
+        events: 0,
+        ..OktaConfig::default()
+    });
+    let okta_running = okta.spawn("127.0.0.1:0".parse()?)?;
+    let created = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "okta", "tenant_id": upstream,
+                "credentials": {"domain": okta_running.base_url(),
+                    "api_token": okta.config().api_token},
+                "config": {"ingest_system_log": false, "users_schedule": NEVER,
+                    "full_sync_schedule": NEVER}}),
+        )
+        .await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let okta_integration = created.str("/id");
+    sync(&op, &okta_integration).await?;
+    let okta_users = accounts_of(&op, upstream, "okta", okta.user_count()).await?;
+    // Who should be in the downstream app: every identity with an account that is on.
+    let on = |u: &Value| !matches!(u["status"].as_str(), Some("suspended" | "deprovisioned"));
+    let identity_of = |okta_id: &str| -> anyhow::Result<String> {
+        let user = okta_users
+            .iter()
+            .find(|u| u["external_id"] == okta_id)
+            .ok_or_else(|| anyhow::anyhow!("no account for {okta_id}"))?;
+        Ok(user["identity_id"].as_str().unwrap_or_default().to_owned())
+    };
+    let mut expected: Vec<String> = okta_users
+        .iter()
+        .filter(|u| on(u) && u["email"].is_string() && u["identity_id"].is_string())
+        .filter_map(|u| u["identity_id"].as_str().map(str::to_owned))
+        .collect();
+    expected.sort();
+    anyhow::ensure!(
+        expected.len() >= 3,
+        "too few active Okta people: {okta_users:?}"
+    );
+
+    let created = op
+        .post(
+            "/v1/integrations",
+            &json!({"type": "scim_app", "tenant_id": upstream,
+                "credentials": {"base_url": base,
+                    "token_url": format!("{}/v1/scim/oauth/token", daemon.base_url),
+                    "client_id": "gatehouse-provisioner",
+                    "client_secret": "provisioner-client-secret-81c2"},
+                "config": {"provision": true, "users_schedule": NEVER,
+                    "full_sync_schedule": NEVER}}),
+        )
+        .await?;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    let app = created.str("/id");
+    sync(&op, &app).await?;
+    let job = provision_job(&op, &app, &Value::Null).await?;
+    assert_eq!(
+        job["provisioned"]["created"].as_u64(),
+        Some(expected.len() as u64),
+        "{job}"
+    );
+    let at_downstream = scim_users(&base, &token).await?;
+    let mut provisioned: Vec<String> = at_downstream
+        .iter()
+        .filter_map(|u| u["externalId"].as_str().map(str::to_owned))
+        .collect();
+    provisioned.sort();
+    assert_eq!(provisioned, expected, "{at_downstream:?}");
+    for user in &at_downstream {
+        let source = okta_users
+            .iter()
+            .find(|u| u["identity_id"] == user["externalId"])
+            .ok_or_else(|| anyhow::anyhow!("{user} has no source"))?;
+        assert_eq!(user["userName"], source["email"], "{user}");
+        assert_eq!(user["active"], true, "{user}");
+    }
+
+    // Again: nothing to write.
+    sync(&op, &app).await?;
+    let job = provision_job(&op, &app, &job["last_success_at"]).await?;
+    for count in ["created", "updated", "deactivated", "failed"] {
+        assert_eq!(job["provisioned"][count], 0, "{job}");
+    }
+    // Everyone visited again, people whose accounts are all off (never created) too.
+    assert!(
+        job["provisioned"]["unchanged"].as_u64() >= Some(expected.len() as u64),
+        "{job}"
+    );
+    assert_eq!(job["records"], 0, "{job}");
+    assert_eq!(scim_users(&base, &token).await?, at_downstream);
+
+    // A person deprovisioned at Okta is deactivated downstream, not deleted.
+    let person = okta_users
+        .iter()
+        .filter(|u| on(u))
+        .filter_map(|u| u["external_id"].as_str())
+        .find(|id| *id != okta.admin_id())
+        .ok_or_else(|| anyhow::anyhow!("no active Okta person"))?
+        .to_owned();
+    let identity = identity_of(&person)?;
+    anyhow::ensure!(okta.set_user_status(&person, UserStatus::Deprovisioned));
+    let full = op
+        .post_empty(&format!(
+            "/v1/integrations/{okta_integration}/sync?full=true"
+        ))
+        .await?;
+    assert_eq!(full.status, StatusCode::ACCEPTED, "{:?}", full.body);
+    eventually(Duration::from_secs(60), || async {
+        let users = list(
+            &op,
+            &format!("/v1/users?tenant_id={upstream}&provider=okta&limit=1000"),
+        )
+        .await?;
+        Ok(users
+            .iter()
+            .any(|u| u["external_id"] == person.as_str() && u["status"] == "deprovisioned")
+            .then_some(()))
+    })
+    .await?;
+    let previous = op.get(&format!("/v1/integrations/{app}")).await?;
+    let previous = previous.body["sync"]["jobs"]["provision"]["last_success_at"].clone();
+    sync(&op, &app).await?;
+    let job = provision_job(&op, &app, &previous).await?;
+    assert_eq!(job["provisioned"]["deactivated"], 1, "{job}");
+    let at_downstream = scim_users(&base, &token).await?;
+    assert_eq!(at_downstream.len(), expected.len());
+    let gone = at_downstream
+        .iter()
+        .find(|u| u["externalId"] == identity.as_str())
+        .ok_or_else(|| anyhow::anyhow!("the deprovisioned person was deleted downstream"))?;
+    assert_eq!(gone["active"], false, "{gone}");
+    let still_active = at_downstream.iter().filter(|u| u["active"] == true).count();
+    assert_eq!(still_active, expected.len() - 1);
+    Ok(())
+}

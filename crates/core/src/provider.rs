@@ -5,7 +5,7 @@
 //! config, endpoint rules, rate-limit headers, push handshake and event mapping) and one
 //! `register` line in the daemon; no shared crate names a provider.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +19,8 @@ use crate::clock::Clock;
 use crate::ids::{IntegrationId, TenantId};
 use crate::model::ActionKind;
 use crate::records::{
-    ActionReport, ActionTarget, EventPage, Page, ProviderGroup, ProviderUser, PullMode,
-    PushOutcome, PushReply, PushRequest, PushScreen,
+    ActionReport, ActionTarget, DesiredAccount, EventPage, Page, ProviderGroup, ProviderUser,
+    ProvisionReport, PullMode, PushOutcome, PushReply, PushRequest, PushScreen,
 };
 
 /// Provider credentials held in memory: never printed, never serialized back out.
@@ -291,6 +291,32 @@ pub trait Connector: Send + Sync {
         _target: &ActionTarget,
     ) -> Result<ActionReport, ConnectorError> {
         Err(ConnectorError::Unsupported("response actions"))
+    }
+
+    /// Outbound provisioning, one batch of a pass: brings each desired account to its state at
+    /// the provider (creates it, updates what differs, deactivates it when `active` is false),
+    /// found by its `external_id`, else adopted by its `user_name` (a uniqueness conflict is
+    /// resolved by looking the account up, never by a second one). Idempotent: an account
+    /// already as desired is not written. Never deletes. A refusal about one account counts it
+    /// `failed` and goes on; an error ends the pass. `state` is what the previous call of the
+    /// pass (or the last pass) returned.
+    async fn provision(
+        &self,
+        _desired: &[DesiredAccount],
+        _state: Option<&str>,
+    ) -> Result<ProvisionReport, ConnectorError> {
+        Err(ConnectorError::Unsupported("outbound provisioning"))
+    }
+
+    /// Ends a complete provisioning pass: deactivates the accounts provisioning manages at the
+    /// provider (an `external_id` that is a Gatehouse identity id) whose id `keep` does not hold,
+    /// the people no IdP brings in any more. Counts only what it deactivated.
+    async fn provision_sweep(
+        &self,
+        _keep: &HashSet<String>,
+        _state: Option<&str>,
+    ) -> Result<ProvisionReport, ConnectorError> {
+        Err(ConnectorError::Unsupported("outbound provisioning"))
     }
 }
 

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::model::{EventCategory, EventSignal, Outcome, RawEvent, RiskLevel, UserStatus};
+use crate::model::{
+    EventCategory, EventSignal, Outcome, ProvisionCounts, RawEvent, RiskLevel, UserStatus,
+};
 
 /// The status flag of a [`ProviderUser`] that only says an account is gone (a Graph delta
 /// `@removed` entry carries nothing but the id): the inventory keeps what it knew of the account
@@ -307,4 +309,35 @@ pub struct AccountState {
     pub status: UserStatus,
     /// As [`ProviderUser::status_flags`].
     pub status_flags: Vec<String>,
+}
+
+/// One person as outbound provisioning wants them in a downstream app: built by the engine from
+/// a Gatehouse identity and its accounts at the tenant's IdPs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredAccount {
+    /// The Gatehouse identity id: the app's `externalId`, what provisioning finds the app's
+    /// account by on every later run.
+    pub external_id: String,
+    /// The person's primary e-mail (their login at the app).
+    pub user_name: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub display_name: Option<String>,
+    /// Addresses, `user_name` first, no duplicates (compared case-insensitively).
+    pub emails: Vec<String>,
+    /// False when every source account is suspended or deprovisioned.
+    pub active: bool,
+    /// Names of the person's groups at the IdPs; `None`: memberships are not provisioned.
+    pub groups: Option<Vec<String>>,
+}
+
+/// What one provisioning call did ([`crate::provider::Connector::provision`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProvisionReport {
+    pub counts: ProvisionCounts,
+    /// The connector's opaque state for its next call (passed back as `state`); `None` when it
+    /// keeps none.
+    pub state: Option<String>,
+    /// Why accounts counted as failed did (a few, for the run's log), without secrets.
+    pub errors: Vec<String>,
 }

@@ -172,7 +172,7 @@ impl Engine {
     /// Starts a pull of users, groups and sign-ins now, in the background.
     /// Queues the integration's pulls: the directory (`full`: every account, and those missing
     /// from it marked deprovisioned; otherwise what changed since the last pull), its groups and
-    /// its sign-ins.
+    /// its sign-ins, then its outbound provisioning when its config says `provision: true`.
     pub async fn sync_now(
         &self,
         tenant: &TenantId,
@@ -185,13 +185,18 @@ impl Engine {
         // In this order: sign-ins are matched to accounts, so the directory goes first.
         let runner = Arc::clone(&self.sync);
         let (t, i) = (tenant.clone(), id.clone());
+        // Provisioning last: it reads the inventory the pulls keep.
+        let provision = crate::provision::provisions(&integration).then_some(SyncJob::Provision);
         tokio::spawn(async move {
             let users = if full {
                 SyncJob::FullUsers
             } else {
                 SyncJob::Users
             };
-            for job in [users, SyncJob::Groups, SyncJob::Signins] {
+            for job in [users, SyncJob::Groups, SyncJob::Signins]
+                .into_iter()
+                .chain(provision)
+            {
                 if let Err(error) = runner.run(&t, &i, job).await {
                     tracing::warn!(integration_id = %i, ?job, %error, "requested pull failed");
                 }

@@ -25,6 +25,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod outputs;
 pub mod policies;
+pub mod provision;
 pub mod refresh;
 pub mod schedule;
 pub mod scim;

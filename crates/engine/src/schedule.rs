@@ -24,6 +24,8 @@ pub const DEFAULT_FULL_USERS: &str = "0 30 3 * * *";
 pub const DEFAULT_SIGNINS: &str = "0 * * * * *";
 /// Upkeep at the provider (renewing a subscription): hourly, off the hour the pulls run at.
 pub const DEFAULT_MAINTAIN: &str = "0 17 * * * *";
+/// Outbound provisioning (`provision: true`): hourly, after the hourly pulls.
+pub const DEFAULT_PROVISION: &str = "0 40 * * * *";
 
 /// Whether an integration registers something at its provider that needs upkeep: its config
 /// names the public URL the provider reaches the daemon at ([`crate::gateway`]'s push URL).
@@ -107,6 +109,9 @@ pub fn plan(integration: &Integration, signins_flag: Option<&str>) -> Vec<(SyncJ
             SyncJob::FullUsers,
             schedule("full_sync_schedule", DEFAULT_FULL_USERS),
         ));
+    }
+    if crate::provision::provisions(integration) {
+        jobs.push((SyncJob::Provision, normalize_cron(DEFAULT_PROVISION)));
     }
     if needs_maintenance(integration) {
         jobs.push((SyncJob::Maintain, normalize_cron(DEFAULT_MAINTAIN)));

@@ -12,7 +12,14 @@ use gatehouse_core::model::{ActionKind, ActionStatus};
 use gatehouse_core::provider::CallObserver;
 
 /// The pull jobs, as `SyncJob::name` spells them.
-pub const PULL_JOBS: [&str; 5] = ["users", "full_users", "groups", "signins", "maintenance"];
+pub const PULL_JOBS: [&str; 6] = [
+    "users",
+    "full_users",
+    "groups",
+    "signins",
+    "maintenance",
+    "provision",
+];
 pub const PULL_OUTCOMES: [&str; 2] = ["success", "failure"];
 pub const ACTION_KINDS: [&str; 4] = [
     "disable_account",

@@ -32,6 +32,9 @@ pub enum SyncJob {
     ///
     /// [`Connector::maintain`]: gatehouse_core::provider::Connector::maintain
     Maintain,
+    /// Outbound provisioning of the tenant's people into the app ([`crate::provision`]), for
+    /// integrations whose config says `provision: true`.
+    Provision,
 }
 
 impl SyncJob {
@@ -42,6 +45,7 @@ impl SyncJob {
             Self::Groups => "groups",
             Self::Signins => "signins",
             Self::Maintain => "maintenance",
+            Self::Provision => "provision",
         }
     }
 }
@@ -174,7 +178,7 @@ impl SyncRunner {
             SyncJob::Users | SyncJob::FullUsers | SyncJob::Groups => {
                 Some(self.directory_lane(id)?.lock_owned().await)
             }
-            SyncJob::Signins | SyncJob::Maintain => None,
+            SyncJob::Signins | SyncJob::Maintain | SyncJob::Provision => None,
         };
         let integration = self.gateway.integration(tenant, id).await?;
         if integration.status == IntegrationStatus::Disabled {
@@ -187,7 +191,13 @@ impl SyncRunner {
             SyncJob::Groups => capabilities.groups,
             SyncJob::Signins => capabilities.signins,
             SyncJob::Maintain => true,
+            SyncJob::Provision => crate::provision::provisions(&integration),
         };
+        if !supported && job == SyncJob::Provision {
+            return Ok(SyncOutcome::Skipped(
+                "outbound provisioning is off (config.provision)".into(),
+            ));
+        }
         if !supported {
             return Ok(SyncOutcome::Skipped(format!(
                 "{} integrations have no {} pull",
@@ -201,6 +211,7 @@ impl SyncRunner {
             s.jobs.entry(name.to_owned()).or_default().last_run_at = Some(started);
         })
         .await?;
+        let mut provisioned = None;
         let result = match job {
             SyncJob::Users => match self.pull_users(&integration, &*connector, false).await {
                 Err(EngineError::Provider(ConnectorError::SyncStateExpired(why))) => {
@@ -218,6 +229,13 @@ impl SyncRunner {
             SyncJob::Groups => self.pull_groups(&integration, &*connector).await,
             SyncJob::Signins => self.pull_signins(&integration, &*connector).await,
             SyncJob::Maintain => self.maintain(&integration, &*connector).await,
+            SyncJob::Provision => self
+                .provision(&integration, &*connector)
+                .await
+                .map(|counts| {
+                    provisioned = Some(counts);
+                    counts.writes()
+                }),
         };
         self.gateway.stats().pull(name, result.is_ok());
         match &result {
@@ -229,12 +247,15 @@ impl SyncRunner {
                     entry.last_success_at = Some(finished);
                     entry.last_error = None;
                     entry.records = records;
+                    if provisioned.is_some() {
+                        entry.provisioned = provisioned;
+                    }
                     match job {
                         // Set by the pull itself, and only when it read every account.
                         SyncJob::Users | SyncJob::FullUsers => {}
                         SyncJob::Groups => s.counts.groups = records,
                         SyncJob::Signins => s.counts.signins += records,
-                        SyncJob::Maintain => {}
+                        SyncJob::Maintain | SyncJob::Provision => {}
                     }
                 })
                 .await?;
@@ -452,6 +473,32 @@ impl SyncRunner {
                 .await?;
         }
         Ok(u64::from(changed))
+    }
+
+    /// One provisioning pass, with the connector's state from the last one.
+    async fn provision(
+        &self,
+        integration: &Integration,
+        connector: &dyn gatehouse_core::provider::Connector,
+    ) -> Result<gatehouse_core::model::ProvisionCounts, EngineError> {
+        let state = self.cursor(integration, crate::provision::STATE).await?;
+        let (counts, next) =
+            crate::provision::run(self.store(), integration, connector, state.clone()).await?;
+        if next != state {
+            self.set_cursor(
+                integration,
+                crate::provision::STATE,
+                next.unwrap_or_default(),
+            )
+            .await?;
+        }
+        tracing::info!(
+            tenant_id = %integration.tenant_id, integration_id = %integration.id,
+            created = counts.created, updated = counts.updated,
+            deactivated = counts.deactivated, unchanged = counts.unchanged,
+            failed = counts.failed, "provisioning pass finished"
+        );
+        Ok(counts)
     }
 
     async fn pull_groups(

@@ -28,7 +28,7 @@ use crate::features::Features;
 use crate::mapping::is_active;
 use crate::users::list_of;
 
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub(crate) const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 pub(crate) async fn act(
     connector: &ScimAppConnector,
@@ -97,7 +97,7 @@ enum Written {
     Stale,
 }
 
-async fn write(
+pub(crate) async fn write(
     connector: &ScimAppConnector,
     method: Method,
     id: &str,
@@ -175,7 +175,10 @@ async fn set_active(
     }
 }
 
-async fn read_by_id(connector: &ScimAppConnector, id: &str) -> Result<Value, ConnectorError> {
+pub(crate) async fn read_by_id(
+    connector: &ScimAppConnector,
+    id: &str,
+) -> Result<Value, ConnectorError> {
     let url = connector.url(&["Users", id]);
     connector.get_json("users", &url, "reading the user").await
 }

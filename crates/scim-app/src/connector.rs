@@ -2,6 +2,7 @@
 //! the shared HTTP client, what the app supports (discovered once, then kept), and the helpers
 //! every call uses (headers, JSON answers, error mapping).
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,9 @@ use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{
     Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError,
 };
-use gatehouse_core::records::{ActionReport, ActionTarget, Page, ProviderUser, PullMode};
+use gatehouse_core::records::{
+    ActionReport, ActionTarget, DesiredAccount, Page, ProviderUser, ProvisionReport, PullMode,
+};
 use gatehouse_core::validate::{self, EndpointPolicy};
 use gatehouse_core::Clock;
 use http::Method;
@@ -303,5 +306,21 @@ impl Connector for ScimAppConnector {
         target: &ActionTarget,
     ) -> Result<ActionReport, ConnectorError> {
         crate::actions::act(self, action, target).await
+    }
+
+    async fn provision(
+        &self,
+        desired: &[DesiredAccount],
+        state: Option<&str>,
+    ) -> Result<ProvisionReport, ConnectorError> {
+        crate::provision::provision(self, desired, state).await
+    }
+
+    async fn provision_sweep(
+        &self,
+        keep: &HashSet<String>,
+        state: Option<&str>,
+    ) -> Result<ProvisionReport, ConnectorError> {
+        crate::provision::sweep(self, keep, state).await
     }
 }

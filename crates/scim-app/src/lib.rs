@@ -2,7 +2,9 @@
 //! provider endpoint (RFC 7643/7644). Gatehouse pulls their `/Users` into the inventory (so an
 //! analyst sees which apps each person has an account in) and deactivates or reactivates
 //! accounts there (`active: false`/`true`), so a `scope: identity` response cuts access in the
-//! apps too, not only at the IdP whose SSO sessions the apps outlive.
+//! apps too, not only at the IdP whose SSO sessions the apps outlive. With `provision: true` it
+//! also creates, updates and deactivates in the app the people the tenant's IdPs bring in
+//! (`provision.rs`; the engine's provisioning job hands it the desired accounts).
 //!
 //! Apps implement different parts of SCIM, so the connector reads `/ServiceProviderConfig` and
 //! `/Schemas` and adapts: PUT of the whole resource where PATCH is missing (or answers 501),
@@ -20,6 +22,7 @@ mod errors;
 mod factory;
 mod features;
 pub mod mapping;
+mod provision;
 mod users;
 
 pub use connector::ScimAppConnector;
@@ -112,25 +115,16 @@ pub struct ScimAppConfig {
     #[serde(flatten)]
     #[schema(inline)]
     pub pull: PullConfig,
-    /// Outbound provisioning of the tenant's IdP users into the app. Not available yet: only
-    /// `false` is accepted (docs/providers/scim-app.md says what it needs).
+    /// Outbound provisioning: the people the tenant's IdP integrations bring in are created,
+    /// updated and deactivated in the app (hourly, and after each requested sync), with their
+    /// Gatehouse identity id as `externalId`. Default false. Needs the app's `filter`.
     pub provision: Option<bool>,
     /// Users per `/Users` page (1–1000); default the app's `filter.maxResults`, else 100.
     #[schema(minimum = 1, maximum = 1000)]
     pub page_size: Option<u32>,
 }
 
-impl Fields for ScimAppConfig {
-    fn check(&self, _policy: EndpointPolicy) -> Result<(), FieldError> {
-        if self.provision == Some(true) {
-            return Err(FieldError::new(
-                "provision",
-                "outbound provisioning is not available yet; only false is accepted",
-            ));
-        }
-        Ok(())
-    }
-}
+impl Fields for ScimAppConfig {}
 
 /// The SCIM application integration type.
 pub static DESCRIPTOR: ProviderDescriptor = ProviderDescriptor {
@@ -196,12 +190,17 @@ mod tests {
     }
 
     #[test]
-    fn provisioning_is_refused_until_it_exists() {
+    fn provisioning_is_a_boolean_setting() {
         let policy = EndpointPolicy::default();
-        let on = object(json!({"provision": true}));
-        let err = validate_config(&DESCRIPTOR, &on, policy).unwrap_err();
+        for ok in [
+            json!({"provision": true}),
+            json!({"provision": false,
+            "enable_response_actions": true}),
+        ] {
+            assert!(validate_config(&DESCRIPTOR, &object(ok), policy).is_ok());
+        }
+        let err =
+            validate_config(&DESCRIPTOR, &object(json!({"provision": "yes"})), policy).unwrap_err();
         assert_eq!(err.field, "config.provision");
-        let off = object(json!({"provision": false, "enable_response_actions": true}));
-        assert!(validate_config(&DESCRIPTOR, &off, policy).is_ok());
     }
 }

@@ -148,7 +148,7 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     #[serde(default)]
     pub counts: SyncCounts,
-    /// Per job (`users`, `full_users`, `groups`, `signins`).
+    /// Per job (`users`, `full_users`, `groups`, `signins`, `maintenance`, `provision`).
     #[serde(default)]
     pub jobs: std::collections::BTreeMap<String, JobStatus>,
 }
@@ -159,8 +159,41 @@ pub struct JobStatus {
     pub last_run_at: Option<DateTime<Utc>>,
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
-    /// Records the last successful run stored.
+    /// Records the last successful run stored (a provisioning run: the accounts it wrote).
     pub records: u64,
+    /// What the last successful outbound provisioning run did (the `provision` job only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<ProvisionCounts>,
+}
+
+/// What outbound provisioning did to a downstream app's accounts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProvisionCounts {
+    pub created: u64,
+    /// Changed (names, e-mails, userName, externalId, reactivated), not deactivated.
+    pub updated: u64,
+    /// Set `active: false`: every source account suspended, or the person gone from the IdPs.
+    pub deactivated: u64,
+    /// Already as wanted: nothing written.
+    pub unchanged: u64,
+    /// Refused by the app (a 4xx other than a resolvable conflict); the run went on.
+    pub failed: u64,
+}
+
+impl ProvisionCounts {
+    /// Adds another batch's counts.
+    pub fn add(&mut self, other: &Self) {
+        self.created += other.created;
+        self.updated += other.updated;
+        self.deactivated += other.deactivated;
+        self.unchanged += other.unchanged;
+        self.failed += other.failed;
+    }
+
+    /// Accounts written at the app.
+    pub fn writes(&self) -> u64 {
+        self.created + self.updated + self.deactivated
+    }
 }
 
 impl SyncStatus {

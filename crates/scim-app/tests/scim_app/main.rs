@@ -4,4 +4,5 @@
 
 mod conformance;
 mod peer;
+mod provision;
 mod sim;

@@ -3,6 +3,9 @@
 //! endpoint, pulls them all, deactivates and reactivates one, each checked by reading the
 //! peer's resource, and checks `/test` reads what the peer announces.
 //!
+//! A second test provisions 300 people into a fresh peer and checks each change by reading
+//! the peer's resources.
+//!
 //! The peer needs Python 3 and network access to PyPI the first time (a virtualenv under the
 //! target directory). Where it cannot be installed the test says so and passes only when
 //! `GATEHOUSE_SCIM_PEER=optional` (the default is to fail: a missing peer is not a pass).
@@ -244,4 +247,119 @@ async fn against_scim2_server_pull_10k_deactivate_and_reactivate() {
         peer_user(&peer.base, &seventh.external_id).await["active"],
         false
     );
+}
+
+/// Every user the peer holds, by `externalId`.
+async fn peer_users_by_external_id(base: &str) -> std::collections::HashMap<String, Value> {
+    let mut users = std::collections::HashMap::new();
+    let mut start = 1;
+    loop {
+        let page: Value = reqwest::Client::new()
+            .get(format!("{base}/Users?startIndex={start}&count=100"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = page["Resources"].as_array().cloned().unwrap_or_default();
+        if items.is_empty() {
+            return users;
+        }
+        start += items.len();
+        for user in items {
+            if let Some(external) = user["externalId"].as_str() {
+                users.insert(external.to_owned(), user.clone());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn against_scim2_server_provision_300_then_a_change_and_a_deactivation() {
+    let Some(peer) = start_peer().await else {
+        let optional = std::env::var("GATEHOUSE_SCIM_PEER").as_deref() == Ok("optional");
+        assert!(optional, "scim2-server could not be installed or started");
+        eprintln!("skipped: scim2-server is not available (GATEHOUSE_SCIM_PEER=optional)");
+        return;
+    };
+    let connector = connector(&peer.base);
+    let mut people: Vec<_> = (0..300).map(crate::provision::person).collect();
+    // One person the peer already has, without an externalId: adopted, not doubled.
+    let had = reqwest::Client::new()
+        .post(format!("{}/Users", peer.base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": people[5].user_name, "active": true})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(had.status().is_success(), "{}", had.status());
+    let started = Instant::now();
+    let report = connector.provision(&people, None).await.unwrap();
+    eprintln!("provisioned 300 in {:?}", started.elapsed());
+    assert_eq!(
+        (report.counts.created, report.counts.updated),
+        (299, 1),
+        "{report:?}"
+    );
+    let at_peer = peer_users_by_external_id(&peer.base).await;
+    assert_eq!(at_peer.len(), 300);
+    for person in &people {
+        let user = &at_peer[&person.external_id];
+        assert_eq!(user["userName"], person.user_name.as_str(), "{user}");
+        assert_eq!(
+            user["name"]["familyName"],
+            person.family_name.as_deref().unwrap()
+        );
+        assert_eq!(
+            user["emails"][0]["value"],
+            person.user_name.as_str(),
+            "{user}"
+        );
+        assert_eq!(user["active"], true, "{user}");
+    }
+
+    // The same people: nothing written.
+    let again = connector.provision(&people, None).await.unwrap();
+    assert_eq!(again.counts.unchanged, 300, "{again:?}");
+
+    // One renamed, one with every account suspended, one gone from every IdP.
+    people[11].family_name = Some("Renamed".into());
+    people[12].active = false;
+    let report = connector.provision(&people, None).await.unwrap();
+    assert_eq!(
+        (
+            report.counts.updated,
+            report.counts.deactivated,
+            report.counts.unchanged
+        ),
+        (1, 1, 298),
+        "{report:?}"
+    );
+    let keep: std::collections::HashSet<String> = people
+        .iter()
+        .filter(|p| p.external_id != people[13].external_id)
+        .map(|p| p.external_id.clone())
+        .collect();
+    let swept = connector.provision_sweep(&keep, None).await.unwrap();
+    assert_eq!(swept.counts.deactivated, 1, "{swept:?}");
+    let at_peer = peer_users_by_external_id(&peer.base).await;
+    assert_eq!(at_peer.len(), 300, "nothing is deleted");
+    assert_eq!(
+        at_peer[&people[11].external_id]["name"]["familyName"],
+        "Renamed"
+    );
+    assert_eq!(at_peer[&people[11].external_id]["active"], true);
+    assert_eq!(at_peer[&people[12].external_id]["active"], false);
+    assert_eq!(at_peer[&people[13].external_id]["active"], false);
+    let active = at_peer.values().filter(|u| u["active"] == true).count();
+    assert_eq!(active, 298);
+    let report = connector.provision(&people[..12], None).await.unwrap();
+    assert_eq!(report.counts.unchanged, 12, "{report:?}");
 }

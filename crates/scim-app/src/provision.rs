@@ -1,0 +1,498 @@
+//! Outbound provisioning (`provision: true`): the tenant's people, as its IdPs bring them in,
+//! created, updated and deactivated in the app.
+//!
+//! Each desired account is found by `filter=externalId eq "<identity id>"`, else by
+//! `filter=userName eq "…"` (an account the app already had: adopted, its `externalId` set),
+//! else created with `POST /Users`; a 409 `uniqueness` to the POST (created meanwhile, or
+//! under another spelling) is looked up by `userName` and adopted. What differs from the
+//! desired state is then written, and nothing else:
+//!
+//! | app supports | call |
+//! |---|---|
+//! | PATCH | `PATCH /Users/{id}` with one `replace` per changed attribute (`userName`, `externalId`, `name.givenName`, `name.familyName`, `displayName`, `emails`, `active`) |
+//! | no PATCH | `PUT /Users/{id}` with the resource just read, the changed attributes set and `meta` left out |
+//!
+//! With ETags a write carries `If-Match`; a 412 reads the user again and tries once more. An
+//! account already as desired is not written, so a second run with the same people writes
+//! nothing. Someone whose accounts are all suspended is deactivated (`active: false`), and
+//! never created only to be deactivated. A pass ends with a sweep over the app's `/Users`: an
+//! account whose `externalId` is a Gatehouse identity id that the pass did not bring is
+//! deactivated, never deleted. 429s wait as the app's `Retry-After` says (the shared client).
+//!
+//! Lookups need the app's `filter`; an app without it is refused with a clear error.
+
+use std::collections::HashSet;
+
+use gatehouse_core::model::ProvisionCounts;
+use gatehouse_core::provider::ConnectorError;
+use gatehouse_core::records::{DesiredAccount, ProvisionReport};
+use gatehouse_core::IdentityId;
+use http::{Method, StatusCode};
+use serde_json::{json, Map, Value};
+
+use crate::actions::{read_by_id, write, PATCH_OP};
+use crate::connector::ScimAppConnector;
+use crate::errors::error_from_response;
+use crate::features::Features;
+use crate::mapping::is_active;
+use crate::users::{list_of, DEFAULT_PAGE};
+
+/// The core User schema's URN.
+const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// Failure messages a report keeps.
+const MAX_ERRORS: usize = 10;
+
+/// What happened to one account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Created,
+    Updated,
+    Deactivated,
+    Unchanged,
+}
+
+fn count(counts: &mut ProvisionCounts, outcome: Outcome) {
+    match outcome {
+        Outcome::Created => counts.created += 1,
+        Outcome::Updated => counts.updated += 1,
+        Outcome::Deactivated => counts.deactivated += 1,
+        Outcome::Unchanged => counts.unchanged += 1,
+    }
+}
+
+/// Errors that end the pass (the app or its credentials, not one account).
+fn ends_the_pass(error: &ConnectorError) -> bool {
+    !matches!(
+        error,
+        ConnectorError::Protocol(_) | ConnectorError::NotFound(_)
+    )
+}
+
+/// Whether `external_id` is one provisioning manages (a Gatehouse identity id).
+fn is_managed(external_id: &str) -> bool {
+    external_id.starts_with(IdentityId::PREFIX) && IdentityId::parse(external_id).is_some()
+}
+
+pub(crate) async fn provision(
+    connector: &ScimAppConnector,
+    desired: &[DesiredAccount],
+    state: Option<&str>,
+) -> Result<ProvisionReport, ConnectorError> {
+    let features = usable_features(connector).await?;
+    let mut report = ProvisionReport {
+        state: state.map(str::to_owned),
+        ..ProvisionReport::default()
+    };
+    for account in desired {
+        match provision_one(connector, &features, account).await {
+            Ok(outcome) => count(&mut report.counts, outcome),
+            Err(error) if ends_the_pass(&error) => return Err(error),
+            Err(error) => {
+                tracing::warn!(external_id = %account.external_id, %error, "provisioning an account failed");
+                report.counts.failed += 1;
+                if report.errors.len() < MAX_ERRORS {
+                    report
+                        .errors
+                        .push(format!("{}: {error}", account.external_id));
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn usable_features(connector: &ScimAppConnector) -> Result<Features, ConnectorError> {
+    let features = connector.features().await?;
+    if !features.filter {
+        return Err(ConnectorError::Unsupported(
+            "provisioning into an app that does not filter /Users (accounts are found by \
+             externalId and userName)",
+        ));
+    }
+    Ok(features)
+}
+
+async fn provision_one(
+    connector: &ScimAppConnector,
+    features: &Features,
+    account: &DesiredAccount,
+) -> Result<Outcome, ConnectorError> {
+    let mut user = match find(connector, "externalId", &account.external_id).await? {
+        Some(user) => user,
+        None => match adoptable(connector, account).await? {
+            Some(user) => user,
+            // Someone all of whose accounts are off is not created only to be deactivated.
+            None if !account.active => return Ok(Outcome::Unchanged),
+            None => match create(connector, account).await? {
+                true => return Ok(Outcome::Created),
+                false => adoptable(connector, account).await?.ok_or_else(|| {
+                    ConnectorError::Protocol(
+                        "the app answered 409 to the create, but no user has that userName".into(),
+                    )
+                })?,
+            },
+        },
+    };
+    let mut retried = false;
+    loop {
+        let changes = differences(&user, account);
+        if changes.is_empty() {
+            return Ok(Outcome::Unchanged);
+        }
+        let outcome = if is_active(&user) && !account.active {
+            Outcome::Deactivated
+        } else {
+            Outcome::Updated
+        };
+        let id = user
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ConnectorError::Protocol("the app's user has no id".into()))?
+            .to_owned();
+        if apply(connector, features, &id, &user, &changes).await? {
+            return Ok(outcome);
+        }
+        if retried {
+            return Err(ConnectorError::Unavailable(
+                "the user kept changing at the app (412 twice); try again".into(),
+            ));
+        }
+        retried = true;
+        user = read_by_id(connector, &id).await?;
+    }
+}
+
+/// The account found by `userName`, when provisioning may take it over: not one that belongs
+/// to another Gatehouse identity.
+async fn adoptable(
+    connector: &ScimAppConnector,
+    account: &DesiredAccount,
+) -> Result<Option<Value>, ConnectorError> {
+    let Some(user) = find(connector, "userName", &account.user_name).await? else {
+        return Ok(None);
+    };
+    match user.get("externalId").and_then(Value::as_str) {
+        Some(other) if other != account.external_id && is_managed(other) => {
+            Err(ConnectorError::Protocol(format!(
+                "the app's user with that userName is provisioned for {other}"
+            )))
+        }
+        _ => Ok(Some(user)),
+    }
+}
+
+/// The one user whose `attribute` equals `value` (`userName` case-insensitively, as RFC 7643
+/// makes it; `externalId` exactly). An app that ignored the filter would answer with
+/// everyone, so only a real match counts.
+async fn find(
+    connector: &ScimAppConnector,
+    attribute: &str,
+    value: &str,
+) -> Result<Option<Value>, ConnectorError> {
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    let mut url = connector.url(&["Users"]);
+    url.query_pairs_mut()
+        .append_pair("filter", &format!("{attribute} eq \"{escaped}\""));
+    let what = "looking the user up";
+    let (found, _) = list_of(connector.get_json("users", &url, what).await?, what)?;
+    let mut matching = found.into_iter().filter(|u| {
+        u.get(attribute).and_then(Value::as_str).is_some_and(|v| {
+            if attribute == "userName" {
+                v.eq_ignore_ascii_case(value)
+            } else {
+                v == value
+            }
+        })
+    });
+    match (matching.next(), matching.next()) {
+        (first, None) => Ok(first),
+        (_, Some(_)) => Err(ConnectorError::Protocol(format!(
+            "{what}: more than one user has that {attribute}"
+        ))),
+    }
+}
+
+fn name_of(account: &DesiredAccount) -> Value {
+    let mut name = Map::new();
+    if let Some(given) = &account.given_name {
+        name.insert("givenName".into(), Value::from(given.as_str()));
+    }
+    if let Some(family) = &account.family_name {
+        name.insert("familyName".into(), Value::from(family.as_str()));
+    }
+    Value::Object(name)
+}
+
+fn emails_of(account: &DesiredAccount) -> Value {
+    Value::Array(
+        account
+            .emails
+            .iter()
+            .enumerate()
+            .map(|(i, address)| json!({"value": address, "type": "work", "primary": i == 0}))
+            .collect(),
+    )
+}
+
+/// `POST /Users`; false on a 409 (the userName is taken).
+async fn create(
+    connector: &ScimAppConnector,
+    account: &DesiredAccount,
+) -> Result<bool, ConnectorError> {
+    let mut body = json!({
+        "schemas": [USER_SCHEMA],
+        "externalId": account.external_id,
+        "userName": account.user_name,
+        "emails": emails_of(account),
+        "active": account.active,
+    });
+    let name = name_of(account);
+    if name.as_object().is_some_and(|n| !n.is_empty()) {
+        body["name"] = name;
+    }
+    if let Some(display) = &account.display_name {
+        body["displayName"] = Value::from(display.as_str());
+    }
+    let url = connector.url(&["Users"]);
+    let fetched = connector
+        .send("user-writes", Method::POST, &url, Some(&body), None)
+        .await?;
+    match fetched.status {
+        s if s.is_success() => Ok(true),
+        StatusCode::CONFLICT => Ok(false),
+        s => Err(error_from_response(s, &fetched.body, "creating the user")),
+    }
+}
+
+fn text<'a>(user: &'a Value, pointer: &str) -> Option<&'a str> {
+    user.pointer(pointer).and_then(Value::as_str)
+}
+
+/// The app's addresses, lower-cased, primary first.
+fn addresses(user: &Value) -> Vec<String> {
+    let mut entries: Vec<(bool, String)> = user
+        .get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let value = e.get("value").and_then(Value::as_str)?;
+            let primary = e.get("primary").and_then(Value::as_bool) == Some(true);
+            Some((!primary, value.trim().to_lowercase()))
+        })
+        .collect();
+    // Stable: the primary first, the others as the app lists them.
+    entries.sort_by_key(|(not_primary, _)| *not_primary);
+    entries.into_iter().map(|(_, v)| v).collect()
+}
+
+/// The attributes (SCIM paths) whose value at the app is not the desired one, with the
+/// desired value.
+fn differences(user: &Value, account: &DesiredAccount) -> Vec<(&'static str, Value)> {
+    let mut changes = Vec::new();
+    if text(user, "/externalId") != Some(account.external_id.as_str()) {
+        changes.push(("externalId", Value::from(account.external_id.as_str())));
+    }
+    if !text(user, "/userName").is_some_and(|n| n.eq_ignore_ascii_case(&account.user_name)) {
+        changes.push(("userName", Value::from(account.user_name.as_str())));
+    }
+    let wanted = [
+        ("name.givenName", "/name/givenName", &account.given_name),
+        ("name.familyName", "/name/familyName", &account.family_name),
+        ("displayName", "/displayName", &account.display_name),
+    ];
+    for (path, pointer, value) in wanted {
+        if let Some(value) = value {
+            if text(user, pointer) != Some(value.as_str()) {
+                changes.push((path, Value::from(value.as_str())));
+            }
+        }
+    }
+    let desired: Vec<String> = account.emails.iter().map(|e| e.to_lowercase()).collect();
+    if !desired.is_empty() && addresses(user) != desired {
+        changes.push(("emails", emails_of(account)));
+    }
+    if is_active(user) != account.active {
+        changes.push(("active", Value::Bool(account.active)));
+    }
+    changes
+}
+
+/// Writes the changes; false on a 412 (the user changed since it was read).
+async fn apply(
+    connector: &ScimAppConnector,
+    features: &Features,
+    id: &str,
+    user: &Value,
+    changes: &[(&'static str, Value)],
+) -> Result<bool, ConnectorError> {
+    let version = features.etag.then(|| text(user, "/meta/version")).flatten();
+    if connector.use_patch(features) {
+        let operations: Vec<Value> = changes
+            .iter()
+            .map(|(path, value)| json!({"op": "replace", "path": path, "value": value}))
+            .collect();
+        let body = json!({"schemas": [PATCH_OP], "Operations": operations});
+        match write(
+            connector,
+            Method::PATCH,
+            id,
+            &body,
+            version,
+            "updating the user",
+        )
+        .await?
+        {
+            Ok(()) => return Ok(true),
+            Err(StatusCode::PRECONDITION_FAILED) => return Ok(false),
+            Err(status) => {
+                tracing::info!(
+                    status = status.as_u16(),
+                    "the app refused PATCH; replacing users with PUT"
+                );
+                connector
+                    .patch_refused
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+    let mut body = user.clone();
+    if let Some(map) = body.as_object_mut() {
+        map.remove("meta");
+        for (path, value) in changes {
+            match path.split_once('.') {
+                Some((parent, child)) => {
+                    let entry = map
+                        .entry(parent.to_owned())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if !entry.is_object() {
+                        *entry = Value::Object(Map::new());
+                    }
+                    if let Some(inner) = entry.as_object_mut() {
+                        inner.insert(child.to_owned(), value.clone());
+                    }
+                }
+                None => {
+                    map.insert((*path).to_owned(), value.clone());
+                }
+            }
+        }
+    }
+    match write(
+        connector,
+        Method::PUT,
+        id,
+        &body,
+        version,
+        "replacing the user",
+    )
+    .await?
+    {
+        Ok(()) => Ok(true),
+        Err(StatusCode::PRECONDITION_FAILED) => Ok(false),
+        Err(status) => Err(error_from_response(status, b"", "replacing the user")),
+    }
+}
+
+/// Deactivates the app's managed accounts that `keep` does not hold, page by page over `/Users`.
+pub(crate) async fn sweep(
+    connector: &ScimAppConnector,
+    keep: &HashSet<String>,
+    state: Option<&str>,
+) -> Result<ProvisionReport, ConnectorError> {
+    let features = usable_features(connector).await?;
+    let count = connector
+        .settings
+        .page_size
+        .or(features.max_results)
+        .unwrap_or(DEFAULT_PAGE)
+        .clamp(1, 1000);
+    let mut report = ProvisionReport {
+        state: state.map(str::to_owned),
+        ..ProvisionReport::default()
+    };
+    let mut start = 1usize;
+    loop {
+        let mut url = connector.url(&["Users"]);
+        url.query_pairs_mut()
+            .append_pair("startIndex", &start.to_string())
+            .append_pair("count", &count.to_string());
+        let what = "listing users";
+        let (users, total) = list_of(connector.get_json("users", &url, what).await?, what)?;
+        let returned = users.len();
+        for user in users {
+            let Some(external) = text(&user, "/externalId") else {
+                continue;
+            };
+            if !is_managed(external) || keep.contains(external) || !is_active(&user) {
+                continue;
+            }
+            let Some(id) = text(&user, "/id").map(str::to_owned) else {
+                continue;
+            };
+            let changes = [("active", Value::Bool(false))];
+            let mut done = apply(connector, &features, &id, &user, &changes).await?;
+            if !done {
+                let fresh = read_by_id(connector, &id).await?;
+                done = !is_active(&fresh)
+                    || apply(connector, &features, &id, &fresh, &changes).await?;
+            }
+            if done {
+                report.counts.deactivated += 1;
+            } else {
+                report.counts.failed += 1;
+            }
+        }
+        start += returned;
+        if returned == 0 || total.is_some_and(|t| start > t) {
+            return Ok(report);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn account() -> DesiredAccount {
+        DesiredAccount {
+            external_id: "idn_01hzzzzzzzzzzzzzzzzzzzzzzz".into(),
+            user_name: "Ada@Example.com".into(),
+            given_name: Some("Ada".into()),
+            family_name: Some("Lovelace".into()),
+            display_name: Some("Ada Lovelace".into()),
+            emails: vec!["Ada@Example.com".into(), "ada@home.example".into()],
+            active: true,
+            groups: None,
+        }
+    }
+
+    #[test]
+    fn only_what_differs_is_written() {
+        let account = account();
+        let same = json!({"id": "1", "externalId": account.external_id,
+            "userName": "ada@example.com", "displayName": "Ada Lovelace",
+            "name": {"givenName": "Ada", "familyName": "Lovelace", "formatted": "x"},
+            "emails": [{"value": "ada@home.example"},
+                {"value": "ada@example.com", "primary": true}],
+            "active": true, "title": "kept"});
+        assert!(differences(&same, &account).is_empty());
+        let mut renamed = same.clone();
+        renamed["name"]["familyName"] = json!("Byron");
+        renamed["active"] = json!("False");
+        let changes = differences(&renamed, &account);
+        let paths: Vec<&str> = changes.iter().map(|(p, _)| *p).collect();
+        assert_eq!(paths, ["name.familyName", "active"]);
+        let bare = json!({"id": "2", "userName": "someone@else"});
+        assert_eq!(differences(&bare, &account).len(), 6);
+    }
+
+    #[test]
+    fn only_gatehouse_identity_ids_are_managed() {
+        assert!(is_managed("idn_01hzzzzzzzzzzzzzzzzzzzzzzz"));
+        assert!(!is_managed("00u1abcd"));
+        assert!(!is_managed("usr_01hzzzzzzzzzzzzzzzzzzzzzzz"));
+    }
+}

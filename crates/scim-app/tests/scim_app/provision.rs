@@ -1,0 +1,242 @@
+//! Outbound provisioning against the SCIM application simulator, each step checked by the
+//! simulator's own users and the calls it recorded: creates with `externalId`; a second run
+//! with the same people writes nothing; one changed name is one PATCH; a person all of whose
+//! accounts are off is deactivated; the sweep deactivates (never deletes) a person gone from
+//! the IdPs; an account the app already had is adopted by `userName`, also after a 409; 429s
+//! are waited out as `Retry-After` says; an app without PATCH gets a PUT.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::TimeZone;
+use gatehouse_connect::RetryPolicy;
+use gatehouse_core::provider::{Connector, ConnectorContext, Credentials};
+use gatehouse_core::records::DesiredAccount;
+use gatehouse_core::{IdentityId, IntegrationId, SystemClock, TenantId};
+use gatehouse_idp_sim::scim_app::{
+    CannedResponse, Fault, NewScimUser, RunningSim, ScimAppConfig, ScimAppSim,
+};
+use gatehouse_scim_app::ScimAppConnector;
+use serde_json::{json, Value};
+
+fn start(config: ScimAppConfig) -> (ScimAppSim, RunningSim, ScimAppConnector) {
+    let sim = ScimAppSim::new(config);
+    let running = sim.spawn(([127, 0, 0, 1], 0).into()).unwrap();
+    let context = ConnectorContext {
+        observer: None,
+        tenant_id: TenantId::parse("ten_provision").unwrap(),
+        integration_id: IntegrationId::generate(sim.clock().now()),
+        credentials: Credentials::from_object(
+            serde_json::from_value(
+                json!({"base_url": running.base_url(), "token": sim.config().token}),
+            )
+            .unwrap(),
+        ),
+        config: serde_json::from_value(json!({"provision": true})).unwrap(),
+        allow_custom_endpoints: true,
+        clock: Arc::new(SystemClock),
+        push_url: None,
+    };
+    let connector = ScimAppConnector::from_context(context, RetryPolicy::default()).unwrap();
+    (sim, running, connector)
+}
+
+/// Person `i`, with a stable identity id.
+pub(crate) fn person(i: usize) -> DesiredAccount {
+    let at = chrono::Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+    let id = IdentityId::derive(at, &["person", &i.to_string()]);
+    DesiredAccount {
+        external_id: id.as_str().to_owned(),
+        user_name: format!("person{i:04}@corp.example"),
+        given_name: Some(format!("Given{i}")),
+        family_name: Some(format!("Family{i}")),
+        display_name: Some(format!("Given{i} Family{i}")),
+        emails: vec![format!("person{i:04}@corp.example")],
+        active: true,
+        groups: None,
+    }
+}
+
+fn by_external_id(sim: &ScimAppSim, external: &str) -> Option<Value> {
+    sim.user_ids()
+        .into_iter()
+        .filter_map(|id| sim.user(&id))
+        .find(|u| u["externalId"] == external)
+}
+
+#[tokio::test]
+async fn creates_then_writes_nothing_then_only_what_changed() {
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 5,
+        ..ScimAppConfig::default()
+    });
+    let mut people: Vec<DesiredAccount> = (0..30).map(person).collect();
+    let report = connector.provision(&people, None).await.unwrap();
+    assert_eq!(report.counts.created, 30, "{report:?}");
+    assert_eq!(report.counts.failed, 0, "{report:?}");
+    assert_eq!(sim.user_ids().len(), 35);
+    let ada = by_external_id(&sim, &people[7].external_id).unwrap();
+    assert_eq!(ada["userName"], "person0007@corp.example");
+    assert_eq!(ada["name"]["familyName"], "Family7");
+    assert_eq!(ada["emails"][0]["value"], "person0007@corp.example");
+    assert_eq!(ada["active"], true);
+
+    // The same people again: lookups only.
+    sim.clear_calls();
+    let again = connector.provision(&people, None).await.unwrap();
+    assert_eq!(again.counts.unchanged, 30, "{again:?}");
+    assert!(sim.writes().is_empty(), "{:?}", sim.writes());
+
+    // One renamed person: one PATCH of that attribute.
+    people[3].family_name = Some("Hopper".into());
+    sim.clear_calls();
+    let renamed = connector.provision(&people, None).await.unwrap();
+    assert_eq!((renamed.counts.updated, renamed.counts.unchanged), (1, 29));
+    let writes = sim.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].method, "PATCH");
+    let ops = writes[0].body.as_ref().unwrap()["Operations"].clone();
+    assert_eq!(
+        ops,
+        json!([{"op": "replace", "path": "name.familyName", "value": "Hopper"}])
+    );
+    let grace = by_external_id(&sim, &people[3].external_id).unwrap();
+    assert_eq!(grace["name"]["familyName"], "Hopper");
+    assert_eq!(grace["name"]["givenName"], "Given3");
+
+    // Every account of person 4 suspended: active false, once.
+    people[4].active = false;
+    let off = connector.provision(&people, None).await.unwrap();
+    assert_eq!(off.counts.deactivated, 1, "{off:?}");
+    assert_eq!(
+        by_external_id(&sim, &people[4].external_id).unwrap()["active"],
+        false
+    );
+    sim.clear_calls();
+    let off = connector.provision(&people, None).await.unwrap();
+    assert_eq!(off.counts.unchanged, 30, "{off:?}");
+    assert!(sim.writes().is_empty());
+
+    // Person 9 gone from every IdP: the sweep deactivates them and nobody else (not the
+    // app's own users, which have no Gatehouse externalId), and deletes nothing.
+    let keep: HashSet<String> = people
+        .iter()
+        .filter(|p| p.external_id != people[9].external_id)
+        .map(|p| p.external_id.clone())
+        .collect();
+    sim.clear_calls();
+    let swept = connector.provision_sweep(&keep, None).await.unwrap();
+    assert_eq!(swept.counts.deactivated, 1, "{swept:?}");
+    let writes = sim.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].method, "PATCH");
+    let gone = by_external_id(&sim, &people[9].external_id).unwrap();
+    assert_eq!(gone["active"], false);
+    assert_eq!(sim.user_ids().len(), 35);
+    sim.clear_calls();
+    let swept = connector.provision_sweep(&keep, None).await.unwrap();
+    assert_eq!(swept.counts.deactivated, 0, "{swept:?}");
+    assert!(sim.writes().is_empty());
+
+    // Back at an IdP: reactivated.
+    let back = connector.provision(&people[9..10], None).await.unwrap();
+    assert_eq!(back.counts.updated, 1, "{back:?}");
+    assert_eq!(
+        by_external_id(&sim, &people[9].external_id).unwrap()["active"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn an_existing_account_is_adopted_by_user_name_also_after_a_409() {
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 3,
+        ..ScimAppConfig::default()
+    });
+    let first = person(1);
+    let second = person(2);
+    // The app already has both people, under another spelling of their address.
+    let had_first = sim.add_user(NewScimUser {
+        user_name: Some(first.user_name.to_uppercase()),
+        ..NewScimUser::default()
+    });
+    let had_second = sim.add_user(NewScimUser {
+        user_name: Some(second.user_name.clone()),
+        given_name: Some("Old".into()),
+        ..NewScimUser::default()
+    });
+    let report = connector
+        .provision(std::slice::from_ref(&first), None)
+        .await
+        .unwrap();
+    assert_eq!((report.counts.created, report.counts.updated), (0, 1));
+    let adopted = sim.user(&had_first).unwrap();
+    assert_eq!(adopted["externalId"], first.external_id.as_str());
+
+    // The lookups miss (the account arrived meanwhile): the create answers 409 uniqueness,
+    // and the account is looked up again and adopted, not doubled.
+    let empty = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []});
+    sim.inject_on(
+        "/Users",
+        Fault::respond(CannedResponse::json(200, &empty), 2),
+    );
+    sim.clear_calls();
+    let report = connector
+        .provision(std::slice::from_ref(&second), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.counts.created, report.counts.updated),
+        (0, 1),
+        "{report:?}"
+    );
+    let statuses: Vec<(String, u16)> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST")
+        .map(|c| (c.path, c.status))
+        .collect();
+    assert_eq!(statuses, [("/Users".to_owned(), 409)]);
+    let adopted = sim.user(&had_second).unwrap();
+    assert_eq!(adopted["externalId"], second.external_id.as_str());
+    assert_eq!(adopted["name"]["givenName"], "Given2");
+    assert_eq!(sim.user_ids().len(), 5);
+}
+
+#[tokio::test]
+async fn rate_limits_are_waited_out_and_an_app_without_patch_gets_put() {
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 0,
+        patch: false,
+        retry_after_secs: 1,
+        ..ScimAppConfig::default()
+    });
+    let mut people: Vec<DesiredAccount> = (0..4).map(person).collect();
+    // Discovery first, so the 429s land on provisioning's calls.
+    connector.check().await.unwrap();
+    sim.inject_on("/Users", Fault::burst_429(2));
+    let started = Instant::now();
+    let report = connector.provision(&people, None).await.unwrap();
+    assert_eq!(report.counts.created, 4, "{report:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1900),
+        "the 429s' Retry-After was not waited: {:?}",
+        started.elapsed()
+    );
+    let limited = sim.calls().iter().filter(|c| c.status == 429).count();
+    assert_eq!(limited, 2);
+
+    people[0].display_name = Some("Renamed".into());
+    sim.clear_calls();
+    let report = connector.provision(&people, None).await.unwrap();
+    assert_eq!(report.counts.updated, 1, "{report:?}");
+    let writes = sim.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].method, "PUT");
+    let body = writes[0].body.as_ref().unwrap();
+    assert_eq!(body["displayName"], "Renamed");
+    assert_eq!(body["externalId"], people[0].external_id.as_str());
+    assert!(body.get("meta").is_none(), "{body}");
+}
