@@ -29,6 +29,7 @@ FUZZ_CASES ?= 100000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-store journal::fuzz_tests
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-scim --test scim
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-connect --test link_fuzz
 
 # The end-to-end tests start the real binaries; build them first.
 bins:
