@@ -6,7 +6,7 @@ NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
 RELEASE = $(TARGET_DIR)/release
 
-.PHONY: run build test lint fmt fmt-check clippy bench bins demo conformance openapi
+.PHONY: run build test lint fmt fmt-check clippy bench bins demo conformance openapi fuzz
 
 ## run: release build, then serve on 127.0.0.1:8080 with the embedded sled store in ./var/gatehouse
 run:
@@ -22,6 +22,14 @@ ifeq ($(NEXTEST),yes)
 else
 	$(CARGO) test --locked --workspace --no-fail-fast
 endif
+
+## fuzz: the property tests of every parser that takes outside input, long (docs/SECURITY.md).
+## `make test` runs the same tests with their short default case counts.
+FUZZ_CASES ?= 100000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-store journal::fuzz_tests
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-scim --test scim
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-connect --test link_fuzz
 
 # The end-to-end tests start the real binaries; build them first.
 bins:

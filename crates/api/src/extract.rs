@@ -1,7 +1,12 @@
 //! Request extractors that answer in the API's JSON error shape: the caller's identity, JSON
 //! bodies (415 for other content types, 413 past the limit) and query strings.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
 use axum::body::Bytes;
+use axum::extract::ConnectInfo;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -11,6 +16,7 @@ use gatehouse_store::Locatable;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::throttle::AuthThrottle;
 use crate::{ApiError, AppState};
 
 /// The bearer token from `Authorization`, if the header has one.
@@ -31,6 +37,24 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        // Bad-token throttling by client address (throttle.rs): checked before the key is, so a
+        // throttled address learns nothing about the keys it tries.
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        let throttle = parts.extensions.get::<Arc<AuthThrottle>>().cloned();
+        if let (Some(peer), Some(throttle)) = (peer, &throttle) {
+            if let Err(seconds) = throttle.check(peer, Instant::now()) {
+                let mut error = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_requests",
+                    "too many invalid API keys from this address; retry later",
+                );
+                error.retry_after = Some(seconds);
+                return Err(error);
+            }
+        }
         let Some(token) = bearer(parts) else {
             return Err(ApiError::unauthorized(
                 "missing credentials: send Authorization: Bearer <operator or tenant API key>",
@@ -42,7 +66,12 @@ impl FromRequestParts<AppState> for Caller {
             Some(Principal::Ingest { .. } | Principal::Scim { .. }) => Err(ApiError::unauthorized(
                 "this token is for push ingest or SCIM, not for the management API",
             )),
-            None => Err(ApiError::unauthorized("invalid API key")),
+            None => {
+                if let (Some(peer), Some(throttle)) = (peer, &throttle) {
+                    throttle.record_failure(peer, Instant::now());
+                }
+                Err(ApiError::unauthorized("invalid API key"))
+            }
         }
     }
 }
@@ -232,6 +261,9 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
     }
 }
 
+/// The longest query parameter value accepted, in bytes.
+pub(crate) const MAX_QUERY_VALUE: usize = 2048;
+
 /// A query string, with the API's error shape when it does not parse.
 pub(crate) struct QueryParams<T>(pub T);
 
@@ -240,6 +272,16 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
+        // No parameter of this API is longer than an id, a cursor or a search term; a huge one
+        // is refused before it reaches a lookup, a filter or a log line.
+        if let Some((key, _)) = form_urlencoded::parse(query.as_bytes())
+            .find(|(_, value)| value.len() > MAX_QUERY_VALUE)
+        {
+            return Err(ApiError::invalid(
+                key.into_owned(),
+                format!("is longer than {MAX_QUERY_VALUE} bytes"),
+            ));
+        }
         let deserializer =
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         serde_path_to_error::deserialize(deserializer)
@@ -268,6 +310,7 @@ pub(crate) fn user_id_filter(
 
 /// `tenant_id`, `limit` and `cursor` of every list.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListParams {
     /// Required with the operator key.
     pub tenant_id: Option<String>,

@@ -11,6 +11,7 @@ mod middleware;
 mod openapi;
 mod paging;
 mod routes;
+mod throttle;
 mod views;
 
 use std::sync::atomic::AtomicBool;
@@ -23,6 +24,7 @@ use gatehouse_engine::{Engine, Gateway};
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
+pub use throttle::{MAX_FAILURES as AUTH_MAX_FAILURES, WINDOW as AUTH_WINDOW};
 
 /// Limits the HTTP layer enforces.
 #[derive(Debug, Clone)]
@@ -65,7 +67,9 @@ pub struct AppState {
 
 /// The complete router with every layer applied.
 pub fn router(state: AppState, options: &ApiOptions) -> Router {
-    let routes = routes::routes().with_state(state.clone());
+    let routes = routes::routes()
+        .with_state(state.clone())
+        .layer(axum::Extension(Arc::new(throttle::AuthThrottle::default())));
     middleware::apply(routes, state, options)
 }
 

@@ -136,10 +136,30 @@ async fn observe_and_shape_errors(
         status.as_u16(),
         started.elapsed().as_secs_f64(),
     );
-    let has_body_type = response.headers().contains_key(header::CONTENT_TYPE);
-    if (status.is_client_error() || status.is_server_error()) && !has_body_type {
-        let message = status.canonical_reason().unwrap_or("error").to_owned();
-        let (mut parts, _) = response.into_parts();
+    let body_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    // axum's own rejections (a path segment that is not UTF-8, …) answer in plain text.
+    let plain_text = body_type
+        .as_deref()
+        .is_some_and(|t| t.starts_with("text/plain"));
+    if (status.is_client_error() || status.is_server_error()) && (body_type.is_none() || plain_text)
+    {
+        let (mut parts, body) = response.into_parts();
+        let text = if plain_text {
+            axum::body::to_bytes(body, 4096)
+                .await
+                .ok()
+                .and_then(|b| String::from_utf8(b.to_vec()).ok())
+                .filter(|t| !t.trim().is_empty())
+        } else {
+            None
+        };
+        let message =
+            text.unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+        parts.headers.remove(header::CONTENT_TYPE);
         let shaped = ApiError::new(status, ApiError::code_for(status), message).into_response();
         parts.headers.remove(header::CONTENT_LENGTH);
         let (shaped_parts, body) = shaped.into_parts();

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gatehouse_core::provider::{CallObserver, ConnectorError};
+use gatehouse_core::validate::{is_internal_host, is_internal_ip};
 use gatehouse_core::Clock;
 use http::{HeaderMap, StatusCode};
 use rand::SeedableRng;
@@ -14,6 +15,48 @@ use rand::SeedableRng;
 use crate::backoff::{retry_after, Backoff};
 use crate::ratelimit::{RateBudget, RateHeaders, RateState};
 use crate::redact;
+
+/// Why a public-only client refused a host.
+pub const REFUSED_INTERNAL: &str =
+    "refused: the host is or resolves to a loopback, private, link-local or other internal \
+     address, and custom endpoints are disabled";
+
+fn build_client(timeout: Duration, public_only: bool) -> Result<reqwest::Client, CallError> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")));
+    if public_only {
+        builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+    }
+    builder
+        .build()
+        .map_err(|e| CallError::Setup(e.without_url().to_string()))
+}
+
+/// Resolves with the system resolver, then refuses a name any of whose addresses is internal
+/// (all of them, not the first: a name answering a public and a private address would otherwise
+/// reach the private one on a retry or a reconnect).
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            if is_internal_host(&host) {
+                return Err(REFUSED_INTERNAL.into());
+            }
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if addrs.iter().any(|addr| is_internal_ip(addr.ip())) {
+                return Err(REFUSED_INTERNAL.into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +119,9 @@ pub struct Fetched {
 /// The shared outbound client of one integration.
 pub struct HttpClient {
     http: reqwest::Client,
+    timeout: Duration,
+    /// Refuses internal addresses (custom endpoints disabled): see [`HttpClient::public_only`].
+    public_only: bool,
     clock: Arc<dyn Clock>,
     budget: Arc<RateBudget>,
     rate_headers: Option<RateHeaders>,
@@ -91,21 +137,30 @@ impl HttpClient {
         policy: RetryPolicy,
         timeout: Duration,
     ) -> Result<Self, CallError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("gatehouse/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| CallError::Setup(e.without_url().to_string()))?;
+        let http = build_client(timeout, false)?;
         Ok(Self {
             http,
+            timeout,
+            public_only: false,
             clock,
             budget,
             rate_headers,
             policy,
             observer: None,
         })
+    }
+
+    /// With `true` (custom endpoints disabled), never connects to an internal address
+    /// ([`is_internal_ip`]): a URL naming one is refused before any request, and a host name is
+    /// resolved by a resolver that refuses it when any of its addresses is internal, so neither
+    /// a DNS name pointing at loopback or a private network nor a rebinding one reaches there.
+    /// Redirects are never followed, so none can lead there either.
+    pub fn public_only(mut self, public_only: bool) -> Result<Self, CallError> {
+        if public_only != self.public_only {
+            self.http = build_client(self.timeout, public_only)?;
+            self.public_only = public_only;
+        }
+        Ok(self)
     }
 
     /// Reports every 429 to `observer` (the daemon's metrics), retried or not.
@@ -156,6 +211,21 @@ impl HttpClient {
         complete: impl Fn(&Fetched) -> bool,
     ) -> Result<Fetched, CallError> {
         let shown = redact::url(url_for_errors);
+        if self.public_only {
+            let request = build(&self.http)
+                .build()
+                .map_err(|e| CallError::Setup(e.without_url().to_string()))?;
+            if request.url().host().is_some_and(|host| match host {
+                url::Host::Ipv4(v4) => is_internal_ip(v4.into()),
+                url::Host::Ipv6(v6) => is_internal_ip(v6.into()),
+                url::Host::Domain(name) => is_internal_host(name),
+            }) {
+                return Err(CallError::Transport {
+                    url: shown,
+                    reason: REFUSED_INTERNAL.to_owned(),
+                });
+            }
+        }
         let mut rng = rand::rngs::StdRng::from_entropy();
         let mut attempt: u32 = 0;
         loop {

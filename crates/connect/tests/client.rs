@@ -193,3 +193,120 @@ async fn bodies_that_are_not_json_are_retried_by_send_json() {
     assert_eq!(&got.body[..], b"[{\"id\": \"00u1\"}]");
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+// ------------------------------------------------------------------------------------ SSRF
+
+/// With custom endpoints disabled the client reaches no internal address: a URL naming one is
+/// refused before any request, and the target never sees a connection.
+#[tokio::test]
+async fn a_public_only_client_refuses_internal_address_literals() {
+    let (router, calls) = flaky(0, StatusCode::OK, HeaderMap::new());
+    let base = serve(router).await;
+    let port = base.rsplit(':').next().unwrap().to_owned();
+    let public_only = client(2).public_only(true).unwrap();
+    for url in [
+        format!("{base}/x"),
+        format!("http://[::1]:{port}/x"),
+        format!("http://127.1:{port}/x"),
+        format!("http://2130706433:{port}/x"),
+        format!("http://[::ffff:127.0.0.1]:{port}/x"),
+        format!("http://10.0.0.1:{port}/x"),
+        format!("http://172.16.0.1:{port}/x"),
+        format!("http://192.168.0.1:{port}/x"),
+        format!("http://169.254.169.254:{port}/latest/meta-data"),
+        format!("http://[fd00::1]:{port}/x"),
+        format!("http://0.0.0.0:{port}/x"),
+    ] {
+        let err = public_only
+            .send("x", &url, |c| c.get(&url))
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains(gatehouse_connect::client::REFUSED_INTERNAL),
+            "{url}: {err}"
+        );
+    }
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        0,
+        "no request reached loopback"
+    );
+    // The same client with custom endpoints allowed reaches it (the refusal is the policy's).
+    let allowed = client(2).public_only(false).unwrap();
+    let url = format!("{base}/x");
+    assert!(allowed.send("x", &url, |c| c.get(&url)).await.is_ok());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+/// A DNS name that resolves to loopback is refused at resolution: `localhost`, and any name
+/// this machine's resolver maps to loopback only (from /etc/hosts: the host's own name).
+#[tokio::test]
+async fn a_public_only_client_refuses_names_resolving_to_internal_addresses() {
+    let (router, calls) = flaky(0, StatusCode::OK, HeaderMap::new());
+    let base = serve(router).await;
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    let mut names = vec!["localhost".to_owned(), "LocalHost.".to_owned()];
+    // Names the resolver answers with loopback only, not spelled like localhost: the resolver
+    // path, not the name check. /etc/hosts usually maps the machine's own name so.
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    for line in hosts.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let mut fields = line.split_whitespace();
+        if fields
+            .next()
+            .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+            .is_some_and(|ip| ip.is_loopback())
+        {
+            names.extend(
+                fields
+                    .filter(|n| !n.to_ascii_lowercase().contains("localhost"))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    let public_only = client(1).public_only(true).unwrap();
+    let allowed = client(1).public_only(false).unwrap();
+    for name in &names {
+        let url = format!("http://{name}:{port}/x");
+        let before = calls.load(Ordering::SeqCst);
+        let refused = public_only.send("x", &url, |c| c.get(&url)).await;
+        assert!(refused.is_err(), "{url} was reached");
+        assert_eq!(calls.load(Ordering::SeqCst), before, "{url} was reached");
+        if !name.to_ascii_lowercase().starts_with("localhost") {
+            // Only the resolver stood in the way: the open client does reach it.
+            assert!(
+                allowed.send("x", &url, |c| c.get(&url)).await.is_ok(),
+                "{url}"
+            );
+        }
+    }
+}
+
+/// Redirects are never followed: a provider host answering 302 to loopback (or anywhere) hands
+/// the 302 back to the connector, and the redirect's target sees nothing.
+#[tokio::test]
+async fn redirects_are_not_followed_even_to_allowed_hosts() {
+    let (target, target_calls) = flaky(0, StatusCode::OK, HeaderMap::new());
+    let target_base = serve(target).await;
+    let location = format!("{target_base}/x");
+    let redirector = Router::new().route(
+        "/x",
+        get(move || {
+            let location = location.clone();
+            async move { (StatusCode::FOUND, [("location", location)], "").into_response() }
+        }),
+    );
+    let base = serve(redirector).await;
+    let url = format!("{base}/x");
+    for client in [client(1), client(1).public_only(true).unwrap()] {
+        // (public-only refuses the loopback redirector itself; the open one gets the 302)
+        if let Ok(got) = client.send("x", &url, |c| c.get(&url)).await {
+            assert_eq!(got.status, StatusCode::FOUND);
+        }
+    }
+    assert_eq!(
+        target_calls.load(Ordering::SeqCst),
+        0,
+        "the redirect was followed"
+    );
+}

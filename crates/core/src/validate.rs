@@ -378,6 +378,88 @@ pub fn is_hostname(s: &str) -> bool {
         })
 }
 
+/// Whether a connector must not reach `ip` unless custom endpoints are allowed: loopback,
+/// unspecified, private (RFC 1918), shared (100.64/10), link-local (169.254/16, where cloud
+/// metadata services answer), benchmarking, reserved, broadcast and multicast IPv4; and loopback,
+/// unspecified, unique-local (fc00::/7), link-local (fe80::/10), multicast, IPv4-mapped or
+/// -compatible forms of the above, and NAT64 of them in IPv6.
+pub fn is_internal_ip(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_unspecified()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal_ip(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            // IPv4-compatible (::a.b.c.d, deprecated) and NAT64 (64:ff9b::/96) embed an IPv4.
+            if s[..6] == [0; 6] || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                let v4 = std::net::Ipv4Addr::new(
+                    (s[6] >> 8) as u8,
+                    s[6] as u8,
+                    (s[7] >> 8) as u8,
+                    s[7] as u8,
+                );
+                if is_internal_ip(IpAddr::V4(v4)) {
+                    return true;
+                }
+            }
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+        }
+    }
+}
+
+/// Whether `host` (a URL's host, IPv6 in brackets or not) names this machine or an internal
+/// network by itself: an [internal](is_internal_ip) address literal, or `localhost` and its
+/// subdomains (RFC 6761). Names that merely resolve there are refused by the outbound client's
+/// resolver (gatehouse-connect), since only resolving can tell.
+pub fn is_internal_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+        return is_internal_ip(ip);
+    }
+    // The URL parser's forms of IPv4 (decimal, octal, hex, dotted parts) as a URL would read them.
+    if let Ok(url) = url::Url::parse(&format!("http://{bare}/")) {
+        match url.host() {
+            Some(url::Host::Ipv4(v4)) => return is_internal_ip(v4.into()),
+            Some(url::Host::Ipv6(v6)) => return is_internal_ip(v6.into()),
+            _ => {}
+        }
+    }
+    host == "localhost" || host.ends_with(".localhost")
+}
+
+/// Whether an http(s) URL's host is [internal](is_internal_host) (false for what does not parse).
+pub fn is_internal_url(s: &str) -> bool {
+    match url::Url::parse(s.trim()) {
+        Ok(url) => match url.host() {
+            Some(url::Host::Ipv4(v4)) => is_internal_ip(v4.into()),
+            Some(url::Host::Ipv6(v6)) => is_internal_ip(v6.into()),
+            Some(url::Host::Domain(name)) => is_internal_host(name),
+            None => false,
+        },
+        Err(_) => false,
+    }
+}
+
 pub fn is_endpoint_url(s: &str) -> bool {
     match url::Url::parse(s) {
         Ok(url) => {
@@ -420,6 +502,61 @@ mod tests {
 
     use super::*;
     use crate::catalog::{PullConfig, SAML, SCIM};
+
+    /// SSRF: every loopback, private, link-local and otherwise internal form is caught, in
+    /// every spelling a URL parser accepts; public addresses and names are not.
+    #[test]
+    fn internal_hosts_in_every_spelling() {
+        for internal in [
+            "http://127.0.0.1",
+            "https://127.0.0.1:8443/scim",
+            "http://127.1",
+            "http://2130706433",
+            "http://0x7f000001",
+            "http://0177.0.0.1",
+            "http://0.0.0.0",
+            "http://[::1]",
+            "http://[::]",
+            "http://[::ffff:127.0.0.1]",
+            "http://[::ffff:10.0.0.1]",
+            "http://[::127.0.0.1]",
+            "http://[64:ff9b::a9fe:a9fe]",
+            "http://10.0.0.1",
+            "http://10.255.255.255",
+            "http://172.16.0.1",
+            "http://172.31.255.254",
+            "http://192.168.1.1",
+            "http://169.254.169.254/latest/meta-data",
+            "http://100.64.0.1",
+            "http://[fd00::1]",
+            "http://[fc00::1]",
+            "http://[fe80::1]",
+            "http://[ff02::1]",
+            "http://224.0.0.1",
+            "http://255.255.255.255",
+            "https://localhost",
+            "https://LOCALHOST.",
+            "https://app.localhost/scim/v2",
+        ] {
+            assert!(is_internal_url(internal), "{internal}");
+        }
+        for public in [
+            "https://app.example.com/scim/v2",
+            "https://172.32.0.1",
+            "https://172.15.255.255",
+            "https://8.8.8.8",
+            "https://[2001:4860:4860::8888]",
+            "https://localhost.example.com",
+            "https://100.128.0.1",
+            "not a url",
+        ] {
+            assert!(!is_internal_url(public), "{public}");
+        }
+        assert!(is_internal_host("127.0.0.1"));
+        assert!(is_internal_host("[::1]"));
+        assert!(is_internal_host("0x7f.1"));
+        assert!(!is_internal_host("acme.okta.com"));
+    }
 
     const STRICT: EndpointPolicy = EndpointPolicy {
         allow_custom_endpoints: false,

@@ -176,7 +176,11 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
 
     let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
     let shutdown_ready = Arc::clone(&ready);
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
         shutdown_signal().await;
         shutdown_ready.store(false, Ordering::Release);
         tracing::info!("shutting down: no new connections, finishing requests in flight");

@@ -140,6 +140,7 @@ impl EntraConnector {
             policy,
             REQUEST_TIMEOUT,
         )
+        .and_then(|http| http.public_only(!context.allow_custom_endpoints))
         .map_err(ConnectorError::from)?
         .with_observer(context.observer.clone());
         let push_url = crate::contract::push_url(&context);

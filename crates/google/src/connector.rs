@@ -110,6 +110,7 @@ impl GoogleConnector {
             policy,
             REQUEST_TIMEOUT,
         )
+        .and_then(|http| http.public_only(!context.allow_custom_endpoints))
         .map_err(ConnectorError::from)?
         .with_observer(context.observer.clone());
         tracing::debug!(

@@ -103,6 +103,7 @@ impl OktaConnector {
             policy,
             REQUEST_TIMEOUT,
         )
+        .and_then(|http| http.public_only(!context.allow_custom_endpoints))
         .map_err(ConnectorError::from)?
         .with_observer(context.observer.clone());
         tracing::debug!(

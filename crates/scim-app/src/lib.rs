@@ -34,7 +34,7 @@ pub use users::UsersCursor;
 
 use gatehouse_core::catalog::{FieldSet, Fields, ProviderDescriptor, PullConfig};
 use gatehouse_core::records::DEFAULT_TOKEN_PLACES;
-use gatehouse_core::validate::{is_endpoint_url, EndpointPolicy, FieldError};
+use gatehouse_core::validate::{is_endpoint_url, is_internal_url, EndpointPolicy, FieldError};
 use serde::Deserialize;
 
 /// Credentials of a SCIM application: its SCIM base URL and either a bearer token or an OAuth
@@ -70,6 +70,16 @@ fn check_app_url(policy: EndpointPolicy, field: &str, url: &str) -> Result<(), F
         return Err(FieldError::new(
             field,
             "must be an http or https URL with a host and no user info, query or fragment",
+        ));
+    }
+    if !policy.allow_custom_endpoints && is_internal_url(url) {
+        // An app URL is the operator's to choose, so it cannot be held to official hosts; it
+        // must not reach this machine or an internal network instead (SSRF). Names resolving
+        // there are refused when connecting (gatehouse-connect's public-only resolver).
+        return Err(FieldError::new(
+            field,
+            "must not point at a loopback, private, link-local or other internal address \
+             (that needs GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS=true)",
         ));
     }
     if https || policy.allow_custom_endpoints {
@@ -149,6 +159,39 @@ mod tests {
 
     fn object(value: Value) -> Map<String, Value> {
         serde_json::from_value(value).unwrap()
+    }
+
+    /// SSRF: with custom endpoints off, an app URL (or its token URL) cannot name this machine
+    /// or an internal network, https or not; with them on (simulators) it can.
+    #[test]
+    fn app_urls_cannot_reach_internal_addresses_without_custom_endpoints() {
+        let strict = EndpointPolicy::default();
+        let custom = EndpointPolicy {
+            allow_custom_endpoints: true,
+        };
+        for url in [
+            "https://127.0.0.1/scim/v2",
+            "https://[::1]/scim/v2",
+            "https://10.1.2.3/scim/v2",
+            "https://172.16.0.9/scim/v2",
+            "https://192.168.0.10/scim/v2",
+            "https://169.254.169.254/latest",
+            "https://[fd00::5]/scim/v2",
+            "https://localhost/scim/v2",
+            "https://2130706433/scim/v2",
+        ] {
+            let base = object(json!({"base_url": url, "token": "t"}));
+            let err = validate_credentials(&DESCRIPTOR, &base, strict).unwrap_err();
+            assert_eq!(err.field, "credentials.base_url", "{url}");
+            assert!(
+                validate_credentials(&DESCRIPTOR, &base, custom).is_ok(),
+                "{url}"
+            );
+            let token_url = object(json!({"base_url": "https://app.example.com/scim/v2",
+                "token_url": url, "client_id": "c", "client_secret": "s"}));
+            let err = validate_credentials(&DESCRIPTOR, &token_url, strict).unwrap_err();
+            assert_eq!(err.field, "credentials.token_url", "{url}");
+        }
     }
 
     #[test]

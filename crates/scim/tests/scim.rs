@@ -28,6 +28,14 @@ fn kind_of(v: &Value) -> ResourceKind {
     ResourceKind::from_name(v.as_str().unwrap()).unwrap()
 }
 
+/// Proptest case counts: short by default (`make test`), `PROPTEST_CASES` when set (`make fuzz`).
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Runs every case, then fails once listing all the cases that did not hold.
 fn all_hold(failures: Vec<String>) {
     assert!(
@@ -219,7 +227,7 @@ fn arb_filter() -> BoxedStrategy<Filter> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 512,
+        cases: cases(512),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]
@@ -346,7 +354,7 @@ fn arb_operation() -> impl Strategy<Value = Value> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 384,
+        cases: cases(384),
         failure_persistence: None,
         ..ProptestConfig::default()
     })]

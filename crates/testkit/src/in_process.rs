@@ -36,7 +36,12 @@ impl InProcess {
         let addr = listener.local_addr()?;
         let router = app.router.clone();
         let server = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, router).await {
+            if let Err(error) = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            {
                 tracing::warn!(%error, "the in-process daemon stopped serving");
             }
         });

@@ -31,6 +31,7 @@ pub(crate) struct CreateAction {
 
 /// Query of `GET /v1/actions`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ActionQuery {
     tenant_id: Option<String>,
     limit: Option<usize>,

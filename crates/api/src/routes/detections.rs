@@ -15,6 +15,7 @@ use crate::{ApiError, AppState};
 
 /// Query of `GET /v1/detections`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct DetectionQuery {
     tenant_id: Option<String>,
     limit: Option<usize>,

@@ -19,6 +19,7 @@ use crate::{ApiError, AppState};
 
 /// Query parameters of a push delivery.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct IngestParams {
     /// The tenant the ingest URL was issued for.
     tenant_id: Option<String>,

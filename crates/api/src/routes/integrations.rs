@@ -188,6 +188,7 @@ pub(crate) async fn test_integration(
 
 /// What `/sync` pulls.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SyncQuery {
     /// `true`: a full directory pull (every account; those the provider no longer lists are
     /// marked deprovisioned) instead of the accounts changed since the last pull.

@@ -15,6 +15,7 @@ use crate::{ApiError, AppState};
 
 /// Query of `GET /v1/users`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct UserQuery {
     tenant_id: Option<String>,
     limit: Option<usize>,
@@ -31,6 +32,7 @@ pub(crate) struct UserQuery {
 
 /// Query of `GET /v1/signins`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct SignInQuery {
     tenant_id: Option<String>,
     limit: Option<usize>,

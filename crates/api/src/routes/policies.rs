@@ -86,6 +86,14 @@ pub(crate) async fn list_policies(
     QueryParams(params): QueryParams<ListParams>,
 ) -> Result<Json<ListResponse<Policy>>, ApiError> {
     let tenant = caller.scope(params.tenant_id.as_deref())?;
+    // One page holds every policy, so this list gives out no cursor and none is valid (the
+    // malformed-input sweep found any cursor accepted and ignored).
+    if params.cursor.is_some() {
+        return Err(ApiError::invalid(
+            "cursor",
+            "is not a cursor this list gave out (the policies list is one page)",
+        ));
+    }
     Ok(Json(ListResponse {
         data: state.gateway.policies(&tenant).await?,
         next_cursor: None,

@@ -76,7 +76,7 @@ fn signin(u: &User, event: &str, minute: i64, outcome: Outcome) -> SignInEvent {
 }
 
 /// Two tenants with accounts, an identity and sign-ins written straight into the store.
-async fn seeded() -> (Server, String, String, Vec<User>) {
+pub(crate) async fn seeded() -> (Server, String, String, Vec<User>) {
     let s = start().await;
     let key_a = s.tenant("ten_a").await;
     let key_b = s.tenant("ten_b").await;

@@ -16,5 +16,6 @@ mod providers;
 mod push_contract;
 mod saml;
 mod scim_integrations;
+mod security;
 mod tenants;
 mod validation;

@@ -39,6 +39,8 @@ use crate::{FatalSignal, FaultInjector};
 #[cfg(test)]
 mod format_tests;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;
 
 /// Bytes in a frame's header.
