@@ -174,9 +174,7 @@ impl Committer {
             .finished
             .lock()
             .map(|finished| finished.recv_timeout(STOP_DEADLINE))
-            .map_or(false, |r| {
-                !matches!(r, Err(mpsc::RecvTimeoutError::Timeout))
-            });
+            .is_ok_and(|r| !matches!(r, Err(mpsc::RecvTimeoutError::Timeout)));
         if !done {
             tracing::error!(
                 waited_s = STOP_DEADLINE.as_secs(),
