@@ -30,6 +30,12 @@ fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-store journal::fuzz_tests
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-scim --test scim
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-connect --test link_fuzz
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-okta --test okta fuzz::
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-entra --lib fuzz_tests
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-google --lib fuzz_tests
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-jumpcloud --test jumpcloud fuzz::
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-scim-app --test scim_app fuzz::
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-saml --test saml_fuzz
 
 # The end-to-end tests start the real binaries; build them first.
 bins:

@@ -12,4 +12,5 @@ mod packaging;
 mod response;
 mod saml;
 mod scim_app;
+mod secrets;
 mod support;

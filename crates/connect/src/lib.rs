@@ -10,6 +10,8 @@ pub mod backoff;
 pub mod client;
 pub mod compare;
 pub mod endpoint;
+#[cfg(feature = "fuzz")]
+pub mod fuzz;
 pub mod link;
 pub mod ratelimit;
 pub mod redact;

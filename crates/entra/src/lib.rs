@@ -24,6 +24,8 @@ mod connector;
 mod contract;
 mod errors;
 mod factory;
+#[cfg(test)]
+mod fuzz_tests;
 mod groups;
 mod mapping;
 mod push;

@@ -25,6 +25,8 @@ mod confirm;
 mod connector;
 mod errors;
 mod factory;
+#[cfg(test)]
+mod fuzz_tests;
 mod groups;
 pub mod mapping;
 mod push;

@@ -40,5 +40,5 @@ pub use errors::error_from_response;
 pub use factory::{Factory, Settings};
 pub use mapping::signal::{classify as classify_signal, SignalInput};
 pub use mapping::{category as event_category, map_event, map_event_owned, parse_risk_level};
-pub use push::decode_push;
+pub use push::{decode_push, screen_push};
 pub use users::{map_status, map_user, summarize_factors};
