@@ -177,7 +177,7 @@ async function inventory(params) {
   const status = params.get('status') || '';
   const provider = params.get('provider') || '';
   const cursor = params.get('cursor') || '';
-  const search = h('input', { id: 'q', name: 'q', type: 'search', value: q, placeholder: 'login, e-mail or name' });
+  const search = h('input', { id: 'q', name: 'q', type: 'search', value: q, placeholder: 'e-mail address, or part of a login or name' });
   const statusSel = h('select', { id: 'status-filter', name: 'status' },
     ['', 'active', 'suspended', 'deprovisioned', 'locked', 'staged'].map((s) =>
       h('option', { value: s, selected: s === status }, s || 'any')));
@@ -197,7 +197,9 @@ async function inventory(params) {
   });
   const results = h('div', { id: 'results', 'aria-live': 'polite' }, h('p', {}, 'Loading…'));
   show('Inventory', form, results);
-  const page = await api(`/v1/users${qs({ q, status, provider, cursor, limit: PAGE })}`);
+  // An e-mail address is looked up in the e-mail index; anything else is a substring search.
+  const byEmail = q.includes('@') ? { email: q.trim() } : { q };
+  const page = await api(`/v1/users${qs({ ...byEmail, status, provider, cursor, limit: PAGE })}`);
   const rows = page.data.map((u) => {
     const target = u.identity_id ? `#/identity/${encodeURIComponent(u.identity_id)}` : `#/user/${encodeURIComponent(u.id)}`;
     return [
