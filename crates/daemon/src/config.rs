@@ -430,6 +430,15 @@ mod tests {
     }
 
     #[test]
+    fn secure_console_cookies_are_off_by_default_and_checked() {
+        let a = args();
+        assert!(!load(&a, &[]).unwrap().secure_cookies);
+        let on = load(&a, &[("GATEHOUSE_SERVER_SECURE_COOKIES", "true")]).unwrap();
+        assert!(on.secure_cookies);
+        assert!(load(&a, &[("GATEHOUSE_SERVER_SECURE_COOKIES", "maybe")]).is_err());
+    }
+
+    #[test]
     fn the_store_cache_capacity_comes_from_the_file_or_the_environment() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(file, "[store]\ncache_capacity_bytes = 16777216").unwrap();

@@ -512,3 +512,22 @@ async fn console_pages_load_in_under_a_second_with_100_000_users() {
         assert!(took < Duration::from_secs(1), "{what} took {took:?}");
     }
 }
+
+#[tokio::test]
+async fn secure_cookies_config_makes_every_cookie_secure() {
+    let daemon = gatehouse_testkit::InProcess::start(|options| {
+        options.operator_key = Some(OPERATOR_KEY.to_owned().into());
+        options.api.secure_cookies = true;
+    })
+    .await
+    .unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/console/session", daemon.base_url))
+        .json(&json!({"key": OPERATOR_KEY}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let cookie = resp.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+}
