@@ -6,7 +6,7 @@ NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 TARGET_DIR = $(shell $(CARGO) metadata --format-version 1 --no-deps | sed -E 's/.*"target_directory":"([^"]*)".*/\1/')
 RELEASE = $(TARGET_DIR)/release
 
-.PHONY: run build test lint fmt fmt-check clippy bench bins demo conformance openapi fuzz
+.PHONY: run build test browser-deps lint fmt fmt-check clippy bench bins demo conformance openapi fuzz
 
 ## run: release build, then serve on 127.0.0.1:8080 with the embedded sled store in ./var/gatehouse
 run:
@@ -15,8 +15,10 @@ run:
 build:
 	$(CARGO) build --locked --workspace --bins
 
-## test: format check, clippy with warnings denied, then the whole suite (unit, API, end-to-end)
-test: fmt-check clippy bins
+## test: format check, clippy with warnings denied, then the whole suite (unit, API, end-to-end).
+## The console's browser test runs where /usr/bin/chromium is installed (apt-get install -y
+## chromium) and says it skipped elsewhere; GATEHOUSE_BROWSER_TESTS=required makes that a failure.
+test: fmt-check clippy bins browser-deps
 ifeq ($(NEXTEST),yes)
 	$(CARGO) nextest run --locked --workspace --no-fail-fast
 else
@@ -36,6 +38,12 @@ fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-jumpcloud --test jumpcloud fuzz::
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-scim-app --test scim_app fuzz::
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-saml --test saml_fuzz
+
+# The console browser test's npm packages (playwright-core), from the committed lock file; only
+# where Chromium and npm are installed.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && command -v npm >/dev/null && [ ! -d tests/browser/node_modules/playwright-core ]; then \
+		cd tests/browser && npm ci --no-audit --no-fund; fi
 
 # The end-to-end tests start the real binaries; build them first.
 bins:

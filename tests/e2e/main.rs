@@ -2,6 +2,7 @@
 //! One test binary with a module per area: every extra file under tests/ would be another binary
 //! to link.
 
+mod console;
 mod entra;
 mod foundation;
 mod google;

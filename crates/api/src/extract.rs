@@ -1,7 +1,7 @@
 //! Request extractors that answer in the API's JSON error shape: the caller's identity, JSON
 //! bodies (415 for other content types, 413 past the limit) and query strings.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,9 +13,11 @@ use axum::http::{header, StatusCode};
 use gatehouse_core::TenantId;
 use gatehouse_engine::Principal;
 use gatehouse_store::Locatable;
+use secrecy::ExposeSecret as _;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::console::session::{self, Sessions};
 use crate::throttle::AuthThrottle;
 use crate::{ApiError, AppState};
 
@@ -37,41 +39,95 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        // Bad-token throttling by client address (throttle.rs): checked before the key is, so a
-        // throttled address learns nothing about the keys it tries.
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip());
-        let throttle = parts.extensions.get::<Arc<AuthThrottle>>().cloned();
-        if let (Some(peer), Some(throttle)) = (peer, &throttle) {
-            if let Err(seconds) = throttle.check(peer, Instant::now()) {
-                let mut error = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_requests",
-                    "too many invalid API keys from this address; retry later",
-                );
-                error.retry_after = Some(seconds);
-                return Err(error);
-            }
+        if let Some(token) = bearer(parts) {
+            let token = token.to_owned();
+            return authenticate_key(parts, state, &token).await;
         }
-        let Some(token) = bearer(parts) else {
-            return Err(ApiError::unauthorized(
-                "missing credentials: send Authorization: Bearer <operator or tenant API key>",
-            ));
-        };
-        match state.gateway.authenticate(token).await? {
-            Some(Principal::Operator) => Ok(Self::Operator),
-            Some(Principal::Tenant(tenant)) => Ok(Self::Tenant(tenant)),
-            Some(Principal::Ingest { .. } | Principal::Scim { .. }) => Err(ApiError::unauthorized(
-                "this token is for push ingest or SCIM, not for the management API",
-            )),
-            None => {
-                if let (Some(peer), Some(throttle)) = (peer, &throttle) {
-                    throttle.record_failure(peer, Instant::now());
+        // The console's session cookie (console/session.rs) stands for the key it was exchanged
+        // for; a state-changing call must also carry the session's CSRF token.
+        if let Some(id) = session::cookie_value(&parts.headers) {
+            throttled(parts)?;
+            let found = parts
+                .extensions
+                .get::<Arc<Sessions>>()
+                .and_then(|sessions| sessions.get(&id, Instant::now()));
+            let Some(found) = found else {
+                record_failure(parts);
+                return Err(ApiError::unauthorized(
+                    "the console session has expired or was signed out; sign in again",
+                ));
+            };
+            if !parts.method.is_safe() {
+                let presented = parts
+                    .headers
+                    .get(session::CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok());
+                if !presented.is_some_and(|token| found.csrf_matches(token)) {
+                    return Err(ApiError::new(
+                        StatusCode::FORBIDDEN,
+                        "csrf_failed",
+                        "a state-changing call with the console session needs its X-CSRF-Token",
+                    ));
                 }
-                Err(ApiError::unauthorized("invalid API key"))
             }
+            return authenticate_key(parts, state, found.key.expose_secret()).await;
+        }
+        Err(ApiError::unauthorized(
+            "missing credentials: send Authorization: Bearer <operator or tenant API key>",
+        ))
+    }
+}
+
+/// The client address and the bad-token throttle of a request, when both are known.
+fn peer_and_throttle(parts: &Parts) -> Option<(IpAddr, Arc<AuthThrottle>)> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip())?;
+    let throttle = parts.extensions.get::<Arc<AuthThrottle>>().cloned()?;
+    Some((peer, throttle))
+}
+
+/// 429 while the client address is throttled for bad tokens (throttle.rs): checked before the
+/// key is, so a throttled address learns nothing about the keys it tries.
+fn throttled(parts: &Parts) -> Result<(), ApiError> {
+    if let Some((peer, throttle)) = peer_and_throttle(parts) {
+        if let Err(seconds) = throttle.check(peer, Instant::now()) {
+            let mut error = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "too many invalid API keys from this address; retry later",
+            );
+            error.retry_after = Some(seconds);
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
+fn record_failure(parts: &Parts) {
+    if let Some((peer, throttle)) = peer_and_throttle(parts) {
+        throttle.record_failure(peer, Instant::now());
+    }
+}
+
+/// The caller an operator or tenant API key stands for, throttled and counted like a bearer
+/// token (the console's sign-in exchanges a key through here too).
+pub(crate) async fn authenticate_key(
+    parts: &Parts,
+    state: &AppState,
+    token: &str,
+) -> Result<Caller, ApiError> {
+    throttled(parts)?;
+    match state.gateway.authenticate(token).await? {
+        Some(Principal::Operator) => Ok(Caller::Operator),
+        Some(Principal::Tenant(tenant)) => Ok(Caller::Tenant(tenant)),
+        Some(Principal::Ingest { .. } | Principal::Scim { .. }) => Err(ApiError::unauthorized(
+            "this token is for push ingest or SCIM, not for the management API",
+        )),
+        None => {
+            record_failure(parts);
+            Err(ApiError::unauthorized("invalid API key"))
         }
     }
 }

@@ -4,6 +4,7 @@
 //! Architecture invariant: only this crate knows HTTP. Handlers parse, authorize and translate;
 //! the work itself is the engine's.
 
+mod console;
 mod error;
 mod extract;
 mod metrics;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use axum::Router;
 use gatehouse_engine::{Engine, Gateway};
 
+pub use console::CONTENT_SECURITY_POLICY as CONSOLE_CSP;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
@@ -37,6 +39,10 @@ pub struct ApiOptions {
     /// instead of queueing until memory or latency gives out. Health, readiness and metrics
     /// are never shed.
     pub max_concurrent_requests: usize,
+    /// Give the console's session cookie `Secure` on every response, not only on requests
+    /// that say they came over TLS (`X-Forwarded-Proto: https`): for a daemon that is only
+    /// ever reached through a TLS-terminating proxy.
+    pub secure_cookies: bool,
 }
 
 impl Default for ApiOptions {
@@ -45,6 +51,7 @@ impl Default for ApiOptions {
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            secure_cookies: false,
         }
     }
 }
@@ -68,8 +75,15 @@ pub struct AppState {
 /// The complete router with every layer applied.
 pub fn router(state: AppState, options: &ApiOptions) -> Router {
     let routes = routes::routes()
+        .merge(console::routes())
         .with_state(state.clone())
-        .layer(axum::Extension(Arc::new(throttle::AuthThrottle::default())));
+        .layer(axum::Extension(Arc::new(throttle::AuthThrottle::default())))
+        .layer(axum::Extension(Arc::new(
+            console::session::Sessions::default(),
+        )))
+        .layer(axum::Extension(console::CookiePolicy {
+            always_secure: options.secure_cookies,
+        }));
     middleware::apply(routes, state, options)
 }
 

@@ -85,6 +85,9 @@ pub(crate) struct Config {
     pub master_key: Option<SecretString>,
     pub master_key_file: Option<PathBuf>,
     pub allow_custom_endpoints: bool,
+    /// The console's session cookie is `Secure` on every response (behind a TLS proxy that
+    /// does not send `X-Forwarded-Proto`).
+    pub secure_cookies: bool,
     pub outputs: OutputSettings,
     /// A MaxMind-format City database and the key or variable it was named by.
     pub geoip_database: Option<(PathBuf, String)>,
@@ -105,6 +108,7 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("server.body_limit_bytes", Some("1048576"), None),
     ("server.max_concurrent_requests", Some("4096"), None),
     ("server.request_timeout_secs", Some("30"), None),
+    ("server.secure_cookies", Some("false"), None),
     ("server.shutdown_timeout_secs", Some("30"), None),
     ("store.data_dir", Some("./var/gatehouse"), None),
     ("store.cache_capacity_bytes", Some("33554432"), None),
@@ -225,6 +229,12 @@ impl Config {
             "false" | "0" | "no" | "" => false,
             _ => return Err(err(from, "must be true or false")),
         };
+        let (secure, from) = required("server.secure_cookies")?;
+        let secure_cookies = match secure.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" | "" => false,
+            _ => return Err(err(from, "must be true or false")),
+        };
         let operator_key = match text("security.operator_key") {
             Some((key, from)) if key.len() < 16 => {
                 return Err(err(from, "must be at least 16 characters"));
@@ -268,6 +278,7 @@ impl Config {
                 .map(|(v, _)| SecretString::from(v)),
             master_key_file: text("security.master_key_file").map(|(v, _)| PathBuf::from(v)),
             allow_custom_endpoints,
+            secure_cookies,
             outputs: outputs(&text)?,
             geoip_database: text("geoip.database")
                 .filter(|(v, _)| !v.is_empty())
@@ -416,6 +427,15 @@ mod tests {
         a.listen = Some("127.0.0.1:9200".into());
         let config = load(&a, &[("GATEHOUSE_SERVER_LISTEN", "127.0.0.1:9100")]).unwrap();
         assert_eq!(config.listen.port(), 9200);
+    }
+
+    #[test]
+    fn secure_console_cookies_are_off_by_default_and_checked() {
+        let a = args();
+        assert!(!load(&a, &[]).unwrap().secure_cookies);
+        let on = load(&a, &[("GATEHOUSE_SERVER_SECURE_COOKIES", "true")]).unwrap();
+        assert!(on.secure_cookies);
+        assert!(load(&a, &[("GATEHOUSE_SERVER_SECURE_COOKIES", "maybe")]).is_err());
     }
 
     #[test]

@@ -152,6 +152,7 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
         body_limit: config.body_limit_bytes,
         request_timeout: config.request_timeout,
         max_concurrent_requests: config.max_concurrent_requests,
+        secure_cookies: config.secure_cookies,
     };
     let app = App::build(options).await?;
     let listener = TcpListener::bind(config.listen)

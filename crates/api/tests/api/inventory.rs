@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::support::{assert_error, start, Server};
 
-fn user(tenant: &str, integration: &str, n: u32, status: UserStatus) -> User {
+pub(crate) fn user(tenant: &str, integration: &str, n: u32, status: UserStatus) -> User {
     User {
         id: UserId::parse(&format!("usr_{tenant}_{n}")).unwrap(),
         tenant_id: TenantId::parse(tenant).unwrap(),

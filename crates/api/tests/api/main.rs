@@ -6,6 +6,7 @@
 
 mod support;
 
+mod console;
 mod durability;
 mod ingest;
 mod integrations;
