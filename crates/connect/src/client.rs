@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use gatehouse_core::provider::{CallObserver, ConnectorError};
+use gatehouse_core::provider::{CallObserver, ConnectorContext, ConnectorError};
 use gatehouse_core::validate::{is_internal_host, is_internal_ip};
 use gatehouse_core::Clock;
 use http::{HeaderMap, StatusCode};
@@ -161,6 +161,29 @@ impl HttpClient {
             self.public_only = public_only;
         }
         Ok(self)
+    }
+
+    /// The client of a connector built from `context`: its clock and 429 observer, a budget of
+    /// `rate_limit_share` of the provider's limits, and, unless the operator allowed custom
+    /// endpoints, no request to an internal address (SSRF). In one place so that no connector
+    /// can forget the last.
+    pub fn for_connector(
+        context: &ConnectorContext,
+        rate_limit_share: f64,
+        rate_headers: Option<RateHeaders>,
+        policy: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<Self, ConnectorError> {
+        let budget = Arc::new(RateBudget::new(rate_limit_share));
+        let client = Self::new(
+            Arc::clone(&context.clock),
+            budget,
+            rate_headers,
+            policy,
+            timeout,
+        )
+        .and_then(|http| http.public_only(!context.allow_custom_endpoints))?;
+        Ok(client.with_observer(context.observer.clone()))
     }
 
     /// Reports every 429 to `observer` (the daemon's metrics), retried or not.

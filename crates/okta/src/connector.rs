@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::config::{OKTA_DOMAINS, RATE_HEADERS};
 use async_trait::async_trait;
 use gatehouse_connect::client::Fetched;
-use gatehouse_connect::{next_link, resolve_base, HttpClient, RateBudget, RetryPolicy};
+use gatehouse_connect::{next_link, resolve_base, HttpClient, RetryPolicy};
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{
     Capabilities, CheckReport, Confirmation, Connector, ConnectorContext, ConnectorError,
@@ -95,17 +95,13 @@ impl OktaConnector {
         // The org authorization server lives on the org's own host (same-org rule).
         let token_url = endpoint_of(&base, &["oauth2", "v1", "token"]);
         let auth = Auth::new(&credentials, &settings, token_url)?;
-        let budget = Arc::new(RateBudget::new(settings.rate_limit_share));
-        let http = HttpClient::new(
-            Arc::clone(&context.clock),
-            budget,
+        let http = HttpClient::for_connector(
+            &context,
+            settings.rate_limit_share,
             Some(RATE_HEADERS),
             policy,
             REQUEST_TIMEOUT,
-        )
-        .and_then(|http| http.public_only(!context.allow_custom_endpoints))
-        .map_err(ConnectorError::from)?
-        .with_observer(context.observer.clone());
+        )?;
         tracing::debug!(
             tenant = %context.tenant_id,
             integration = %context.integration_id,
