@@ -142,7 +142,7 @@ impl TokenSource {
             if !kind.eq_ignore_ascii_case("bearer") {
                 return Err(ConnectorError::Protocol(format!(
                     "the Microsoft token service issued a {} token, not Bearer",
-                    crate::errors::truncate(kind.chars().take(20).collect())
+                    kind.chars().take(20).collect::<String>()
                 )));
             }
         }

@@ -7,6 +7,7 @@
 //! bounded message, never the request's credentials and never a body that is not such an
 //! error object.
 
+use gatehouse_connect::redact::clip;
 use gatehouse_core::provider::ConnectorError;
 use http::StatusCode;
 use serde_json::Value;
@@ -72,20 +73,8 @@ impl GraphError {
             (None, Some(message)) => message.clone(),
             (None, None) => format!("HTTP {}", status.as_u16()),
         };
-        truncate(text)
+        clip(text, MAX_MESSAGE)
     }
-}
-
-pub(crate) fn truncate(mut text: String) -> String {
-    if text.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
 }
 
 /// The [`ConnectorError`] for a non-success Graph answer to `what`: 401 → `Unauthorized`,

@@ -8,6 +8,7 @@
 //! `{"error": "invalid_grant", "error_description": "…"}`. Messages carry the code, the reason
 //! and a bounded message, never a request's credentials.
 
+use gatehouse_connect::redact::clip;
 use gatehouse_core::provider::ConnectorError;
 use http::StatusCode;
 use serde_json::Value;
@@ -74,20 +75,8 @@ impl GoogleError {
             (None, Some(message)) => message.clone(),
             (None, None) => format!("HTTP {}", status.as_u16()),
         };
-        truncate(text)
+        clip(text, MAX_MESSAGE)
     }
-}
-
-pub(crate) fn truncate(mut text: String) -> String {
-    if text.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
 }
 
 /// The [`ConnectorError`] for a non-success Admin SDK answer to `what`: 401 →
@@ -124,7 +113,7 @@ pub fn token_refusal(status: StatusCode, body: &[u8]) -> ConnectorError {
     let description = value
         .get("error_description")
         .and_then(Value::as_str)
-        .map(|d| truncate(d.trim().to_owned()));
+        .map(|d| clip(d.trim().to_owned(), MAX_MESSAGE));
     let named = match (&error, &description) {
         (Some(e), Some(d)) => format!("{e}: {d}"),
         (Some(e), None) => e.clone(),

@@ -5,6 +5,7 @@
 //! documented, so anything else (an HTML page, an empty body) is named by its status alone.
 //! Messages carry the status and a bounded message, never a request's headers (the API key).
 
+use gatehouse_connect::redact::clip;
 use gatehouse_core::provider::ConnectorError;
 use http::StatusCode;
 use serde_json::Value;
@@ -49,20 +50,8 @@ impl JumpCloudError {
             (None, Some(message)) => message.clone(),
             (None, None) => format!("HTTP {}", status.as_u16()),
         };
-        truncate(text)
+        clip(text, MAX_MESSAGE)
     }
-}
-
-pub(crate) fn truncate(mut text: String) -> String {
-    if text.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
 }
 
 /// The [`ConnectorError`] for a non-success answer to `what`: 401 → `Unauthorized`, 403 →

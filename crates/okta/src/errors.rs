@@ -5,6 +5,7 @@
 //! stable enough for control flow. Messages name the code, the summary and the causes, never the
 //! request's credentials and never a body that is not Okta's error object.
 
+use gatehouse_connect::redact::clip;
 use gatehouse_core::provider::ConnectorError;
 use http::StatusCode;
 use serde_json::Value;
@@ -66,20 +67,8 @@ impl OktaError {
             text.push_str(&self.causes.join("; "));
             text.push(')');
         }
-        truncate(text)
+        clip(text, MAX_MESSAGE)
     }
-}
-
-fn truncate(mut text: String) -> String {
-    if text.len() > MAX_MESSAGE {
-        let mut cut = MAX_MESSAGE;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-        text.push('…');
-    }
-    text
 }
 
 /// The [`ConnectorError`] for a non-success answer to `what` (`"listing users"`, …):
