@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim, UserStatus};
+use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim};
 use gatehouse_testkit::Gatehouse;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::eventually;
+use crate::support::{eventually, okta_person};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -128,16 +128,7 @@ async fn the_console_signs_in_finds_a_user_and_approves_an_action_in_chromium() 
         )
         .await?;
     anyhow::ensure!(policy.status == StatusCode::CREATED, "{:?}", policy.body);
-    let admin = sim.admin_id();
-    let target = sim
-        .users_with_status(UserStatus::Active)
-        .into_iter()
-        .find(|u| *u != admin)
-        .ok_or_else(|| anyhow::anyhow!("no active user"))?;
-    let login = sim
-        .user_json(&target)
-        .and_then(|u| u["profile"]["login"].as_str().map(str::to_owned))
-        .ok_or_else(|| anyhow::anyhow!("the target has no login"))?;
+    let (target, login) = okta_person(&sim, "login")?;
     sim.clear_mutations();
 
     // The attack: 12 failed sign-ins, in Okta's System Log and pushed through the event hook.

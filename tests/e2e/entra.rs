@@ -8,12 +8,12 @@
 use std::time::{Duration, Instant};
 
 use gatehouse_testkit::idp_sim::entra::{EntraConfig, EntraSim, NewUser, RunningSim};
-use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim, UserStatus};
+use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim};
 use gatehouse_testkit::{Api, Gatehouse};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::support::{action, create_tenant, eventually};
+use super::support::{action, create_tenant, eventually, okta_person};
 
 /// The `clientState` every integration here is created with.
 const CLIENT_STATE: &str = "e2e-client-state-7f3a";
@@ -832,15 +832,7 @@ async fn entra_and_okta_accounts_of_one_person_share_an_identity() -> anyhow::Re
         ..OktaConfig::default()
     });
     let okta_running = okta.spawn("127.0.0.1:0".parse()?)?;
-    let person = okta
-        .users_with_status(UserStatus::Active)
-        .into_iter()
-        .find(|u| *u != okta.admin_id())
-        .ok_or_else(|| anyhow::anyhow!("no active Okta user"))?;
-    let email = okta
-        .user_json(&person)
-        .and_then(|u| u["profile"]["email"].as_str().map(str::to_owned))
-        .ok_or_else(|| anyhow::anyhow!("the Okta user has no e-mail"))?;
+    let (person, email) = okta_person(&okta, "email")?;
 
     let sim = EntraSim::new(sim_config(10));
     let twin = sim.add_user(NewUser {

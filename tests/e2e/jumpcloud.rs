@@ -15,7 +15,7 @@ use gatehouse_testkit::{Api, Gatehouse};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::support::{action, create_tenant, eventually};
+use super::support::{action, create_tenant, eventually, okta_person};
 
 /// A cron schedule that does not fire during a test (midnight, 1 January): sign-ins are pulled
 /// only when a test asks with /sync.
@@ -420,15 +420,7 @@ async fn jumpcloud_and_okta_accounts_of_one_person_share_an_identity_and_a_respo
         ..OktaConfig::default()
     });
     let okta_running = okta.spawn("127.0.0.1:0".parse()?)?;
-    let person = okta
-        .users_with_status(UserStatus::Active)
-        .into_iter()
-        .find(|u| *u != okta.admin_id())
-        .ok_or_else(|| anyhow::anyhow!("no active Okta user"))?;
-    let email = okta
-        .user_json(&person)
-        .and_then(|u| u["profile"]["email"].as_str().map(str::to_owned))
-        .ok_or_else(|| anyhow::anyhow!("the Okta user has no e-mail"))?;
+    let (person, email) = okta_person(&okta, "email")?;
     let okta_suspended = okta.users_with_status(UserStatus::Suspended).len();
 
     let (sim, running) = jumpcloud_org(10)?;

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use gatehouse_testkit::idp_sim::okta::{OktaSim, UserStatus};
 use gatehouse_testkit::Api;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -95,4 +96,20 @@ pub fn account_with(users: &[Value], external: &str) -> anyhow::Result<String> {
         .and_then(|u| u["id"].as_str())
         .map(str::to_owned)
         .ok_or_else(|| anyhow::anyhow!("{external} is not in the inventory"))
+}
+
+/// An active Okta user of `sim` other than the admin the connector calls as (acting on the
+/// admin would lock the test out): its id and its profile's `field` (`email`, `login`).
+pub fn okta_person(sim: &OktaSim, field: &str) -> anyhow::Result<(String, String)> {
+    let admin = sim.admin_id();
+    let person = sim
+        .users_with_status(UserStatus::Active)
+        .into_iter()
+        .find(|u| *u != admin)
+        .ok_or_else(|| anyhow::anyhow!("no active Okta user"))?;
+    let value = sim
+        .user_json(&person)
+        .and_then(|u| u["profile"][field].as_str().map(str::to_owned))
+        .ok_or_else(|| anyhow::anyhow!("the Okta user has no {field}"))?;
+    Ok((person, value))
 }
