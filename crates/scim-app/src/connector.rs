@@ -317,6 +317,11 @@ impl Connector for ScimAppConnector {
         crate::provision::provision(self, desired, state).await
     }
 
+    /// The app serves the Group schema: memberships are provisioned with the users.
+    async fn provisions_groups(&self) -> Result<bool, ConnectorError> {
+        Ok(self.features().await?.groups)
+    }
+
     async fn provision_sweep(
         &self,
         keep: &HashSet<String>,

@@ -20,6 +20,9 @@
 //! deactivated, never deleted. 429s wait as the app's `Retry-After` says (the shared client).
 //!
 //! Lookups need the app's `filter`; an app without it is refused with a clear error.
+//!
+//! Where the app serves the Group schema and the desired accounts carry `groups`, the batch's
+//! group memberships follow its users (`groups.rs`).
 
 use std::collections::HashSet;
 
@@ -83,9 +86,16 @@ pub(crate) async fn provision(
         state: state.map(str::to_owned),
         ..ProvisionReport::default()
     };
+    // (app user id, account) of the people whose group memberships are provisioned.
+    let mut members: Vec<(String, &DesiredAccount)> = Vec::new();
     for account in desired {
         match provision_one(connector, &features, account).await {
-            Ok(outcome) => count(&mut report.counts, outcome),
+            Ok((outcome, id)) => {
+                count(&mut report.counts, outcome);
+                if let (Some(id), Some(_)) = (id, &account.groups) {
+                    members.push((id, account));
+                }
+            }
             Err(error) if ends_the_pass(&error) => return Err(error),
             Err(error) => {
                 tracing::warn!(external_id = %account.external_id, %error, "provisioning an account failed");
@@ -97,6 +107,9 @@ pub(crate) async fn provision(
                 }
             }
         }
+    }
+    if features.groups && !members.is_empty() {
+        crate::groups::provision(connector, &features, &members, &mut report).await?;
     }
     Ok(report)
 }
@@ -112,20 +125,21 @@ async fn usable_features(connector: &ScimAppConnector) -> Result<Features, Conne
     Ok(features)
 }
 
+/// What happened to the account, and its id at the app (none when it is not there).
 async fn provision_one(
     connector: &ScimAppConnector,
     features: &Features,
     account: &DesiredAccount,
-) -> Result<Outcome, ConnectorError> {
+) -> Result<(Outcome, Option<String>), ConnectorError> {
     let mut user = match find(connector, "externalId", &account.external_id).await? {
         Some(user) => user,
         None => match adoptable(connector, account).await? {
             Some(user) => user,
             // Someone all of whose accounts are off is not created only to be deactivated.
-            None if !account.active => return Ok(Outcome::Unchanged),
+            None if !account.active => return Ok((Outcome::Unchanged, None)),
             None => match create(connector, account).await? {
-                true => return Ok(Outcome::Created),
-                false => adoptable(connector, account).await?.ok_or_else(|| {
+                Some(id) => return Ok((Outcome::Created, Some(id))),
+                None => adoptable(connector, account).await?.ok_or_else(|| {
                     ConnectorError::Protocol(
                         "the app answered 409 to the create, but no user has that userName".into(),
                     )
@@ -135,9 +149,10 @@ async fn provision_one(
     };
     let mut retried = false;
     loop {
+        let id = user.get("id").and_then(Value::as_str).map(str::to_owned);
         let changes = differences(&user, account);
         if changes.is_empty() {
-            return Ok(Outcome::Unchanged);
+            return Ok((Outcome::Unchanged, id));
         }
         let outcome = if is_active(&user) && !account.active {
             Outcome::Deactivated
@@ -150,7 +165,7 @@ async fn provision_one(
             .ok_or_else(|| ConnectorError::Protocol("the app's user has no id".into()))?
             .to_owned();
         if apply(connector, features, &id, &user, &changes).await? {
-            return Ok(outcome);
+            return Ok((outcome, Some(id)));
         }
         if retried {
             return Err(ConnectorError::Unavailable(
@@ -234,11 +249,11 @@ fn emails_of(account: &DesiredAccount) -> Value {
     )
 }
 
-/// `POST /Users`; false on a 409 (the userName is taken).
+/// `POST /Users`: the new user's id; `None` on a 409 (the userName is taken).
 async fn create(
     connector: &ScimAppConnector,
     account: &DesiredAccount,
-) -> Result<bool, ConnectorError> {
+) -> Result<Option<String>, ConnectorError> {
     let mut body = json!({
         "schemas": [USER_SCHEMA],
         "externalId": account.external_id,
@@ -258,8 +273,15 @@ async fn create(
         .send("user-writes", Method::POST, &url, Some(&body), None)
         .await?;
     match fetched.status {
-        s if s.is_success() => Ok(true),
-        StatusCode::CONFLICT => Ok(false),
+        s if s.is_success() => {
+            let created = crate::connector::parse_json(&fetched.body, "creating the user")?;
+            created
+                .get("id")
+                .and_then(Value::as_str)
+                .map(|id| Some(id.to_owned()))
+                .ok_or_else(|| ConnectorError::Protocol("the app's new user has no id".into()))
+        }
+        StatusCode::CONFLICT => Ok(None),
         s => Err(error_from_response(s, &fetched.body, "creating the user")),
     }
 }
