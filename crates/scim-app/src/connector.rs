@@ -210,7 +210,8 @@ impl ScimAppConnector {
         parse_json(&fetched.body, what)
     }
 
-    /// What the app supports: read once (`/ServiceProviderConfig`, `/Schemas`), then kept.
+    /// What the app supports: read once (`/ServiceProviderConfig`, `/Schemas`, and
+    /// `/ResourceTypes` when `/Schemas` does not list the Group schema), then kept.
     pub(crate) async fn features(&self) -> Result<Features, ConnectorError> {
         if let Some(known) = self.features.lock().ok().and_then(|f| f.clone()) {
             return Ok(known);
@@ -232,7 +233,19 @@ impl ScimAppConnector {
                 if let Err(e) = &schemas {
                     tracing::debug!(error = %e, "the app's /Schemas could not be read");
                 }
-                Features::from_documents(&spc, schemas.ok().as_ref())
+                let mut features = Features::from_documents(&spc, schemas.ok().as_ref());
+                if !features.groups {
+                    // Some apps serve no (or a partial) /Schemas but list their resource types.
+                    let types = self
+                        .get_json(
+                            "discovery",
+                            &self.url(&["ResourceTypes"]),
+                            "reading /ResourceTypes",
+                        )
+                        .await;
+                    features.groups = types.is_ok_and(|t| Features::lists_groups(&t));
+                }
+                features
             }
             // An app without discovery documents: assume, and adapt on the first refusal.
             Err(ConnectorError::NotFound(_) | ConnectorError::Protocol(_)) => Features::assumed(),

@@ -383,3 +383,51 @@ async fn groups_without_patch_are_put_and_apps_without_groups_are_not_asked() {
     assert!(sim.calls().iter().all(|c| !c.path.starts_with("/Groups")));
     assert_eq!(sim.user_ids().len(), 1);
 }
+
+/// A group create answered 409 (the group arrived meanwhile) is looked up by `displayName` and
+/// used when it is Gatehouse's; 429s on `/Groups` are waited out as `Retry-After` says.
+#[tokio::test]
+async fn a_409_on_a_group_create_is_looked_up_and_429s_on_groups_are_waited_out() {
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 0,
+        retry_after_secs: 1,
+        ..ScimAppConfig::default()
+    });
+    let people = vec![in_groups(0, &["Ops"]), in_groups(1, &["Ops"])];
+    connector.check().await.unwrap();
+    // The group exists, Gatehouse's, but the lookups miss it (as an app whose filter lags).
+    let first = connector.provision(&people[..1], None).await.unwrap();
+    assert!(first.errors.is_empty(), "{first:?}");
+    let ops = sim.find_group("Ops").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let empty = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []});
+    sim.inject_on("/Groups", Fault::burst_429(1));
+    sim.inject_on(
+        "/Groups",
+        Fault::respond(CannedResponse::json(200, &empty), 2),
+    );
+    sim.clear_calls();
+    let started = Instant::now();
+    let report = connector.provision(&people, None).await.unwrap();
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let posts: Vec<u16> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path == "/Groups")
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(posts, [409], "{:?}", sim.calls());
+    let limited = sim
+        .calls()
+        .iter()
+        .filter(|c| c.path.starts_with("/Groups") && c.status == 429)
+        .count();
+    assert_eq!(limited, 1);
+    assert_eq!(sim.group_ids(), std::slice::from_ref(&ops));
+    let ids: Vec<String> = people.iter().map(|p| app_id(&sim, p)).collect();
+    assert_eq!(sim.group_members(&ops), sorted(ids));
+}
