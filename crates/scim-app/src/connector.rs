@@ -48,6 +48,11 @@ pub struct ScimAppConnector {
     pub(crate) patch_refused: AtomicBool,
     /// The directory pass in progress, for incremental pulls by comparison.
     pub(crate) passes: gatehouse_connect::compare::Passes,
+    /// The managed groups read by the provisioning pass in progress (its marker, the groups),
+    /// so a pass reads each group's members once, not once per batch.
+    pub(crate) group_cache: Mutex<Option<crate::groups::Cached>>,
+    /// Numbers provisioning passes (with the clock, their marker).
+    pub(crate) runs: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for ScimAppConnector {
@@ -134,6 +139,8 @@ impl ScimAppConnector {
             features: Mutex::new(None),
             patch_refused: AtomicBool::new(false),
             passes: crate::users::passes(),
+            group_cache: Mutex::new(None),
+            runs: std::sync::atomic::AtomicU64::new(0),
         })
     }
 

@@ -17,6 +17,11 @@
 //!    written, so a second run with nothing changed writes nothing. People outside the batch
 //!    are left as they are (their own batch sees to them).
 //!
+//! The managed groups read (step 1) are kept for the rest of the pass, with the writes made to
+//! them, so each group's members are read once per pass, not once per batch: the pass is told
+//! apart by a marker the connector puts in the provisioning state of its batches (the sweep
+//! ends it).
+//!
 //! Groups are never deleted: a group the IdPs no longer bring keeps the people no batch
 //! removed, and is emptied as the people who leave it are provisioned.
 
@@ -45,9 +50,12 @@ pub fn external_id_of(name: &str) -> String {
     format!("{MANAGED_PREFIX}{name}")
 }
 
+/// The managed groups a pass has read: its marker and the groups by `externalId`.
+pub(crate) type Cached = (String, HashMap<String, AppGroup>);
+
 /// One managed group at the app.
 #[derive(Debug)]
-struct AppGroup {
+pub(crate) struct AppGroup {
     id: String,
     /// The group as the app answered (for a PUT).
     resource: Value,
@@ -89,12 +97,14 @@ fn note(report: &mut ProvisionReport, what: String) {
     }
 }
 
-/// Provisions the memberships of one batch: `people` are (app user id, desired account).
+/// Provisions the memberships of one batch of the pass `run`: `people` are (app user id,
+/// desired account).
 pub(crate) async fn provision(
     connector: &ScimAppConnector,
     features: &Features,
     people: &[(String, &DesiredAccount)],
     report: &mut ProvisionReport,
+    run: &str,
 ) -> Result<(), ConnectorError> {
     // group name → the batch's app user ids that belong in it.
     let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -111,8 +121,44 @@ pub(crate) async fn provision(
     if batch.is_empty() {
         return Ok(());
     }
-    let mut managed = managed_groups(connector, features).await?;
-    for (name, members) in &wanted {
+    // The pass's groups as earlier batches left them, else read now. Taken out while in use:
+    // a batch that ends in an error leaves none, and the next reads again.
+    let cached = connector
+        .group_cache
+        .lock()
+        .ok()
+        .and_then(|mut slot| slot.take())
+        .filter(|(marker, _)| marker == run)
+        .map(|(_, groups)| groups);
+    let mut managed = match cached {
+        Some(groups) => groups,
+        None => managed_groups(connector, features).await?,
+    };
+    let result = memberships(connector, features, &wanted, &batch, &mut managed, report).await;
+    if result.is_ok() {
+        if let Ok(mut slot) = connector.group_cache.lock() {
+            *slot = Some((run.to_owned(), managed));
+        }
+    }
+    result
+}
+
+/// Forgets the groups a pass read (it ended).
+pub(crate) fn end_pass(connector: &ScimAppConnector) {
+    if let Ok(mut slot) = connector.group_cache.lock() {
+        *slot = None;
+    }
+}
+
+async fn memberships(
+    connector: &ScimAppConnector,
+    features: &Features,
+    wanted: &BTreeMap<String, BTreeSet<String>>,
+    batch: &BTreeSet<String>,
+    managed: &mut HashMap<String, AppGroup>,
+    report: &mut ProvisionReport,
+) -> Result<(), ConnectorError> {
+    for (name, members) in wanted {
         let external = external_id_of(name);
         if managed.contains_key(&external) {
             continue;
@@ -130,26 +176,58 @@ pub(crate) async fn provision(
         }
     }
     let empty = BTreeSet::new();
-    for (external, group) in &managed {
+    let mut stale = Vec::new();
+    for (external, group) in managed.iter_mut() {
         let name = &external[MANAGED_PREFIX.len()..];
         let desired = wanted.get(name).unwrap_or(&empty);
-        let add: Vec<&String> = desired.difference(&group.members).collect();
-        let remove: Vec<&String> = group
+        let add: Vec<String> = desired.difference(&group.members).cloned().collect();
+        let remove: Vec<String> = group
             .members
-            .intersection(&batch)
+            .intersection(batch)
             .filter(|id| !desired.contains(*id))
+            .cloned()
             .collect();
         if add.is_empty() && remove.is_empty() {
             continue;
         }
         match set_members(connector, features, group, &add, &remove).await {
-            Ok(()) => tracing::debug!(group = %name, added = add.len(), removed = remove.len(),
-                "group memberships provisioned"),
-            Err(error) if about_one(&error) => note(report, format!("group {name}: {error}")),
+            Ok(()) => {
+                tracing::debug!(group = %name, added = add.len(), removed = remove.len(),
+                    "group memberships provisioned");
+                written(group, &add, &remove);
+            }
+            Err(error) if about_one(&error) => {
+                note(report, format!("group {name}: {error}"));
+                // Read again by the next batch that wants it.
+                stale.push(external.clone());
+            }
             Err(error) => return Err(error),
         }
     }
+    for external in stale {
+        managed.remove(&external);
+    }
     Ok(())
+}
+
+/// Keeps a group as the app now has it, after `add` and `remove` were written.
+fn written(group: &mut AppGroup, add: &[String], remove: &[String]) {
+    for id in remove {
+        group.members.remove(id);
+    }
+    group.members.extend(add.iter().cloned());
+    if let Some(map) = group.resource.as_object_mut() {
+        map.insert(
+            "members".into(),
+            Value::Array(
+                group
+                    .members
+                    .iter()
+                    .map(|id| json!({"value": id}))
+                    .collect(),
+            ),
+        );
+    }
 }
 
 /// The app's managed groups by `externalId`, each with its members.
@@ -304,8 +382,8 @@ async fn set_members(
     connector: &ScimAppConnector,
     features: &Features,
     group: &AppGroup,
-    add: &[&String],
-    remove: &[&String],
+    add: &[String],
+    remove: &[String],
 ) -> Result<(), ConnectorError> {
     let url = connector.url(&["Groups", &group.id]);
     if connector.use_patch(features) {

@@ -42,6 +42,9 @@ use crate::users::{list_of, DEFAULT_PAGE};
 
 /// The core User schema's URN.
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// Heads the provisioning state of a pass in progress (its marker: `groups.rs` keeps the
+/// groups it read for the pass's later batches).
+const RUN_PREFIX: &str = "pass:";
 /// Failure messages a report keeps.
 const MAX_ERRORS: usize = 10;
 
@@ -109,7 +112,23 @@ pub(crate) async fn provision(
         }
     }
     if features.groups && !members.is_empty() {
-        crate::groups::provision(connector, &features, &members, &mut report).await?;
+        // The pass's marker, in the state its next batch is given back.
+        let run = match state.filter(|s| s.starts_with(RUN_PREFIX)) {
+            Some(run) => run.to_owned(),
+            None => format!(
+                "{RUN_PREFIX}{}-{}",
+                connector
+                    .clock
+                    .now()
+                    .timestamp_nanos_opt()
+                    .unwrap_or_default(),
+                connector
+                    .runs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
+        };
+        crate::groups::provision(connector, &features, &members, &mut report, &run).await?;
+        report.state = Some(run);
     }
     Ok(report)
 }
@@ -422,6 +441,9 @@ pub(crate) async fn sweep(
     keep: &HashSet<String>,
     state: Option<&str>,
 ) -> Result<ProvisionReport, ConnectorError> {
+    // The pass ends here: its groups are not kept, and the next pass has a marker of its own.
+    crate::groups::end_pass(connector);
+    let state = state.filter(|s| !s.starts_with(RUN_PREFIX));
     let features = usable_features(connector).await?;
     let count = connector
         .settings

@@ -431,3 +431,65 @@ async fn a_409_on_a_group_create_is_looked_up_and_429s_on_groups_are_waited_out(
     let ids: Vec<String> = people.iter().map(|p| app_id(&sim, p)).collect();
     assert_eq!(sim.group_members(&ops), sorted(ids));
 }
+
+/// The batches of one pass (each given the state the last returned) read the app's groups
+/// once; the sweep ends the pass, and the next pass reads them again.
+#[tokio::test]
+async fn a_pass_reads_the_groups_once_over_its_batches() {
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 0,
+        ..ScimAppConfig::default()
+    });
+    let people: Vec<DesiredAccount> = (0..6).map(|i| in_groups(i, &["Ops"])).collect();
+    let listings = |sim: &ScimAppSim| {
+        sim.calls()
+            .iter()
+            .filter(|c| {
+                c.method == "GET"
+                    && c.path == "/Groups"
+                    && c.query.as_deref().is_some_and(|q| q.contains("startIndex"))
+            })
+            .count()
+    };
+    let mut state: Option<String> = None;
+    for batch in people.chunks(2) {
+        let report = connector.provision(batch, state.as_deref()).await.unwrap();
+        assert!(report.errors.is_empty(), "{report:?}");
+        state = report.state;
+    }
+    assert_eq!(listings(&sim), 1, "{:?}", sim.calls());
+    let ops = sim.find_group("Ops").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ids: Vec<String> = people.iter().map(|p| app_id(&sim, p)).collect();
+    assert_eq!(sim.group_members(&ops), sorted(ids.clone()));
+    // One POST (the first batch's people) and two PATCHes of adds.
+    let writes: Vec<String> = sim
+        .writes()
+        .iter()
+        .filter(|c| c.path.starts_with("/Groups"))
+        .map(|c| c.method.clone())
+        .collect();
+    assert_eq!(writes, ["POST", "PATCH", "PATCH"]);
+
+    let keep: HashSet<String> = people.iter().map(|p| p.external_id.clone()).collect();
+    let swept = connector
+        .provision_sweep(&keep, state.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(swept.state, None, "the pass's marker is not kept");
+    // The next pass (with what the sweep returned) reads again, and writes nothing.
+    sim.clear_calls();
+    let mut state = swept.state;
+    for batch in people.chunks(2) {
+        state = connector
+            .provision(batch, state.as_deref())
+            .await
+            .unwrap()
+            .state;
+    }
+    assert_eq!(listings(&sim), 1);
+    assert!(sim.writes().is_empty(), "{:?}", sim.writes());
+    assert_eq!(sim.group_members(&ops), sorted(ids));
+}
