@@ -4,7 +4,8 @@
 //! Okta and deactivates them in the app, both actions recorded against the one detection.
 //! And Gatehouse's own `/v1/scim/v2` as the downstream app of another tenant, reached with
 //! OAuth client credentials: its users are pulled, and a deactivation and a reactivation reach
-//! the other tenant's SCIM resource.
+//! the other tenant's SCIM resource. And one tenant provisioning its Okta people and their
+//! group memberships into another tenant's SCIM server.
 
 use std::time::Duration;
 
@@ -285,6 +286,66 @@ async fn scim_users(base: &str, token: &str) -> anyhow::Result<Vec<Value>> {
     Ok(reply["Resources"].as_array().cloned().unwrap_or_default())
 }
 
+/// The SCIM `/Groups` of a tenant of ours, each read whole (with its `members`).
+async fn scim_groups(base: &str, token: &str) -> anyhow::Result<Vec<Value>> {
+    let client = reqwest::Client::new();
+    let reply: Value = client
+        .get(format!("{base}/Groups?startIndex=1&count=1000"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let mut groups = Vec::new();
+    for listed in reply["Resources"].as_array().cloned().unwrap_or_default() {
+        let id = listed["id"].as_str().unwrap_or_default();
+        let group: Value = client
+            .get(format!("{base}/Groups/{id}"))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        groups.push(group);
+    }
+    Ok(groups)
+}
+
+/// A SCIM group's member ids, sorted.
+fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["value"].as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Okta's group names by group id, read from its API.
+async fn okta_group_names(
+    base: &str,
+    token: &str,
+) -> anyhow::Result<std::collections::HashMap<String, String>> {
+    let groups: Vec<Value> = reqwest::Client::new()
+        .get(format!("{base}/api/v1/groups?limit=200"))
+        .header("Authorization", format!("SSWS {token}"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(groups
+        .iter()
+        .filter_map(|g| {
+            Some((
+                g["id"].as_str()?.to_owned(),
+                g["profile"]["name"].as_str()?.to_owned(),
+            ))
+        })
+        .collect())
+}
+
 /// The integration's `provision` job once a run newer than `after` succeeded.
 async fn provision_job(
     op: &gatehouse_testkit::Api,
@@ -345,6 +406,16 @@ async fn one_tenant_provisions_its_okta_people_into_another_tenant_s_scim_server
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     let okta_integration = created.str("/id");
     sync(&op, &okta_integration).await?;
+    // The groups too (their pull follows the users').
+    eventually(Duration::from_secs(60), || async {
+        let reply = op
+            .get(&format!("/v1/integrations/{okta_integration}"))
+            .await?;
+        Ok(reply.body["sync"]["jobs"]["groups"]["last_success_at"]
+            .is_string()
+            .then_some(()))
+    })
+    .await?;
     let okta_users = accounts_of(&op, upstream, "okta", okta.user_count()).await?;
     // Who should be in the downstream app: every identity with an account that is on.
     let on = |u: &Value| !matches!(u["status"].as_str(), Some("suspended" | "deprovisioned"));
@@ -403,6 +474,43 @@ async fn one_tenant_provisions_its_okta_people_into_another_tenant_s_scim_server
         assert_eq!(user["active"], true, "{user}");
     }
 
+    // Okta's groups are the downstream tenant's groups (our SCIM server serves /Groups), each
+    // with the provisioned people Okta has in it.
+    let names = okta_group_names(&okta_running.base_url(), &okta.config().api_token).await?;
+    let app_id_of = |identity: &str| {
+        at_downstream
+            .iter()
+            .find(|u| u["externalId"] == identity)
+            .and_then(|u| u["id"].as_str())
+            .map(str::to_owned)
+    };
+    let mut wanted: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for user in okta_users.iter().filter(|u| u["status"] != "deprovisioned") {
+        let okta_id = user["external_id"].as_str().unwrap_or_default();
+        let Some(app_id) = app_id_of(user["identity_id"].as_str().unwrap_or_default()) else {
+            continue;
+        };
+        for group in okta.groups_of(okta_id) {
+            let name = names
+                .get(&group)
+                .ok_or_else(|| anyhow::anyhow!("no Okta group {group}"))?;
+            wanted.entry(name.clone()).or_default().push(app_id.clone());
+        }
+    }
+    anyhow::ensure!(wanted.len() >= 2, "too few Okta groups: {wanted:?}");
+    let groups = scim_groups(&base, &token).await?;
+    assert_eq!(groups.len(), wanted.len(), "{groups:?}");
+    for (name, members) in &mut wanted {
+        members.sort();
+        members.dedup();
+        let group = groups
+            .iter()
+            .find(|g| g["displayName"] == name.as_str())
+            .ok_or_else(|| anyhow::anyhow!("no group {name} downstream: {groups:?}"))?;
+        assert_eq!(group["externalId"], format!("gatehouse-group:{name}"));
+        assert_eq!(member_ids(group), *members, "{name}: {group}");
+    }
+
     // Again: nothing to write.
     sync(&op, &app).await?;
     let job = provision_job(&op, &app, &job["last_success_at"]).await?;
@@ -416,6 +524,7 @@ async fn one_tenant_provisions_its_okta_people_into_another_tenant_s_scim_server
     );
     assert_eq!(job["records"], 0, "{job}");
     assert_eq!(scim_users(&base, &token).await?, at_downstream);
+    assert_eq!(scim_groups(&base, &token).await?, groups);
 
     // A person deprovisioned at Okta is deactivated downstream, not deleted.
     let person = okta_users
@@ -459,5 +568,10 @@ async fn one_tenant_provisions_its_okta_people_into_another_tenant_s_scim_server
     assert_eq!(gone["active"], false, "{gone}");
     let still_active = at_downstream.iter().filter(|u| u["active"] == true).count();
     assert_eq!(still_active, expected.len() - 1);
+    // Gone from Okta, they are in none of its groups downstream any more.
+    let gone_id = gone["id"].as_str().unwrap_or_default();
+    for group in scim_groups(&base, &token).await? {
+        assert!(!member_ids(&group).iter().any(|m| m == gone_id), "{group}");
+    }
     Ok(())
 }

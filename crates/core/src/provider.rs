@@ -308,6 +308,13 @@ pub trait Connector: Send + Sync {
         Err(ConnectorError::Unsupported("outbound provisioning"))
     }
 
+    /// Whether [`provision`](Self::provision) provisions group memberships
+    /// ([`DesiredAccount::groups`]): the provider has groups this connector writes. When false
+    /// the caller leaves `groups` unset (and spares itself reading the group names).
+    async fn provisions_groups(&self) -> Result<bool, ConnectorError> {
+        Ok(false)
+    }
+
     /// Ends a complete provisioning pass: deactivates the accounts provisioning manages at the
     /// provider (an `external_id` that is a Gatehouse identity id) whose id `keep` does not hold,
     /// the people no IdP brings in any more. Counts only what it deactivated.

@@ -370,7 +370,7 @@ impl Inventory {
 
 /// Group ids are derived from the integration and the provider's id (hashed, so any provider id
 /// fits), so a group keeps its id across pulls without an extra index.
-fn group_id(integration: &Integration, external_id: &str) -> GroupId {
+pub(crate) fn group_id(integration: &Integration, external_id: &str) -> GroupId {
     use sha2::{Digest, Sha256};
     let digest = Sha256::new()
         .chain_update(integration.id.as_str())

@@ -12,15 +12,21 @@
 //! deactivates the accounts it manages that the pass did not bring (the person left every
 //! IdP). A pass that fails midway sweeps nothing.
 //!
+//! Where the connector provisions group memberships ([`Connector::provisions_groups`]), each
+//! desired account also carries the names of the groups its source accounts belong to (the
+//! inventory's groups of those integrations; a deprovisioned account's count for none), each
+//! group's name read from the store once per pass.
+//!
 //! [`Connector::provision`]: gatehouse_core::provider::Connector::provision
+//! [`Connector::provisions_groups`]: gatehouse_core::provider::Connector::provisions_groups
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use gatehouse_core::model::{Identity, Integration, ProvisionCounts, User, UserStatus};
 use gatehouse_core::provider::Connector;
 use gatehouse_core::records::DesiredAccount;
-use gatehouse_core::{IdentityId, IntegrationId};
+use gatehouse_core::{GroupId, IdentityId, IntegrationId};
 use gatehouse_store::{PageRequest, Store, UserFilter};
 use serde_json::Value;
 
@@ -51,6 +57,7 @@ pub(crate) async fn run(
 ) -> Result<(ProvisionCounts, Option<String>), EngineError> {
     let tenant = &integration.tenant_id;
     let sources = sources(store, integration).await?;
+    let source_ids: HashSet<IntegrationId> = sources.keys().cloned().collect();
     let mut counts = ProvisionCounts::default();
     let mut state = state;
     if sources.is_empty() {
@@ -59,6 +66,11 @@ pub(crate) async fn run(
             "no source integrations: nothing to provision");
         return Ok((counts, state));
     }
+    // Memberships only where the connector writes them; group names read once per run.
+    let mut names: Option<GroupNames> = connector
+        .provisions_groups()
+        .await?
+        .then(GroupNames::default);
     let mut kept: HashSet<String> = HashSet::new();
     let mut batch: Vec<DesiredAccount> = Vec::with_capacity(BATCH);
     let mut cursor: Option<String> = None;
@@ -72,7 +84,7 @@ pub(crate) async fn run(
             .await?;
         let mut visited: HashSet<IdentityId> = HashSet::new();
         for user in &page.items {
-            if !sources.contains(&user.integration_id) {
+            if !source_ids.contains(&user.integration_id) {
                 continue;
             }
             let Some(identity_id) = &user.identity_id else {
@@ -84,12 +96,17 @@ pub(crate) async fn run(
             let Some(identity) = store.get_identity(tenant, identity_id).await? else {
                 continue;
             };
-            let accounts = accounts_of(store, &identity, user, &sources).await?;
+            let accounts = accounts_of(store, &identity, user, &source_ids).await?;
             // Visited once: at the identity's smallest source account.
             if accounts.first().map(|a| &a.id) != Some(&user.id) {
                 continue;
             }
-            if let Some(desired) = desired(&identity, accounts) {
+            let groups = match names.as_mut() {
+                Some(names) => Some(names.of(store, &sources, &accounts).await?),
+                None => None,
+            };
+            if let Some(mut desired) = desired(&identity, accounts) {
+                desired.groups = groups;
                 kept.insert(desired.external_id.clone());
                 batch.push(desired);
             }
@@ -125,12 +142,56 @@ fn log_failures(integration: &Integration, errors: &[String]) {
     }
 }
 
-/// The tenant's integrations that bring people in.
+/// The names of the inventory's groups, read once per pass.
+#[derive(Default)]
+struct GroupNames {
+    known: HashMap<GroupId, Option<String>>,
+}
+
+impl GroupNames {
+    /// The names of the groups the accounts belong to (accounts gone from their IdP count
+    /// for none), sorted, without duplicates.
+    async fn of(
+        &mut self,
+        store: &Arc<dyn Store>,
+        sources: &HashMap<IntegrationId, Integration>,
+        accounts: &[User],
+    ) -> Result<Vec<String>, EngineError> {
+        let mut names = BTreeSet::new();
+        for account in accounts {
+            if account.status == UserStatus::Deprovisioned {
+                continue;
+            }
+            let Some(integration) = sources.get(&account.integration_id) else {
+                continue;
+            };
+            for external in &account.groups {
+                let id = crate::inventory::group_id(integration, external);
+                let name = match self.known.get(&id) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let name = store
+                            .get_group(&integration.tenant_id, &id)
+                            .await?
+                            .map(|g| g.name.trim().to_owned())
+                            .filter(|n| !n.is_empty());
+                        self.known.insert(id, name.clone());
+                        name
+                    }
+                };
+                names.extend(name);
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+}
+
+/// The tenant's integrations that bring people in, by id.
 async fn sources(
     store: &Arc<dyn Store>,
     integration: &Integration,
-) -> Result<HashSet<IntegrationId>, EngineError> {
-    let mut sources = HashSet::new();
+) -> Result<HashMap<IntegrationId, Integration>, EngineError> {
+    let mut sources = HashMap::new();
     let mut cursor = None;
     loop {
         let page = store
@@ -143,7 +204,7 @@ async fn sources(
             page.items
                 .into_iter()
                 .filter(|i| i.id != integration.id && !DOWNSTREAM_KINDS.contains(&i.kind.as_str()))
-                .map(|i| i.id),
+                .map(|i| (i.id.clone(), i)),
         );
         match page.next_cursor {
             Some(next) => cursor = Some(next),

@@ -48,6 +48,11 @@ pub struct ScimAppConnector {
     pub(crate) patch_refused: AtomicBool,
     /// The directory pass in progress, for incremental pulls by comparison.
     pub(crate) passes: gatehouse_connect::compare::Passes,
+    /// The managed groups read by the provisioning pass in progress (its marker, the groups),
+    /// so a pass reads each group's members once, not once per batch.
+    pub(crate) group_cache: Mutex<Option<crate::groups::Cached>>,
+    /// Numbers provisioning passes (with the clock, their marker).
+    pub(crate) runs: std::sync::atomic::AtomicU64,
 }
 
 impl fmt::Debug for ScimAppConnector {
@@ -134,6 +139,8 @@ impl ScimAppConnector {
             features: Mutex::new(None),
             patch_refused: AtomicBool::new(false),
             passes: crate::users::passes(),
+            group_cache: Mutex::new(None),
+            runs: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -210,7 +217,8 @@ impl ScimAppConnector {
         parse_json(&fetched.body, what)
     }
 
-    /// What the app supports: read once (`/ServiceProviderConfig`, `/Schemas`), then kept.
+    /// What the app supports: read once (`/ServiceProviderConfig`, `/Schemas`, and
+    /// `/ResourceTypes` when `/Schemas` does not list the Group schema), then kept.
     pub(crate) async fn features(&self) -> Result<Features, ConnectorError> {
         if let Some(known) = self.features.lock().ok().and_then(|f| f.clone()) {
             return Ok(known);
@@ -232,7 +240,19 @@ impl ScimAppConnector {
                 if let Err(e) = &schemas {
                     tracing::debug!(error = %e, "the app's /Schemas could not be read");
                 }
-                Features::from_documents(&spc, schemas.ok().as_ref())
+                let mut features = Features::from_documents(&spc, schemas.ok().as_ref());
+                if !features.groups {
+                    // Some apps serve no (or a partial) /Schemas but list their resource types.
+                    let types = self
+                        .get_json(
+                            "discovery",
+                            &self.url(&["ResourceTypes"]),
+                            "reading /ResourceTypes",
+                        )
+                        .await;
+                    features.groups = types.is_ok_and(|t| Features::lists_groups(&t));
+                }
+                features
             }
             // An app without discovery documents: assume, and adapt on the first refusal.
             Err(ConnectorError::NotFound(_) | ConnectorError::Protocol(_)) => Features::assumed(),
@@ -315,6 +335,11 @@ impl Connector for ScimAppConnector {
         state: Option<&str>,
     ) -> Result<ProvisionReport, ConnectorError> {
         crate::provision::provision(self, desired, state).await
+    }
+
+    /// The app serves the Group schema: memberships are provisioned with the users.
+    async fn provisions_groups(&self) -> Result<bool, ConnectorError> {
+        Ok(self.features().await?.groups)
     }
 
     async fn provision_sweep(

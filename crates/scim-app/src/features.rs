@@ -1,5 +1,6 @@
 //! What an app implements, read from `/ServiceProviderConfig` (RFC 7643 §5: `patch`, `bulk`,
-//! `filter` with its `maxResults`, `etag`) and `/Schemas` (whether it serves the Group schema),
+//! `filter` with its `maxResults`, `etag`) and `/Schemas` (whether it serves the Group schema;
+//! else `/ResourceTypes`: whether it lists Groups),
 //! and what the connector does about it: PUT where PATCH is not supported, no `filter` where
 //! filtering is not, pages of at most `filter.maxResults`.
 //!
@@ -80,6 +81,21 @@ impl Features {
         }
     }
 
+    /// Whether a `/ResourceTypes` answer (a ListResponse or a bare array) lists Groups: an
+    /// entry with the Group schema, or the `/Groups` endpoint.
+    pub fn lists_groups(types: &Value) -> bool {
+        let items = match types {
+            Value::Array(items) => Some(items),
+            other => other.get("Resources").and_then(Value::as_array),
+        };
+        items.is_some_and(|items| {
+            items.iter().any(|t| {
+                t.get("schema").and_then(Value::as_str) == Some(GROUP_SCHEMA)
+                    || t.get("endpoint").and_then(Value::as_str) == Some("/Groups")
+            })
+        })
+    }
+
     /// What `/test` reports: each feature and what the connector does about it.
     pub fn notes(&self) -> Vec<String> {
         let yes = |b: bool| if b { "yes" } else { "no" };
@@ -150,5 +166,17 @@ mod tests {
             Features::from_documents(&fixture("service_provider_config_no_patch.json"), None);
         assert!(!minimal.patch && !minimal.filter && !minimal.groups);
         assert!(minimal.notes().iter().any(|n| n.contains("PUT")));
+    }
+
+    #[test]
+    fn resource_types_that_list_groups() {
+        let listed = serde_json::json!({"Resources": [
+            {"id": "User", "endpoint": "/Users", "schema": "urn:ietf:params:scim:schemas:core:2.0:User"},
+            {"id": "Group", "endpoint": "/Groups", "schema": GROUP_SCHEMA}]});
+        assert!(Features::lists_groups(&listed));
+        let bare = serde_json::json!([{"id": "Group", "endpoint": "/Groups"}]);
+        assert!(Features::lists_groups(&bare));
+        let users_only = serde_json::json!({"Resources": [{"id": "User", "endpoint": "/Users"}]});
+        assert!(!Features::lists_groups(&users_only));
     }
 }

@@ -21,6 +21,7 @@ mod connector;
 mod errors;
 mod factory;
 mod features;
+mod groups;
 pub mod mapping;
 mod provision;
 mod users;
@@ -29,6 +30,9 @@ pub use connector::ScimAppConnector;
 pub use errors::error_from_response;
 pub use factory::{Factory, Settings};
 pub use features::Features;
+pub use groups::{
+    external_id_of as managed_group_external_id, MANAGED_PREFIX as MANAGED_GROUP_PREFIX,
+};
 pub use mapping::map_user;
 pub use users::UsersCursor;
 

@@ -20,6 +20,9 @@
 //! deactivated, never deleted. 429s wait as the app's `Retry-After` says (the shared client).
 //!
 //! Lookups need the app's `filter`; an app without it is refused with a clear error.
+//!
+//! Where the app serves the Group schema and the desired accounts carry `groups`, the batch's
+//! group memberships follow its users (`groups.rs`).
 
 use std::collections::HashSet;
 
@@ -39,6 +42,9 @@ use crate::users::{list_of, DEFAULT_PAGE};
 
 /// The core User schema's URN.
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// Heads the provisioning state of a pass in progress (its marker: `groups.rs` keeps the
+/// groups it read for the pass's later batches).
+const RUN_PREFIX: &str = "pass:";
 /// Failure messages a report keeps.
 const MAX_ERRORS: usize = 10;
 
@@ -83,9 +89,16 @@ pub(crate) async fn provision(
         state: state.map(str::to_owned),
         ..ProvisionReport::default()
     };
+    // (app user id, account) of the people whose group memberships are provisioned.
+    let mut members: Vec<(String, &DesiredAccount)> = Vec::new();
     for account in desired {
         match provision_one(connector, &features, account).await {
-            Ok(outcome) => count(&mut report.counts, outcome),
+            Ok((outcome, id)) => {
+                count(&mut report.counts, outcome);
+                if let (Some(id), Some(_)) = (id, &account.groups) {
+                    members.push((id, account));
+                }
+            }
             Err(error) if ends_the_pass(&error) => return Err(error),
             Err(error) => {
                 tracing::warn!(external_id = %account.external_id, %error, "provisioning an account failed");
@@ -97,6 +110,25 @@ pub(crate) async fn provision(
                 }
             }
         }
+    }
+    if features.groups && !members.is_empty() {
+        // The pass's marker, in the state its next batch is given back.
+        let run = match state.filter(|s| s.starts_with(RUN_PREFIX)) {
+            Some(run) => run.to_owned(),
+            None => format!(
+                "{RUN_PREFIX}{}-{}",
+                connector
+                    .clock
+                    .now()
+                    .timestamp_nanos_opt()
+                    .unwrap_or_default(),
+                connector
+                    .runs
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
+        };
+        crate::groups::provision(connector, &features, &members, &mut report, &run).await?;
+        report.state = Some(run);
     }
     Ok(report)
 }
@@ -112,20 +144,21 @@ async fn usable_features(connector: &ScimAppConnector) -> Result<Features, Conne
     Ok(features)
 }
 
+/// What happened to the account, and its id at the app (none when it is not there).
 async fn provision_one(
     connector: &ScimAppConnector,
     features: &Features,
     account: &DesiredAccount,
-) -> Result<Outcome, ConnectorError> {
+) -> Result<(Outcome, Option<String>), ConnectorError> {
     let mut user = match find(connector, "externalId", &account.external_id).await? {
         Some(user) => user,
         None => match adoptable(connector, account).await? {
             Some(user) => user,
             // Someone all of whose accounts are off is not created only to be deactivated.
-            None if !account.active => return Ok(Outcome::Unchanged),
+            None if !account.active => return Ok((Outcome::Unchanged, None)),
             None => match create(connector, account).await? {
-                true => return Ok(Outcome::Created),
-                false => adoptable(connector, account).await?.ok_or_else(|| {
+                Some(id) => return Ok((Outcome::Created, Some(id))),
+                None => adoptable(connector, account).await?.ok_or_else(|| {
                     ConnectorError::Protocol(
                         "the app answered 409 to the create, but no user has that userName".into(),
                     )
@@ -135,9 +168,10 @@ async fn provision_one(
     };
     let mut retried = false;
     loop {
+        let id = user.get("id").and_then(Value::as_str).map(str::to_owned);
         let changes = differences(&user, account);
         if changes.is_empty() {
-            return Ok(Outcome::Unchanged);
+            return Ok((Outcome::Unchanged, id));
         }
         let outcome = if is_active(&user) && !account.active {
             Outcome::Deactivated
@@ -150,7 +184,7 @@ async fn provision_one(
             .ok_or_else(|| ConnectorError::Protocol("the app's user has no id".into()))?
             .to_owned();
         if apply(connector, features, &id, &user, &changes).await? {
-            return Ok(outcome);
+            return Ok((outcome, Some(id)));
         }
         if retried {
             return Err(ConnectorError::Unavailable(
@@ -234,11 +268,11 @@ fn emails_of(account: &DesiredAccount) -> Value {
     )
 }
 
-/// `POST /Users`; false on a 409 (the userName is taken).
+/// `POST /Users`: the new user's id; `None` on a 409 (the userName is taken).
 async fn create(
     connector: &ScimAppConnector,
     account: &DesiredAccount,
-) -> Result<bool, ConnectorError> {
+) -> Result<Option<String>, ConnectorError> {
     let mut body = json!({
         "schemas": [USER_SCHEMA],
         "externalId": account.external_id,
@@ -258,8 +292,15 @@ async fn create(
         .send("user-writes", Method::POST, &url, Some(&body), None)
         .await?;
     match fetched.status {
-        s if s.is_success() => Ok(true),
-        StatusCode::CONFLICT => Ok(false),
+        s if s.is_success() => {
+            let created = crate::connector::parse_json(&fetched.body, "creating the user")?;
+            created
+                .get("id")
+                .and_then(Value::as_str)
+                .map(|id| Some(id.to_owned()))
+                .ok_or_else(|| ConnectorError::Protocol("the app's new user has no id".into()))
+        }
+        StatusCode::CONFLICT => Ok(None),
         s => Err(error_from_response(s, &fetched.body, "creating the user")),
     }
 }
@@ -400,6 +441,9 @@ pub(crate) async fn sweep(
     keep: &HashSet<String>,
     state: Option<&str>,
 ) -> Result<ProvisionReport, ConnectorError> {
+    // The pass ends here: its groups are not kept, and the next pass has a marker of its own.
+    crate::groups::end_pass(connector);
+    let state = state.filter(|s| !s.starts_with(RUN_PREFIX));
     let features = usable_features(connector).await?;
     let count = connector
         .settings

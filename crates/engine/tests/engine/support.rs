@@ -18,8 +18,9 @@ use gatehouse_core::provider::{
     ConnectorRegistry,
 };
 use gatehouse_core::records::{
-    ActionReport, ActionTarget, EventPage, Page, ProviderEvent, ProviderGroup, ProviderUser,
-    PullMode, PushOutcome, PushReply, PushRequest, DEFAULT_TOKEN_PLACES,
+    ActionReport, ActionTarget, DesiredAccount, EventPage, Page, ProviderEvent, ProviderGroup,
+    ProviderUser, ProvisionReport, PullMode, PushOutcome, PushReply, PushRequest,
+    DEFAULT_TOKEN_PLACES,
 };
 use gatehouse_core::{SystemClock, TenantId};
 use gatehouse_engine::actions::{ActionRequest, ExecutorPolicy};
@@ -66,6 +67,10 @@ pub(crate) struct Script {
     pub(crate) forgotten_state: Option<String>,
     /// Every `maintain` call: the state it was given and the push URL it saw.
     pub(crate) maintain_calls: Vec<(Option<String>, Option<String>)>,
+    /// What `provisions_groups` answers.
+    pub(crate) provision_groups: bool,
+    /// Every account `provision` was handed.
+    pub(crate) provisioned: Vec<DesiredAccount>,
 }
 
 struct Fake(Arc<Mutex<Script>>, Option<secrecy::SecretString>);
@@ -181,6 +186,37 @@ impl Connector for Fake {
             self.1.as_ref().map(|url| url.expose_secret().to_owned()),
         ));
         Ok(Some(format!("upkeep-{}", s.maintain_calls.len())))
+    }
+
+    async fn provisions_groups(&self) -> Result<bool, ConnectorError> {
+        Ok(self.0.lock().unwrap().provision_groups)
+    }
+
+    async fn provision(
+        &self,
+        desired: &[DesiredAccount],
+        state: Option<&str>,
+    ) -> Result<ProvisionReport, ConnectorError> {
+        self.0
+            .lock()
+            .unwrap()
+            .provisioned
+            .extend(desired.iter().cloned());
+        Ok(ProvisionReport {
+            state: state.map(str::to_owned),
+            ..ProvisionReport::default()
+        })
+    }
+
+    async fn provision_sweep(
+        &self,
+        _keep: &std::collections::HashSet<String>,
+        state: Option<&str>,
+    ) -> Result<ProvisionReport, ConnectorError> {
+        Ok(ProvisionReport {
+            state: state.map(str::to_owned),
+            ..ProvisionReport::default()
+        })
     }
 
     fn decode_push(&self, request: &PushRequest) -> Result<PushOutcome, ConnectorError> {
@@ -324,6 +360,9 @@ struct FakeConfig {
     /// Where the provider reaches the daemon (the push URL `maintain` registers).
     #[allow(dead_code)]
     public_base_url: Option<String>,
+    /// Outbound provisioning into the scripted provider.
+    #[allow(dead_code)]
+    provision: Option<bool>,
 }
 
 impl Fields for FakeConfig {}

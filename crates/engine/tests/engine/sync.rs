@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use gatehouse_core::model::{Outcome, UserStatus};
-use gatehouse_core::records::ProviderGroup;
+use gatehouse_core::records::{DesiredAccount, ProviderGroup};
 use gatehouse_engine::sync::{SyncJob, SyncOutcome};
 use gatehouse_engine::EngineError;
 use gatehouse_store::{PageRequest, SignInFilter};
@@ -466,4 +466,72 @@ async fn signin_pull_follows_the_cursor_and_dedupes() {
     );
     let status = h.engine.gateway.sync_status(&integration).await.unwrap();
     assert_eq!(status.counts.signins, 3);
+}
+
+/// Provisioning hands the connector each person's group names (from the inventory's groups of
+/// the source integration; an account deprovisioned at its IdP counts for none) where the
+/// connector provisions memberships, and no groups at all where it does not.
+#[tokio::test]
+async fn provisioning_carries_group_names_where_the_connector_provisions_groups() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages = vec![vec![
+        puser("00u1", "ann@acme.example", UserStatus::Active),
+        puser("00u2", "bob@acme.example", UserStatus::Active),
+        puser("00u3", "cat@acme.example", UserStatus::Deprovisioned),
+    ]];
+    let source = h.integration(json!({})).await;
+    for job in [SyncJob::Users, SyncJob::Groups] {
+        if job == SyncJob::Groups {
+            let group = |id: &str, name: &str, members: &[&str]| ProviderGroup {
+                external_id: id.into(),
+                name: name.into(),
+                description: None,
+                members: members.iter().map(|m| (*m).to_owned()).collect(),
+                updated_at: None,
+                raw: None,
+            };
+            h.script.lock().unwrap().groups = vec![
+                group("00g1", "Admins", &["00u1", "00u3"]),
+                group("00g2", "Everyone", &["00u1", "00u2", "00u3"]),
+            ];
+        }
+        h.engine.sync.run(&h.tenant, &source.id, job).await.unwrap();
+    }
+    let app = h.integration(json!({"provision": true})).await;
+    let groups_by_user = |provisioned: &[DesiredAccount]| {
+        let mut seen: Vec<(String, Option<Vec<String>>)> = provisioned
+            .iter()
+            .map(|d| (d.user_name.clone(), d.groups.clone()))
+            .collect();
+        seen.sort();
+        seen
+    };
+    h.script.lock().unwrap().provision_groups = true;
+    h.engine
+        .sync
+        .run(&h.tenant, &app.id, SyncJob::Provision)
+        .await
+        .unwrap();
+    let provisioned = std::mem::take(&mut h.script.lock().unwrap().provisioned);
+    let names = |n: &[&str]| Some(n.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+    assert_eq!(
+        groups_by_user(&provisioned),
+        [
+            (
+                "ann@acme.example".to_owned(),
+                names(&["Admins", "Everyone"])
+            ),
+            ("bob@acme.example".to_owned(), names(&["Everyone"])),
+            ("cat@acme.example".to_owned(), names(&[])),
+        ]
+    );
+    h.script.lock().unwrap().provision_groups = false;
+    h.engine
+        .sync
+        .run(&h.tenant, &app.id, SyncJob::Provision)
+        .await
+        .unwrap();
+    let provisioned = std::mem::take(&mut h.script.lock().unwrap().provisioned);
+    assert_eq!(provisioned.len(), 3);
+    assert!(provisioned.iter().all(|d| d.groups.is_none()));
 }

@@ -1,13 +1,13 @@
 //! The discovery endpoints of RFC 7644 §4: `/ServiceProviderConfig` (what the app implements,
 //! from the simulator's switches), `/Schemas` (the core User schema's attributes that matter
-//! here) and `/ResourceTypes` (User only: this app has no Groups endpoint).
+//! here) and `/ResourceTypes` (User, and Group when the app serves `/Groups`).
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::{ScimAppSim, USER_SCHEMA};
+use super::{ScimAppSim, GROUP_SCHEMA, USER_SCHEMA};
 
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
@@ -58,7 +58,7 @@ fn attribute(name: &str, kind: &str, multi: bool, mutability: &str, unique: &str
         "uniqueness": unique})
 }
 
-pub async fn schemas(State(_sim): State<ScimAppSim>) -> Response {
+pub async fn schemas(State(sim): State<ScimAppSim>) -> Response {
     let user = json!({
         "id": USER_SCHEMA, "name": "User", "description": "User Account",
         "attributes": [
@@ -70,14 +70,35 @@ pub async fn schemas(State(_sim): State<ScimAppSim>) -> Response {
         ],
         "meta": {"resourceType": "Schema"}
     });
-    scim_json(axum::http::StatusCode::OK, &list_of(vec![user], 1, 1))
+    let mut all = vec![user];
+    if sim.config().groups {
+        all.push(json!({
+            "id": GROUP_SCHEMA, "name": "Group", "description": "Group",
+            "attributes": [
+                attribute("displayName", "string", false, "readWrite", "server"),
+                attribute("members", "complex", true, "readWrite", "none"),
+            ],
+            "meta": {"resourceType": "Schema"}
+        }));
+    }
+    let total = all.len();
+    scim_json(axum::http::StatusCode::OK, &list_of(all, total, 1))
 }
 
-pub async fn resource_types(State(_sim): State<ScimAppSim>) -> Response {
+pub async fn resource_types(State(sim): State<ScimAppSim>) -> Response {
     let user = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
         "id": "User", "name": "User", "endpoint": "/Users", "schema": USER_SCHEMA,
         "meta": {"resourceType": "ResourceType"}
     });
-    scim_json(axum::http::StatusCode::OK, &list_of(vec![user], 1, 1))
+    let mut all = vec![user];
+    if sim.config().groups {
+        all.push(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "Group", "name": "Group", "endpoint": "/Groups", "schema": GROUP_SCHEMA,
+            "meta": {"resourceType": "ResourceType"}
+        }));
+    }
+    let total = all.len();
+    scim_json(axum::http::StatusCode::OK, &list_of(all, total, 1))
 }

@@ -12,7 +12,7 @@ use axum::Router;
 use serde_json::Value;
 
 use super::errors::{ScimError, ScimWords};
-use super::{discovery, fmt_ts, users, Bucket, ScimAppSim};
+use super::{discovery, fmt_ts, groups, users, Bucket, ScimAppSim};
 use crate::common::faults::{answer, reset_connection, truncate, Action};
 
 /// One call the application received.
@@ -45,6 +45,14 @@ pub fn router(sim: ScimAppSim) -> Router {
                 .put(users::replace)
                 .patch(users::patch)
                 .delete(users::delete),
+        )
+        .route("/Groups", get(groups::list).post(groups::create))
+        .route(
+            "/Groups/{id}",
+            get(groups::get_one)
+                .put(groups::replace)
+                .patch(groups::patch)
+                .delete(groups::delete),
         )
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)

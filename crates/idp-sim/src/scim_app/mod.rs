@@ -3,7 +3,9 @@
 //! `/Users` (list with `startIndex`/`count` paging capped at a maximum page size, the filter
 //! `userName eq "…"` (also `externalId`, `id`), create with `userName` uniqueness answered 409
 //! `uniqueness`, get, PUT, PATCH, DELETE), bearer-token authentication, 429 with
-//! `Retry-After`, and every error in the `urn:ietf:params:scim:api:messages:2.0:Error` body.
+//! `Retry-After`, `/Groups` (list with the filter `displayName eq "…"` (also `externalId`, `id`),
+//! create with `displayName` uniqueness, get, PUT, PATCH of `members` with `add`, `replace` and
+//! `remove` including the value filter `members[value eq "…"]`, DELETE), and every error in the `urn:ietf:params:scim:api:messages:2.0:Error` body.
 //!
 //! Apps differ in what they implement, so the simulator can play an app without PATCH (501,
 //! only PUT: [`ScimAppConfig::patch`]), without filtering, and without ETags; what it announces
@@ -20,13 +22,15 @@
 //!
 //! Library API for tests: [`ScimAppSim::add_user`], [`ScimAppSim::user`],
 //! [`ScimAppSim::user_ids`], [`ScimAppSim::find_by_user_name`], [`ScimAppSim::update_user`],
-//! [`ScimAppSim::remove_user`], faults ([`ScimAppSim::inject`], [`ScimAppSim::inject_on`],
+//! [`ScimAppSim::remove_user`], groups ([`ScimAppSim::add_group`], [`ScimAppSim::group`],
+//! [`ScimAppSim::group_ids`], [`ScimAppSim::find_group`], [`ScimAppSim::add_group_member`], [`ScimAppSim::group_members`]), faults ([`ScimAppSim::inject`], [`ScimAppSim::inject_on`],
 //! [`ScimAppSim::clear_faults`]) and the call record ([`ScimAppSim::calls`],
 //! [`ScimAppSim::writes`]).
 
 mod discovery;
 mod edge;
 mod errors;
+mod groups;
 mod users;
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,6 +47,8 @@ use crate::common::{CallLog, FaultQueue, RateLimiter, SimRng};
 
 /// The core User schema URN (RFC 7643 §8.7.1).
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The core Group schema URN (RFC 7643 §8.7.1).
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /// How the simulated application is built and behaves.
 #[derive(Debug, Clone)]
@@ -65,6 +71,8 @@ pub struct ScimAppConfig {
     pub filter: bool,
     /// ETags (`meta.version`, `If-Match` checked, 412 on a stale one).
     pub etag: bool,
+    /// `/Groups` served (and the Group schema and resource type announced); false: 404.
+    pub groups: bool,
     /// Requests per minute; past it 429 with `Retry-After`.
     pub rate_limit_per_minute: u32,
     /// `Retry-After` seconds on a 429.
@@ -84,6 +92,7 @@ impl Default for ScimAppConfig {
             patch: true,
             filter: true,
             etag: true,
+            groups: true,
             rate_limit_per_minute: 100_000,
             retry_after_secs: 1,
             call_log_capacity: 10_000,
@@ -110,6 +119,9 @@ pub(crate) struct Store {
     pub users: HashMap<String, Value>,
     pub rng: SimRng,
     pub versions: u64,
+    /// Group ids in creation order, and the groups.
+    pub group_order: Vec<String>,
+    pub groups: HashMap<String, Value>,
 }
 
 impl Store {
@@ -306,6 +318,91 @@ impl ScimAppSim {
         store.users.remove(id).is_some()
     }
 
+    /// Adds a group as an administrator of the app would (members are user ids); returns its id.
+    pub fn add_group(
+        &self,
+        display_name: &str,
+        external_id: Option<&str>,
+        members: &[&str],
+    ) -> String {
+        let now = fmt_ts(self.clock().now());
+        let mut store = self.store();
+        let id = store.rng.uuid().replace('-', "");
+        let members: Vec<Value> = members.iter().map(|m| groups::member(&store, m)).collect();
+        let mut group = json!({"schemas": [GROUP_SCHEMA], "id": id, "displayName": display_name,
+            "members": members});
+        if let Some(external) = external_id {
+            group["externalId"] = Value::String(external.to_owned());
+        }
+        let version = store.next_version();
+        group["meta"] = json!({"resourceType": "Group", "created": now, "lastModified": now,
+            "version": version});
+        store.group_order.push(id.clone());
+        store.groups.insert(id.clone(), group);
+        id
+    }
+
+    /// A group as `GET /Groups/{id}` renders it (without `meta.location`).
+    pub fn group(&self, id: &str) -> Option<Value> {
+        self.store().groups.get(id).cloned()
+    }
+
+    /// Every group id, in creation order.
+    pub fn group_ids(&self) -> Vec<String> {
+        self.store().group_order.clone()
+    }
+
+    /// The group with that `displayName`, if one has it.
+    pub fn find_group(&self, display_name: &str) -> Option<Value> {
+        let store = self.store();
+        store
+            .group_order
+            .iter()
+            .filter_map(|id| store.groups.get(id))
+            .find(|g| g.get("displayName").and_then(Value::as_str) == Some(display_name))
+            .cloned()
+    }
+
+    /// Adds user `member` to group `id` as an administrator of the app would; false when
+    /// either is unknown.
+    pub fn add_group_member(&self, id: &str, member: &str) -> bool {
+        let mut store = self.store();
+        if !store.users.contains_key(member) {
+            return false;
+        }
+        let entry = groups::member(&store, member);
+        let version = store.next_version();
+        let Some(group) = store.groups.get_mut(id) else {
+            return false;
+        };
+        let members = group
+            .as_object_mut()
+            .map(|g| g.entry("members").or_insert_with(|| json!([])));
+        if let Some(Value::Array(items)) = members {
+            if !items.iter().any(|m| m.get("value") == entry.get("value")) {
+                items.push(entry);
+            }
+        }
+        if let Some(meta) = group.get_mut("meta").and_then(Value::as_object_mut) {
+            meta.insert("version".into(), Value::String(version));
+        }
+        true
+    }
+
+    /// The user ids a group's `members` hold, sorted.
+    pub fn group_members(&self, id: &str) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .group(id)
+            .and_then(|g| g.get("members").cloned())
+            .and_then(|m| serde_json::from_value::<Vec<Value>>(m).ok())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|m| m.get("value").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// Queues a fault for the next requests to any path.
     pub fn inject(&self, fault: Fault) {
         self.fault_queue().push(fault, None);
@@ -343,7 +440,12 @@ impl ScimAppSim {
 }
 
 /// Sets `meta.location` on a rendered resource.
-pub(crate) fn located(mut user: Value, base: &str) -> Value {
+pub(crate) fn located(user: Value, base: &str) -> Value {
+    located_in(user, base, "Users")
+}
+
+/// Sets `meta.location` on a rendered resource of the `collection` endpoint.
+pub(crate) fn located_in(mut user: Value, base: &str, collection: &str) -> Value {
     let id = user
         .get("id")
         .and_then(Value::as_str)
@@ -352,7 +454,7 @@ pub(crate) fn located(mut user: Value, base: &str) -> Value {
     if let Some(meta) = user.get_mut("meta").and_then(Value::as_object_mut) {
         meta.insert(
             "location".into(),
-            Value::String(format!("{base}/Users/{id}")),
+            Value::String(format!("{base}/{collection}/{id}")),
         );
     }
     user

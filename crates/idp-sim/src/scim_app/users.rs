@@ -17,7 +17,7 @@ use super::errors::ScimError;
 use super::{fmt_ts, located, without_nulls, ScimAppSim, USER_SCHEMA};
 use crate::common::http::{base_url, Params};
 
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub(crate) const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// Sets `meta.lastModified` and `meta.version` after a change.
 pub(crate) fn touch(user: &mut Value, now: &str, version: String) {
@@ -159,7 +159,7 @@ pub async fn get_one(
     Ok(render(&sim, &headers, &user, StatusCode::OK))
 }
 
-fn body_object(body: &[u8]) -> Result<Map<String, Value>, ScimError> {
+pub(crate) fn body_object(body: &[u8]) -> Result<Map<String, Value>, ScimError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ScimError::typed(
@@ -194,7 +194,11 @@ fn conflict(name: &str) -> ScimError {
 }
 
 /// 412 when `If-Match` names another version than the user's.
-fn check_if_match(sim: &ScimAppSim, headers: &HeaderMap, user: &Value) -> Result<(), ScimError> {
+pub(crate) fn check_if_match(
+    sim: &ScimAppSim,
+    headers: &HeaderMap,
+    user: &Value,
+) -> Result<(), ScimError> {
     if !sim.config().etag {
         return Ok(());
     }
@@ -297,7 +301,7 @@ pub async fn replace(
     Ok(render(&sim, &headers, &user, StatusCode::OK))
 }
 
-fn invalid_patch(detail: impl Into<String>) -> ScimError {
+pub(crate) fn invalid_patch(detail: impl Into<String>) -> ScimError {
     ScimError::typed(StatusCode::BAD_REQUEST, "invalidSyntax", detail)
 }
 

@@ -4,7 +4,7 @@
 //! peer's resource, and checks `/test` reads what the peer announces.
 //!
 //! A second test provisions 300 people into a fresh peer and checks each change by reading
-//! the peer's resources.
+//! the peer's resources; a third provisions group memberships into a fresh peer's `/Groups`.
 //!
 //! The peer needs Python 3 and network access to PyPI the first time (a virtualenv under the
 //! target directory). Where it cannot be installed the test says so and passes only when
@@ -362,4 +362,135 @@ async fn against_scim2_server_provision_300_then_a_change_and_a_deactivation() {
     assert_eq!(active, 298);
     let report = connector.provision(&people[..12], None).await.unwrap();
     assert_eq!(report.counts.unchanged, 12, "{report:?}");
+}
+
+/// Every group the peer holds, by `displayName`.
+async fn peer_groups(base: &str) -> std::collections::HashMap<String, Value> {
+    let page: Value = reqwest::Client::new()
+        .get(format!("{base}/Groups?startIndex=1&count=100"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    page["Resources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|g| Some((g["displayName"].as_str()?.to_owned(), g)))
+        .collect()
+}
+
+fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["value"].as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Group memberships against scim2-server: groups created with Gatehouse's externalId and
+/// their members (checked by reading the peer's groups), a second run changes no group (its
+/// `meta.version` stays), a person who left a group is removed by the PATCH value filter
+/// `members[value eq "…"]` as the peer implements it, and a group the peer had that Gatehouse
+/// did not create keeps its member.
+#[tokio::test]
+async fn against_scim2_server_group_memberships() {
+    let Some(peer) = start_peer().await else {
+        let optional = std::env::var("GATEHOUSE_SCIM_PEER").as_deref() == Ok("optional");
+        assert!(optional, "scim2-server could not be installed or started");
+        eprintln!("skipped: scim2-server is not available (GATEHOUSE_SCIM_PEER=optional)");
+        return;
+    };
+    let connector = connector(&peer.base);
+    assert!(connector.provisions_groups().await.unwrap());
+    let groups_of = |i: usize| -> Vec<String> {
+        let mut groups = vec!["Everyone".to_owned()];
+        groups.push(if i.is_multiple_of(2) { "Even" } else { "Odd" }.to_owned());
+        if i.is_multiple_of(5) {
+            groups.push("Fives".to_owned());
+        }
+        groups
+    };
+    let mut people: Vec<_> = (0..20)
+        .map(|i| gatehouse_core::records::DesiredAccount {
+            groups: Some(groups_of(i)),
+            ..crate::provision::person(i)
+        })
+        .collect();
+    let report = connector.provision(&people, None).await.unwrap();
+    assert_eq!(report.counts.created, 20, "{report:?}");
+    assert!(report.errors.is_empty(), "{report:?}");
+    let users = peer_users_by_external_id(&peer.base).await;
+    let ids: Vec<String> = people
+        .iter()
+        .map(|p| users[&p.external_id]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let id = |i: usize| -> String { ids[i].clone() };
+    // A group of the peer's own, holding a provisioned person.
+    let own = reqwest::Client::new()
+        .post(format!("{}/Groups", peer.base))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Peer's own", "members": [{"value": id(4)}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(own.status().is_success(), "{}", own.status());
+
+    let expect = |filter: &dyn Fn(usize) -> bool| -> Vec<String> {
+        let mut ids: Vec<String> = (0..20).filter(|i| filter(*i)).map(id).collect();
+        ids.sort();
+        ids
+    };
+    let groups = peer_groups(&peer.base).await;
+    assert_eq!(groups.len(), 5, "{groups:?}");
+    assert_eq!(groups["Everyone"]["externalId"], "gatehouse-group:Everyone");
+    assert_eq!(member_ids(&groups["Everyone"]), expect(&|_| true));
+    assert_eq!(
+        member_ids(&groups["Even"]),
+        expect(&|i| i.is_multiple_of(2))
+    );
+    assert_eq!(
+        member_ids(&groups["Odd"]),
+        expect(&|i| !i.is_multiple_of(2))
+    );
+    assert_eq!(
+        member_ids(&groups["Fives"]),
+        expect(&|i| i.is_multiple_of(5))
+    );
+
+    // Again: no group changes.
+    connector.provision(&people, None).await.unwrap();
+    let again = peer_groups(&peer.base).await;
+    for (name, group) in &groups {
+        assert_eq!(again[name]["meta"], group["meta"], "{name} was written");
+    }
+
+    // Person 10 leaves Fives, person 4 leaves Even (and is in no IdP group called
+    // "Peer's own", which keeps them).
+    people[10].groups = Some(vec!["Everyone".into(), "Even".into()]);
+    people[4].groups = Some(vec!["Everyone".into()]);
+    connector.provision(&people, None).await.unwrap();
+    let after = peer_groups(&peer.base).await;
+    assert_eq!(
+        member_ids(&after["Fives"]),
+        expect(&|i| i.is_multiple_of(5) && i != 10)
+    );
+    assert_eq!(
+        member_ids(&after["Even"]),
+        expect(&|i| i.is_multiple_of(2) && i != 4)
+    );
+    assert_eq!(member_ids(&after["Peer's own"]), [id(4)]);
+    assert_eq!(after["Everyone"]["meta"], groups["Everyone"]["meta"]);
 }

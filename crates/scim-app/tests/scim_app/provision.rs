@@ -240,3 +240,256 @@ async fn rate_limits_are_waited_out_and_an_app_without_patch_gets_put() {
     assert_eq!(body["externalId"], people[0].external_id.as_str());
     assert!(body.get("meta").is_none(), "{body}");
 }
+
+fn in_groups(i: usize, groups: &[&str]) -> DesiredAccount {
+    DesiredAccount {
+        groups: Some(groups.iter().map(|g| (*g).to_owned()).collect()),
+        ..person(i)
+    }
+}
+
+fn app_id(sim: &ScimAppSim, person: &DesiredAccount) -> String {
+    by_external_id(sim, &person.external_id).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
+/// Group memberships: the groups are created with Gatehouse's externalId and their members; a
+/// second run writes nothing; a person who left a group is removed from it with one PATCH
+/// `remove` of `members[value eq "…"]`, one who joined is added; a group the app had that
+/// Gatehouse did not create (even one holding provisioned people, even one named like an IdP
+/// group) is never written.
+#[tokio::test]
+async fn group_memberships_follow_the_idps_and_unmanaged_groups_are_left_alone() {
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 2,
+        ..ScimAppConfig::default()
+    });
+    let mut people = vec![
+        in_groups(0, &["Engineering", "Everyone"]),
+        in_groups(1, &["Everyone"]),
+        in_groups(2, &["Engineering", "Everyone", "Admins"]),
+        person(3),
+    ];
+    // An app group of the app's own, and one named like an IdP group.
+    let own = sim.add_group("Sales", None, &[]);
+    let clash = sim.add_group("Admins", Some("from-another-idp"), &[]);
+    let report = connector.provision(&people, None).await.unwrap();
+    assert_eq!(report.counts.created, 4, "{report:?}");
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert!(report.errors[0].contains("Admins"), "{report:?}");
+    let ids: Vec<String> = people.iter().map(|p| app_id(&sim, p)).collect();
+    let engineering = sim.find_group("Engineering").unwrap();
+    assert_eq!(engineering["externalId"], "gatehouse-group:Engineering");
+    let engineering = engineering["id"].as_str().unwrap().to_owned();
+    let everyone = sim.find_group("Everyone").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        sim.group_members(&engineering),
+        sorted(vec![ids[0].clone(), ids[2].clone()])
+    );
+    assert_eq!(
+        sim.group_members(&everyone),
+        sorted(vec![ids[0].clone(), ids[1].clone(), ids[2].clone()])
+    );
+    assert!(sim.group_members(&clash).is_empty());
+    assert_eq!(sim.group_ids().len(), 4);
+
+    // The same people again: reads only.
+    sim.clear_calls();
+    let again = connector.provision(&people, None).await.unwrap();
+    assert_eq!(again.counts.unchanged, 4, "{again:?}");
+    assert!(sim.writes().is_empty(), "{:?}", sim.writes());
+
+    // Person 2 leaves Engineering, person 1 joins it; someone added to the app's own group
+    // and to the clashing one stays there.
+    sim.add_group_member(&own, &ids[2]);
+    sim.add_group_member(&clash, &ids[2]);
+    people[2] = in_groups(2, &["Everyone", "Admins"]);
+    people[1] = in_groups(1, &["Everyone", "Engineering"]);
+    sim.clear_calls();
+    connector.provision(&people, None).await.unwrap();
+    let writes = sim.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].method, "PATCH");
+    assert_eq!(writes[0].path, format!("/Groups/{engineering}"));
+    let ops = writes[0].body.as_ref().unwrap()["Operations"].clone();
+    assert_eq!(
+        ops,
+        json!([{"op": "add", "path": "members", "value": [{"value": ids[1]}]},
+            {"op": "remove", "path": format!("members[value eq \"{}\"]", ids[2])}])
+    );
+    assert_eq!(
+        sim.group_members(&engineering),
+        sorted(vec![ids[0].clone(), ids[1].clone()])
+    );
+    assert_eq!(sim.group_members(&own), [ids[2].clone()]);
+    assert_eq!(sim.group_members(&clash), [ids[2].clone()]);
+
+    // A person without memberships to provision (groups unset) keeps theirs.
+    let unset = person(0);
+    sim.clear_calls();
+    connector
+        .provision(std::slice::from_ref(&unset), None)
+        .await
+        .unwrap();
+    assert!(sim.writes().is_empty(), "{:?}", sim.writes());
+}
+
+/// Without PATCH, a group's members change by a PUT of the group; an app without Groups gets
+/// no group call at all.
+#[tokio::test]
+async fn groups_without_patch_are_put_and_apps_without_groups_are_not_asked() {
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 0,
+        patch: false,
+        ..ScimAppConfig::default()
+    });
+    let mut people = vec![in_groups(0, &["Ops"]), in_groups(1, &["Ops"])];
+    connector.provision(&people, None).await.unwrap();
+    let ids: Vec<String> = people.iter().map(|p| app_id(&sim, p)).collect();
+    let ops = sim.find_group("Ops").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(sim.group_members(&ops), sorted(ids.clone()));
+    people[1] = in_groups(1, &[]);
+    sim.clear_calls();
+    connector.provision(&people, None).await.unwrap();
+    let writes = sim.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].method, "PUT");
+    assert_eq!(writes[0].path, format!("/Groups/{ops}"));
+    assert_eq!(sim.group_members(&ops), [ids[0].clone()]);
+
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 0,
+        groups: false,
+        ..ScimAppConfig::default()
+    });
+    assert!(!connector.provisions_groups().await.unwrap());
+    connector
+        .provision(&[in_groups(0, &["Ops"])], None)
+        .await
+        .unwrap();
+    assert!(sim.calls().iter().all(|c| !c.path.starts_with("/Groups")));
+    assert_eq!(sim.user_ids().len(), 1);
+}
+
+/// A group create answered 409 (the group arrived meanwhile) is looked up by `displayName` and
+/// used when it is Gatehouse's; 429s on `/Groups` are waited out as `Retry-After` says.
+#[tokio::test]
+async fn a_409_on_a_group_create_is_looked_up_and_429s_on_groups_are_waited_out() {
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 0,
+        retry_after_secs: 1,
+        ..ScimAppConfig::default()
+    });
+    let people = vec![in_groups(0, &["Ops"]), in_groups(1, &["Ops"])];
+    connector.check().await.unwrap();
+    // The group exists, Gatehouse's, but the lookups miss it (as an app whose filter lags).
+    let first = connector.provision(&people[..1], None).await.unwrap();
+    assert!(first.errors.is_empty(), "{first:?}");
+    let ops = sim.find_group("Ops").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let empty = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []});
+    sim.inject_on("/Groups", Fault::burst_429(1));
+    sim.inject_on(
+        "/Groups",
+        Fault::respond(CannedResponse::json(200, &empty), 2),
+    );
+    sim.clear_calls();
+    let started = Instant::now();
+    let report = connector.provision(&people, None).await.unwrap();
+    assert!(report.errors.is_empty(), "{report:?}");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let posts: Vec<u16> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path == "/Groups")
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(posts, [409], "{:?}", sim.calls());
+    let limited = sim
+        .calls()
+        .iter()
+        .filter(|c| c.path.starts_with("/Groups") && c.status == 429)
+        .count();
+    assert_eq!(limited, 1);
+    assert_eq!(sim.group_ids(), std::slice::from_ref(&ops));
+    let ids: Vec<String> = people.iter().map(|p| app_id(&sim, p)).collect();
+    assert_eq!(sim.group_members(&ops), sorted(ids));
+}
+
+/// The batches of one pass (each given the state the last returned) read the app's groups
+/// once; the sweep ends the pass, and the next pass reads them again.
+#[tokio::test]
+async fn a_pass_reads_the_groups_once_over_its_batches() {
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 0,
+        ..ScimAppConfig::default()
+    });
+    let people: Vec<DesiredAccount> = (0..6).map(|i| in_groups(i, &["Ops"])).collect();
+    let listings = |sim: &ScimAppSim| {
+        sim.calls()
+            .iter()
+            .filter(|c| {
+                c.method == "GET"
+                    && c.path == "/Groups"
+                    && c.query.as_deref().is_some_and(|q| q.contains("startIndex"))
+            })
+            .count()
+    };
+    let mut state: Option<String> = None;
+    for batch in people.chunks(2) {
+        let report = connector.provision(batch, state.as_deref()).await.unwrap();
+        assert!(report.errors.is_empty(), "{report:?}");
+        state = report.state;
+    }
+    assert_eq!(listings(&sim), 1, "{:?}", sim.calls());
+    let ops = sim.find_group("Ops").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ids: Vec<String> = people.iter().map(|p| app_id(&sim, p)).collect();
+    assert_eq!(sim.group_members(&ops), sorted(ids.clone()));
+    // One POST (the first batch's people) and two PATCHes of adds.
+    let writes: Vec<String> = sim
+        .writes()
+        .iter()
+        .filter(|c| c.path.starts_with("/Groups"))
+        .map(|c| c.method.clone())
+        .collect();
+    assert_eq!(writes, ["POST", "PATCH", "PATCH"]);
+
+    let keep: HashSet<String> = people.iter().map(|p| p.external_id.clone()).collect();
+    let swept = connector
+        .provision_sweep(&keep, state.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(swept.state, None, "the pass's marker is not kept");
+    // The next pass (with what the sweep returned) reads again, and writes nothing.
+    sim.clear_calls();
+    let mut state = swept.state;
+    for batch in people.chunks(2) {
+        state = connector
+            .provision(batch, state.as_deref())
+            .await
+            .unwrap()
+            .state;
+    }
+    assert_eq!(listings(&sim), 1);
+    assert!(sim.writes().is_empty(), "{:?}", sim.writes());
+    assert_eq!(sim.group_members(&ops), sorted(ids));
+}

@@ -77,7 +77,7 @@ async fn test_reports_features_and_pull_uses_the_apps_page_size() {
     let report = connector.check().await.unwrap();
     let notes = report.notes.join("\n");
     assert!(
-        notes.contains("PATCH yes, filter yes, ETag yes, Bulk no, Groups no"),
+        notes.contains("PATCH yes, filter yes, ETag yes, Bulk no, Groups yes"),
         "{notes}"
     );
     assert!(notes.contains("at most 40 results"), "{notes}");
