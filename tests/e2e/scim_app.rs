@@ -15,7 +15,9 @@ use gatehouse_testkit::Gatehouse;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::support::{account_with, accounts_of, action, create_tenant, eventually, list, sync};
+use super::support::{
+    account_with, accounts_of, action, create_tenant, eventually, list, okta_person, sync,
+};
 
 /// A cron schedule that does not fire during a test: pulls run when a test asks.
 const NEVER: &str = "0 0 0 1 1 *";
@@ -30,15 +32,7 @@ async fn an_okta_attack_with_scope_identity_deactivates_the_person_in_the_scim_a
         ..OktaConfig::default()
     });
     let okta_running = okta.spawn("127.0.0.1:0".parse()?)?;
-    let person = okta
-        .users_with_status(UserStatus::Active)
-        .into_iter()
-        .find(|u| *u != okta.admin_id())
-        .ok_or_else(|| anyhow::anyhow!("no active Okta user"))?;
-    let email = okta
-        .user_json(&person)
-        .and_then(|u| u["profile"]["email"].as_str().map(str::to_owned))
-        .ok_or_else(|| anyhow::anyhow!("the Okta user has no e-mail"))?;
+    let (person, email) = okta_person(&okta, "email")?;
 
     let app = ScimAppSim::new(ScimAppConfig {
         users: 15,

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use gatehouse_connect::client::Fetched;
-use gatehouse_connect::{HttpClient, RateBudget, RetryPolicy};
+use gatehouse_connect::{HttpClient, RetryPolicy};
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{
     Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError,
@@ -113,17 +113,13 @@ impl ScimAppConnector {
                 ))
             }
         };
-        let budget = Arc::new(RateBudget::new(settings.rate_limit_share));
-        let http = HttpClient::new(
-            Arc::clone(&context.clock),
-            budget,
+        let http = HttpClient::for_connector(
+            &context,
+            settings.rate_limit_share,
             None,
             policy,
             REQUEST_TIMEOUT,
-        )
-        .and_then(|http| http.public_only(!context.allow_custom_endpoints))
-        .map_err(ConnectorError::from)?
-        .with_observer(context.observer.clone());
+        )?;
         tracing::debug!(
             tenant = %context.tenant_id,
             integration = %context.integration_id,

@@ -38,21 +38,13 @@ impl ScimErrorBody {
     }
 
     fn describe(&self, status: StatusCode) -> String {
-        let mut text = match (&self.scim_type, &self.detail) {
+        let text = match (&self.scim_type, &self.detail) {
             (Some(t), Some(d)) => format!("{t}: {d}"),
             (Some(t), None) => t.clone(),
             (None, Some(d)) => d.clone(),
             (None, None) => format!("HTTP {}", status.as_u16()),
         };
-        if text.len() > MAX_MESSAGE {
-            let mut cut = MAX_MESSAGE;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push('…');
-        }
-        text
+        gatehouse_connect::redact::clip(text, MAX_MESSAGE)
     }
 }
 
