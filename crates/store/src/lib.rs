@@ -27,7 +27,9 @@ use gatehouse_core::{
 
 pub use durability::{FatalSignal, FaultInjector};
 pub use error::StoreError;
-pub use query::{ActionFilter, DetectionFilter, Page, PageRequest, SignInFilter, UserFilter};
+pub use query::{
+    ActionFilter, DetectionFilter, IdentityFilter, Page, PageRequest, SignInFilter, UserFilter,
+};
 pub use sled_store::ScimWrite;
 pub use sled_store::{SledStore, StoreOptions};
 
@@ -192,6 +194,14 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         email: &str,
     ) -> Result<Option<Identity>, StoreError>;
+    /// One page of a tenant's identities in id order, those `filter` accepts (a prefix scan of
+    /// the tenant's identities; the cursor is the last identity id of the page).
+    async fn list_identities(
+        &self,
+        tenant: &TenantId,
+        filter: &IdentityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Identity>, StoreError>;
 
     // --- sign-ins and cursors ------------------------------------------------------------------
     /// Stores events not seen before and returns those that were new; replays and redeliveries

@@ -17,8 +17,8 @@ use gatehouse_core::PolicyId;
 use super::keys::{self, decode_opt};
 use super::SledStore;
 use crate::{
-    ActionFilter, DetectionFilter, Locatable, Page, PageRequest, SignInFilter, SignInSubject,
-    Store, StoreError, UserFilter,
+    ActionFilter, DetectionFilter, IdentityFilter, Locatable, Page, PageRequest, SignInFilter,
+    SignInSubject, Store, StoreError, UserFilter,
 };
 
 #[async_trait]
@@ -259,6 +259,17 @@ impl Store for SledStore {
         email: &str,
     ) -> Result<Option<Identity>, StoreError> {
         self.find_identity_by_email_now(tenant, email)
+    }
+
+    async fn list_identities(
+        &self,
+        tenant: &TenantId,
+        filter: &IdentityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Identity>, StoreError> {
+        self.page(&self.trees.identities, tenant, None, page, |i| {
+            filter.matches(i)
+        })
     }
 
     async fn insert_signins(
