@@ -517,6 +517,16 @@ pub async fn current_risk_score(
 ) -> Result<u8, EngineError> {
     let tenant = gateway.tenant(&user.tenant_id).await?;
     let config = risk_config(&tenant)?;
+    risk_score_now(gateway, &config, user).await
+}
+
+/// [`current_risk_score`] with the tenant's risk configuration already read (lists score many
+/// accounts of one tenant).
+pub async fn risk_score_now(
+    gateway: &Gateway,
+    config: &RiskConfig,
+    user: &gatehouse_core::model::User,
+) -> Result<u8, EngineError> {
     let now = gateway.clock().now();
     let detections = gateway
         .store()
@@ -526,5 +536,5 @@ pub async fn current_risk_score(
             now - Duration::days(30),
         )
         .await?;
-    Ok(gatehouse_risk::risk_score(&detections, now, &config))
+    Ok(gatehouse_risk::risk_score(&detections, now, config))
 }
