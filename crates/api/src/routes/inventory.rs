@@ -39,6 +39,8 @@ pub(crate) struct IdentityQuery {
     cursor: Option<String>,
     /// Case-insensitive substring of any of the identity's e-mails or its display name.
     q: Option<String>,
+    /// Exact, case-insensitive, on any of the identity's e-mails (read from the e-mail index).
+    email: Option<String>,
     /// Only identities whose risk score now (that of their riskiest account) is at least this
     /// (0–100). A page may then hold fewer than `limit` identities and still have a
     /// `next_cursor`: follow it until it is null.
@@ -225,6 +227,28 @@ pub(crate) async fn list_identities(
     let min_risk = query.min_risk.unwrap_or(0);
     let config = gatehouse_engine::detect::risk_config(&state.gateway.tenant(&tenant).await?)?;
     let store = state.gateway.store();
+    // An e-mail names at most one identity: read it from the index, not by a scan.
+    if let Some(email) = query.email.as_deref() {
+        let found = match request.cursor {
+            Some(_) => None,
+            None => store
+                .find_identity_by_email(&tenant, &email.trim().to_lowercase())
+                .await?
+                .filter(|i| filter.matches(i)),
+        };
+        let mut data = Vec::new();
+        if let Some(identity) = found {
+            let row = summarize(&state, &config, identity).await?;
+            if row.risk_score >= min_risk {
+                data.push(row);
+            }
+        }
+        let page = Page {
+            items: data,
+            next_cursor: None,
+        };
+        return Ok(Json(List::Identities.response(page, |i| i)));
+    }
     let budget = request.limit.max(MIN_RISK_SCAN);
     let mut cursor = request.cursor.clone();
     let mut scanned = 0;
@@ -237,37 +261,9 @@ pub(crate) async fn list_identities(
         for (n, identity) in page.items.into_iter().enumerate() {
             scanned += 1;
             let id = identity.id.to_string();
-            let mut accounts = Vec::with_capacity(identity.accounts.len());
-            for account in &identity.accounts {
-                if let Some(user) = store.get_user(&tenant, account).await? {
-                    let risk_score =
-                        gatehouse_engine::detect::risk_score_now(&state.gateway, &config, &user)
-                            .await?;
-                    accounts.push(AccountSummary {
-                        id: user.id,
-                        provider: user.provider,
-                        integration_id: user.integration_id,
-                        login: user.login,
-                        email: user.email,
-                        status: user.status,
-                        risk_score,
-                        last_login_at: user.last_login_at,
-                    });
-                }
-            }
-            let risk_score = accounts.iter().map(|a| a.risk_score).max().unwrap_or(0);
-            if risk_score >= min_risk {
-                data.push(IdentitySummary {
-                    last_login_at: accounts.iter().filter_map(|a| a.last_login_at).max(),
-                    id: identity.id,
-                    tenant_id: identity.tenant_id,
-                    emails: identity.emails,
-                    display_name: identity.display_name,
-                    risk_score,
-                    accounts,
-                    created_at: identity.created_at,
-                    updated_at: identity.updated_at,
-                });
+            let row = summarize(&state, &config, identity).await?;
+            if row.risk_score >= min_risk {
+                data.push(row);
             }
             let more = n + 1 < read || page.next_cursor.is_some();
             if data.len() == request.limit || scanned >= budget {
@@ -286,6 +282,43 @@ pub(crate) async fn list_identities(
         },
         |i| i,
     )))
+}
+
+/// An identity as the list shows it: its accounts read and scored now.
+async fn summarize(
+    state: &AppState,
+    config: &gatehouse_engine::detect::RiskConfig,
+    identity: Identity,
+) -> Result<IdentitySummary, ApiError> {
+    let store = state.gateway.store();
+    let mut accounts = Vec::with_capacity(identity.accounts.len());
+    for account in &identity.accounts {
+        if let Some(user) = store.get_user(&identity.tenant_id, account).await? {
+            let risk_score =
+                gatehouse_engine::detect::risk_score_now(&state.gateway, config, &user).await?;
+            accounts.push(AccountSummary {
+                id: user.id,
+                provider: user.provider,
+                integration_id: user.integration_id,
+                login: user.login,
+                email: user.email,
+                status: user.status,
+                risk_score,
+                last_login_at: user.last_login_at,
+            });
+        }
+    }
+    Ok(IdentitySummary {
+        risk_score: accounts.iter().map(|a| a.risk_score).max().unwrap_or(0),
+        last_login_at: accounts.iter().filter_map(|a| a.last_login_at).max(),
+        id: identity.id,
+        tenant_id: identity.tenant_id,
+        emails: identity.emails,
+        display_name: identity.display_name,
+        accounts,
+        created_at: identity.created_at,
+        updated_at: identity.updated_at,
+    })
 }
 
 #[utoipa::path(get, path = "/v1/identities/{id}", tag = "inventory", security(("bearer" = [])),

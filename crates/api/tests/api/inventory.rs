@@ -505,6 +505,13 @@ async fn identities_list_summarizes_accounts_pages_searches_and_filters_by_risk(
     // Search on e-mail or name; risk filter on the score now.
     for (query, want) in [
         ("q=user3%40", vec!["idn_ten_ia_3"]),
+        ("email=USER2%40ten_ia.example", vec!["idn_ten_ia_2"]),
+        ("email=user2%40ten_ia", vec![]),
+        (
+            "email=user0%40ten_ia.example&min_risk=1",
+            vec!["idn_ten_ia_0"],
+        ),
+        ("email=user2%40ten_ia.example&min_risk=1", vec![]),
         ("q=PERSON%204", vec!["idn_ten_ia_4"]),
         ("q=nobody", vec![]),
         ("min_risk=1", vec!["idn_ten_ia_0"]),

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use chrono::Duration;
 use gatehouse_core::model::{Detection, Outcome, PolicyMode, PolicyScope, SignInEvent, Tenant};
 use gatehouse_core::TenantId;
-use gatehouse_risk::{Change, Context, Kind, RiskConfig};
+/// A tenant's risk settings (`settings.risk`), as [`risk_config`] reads them.
+pub use gatehouse_risk::RiskConfig;
+use gatehouse_risk::{Change, Context, Kind};
 
 mod context;
 mod queue;
