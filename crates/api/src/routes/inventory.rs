@@ -45,6 +45,12 @@ pub(crate) struct IdentityQuery {
     /// (0–100). A page may then hold fewer than `limit` identities and still have a
     /// `next_cursor`: follow it until it is null.
     min_risk: Option<u8>,
+    /// Only identities with an account in this state (`active`, `suspended`, `deprovisioned`,
+    /// `locked` or `staged`); paged like `min_risk`.
+    status: Option<String>,
+    /// Only identities with an account at this provider (`okta`, `entra`, …); paged like
+    /// `min_risk`. With `status`, one account must match both.
+    provider: Option<String>,
 }
 
 /// One account of an identity, as the identities list shows it.
@@ -204,7 +210,7 @@ pub(crate) async fn get_user(
     Ok(Json(user))
 }
 
-/// How many identities one `min_risk` page reads at most before it answers with what it found
+/// How many identities one `min_risk`, `status` or `provider` page reads at most before it answers with what it found
 /// (and a cursor to go on from): a filter that keeps few never makes one request scan the
 /// whole inventory.
 const MIN_RISK_SCAN: usize = 1000;
@@ -225,6 +231,29 @@ pub(crate) async fn list_identities(
         q: query.q.filter(|q| !q.trim().is_empty()),
     };
     let min_risk = query.min_risk.unwrap_or(0);
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            UserStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "must be active, suspended, deprovisioned, locked or staged",
+                )
+            })
+        })
+        .transpose()?;
+    let provider = query.provider.filter(|p| !p.is_empty());
+    // What the identity record alone cannot say: its risk now and its accounts.
+    let keep = |row: &IdentitySummary| {
+        row.risk_score >= min_risk
+            && (status.is_none() && provider.is_none()
+                || row.accounts.iter().any(|a| {
+                    status.is_none_or(|s| a.status == s)
+                        && provider.as_ref().is_none_or(|p| &a.provider == p)
+                }))
+    };
     let config = gatehouse_engine::detect::risk_config(&state.gateway.tenant(&tenant).await?)?;
     let store = state.gateway.store();
     // An e-mail names at most one identity: read it from the index, not by a scan.
@@ -239,7 +268,7 @@ pub(crate) async fn list_identities(
         let mut data = Vec::new();
         if let Some(identity) = found {
             let row = summarize(&state, &config, identity).await?;
-            if row.risk_score >= min_risk {
+            if keep(&row) {
                 data.push(row);
             }
         }
@@ -262,7 +291,7 @@ pub(crate) async fn list_identities(
             scanned += 1;
             let id = identity.id.to_string();
             let row = summarize(&state, &config, identity).await?;
-            if row.risk_score >= min_risk {
+            if keep(&row) {
                 data.push(row);
             }
             let more = n + 1 < read || page.next_cursor.is_some();

@@ -518,6 +518,14 @@ async fn identities_list_summarizes_accounts_pages_searches_and_filters_by_risk(
         ("min_risk=1&limit=1", vec!["idn_ten_ia_0"]),
         ("min_risk=100", vec![]),
         ("min_risk=1&q=user2", vec![]),
+        ("status=suspended", vec!["idn_ten_ia_0"]),
+        ("provider=google", vec!["idn_ten_ia_0"]),
+        ("provider=google&status=active", vec![]),
+        (
+            "provider=okta&status=active&limit=2",
+            vec!["idn_ten_ia_0", "idn_ten_ia_1"],
+        ),
+        ("status=locked", vec![]),
     ] {
         let (status, body) = s
             .call(
@@ -576,4 +584,13 @@ async fn identities_list_summarizes_accounts_pages_searches_and_filters_by_risk(
         )
         .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, Some("min_risk"));
+    let (status, body) = s
+        .call(
+            Method::GET,
+            "/v1/identities?status=gone",
+            Some(&key_a),
+            None,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, Some("status"));
 }
