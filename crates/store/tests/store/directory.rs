@@ -421,3 +421,106 @@ async fn identities_page_within_their_tenant_and_search() {
         assert_eq!(got.items.len(), want, "{q}");
     }
 }
+
+/// An identity's risk history: a point per change of score (none for the same score again),
+/// written with the score itself, the newest 200 kept, nothing for an identity not stored, and
+/// gone with its tenant.
+#[tokio::test]
+async fn risk_history_records_changes_capped_and_goes_with_the_tenant() {
+    use chrono::Duration;
+    use gatehouse_core::model::{Identity, RiskPoint};
+    use gatehouse_core::IdentityId;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_risk");
+    store.create_tenant(&a).await.unwrap();
+    let id = IdentityId::parse("idn_000001").unwrap();
+    let t0 = super::support::t0();
+    store
+        .put_identity(&Identity {
+            id: id.clone(),
+            tenant_id: a.id.clone(),
+            emails: vec!["ana@x.example".into()],
+            display_name: None,
+            accounts: Vec::new(),
+            risk_score: 0,
+            created_at: t0,
+            updated_at: t0,
+        })
+        .await
+        .unwrap();
+    assert!(store
+        .identity_risk_history(&a.id, &id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(store
+        .record_identity_risk(&a.id, &id, 40, t0)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .record_identity_risk(&a.id, &id, 40, t0 + Duration::minutes(1))
+            .await
+            .unwrap(),
+        "the same score again is no new point"
+    );
+    assert!(store
+        .record_identity_risk(&a.id, &id, 70, t0 + Duration::minutes(2))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.identity_risk_history(&a.id, &id).await.unwrap(),
+        vec![
+            RiskPoint {
+                time: t0,
+                score: 40
+            },
+            RiskPoint {
+                time: t0 + Duration::minutes(2),
+                score: 70
+            },
+        ]
+    );
+    let stored = store.get_identity(&a.id, &id).await.unwrap().unwrap();
+    assert_eq!(stored.risk_score, 70, "the score is written with its point");
+    assert_eq!(stored.emails, vec!["ana@x.example"], "nothing else changes");
+
+    // 300 changes: the newest 200 stay, oldest first.
+    for n in 0..300u32 {
+        let score = u8::try_from(n % 2).unwrap();
+        store
+            .record_identity_risk(&a.id, &id, score, t0 + Duration::minutes(10 + i64::from(n)))
+            .await
+            .unwrap();
+    }
+    let history = store.identity_risk_history(&a.id, &id).await.unwrap();
+    assert_eq!(history.len(), RiskPoint::HISTORY_CAP);
+    assert_eq!(history[0].time, t0 + Duration::minutes(10 + 100));
+    assert_eq!(
+        history.last().unwrap().time,
+        t0 + Duration::minutes(10 + 299)
+    );
+    assert!(history.windows(2).all(|w| w[0].time < w[1].time));
+
+    // An identity not stored gets no history.
+    let ghost = IdentityId::parse("idn_ghost").unwrap();
+    assert!(!store
+        .record_identity_risk(&a.id, &ghost, 50, t0)
+        .await
+        .unwrap());
+    assert!(store
+        .identity_risk_history(&a.id, &ghost)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(store.delete_tenant(&a.id).await.unwrap());
+    assert!(store
+        .identity_risk_history(&a.id, &id)
+        .await
+        .unwrap()
+        .is_empty());
+}
