@@ -429,9 +429,18 @@ impl Detector {
                     .upsert_users(&tenant.id, std::slice::from_ref(&user))
                     .await?;
                 if let Some(identity_id) = &user.identity_id {
-                    if let Some(mut identity) = store.get_identity(&tenant.id, identity_id).await? {
-                        identity.risk_score = identity.risk_score.max(score);
-                        store.put_identity(&identity).await?;
+                    if let Some(identity) = store.get_identity(&tenant.id, identity_id).await? {
+                        // A person is as risky as their riskiest account; the score and a point
+                        // of its history are written together.
+                        let mut person = score;
+                        for account in identity.accounts.iter().filter(|a| **a != user.id) {
+                            if let Some(other) = store.get_user(&tenant.id, account).await? {
+                                person = person.max(other.risk_score);
+                            }
+                        }
+                        store
+                            .record_identity_risk(&tenant.id, identity_id, person, now)
+                            .await?;
                     }
                 }
             }
