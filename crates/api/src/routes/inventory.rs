@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use gatehouse_core::model::{Identity, Outcome, SignInEvent, User, UserStatus};
+use gatehouse_core::model::{Identity, Outcome, RiskPoint, SignInEvent, User, UserStatus};
 use gatehouse_core::{IdentityId, IntegrationId, UserId};
 use gatehouse_store::{IdentityFilter, Locatable, Page, PageRequest, SignInFilter, UserFilter};
 use serde::{Deserialize, Serialize};
@@ -105,6 +105,9 @@ pub(crate) struct IdentityView {
     #[serde(flatten)]
     identity: Identity,
     users: Vec<User>,
+    /// The person's risk score over time, oldest first: a point each time a detection changed it
+    /// (the newest 200). Scores decay between points; `risk_score` is the score now.
+    risk_history: Vec<RiskPoint>,
 }
 
 pub(crate) fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -378,7 +381,12 @@ pub(crate) async fn get_identity(
     }
     // A person is as risky as their riskiest account, as of now.
     identity.risk_score = users.iter().map(|u| u.risk_score).max().unwrap_or(0);
-    Ok(Json(IdentityView { identity, users }))
+    let risk_history = store.identity_risk_history(&tenant, &typed).await?;
+    Ok(Json(IdentityView {
+        identity,
+        users,
+        risk_history,
+    }))
 }
 
 /// The longest a read waits for acknowledged pushes to be stored.

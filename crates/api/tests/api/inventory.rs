@@ -238,6 +238,31 @@ async fn users_list_filters_page_and_stay_in_their_tenant() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["users"].as_array().unwrap().len(), 1);
     assert_eq!(body["users"][0]["id"], id);
+    assert_eq!(body["risk_history"], json!([]), "no score yet, no history");
+    // Two changes of score: two points, oldest first.
+    let tenant = TenantId::parse("ten_a").unwrap();
+    let person = IdentityId::parse(identity).unwrap();
+    let store = s.gateway.store();
+    let at = |minute: i64| Utc.timestamp_opt(1_780_000_000 + minute * 60, 0).unwrap();
+    for (minute, score) in [(1, 40), (2, 40), (3, 10)] {
+        store
+            .record_identity_risk(&tenant, &person, score, at(minute))
+            .await
+            .unwrap();
+    }
+    let (_, body) = s
+        .call(
+            Method::GET,
+            &format!("/v1/identities/{identity}"),
+            Some(&key_a),
+            None,
+        )
+        .await;
+    assert_eq!(
+        body["risk_history"],
+        json!([{"time": at(1), "score": 40}, {"time": at(3), "score": 10}]),
+        "{body}"
+    );
     let (status, _) = s
         .call(
             Method::GET,
