@@ -1,6 +1,6 @@
 // Drives the Gatehouse console in headless Chromium (Debian's /usr/bin/chromium, through
 // playwright-core): sign in, switch tenant, see the people in the inventory, find a user, open
-// the identity, see the detection, approve the pending action, check
+// the identity, see the detection and the risk chart, approve the pending action, check
 // integrations, sign out. Saves a screenshot of each page.
 // Also checks accessibility basics (labels, landmarks, keyboard reach) and that no page breaks
 // the Content-Security-Policy.
@@ -143,6 +143,13 @@ try {
   check((await page.locator('.timeline li.failure').count()) > 0, 'failed sign-ins are marked on the timeline');
   check(await page.locator('svg.map').isVisible(), 'the sign-in map is shown');
   check((await detection.locator('.explanation').innerText()).length > 10, 'the detection explains itself');
+  // The detection raised the person's risk: a point of the risk chart.
+  const riskChart = page.locator('svg#risk-chart');
+  check(await riskChart.isVisible(), 'the risk score over time is charted');
+  const riskPoints = (await riskChart.locator('polyline.risk').getAttribute('points')).trim().split(/\s+/);
+  check(riskPoints.length >= 1 && (await riskChart.locator('circle.point').count()) === riskPoints.length,
+    `one dot per point of the risk history (${riskPoints.length})`);
+  check(/Risk score over time: \d+ changes? /.test(await riskChart.getAttribute('aria-label')), 'the risk chart has a text alternative');
   await accessible(page, 'identity');
   await shot(page, 'identity');
 

@@ -282,6 +282,7 @@ async function identity(id, isUser) {
     summary,
     h('h2', {}, 'Accounts across providers'), accounts,
     h('h2', {}, 'Detections'), dets,
+    h('h2', {}, 'Risk score over time'), riskChart(person.risk_history || [], person.risk_score ?? 0),
     h('h2', {}, 'Detections over time'), detectionChart(detections),
     h('div', { class: 'grid2' },
       h('section', { 'aria-labelledby': 'tl' }, h('h2', { id: 'tl' }, `Sign-ins (${signins.length})`),
@@ -300,6 +301,33 @@ function detectionCard(d, signinsById) {
     h('p', { class: 'explanation' }, d.explanation),
     d.user_id ? h('p', {}, h('a', { href: `#/user/${encodeURIComponent(d.user_id)}` }, 'Open the account')) : null,
     h('details', {}, h('summary', {}, `Evidence: ${rows.length} events`), h('ul', {}, rows)));
+}
+
+// The person's risk score over time, as an SVG polyline: a point each time a detection changed
+// it, then a dashed line to the score now (scores decay between points).
+function riskChart(history, now) {
+  if (!history.length) return h('p', { id: 'risk-chart', class: 'muted' }, 'No change of risk score recorded yet.');
+  const times = history.map((p) => Date.parse(p.time));
+  const lo = times[0]; const hi = Math.max(Date.now(), times[times.length - 1]); const span = Math.max(hi - lo, 1);
+  const x = (t) => 15 + ((t - lo) / span) * 175;
+  const y = (score) => 55 - (score / 100) * 50;
+  const points = history.map((p, i) => `${x(times[i]).toFixed(2)},${y(p.score).toFixed(2)}`).join(' ');
+  const last = history[history.length - 1];
+  const dots = history.map((p, i) => svg('circle', { class: 'point', cx: x(times[i]), cy: y(p.score), r: 1.2 },
+    svg('title', {}, `${p.score} at ${when(p.time)}`)));
+  const chart = svg('svg', { id: 'risk-chart', class: 'chart risk-chart', viewBox: '0 0 200 65', role: 'img',
+    'aria-label': `Risk score over time: ${history.length} ${history.length === 1 ? 'change' : 'changes'} from ${when(lo)}, last ${last.score} at ${when(last.time)}; ${now} now` },
+  svg('line', { class: 'axis', x1: 15, y1: 55, x2: 195, y2: 55 }),
+  svg('line', { class: 'axis', x1: 15, y1: 5, x2: 15, y2: 55 }),
+  svg('text', { x: 3, y: 57 }, '0'), svg('text', { x: 3, y: 7 }, '100'),
+  svg('text', { x: 15, y: 62 }, when(lo)), svg('text', { x: 150, y: 62 }, 'now'),
+  svg('polyline', { class: 'risk', points }),
+  svg('line', { class: 'risk-now', x1: x(times[times.length - 1]), y1: y(last.score), x2: x(hi), y2: y(now) },
+    svg('title', {}, `${now} now`)),
+  dots);
+  return h('div', {}, chart,
+    h('details', {}, h('summary', {}, `Risk history: ${history.length} ${history.length === 1 ? 'point' : 'points'}`),
+      table(['When', 'Score'], history.slice().reverse().map((p) => [when(p.time), String(p.score)]))));
 }
 
 // Severity of each detection over time, as an SVG bar chart.
