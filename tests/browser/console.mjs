@@ -1,6 +1,7 @@
 // Drives the Gatehouse console in headless Chromium (Debian's /usr/bin/chromium, through
-// playwright-core): sign in, switch tenant, find a user, open the identity, see the detection,
-// approve the pending action, check integrations, sign out. Saves a screenshot of each page.
+// playwright-core): sign in, switch tenant, see the people in the inventory, find a user, open
+// the identity, see the detection and the risk chart, approve the pending action, check
+// integrations, sign out. Saves a screenshot of each page.
 // Also checks accessibility basics (labels, landmarks, keyboard reach) and that no page breaks
 // the Content-Security-Policy.
 //
@@ -110,14 +111,23 @@ try {
   }
   await page.locator('#results table').waitFor();
   await accessible(page, 'inventory');
+  // The inventory lists people: each with their accounts by provider and state, risk, last sign-in.
+  const headers = await page.locator('#results thead th').allInnerTexts();
+  check(JSON.stringify(headers) === JSON.stringify(['Name', 'E-mails', 'Accounts by provider', 'Risk', 'Last sign-in']),
+    `inventory columns: ${headers.join(', ')}`);
+  check(await page.locator('#results caption', { hasText: /(people|person) on this page/ }).isVisible(), 'the inventory counts people');
+  const firstAccount = page.locator('#results tbody tr ul.accounts li').first();
+  check(/^okta /.test(await firstAccount.innerText()), `an account shows its provider: ${await firstAccount.innerText()}`);
+  check((await firstAccount.locator('.badge').count()) === 1, 'an account shows its state');
+  check((await page.locator('#results tbody tr a[href^="#/identity/idn_"]').count()) > 0, 'rows link to identity pages');
 
   // Find the user: type in the search box, press Enter.
   const inventoryMs = await timed(page, `#/inventory?q=${encodeURIComponent(login)}`,
     () => page.locator('#results tbody tr', { hasText: login }).first().waitFor());
   console.log(`inventory search shown in ${inventoryMs} ms`);
   check(inventoryMs < 1000, `inventory page in ${inventoryMs} ms (< 1 s)`);
-  await page.getByLabel('Search users').fill('');
-  await page.getByLabel('Search users').focus();
+  await page.getByLabel('Search people').fill('');
+  await page.getByLabel('Search people').focus();
   await page.keyboard.type(login);
   await page.keyboard.press('Enter');
   const row = page.locator('#results tbody tr', { hasText: login }).first();
@@ -133,6 +143,13 @@ try {
   check((await page.locator('.timeline li.failure').count()) > 0, 'failed sign-ins are marked on the timeline');
   check(await page.locator('svg.map').isVisible(), 'the sign-in map is shown');
   check((await detection.locator('.explanation').innerText()).length > 10, 'the detection explains itself');
+  // The detection raised the person's risk: a point of the risk chart.
+  const riskChart = page.locator('svg#risk-chart');
+  check(await riskChart.isVisible(), 'the risk score over time is charted');
+  const riskPoints = (await riskChart.locator('polyline.risk').getAttribute('points')).trim().split(/\s+/);
+  check(riskPoints.length >= 1 && (await riskChart.locator('circle.point').count()) === riskPoints.length,
+    `one dot per point of the risk history (${riskPoints.length})`);
+  check(/Risk score over time: \d+ changes? /.test(await riskChart.getAttribute('aria-label')), 'the risk chart has a text alternative');
   await accessible(page, 'identity');
   await shot(page, 'identity');
 

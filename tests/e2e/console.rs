@@ -1,9 +1,10 @@
 //! The web console in a real browser: the daemon and the Okta simulator, a tenant with a pulled
 //! directory, a brute-force attack and an `approval` policy; then tests/browser/console.mjs
 //! (playwright-core driving Debian's headless Chromium) signs in with the operator key, switches
-//! to the tenant, finds the user, opens the identity, sees the detection, approves the pending
-//! `disable_account` and signs out, saving screenshots under target/console-screenshots/. The
-//! simulator then shows the approved suspension ran.
+//! to the tenant, sees its people in the inventory, finds the user, opens the identity, sees the
+//! detection and the risk it raised charted, approves the pending `disable_account` and signs
+//! out, saving screenshots under target/console-screenshots/. The simulator then shows the
+//! approved suspension ran.
 //!
 //! Without Chromium (or node) the test says so and passes, unless
 //! `GATEHOUSE_BROWSER_TESTS=required` (what .ci/run sets after installing it).

@@ -17,7 +17,7 @@ use crate::routes::*;
         delete_integration, test_integration, sync_integration,
         rotate_ingest_token, rotate_scim_token, list_providers, get_provider,
         push, handshake, acs, metadata,
-        list_users, get_user, get_identity, list_signins,
+        list_users, get_user, list_identities, get_identity, list_signins,
         create_action, list_actions, get_action, approve_action, reject_action,
         list_detections, get_detection, run_backtest, token,
         create_policy, list_policies, get_policy, replace_policy, delete_policy,

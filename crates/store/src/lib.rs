@@ -17,8 +17,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gatehouse_core::model::Policy;
 use gatehouse_core::model::{
-    Action, ApiKey, Detection, Group, Identity, Integration, SealedSecret, SignInEvent, SyncCursor,
-    SyncStatus, Tenant, TokenKind, TokenRecord, User,
+    Action, ApiKey, Detection, Group, Identity, Integration, RiskPoint, SealedSecret, SignInEvent,
+    SyncCursor, SyncStatus, Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
     ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, PolicyId, SignInId,
@@ -27,7 +27,9 @@ use gatehouse_core::{
 
 pub use durability::{FatalSignal, FaultInjector};
 pub use error::StoreError;
-pub use query::{ActionFilter, DetectionFilter, Page, PageRequest, SignInFilter, UserFilter};
+pub use query::{
+    ActionFilter, DetectionFilter, IdentityFilter, Page, PageRequest, SignInFilter, UserFilter,
+};
 pub use sled_store::ScimWrite;
 pub use sled_store::{SledStore, StoreOptions};
 
@@ -192,6 +194,32 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         email: &str,
     ) -> Result<Option<Identity>, StoreError>;
+    /// Sets an identity's stored risk score to `score` and, when that differs from the last
+    /// point of its risk history (or the history is empty), appends `{time, score}` to it,
+    /// keeping the newest [`RiskPoint::HISTORY_CAP`] points: one durable transaction, so the
+    /// score and its history never disagree. Returns whether a point was added; an identity not
+    /// stored is left alone (false).
+    async fn record_identity_risk(
+        &self,
+        tenant: &TenantId,
+        id: &IdentityId,
+        score: u8,
+        time: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// An identity's risk score over time, oldest first (empty when it never had one).
+    async fn identity_risk_history(
+        &self,
+        tenant: &TenantId,
+        id: &IdentityId,
+    ) -> Result<Vec<RiskPoint>, StoreError>;
+    /// One page of a tenant's identities in id order, those `filter` accepts (a prefix scan of
+    /// the tenant's identities; the cursor is the last identity id of the page).
+    async fn list_identities(
+        &self,
+        tenant: &TenantId,
+        filter: &IdentityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Identity>, StoreError>;
 
     // --- sign-ins and cursors ------------------------------------------------------------------
     /// Stores events not seen before and returns those that were new; replays and redeliveries

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use gatehouse_core::model::{
-    Action, ActionStatus, Detection, Outcome, Severity, SignInEvent, User, UserStatus,
+    Action, ActionStatus, Detection, Identity, Outcome, Severity, SignInEvent, User, UserStatus,
 };
 use gatehouse_core::{IntegrationId, UserId};
 
@@ -73,6 +73,26 @@ impl UserFilter {
                 .flatten()
                 .any(|field| field.to_lowercase().contains(&q))
             })
+    }
+}
+
+/// `GET /v1/identities` filters, on what the identity record itself holds.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityFilter {
+    /// Case-insensitive substring of any of the identity's e-mails or its display name.
+    pub q: Option<String>,
+}
+
+impl IdentityFilter {
+    pub fn matches(&self, identity: &Identity) -> bool {
+        self.q.as_ref().is_none_or(|q| {
+            let q = q.to_lowercase();
+            identity
+                .emails
+                .iter()
+                .chain(identity.display_name.as_ref())
+                .any(|field| field.to_lowercase().contains(&q))
+        })
     }
 }
 

@@ -1,11 +1,11 @@
-//! The inventory: `/v1/users`, `/v1/identities/{id}` and `/v1/signins`.
+//! The inventory: `/v1/users`, `/v1/identities`, `/v1/identities/{id}` and `/v1/signins`.
 
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
-use gatehouse_core::model::{Identity, Outcome, SignInEvent, User, UserStatus};
+use gatehouse_core::model::{Identity, Outcome, RiskPoint, SignInEvent, User, UserStatus};
 use gatehouse_core::{IdentityId, IntegrationId, UserId};
-use gatehouse_store::{Locatable, SignInFilter, UserFilter};
+use gatehouse_store::{IdentityFilter, Locatable, Page, PageRequest, SignInFilter, UserFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{Caller, QueryParams};
@@ -30,6 +30,59 @@ pub(crate) struct UserQuery {
     q: Option<String>,
 }
 
+/// Query of `GET /v1/identities`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct IdentityQuery {
+    tenant_id: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+    /// Case-insensitive substring of any of the identity's e-mails or its display name.
+    q: Option<String>,
+    /// Exact, case-insensitive, on any of the identity's e-mails (read from the e-mail index).
+    email: Option<String>,
+    /// Only identities whose risk score now (that of their riskiest account) is at least this
+    /// (0–100). A page may then hold fewer than `limit` identities and still have a
+    /// `next_cursor`: follow it until it is null.
+    min_risk: Option<u8>,
+    /// Only identities with an account in this state (`active`, `suspended`, `deprovisioned`,
+    /// `locked` or `staged`); paged like `min_risk`.
+    status: Option<String>,
+    /// Only identities with an account at this provider (`okta`, `entra`, …); paged like
+    /// `min_risk`. With `status`, one account must match both.
+    provider: Option<String>,
+}
+
+/// One account of an identity, as the identities list shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct AccountSummary {
+    id: UserId,
+    provider: String,
+    integration_id: IntegrationId,
+    login: String,
+    email: Option<String>,
+    status: UserStatus,
+    /// The account's risk score now.
+    risk_score: u8,
+    last_login_at: Option<DateTime<Utc>>,
+}
+
+/// A person in the identities list: their accounts summarized, their risk and last sign-in.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub(crate) struct IdentitySummary {
+    id: IdentityId,
+    tenant_id: gatehouse_core::TenantId,
+    emails: Vec<String>,
+    display_name: Option<String>,
+    /// That of the riskiest account, now (scores decay with time).
+    risk_score: u8,
+    /// The latest `last_login_at` of the accounts.
+    last_login_at: Option<DateTime<Utc>>,
+    accounts: Vec<AccountSummary>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
 /// Query of `GET /v1/signins`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -52,6 +105,9 @@ pub(crate) struct IdentityView {
     #[serde(flatten)]
     identity: Identity,
     users: Vec<User>,
+    /// The person's risk score over time, oldest first: a point each time a detection changed it
+    /// (the newest 200). Scores decay between points; `risk_score` is the score now.
+    risk_history: Vec<RiskPoint>,
 }
 
 pub(crate) fn time(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
@@ -157,6 +213,146 @@ pub(crate) async fn get_user(
     Ok(Json(user))
 }
 
+/// How many identities one `min_risk`, `status` or `provider` page reads at most before it answers with what it found
+/// (and a cursor to go on from): a filter that keeps few never makes one request scan the
+/// whole inventory.
+const MIN_RISK_SCAN: usize = 1000;
+
+#[utoipa::path(get, path = "/v1/identities", tag = "inventory", params(IdentityQuery), security(("bearer" = [])),
+    responses((status = 200, body = ListResponse<IdentitySummary>)))]
+pub(crate) async fn list_identities(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<IdentityQuery>,
+) -> Result<Json<ListResponse<IdentitySummary>>, ApiError> {
+    let tenant = caller.scope(query.tenant_id.as_deref())?;
+    if query.min_risk.is_some_and(|r| r > 100) {
+        return Err(ApiError::invalid("min_risk", "must be between 0 and 100"));
+    }
+    let request = List::Identities.request(query.limit, query.cursor.as_deref())?;
+    let filter = IdentityFilter {
+        q: query.q.filter(|q| !q.trim().is_empty()),
+    };
+    let min_risk = query.min_risk.unwrap_or(0);
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            UserStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "must be active, suspended, deprovisioned, locked or staged",
+                )
+            })
+        })
+        .transpose()?;
+    let provider = query.provider.filter(|p| !p.is_empty());
+    // What the identity record alone cannot say: its risk now and its accounts.
+    let keep = |row: &IdentitySummary| {
+        row.risk_score >= min_risk
+            && (status.is_none() && provider.is_none()
+                || row.accounts.iter().any(|a| {
+                    status.is_none_or(|s| a.status == s)
+                        && provider.as_ref().is_none_or(|p| &a.provider == p)
+                }))
+    };
+    let config = gatehouse_engine::detect::risk_config(&state.gateway.tenant(&tenant).await?)?;
+    let store = state.gateway.store();
+    // An e-mail names at most one identity: read it from the index, not by a scan.
+    if let Some(email) = query.email.as_deref() {
+        let found = match request.cursor {
+            Some(_) => None,
+            None => store
+                .find_identity_by_email(&tenant, &email.trim().to_lowercase())
+                .await?
+                .filter(|i| filter.matches(i)),
+        };
+        let mut data = Vec::new();
+        if let Some(identity) = found {
+            let row = summarize(&state, &config, identity).await?;
+            if keep(&row) {
+                data.push(row);
+            }
+        }
+        let page = Page {
+            items: data,
+            next_cursor: None,
+        };
+        return Ok(Json(List::Identities.response(page, |i| i)));
+    }
+    let budget = request.limit.max(MIN_RISK_SCAN);
+    let mut cursor = request.cursor.clone();
+    let mut scanned = 0;
+    let mut data = Vec::with_capacity(request.limit);
+    let next_cursor = 'scan: loop {
+        let page = store
+            .list_identities(&tenant, &filter, &PageRequest::new(request.limit, cursor))
+            .await?;
+        let read = page.items.len();
+        for (n, identity) in page.items.into_iter().enumerate() {
+            scanned += 1;
+            let id = identity.id.to_string();
+            let row = summarize(&state, &config, identity).await?;
+            if keep(&row) {
+                data.push(row);
+            }
+            let more = n + 1 < read || page.next_cursor.is_some();
+            if data.len() == request.limit || scanned >= budget {
+                break 'scan more.then_some(id);
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break None,
+        }
+    };
+    Ok(Json(List::Identities.response(
+        Page {
+            items: data,
+            next_cursor,
+        },
+        |i| i,
+    )))
+}
+
+/// An identity as the list shows it: its accounts read and scored now.
+async fn summarize(
+    state: &AppState,
+    config: &gatehouse_engine::detect::RiskConfig,
+    identity: Identity,
+) -> Result<IdentitySummary, ApiError> {
+    let store = state.gateway.store();
+    let mut accounts = Vec::with_capacity(identity.accounts.len());
+    for account in &identity.accounts {
+        if let Some(user) = store.get_user(&identity.tenant_id, account).await? {
+            let risk_score =
+                gatehouse_engine::detect::risk_score_now(&state.gateway, config, &user).await?;
+            accounts.push(AccountSummary {
+                id: user.id,
+                provider: user.provider,
+                integration_id: user.integration_id,
+                login: user.login,
+                email: user.email,
+                status: user.status,
+                risk_score,
+                last_login_at: user.last_login_at,
+            });
+        }
+    }
+    Ok(IdentitySummary {
+        risk_score: accounts.iter().map(|a| a.risk_score).max().unwrap_or(0),
+        last_login_at: accounts.iter().filter_map(|a| a.last_login_at).max(),
+        id: identity.id,
+        tenant_id: identity.tenant_id,
+        emails: identity.emails,
+        display_name: identity.display_name,
+        accounts,
+        created_at: identity.created_at,
+        updated_at: identity.updated_at,
+    })
+}
+
 #[utoipa::path(get, path = "/v1/identities/{id}", tag = "inventory", security(("bearer" = [])),
     responses((status = 200, body = IdentityView), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn get_identity(
@@ -185,7 +381,12 @@ pub(crate) async fn get_identity(
     }
     // A person is as risky as their riskiest account, as of now.
     identity.risk_score = users.iter().map(|u| u.risk_score).max().unwrap_or(0);
-    Ok(Json(IdentityView { identity, users }))
+    let risk_history = store.identity_risk_history(&tenant, &typed).await?;
+    Ok(Json(IdentityView {
+        identity,
+        users,
+        risk_history,
+    }))
 }
 
 /// The longest a read waits for acknowledged pushes to be stored.

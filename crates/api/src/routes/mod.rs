@@ -33,7 +33,8 @@ pub(crate) use integrations::{
     __path_sync_integration, __path_test_integration,
 };
 pub(crate) use inventory::{
-    __path_get_identity, __path_get_user, __path_list_signins, __path_list_users,
+    __path_get_identity, __path_get_user, __path_list_identities, __path_list_signins,
+    __path_list_users,
 };
 pub(crate) use ops::{__path_healthz, __path_metrics, __path_openapi, __path_readyz};
 pub(crate) use policies::{
@@ -111,6 +112,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/v1/users", get(inventory::list_users))
         .route("/v1/users/{id}", get(inventory::get_user))
+        .route("/v1/identities", get(inventory::list_identities))
         .route("/v1/identities/{id}", get(inventory::get_identity))
         .route("/v1/signins", get(inventory::list_signins))
         .route(

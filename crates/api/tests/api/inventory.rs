@@ -238,6 +238,31 @@ async fn users_list_filters_page_and_stay_in_their_tenant() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["users"].as_array().unwrap().len(), 1);
     assert_eq!(body["users"][0]["id"], id);
+    assert_eq!(body["risk_history"], json!([]), "no score yet, no history");
+    // Two changes of score: two points, oldest first.
+    let tenant = TenantId::parse("ten_a").unwrap();
+    let person = IdentityId::parse(identity).unwrap();
+    let store = s.gateway.store();
+    let at = |minute: i64| Utc.timestamp_opt(1_780_000_000 + minute * 60, 0).unwrap();
+    for (minute, score) in [(1, 40), (2, 40), (3, 10)] {
+        store
+            .record_identity_risk(&tenant, &person, score, at(minute))
+            .await
+            .unwrap();
+    }
+    let (_, body) = s
+        .call(
+            Method::GET,
+            &format!("/v1/identities/{identity}"),
+            Some(&key_a),
+            None,
+        )
+        .await;
+    assert_eq!(
+        body["risk_history"],
+        json!([{"time": at(1), "score": 40}, {"time": at(3), "score": 10}]),
+        "{body}"
+    );
     let (status, _) = s
         .call(
             Method::GET,
@@ -381,4 +406,216 @@ async fn actions_are_queued_listed_and_isolated() {
         )
         .await;
     assert_error(status, &body, StatusCode::NOT_FOUND, None);
+}
+
+/// `GET /v1/identities`: each person with their accounts across providers summarized, the risk of
+/// their riskiest account now and their latest sign-in; paged with sealed cursors (each identity
+/// once), searched by e-mail or name, filtered by risk, and kept within the caller's tenant.
+#[tokio::test]
+async fn identities_list_summarizes_accounts_pages_searches_and_filters_by_risk() {
+    use gatehouse_core::model::{Detection, Severity};
+    use gatehouse_core::DetectionId;
+
+    let s = start().await;
+    let key_a = s.tenant("ten_ia").await;
+    let key_b = s.tenant("ten_ib").await;
+    let int_a = s.okta("ten_ia").await["id"].as_str().unwrap().to_owned();
+    let store = s.gateway.store();
+    let tenant = TenantId::parse("ten_ia").unwrap();
+    let at = |minute: i64| Utc.timestamp_opt(1_780_000_000 + minute * 60, 0).unwrap();
+    // Five people; the first has an Okta account and a Google one.
+    let mut users: Vec<User> = (0..6)
+        .map(|n| user("ten_ia", &int_a, n, UserStatus::Active))
+        .collect();
+    users[5].identity_id = users[0].identity_id.clone();
+    users[5].provider = "google".into();
+    users[5].status = UserStatus::Suspended;
+    users[0].last_login_at = Some(at(5));
+    users[5].last_login_at = Some(at(50));
+    store.upsert_users(&tenant, &users).await.unwrap();
+    for n in 0..5 {
+        let mut accounts = vec![users[n].id.clone()];
+        if n == 0 {
+            accounts.push(users[5].id.clone());
+        }
+        store
+            .put_identity(&Identity {
+                id: users[n].identity_id.clone().unwrap(),
+                tenant_id: tenant.clone(),
+                emails: vec![users[n].email.clone().unwrap()],
+                display_name: Some(format!("Person {n}")),
+                accounts,
+                risk_score: 0,
+                created_at: at(0),
+                updated_at: at(0),
+            })
+            .await
+            .unwrap();
+    }
+    // A high-severity detection now on the first person's Google account.
+    let now = s.gateway.clock().now();
+    let detection = Detection {
+        id: DetectionId::parse("det_01HX0000000000000000000001").unwrap(),
+        tenant_id: tenant.clone(),
+        kind: "brute_force".into(),
+        severity: Severity::High,
+        user_id: Some(users[5].id.clone()),
+        identity_id: users[5].identity_id.clone(),
+        integration_id: Some(users[5].integration_id.clone()),
+        evidence: vec![],
+        explanation: "seeded".into(),
+        first_seen: now,
+        last_seen: now,
+        created_at: now,
+        updated_at: now,
+    };
+    store
+        .put_detection(&detection, &format!("account:{}", users[5].id))
+        .await
+        .unwrap();
+
+    let (status, body) = s
+        .call(Method::GET, "/v1/identities", Some(&key_a), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), 5, "{body}");
+    assert_eq!(body["next_cursor"], Value::Null);
+    let first = &data[0];
+    assert_eq!(first["id"], "idn_ten_ia_0");
+    assert_eq!(first["display_name"], "Person 0");
+    assert_eq!(first["emails"], json!(["user0@ten_ia.example"]));
+    let accounts = first["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 2, "{first}");
+    assert_eq!(accounts[0]["provider"], "okta");
+    assert_eq!(accounts[0]["status"], "active");
+    assert_eq!(accounts[0]["integration_id"], int_a.as_str());
+    assert_eq!(accounts[0]["login"], "user0@ten_ia.example");
+    assert_eq!(accounts[1]["provider"], "google");
+    assert_eq!(accounts[1]["status"], "suspended");
+    let risk = first["risk_score"].as_u64().unwrap();
+    assert!(risk > 0, "the detection scores the person: {first}");
+    assert_eq!(accounts[1]["risk_score"].as_u64(), Some(risk));
+    assert_eq!(accounts[0]["risk_score"], 0);
+    assert_eq!(
+        first["last_login_at"],
+        json!(at(50)),
+        "the latest sign-in of any account"
+    );
+    assert_eq!(data[1]["risk_score"], 0);
+    assert_eq!(data[1]["last_login_at"], Value::Null);
+
+    // Two at a time: every identity once, in order, then no cursor.
+    let mut seen = Vec::new();
+    let mut path = "/v1/identities?limit=2".to_owned();
+    loop {
+        let (status, body) = s.call(Method::GET, &path, Some(&key_a), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body["data"].as_array().unwrap().len() <= 2);
+        seen.extend(
+            body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["id"].as_str().unwrap().to_owned()),
+        );
+        match body["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/identities?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let all: Vec<String> = (0..5).map(|n| format!("idn_ten_ia_{n}")).collect();
+    assert_eq!(seen, all);
+
+    // Search on e-mail or name; risk filter on the score now.
+    for (query, want) in [
+        ("q=user3%40", vec!["idn_ten_ia_3"]),
+        ("email=USER2%40ten_ia.example", vec!["idn_ten_ia_2"]),
+        ("email=user2%40ten_ia", vec![]),
+        (
+            "email=user0%40ten_ia.example&min_risk=1",
+            vec!["idn_ten_ia_0"],
+        ),
+        ("email=user2%40ten_ia.example&min_risk=1", vec![]),
+        ("q=PERSON%204", vec!["idn_ten_ia_4"]),
+        ("q=nobody", vec![]),
+        ("min_risk=1", vec!["idn_ten_ia_0"]),
+        ("min_risk=1&limit=1", vec!["idn_ten_ia_0"]),
+        ("min_risk=100", vec![]),
+        ("min_risk=1&q=user2", vec![]),
+        ("status=suspended", vec!["idn_ten_ia_0"]),
+        ("provider=google", vec!["idn_ten_ia_0"]),
+        ("provider=google&status=active", vec![]),
+        (
+            "provider=okta&status=active&limit=2",
+            vec!["idn_ten_ia_0", "idn_ten_ia_1"],
+        ),
+        ("status=locked", vec![]),
+    ] {
+        let (status, body) = s
+            .call(
+                Method::GET,
+                &format!("/v1/identities?{query}"),
+                Some(&key_a),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        let ids: Vec<&str> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, want, "{query}");
+    }
+
+    // Another tenant sees none of them; the operator names the tenant.
+    let (status, body) = s
+        .call(Method::GET, "/v1/identities", Some(&key_b), None)
+        .await;
+    assert_eq!(
+        (status, body["data"].as_array().unwrap().len()),
+        (StatusCode::OK, 0)
+    );
+    let (status, body) = s
+        .op(Method::GET, "/v1/identities?tenant_id=ten_ia", None)
+        .await;
+    assert_eq!(
+        (status, body["data"].as_array().unwrap().len()),
+        (StatusCode::OK, 5)
+    );
+
+    // Refused: a cursor of another list, a risk above 100.
+    let (_, users_page) = s
+        .call(Method::GET, "/v1/users?limit=1", Some(&key_a), None)
+        .await;
+    let foreign = users_page["next_cursor"].as_str().unwrap();
+    let (status, body) = s
+        .call(
+            Method::GET,
+            &format!("/v1/identities?cursor={foreign}"),
+            Some(&key_a),
+            None,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, Some("cursor"));
+    let (status, body) = s
+        .call(
+            Method::GET,
+            "/v1/identities?min_risk=101",
+            Some(&key_a),
+            None,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, Some("min_risk"));
+    let (status, body) = s
+        .call(
+            Method::GET,
+            "/v1/identities?status=gone",
+            Some(&key_a),
+            None,
+        )
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, Some("status"));
 }

@@ -127,3 +127,15 @@ pub struct Identity {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// One point of an identity's risk score over time: the score it took at `time`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RiskPoint {
+    pub time: DateTime<Utc>,
+    pub score: u8,
+}
+
+impl RiskPoint {
+    /// How many points an identity's risk history keeps (the newest).
+    pub const HISTORY_CAP: usize = 200;
+}

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use chrono::Duration;
 use gatehouse_core::model::{Detection, Outcome, PolicyMode, PolicyScope, SignInEvent, Tenant};
 use gatehouse_core::TenantId;
-use gatehouse_risk::{Change, Context, Kind, RiskConfig};
+/// A tenant's risk settings (`settings.risk`), as [`risk_config`] reads them.
+pub use gatehouse_risk::RiskConfig;
+use gatehouse_risk::{Change, Context, Kind};
 
 mod context;
 mod queue;
@@ -427,9 +429,18 @@ impl Detector {
                     .upsert_users(&tenant.id, std::slice::from_ref(&user))
                     .await?;
                 if let Some(identity_id) = &user.identity_id {
-                    if let Some(mut identity) = store.get_identity(&tenant.id, identity_id).await? {
-                        identity.risk_score = identity.risk_score.max(score);
-                        store.put_identity(&identity).await?;
+                    if let Some(identity) = store.get_identity(&tenant.id, identity_id).await? {
+                        // A person is as risky as their riskiest account; the score and a point
+                        // of its history are written together.
+                        let mut person = score;
+                        for account in identity.accounts.iter().filter(|a| **a != user.id) {
+                            if let Some(other) = store.get_user(&tenant.id, account).await? {
+                                person = person.max(other.risk_score);
+                            }
+                        }
+                        store
+                            .record_identity_risk(&tenant.id, identity_id, person, now)
+                            .await?;
                     }
                 }
             }
@@ -517,6 +528,16 @@ pub async fn current_risk_score(
 ) -> Result<u8, EngineError> {
     let tenant = gateway.tenant(&user.tenant_id).await?;
     let config = risk_config(&tenant)?;
+    risk_score_now(gateway, &config, user).await
+}
+
+/// [`current_risk_score`] with the tenant's risk configuration already read (lists score many
+/// accounts of one tenant).
+pub async fn risk_score_now(
+    gateway: &Gateway,
+    config: &RiskConfig,
+    user: &gatehouse_core::model::User,
+) -> Result<u8, EngineError> {
     let now = gateway.clock().now();
     let detections = gateway
         .store()
@@ -526,5 +547,5 @@ pub async fn current_risk_score(
             now - Duration::days(30),
         )
         .await?;
-    Ok(gatehouse_risk::risk_score(&detections, now, &config))
+    Ok(gatehouse_risk::risk_score(&detections, now, config))
 }

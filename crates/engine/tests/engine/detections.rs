@@ -192,4 +192,21 @@ async fn a_pushed_brute_force_becomes_a_detection_and_a_policy_action() {
     );
     let scored = h.store.get_user(&h.tenant, &user).await.unwrap().unwrap();
     assert!(scored.risk_score > 0, "the account's risk score rose");
+    // The rise is a point of the person's risk history, written with their score.
+    let person = scored
+        .identity_id
+        .clone()
+        .expect("the account joined an identity");
+    let history = h
+        .store
+        .identity_risk_history(&h.tenant, &person)
+        .await
+        .unwrap();
+    assert_eq!(
+        history.last().map(|p| p.score),
+        Some(scored.risk_score),
+        "{history:?}"
+    );
+    let identity = h.store.get_identity(&h.tenant, &person).await.unwrap();
+    assert_eq!(identity.map(|i| i.risk_score), Some(scored.risk_score));
 }

@@ -6,9 +6,9 @@ use std::borrow::Borrow;
 use chrono::{DateTime, Utc};
 use gatehouse_core::model::Policy;
 use gatehouse_core::model::{
-    Action, Detection, Group, Identity, SignInEvent, SyncCursor, SyncStatus, User,
+    Action, Detection, Group, Identity, RiskPoint, SignInEvent, SyncCursor, SyncStatus, User,
 };
-use gatehouse_core::{IntegrationId, PolicyId, SignInId, TenantId, UserId};
+use gatehouse_core::{IdentityId, IntegrationId, PolicyId, SignInId, TenantId, UserId};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::Transactional;
 
@@ -381,6 +381,54 @@ impl SledStore {
             };
             tx.put(&prepared)
         }))
+    }
+
+    /// The identity's score and its history in one transaction (the score alone changes: no
+    /// e-mail index moves).
+    pub(super) fn record_identity_risk_now(
+        &self,
+        tenant: &TenantId,
+        id: &IdentityId,
+        score: u8,
+        time: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let key = keys::scoped(tenant, &[id.as_str()]);
+        let trees = (&self.trees.identities, &self.trees.risk_history);
+        tx_result(trees.transaction(|(identities, history)| {
+            let Some(bytes) = identities.get(key.as_slice())? else {
+                return Ok(false);
+            };
+            let mut identity: Identity = decode(&bytes).map_err(abort)?;
+            if identity.risk_score != score {
+                identity.risk_score = score;
+                identities.insert(key.as_slice(), encode(&identity).map_err(abort)?)?;
+            }
+            let mut points: Vec<RiskPoint> = match history.get(key.as_slice())? {
+                Some(bytes) => decode(&bytes).map_err(abort)?,
+                None => Vec::new(),
+            };
+            if points.last().is_some_and(|p| p.score == score) {
+                return Ok(false);
+            }
+            points.push(RiskPoint { time, score });
+            let over = points.len().saturating_sub(RiskPoint::HISTORY_CAP);
+            points.drain(..over);
+            history.insert(key.as_slice(), encode(&points).map_err(abort)?)?;
+            Ok(true)
+        }))
+    }
+
+    pub(super) fn identity_risk_history_now(
+        &self,
+        tenant: &TenantId,
+        id: &IdentityId,
+    ) -> Result<Vec<RiskPoint>, StoreError> {
+        Ok(decode_opt(
+            self.trees
+                .risk_history
+                .get(keys::scoped(tenant, &[id.as_str()]))?,
+        )?
+        .unwrap_or_default())
     }
 
     pub(super) fn find_identity_by_email_now(

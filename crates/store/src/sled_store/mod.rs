@@ -80,6 +80,9 @@ struct Trees {
     groups: Tree,
     identities: Tree,
     identities_by_email: Tree,
+    /// Each identity's risk score over time (a capped list of points), beside the identity so
+    /// that listing identities never reads it.
+    risk_history: Tree,
     signins: Tree,
     signins_by_subject: Tree,
     detections: Tree,
@@ -97,7 +100,7 @@ struct Trees {
 
 impl Trees {
     /// Trees whose keys all start with a tenant prefix.
-    fn tenant_scoped(&self) -> [&Tree; 22] {
+    fn tenant_scoped(&self) -> [&Tree; 23] {
         [
             &self.api_keys,
             &self.integrations,
@@ -109,6 +112,7 @@ impl Trees {
             &self.groups,
             &self.identities,
             &self.identities_by_email,
+            &self.risk_history,
             &self.signins,
             &self.signins_by_subject,
             &self.detections,
@@ -167,6 +171,7 @@ impl SledStore {
             groups: tree("groups")?,
             identities: tree("identities")?,
             identities_by_email: tree("identities_by_email")?,
+            risk_history: tree("risk_history")?,
             signins: tree("signins")?,
             signins_by_subject: tree("signins_by_subject")?,
             detections: tree("detections")?,

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 use gatehouse_core::model::{
-    Action, ApiKey, Detection, Group, Identity, Integration, SealedSecret, SignInEvent, SyncCursor,
-    SyncStatus, Tenant, TokenKind, TokenRecord, User,
+    Action, ApiKey, Detection, Group, Identity, Integration, RiskPoint, SealedSecret, SignInEvent,
+    SyncCursor, SyncStatus, Tenant, TokenKind, TokenRecord, User,
 };
 use gatehouse_core::{
     ActionId, ApiKeyId, DetectionId, GroupId, IdentityId, IntegrationId, SignInId, TenantId, UserId,
@@ -17,8 +17,8 @@ use gatehouse_core::PolicyId;
 use super::keys::{self, decode_opt};
 use super::SledStore;
 use crate::{
-    ActionFilter, DetectionFilter, Locatable, Page, PageRequest, SignInFilter, SignInSubject,
-    Store, StoreError, UserFilter,
+    ActionFilter, DetectionFilter, IdentityFilter, Locatable, Page, PageRequest, SignInFilter,
+    SignInSubject, Store, StoreError, UserFilter,
 };
 
 #[async_trait]
@@ -259,6 +259,37 @@ impl Store for SledStore {
         email: &str,
     ) -> Result<Option<Identity>, StoreError> {
         self.find_identity_by_email_now(tenant, email)
+    }
+
+    async fn record_identity_risk(
+        &self,
+        tenant: &TenantId,
+        id: &IdentityId,
+        score: u8,
+        time: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let added = self.record_identity_risk_now(tenant, id, score, time)?;
+        self.durable().await?;
+        Ok(added)
+    }
+
+    async fn identity_risk_history(
+        &self,
+        tenant: &TenantId,
+        id: &IdentityId,
+    ) -> Result<Vec<RiskPoint>, StoreError> {
+        self.identity_risk_history_now(tenant, id)
+    }
+
+    async fn list_identities(
+        &self,
+        tenant: &TenantId,
+        filter: &IdentityFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Identity>, StoreError> {
+        self.page(&self.trees.identities, tenant, None, page, |i| {
+            filter.matches(i)
+        })
     }
 
     async fn insert_signins(

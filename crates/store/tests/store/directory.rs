@@ -347,3 +347,180 @@ async fn rewrites_keep_the_indexes_in_step() {
         .await;
     assert_eq!(new_person.unwrap().map(|p| p.id), Some(person.id));
 }
+
+/// Identities list a page at a time within their tenant (no other tenant's identity, each once,
+/// in id order), and the search keeps only those whose e-mail or name holds the text.
+#[tokio::test]
+async fn identities_page_within_their_tenant_and_search() {
+    use gatehouse_core::model::Identity;
+    use gatehouse_core::IdentityId;
+    use gatehouse_store::IdentityFilter;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_idsa");
+    let b = tenant("ten_idsb");
+    let person = |tenant: &gatehouse_core::TenantId, n: u32| Identity {
+        id: IdentityId::parse(&format!("idn_{n:06}")).unwrap(),
+        tenant_id: tenant.clone(),
+        emails: vec![format!("p{n}@x.example")],
+        display_name: Some(format!("Person {n}")),
+        accounts: Vec::new(),
+        risk_score: 0,
+        created_at: super::support::t0(),
+        updated_at: super::support::t0(),
+    };
+    let mine: Vec<Identity> = (0..25).map(|n| person(&a.id, n)).collect();
+    // Another tenant's identities share the tree and must not leak into this tenant's pages.
+    let theirs: Vec<Identity> = (100..110).map(|n| person(&b.id, n)).collect();
+    store.put_identities(&mine).await.unwrap();
+    store.put_identities(&theirs).await.unwrap();
+
+    let mut page = PageRequest::first(10);
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let got = store
+            .list_identities(&a.id, &IdentityFilter::default(), &page)
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(got.items.len() <= 10);
+        seen.extend(got.items.into_iter().map(|i| i.id.to_string()));
+        match got.next_cursor {
+            Some(c) => page = PageRequest::new(10, Some(c)),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    let expected: Vec<String> = mine.iter().map(|i| i.id.to_string()).collect();
+    assert_eq!(
+        seen, expected,
+        "every identity of the tenant once, in id order"
+    );
+
+    // An exact page: no cursor when nothing follows.
+    let exact = store
+        .list_identities(&b.id, &IdentityFilter::default(), &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(exact.items.len(), 10);
+    assert_eq!(exact.next_cursor, None);
+
+    for (q, want) in [
+        ("P2", 1 + 5),
+        ("person 7", 1),
+        ("p24@x.EXAMPLE", 1),
+        ("nobody", 0),
+    ] {
+        let filter = IdentityFilter { q: Some(q.into()) };
+        let got = store
+            .list_identities(&a.id, &filter, &PageRequest::first(100))
+            .await
+            .unwrap();
+        assert_eq!(got.items.len(), want, "{q}");
+    }
+}
+
+/// An identity's risk history: a point per change of score (none for the same score again),
+/// written with the score itself, the newest 200 kept, nothing for an identity not stored, and
+/// gone with its tenant.
+#[tokio::test]
+async fn risk_history_records_changes_capped_and_goes_with_the_tenant() {
+    use chrono::Duration;
+    use gatehouse_core::model::{Identity, RiskPoint};
+    use gatehouse_core::IdentityId;
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let a = tenant("ten_risk");
+    store.create_tenant(&a).await.unwrap();
+    let id = IdentityId::parse("idn_000001").unwrap();
+    let t0 = super::support::t0();
+    store
+        .put_identity(&Identity {
+            id: id.clone(),
+            tenant_id: a.id.clone(),
+            emails: vec!["ana@x.example".into()],
+            display_name: None,
+            accounts: Vec::new(),
+            risk_score: 0,
+            created_at: t0,
+            updated_at: t0,
+        })
+        .await
+        .unwrap();
+    assert!(store
+        .identity_risk_history(&a.id, &id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(store
+        .record_identity_risk(&a.id, &id, 40, t0)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .record_identity_risk(&a.id, &id, 40, t0 + Duration::minutes(1))
+            .await
+            .unwrap(),
+        "the same score again is no new point"
+    );
+    assert!(store
+        .record_identity_risk(&a.id, &id, 70, t0 + Duration::minutes(2))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.identity_risk_history(&a.id, &id).await.unwrap(),
+        vec![
+            RiskPoint {
+                time: t0,
+                score: 40
+            },
+            RiskPoint {
+                time: t0 + Duration::minutes(2),
+                score: 70
+            },
+        ]
+    );
+    let stored = store.get_identity(&a.id, &id).await.unwrap().unwrap();
+    assert_eq!(stored.risk_score, 70, "the score is written with its point");
+    assert_eq!(stored.emails, vec!["ana@x.example"], "nothing else changes");
+
+    // 300 changes: the newest 200 stay, oldest first.
+    for n in 0..300u32 {
+        let score = u8::try_from(n % 2).unwrap();
+        store
+            .record_identity_risk(&a.id, &id, score, t0 + Duration::minutes(10 + i64::from(n)))
+            .await
+            .unwrap();
+    }
+    let history = store.identity_risk_history(&a.id, &id).await.unwrap();
+    assert_eq!(history.len(), RiskPoint::HISTORY_CAP);
+    assert_eq!(history[0].time, t0 + Duration::minutes(10 + 100));
+    assert_eq!(
+        history.last().unwrap().time,
+        t0 + Duration::minutes(10 + 299)
+    );
+    assert!(history.windows(2).all(|w| w[0].time < w[1].time));
+
+    // An identity not stored gets no history.
+    let ghost = IdentityId::parse("idn_ghost").unwrap();
+    assert!(!store
+        .record_identity_risk(&a.id, &ghost, 50, t0)
+        .await
+        .unwrap());
+    assert!(store
+        .identity_risk_history(&a.id, &ghost)
+        .await
+        .unwrap()
+        .is_empty());
+
+    assert!(store.delete_tenant(&a.id).await.unwrap());
+    assert!(store
+        .identity_risk_history(&a.id, &id)
+        .await
+        .unwrap()
+        .is_empty());
+}

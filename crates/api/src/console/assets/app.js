@@ -176,16 +176,19 @@ async function inventory(params) {
   const q = params.get('q') || '';
   const status = params.get('status') || '';
   const provider = params.get('provider') || '';
+  const minRisk = params.get('min_risk') || '';
   const cursor = params.get('cursor') || '';
-  const search = h('input', { id: 'q', name: 'q', type: 'search', value: q, placeholder: 'e-mail address, or part of a login or name' });
+  const search = h('input', { id: 'q', name: 'q', type: 'search', value: q, placeholder: 'e-mail address, or part of an e-mail or name' });
   const statusSel = h('select', { id: 'status-filter', name: 'status' },
     ['', 'active', 'suspended', 'deprovisioned', 'locked', 'staged'].map((s) =>
       h('option', { value: s, selected: s === status }, s || 'any')));
   const providerIn = h('input', { id: 'provider-filter', name: 'provider', value: provider, placeholder: 'okta, entra…' });
+  const riskIn = h('input', { id: 'risk-filter', name: 'min_risk', type: 'number', min: 0, max: 100, value: minRisk, placeholder: '0–100' });
   const form = h('form', { class: 'row', role: 'search', 'aria-label': 'Search the inventory' },
-    h('div', { class: 'field' }, h('label', { for: 'q' }, 'Search users'), search),
-    h('div', { class: 'field' }, h('label', { for: 'status-filter' }, 'State'), statusSel),
-    h('div', { class: 'field' }, h('label', { for: 'provider-filter' }, 'Provider'), providerIn),
+    h('div', { class: 'field' }, h('label', { for: 'q' }, 'Search people'), search),
+    h('div', { class: 'field' }, h('label', { for: 'status-filter' }, 'An account in state'), statusSel),
+    h('div', { class: 'field' }, h('label', { for: 'provider-filter' }, 'An account at provider'), providerIn),
+    h('div', { class: 'field' }, h('label', { for: 'risk-filter' }, 'Risk at least'), riskIn),
     h('button', { type: 'submit', id: 'search' }, 'Search'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -193,21 +196,23 @@ async function inventory(params) {
     if (search.value) p.set('q', search.value);
     if (statusSel.value) p.set('status', statusSel.value);
     if (providerIn.value) p.set('provider', providerIn.value);
+    if (riskIn.value) p.set('min_risk', riskIn.value);
     location.hash = `#/inventory?${p}`;
   });
   const results = h('div', { id: 'results', 'aria-live': 'polite' }, h('p', {}, 'Loading…'));
   show('Inventory', form, results);
   // An e-mail address is looked up in the e-mail index; anything else is a substring search.
   const byEmail = q.includes('@') ? { email: q.trim() } : { q };
-  const page = await api(`/v1/users${qs({ ...byEmail, status, provider, cursor, limit: PAGE })}`);
-  const rows = page.data.map((u) => {
-    const target = u.identity_id ? `#/identity/${encodeURIComponent(u.identity_id)}` : `#/user/${encodeURIComponent(u.id)}`;
-    return [
-      h('a', { href: target }, u.display_name || u.login || u.id),
-      u.login || '—', u.provider, badge(`st-${u.status}`, u.status),
-      String(u.risk_score ?? 0), when(u.last_login_at),
-    ];
-  });
+  const page = await api(`/v1/identities${qs({ ...byEmail, status, provider, min_risk: minRisk, cursor, limit: PAGE })}`);
+  const rows = page.data.map((p) => [
+    h('a', { href: `#/identity/${encodeURIComponent(p.id)}` }, p.display_name || p.emails[0] || p.id),
+    (p.emails || []).join(', ') || '—',
+    p.accounts.length
+      ? h('ul', { class: 'accounts' }, p.accounts.map((a) => h('li', {},
+        h('strong', {}, a.provider), ' ', a.login || a.id, ' ', badge(`st-${a.status}`, a.status))))
+      : h('span', { class: 'muted' }, 'no accounts'),
+    String(p.risk_score ?? 0), when(p.last_login_at),
+  ]);
   const nav = h('div', { class: 'row' });
   if (cursor) nav.append(h('button', { type: 'button', class: 'secondary', onclick: () => history.back() }, 'Previous page'));
   if (page.next_cursor) {
@@ -216,8 +221,8 @@ async function inventory(params) {
     nav.append(h('button', { type: 'button', id: 'next-page', onclick: () => { location.hash = `#/inventory?${p}`; } }, 'Next page'));
   }
   results.replaceChildren(
-    table(['Name', 'Login', 'Provider', 'State', 'Risk', 'Last sign-in'], rows,
-      `${page.data.length} accounts on this page${page.next_cursor ? '; more on the next' : ''}`),
+    table(['Name', 'E-mails', 'Accounts by provider', 'Risk', 'Last sign-in'], rows,
+      `${page.data.length} ${page.data.length === 1 ? 'person' : 'people'} on this page${page.next_cursor ? '; more on the next' : ''}`),
     nav);
 }
 
@@ -277,6 +282,7 @@ async function identity(id, isUser) {
     summary,
     h('h2', {}, 'Accounts across providers'), accounts,
     h('h2', {}, 'Detections'), dets,
+    h('h2', {}, 'Risk score over time'), riskChart(person.risk_history || [], person.risk_score ?? 0),
     h('h2', {}, 'Detections over time'), detectionChart(detections),
     h('div', { class: 'grid2' },
       h('section', { 'aria-labelledby': 'tl' }, h('h2', { id: 'tl' }, `Sign-ins (${signins.length})`),
@@ -295,6 +301,33 @@ function detectionCard(d, signinsById) {
     h('p', { class: 'explanation' }, d.explanation),
     d.user_id ? h('p', {}, h('a', { href: `#/user/${encodeURIComponent(d.user_id)}` }, 'Open the account')) : null,
     h('details', {}, h('summary', {}, `Evidence: ${rows.length} events`), h('ul', {}, rows)));
+}
+
+// The person's risk score over time, as an SVG polyline: a point each time a detection changed
+// it, then a dashed line to the score now (scores decay between points).
+function riskChart(history, now) {
+  if (!history.length) return h('p', { id: 'risk-chart', class: 'muted' }, 'No change of risk score recorded yet.');
+  const times = history.map((p) => Date.parse(p.time));
+  const lo = times[0]; const hi = Math.max(Date.now(), times[times.length - 1]); const span = Math.max(hi - lo, 1);
+  const x = (t) => 15 + ((t - lo) / span) * 175;
+  const y = (score) => 55 - (score / 100) * 50;
+  const points = history.map((p, i) => `${x(times[i]).toFixed(2)},${y(p.score).toFixed(2)}`).join(' ');
+  const last = history[history.length - 1];
+  const dots = history.map((p, i) => svg('circle', { class: 'point', cx: x(times[i]), cy: y(p.score), r: 1.2 },
+    svg('title', {}, `${p.score} at ${when(p.time)}`)));
+  const chart = svg('svg', { id: 'risk-chart', class: 'chart risk-chart', viewBox: '0 0 200 65', role: 'img',
+    'aria-label': `Risk score over time: ${history.length} ${history.length === 1 ? 'change' : 'changes'} from ${when(lo)}, last ${last.score} at ${when(last.time)}; ${now} now` },
+  svg('line', { class: 'axis', x1: 15, y1: 55, x2: 195, y2: 55 }),
+  svg('line', { class: 'axis', x1: 15, y1: 5, x2: 15, y2: 55 }),
+  svg('text', { x: 3, y: 57 }, '0'), svg('text', { x: 3, y: 7 }, '100'),
+  svg('text', { x: 15, y: 62 }, when(lo)), svg('text', { x: 150, y: 62 }, 'now'),
+  svg('polyline', { class: 'risk', points }),
+  svg('line', { class: 'risk-now', x1: x(times[times.length - 1]), y1: y(last.score), x2: x(hi), y2: y(now) },
+    svg('title', {}, `${now} now`)),
+  dots);
+  return h('div', {}, chart,
+    h('details', {}, h('summary', {}, `Risk history: ${history.length} ${history.length === 1 ? 'point' : 'points'}`),
+      table(['When', 'Score'], history.slice().reverse().map((p) => [when(p.time), String(p.score)]))));
 }
 
 // Severity of each detection over time, as an SVG bar chart.
