@@ -118,13 +118,40 @@ pub struct ActionExecutor {
     gateway: Arc<Gateway>,
     policy: ExecutorPolicy,
     wake: Notify,
-    inflight: Mutex<HashSet<ActionId>>,
+    /// The actions running, and the accounts they act on: one action per account at a time,
+    /// so that each takes the account's state the one before it left (a session revocation
+    /// read before a suspension must not write "active" back after it).
+    inflight: Mutex<Inflight>,
     /// One permit per action running at a provider.
     running: Arc<Semaphore>,
     /// Held from the guards' count to the write of an automatic action, so concurrent
     /// detections cannot all pass a cap that only one of them fits under.
     admission: tokio::sync::Mutex<()>,
     outputs: Option<Arc<crate::outputs::Outputs>>,
+}
+
+/// What the executor is running: action ids, and the accounts they hold.
+#[derive(Debug, Default)]
+struct Inflight {
+    actions: HashSet<ActionId>,
+    accounts: HashSet<(TenantId, UserId)>,
+}
+
+impl Inflight {
+    /// Takes action `id` on `account` unless it or another action on the account is running.
+    fn claim(&mut self, id: &ActionId, account: (TenantId, UserId)) -> bool {
+        if self.actions.contains(id) || self.accounts.contains(&account) {
+            return false;
+        }
+        self.actions.insert(id.clone());
+        self.accounts.insert(account);
+        true
+    }
+
+    fn release(&mut self, id: &ActionId, account: &(TenantId, UserId)) {
+        self.actions.remove(id);
+        self.accounts.remove(account);
+    }
 }
 
 pub(crate) fn verb(kind: ActionKind) -> &'static str {
@@ -151,7 +178,7 @@ impl ActionExecutor {
             gateway,
             policy,
             wake: Notify::new(),
-            inflight: Mutex::new(HashSet::new()),
+            inflight: Mutex::new(Inflight::default()),
             running: Arc::new(Semaphore::new(policy.max_concurrent.max(1))),
             admission: tokio::sync::Mutex::new(()),
             outputs,
@@ -300,19 +327,27 @@ impl ActionExecutor {
             let claimed = self
                 .inflight
                 .lock()
-                .map(|mut inflight| inflight.insert(action.id.clone()))
+                .map(|mut inflight| {
+                    inflight.claim(
+                        &action.id,
+                        (action.tenant_id.clone(), action.user_id.clone()),
+                    )
+                })
                 .unwrap_or(false);
             if !claimed {
+                // Running already, or another action on its account is: the permit goes back,
+                // and the wake when that one finishes brings this one round again.
                 continue;
             }
             let executor = Arc::clone(self);
             tokio::spawn(async move {
                 let id = action.id.clone();
+                let account = (action.tenant_id.clone(), action.user_id.clone());
                 if let Err(error) = executor.run_one(action).await {
                     tracing::error!(action_id = %id, %error, "action bookkeeping failed");
                 }
                 if let Ok(mut inflight) = executor.inflight.lock() {
-                    inflight.remove(&id);
+                    inflight.release(&id, &account);
                 }
                 drop(permit);
                 executor.wake.notify_one();
@@ -537,5 +572,31 @@ impl ActionExecutor {
                 .await
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_action_per_account_at_a_time() {
+        let id = |n: u32| ActionId::parse(&format!("act_{n:06}")).unwrap();
+        let account = |t: &str, u: &str| {
+            (
+                TenantId::parse(t).unwrap(),
+                UserId::parse(&format!("usr_{u}")).unwrap(),
+            )
+        };
+        let mut inflight = Inflight::default();
+        assert!(inflight.claim(&id(1), account("ten_a", "one")));
+        // The same action again, and another action on the same account, wait.
+        assert!(!inflight.claim(&id(1), account("ten_a", "one")));
+        assert!(!inflight.claim(&id(2), account("ten_a", "one")));
+        // Other accounts (in this tenant or another) run beside it.
+        assert!(inflight.claim(&id(3), account("ten_a", "two")));
+        assert!(inflight.claim(&id(4), account("ten_b", "one")));
+        inflight.release(&id(1), &account("ten_a", "one"));
+        assert!(inflight.claim(&id(2), account("ten_a", "one")));
     }
 }
