@@ -51,6 +51,9 @@ pub struct ScimAppConnector {
     /// The managed groups read by the provisioning pass in progress (its marker, the groups),
     /// so a pass reads each group's members once, not once per batch.
     pub(crate) group_cache: Mutex<Option<crate::groups::Cached>>,
+    /// The app's users read by the provisioning pass in progress where the app does not
+    /// filter (its marker, the users), so a pass lists `/Users` once, not once per batch.
+    pub(crate) user_index: Mutex<Option<(String, crate::provision::UserIndex)>>,
     /// Numbers provisioning passes (with the clock, their marker).
     pub(crate) runs: std::sync::atomic::AtomicU64,
 }
@@ -136,6 +139,7 @@ impl ScimAppConnector {
             patch_refused: AtomicBool::new(false),
             passes: crate::users::passes(),
             group_cache: Mutex::new(None),
+            user_index: Mutex::new(None),
             runs: std::sync::atomic::AtomicU64::new(0),
         })
     }

@@ -19,12 +19,18 @@
 //! account whose `externalId` is a Gatehouse identity id that the pass did not bring is
 //! deactivated, never deleted. 429s wait as the app's `Retry-After` says (the shared client).
 //!
-//! Lookups need the app's `filter`; an app without it is refused with a clear error.
+//! An app that does not filter (`filter.supported: false`) gets no `filter` at all: the pass
+//! lists the app's whole `/Users` once (`startIndex`/`count` pages of the app's page size),
+//! indexes it by `externalId` and by lower-cased `userName`, and finds accounts there instead
+//! of the two GETs. The index is kept on the connector for the pass (its marker, in the state
+//! each batch hands to the next), follows what the pass writes and creates, and is dropped at
+//! the sweep. A 409 to a create is looked up in the index, and `/Users` read again once when
+//! the index does not have it.
 //!
 //! Where the app serves the Group schema and the desired accounts carry `groups`, the batch's
 //! group memberships follow its users (`groups.rs`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use gatehouse_core::model::ProvisionCounts;
 use gatehouse_core::provider::ConnectorError;
@@ -38,7 +44,7 @@ use crate::connector::ScimAppConnector;
 use crate::errors::error_from_response;
 use crate::features::Features;
 use crate::mapping::is_active;
-use crate::users::{list_of, DEFAULT_PAGE};
+use crate::users::{list_of, page_size};
 
 /// The core User schema's URN.
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -74,6 +80,103 @@ fn ends_the_pass(error: &ConnectorError) -> bool {
     )
 }
 
+/// The app's users by `id`, and their ids by `externalId` and by lower-cased `userName`: how
+/// a pass finds accounts in an app that does not filter.
+#[derive(Debug, Default)]
+pub(crate) struct UserIndex {
+    users: HashMap<String, Value>,
+    by_external: HashMap<String, Vec<String>>,
+    by_name: HashMap<String, Vec<String>>,
+}
+
+impl UserIndex {
+    fn keys(user: &Value) -> (Option<String>, Option<String>) {
+        (
+            text(user, "/externalId").map(str::to_owned),
+            text(user, "/userName").map(str::to_lowercase),
+        )
+    }
+
+    /// Adds the user, or replaces the one with its id. A user without an id is left out.
+    fn insert(&mut self, user: Value) {
+        let Some(id) = text(&user, "/id").map(str::to_owned) else {
+            return;
+        };
+        if let Some(old) = self.users.remove(&id) {
+            let (external, name) = Self::keys(&old);
+            for (map, key) in [(&mut self.by_external, external), (&mut self.by_name, name)] {
+                if let Some(ids) = key.and_then(|k| map.get_mut(&k)) {
+                    ids.retain(|i| *i != id);
+                }
+            }
+        }
+        let (external, name) = Self::keys(&user);
+        if let Some(external) = external {
+            self.by_external
+                .entry(external)
+                .or_default()
+                .push(id.clone());
+        }
+        if let Some(name) = name {
+            self.by_name.entry(name).or_default().push(id.clone());
+        }
+        self.users.insert(id, user);
+    }
+
+    /// The one user whose `attribute` (`externalId` or `userName`) is `value`, as [`find`].
+    fn find(&self, attribute: &str, value: &str) -> Result<Option<Value>, ConnectorError> {
+        let ids = if attribute == "userName" {
+            self.by_name.get(&value.to_lowercase())
+        } else {
+            self.by_external.get(value)
+        };
+        match ids.map(Vec::as_slice).unwrap_or_default() {
+            [] => Ok(None),
+            [id] => Ok(self.users.get(id).cloned()),
+            _ => Err(ConnectorError::Protocol(format!(
+                "looking the user up: more than one user has that {attribute}"
+            ))),
+        }
+    }
+}
+
+/// Lists the app's whole `/Users`, page by page, into an index.
+async fn read_index(
+    connector: &ScimAppConnector,
+    features: &Features,
+) -> Result<UserIndex, ConnectorError> {
+    let count = page_size(connector, features);
+    let mut index = UserIndex::default();
+    let mut start = 1usize;
+    loop {
+        let mut url = connector.url(&["Users"]);
+        url.query_pairs_mut()
+            .append_pair("startIndex", &start.to_string())
+            .append_pair("count", &count.to_string());
+        let what = "listing users";
+        let (users, total) = list_of(connector.get_json("users", &url, what).await?, what)?;
+        let returned = users.len();
+        for user in users {
+            index.insert(user);
+        }
+        start += returned;
+        if returned == 0 || total.is_some_and(|t| start > t) {
+            tracing::debug!(
+                users = index.users.len(),
+                "scim_app users indexed for provisioning"
+            );
+            return Ok(index);
+        }
+    }
+}
+
+/// Forgets the users a pass read (it ended).
+pub(crate) fn end_pass(connector: &ScimAppConnector) {
+    if let Ok(mut slot) = connector.user_index.lock() {
+        *slot = None;
+    }
+}
+
 /// Whether `external_id` is one provisioning manages (a Gatehouse identity id).
 fn is_managed(external_id: &str) -> bool {
     external_id.starts_with(IdentityId::PREFIX) && IdentityId::parse(external_id).is_some()
@@ -84,15 +187,47 @@ pub(crate) async fn provision(
     desired: &[DesiredAccount],
     state: Option<&str>,
 ) -> Result<ProvisionReport, ConnectorError> {
-    let features = usable_features(connector).await?;
+    let features = connector.features().await?;
     let mut report = ProvisionReport {
         state: state.map(str::to_owned),
         ..ProvisionReport::default()
     };
+    // The pass's marker, in the state its next batch is given back.
+    let run = match state.filter(|s| s.starts_with(RUN_PREFIX)) {
+        Some(run) => run.to_owned(),
+        None => format!(
+            "{RUN_PREFIX}{}-{}",
+            connector
+                .clock
+                .now()
+                .timestamp_nanos_opt()
+                .unwrap_or_default(),
+            connector
+                .runs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ),
+    };
+    // An app that does not filter: the pass's index of its users, as earlier batches left it,
+    // else read now. Taken out while in use: a batch that ends in an error leaves none.
+    let mut index = None;
+    if !features.filter && !desired.is_empty() {
+        let cached = connector
+            .user_index
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .filter(|(marker, _)| *marker == run)
+            .map(|(_, users)| users);
+        index = Some(match cached {
+            Some(users) => users,
+            None => read_index(connector, &features).await?,
+        });
+        report.state = Some(run.clone());
+    }
     // (app user id, account) of the people whose group memberships are provisioned.
     let mut members: Vec<(String, &DesiredAccount)> = Vec::new();
     for account in desired {
-        match provision_one(connector, &features, account).await {
+        match provision_one(connector, &features, index.as_mut(), account).await {
             Ok((outcome, id)) => {
                 count(&mut report.counts, outcome);
                 if let (Some(id), Some(_)) = (id, &account.groups) {
@@ -111,58 +246,76 @@ pub(crate) async fn provision(
             }
         }
     }
+    if let Some(users) = index {
+        if let Ok(mut slot) = connector.user_index.lock() {
+            *slot = Some((run.clone(), users));
+        }
+    }
     if features.groups && !members.is_empty() {
-        // The pass's marker, in the state its next batch is given back.
-        let run = match state.filter(|s| s.starts_with(RUN_PREFIX)) {
-            Some(run) => run.to_owned(),
-            None => format!(
-                "{RUN_PREFIX}{}-{}",
-                connector
-                    .clock
-                    .now()
-                    .timestamp_nanos_opt()
-                    .unwrap_or_default(),
-                connector
-                    .runs
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            ),
-        };
         crate::groups::provision(connector, &features, &members, &mut report, &run).await?;
         report.state = Some(run);
     }
     Ok(report)
 }
 
-async fn usable_features(connector: &ScimAppConnector) -> Result<Features, ConnectorError> {
-    let features = connector.features().await?;
-    if !features.filter {
-        return Err(ConnectorError::Unsupported(
-            "provisioning into an app that does not filter /Users (accounts are found by \
-             externalId and userName)",
-        ));
+/// The one user whose `attribute` is `value`: in the pass's index where the app does not
+/// filter, else by the app's filter.
+async fn lookup(
+    connector: &ScimAppConnector,
+    index: Option<&UserIndex>,
+    attribute: &str,
+    value: &str,
+) -> Result<Option<Value>, ConnectorError> {
+    match index {
+        Some(index) => index.find(attribute, value),
+        None => find(connector, attribute, value).await,
     }
-    Ok(features)
 }
 
 /// What happened to the account, and its id at the app (none when it is not there).
 async fn provision_one(
     connector: &ScimAppConnector,
     features: &Features,
+    mut index: Option<&mut UserIndex>,
     account: &DesiredAccount,
 ) -> Result<(Outcome, Option<String>), ConnectorError> {
-    let mut user = match find(connector, "externalId", &account.external_id).await? {
+    let found = lookup(
+        connector,
+        index.as_deref(),
+        "externalId",
+        &account.external_id,
+    )
+    .await?;
+    let mut user = match found {
         Some(user) => user,
-        None => match adoptable(connector, account).await? {
+        None => match adoptable(connector, index.as_deref(), account).await? {
             Some(user) => user,
             // Someone all of whose accounts are off is not created only to be deactivated.
             None if !account.active => return Ok((Outcome::Unchanged, None)),
             None => match create(connector, account).await? {
-                Some(id) => return Ok((Outcome::Created, Some(id))),
-                None => adoptable(connector, account).await?.ok_or_else(|| {
-                    ConnectorError::Protocol(
-                        "the app answered 409 to the create, but no user has that userName".into(),
-                    )
-                })?,
+                Some(created) => {
+                    let id = text(&created, "/id").map(str::to_owned);
+                    if let Some(index) = index.as_deref_mut() {
+                        index.insert(created);
+                    }
+                    return Ok((Outcome::Created, id));
+                }
+                None => {
+                    let mut taken = adoptable(connector, index.as_deref(), account).await?;
+                    if taken.is_none() {
+                        // Created since the index was read: read it again, once.
+                        if let Some(index) = index.as_deref_mut() {
+                            *index = read_index(connector, features).await?;
+                            taken = adoptable(connector, Some(index), account).await?;
+                        }
+                    }
+                    taken.ok_or_else(|| {
+                        ConnectorError::Protocol(
+                            "the app answered 409 to the create, but no user has that userName"
+                                .into(),
+                        )
+                    })?
+                }
             },
         },
     };
@@ -184,6 +337,9 @@ async fn provision_one(
             .ok_or_else(|| ConnectorError::Protocol("the app's user has no id".into()))?
             .to_owned();
         if apply(connector, features, &id, &user, &changes).await? {
+            if let Some(index) = index.as_deref_mut() {
+                index.insert(with_changes(&user, &changes));
+            }
             return Ok((outcome, Some(id)));
         }
         if retried {
@@ -193,6 +349,9 @@ async fn provision_one(
         }
         retried = true;
         user = read_by_id(connector, &id).await?;
+        if let Some(index) = index.as_deref_mut() {
+            index.insert(user.clone());
+        }
     }
 }
 
@@ -200,9 +359,10 @@ async fn provision_one(
 /// to another Gatehouse identity.
 async fn adoptable(
     connector: &ScimAppConnector,
+    index: Option<&UserIndex>,
     account: &DesiredAccount,
 ) -> Result<Option<Value>, ConnectorError> {
-    let Some(user) = find(connector, "userName", &account.user_name).await? else {
+    let Some(user) = lookup(connector, index, "userName", &account.user_name).await? else {
         return Ok(None);
     };
     match user.get("externalId").and_then(Value::as_str) {
@@ -268,11 +428,12 @@ fn emails_of(account: &DesiredAccount) -> Value {
     )
 }
 
-/// `POST /Users`: the new user's id; `None` on a 409 (the userName is taken).
+/// `POST /Users`: the new user (the app's answer over what was sent); `None` on a 409 (the
+/// userName is taken).
 async fn create(
     connector: &ScimAppConnector,
     account: &DesiredAccount,
-) -> Result<Option<String>, ConnectorError> {
+) -> Result<Option<Value>, ConnectorError> {
     let mut body = json!({
         "schemas": [USER_SCHEMA],
         "externalId": account.external_id,
@@ -294,11 +455,15 @@ async fn create(
     match fetched.status {
         s if s.is_success() => {
             let created = crate::connector::parse_json(&fetched.body, "creating the user")?;
-            created
-                .get("id")
-                .and_then(Value::as_str)
-                .map(|id| Some(id.to_owned()))
-                .ok_or_else(|| ConnectorError::Protocol("the app's new user has no id".into()))
+            if text(&created, "/id").is_none() {
+                return Err(ConnectorError::Protocol(
+                    "the app's new user has no id".into(),
+                ));
+            }
+            if let (Some(user), Value::Object(answer)) = (body.as_object_mut(), created) {
+                user.extend(answer);
+            }
+            Ok(Some(body))
         }
         StatusCode::CONFLICT => Ok(None),
         s => Err(error_from_response(s, &fetched.body, "creating the user")),
@@ -397,9 +562,30 @@ async fn apply(
             }
         }
     }
-    let mut body = user.clone();
+    let mut body = with_changes(user, changes);
     if let Some(map) = body.as_object_mut() {
         map.remove("meta");
+    }
+    match write(
+        connector,
+        Method::PUT,
+        id,
+        &body,
+        version,
+        "replacing the user",
+    )
+    .await?
+    {
+        Ok(()) => Ok(true),
+        Err(StatusCode::PRECONDITION_FAILED) => Ok(false),
+        Err(status) => Err(error_from_response(status, b"", "replacing the user")),
+    }
+}
+
+/// The user with the changes set (as the app keeps it after writing them).
+fn with_changes(user: &Value, changes: &[(&'static str, Value)]) -> Value {
+    let mut user = user.clone();
+    if let Some(map) = user.as_object_mut() {
         for (path, value) in changes {
             match path.split_once('.') {
                 Some((parent, child)) => {
@@ -419,20 +605,7 @@ async fn apply(
             }
         }
     }
-    match write(
-        connector,
-        Method::PUT,
-        id,
-        &body,
-        version,
-        "replacing the user",
-    )
-    .await?
-    {
-        Ok(()) => Ok(true),
-        Err(StatusCode::PRECONDITION_FAILED) => Ok(false),
-        Err(status) => Err(error_from_response(status, b"", "replacing the user")),
-    }
+    user
 }
 
 /// Deactivates the app's managed accounts that `keep` does not hold, page by page over `/Users`.
@@ -441,16 +614,12 @@ pub(crate) async fn sweep(
     keep: &HashSet<String>,
     state: Option<&str>,
 ) -> Result<ProvisionReport, ConnectorError> {
-    // The pass ends here: its groups are not kept, and the next pass has a marker of its own.
+    // The pass ends here: its groups and users are not kept, and the next pass has a marker of its own.
     crate::groups::end_pass(connector);
+    end_pass(connector);
     let state = state.filter(|s| !s.starts_with(RUN_PREFIX));
-    let features = usable_features(connector).await?;
-    let count = connector
-        .settings
-        .page_size
-        .or(features.max_results)
-        .unwrap_or(DEFAULT_PAGE)
-        .clamp(1, 1000);
+    let features = connector.features().await?;
+    let count = page_size(connector, &features);
     let mut report = ProvisionReport {
         state: state.map(str::to_owned),
         ..ProvisionReport::default()

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::connector::ScimAppConnector;
+use crate::features::Features;
 use crate::mapping::map_user;
 
 /// Users re-read before each page's offset.
@@ -94,18 +95,24 @@ pub(crate) fn list_of(
     }
 }
 
+/// The page size `/Users` is listed in: the integration's `page_size`, else the app's
+/// `filter.maxResults`, else [`DEFAULT_PAGE`].
+pub(crate) fn page_size(connector: &ScimAppConnector, features: &Features) -> usize {
+    connector
+        .settings
+        .page_size
+        .or(features.max_results)
+        .unwrap_or(DEFAULT_PAGE)
+        .clamp(1, 1000)
+}
+
 pub(crate) async fn users_page(
     connector: &ScimAppConnector,
     mode: PullMode,
     cursor: Option<&str>,
 ) -> Result<Page<ProviderUser>, ConnectorError> {
     let features = connector.features().await?;
-    let count = connector
-        .settings
-        .page_size
-        .or(features.max_results)
-        .unwrap_or(DEFAULT_PAGE)
-        .clamp(1, 1000);
+    let count = page_size(connector, &features);
     let state = cursor.map(UsersCursor::parse).transpose()?;
     // Never re-read so much that a page makes no progress.
     let overlap = OVERLAP.min(count / 2);

@@ -3,7 +3,8 @@
 //! with the same people writes nothing; one changed name is one PATCH; a person all of whose
 //! accounts are off is deactivated; the sweep deactivates (never deletes) a person gone from
 //! the IdPs; an account the app already had is adopted by `userName`, also after a 409; 429s
-//! are waited out as `Retry-After` says; an app without PATCH gets a PUT.
+//! are waited out as `Retry-After` says; an app without PATCH gets a PUT; an app that does not
+//! filter is never sent `filter`, its `/Users` read once per pass instead.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -492,4 +493,161 @@ async fn a_pass_reads_the_groups_once_over_its_batches() {
     assert_eq!(listings(&sim), 1);
     assert!(sim.writes().is_empty(), "{:?}", sim.writes());
     assert_eq!(sim.group_members(&ops), sorted(ids));
+}
+
+/// The calls that wrote (POST, PUT, PATCH, DELETE).
+fn mutations(sim: &ScimAppSim) -> usize {
+    sim.calls().iter().filter(|c| c.method != "GET").count()
+}
+
+/// The `GET /Users` lists (each one page of the app's users).
+fn user_lists(sim: &ScimAppSim) -> usize {
+    sim.calls()
+        .iter()
+        .filter(|c| c.method == "GET" && c.path == "/Users")
+        .count()
+}
+
+/// No request carried a `filter` parameter.
+fn assert_unfiltered(sim: &ScimAppSim) {
+    let filtered: Vec<String> = sim
+        .calls()
+        .into_iter()
+        .filter_map(|c| c.query)
+        .filter(|q| q.split('&').any(|pair| pair.starts_with("filter=")))
+        .collect();
+    assert!(filtered.is_empty(), "filtered: {filtered:?}");
+}
+
+#[tokio::test]
+async fn an_app_that_does_not_filter_is_read_once_per_pass_and_never_filtered() {
+    // 7 users per page: 5 of the app's own, 2 already the people's (one adopted), 25 created.
+    let (sim, _running, connector) = start(ScimAppConfig {
+        users: 5,
+        filter: false,
+        max_page_size: 7,
+        ..ScimAppConfig::default()
+    });
+    let mut people: Vec<DesiredAccount> = (0..25).map(person).collect();
+    // The app already had person 3, under another spelling of the address.
+    let had = sim.add_user(NewScimUser {
+        user_name: Some(people[3].user_name.to_uppercase()),
+        given_name: Some("Old".into()),
+        ..NewScimUser::default()
+    });
+
+    // First pass, in two batches handing the state on: one read of /Users (6 users, one page
+    // of 7), 24 creates and one adoption.
+    let first = connector.provision(&people[..10], None).await.unwrap();
+    assert!(first
+        .state
+        .as_deref()
+        .is_some_and(|s| s.starts_with("pass:")));
+    assert_eq!(user_lists(&sim), 1);
+    let second = connector
+        .provision(&people[10..], first.state.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(user_lists(&sim), 1, "the pass read /Users again");
+    assert_eq!(
+        (
+            first.counts.created + second.counts.created,
+            first.counts.updated
+        ),
+        (24, 1),
+        "{first:?} {second:?}"
+    );
+    assert_eq!(first.counts.failed + second.counts.failed, 0);
+    assert_eq!(mutations(&sim), 25);
+    assert_eq!(sim.user_ids().len(), 30, "a duplicate account");
+    let adopted = sim.user(&had).unwrap();
+    assert_eq!(adopted["externalId"], people[3].external_id.as_str());
+    assert_eq!(adopted["name"]["givenName"], "Given3");
+    let ada = by_external_id(&sim, &people[7].external_id).unwrap();
+    assert_eq!(ada["userName"], "person0007@corp.example");
+    // The same person again in the pass (a later batch): found among those it created.
+    let again = connector
+        .provision(&people[7..8], second.state.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(again.counts.unchanged, 1, "{again:?}");
+    assert_eq!((user_lists(&sim), mutations(&sim)), (1, 25));
+    let swept = connector
+        .provision_sweep(
+            &people.iter().map(|p| p.external_id.clone()).collect(),
+            again.state.as_deref(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(swept.counts.deactivated, 0, "{swept:?}");
+
+    // A new pass with the same people: /Users read again (30 users, 5 pages), nothing written.
+    assert_unfiltered(&sim);
+    sim.clear_calls();
+    let rerun = connector.provision(&people, None).await.unwrap();
+    assert_eq!(rerun.counts.unchanged, 25, "{rerun:?}");
+    assert_eq!(mutations(&sim), 0, "{:?}", sim.writes());
+    assert_eq!(user_lists(&sim), 5);
+
+    // One change: one PATCH of that attribute.
+    people[12].family_name = Some("Hopper".into());
+    assert_unfiltered(&sim);
+    sim.clear_calls();
+    let changed = connector.provision(&people, None).await.unwrap();
+    assert_eq!(
+        (changed.counts.updated, changed.counts.unchanged),
+        (1, 24),
+        "{changed:?}"
+    );
+    let writes = sim.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].method, "PATCH");
+    assert_eq!(
+        writes[0].body.as_ref().unwrap()["Operations"],
+        json!([{"op": "replace", "path": "name.familyName", "value": "Hopper"}])
+    );
+
+    // The account arrived after the pass read /Users: the create's 409 reads /Users again,
+    // once, and adopts it.
+    let late = person(40);
+    let arrived = sim.add_user(NewScimUser {
+        user_name: Some(late.user_name.clone()),
+        ..NewScimUser::default()
+    });
+    let empty = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []});
+    sim.inject_on(
+        "/Users",
+        Fault::respond(CannedResponse::json(200, &empty), 1),
+    );
+    assert_unfiltered(&sim);
+    sim.clear_calls();
+    let report = connector
+        .provision(std::slice::from_ref(&late), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.counts.created, report.counts.updated),
+        (0, 1),
+        "{report:?}"
+    );
+    let posts: Vec<u16> = sim
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST")
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(posts, [409]);
+    assert_eq!(
+        user_lists(&sim),
+        1 + 5,
+        "the empty read, then one full read"
+    );
+    assert_eq!(
+        sim.user(&arrived).unwrap()["externalId"],
+        late.external_id.as_str()
+    );
+    assert_eq!(sim.user_ids().len(), 31);
+
+    assert_unfiltered(&sim);
 }
