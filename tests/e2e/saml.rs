@@ -1,7 +1,7 @@
 //! A `saml` integration through the real binary: the IdP administrator fetches the SP metadata
 //! without a token, a signed assertion posted to the ACS puts its account (with the default
 //! mapping's fields) into the inventory and records a successful sign-in, a tampered one is
-//! refused with its reason and recorded as a failed sign-in, and the same assertion posted
+//! refused with its reason and recorded against nobody (its subject is unverified), and the same assertion posted
 //! again after a restart is refused as a replay (the replay cache lives in the store).
 
 use gatehouse_core::{Clock as _, SystemClock};
@@ -144,12 +144,8 @@ async fn saml_assertions_feed_the_inventory_and_sign_ins_and_bad_ones_are_refuse
         .iter()
         .filter(|e| e["outcome"] == "failure")
         .collect();
-    assert_eq!(failed.len(), 1, "{recorded:?}");
-    assert_eq!(failed[0]["login"], "grace.hopper@contoso.example");
-    assert!(failed[0]["reason"]
-        .as_str()
-        .unwrap_or_default()
-        .starts_with("saml_digest_mismatch"));
+    // Tampered: its subject is only claimed, so nothing is recorded against it.
+    assert_eq!(failed.len(), 0, "{recorded:?}");
 
     // After a restart the assertion is still known: a replay.
     first.terminate().await?;

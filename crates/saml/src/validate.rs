@@ -94,8 +94,11 @@ impl Assertion {
     }
 }
 
-/// A refused response, with the subject it claimed when one could be read (unverified: for
-/// the failed sign-in's record only).
+/// A refused response, with its subject when the refusal came after the signature verified
+/// (an authentic assertion that is expired, replayed, for another audience…). A response whose
+/// signature did not verify names nobody: anyone can post one naming any subject, and a failed
+/// sign-in recorded on that word would let them trigger detections (and responses) on any
+/// account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub error: SamlError,
@@ -130,17 +133,16 @@ pub fn validate_xml(
     now: DateTime<Utc>,
 ) -> Result<Assertion, Refusal> {
     let doc = intake::parse(xml)?;
-    validate_document(&doc, idp, sp, now).map_err(|error| Refusal {
+    let (response, assertion) = verified_parts(&doc, idp)?;
+    profile_checks(response, assertion, idp, sp, now).map_err(|error| Refusal {
         error,
-        subject: claimed_subject(&doc),
+        subject: signed_subject(assertion),
     })
 }
 
-/// The NameID the (first) assertion claims, before anything is verified.
-fn claimed_subject(doc: &Document<'_>) -> Option<String> {
-    let name_id = doc
-        .descendants()
-        .find(|n| n.has_tag_name((SAML_NS, "NameID")))?;
+/// The NameID of an assertion whose signature verified.
+fn signed_subject(assertion: Node<'_, '_>) -> Option<String> {
+    let name_id = saml(assertion, "Subject").and_then(|s| saml(s, "NameID"))?;
     let text = text_of(name_id);
     (!text.is_empty()).then(|| text.chars().take(MAX_SUBJECT_CHARS).collect())
 }
@@ -180,12 +182,12 @@ fn time(node: Node<'_, '_>, attribute: &'static str) -> Result<Option<DateTime<U
         .transpose()
 }
 
-fn validate_document(
-    doc: &Document<'_>,
+/// The Response and its one Assertion, once their shape is sound and every signature present
+/// verified against the IdP's keys.
+fn verified_parts<'a, 'i>(
+    doc: &'a Document<'i>,
     idp: &IdentityProvider,
-    sp: &ServiceProvider,
-    now: DateTime<Utc>,
-) -> Result<Assertion, SamlError> {
+) -> Result<(Node<'a, 'i>, Node<'a, 'i>), SamlError> {
     let response = doc.root_element();
     if !response.has_tag_name((SAMLP_NS, "Response"))
         || response.attribute("Version") != Some("2.0")
@@ -257,8 +259,17 @@ fn validate_document(
     if let Some(signature) = assertion_signature {
         dsig::verify(assertion, signature, &idp.keys)?;
     }
+    Ok((response, assertion))
+}
 
-    // The Web SSO profile's rules.
+/// The Web SSO profile's rules, on a verified Response and Assertion.
+fn profile_checks(
+    response: Node<'_, '_>,
+    assertion: Node<'_, '_>,
+    idp: &IdentityProvider,
+    sp: &ServiceProvider,
+    now: DateTime<Utc>,
+) -> Result<Assertion, SamlError> {
     if response.attribute("InResponseTo").is_some() {
         return Err(SamlError::Solicited);
     }

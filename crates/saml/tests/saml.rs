@@ -257,7 +257,8 @@ fn a_signature_by_another_certificate_is_refused() {
         )
         .unwrap_err();
     assert_eq!(refused.error, SamlError::SignatureInvalid);
-    assert_eq!(refused.subject.as_deref(), Some("ada@example.com"));
+    // Unverified: it names nobody, or anyone could record failures against any account.
+    assert_eq!(refused.subject, None);
 }
 
 #[test]
@@ -301,6 +302,32 @@ fn expired_and_not_yet_valid_assertions_are_refused_with_skew() {
     early.not_before = now + Duration::minutes(10);
     let xml = early.signed_assertion(&rsa()).unwrap();
     assert!(matches!(refusal(&xml, now), SamlError::NotYetValid(_)));
+}
+
+/// A refusal names its subject only when the signature verified: an authentic but expired
+/// assertion is a failed sign-in of its subject; an unsigned or forged one, naming whoever its
+/// author chose, names nobody (or anyone could pile failures onto any account).
+#[test]
+fn only_an_authentic_refused_assertion_names_its_subject() {
+    let xml = fixture("signxml_rsa_assertion.xml");
+    let late = "2026-05-01T12:30:00Z".parse::<DateTime<Utc>>().unwrap();
+    let expired = integration()
+        .validate_post(&testing::encode(&xml), late)
+        .unwrap_err();
+    assert!(
+        matches!(expired.error, SamlError::Expired(_)),
+        "{:?}",
+        expired.error
+    );
+    assert_eq!(expired.subject.as_deref(), Some("ada@example.com"));
+
+    let now = fixture_now();
+    let unsigned = spec(now).xml();
+    let forged = integration()
+        .validate_post(&testing::encode(&unsigned), now)
+        .unwrap_err();
+    assert_eq!(forged.error, SamlError::Unsigned);
+    assert_eq!(forged.subject, None);
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! authenticates an assertion, and metadata is public by nature (IdPs fetch it).
 //!
 //! A verified assertion upserts its account and records a successful sign-in; a refused one
-//! answers 400 with the reason's code and sentence, and records a failed sign-in when the
-//! response names a subject. Gatehouse never writes back to the IdP.
+//! answers 400 with the reason's code and sentence, and records a failed sign-in of its subject
+//! when its signature verified (an unverified subject is only claimed). Gatehouse never writes
+//! back to the IdP.
 
 use std::net::IpAddr;
 
@@ -209,7 +210,7 @@ async fn refuse(
     request_body(content_type = "application/x-www-form-urlencoded",
         description = "HTTP-POST binding: `SAMLResponse` (base64 Response XML), optional `RelayState`"),
     responses((status = 200, body = AcsAccepted, description = "the assertion verified: its account is upserted and a successful sign-in recorded"),
-              (status = 400, description = "refused, with the reason's code (`saml_expired`, `saml_signature_invalid`, `saml_replayed`, …) and sentence; a failed sign-in is recorded when the response names a subject"),
+              (status = 400, description = "refused, with the reason's code (`saml_expired`, `saml_signature_invalid`, `saml_replayed`, …) and sentence; a failed sign-in of its subject is recorded when the signature verified"),
               (status = 404, description = "no saml integration with this id"),
               (status = 409, description = "the integration is disabled")))]
 pub(crate) async fn acs(
