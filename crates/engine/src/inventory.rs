@@ -2,14 +2,14 @@
 //! identities correlated by e-mail, group memberships on accounts, and sign-ins matched to the
 //! accounts they are about.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use gatehouse_core::model::{
     EventSource, Group, Identity, Integration, SignInEvent, User, UserStatus,
 };
 use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
-use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, UserId};
+use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, TenantId, UserId};
 use gatehouse_store::{InventoryRows, Store};
 
 use crate::geoip::GeoIp;
@@ -21,12 +21,30 @@ pub const NOT_IN_FULL_PULL: &str = "not_in_full_pull";
 /// Accounts whose group memberships are rewritten in one store transaction.
 const MEMBERSHIP_CHUNK: usize = 500;
 
+/// One lock per tenant, held while a page of accounts is correlated and written: two pulls of
+/// one tenant running at once (two integrations) would otherwise each find no identity for a
+/// new e-mail and each create one, leaving the person's accounts on two identities.
+#[derive(Clone, Default)]
+pub struct CorrelationLocks(Arc<std::sync::Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>>);
+
+impl CorrelationLocks {
+    async fn hold(&self, tenant: &TenantId) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = match self.0.lock() {
+            Ok(mut locks) => Arc::clone(locks.entry(tenant.clone()).or_default()),
+            // A poisoned map still serializes nothing wrongly: use a lock of this call's own.
+            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+        };
+        lock.lock_owned().await
+    }
+}
+
 /// Writes pulled and pushed records into the store.
 #[derive(Clone)]
 pub struct Inventory {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     geoip: Option<Arc<GeoIp>>,
+    correlation: CorrelationLocks,
 }
 
 impl Inventory {
@@ -35,12 +53,15 @@ impl Inventory {
             store,
             clock,
             geoip: None,
+            correlation: CorrelationLocks::default(),
         }
     }
 
-    /// The inventory of a gateway, with its GeoIP database if one is configured.
+    /// The inventory of a gateway, with its GeoIP database if one is configured, sharing the
+    /// gateway's correlation locks with every other inventory of it.
     pub fn for_gateway(gateway: &crate::Gateway) -> Self {
         Self {
+            correlation: gateway.correlation_locks().clone(),
             store: Arc::clone(gateway.store()),
             clock: Arc::clone(gateway.clock()),
             geoip: gateway.geoip(),
@@ -53,6 +74,7 @@ impl Inventory {
         integration: &Integration,
         page: Vec<ProviderUser>,
     ) -> Result<usize, EngineError> {
+        let _correlating = self.correlation.hold(&integration.tenant_id).await;
         let rows = self.user_rows(integration, page, false).await?;
         self.store
             .upsert_users_with_identities(&integration.tenant_id, &rows.users, &rows.identities)

@@ -109,6 +109,7 @@ pub struct Gateway {
     client_id_claims: tokio::sync::Mutex<()>,
     geoip: Option<Arc<crate::geoip::GeoIp>>,
     stats: Arc<crate::stats::EngineStats>,
+    correlation: crate::inventory::CorrelationLocks,
 }
 
 impl Gateway {
@@ -130,8 +131,14 @@ impl Gateway {
             client_id_claims: tokio::sync::Mutex::new(()),
             geoip: None,
             stats: Arc::new(crate::stats::EngineStats::new(registry.type_ids())),
+            correlation: crate::inventory::CorrelationLocks::default(),
             registry,
         }
+    }
+
+    /// The per-tenant locks every inventory of this gateway correlates accounts under.
+    pub fn correlation_locks(&self) -> &crate::inventory::CorrelationLocks {
+        &self.correlation
     }
 
     /// What the engine counted (pulls, 429s, actions, detections, output failures).
