@@ -555,7 +555,7 @@ mod tests {
         assert!(is_internal_host("127.0.0.1"));
         assert!(is_internal_host("[::1]"));
         assert!(is_internal_host("0x7f.1"));
-        assert!(!is_internal_host("acme.okta.com"));
+        assert!(!is_internal_host("idp.example.com"));
     }
 
     const STRICT: EndpointPolicy = EndpointPolicy {

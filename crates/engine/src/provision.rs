@@ -302,7 +302,7 @@ mod tests {
     fn account(id: &str, status: &str, email: Option<&str>, given: Option<&str>) -> User {
         serde_json::from_value(
             json!({"id": id, "tenant_id": "ten_1", "integration_id": "int_1",
-            "provider": "okta", "external_id": id, "login": id, "status": status,
+            "provider": "idp", "external_id": id, "login": id, "status": status,
             "email": email, "given_name": given, "synced_at": "2026-01-01T00:00:00Z"}),
         )
         .unwrap()
