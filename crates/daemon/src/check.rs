@@ -2,12 +2,13 @@
 //! master key rules included, and prints what it resolved. Secrets are reported as set or unset,
 //! never shown. Nothing is created: a key `serve` would generate is reported instead.
 
+use gatehouse_store::prelude::*;
 use std::path::Path;
 use std::process::ExitCode;
 
 use gatehouse_daemon::keys::{self as key_rules, KeySource};
 use gatehouse_engine::geoip::GeoIp;
-use gatehouse_store::{SledStore, Store};
+use gatehouse_store::SledStore;
 
 use crate::config::{Config, LogFormat, MASTER_KEY_NAMES};
 use crate::ServeArgs;

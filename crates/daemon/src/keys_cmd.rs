@@ -1,12 +1,13 @@
 //! `gatehouse keys rotate` and `gatehouse keys generate`: master key operations an operator runs
 //! with the daemon stopped (the store's lock refuses a second process anyway).
 
+use gatehouse_store::prelude::*;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gatehouse_daemon::keys::{self as key_rules, KeySource};
 use gatehouse_engine::secrets::MasterKey;
-use gatehouse_store::{SledStore, Store};
+use gatehouse_store::SledStore;
 
 use crate::config::Config;
 use crate::ServeArgs;

@@ -10,6 +10,7 @@
 mod durability;
 mod error;
 pub mod journal;
+mod postgres;
 mod query;
 mod sled_store;
 
@@ -27,6 +28,7 @@ use gatehouse_core::{
 
 pub use durability::{FatalSignal, FaultInjector};
 pub use error::StoreError;
+pub use postgres::{PgOptions, PgStore, SCHEMA_VERSION};
 pub use query::{
     ActionFilter, DetectionFilter, IdentityFilter, Page, PageRequest, SignInFilter, UserFilter,
 };
@@ -64,11 +66,43 @@ pub enum SignInSubject<'a> {
     Session(&'a str),
 }
 
-/// Everything Gatehouse persists. Implemented by the sled backend now and a PostgreSQL backend
-/// later; callers never see which.
+/// Everything Gatehouse persists, one trait per aggregate. Implemented by the embedded sled
+/// backend ([`SledStore`]) and the PostgreSQL backend ([`PgStore`]); callers hold an
+/// `Arc<dyn Store>` and never see which (bring the traits into scope with
+/// `use gatehouse_store::prelude::*`).
+pub trait Store:
+    TenancyStore
+    + DirectoryStore
+    + SignInStore
+    + SyncStateStore
+    + ResponseStore
+    + ScimStore
+    + OperationsStore
+{
+}
+
+impl<T> Store for T where
+    T: TenancyStore
+        + DirectoryStore
+        + SignInStore
+        + SyncStateStore
+        + ResponseStore
+        + ScimStore
+        + OperationsStore
+{
+}
+
+/// The store traits, for calling their methods on an `Arc<dyn Store>`.
+pub mod prelude {
+    pub use crate::{
+        DirectoryStore, OperationsStore, ResponseStore, ScimStore, SignInStore, Store,
+        SyncStateStore, TenancyStore,
+    };
+}
+
+/// Tenants, their tokens and API keys, integrations, and which tenant owns an id.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    // --- tenants -------------------------------------------------------------------------------
+pub trait TenancyStore: Send + Sync + 'static {
     /// Fails with [`StoreError::Conflict`] when the id is taken.
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
@@ -76,8 +110,6 @@ pub trait Store: Send + Sync + 'static {
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
     /// Removes the tenant and every record and token it owns. Returns whether it existed.
     async fn delete_tenant(&self, id: &TenantId) -> Result<bool, StoreError>;
-
-    // --- tokens and API keys -------------------------------------------------------------------
     /// Finds who a token hash authenticates; the one lookup not scoped by tenant.
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Stores a token that belongs to no integration (the operator key).
@@ -88,8 +120,6 @@ pub trait Store: Send + Sync + 'static {
     async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError>;
     /// Deletes the key and its token. Returns whether it existed.
     async fn delete_api_key(&self, tenant: &TenantId, id: &ApiKeyId) -> Result<bool, StoreError>;
-
-    // --- integrations --------------------------------------------------------------------------
     /// Stores a new integration together with the tokens issued for it, atomically.
     async fn create_integration(
         &self,
@@ -126,11 +156,13 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         id: &IntegrationId,
     ) -> Result<bool, StoreError>;
-
     /// The tenant owning a globally unique id, if any.
     async fn locate(&self, kind: Locatable, id: &str) -> Result<Option<TenantId>, StoreError>;
+}
 
-    // --- directory -----------------------------------------------------------------------------
+/// The normalized inventory: accounts, groups, identities and their risk history.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync + 'static {
     /// Inserts or replaces users (keyed by `id`), keeping the external-id and e-mail indexes.
     async fn upsert_users(&self, tenant: &TenantId, users: &[User]) -> Result<(), StoreError>;
     /// [`upsert_users`](Self::upsert_users) and [`put_identities`](Self::put_identities) in one
@@ -220,8 +252,14 @@ pub trait Store: Send + Sync + 'static {
         filter: &IdentityFilter,
         page: &PageRequest,
     ) -> Result<Page<Identity>, StoreError>;
+    /// Removes an inventory user (SCIM deprovisioning with `deprovision: delete`), its indexes
+    /// and its place among its identity's accounts. Returns whether it existed.
+    async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<bool, StoreError>;
+}
 
-    // --- sign-ins and cursors ------------------------------------------------------------------
+/// Sign-in events: deduplicated inserts and the risk engine's windows over them.
+#[async_trait]
+pub trait SignInStore: Send + Sync + 'static {
     /// Stores events not seen before and returns those that were new; replays and redeliveries
     /// are absorbed here. The dedupe key is the event's id, which callers derive from the
     /// integration and the provider's event id (`SignInId::derive`).
@@ -287,6 +325,11 @@ pub trait Store: Send + Sync + 'static {
         filter: &SignInFilter,
         page: &PageRequest,
     ) -> Result<Page<SignInEvent>, StoreError>;
+}
+
+/// Where each pull stands: its cursors and what its last runs did.
+#[async_trait]
+pub trait SyncStateStore: Send + Sync + 'static {
     async fn get_cursor(
         &self,
         tenant: &TenantId,
@@ -300,7 +343,6 @@ pub trait Store: Send + Sync + 'static {
         name: &str,
         cursor: &SyncCursor,
     ) -> Result<(), StoreError>;
-
     /// What the last pulls of an integration did.
     async fn get_sync_status(
         &self,
@@ -313,8 +355,11 @@ pub trait Store: Send + Sync + 'static {
         integration: &IntegrationId,
         status: &SyncStatus,
     ) -> Result<(), StoreError>;
+}
 
-    // --- detections and actions ----------------------------------------------------------------
+/// Detections, response actions and response policies.
+#[async_trait]
+pub trait ResponseStore: Send + Sync + 'static {
     /// Inserts or replaces a detection, indexed under `subject` (`account:…`, `ip:…`, …).
     async fn put_detection(&self, detection: &Detection, subject: &str) -> Result<(), StoreError>;
     /// Removes a detection (folded into another, or its evidence retracted).
@@ -366,8 +411,6 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Page<Action>, StoreError>;
     /// Every action not yet final, across tenants: what the executor resumes at start.
     async fn open_actions(&self) -> Result<Vec<Action>, StoreError>;
-
-    // --- response policies ---------------------------------------------------------------------
     async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError>;
     async fn get_policy(
         &self,
@@ -376,22 +419,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<Policy>, StoreError>;
     async fn list_policies(&self, tenant: &TenantId) -> Result<Vec<Policy>, StoreError>;
     async fn delete_policy(&self, tenant: &TenantId, id: &PolicyId) -> Result<bool, StoreError>;
+}
 
-    // --- operations ----------------------------------------------------------------------------
-    /// Bytes the store occupies on disk.
-    async fn size_on_disk(&self) -> Result<u64, StoreError>;
-    /// Proves the write path works: makes a small write durable, at most once per few seconds
-    /// (a cached answer otherwise), and fails at once after a durability failure. For `/readyz`,
-    /// so that a read-only or full disk shows as not ready.
-    async fn probe_write(&self) -> Result<(), StoreError>;
-    /// Makes everything written so far durable and stops the committer; later writes fail.
-    async fn close(&self) -> Result<(), StoreError>;
-
-    // --- SCIM ----------------------------------------------------------------------------------
-    // SCIM Users and Groups of one tenant's SCIM integration, as their SCIM JSON (`meta`
-    // included). `userName` is unique per tenant (across its SCIM integrations),
-    // case-insensitively; reads stay scoped to one integration. `externalId`,
-    // `userName` and `displayName` have equality indexes; group membership is indexed both ways.
+/// SCIM Users and Groups of one tenant's SCIM integration, as their SCIM JSON (`meta`
+/// included). `userName` is unique per tenant (across its SCIM integrations),
+/// case-insensitively; reads stay scoped to one integration. `externalId`, `userName` and
+/// `displayName` have equality indexes; group membership is indexed both ways.
+#[async_trait]
+pub trait ScimStore: Send + Sync + 'static {
     /// Stores a new resource (its `id` set) and `rows`, atomically, in one durable commit.
     /// [`StoreError::Conflict`] when its id, or its `userName` anywhere in the tenant, is taken;
     /// then nothing is written.
@@ -458,7 +493,17 @@ pub trait Store: Send + Sync + 'static {
         integration: &IntegrationId,
         member: &str,
     ) -> Result<Vec<(String, String)>, StoreError>;
-    /// Removes an inventory user (SCIM deprovisioning with `deprovision: delete`), its indexes
-    /// and its place among its identity's accounts. Returns whether it existed.
-    async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<bool, StoreError>;
+}
+
+/// The store's own health and lifecycle.
+#[async_trait]
+pub trait OperationsStore: Send + Sync + 'static {
+    /// Bytes the store occupies on disk.
+    async fn size_on_disk(&self) -> Result<u64, StoreError>;
+    /// Proves the write path works: makes a small write durable, at most once per few seconds
+    /// (a cached answer otherwise), and fails at once after a durability failure. For `/readyz`,
+    /// so that a read-only or full disk shows as not ready.
+    async fn probe_write(&self) -> Result<(), StoreError>;
+    /// Makes everything written so far durable and stops the committer; later writes fail.
+    async fn close(&self) -> Result<(), StoreError>;
 }

@@ -255,6 +255,7 @@ fn order(event: &SignInEvent) -> (DateTime<Utc>, &str) {
 mod tests {
     use super::*;
     use gatehouse_core::SignInId;
+    use gatehouse_store::prelude::*;
     use gatehouse_store::SledStore;
 
     /// `n` failed sign-ins on one session id, all at the same instant (the hottest key there

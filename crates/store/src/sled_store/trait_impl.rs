@@ -18,11 +18,15 @@ use super::keys::{self, decode_opt};
 use super::SledStore;
 use crate::{
     ActionFilter, DetectionFilter, IdentityFilter, Locatable, Page, PageRequest, SignInFilter,
-    SignInSubject, Store, StoreError, UserFilter,
+    SignInSubject, StoreError, UserFilter,
+};
+use crate::{
+    DirectoryStore, OperationsStore, ResponseStore, ScimStore, SignInStore, SyncStateStore,
+    TenancyStore,
 };
 
 #[async_trait]
-impl Store for SledStore {
+impl TenancyStore for SledStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         self.create_tenant_now(tenant)?;
         self.durable().await
@@ -134,7 +138,10 @@ impl Store for SledStore {
     async fn locate(&self, kind: Locatable, id: &str) -> Result<Option<TenantId>, StoreError> {
         self.locate_now(kind, id)
     }
+}
 
+#[async_trait]
+impl DirectoryStore for SledStore {
     async fn upsert_users(&self, tenant: &TenantId, users: &[User]) -> Result<(), StoreError> {
         self.upsert_users_now(tenant, users)?;
         self.durable().await
@@ -223,24 +230,6 @@ impl Store for SledStore {
         self.durable().await
     }
 
-    async fn get_sync_status(
-        &self,
-        tenant: &TenantId,
-        integration: &IntegrationId,
-    ) -> Result<Option<SyncStatus>, StoreError> {
-        self.get_sync_status_now(tenant, integration)
-    }
-
-    async fn put_sync_status(
-        &self,
-        tenant: &TenantId,
-        integration: &IntegrationId,
-        status: &SyncStatus,
-    ) -> Result<(), StoreError> {
-        self.put_sync_status_now(tenant, integration, status)?;
-        self.durable().await
-    }
-
     async fn get_identity(
         &self,
         tenant: &TenantId,
@@ -292,6 +281,15 @@ impl Store for SledStore {
         })
     }
 
+    async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<bool, StoreError> {
+        let existed = self.delete_user_now(tenant, id)?;
+        self.durable().await?;
+        Ok(existed)
+    }
+}
+
+#[async_trait]
+impl SignInStore for SledStore {
     async fn insert_signins(
         &self,
         tenant: &TenantId,
@@ -314,6 +312,17 @@ impl Store for SledStore {
         self.durable().await
     }
 
+    async fn signins_about(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        self.signins_about_now(tenant, subject, from, to, limit)
+    }
+
     async fn get_signin(
         &self,
         tenant: &TenantId,
@@ -326,6 +335,17 @@ impl Store for SledStore {
         )
     }
 
+    async fn signins_near(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        around: &SignInId,
+        each_side: usize,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        self.signins_near_now(tenant, subject, window, around, each_side)
+    }
+
     async fn list_signins(
         &self,
         tenant: &TenantId,
@@ -336,7 +356,10 @@ impl Store for SledStore {
             filter.matches(e)
         })
     }
+}
 
+#[async_trait]
+impl SyncStateStore for SledStore {
     async fn get_cursor(
         &self,
         tenant: &TenantId,
@@ -357,6 +380,27 @@ impl Store for SledStore {
         self.durable().await
     }
 
+    async fn get_sync_status(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+    ) -> Result<Option<SyncStatus>, StoreError> {
+        self.get_sync_status_now(tenant, integration)
+    }
+
+    async fn put_sync_status(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        status: &SyncStatus,
+    ) -> Result<(), StoreError> {
+        self.put_sync_status_now(tenant, integration, status)?;
+        self.durable().await
+    }
+}
+
+#[async_trait]
+impl ResponseStore for SledStore {
     async fn put_detection(&self, detection: &Detection, subject: &str) -> Result<(), StoreError> {
         self.put_detection_indexed(detection, subject)?;
         self.durable().await
@@ -388,55 +432,6 @@ impl Store for SledStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<Detection>, StoreError> {
         self.detections_about_now(tenant, subject, since)
-    }
-
-    async fn signins_about(
-        &self,
-        tenant: &TenantId,
-        subject: SignInSubject<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<SignInEvent>, StoreError> {
-        self.signins_about_now(tenant, subject, from, to, limit)
-    }
-
-    async fn signins_near(
-        &self,
-        tenant: &TenantId,
-        subject: SignInSubject<'_>,
-        window: (DateTime<Utc>, DateTime<Utc>),
-        around: &SignInId,
-        each_side: usize,
-    ) -> Result<Vec<SignInEvent>, StoreError> {
-        self.signins_near_now(tenant, subject, window, around, each_side)
-    }
-
-    async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
-        self.put_policy_now(policy)?;
-        self.durable().await
-    }
-
-    async fn get_policy(
-        &self,
-        tenant: &TenantId,
-        id: &PolicyId,
-    ) -> Result<Option<Policy>, StoreError> {
-        decode_opt(
-            self.trees
-                .policies
-                .get(keys::scoped(tenant, &[id.as_str()]))?,
-        )
-    }
-
-    async fn list_policies(&self, tenant: &TenantId) -> Result<Vec<Policy>, StoreError> {
-        self.list_policies_now(tenant)
-    }
-
-    async fn delete_policy(&self, tenant: &TenantId, id: &PolicyId) -> Result<bool, StoreError> {
-        let existed = self.delete_policy_now(tenant, id)?;
-        self.durable().await?;
-        Ok(existed)
     }
 
     async fn get_detection(
@@ -510,6 +505,36 @@ impl Store for SledStore {
         self.open_actions_now()
     }
 
+    async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
+        self.put_policy_now(policy)?;
+        self.durable().await
+    }
+
+    async fn get_policy(
+        &self,
+        tenant: &TenantId,
+        id: &PolicyId,
+    ) -> Result<Option<Policy>, StoreError> {
+        decode_opt(
+            self.trees
+                .policies
+                .get(keys::scoped(tenant, &[id.as_str()]))?,
+        )
+    }
+
+    async fn list_policies(&self, tenant: &TenantId) -> Result<Vec<Policy>, StoreError> {
+        self.list_policies_now(tenant)
+    }
+
+    async fn delete_policy(&self, tenant: &TenantId, id: &PolicyId) -> Result<bool, StoreError> {
+        let existed = self.delete_policy_now(tenant, id)?;
+        self.durable().await?;
+        Ok(existed)
+    }
+}
+
+#[async_trait]
+impl OperationsStore for SledStore {
     async fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }
@@ -523,7 +548,10 @@ impl Store for SledStore {
         self.committer.stop();
         Ok(())
     }
+}
 
+#[async_trait]
+impl ScimStore for SledStore {
     // --- SCIM ----------------------------------------------------------------------------------
     async fn scim_create(
         &self,
@@ -610,11 +638,5 @@ impl Store for SledStore {
         member: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
         self.scim_groups_of_now(tenant, integration, member)
-    }
-
-    async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<bool, StoreError> {
-        let existed = self.delete_user_now(tenant, id)?;
-        self.durable().await?;
-        Ok(existed)
     }
 }

@@ -2,7 +2,8 @@
 
 use chrono::Duration;
 use gatehouse_core::TenantId;
-use gatehouse_store::{Locatable, SledStore, Store};
+use gatehouse_store::prelude::*;
+use gatehouse_store::{Locatable, SledStore};
 
 use super::support::{t0, tenant};
 

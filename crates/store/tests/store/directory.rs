@@ -1,10 +1,11 @@
 //! The user directory: paging and search of inventory users, and SCIM resources per integration
 //! (removed with it, batched creates checked one by one, refused writes storing no rows).
 
+use gatehouse_store::prelude::*;
 use std::sync::Arc;
 
 use gatehouse_core::model::User;
-use gatehouse_store::{InventoryRows, PageRequest, SledStore, Store, StoreError, UserFilter};
+use gatehouse_store::{InventoryRows, PageRequest, SledStore, StoreError, UserFilter};
 
 use super::support::{integration, tenant, user};
 

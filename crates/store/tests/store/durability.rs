@@ -1,11 +1,12 @@
 //! Durability: records survive dropping and reopening the store, and hundreds of concurrent
 //! writers all commit through group commit and survive a reopen.
 
+use gatehouse_store::prelude::*;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use gatehouse_core::model::TokenKind;
-use gatehouse_store::{PageRequest, SignInFilter, SledStore, Store};
+use gatehouse_store::{PageRequest, SignInFilter, SledStore};
 
 use super::support::{integration, signin, tenant, token, user};
 

@@ -11,5 +11,6 @@ mod support;
 mod detections;
 mod directory;
 mod durability;
+mod scim;
 mod signins;
 mod tenancy;

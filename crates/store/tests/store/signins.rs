@@ -3,7 +3,8 @@
 
 use chrono::Duration;
 use gatehouse_core::{TenantId, UserId};
-use gatehouse_store::{PageRequest, SignInFilter, SledStore, Store};
+use gatehouse_store::prelude::*;
+use gatehouse_store::{PageRequest, SignInFilter, SledStore};
 
 use super::support::{integration, signin, t0, tenant};
 

@@ -131,3 +131,59 @@ pub(crate) fn signin(
         raw: None,
     }
 }
+
+/// A store backend under test. The conformance tests take one and run unchanged against each
+/// (see [`conformance!`]): sled in a temporary directory, or PostgreSQL on a throwaway server
+/// started from the machine's server binaries.
+pub(crate) enum Backend {
+    Sled(tempfile::TempDir),
+    Postgres(gatehouse_pgtest::TempPostgres),
+}
+
+impl Backend {
+    pub(crate) fn sled() -> Self {
+        Self::Sled(tempfile::tempdir().unwrap())
+    }
+
+    pub(crate) fn postgres() -> Self {
+        match gatehouse_pgtest::TempPostgres::start() {
+            Ok(server) => Self::Postgres(server),
+            Err(err) => panic!("a throwaway PostgreSQL could not be started: {err}"),
+        }
+    }
+
+    /// Opens the store on this backend's data (again, after an earlier handle was dropped:
+    /// what a restart sees).
+    pub(crate) async fn open(&self) -> std::sync::Arc<dyn gatehouse_store::Store> {
+        match self {
+            Self::Sled(dir) => {
+                std::sync::Arc::new(gatehouse_store::SledStore::open(dir.path()).unwrap())
+            }
+            Self::Postgres(server) => std::sync::Arc::new(
+                gatehouse_store::PgStore::connect(&gatehouse_store::PgOptions::new(server.url()))
+                    .await
+                    .unwrap(),
+            ),
+        }
+    }
+}
+
+/// Runs each named `async fn(Backend)` as two tests, `<name>::sled` and `<name>::postgres`.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sled() {
+                    super::$name($crate::support::Backend::sled()).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::support::Backend::postgres()).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use conformance;

@@ -3,7 +3,8 @@
 
 use gatehouse_core::model::TokenKind;
 use gatehouse_core::{TenantId, UserId};
-use gatehouse_store::{Locatable, PageRequest, SignInFilter, SledStore, Store, UserFilter};
+use gatehouse_store::prelude::*;
+use gatehouse_store::{Locatable, PageRequest, SignInFilter, SledStore, UserFilter};
 
 use super::support::{integration, signin, tenant, token, user};
 
@@ -142,4 +143,51 @@ async fn rotation_swaps_the_token_atomically() {
         .is_err());
     assert!(store.delete_integration(&a.id, &i.id).await.unwrap());
     assert!(store.find_token("new-hash").await.unwrap().is_none());
+}
+
+super::support::conformance!(tenants_page_in_id_order_and_a_taken_id_conflicts);
+
+async fn tenants_page_in_id_order_and_a_taken_id_conflicts(backend: super::support::Backend) {
+    let store = backend.open().await;
+    for id in ["ten_c", "ten_a", "ten_b"] {
+        store.create_tenant(&tenant(id)).await.unwrap();
+    }
+    let taken = store.create_tenant(&tenant("ten_a")).await.unwrap_err();
+    assert!(
+        matches!(taken, gatehouse_store::StoreError::Conflict(_)),
+        "{taken:?}"
+    );
+    let first = store.list_tenants(&PageRequest::first(2)).await.unwrap();
+    let ids: Vec<_> = first.items.iter().map(|t| t.id.to_string()).collect();
+    assert_eq!(ids, ["ten_a", "ten_b"]);
+    let rest = store
+        .list_tenants(&PageRequest::new(2, first.next_cursor.clone()))
+        .await
+        .unwrap();
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].id.as_str(), "ten_c");
+    assert_eq!(rest.next_cursor, None);
+    let got = store
+        .get_tenant(&tenant("ten_b").id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.name, "Tenant ten_b");
+    assert!(store
+        .get_tenant(&TenantId::parse("ten_zz").unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    // What was written is there after a restart.
+    drop(store);
+    let reopened = backend.open().await;
+    assert_eq!(
+        reopened
+            .list_tenants(&PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
 }
