@@ -15,16 +15,30 @@ use gatehouse_engine::geoip::GeoIp;
 use gatehouse_engine::secrets::Sealer;
 use gatehouse_engine::{tokens, Engine, EngineOptions, Gateway, GatewayOptions};
 use gatehouse_store::journal::{Journal, JournalOptions};
-use gatehouse_store::{FatalSignal, FaultInjector, SledStore, Store, StoreOptions};
+use gatehouse_store::{
+    FatalSignal, FaultInjector, PgOptions, PgStore, SledStore, Store, StoreOptions,
+};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::keys::KeySource;
+
+/// Which store backend the daemon runs on (its Debug form never shows the URL: it may hold a
+/// password; `SecretString` redacts it).
+#[derive(Clone, Debug)]
+pub enum StoreBackend {
+    /// The embedded sled store in [`AppOptions::data_dir`]: one daemon.
+    Sled,
+    /// PostgreSQL: several replicas share it. Pushes are stored in it before they are
+    /// acknowledged (a replica's local inbox could vanish with the replica).
+    Postgres { url: SecretString, pool_size: usize },
+}
 
 /// Everything the daemon is built from. [`AppOptions::new`] gives production's defaults for a
 /// data directory and a master key; tests change what they need.
 pub struct AppOptions {
     /// The embedded store's directory (and the push inbox's, under `inbox/`).
     pub data_dir: PathBuf,
+    pub store: StoreBackend,
     /// The key that seals credentials, or the file it lives in (created on first start, never
     /// over a store that already holds sealed credentials).
     pub master_key: KeySource,
@@ -51,6 +65,7 @@ impl AppOptions {
     pub fn new(data_dir: impl Into<PathBuf>, master_key: impl Into<KeySource>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            store: StoreBackend::Sled,
             master_key: master_key.into(),
             operator_key: None,
             allow_custom_endpoints: false,
@@ -92,9 +107,22 @@ impl App {
     pub async fn build(options: AppOptions) -> anyhow::Result<Self> {
         let data_dir = &options.data_dir;
         let fatal = FatalSignal::new();
-        let store = SledStore::open_with(data_dir, store_options(&options, &fatal))
-            .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store: Arc<dyn Store> = match &options.store {
+            StoreBackend::Sled => Arc::new(
+                SledStore::open_with(data_dir, store_options(&options, &fatal))
+                    .with_context(|| format!("cannot open the store in {}", data_dir.display()))?,
+            ),
+            StoreBackend::Postgres { url, pool_size } => {
+                let mut pg = PgOptions::new(url.expose_secret());
+                pg.pool_size = *pool_size;
+                Arc::new(
+                    PgStore::connect(&pg)
+                        .await
+                        .context("cannot open the PostgreSQL store")?,
+                )
+            }
+        };
+        let postgres = matches!(options.store, StoreBackend::Postgres { .. });
         // After the store opens: whether a new key may be created depends on what it holds.
         let (master_key, _created) =
             crate::keys::resolve(options.master_key, store.as_ref()).await?;
@@ -119,7 +147,13 @@ impl App {
         let gateway = Arc::new(gateway);
         let generated_operator_key = gateway.ensure_operator_key().await?;
         let mut engine_options = options.engine;
-        if let Some(max_backlog_bytes) = options.inbox_max_backlog_bytes {
+        if postgres && options.inbox_max_backlog_bytes.is_some() {
+            tracing::info!(
+                "store is PostgreSQL: each push is stored there before it is acknowledged \
+                 (no local inbox)"
+            );
+        }
+        if let Some(max_backlog_bytes) = options.inbox_max_backlog_bytes.filter(|_| !postgres) {
             let inbox_dir = data_dir.join("inbox");
             let mut journal_options = JournalOptions::new(&inbox_dir);
             journal_options.max_backlog_bytes = max_backlog_bytes;
@@ -166,6 +200,30 @@ impl App {
         self.engine.shutdown().await;
         self.store.close().await.context("cannot flush the store")
     }
+}
+
+/// Opens the configured store: sled in `data_dir` (with `sled_options`), or PostgreSQL (which
+/// applies its pending schema migrations). `serve`, `config check` and `keys rotate` share it.
+pub async fn open_store(
+    backend: &StoreBackend,
+    data_dir: &std::path::Path,
+    sled_options: StoreOptions,
+) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match backend {
+        StoreBackend::Sled => Arc::new(
+            SledStore::open_with(data_dir, sled_options)
+                .with_context(|| format!("cannot open the store in {}", data_dir.display()))?,
+        ),
+        StoreBackend::Postgres { url, pool_size } => {
+            let mut pg = PgOptions::new(url.expose_secret());
+            pg.pool_size = *pool_size;
+            Arc::new(
+                PgStore::connect(&pg)
+                    .await
+                    .context("cannot open the PostgreSQL store")?,
+            )
+        }
+    })
 }
 
 /// The store's options from the daemon's.

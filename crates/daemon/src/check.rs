@@ -2,13 +2,11 @@
 //! master key rules included, and prints what it resolved. Secrets are reported as set or unset,
 //! never shown. Nothing is created: a key `serve` would generate is reported instead.
 
-use gatehouse_store::prelude::*;
 use std::path::Path;
 use std::process::ExitCode;
 
 use gatehouse_daemon::keys::{self as key_rules, KeySource};
 use gatehouse_engine::geoip::GeoIp;
-use gatehouse_store::SledStore;
 
 use crate::config::{Config, LogFormat, MASTER_KEY_NAMES};
 use crate::ServeArgs;
@@ -134,14 +132,18 @@ async fn master_key(config: &Config) -> anyhow::Result<String> {
         Some(key) => format!("{} (key id {})", path.display(), key.key_id()),
         None => {
             // A fresh data directory holds nothing sealed; opening the store would create one.
-            if config.data_dir.exists() {
-                let store = SledStore::open(&config.data_dir).map_err(|e| {
-                    anyhow::anyhow!(
-                        "cannot open the store in {}: {e}",
-                        config.data_dir.display()
-                    )
-                })?;
-                let refused = key_rules::refuse_if_sealed(&path, &store).await;
+            let postgres = matches!(
+                config.store,
+                gatehouse_daemon::StoreBackend::Postgres { .. }
+            );
+            if postgres || config.data_dir.exists() {
+                let store = gatehouse_daemon::open_store(
+                    &config.store,
+                    &config.data_dir,
+                    Default::default(),
+                )
+                .await?;
+                let refused = key_rules::refuse_if_sealed(&path, store.as_ref()).await;
                 store.close().await?;
                 refused?;
             }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use gatehouse_daemon::keys::KeySource;
+use gatehouse_daemon::StoreBackend;
 use gatehouse_engine::secrets::MasterKey;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -64,6 +65,8 @@ pub(crate) enum LogFormat {
 pub(crate) struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// The embedded sled store (in `data_dir`) or a PostgreSQL URL.
+    pub store: StoreBackend,
     /// Pushes are refused (503) while this many bytes of acknowledged deliveries await storing.
     pub inbox_max_backlog_bytes: u64,
     /// sled's page cache, in bytes.
@@ -112,6 +115,8 @@ const KEYS: &[(&str, Option<&str>, Option<&str>)] = &[
     ("server.shutdown_timeout_secs", Some("30"), None),
     ("store.data_dir", Some("./var/gatehouse"), None),
     ("store.cache_capacity_bytes", Some("33554432"), None),
+    ("store.url", None, Some("GATEHOUSE_STORE")),
+    ("store.pool_size", Some("16"), None),
     ("ingest.inbox_max_backlog_mb", Some("2048"), None),
     ("actions.max_concurrent", Some("8"), None),
     ("actions.max_retry_after_secs", Some("300"), None),
@@ -182,6 +187,9 @@ impl Config {
                 (dir.to_string_lossy().into_owned(), "--data-dir".into()),
             );
         }
+        if let Some(url) = &args.store {
+            raw.insert("store.url", (url.clone(), "--store".into()));
+        }
         if let Some(format) = &args.log_format {
             raw.insert("log.format", (format.clone(), "--log-format".into()));
         }
@@ -210,6 +218,23 @@ impl Config {
         if data_dir.is_empty() {
             return Err(err(from, "must not be empty"));
         }
+        let store = match text("store.url") {
+            None => StoreBackend::Sled,
+            Some((url, _)) if url.is_empty() || url == "sled" => StoreBackend::Sled,
+            Some((url, _))
+                if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+            {
+                StoreBackend::Postgres {
+                    url: SecretString::from(url),
+                    pool_size: usize::try_from(number("store.pool_size", 1, 1024)?).unwrap_or(16),
+                }
+            }
+            // The value may hold a password: the error names only where it came from.
+            Some((_, from)) => return Err(err(
+                from,
+                "must be a postgres:// (or postgresql://) URL, or absent for the embedded store",
+            )),
+        };
         let (format, from) = required("log.format")?;
         let log_format = match format.as_str() {
             "text" => LogFormat::Text,
@@ -245,6 +270,7 @@ impl Config {
         Ok(Self {
             listen,
             data_dir: PathBuf::from(data_dir),
+            store,
             inbox_max_backlog_bytes: number("ingest.inbox_max_backlog_mb", 1, 1 << 20)? << 20,
             store_cache_capacity_bytes: number("store.cache_capacity_bytes", 1 << 20, 1 << 40)?,
             actions_max_concurrent: usize::try_from(number("actions.max_concurrent", 1, 256)?)
@@ -372,6 +398,7 @@ mod tests {
             config: None,
             listen: None,
             data_dir: None,
+            store: None,
             log_format: None,
         }
     }
@@ -427,6 +454,38 @@ mod tests {
         a.listen = Some("127.0.0.1:9200".into());
         let config = load(&a, &[("GATEHOUSE_SERVER_LISTEN", "127.0.0.1:9100")]).unwrap();
         assert_eq!(config.listen.port(), 9200);
+    }
+
+    #[test]
+    fn the_store_is_sled_unless_a_postgres_url_is_given() {
+        let mut a = args();
+        assert!(matches!(load(&a, &[]).unwrap().store, StoreBackend::Sled));
+        let url = "postgres://gatehouse:hunter2@db.internal/gatehouse";
+        let from_env = load(&a, &[("GATEHOUSE_STORE", url)]).unwrap();
+        match &from_env.store {
+            StoreBackend::Postgres {
+                url: got,
+                pool_size,
+            } => {
+                assert_eq!(got.expose_secret(), url);
+                assert_eq!(*pool_size, 16);
+            }
+            StoreBackend::Sled => panic!("GATEHOUSE_STORE was ignored"),
+        }
+        // The URL's password never shows in the config's Debug form.
+        assert!(!format!("{from_env:?}").contains("hunter2"));
+        a.store = Some("postgresql:///gatehouse?host=/run/pg".into());
+        assert!(matches!(
+            load(&a, &[("GATEHOUSE_STORE_POOL_SIZE", "4")])
+                .unwrap()
+                .store,
+            StoreBackend::Postgres { pool_size: 4, .. }
+        ));
+        // Not a store URL: refused, and the error names the flag, not the value.
+        a.store = Some("mysql://root:hunter2@db".into());
+        let e = load(&a, &[]).unwrap_err();
+        assert_eq!(e.key, "--store");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! `gatehouse keys rotate` and `gatehouse keys generate`: master key operations an operator runs
 //! with the daemon stopped (the store's lock refuses a second process anyway).
 
-use gatehouse_store::prelude::*;
+use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use gatehouse_daemon::keys::{self as key_rules, KeySource};
 use gatehouse_engine::secrets::MasterKey;
-use gatehouse_store::SledStore;
 
 use crate::config::Config;
 use crate::ServeArgs;
@@ -78,13 +77,10 @@ async fn run_rotation(config: &Config, args: &RotateArgs) -> anyhow::Result<()> 
         })?,
     };
     let new = new_key(args)?;
-    let store = SledStore::open(&config.data_dir).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot open the store in {} (stop the daemon first): {e}",
-            config.data_dir.display()
-        )
-    })?;
-    let done = key_rules::rotate(&store, &old, &new).await;
+    let store = gatehouse_daemon::open_store(&config.store, &config.data_dir, Default::default())
+        .await
+        .context("cannot open the store (with the embedded store, stop the daemon first)")?;
+    let done = key_rules::rotate(store.as_ref(), &old, &new).await;
     store.close().await?;
     let done = done?;
     println!(

@@ -7,4 +7,4 @@ mod app;
 pub mod keys;
 pub mod registry;
 
-pub use app::{App, AppOptions};
+pub use app::{open_store, App, AppOptions, StoreBackend};

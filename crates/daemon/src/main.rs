@@ -102,6 +102,11 @@ pub(crate) struct ServeArgs {
     /// Directory of the embedded store and master.key [default: ./var/gatehouse].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Where the inventory lives: a `postgres://` URL (libpq form; `?host=/socket/dir` for a
+    /// Unix socket) for the PostgreSQL backend, shared by every replica given the same URL.
+    /// Absent: the embedded sled store in the data dir. Also `GATEHOUSE_STORE`.
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
     /// Log format [default: text].
     #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
     pub log_format: Option<String>,

@@ -132,6 +132,7 @@ async fn serve(config: Config, background: tokio::runtime::Handle) -> anyhow::Re
         },
     };
     let mut options = AppOptions::new(&config.data_dir, master_key);
+    options.store = config.store.clone();
     options.operator_key = config.operator_key.clone();
     options.allow_custom_endpoints = config.allow_custom_endpoints;
     options.geoip = geoip;
