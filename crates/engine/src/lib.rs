@@ -23,6 +23,7 @@ pub mod geoip;
 pub mod inbox;
 pub mod ingest;
 pub mod inventory;
+pub mod lease;
 pub mod outputs;
 pub mod policies;
 pub mod provision;

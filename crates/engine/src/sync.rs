@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detect::Detector;
 use crate::inventory::Inventory;
+use crate::lease::LeaseGuard;
 use crate::{EngineError, Gateway};
 
 /// What a pull fetches.
@@ -56,7 +57,8 @@ pub enum SyncOutcome {
     Done {
         records: u64,
     },
-    /// The same job was already running for the integration.
+    /// The same job was already running for the integration (here, or on another replica
+    /// sharing the store: it holds the job's lease).
     AlreadyRunning,
     /// The integration is disabled or its connector cannot do this job.
     Skipped(String),
@@ -107,6 +109,8 @@ pub struct SyncRunner {
     directory_lanes: Mutex<HashMap<IntegrationId, Arc<tokio::sync::Mutex<()>>>>,
     /// Serializes read-modify-write of sync status records.
     status_lock: tokio::sync::Mutex<()>,
+    /// This process as a holder of pull leases.
+    lease_holder: String,
 }
 
 /// Clears the running mark when a run ends, however it ends.
@@ -138,6 +142,7 @@ impl SyncRunner {
             running: Mutex::new(HashSet::new()),
             directory_lanes: Mutex::new(HashMap::new()),
             status_lock: tokio::sync::Mutex::new(()),
+            lease_holder: crate::lease::holder_id(),
         }
     }
 
@@ -179,6 +184,16 @@ impl SyncRunner {
                 Some(self.directory_lane(id)?.lock_owned().await)
             }
             SyncJob::Signins | SyncJob::Maintain | SyncJob::Provision => None,
+        };
+        // Across replicas: the directory jobs share one lease, as they share the lane above.
+        let lane = match job {
+            SyncJob::Users | SyncJob::FullUsers | SyncJob::Groups => "directory",
+            other => other.name(),
+        };
+        let lease = format!("pull:{tenant}:{id}:{lane}");
+        let Some(_lease) = LeaseGuard::acquire(self.store(), lease, &self.lease_holder).await?
+        else {
+            return Ok(SyncOutcome::AlreadyRunning);
         };
         let integration = self.gateway.integration(tenant, id).await?;
         if integration.status == IntegrationStatus::Disabled {

@@ -78,6 +78,7 @@ pub trait Store:
     + ResponseStore
     + ScimStore
     + OperationsStore
+    + LeaseStore
 {
 }
 
@@ -89,13 +90,14 @@ impl<T> Store for T where
         + ResponseStore
         + ScimStore
         + OperationsStore
+        + LeaseStore
 {
 }
 
 /// The store traits, for calling their methods on an `Arc<dyn Store>`.
 pub mod prelude {
     pub use crate::{
-        DirectoryStore, OperationsStore, ResponseStore, ScimStore, SignInStore, Store,
+        DirectoryStore, LeaseStore, OperationsStore, ResponseStore, ScimStore, SignInStore, Store,
         SyncStateStore, TenancyStore,
     };
 }
@@ -355,6 +357,23 @@ pub trait SyncStateStore: Send + Sync + 'static {
         integration: &IntegrationId,
         status: &SyncStatus,
     ) -> Result<(), StoreError>;
+}
+
+/// Leases: which replica does a piece of work that must run in one place at a time (a scheduled
+/// pull of one integration). A lease is held until it expires unless its holder renews it, so
+/// the work moves to another replica within one lease period of its holder's death.
+#[async_trait]
+pub trait LeaseStore: Send + Sync + 'static {
+    /// Takes the lease `name` for `holder` for `ttl`, or renews it when `holder` has it. True
+    /// when `holder` holds it on return; false while another holder's lease runs.
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<bool, StoreError>;
+    /// Gives the lease up, if `holder` holds it.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }
 
 /// Detections, response actions and response policies.

@@ -13,6 +13,7 @@
 
 mod directory;
 mod events;
+mod leases;
 mod response;
 mod schema;
 mod scim;

@@ -4,6 +4,7 @@ mod blobs;
 mod commit;
 mod directory;
 mod keys;
+mod leases;
 mod probe;
 mod scim;
 mod scim_names;
@@ -139,6 +140,7 @@ pub struct SledStore {
     scim_writer: Writer,
     committer: Arc<Committer>,
     probe: Probe,
+    leases: leases::Leases,
     fatal: FatalSignal,
     path: PathBuf,
 }
@@ -206,6 +208,7 @@ impl SledStore {
             scim_writer,
             committer,
             probe,
+            leases: leases::Leases::default(),
             fatal: options.fatal,
             path: dir.to_owned(),
         })

@@ -11,6 +11,7 @@ mod support;
 mod detections;
 mod directory;
 mod durability;
+mod leases;
 mod scim;
 mod signins;
 mod tenancy;
