@@ -31,12 +31,16 @@ pub struct LeaseGuard {
 }
 
 impl LeaseGuard {
-    /// Takes `name` for `holder`, or `None` while another holder has it.
+    /// Takes `name` for `holder`, or `None` while it is held — by another replica, or by an
+    /// earlier guard of this one (each guard holds under a name of its own: the release of an
+    /// earlier guard runs after its drop and must not end a later one's lease).
     pub async fn acquire(
         store: &Arc<dyn Store>,
         name: String,
         holder: &str,
     ) -> Result<Option<Self>, EngineError> {
+        let holder = format!("{holder}:{:016x}", rand::random::<u64>());
+        let holder = holder.as_str();
         if !store.acquire_lease(&name, holder, LEASE_PERIOD).await? {
             return Ok(None);
         }

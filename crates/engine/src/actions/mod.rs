@@ -25,6 +25,7 @@ use tokio::sync::{Notify, Semaphore};
 
 use self::confirm::{ConfirmError, Verdict};
 
+use crate::lease::LeaseGuard;
 use crate::{EngineError, Gateway};
 
 /// A request for an action.
@@ -128,6 +129,9 @@ pub struct ActionExecutor {
     /// detections cannot all pass a cap that only one of them fits under.
     admission: tokio::sync::Mutex<()>,
     outputs: Option<Arc<crate::outputs::Outputs>>,
+    /// This process as a lease holder: replicas sharing a store run an account's actions one
+    /// at a time, each on one replica, under the lease `action-account:<tenant>:<user>`.
+    lease_holder: String,
 }
 
 /// What the executor is running: action ids, and the accounts they hold.
@@ -182,6 +186,7 @@ impl ActionExecutor {
             running: Arc::new(Semaphore::new(policy.max_concurrent.max(1))),
             admission: tokio::sync::Mutex::new(()),
             outputs,
+            lease_holder: crate::lease::holder_id(),
         })
     }
 
@@ -343,7 +348,7 @@ impl ActionExecutor {
             tokio::spawn(async move {
                 let id = action.id.clone();
                 let account = (action.tenant_id.clone(), action.user_id.clone());
-                if let Err(error) = executor.run_one(action).await {
+                if let Err(error) = executor.run_leased(action).await {
                     tracing::error!(action_id = %id, %error, "action bookkeeping failed");
                 }
                 if let Ok(mut inflight) = executor.inflight.lock() {
@@ -353,6 +358,28 @@ impl ActionExecutor {
                 executor.wake.notify_one();
             });
         }
+    }
+
+    /// Runs `action` under its account's lease, as read again once the lease is held: another
+    /// replica may have run it between this one's listing and now (then it is final, and
+    /// nothing runs), or may be running it or another action on the account (then the lease is
+    /// taken, and the next poll after that one ends brings it round again if still open).
+    async fn run_leased(&self, action: Action) -> Result<(), EngineError> {
+        let store = self.gateway.store();
+        let lease = format!("action-account:{}:{}", action.tenant_id, action.user_id);
+        let Some(_lease) = LeaseGuard::acquire(store, lease, &self.lease_holder).await? else {
+            return Ok(());
+        };
+        let Some(current) = store.get_action(&action.tenant_id, &action.id).await? else {
+            return Ok(());
+        };
+        if !matches!(
+            current.status,
+            ActionStatus::Pending | ActionStatus::Running
+        ) {
+            return Ok(());
+        }
+        self.run_one(current).await
     }
 
     async fn save(

@@ -229,6 +229,53 @@ async fn actions_left_running_by_a_dead_process_run_again() {
     assert!(h.store.open_actions().await.unwrap().is_empty());
 }
 
+/// Two executors on one store, as two replicas sharing PostgreSQL: every open action runs once
+/// at the provider, whichever replica's poll sees it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_executors_on_one_store_run_each_action_once() {
+    let h = harness().await;
+    let (_, user) = with_user(&h, json!({"enable_response_actions": true})).await;
+    let template = h
+        .engine
+        .actions
+        .request(request(&h, &user, ActionKind::RevokeSessions))
+        .await
+        .unwrap();
+    h.wait_for(&template.id, |a| a.status.is_final()).await;
+    h.script.lock().unwrap().acts.clear();
+    let second_replica = gatehouse_engine::actions::ActionExecutor::new(
+        std::sync::Arc::clone(&h.engine.gateway),
+        gatehouse_engine::actions::ExecutorPolicy {
+            poll: Duration::from_millis(5),
+            ..gatehouse_engine::actions::ExecutorPolicy::default()
+        },
+    );
+    let worker = second_replica.spawn();
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let mut action = template.clone();
+        action.id = gatehouse_core::ActionId::parse(&format!("act_shared_{n:02}")).unwrap();
+        action.idempotency_key = format!("shared-{n}");
+        action.status = ActionStatus::Pending;
+        action.attempts = 0;
+        action.next_attempt_at = None;
+        action.history.clear();
+        h.store.put_action(&action).await.unwrap();
+        ids.push(action.id);
+    }
+    for id in &ids {
+        let done = h.wait_for(id, |a| a.status.is_final()).await;
+        assert_eq!(done.status, ActionStatus::Succeeded, "{done:?}");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    worker.abort();
+    assert_eq!(
+        h.script.lock().unwrap().acts.len(),
+        ids.len(),
+        "each action reached the provider once"
+    );
+}
+
 #[tokio::test]
 async fn guards_protect_accounts_cap_disables_and_wait_for_approval() {
     use gatehouse_core::model::TenantSettings;
