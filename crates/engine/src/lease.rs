@@ -71,6 +71,19 @@ impl LeaseGuard {
     }
 }
 
+impl LeaseGuard {
+    /// Gives the lease up now (dropping the guard does it later, in a task of its own: the
+    /// next run of the same work on this replica would find it still held).
+    pub async fn release(mut self) {
+        self.renewal.abort();
+        if let Some((store, name, holder)) = self.release.take() {
+            if let Err(error) = store.release_lease(&name, &holder).await {
+                tracing::warn!(lease = %name, %error, "could not release a lease");
+            }
+        }
+    }
+}
+
 impl Drop for LeaseGuard {
     fn drop(&mut self) {
         self.renewal.abort();

@@ -191,10 +191,22 @@ impl SyncRunner {
             other => other.name(),
         };
         let lease = format!("pull:{tenant}:{id}:{lane}");
-        let Some(_lease) = LeaseGuard::acquire(self.store(), lease, &self.lease_holder).await?
+        let Some(lease) = LeaseGuard::acquire(self.store(), lease, &self.lease_holder).await?
         else {
             return Ok(SyncOutcome::AlreadyRunning);
         };
+        let outcome = self.run_held(tenant, id, job).await;
+        lease.release().await;
+        outcome
+    }
+
+    /// [`run`](Self::run), once this replica holds the job's lease.
+    async fn run_held(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+        job: SyncJob,
+    ) -> Result<SyncOutcome, EngineError> {
         let integration = self.gateway.integration(tenant, id).await?;
         if integration.status == IntegrationStatus::Disabled {
             return Ok(SyncOutcome::Skipped("the integration is disabled".into()));

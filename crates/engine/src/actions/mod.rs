@@ -367,19 +367,23 @@ impl ActionExecutor {
     async fn run_leased(&self, action: Action) -> Result<(), EngineError> {
         let store = self.gateway.store();
         let lease = format!("action-account:{}:{}", action.tenant_id, action.user_id);
-        let Some(_lease) = LeaseGuard::acquire(store, lease, &self.lease_holder).await? else {
+        let Some(lease) = LeaseGuard::acquire(store, lease, &self.lease_holder).await? else {
             return Ok(());
         };
-        let Some(current) = store.get_action(&action.tenant_id, &action.id).await? else {
-            return Ok(());
+        let result = match store.get_action(&action.tenant_id, &action.id).await {
+            Ok(Some(current))
+                if matches!(
+                    current.status,
+                    ActionStatus::Pending | ActionStatus::Running
+                ) =>
+            {
+                self.run_one(current).await
+            }
+            Ok(_) => Ok(()),
+            Err(error) => Err(error.into()),
         };
-        if !matches!(
-            current.status,
-            ActionStatus::Pending | ActionStatus::Running
-        ) {
-            return Ok(());
-        }
-        self.run_one(current).await
+        lease.release().await;
+        result
     }
 
     async fn save(
