@@ -19,6 +19,8 @@ CREATE TABLE tokens (
     doc jsonb NOT NULL
 );
 CREATE INDEX tokens_by_owner ON tokens (tenant_id, integration_id);
+-- has_token_of_kind: whether an operator key exists.
+CREATE INDEX tokens_by_kind ON tokens (kind);
 
 CREATE TABLE api_keys (
     tenant_id text COLLATE "C" NOT NULL,

@@ -14,6 +14,8 @@ CREATE TABLE detection_subjects (
     detection_id text COLLATE "C" NOT NULL REFERENCES detections (id) ON DELETE CASCADE,
     PRIMARY KEY (tenant_id, subject, detection_id)
 );
+-- For the cascade when a detection is deleted.
+CREATE INDEX detection_subjects_by_detection ON detection_subjects (detection_id);
 
 CREATE TABLE actions (
     id text COLLATE "C" PRIMARY KEY,
