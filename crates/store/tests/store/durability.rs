@@ -1,22 +1,33 @@
 //! Durability: records survive dropping and reopening the store, and hundreds of concurrent
-//! writers all commit through group commit and survive a reopen.
+//! writers all commit (through group commit, on sled) and survive a reopen.
 
 use gatehouse_store::prelude::*;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use gatehouse_core::model::TokenKind;
-use gatehouse_store::{PageRequest, SignInFilter, SledStore};
+use chrono::Duration;
+use gatehouse_core::model::{SyncCursor, SyncStatus, TokenKind};
+use gatehouse_store::{PageRequest, SignInFilter, SignInSubject, SledStore};
 
-use super::support::{integration, signin, tenant, token, user};
+use super::support::{conformance, integration, signin, t0, tenant, token, user, Backend};
 
+conformance!(
+    signins_cursors_and_sync_status_survive_reopen,
+    hundreds_of_concurrent_writers_all_commit_and_survive_reopen,
+);
+
+/// Sled only until the PostgreSQL backend has the tenancy aggregate's integrations and tokens
+/// and the directory aggregate's users; then it joins `conformance!` above.
 #[tokio::test]
-async fn records_survive_drop_and_reopen() {
-    let dir = tempfile::tempdir().unwrap();
+async fn records_survive_drop_and_reopen_on_sled() {
+    records_survive_drop_and_reopen(Backend::sled()).await
+}
+
+async fn records_survive_drop_and_reopen(backend: Backend) {
     let a = tenant("ten_persist");
     let int_a = integration(&a.id, 7);
     {
-        let store = SledStore::open(dir.path()).unwrap();
+        let store = backend.open().await;
         store.create_tenant(&a).await.unwrap();
         store
             .create_integration(
@@ -30,7 +41,7 @@ async fn records_survive_drop_and_reopen() {
             .await
             .unwrap();
     }
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = backend.open().await;
     assert_eq!(store.get_tenant(&a.id).await.unwrap(), Some(a.clone()));
     assert_eq!(
         store.get_integration(&a.id, &int_a.id).await.unwrap(),
@@ -52,53 +63,115 @@ async fn records_survive_drop_and_reopen() {
     assert_eq!(by_ext.map(|u| u.login), Some("Bob@Example.com".to_owned()));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn hundreds_of_concurrent_writers_all_commit_and_survive_reopen() {
-    const WRITERS: u32 = 400;
-    let dir = tempfile::tempdir().unwrap();
-    let a = tenant("ten_load");
-    let int_a = integration(&a.id, 1);
-    let rounds;
+/// Sign-ins (synced or written unsynced and then synced), their index, a pull cursor and a
+/// sync status are all there after a restart.
+async fn signins_cursors_and_sync_status_survive_reopen(backend: Backend) {
+    let a = tenant("ten_reopen");
+    let int_a = integration(&a.id, 3);
+    let first = signin(&a.id, &int_a.id, "e1", 0);
+    let second = signin(&a.id, &int_a.id, "e2", 1);
+    let cursor = SyncCursor {
+        value: "https://idp.example.com/logs?after=42".into(),
+        updated_at: t0(),
+    };
+    let status = SyncStatus {
+        last_run_at: Some(t0()),
+        last_success_at: Some(t0()),
+        ..Default::default()
+    };
     {
-        let store = Arc::new(SledStore::open(dir.path()).unwrap());
-        store.create_tenant(&a).await.unwrap();
-        let mut tasks = Vec::new();
-        for n in 0..WRITERS {
-            let store = Arc::clone(&store);
-            let (tenant, integration) = (a.id.clone(), int_a.id.clone());
-            tasks.push(tokio::spawn(async move {
-                let event = signin(&tenant, &integration, &format!("evt-{n}"), i64::from(n));
-                store
-                    .insert_signins(&tenant, &[event])
-                    .await
-                    .map(|fresh| fresh.len())
-            }));
-        }
-        let results = tokio::time::timeout(
-            std::time::Duration::from_secs(60),
-            futures::future::join_all(tasks),
-        )
-        .await
-        .expect("group commit must not deadlock");
-        for r in results {
-            assert_eq!(r.unwrap().unwrap(), 1);
-        }
-        let stats = store.commit_stats();
-        rounds = stats.rounds.load(Ordering::Relaxed);
+        let store = backend.open().await;
         assert_eq!(
-            stats.writers.load(Ordering::Relaxed),
-            u64::from(WRITERS) + 1
+            store
+                .insert_signins(&a.id, std::slice::from_ref(&first))
+                .await
+                .unwrap(),
+            vec![0]
         );
+        assert_eq!(
+            store
+                .insert_signins_unsynced(&a.id, std::slice::from_ref(&second))
+                .await
+                .unwrap(),
+            vec![0]
+        );
+        store.sync().await.unwrap();
+        store
+            .put_cursor(&a.id, &int_a.id, "signins", &cursor)
+            .await
+            .unwrap();
+        store
+            .put_sync_status(&a.id, &int_a.id, &status)
+            .await
+            .unwrap();
         store.close().await.unwrap();
     }
-    // Writers were released in far fewer flushes than there were writers.
-    assert!(
-        rounds < u64::from(WRITERS),
-        "{rounds} rounds for {WRITERS} writers"
+    let store = backend.open().await;
+    assert_eq!(
+        store.get_signin(&a.id, &first.id).await.unwrap(),
+        Some(first)
     );
-    let store = SledStore::open(dir.path()).unwrap();
+    let about = store
+        .signins_about(
+            &a.id,
+            SignInSubject::Login("a@example.com"),
+            t0(),
+            t0() + Duration::hours(1),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(about.len(), 2);
+    assert_eq!(about[1], second);
+    assert_eq!(
+        store.get_cursor(&a.id, &int_a.id, "signins").await.unwrap(),
+        Some(cursor)
+    );
+    assert_eq!(
+        store.get_sync_status(&a.id, &int_a.id).await.unwrap(),
+        Some(status)
+    );
+}
+
+const WRITERS: u32 = 400;
+
+/// `WRITERS` tasks each insert one sign-in at once; all of them land, once each.
+async fn write_concurrently(store: Arc<dyn Store>, a: &gatehouse_core::TenantId) {
+    let int_a = integration(a, 1);
+    let mut tasks = Vec::new();
+    for n in 0..WRITERS {
+        let store = Arc::clone(&store);
+        let (tenant, integration) = (a.clone(), int_a.id.clone());
+        tasks.push(tokio::spawn(async move {
+            let event = signin(&tenant, &integration, &format!("evt-{n}"), i64::from(n));
+            store
+                .insert_signins(&tenant, &[event])
+                .await
+                .map(|fresh| fresh.len())
+        }));
+    }
+    let results = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        futures::future::join_all(tasks),
+    )
+    .await
+    .expect("concurrent writers must not deadlock");
+    for r in results {
+        assert_eq!(r.unwrap().unwrap(), 1);
+    }
+}
+
+async fn hundreds_of_concurrent_writers_all_commit_and_survive_reopen(backend: Backend) {
+    let a = tenant("ten_load");
+    {
+        let store = backend.open().await;
+        store.create_tenant(&a).await.unwrap();
+        write_concurrently(Arc::clone(&store), &a.id).await;
+        store.close().await.unwrap();
+    }
+    let store = backend.open().await;
     let mut seen = 0;
-    let mut page = PageRequest::first(1000);
+    let mut page = PageRequest::first(150);
     loop {
         let got = store
             .list_signins(&a.id, &SignInFilter::default(), &page)
@@ -106,9 +179,30 @@ async fn hundreds_of_concurrent_writers_all_commit_and_survive_reopen() {
             .unwrap();
         seen += got.items.len();
         match got.next_cursor {
-            Some(c) => page = PageRequest::new(1000, Some(c)),
+            Some(c) => page = PageRequest::new(150, Some(c)),
             None => break,
         }
     }
     assert_eq!(seen, WRITERS as usize);
+}
+
+/// Group commit (sled's): the concurrent writers are released in far fewer flushes than there
+/// were writers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_commit_releases_concurrent_writers_in_few_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = tenant("ten_load");
+    let store = Arc::new(SledStore::open(dir.path()).unwrap());
+    store.create_tenant(&a).await.unwrap();
+    write_concurrently(Arc::clone(&store) as Arc<dyn Store>, &a.id).await;
+    let stats = store.commit_stats();
+    let rounds = stats.rounds.load(Ordering::Relaxed);
+    assert_eq!(
+        stats.writers.load(Ordering::Relaxed),
+        u64::from(WRITERS) + 1
+    );
+    assert!(
+        rounds < u64::from(WRITERS),
+        "{rounds} rounds for {WRITERS} writers"
+    );
 }
