@@ -742,7 +742,8 @@ mod pg {
             let user = format!("usr_raw{n}");
             let identity = format!("idn_raw{n}");
             let signin = format!("sgn_raw{n}");
-            let integration = format!("int_raw{n}");
+            // The integration `populate` made: SCIM rows reference their integration.
+            let integration = format!("int_{:0>4}", n);
             let statements: [(&str, Vec<&str>); 12] = [
                 (
                     "INSERT INTO users (id, tenant_id, integration_id, external_id, doc) \
@@ -773,12 +774,13 @@ mod pg {
                     vec![tenant, &identity],
                 ),
                 (
-                    "INSERT INTO signins (id, tenant_id, time, doc) VALUES ($1, $2, now(), '{}')",
+                    "INSERT INTO signins (id, tenant_id, time, time_nanos, doc) \
+                     VALUES ($1, $2, now(), 0, '{}')",
                     vec![&signin, tenant],
                 ),
                 (
-                    "INSERT INTO signin_subjects (tenant_id, subject, time, signin_id) \
-                     VALUES ($1, 'ip:x', now(), $2)",
+                    "INSERT INTO signin_subjects (tenant_id, subject, time, time_nanos, signin_id) \
+                     VALUES ($1, 'ip:x', now(), 0, $2)",
                     vec![tenant, &signin],
                 ),
                 (
