@@ -130,12 +130,6 @@ impl PgStore {
     }
 }
 
-/// A call this backend does not serve yet (the PostgreSQL backend is being built aggregate by
-/// aggregate; the conformance suite lists what passes).
-fn unimplemented(what: &str) -> StoreError {
-    StoreError::Backend(format!("{what} is not available on PostgreSQL yet"))
-}
-
 /// Maps a driver error; a unique violation becomes [`StoreError::Conflict`] naming `what`.
 pub(crate) fn pg_error(what: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
     move |err| {
