@@ -60,7 +60,7 @@ impl DirectoryRefresh {
         }
         let (tenant, id) = &key;
         match runner.run(tenant, id, SyncJob::Users).await {
-            Ok(SyncOutcome::AlreadyRunning) => {
+            Ok(SyncOutcome::AlreadyRunning | SyncOutcome::RunningElsewhere) => {
                 tokio::time::sleep(BUSY_RETRY).await;
                 self.request(tenant, id);
             }

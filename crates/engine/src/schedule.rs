@@ -165,7 +165,8 @@ impl Scheduler {
                 let runner = Arc::clone(&runner);
                 let (tenant, id) = (tenant.clone(), id.clone());
                 Box::pin(async move {
-                    if let Err(error) = runner.run(&tenant, &id, job).await {
+                    let due = runner.gateway().clock().now();
+                    if let Err(error) = runner.run_due(&tenant, &id, job, due).await {
                         tracing::warn!(integration_id = %id, ?job, %error, "scheduled pull failed");
                     }
                 })

@@ -57,9 +57,10 @@ pub enum SyncOutcome {
     Done {
         records: u64,
     },
-    /// The same job was already running for the integration (here, or on another replica
-    /// sharing the store: it holds the job's lease).
+    /// The same job was already running for the integration in this process.
     AlreadyRunning,
+    /// Another replica sharing the store holds the job's lease and is running it.
+    RunningElsewhere,
     /// The integration is disabled or its connector cannot do this job.
     Skipped(String),
 }
@@ -193,11 +194,56 @@ impl SyncRunner {
         let lease = format!("pull:{tenant}:{id}:{lane}");
         let Some(lease) = LeaseGuard::acquire(self.store(), lease, &self.lease_holder).await?
         else {
-            return Ok(SyncOutcome::AlreadyRunning);
+            return Ok(SyncOutcome::RunningElsewhere);
         };
         let outcome = self.run_held(tenant, id, job).await;
         lease.release().await;
         outcome
+    }
+
+    /// Runs a job that fell due at `due` (a schedule's tick) on whichever replica gets its
+    /// lease. Every replica's schedule fires; the one that holds the lease pulls, the others
+    /// wait and look again every third of a lease period until that pull has succeeded (a run
+    /// that started at or after `due` did the tick's work) or its holder died and this replica
+    /// takes the lease over, resuming from the stored cursor.
+    pub async fn run_due(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+        job: SyncJob,
+        due: DateTime<Utc>,
+    ) -> Result<SyncOutcome, EngineError> {
+        loop {
+            match self.run(tenant, id, job).await? {
+                SyncOutcome::RunningElsewhere => {
+                    if self.succeeded_since(tenant, id, job, due).await? {
+                        return Ok(SyncOutcome::RunningElsewhere);
+                    }
+                    tokio::time::sleep(crate::lease::LEASE_PERIOD / 3).await;
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Whether a run of `job` that started at or after `due` (give or take the replicas'
+    /// clock skew) has succeeded.
+    async fn succeeded_since(
+        &self,
+        tenant: &TenantId,
+        id: &IntegrationId,
+        job: SyncJob,
+        due: DateTime<Utc>,
+    ) -> Result<bool, EngineError> {
+        let skew = Duration::seconds(30);
+        let status = self.store().get_sync_status(tenant, id).await?;
+        Ok(status
+            .as_ref()
+            .and_then(|s| s.jobs.get(job.name()))
+            .is_some_and(|j| {
+                j.last_run_at.is_some_and(|t| t >= due - skew)
+                    && j.last_success_at.is_some_and(|t| t >= due)
+            }))
     }
 
     /// [`run`](Self::run), once this replica holds the job's lease.

@@ -535,3 +535,86 @@ async fn provisioning_carries_group_names_where_the_connector_provisions_groups(
     assert_eq!(provisioned.len(), 3);
     assert!(provisioned.iter().all(|d| d.groups.is_none()));
 }
+
+/// Replicas sharing a store: a scheduled pull whose lease another replica holds waits; when that
+/// replica stops renewing (it died), this one takes the lease over and pulls, from the cursor.
+#[tokio::test]
+async fn a_scheduled_pull_is_taken_over_when_the_lease_holder_dies() {
+    let h = harness().await;
+    h.script.lock().unwrap().user_pages =
+        vec![vec![puser("00u1", "ann@acme.example", UserStatus::Active)]];
+    let integration = h.integration(json!({})).await;
+    let lease = format!("pull:{}:{}:directory", h.tenant, integration.id);
+    // Another replica holds the lease; it dies 2 s from now (it renews no more).
+    assert!(h
+        .store
+        .acquire_lease(
+            &lease,
+            "replica-that-dies",
+            std::time::Duration::from_secs(2)
+        )
+        .await
+        .unwrap());
+    let manual = h
+        .engine
+        .sync
+        .run(&h.tenant, &integration.id, SyncJob::Users)
+        .await
+        .unwrap();
+    assert_eq!(manual, SyncOutcome::RunningElsewhere);
+    assert!(h.script.lock().unwrap().users_calls.is_empty());
+    let due = h.engine.gateway.clock().now();
+    let started = std::time::Instant::now();
+    let scheduled = h
+        .engine
+        .sync
+        .run_due(&h.tenant, &integration.id, SyncJob::Users, due)
+        .await
+        .unwrap();
+    assert_eq!(scheduled, SyncOutcome::Done { records: 1 });
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(2),
+        "not before the dead replica's lease ran out"
+    );
+    assert_eq!(h.users().await.len(), 1);
+}
+
+/// A scheduled pull whose lease another replica holds is not run again once that replica's
+/// run of the same tick has succeeded.
+#[tokio::test]
+async fn a_scheduled_pull_done_by_another_replica_is_not_repeated() {
+    let h = harness().await;
+    let integration = h.integration(json!({})).await;
+    let lease = format!("pull:{}:{}:directory", h.tenant, integration.id);
+    let due = h.engine.gateway.clock().now();
+    assert!(h
+        .store
+        .acquire_lease(&lease, "other-replica", std::time::Duration::from_secs(60))
+        .await
+        .unwrap());
+    // The other replica's run of this tick, recorded as it records its own.
+    let mut status = h
+        .store
+        .get_sync_status(&h.tenant, &integration.id)
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let job = status.jobs.entry("users".into()).or_default();
+    job.last_run_at = Some(due);
+    job.last_success_at = Some(due + chrono::Duration::seconds(1));
+    h.store
+        .put_sync_status(&h.tenant, &integration.id, &status)
+        .await
+        .unwrap();
+    let outcome = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        h.engine
+            .sync
+            .run_due(&h.tenant, &integration.id, SyncJob::Users, due),
+    )
+    .await
+    .expect("it does not wait for the lease")
+    .unwrap();
+    assert_eq!(outcome, SyncOutcome::RunningElsewhere);
+    assert!(h.script.lock().unwrap().users_calls.is_empty());
+}
