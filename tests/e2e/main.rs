@@ -10,6 +10,7 @@ mod jumpcloud;
 mod okta;
 mod operator;
 mod packaging;
+mod replicas;
 mod response;
 mod saml;
 mod scim_app;

@@ -187,6 +187,9 @@ impl Engine {
         let (t, i) = (tenant.clone(), id.clone());
         // Provisioning last: it reads the inventory the pulls keep.
         let provision = crate::provision::provisions(&integration).then_some(SyncJob::Provision);
+        // Another replica running one of these jobs does it for this request too; if it dies
+        // first, this one takes the job over when its lease runs out.
+        let due = self.gateway.clock().now();
         tokio::spawn(async move {
             let users = if full {
                 SyncJob::FullUsers
@@ -197,7 +200,7 @@ impl Engine {
                 .into_iter()
                 .chain(provision)
             {
-                if let Err(error) = runner.run(&t, &i, job).await {
+                if let Err(error) = runner.run_due(&t, &i, job, due).await {
                     tracing::warn!(integration_id = %i, ?job, %error, "requested pull failed");
                 }
             }

@@ -12,4 +12,6 @@ pub use api::{Api, Reply};
 pub use daemon::{binary, Gatehouse, GatehouseBuilder, TEST_OPERATOR_KEY};
 /// The provider simulators, for tests that start them beside the daemon.
 pub use gatehouse_idp_sim as idp_sim;
+/// A throwaway PostgreSQL server, for tests of the PostgreSQL store and of replicas.
+pub use gatehouse_pgtest as pgtest;
 pub use in_process::InProcess;
