@@ -10,7 +10,7 @@ use gatehouse_core::model::{
 };
 use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
 use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, TenantId, UserId};
-use gatehouse_store::{InventoryRows, Store};
+use gatehouse_store::{CursorMove, InventoryRows, Store};
 
 use crate::geoip::GeoIp;
 use crate::EngineError;
@@ -74,11 +74,39 @@ impl Inventory {
         integration: &Integration,
         page: Vec<ProviderUser>,
     ) -> Result<usize, EngineError> {
+        self.apply_users_moving(integration, page, None).await
+    }
+
+    /// [`apply_users`](Self::apply_users), moving the pull's cursor in the same commit when
+    /// `cursor` is given (it fails, as [`StoreError::CursorMoved`], if another puller moved it).
+    ///
+    /// [`StoreError::CursorMoved`]: gatehouse_store::StoreError::CursorMoved
+    pub async fn apply_users_moving(
+        &self,
+        integration: &Integration,
+        page: Vec<ProviderUser>,
+        cursor: Option<CursorMove>,
+    ) -> Result<usize, EngineError> {
         let _correlating = self.correlation.hold(&integration.tenant_id).await;
         let rows = self.user_rows(integration, page, false).await?;
-        self.store
-            .upsert_users_with_identities(&integration.tenant_id, &rows.users, &rows.identities)
-            .await?;
+        let tenant = &integration.tenant_id;
+        match &cursor {
+            Some(cursor) => {
+                self.store
+                    .upsert_users_with_identities_moving(
+                        tenant,
+                        &rows.users,
+                        &rows.identities,
+                        cursor,
+                    )
+                    .await?
+            }
+            None => {
+                self.store
+                    .upsert_users_with_identities(tenant, &rows.users, &rows.identities)
+                    .await?
+            }
+        }
         Ok(rows.users.len())
     }
 

@@ -10,7 +10,7 @@ use gatehouse_core::model::{Integration, IntegrationStatus, SyncCursor, SyncStat
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::PullMode;
 use gatehouse_core::{Clock, IntegrationId, TenantId};
-use gatehouse_store::{Store, StoreError};
+use gatehouse_store::{CursorMove, Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::Detector;
@@ -440,9 +440,11 @@ impl SyncRunner {
         full: bool,
     ) -> Result<u64, EngineError> {
         let started = self.clock().now();
-        let resumed: Option<PageCursor> = self
-            .cursor(integration, USERS_PAGE)
-            .await?
+        // What the page cursor holds now: each page's write moves it on from there, in the
+        // same commit, and fails if another puller moved it meanwhile.
+        let mut page_cursor_at = self.cursor(integration, USERS_PAGE).await?;
+        let resumed: Option<PageCursor> = page_cursor_at
+            .clone()
             .and_then(|text| serde_json::from_str(&text).ok())
             // A full pull asked for while an incremental one was interrupted starts over.
             .filter(|c: &PageCursor| c.full || !full);
@@ -478,14 +480,38 @@ impl SyncRunner {
             let following = page.next_cursor.take();
             let items = std::mem::take(&mut page.items);
             sync_state = page.sync_state.take().or(sync_state);
+            // Where the pull goes on after this page (nowhere: the pass is done).
+            let moved_to = match &following {
+                Some(cursor) => serde_json::to_string(&PageCursor {
+                    full,
+                    since,
+                    next: cursor.clone(),
+                    started: Some(started),
+                })
+                .map_err(|e| EngineError::Conflict(e.to_string()))?,
+                None => String::new(),
+            };
+            let cursor_move = CursorMove {
+                integration: integration.id.clone(),
+                name: USERS_PAGE.to_owned(),
+                from: page_cursor_at.clone(),
+                to: SyncCursor {
+                    value: moved_to.clone(),
+                    updated_at: self.clock().now(),
+                },
+            };
             // Stored in a task of its own, so that parsing the next page runs on another core
             // instead of waiting for this page's (synchronous) store writes.
             let inventory = self.inventory.clone();
             let owner = integration.clone();
             let store = async move {
-                tokio::spawn(async move { inventory.apply_users(&owner, items).await })
-                    .await
-                    .map_err(|e| StoreError::Backend(format!("storing a users page: {e}")))?
+                tokio::spawn(async move {
+                    inventory
+                        .apply_users_moving(&owner, items, Some(cursor_move))
+                        .await
+                })
+                .await
+                .map_err(|e| StoreError::Backend(format!("storing a users page: {e}")))?
             };
             let fetch = async {
                 match following.as_deref() {
@@ -495,22 +521,12 @@ impl SyncRunner {
             };
             let (stored, fetched) = tokio::join!(store, fetch);
             records += stored? as u64;
-            let (Some(cursor), Some(fetched)) = (following, fetched) else {
+            page_cursor_at = Some(moved_to).filter(|text| !text.is_empty());
+            let Some(fetched) = fetched else {
                 break;
             };
-            let saved = PageCursor {
-                full,
-                since,
-                next: cursor,
-                started: Some(started),
-            };
-            let text =
-                serde_json::to_string(&saved).map_err(|e| EngineError::Conflict(e.to_string()))?;
-            self.set_cursor(integration, USERS_PAGE, text).await?;
             page = fetched?;
         }
-        self.set_cursor(integration, USERS_PAGE, String::new())
-            .await?;
         if let Some(state) = sync_state {
             self.set_cursor(integration, USERS_STATE, state).await?;
         }
@@ -640,21 +656,36 @@ impl SyncRunner {
                     gatehouse_core::model::EventSource::Pull,
                 )
                 .await?;
-            let fresh = self
-                .store()
-                .insert_signins(&integration.tenant_id, &events)
-                .await?;
+            // The page and its cursor's move in one commit.
+            let advance = page
+                .next_cursor
+                .filter(|next| cursor.as_deref() != Some(next.as_str()));
+            let tenant = &integration.tenant_id;
+            let fresh = match &advance {
+                Some(next) => {
+                    let moving = CursorMove {
+                        integration: integration.id.clone(),
+                        name: SIGNINS.to_owned(),
+                        from: cursor.clone(),
+                        to: SyncCursor {
+                            value: next.clone(),
+                            updated_at: self.clock().now(),
+                        },
+                    };
+                    self.store()
+                        .insert_signins_moving(tenant, &events, &moving)
+                        .await?
+                }
+                None => self.store().insert_signins(tenant, &events).await?,
+            };
             stored += fresh.len() as u64;
             if let Some(detector) = &self.detector {
                 detector
                     .submit(crate::ingest::keep_positions(events, &fresh))
                     .await;
             }
-            if let Some(next) = page.next_cursor {
-                if cursor.as_deref() != Some(next.as_str()) {
-                    self.set_cursor(integration, SIGNINS, next.clone()).await?;
-                    cursor = Some(next);
-                }
+            if let Some(next) = advance {
+                cursor = Some(next);
             }
             if page.caught_up {
                 break;

@@ -13,6 +13,11 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the store is closed")]
     Closed,
+    /// A pull's cursor no longer held the value its page was read at: another puller (a
+    /// replica that took the pull's lease over) moved it. Nothing of the page was written on a
+    /// transactional backend.
+    #[error("the pull cursor {0} was moved by another puller")]
+    CursorMoved(String),
     /// A flush or fsync failed earlier; nothing written since can be promised durable, so the
     /// store refuses every write until the daemon restarts (see docs/DURABILITY.md).
     #[error("the store refuses writes after a durability failure ({0}); restart the daemon")]

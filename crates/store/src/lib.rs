@@ -55,6 +55,31 @@ pub struct InventoryRows {
     pub identities: Vec<Identity>,
 }
 
+/// A pull's cursor moving on with the page read at it: written in the same commit as the page,
+/// and only while the cursor still holds `from` (`None`: unset or empty). Otherwise the write
+/// fails with [`StoreError::CursorMoved`]: another puller moved it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CursorMove {
+    pub integration: IntegrationId,
+    pub name: String,
+    pub from: Option<String>,
+    pub to: SyncCursor,
+}
+
+impl CursorMove {
+    /// Whether a stored cursor value is the one this move starts from.
+    pub fn starts_at(&self, stored: Option<&str>) -> bool {
+        let stored = stored.filter(|v| !v.is_empty());
+        let from = self.from.as_deref().filter(|v| !v.is_empty());
+        stored == from
+    }
+
+    /// What the error names when the cursor moved.
+    pub fn describe(&self) -> String {
+        format!("{} of integration {}", self.name, self.integration)
+    }
+}
+
 /// What a group of sign-ins is about, for the risk engine's windows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignInSubject<'a> {
@@ -175,6 +200,15 @@ pub trait DirectoryStore: Send + Sync + 'static {
         users: &[User],
         identities: &[Identity],
     ) -> Result<(), StoreError>;
+    /// [`upsert_users_with_identities`](Self::upsert_users_with_identities) and the pull's
+    /// cursor move in one commit (a pull's page and where the pull goes on from).
+    async fn upsert_users_with_identities_moving(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+        identities: &[Identity],
+        cursor: &CursorMove,
+    ) -> Result<(), StoreError>;
     async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError>;
     /// Changes accounts atomically: `change` sees each stored record and says whether it
     /// changed it; no other write to those accounts lands between the reads and the writes, so
@@ -281,6 +315,13 @@ pub trait SignInStore: Send + Sync + 'static {
     ) -> Result<Vec<usize>, StoreError> {
         self.insert_signins(tenant, events).await
     }
+    /// [`insert_signins`](Self::insert_signins) and the pull's cursor move in one commit.
+    async fn insert_signins_moving(
+        &self,
+        tenant: &TenantId,
+        events: &[SignInEvent],
+        cursor: &CursorMove,
+    ) -> Result<Vec<usize>, StoreError>;
     /// Makes every write made so far durable.
     async fn sync(&self) -> Result<(), StoreError>;
     /// Sign-ins about one subject with `from <= time < to`, oldest first, at most `limit`.
@@ -345,6 +386,8 @@ pub trait SyncStateStore: Send + Sync + 'static {
         name: &str,
         cursor: &SyncCursor,
     ) -> Result<(), StoreError>;
+    /// Moves a pull's cursor if it still holds `cursor.from`.
+    async fn move_cursor(&self, tenant: &TenantId, cursor: &CursorMove) -> Result<(), StoreError>;
     /// What the last pulls of an integration did.
     async fn get_sync_status(
         &self,

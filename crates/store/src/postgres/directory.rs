@@ -109,6 +109,26 @@ impl PgStore {
         commit(tx).await
     }
 
+    pub(super) async fn upsert_users_with_identities_moving_sql(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+        identities: &[Identity],
+        cursor: &crate::CursorMove,
+    ) -> Result<(), StoreError> {
+        let users = checked_users(tenant, users)?;
+        for identity in identities {
+            same_tenant(tenant, &identity.tenant_id, "an identity")?;
+        }
+        let mut client = self.client().await?;
+        let tx = begin(&mut client).await?;
+        put_users(&tx, tenant, &users).await?;
+        let people: Vec<&Identity> = identities.iter().collect();
+        put_identities_of(&tx, tenant, &people).await?;
+        super::cursor_moves::move_cursor_in(&tx, tenant, cursor).await?;
+        commit(tx).await
+    }
+
     pub(super) async fn get_user_sql(
         &self,
         tenant: &TenantId,

@@ -266,6 +266,50 @@ impl PgStore {
         Ok(fresh)
     }
 
+    pub(super) async fn insert_signins_moving_sql(
+        &self,
+        tenant: &TenantId,
+        events: &[SignInEvent],
+        cursor: &crate::CursorMove,
+    ) -> Result<Vec<usize>, StoreError> {
+        let rows = SignInRows::of(tenant, events)?;
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg_error("transaction"))?;
+        let mut fresh = Vec::new();
+        if !rows.ids.is_empty() {
+            let insert = tx
+                .prepare_cached(INSERT_SIGNINS)
+                .await
+                .map_err(pg_error("sign-ins"))?;
+            let stored = tx
+                .query(
+                    &insert,
+                    &[
+                        &tenant.as_str(),
+                        &rows.ids,
+                        &rows.times,
+                        &rows.nanos,
+                        &rows.docs,
+                        &rows.subject_ids,
+                        &rows.subjects,
+                    ],
+                )
+                .await
+                .map_err(pg_error("sign-ins"))?;
+            fresh = stored
+                .iter()
+                .filter_map(|row| rows.positions.get(row.get::<_, &str>(0)).copied())
+                .collect();
+            fresh.sort_unstable();
+        }
+        super::cursor_moves::move_cursor_in(&tx, tenant, cursor).await?;
+        tx.commit().await.map_err(pg_error("commit"))?;
+        Ok(fresh)
+    }
+
     /// Every call returns once PostgreSQL has committed its transaction: nothing to do.
     pub(super) async fn sync_sql(&self) -> Result<(), StoreError> {
         Ok(())

@@ -11,6 +11,7 @@
 //! an advisory lock so that replicas starting together do it once, and refuses a database whose
 //! schema is newer than this binary.
 
+mod cursor_moves;
 mod directory;
 mod events;
 mod leases;
@@ -41,8 +42,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 use crate::{
-    ActionFilter, DetectionFilter, IdentityFilter, InventoryRows, Locatable, Page, PageRequest,
-    ScimWrite, SignInFilter, SignInSubject, StoreError, UserFilter,
+    ActionFilter, CursorMove, DetectionFilter, IdentityFilter, InventoryRows, Locatable, Page,
+    PageRequest, ScimWrite, SignInFilter, SignInSubject, StoreError, UserFilter,
 };
 use crate::{
     DirectoryStore, OperationsStore, ResponseStore, ScimStore, SignInStore, SyncStateStore,
@@ -322,6 +323,17 @@ impl DirectoryStore for PgStore {
             .await
     }
 
+    async fn upsert_users_with_identities_moving(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+        identities: &[Identity],
+        cursor: &CursorMove,
+    ) -> Result<(), StoreError> {
+        self.upsert_users_with_identities_moving_sql(tenant, users, identities, cursor)
+            .await
+    }
+
     async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
         self.get_user_sql(tenant, id).await
     }
@@ -444,6 +456,15 @@ impl SignInStore for PgStore {
         self.insert_signins_sql(tenant, events).await
     }
 
+    async fn insert_signins_moving(
+        &self,
+        tenant: &TenantId,
+        events: &[SignInEvent],
+        cursor: &CursorMove,
+    ) -> Result<Vec<usize>, StoreError> {
+        self.insert_signins_moving_sql(tenant, events, cursor).await
+    }
+
     async fn sync(&self) -> Result<(), StoreError> {
         self.sync_sql().await
     }
@@ -509,6 +530,10 @@ impl SyncStateStore for PgStore {
         cursor: &SyncCursor,
     ) -> Result<(), StoreError> {
         self.put_cursor_sql(tenant, integration, name, cursor).await
+    }
+
+    async fn move_cursor(&self, tenant: &TenantId, cursor: &CursorMove) -> Result<(), StoreError> {
+        self.move_cursor_sql(tenant, cursor).await
     }
 
     async fn get_sync_status(

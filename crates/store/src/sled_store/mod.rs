@@ -2,6 +2,7 @@
 
 mod blobs;
 mod commit;
+mod cursor_moves;
 mod directory;
 mod keys;
 mod leases;

@@ -339,6 +339,7 @@ fn shared(e: &StoreError) -> StoreError {
         StoreError::Corrupt(s) => StoreError::Corrupt(s.clone()),
         StoreError::Closed => StoreError::Closed,
         StoreError::Failed(s) => StoreError::Failed(s.clone()),
+        StoreError::CursorMoved(s) => StoreError::CursorMoved(s.clone()),
     }
 }
 

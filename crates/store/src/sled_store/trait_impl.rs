@@ -17,8 +17,8 @@ use gatehouse_core::PolicyId;
 use super::keys::{self, decode_opt};
 use super::SledStore;
 use crate::{
-    ActionFilter, DetectionFilter, IdentityFilter, Locatable, Page, PageRequest, SignInFilter,
-    SignInSubject, StoreError, UserFilter,
+    ActionFilter, CursorMove, DetectionFilter, IdentityFilter, Locatable, Page, PageRequest,
+    SignInFilter, SignInSubject, StoreError, UserFilter,
 };
 use crate::{
     DirectoryStore, OperationsStore, ResponseStore, ScimStore, SignInStore, SyncStateStore,
@@ -155,6 +155,19 @@ impl DirectoryStore for SledStore {
     ) -> Result<(), StoreError> {
         self.upsert_users_with_identities_now(tenant, users, identities)?;
         self.durable().await
+    }
+
+    async fn upsert_users_with_identities_moving(
+        &self,
+        tenant: &TenantId,
+        users: &[User],
+        identities: &[Identity],
+        cursor: &CursorMove,
+    ) -> Result<(), StoreError> {
+        self.upsert_users_with_identities_now(tenant, users, identities)?;
+        let moved = self.move_cursor_now(tenant, cursor);
+        self.durable().await?;
+        moved
     }
 
     async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
@@ -308,6 +321,18 @@ impl SignInStore for SledStore {
         self.insert_signins_now(tenant, events)
     }
 
+    async fn insert_signins_moving(
+        &self,
+        tenant: &TenantId,
+        events: &[SignInEvent],
+        cursor: &CursorMove,
+    ) -> Result<Vec<usize>, StoreError> {
+        let fresh = self.insert_signins_now(tenant, events)?;
+        let moved = self.move_cursor_now(tenant, cursor);
+        self.durable().await?;
+        moved.map(|()| fresh)
+    }
+
     async fn sync(&self) -> Result<(), StoreError> {
         self.durable().await
     }
@@ -377,6 +402,11 @@ impl SyncStateStore for SledStore {
         cursor: &SyncCursor,
     ) -> Result<(), StoreError> {
         self.put_cursor_now(tenant, integration, name, cursor)?;
+        self.durable().await
+    }
+
+    async fn move_cursor(&self, tenant: &TenantId, cursor: &CursorMove) -> Result<(), StoreError> {
+        self.move_cursor_now(tenant, cursor)?;
         self.durable().await
     }
 

@@ -8,6 +8,7 @@
 
 mod support;
 
+mod cursor_moves;
 mod detections;
 mod directory;
 mod durability;
