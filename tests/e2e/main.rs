@@ -6,6 +6,7 @@ mod console;
 mod entra;
 mod foundation;
 mod google;
+mod helm;
 mod jumpcloud;
 mod okta;
 mod operator;
