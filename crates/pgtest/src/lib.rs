@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 /// A running server; dropping it stops the server and removes its files.
 pub struct TempPostgres {
     child: Child,
+    port: u16,
     url: String,
     socket_dir: PathBuf,
     // Kept until drop: the data directory and socket live in it.
@@ -38,6 +39,24 @@ impl TempPostgres {
     /// Starts a fresh server; its database `postgres` is empty and the superuser is `gatehouse`
     /// (trust authentication: only this machine's users can reach the socket).
     pub fn start() -> Result<Self, StartError> {
+        Self::start_with(None)
+    }
+
+    /// Also listens on 127.0.0.1 with TLS, its certificate (for `localhost` and 127.0.0.1)
+    /// issued by a CA made for this server; [`TlsServer`] says where to reach it.
+    pub fn start_with_tls() -> Result<(Self, TlsServer), StartError> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| StartError(format!("no free port: {e}")))?
+            .port();
+        let mut tls = None;
+        let server = Self::start_with(Some((port, &mut tls)))?;
+        let tls = tls.ok_or_else(|| StartError("TLS files were not written".into()))?;
+        Ok((server, tls))
+    }
+
+    fn start_with(tcp: Option<(u16, &mut Option<TlsServer>)>) -> Result<Self, StartError> {
+        let tcp_port = tcp.as_ref().map(|(port, _)| *port);
         let bin = server_bin_dir()?;
         let dir = tempfile::Builder::new()
             .prefix("gatehouse-pg-")
@@ -63,12 +82,28 @@ impl TempPostgres {
         std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666))
             .map_err(|e| StartError(format!("chmod: {e}")))?;
         let mut postgres = run_as.command(&bin.join("postgres"));
+        postgres.arg("-D").arg(&data).arg("-k").arg(&socket_dir);
+        match tcp {
+            None => {
+                postgres.args(["-c", "listen_addresses="]);
+            }
+            Some((port, tls)) => {
+                let files = write_tls_files(dir.path(), &run_as)?;
+                postgres
+                    .args(["-c", "listen_addresses=127.0.0.1", "-c", "ssl=on"])
+                    .arg("-p")
+                    .arg(port.to_string())
+                    .arg("-c")
+                    .arg(format!("ssl_cert_file={}", files.cert.display()))
+                    .arg("-c")
+                    .arg(format!("ssl_key_file={}", files.key.display()));
+                *tls = Some(TlsServer {
+                    port,
+                    ca_file: files.ca,
+                });
+            }
+        }
         postgres
-            .arg("-D")
-            .arg(&data)
-            .arg("-k")
-            .arg(&socket_dir)
-            .args(["-c", "listen_addresses="])
             // Throwaway data: crash safety of the test server buys nothing (the tests kill
             // gatehouse, never this server), and fsync would make every commit a disk flush.
             .args(["-c", "fsync=off", "-c", "full_page_writes=off"])
@@ -79,10 +114,12 @@ impl TempPostgres {
         let child = postgres
             .spawn()
             .map_err(|e| StartError(format!("postgres could not be started: {e}")))?;
+        let port = tcp_port.unwrap_or(5432);
         let mut server = Self {
             child,
+            port,
             url: format!(
-                "host={} port=5432 user={SUPERUSER} dbname={DATABASE}",
+                "host={} port={port} user={SUPERUSER} dbname={DATABASE}",
                 socket_dir.display()
             ),
             socket_dir,
@@ -106,7 +143,7 @@ impl TempPostgres {
             .to_string()
             .replace('%', "%25")
             .replace('/', "%2F");
-        format!("postgresql://{SUPERUSER}@{host}:5432/{DATABASE}")
+        format!("postgresql://{SUPERUSER}@{host}:{}/{DATABASE}", self.port)
     }
 
     /// Waits for the server's "ready to accept connections" line (only the server binaries are
@@ -119,7 +156,10 @@ impl TempPostgres {
                 return Err(StartError(format!("postgres exited ({status}): {text}")));
             }
             if text.contains("ready to accept connections")
-                && self.socket_dir.join(".s.PGSQL.5432").exists()
+                && self
+                    .socket_dir
+                    .join(format!(".s.PGSQL.{}", self.port))
+                    .exists()
             {
                 return Ok(());
             }
@@ -131,6 +171,55 @@ impl TempPostgres {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Where a server started with [`TempPostgres::start_with_tls`] takes TLS connections.
+pub struct TlsServer {
+    pub port: u16,
+    /// The PEM certificate of the CA that issued the server's certificate.
+    pub ca_file: PathBuf,
+}
+
+struct TlsFiles {
+    ca: PathBuf,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+/// A CA and a server certificate for `localhost` and 127.0.0.1 it issued; the key is readable
+/// only by the server's user, as PostgreSQL requires.
+fn write_tls_files(dir: &Path, run_as: &RunAs) -> Result<TlsFiles, StartError> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| StartError(format!("TLS {what}: {e}"));
+    let mut ca_params =
+        rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| fail("CA", &e))?;
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "gatehouse test CA");
+    let ca_key = rcgen::KeyPair::generate().map_err(|e| fail("CA key", &e))?;
+    let ca = ca_params.self_signed(&ca_key).map_err(|e| fail("CA", &e))?;
+    let params =
+        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .map_err(|e| fail("server", &e))?;
+    let key = rcgen::KeyPair::generate().map_err(|e| fail("server key", &e))?;
+    let cert = params
+        .signed_by(&key, &ca, &ca_key)
+        .map_err(|e| fail("server", &e))?;
+    let files = TlsFiles {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("server.crt"),
+        key: dir.join("server.key"),
+    };
+    let write = |path: &Path, text: String, mode: u32| -> Result<(), StartError> {
+        std::fs::write(path, text).map_err(|e| fail("file", &e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| fail("file", &e))
+    };
+    write(&files.ca, ca.pem(), 0o644)?;
+    write(&files.cert, cert.pem(), 0o644)?;
+    write(&files.key, key.serialize_pem(), 0o600)?;
+    run_as.give(&files.key)?;
+    Ok(files)
 }
 
 impl Drop for TempPostgres {
@@ -212,6 +301,23 @@ impl RunAs {
             .find(|name| has_user(name))
             .map(|name| Self::User(name.to_string()))
             .ok_or_else(|| StartError("running as root and no postgres or nobody user".into()))
+    }
+
+    /// Makes `path` the server user's (its TLS key must be, and must not be readable by others).
+    fn give(&self, path: &Path) -> Result<(), StartError> {
+        let Self::User(user) = self else {
+            return Ok(());
+        };
+        let status = Command::new("chown")
+            .arg(user)
+            .arg(path)
+            .status()
+            .map_err(|e| StartError(format!("chown: {e}")))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(StartError(format!("chown {user} failed")))
+        }
     }
 
     fn command(&self, program: &Path) -> Command {

@@ -19,6 +19,7 @@ mod response;
 mod schema;
 mod scim;
 mod tenancy;
+mod tls;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -39,7 +40,6 @@ use gatehouse_core::{
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::NoTls;
 
 use crate::{
     ActionFilter, CursorMove, DetectionFilter, IdentityFilter, InventoryRows, Locatable, Page,
@@ -98,13 +98,14 @@ const PROBE_INTERVAL: Duration = Duration::from_secs(5);
 impl PgStore {
     /// Connects, applies the migrations the database lacks and checks the schema version.
     pub async fn connect(options: &PgOptions) -> Result<Self, StoreError> {
+        let prepared = tls::prepare(&options.url);
         // tokio-postgres's parse errors never echo the string, so a password cannot leak here.
-        let config = tokio_postgres::Config::from_str(&options.url).map_err(|e| {
+        let config = tokio_postgres::Config::from_str(&prepared.url).map_err(|e| {
             StoreError::Backend(format!("the PostgreSQL connection string is invalid: {e}"))
         })?;
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls::connector(prepared.root_cert.as_ref())?,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -16,3 +16,4 @@ mod leases;
 mod scim;
 mod signins;
 mod tenancy;
+mod tls;
