@@ -103,13 +103,24 @@ impl PgStore {
         let config = tokio_postgres::Config::from_str(&prepared.url).map_err(|e| {
             StoreError::Backend(format!("the PostgreSQL connection string is invalid: {e}"))
         })?;
-        let manager = Manager::from_config(
-            config,
-            tls::connector(prepared.root_cert.as_ref())?,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        // Over Unix sockets there is no TLS (and no hostname to verify): rustls' connector
+        // cannot even be made for them.
+        let sockets_only = config
+            .get_hosts()
+            .iter()
+            .all(|host| !matches!(host, tokio_postgres::config::Host::Tcp(_)));
+        let manager = if sockets_only {
+            Manager::from_config(config, tokio_postgres::NoTls, manager_config)
+        } else {
+            Manager::from_config(
+                config,
+                tls::connector(prepared.root_cert.as_ref())?,
+                manager_config,
+            )
+        };
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
             .build()

@@ -1255,17 +1255,13 @@ async fn postgres_keeps_an_email_with_the_identity_that_claimed_it() {
     );
 }
 
-// Tests below use other aggregates (tenancy's `locate` and `delete_tenant`, SCIM) and stay on
-// sled until those land on PostgreSQL.
+// Tests below also use other aggregates (tenancy's `locate` and `delete_tenant`, SCIM).
 
-/// Accounts and identities stay locatable by id alone after rewrites (waits for tenancy's
-/// `locate`).
-#[tokio::test]
-async fn rewritten_records_stay_locatable() {
+/// Accounts and identities stay locatable by id alone after rewrites.
+async fn rewritten_records_stay_locatable(backend: Backend) {
     use gatehouse_store::Locatable;
 
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
+    let store = backend.open().await;
     let a = tenant("ten_locate");
     let int = integration(&a.id, 1).id;
     let mut account = user(&a.id, &int, 1, "ana@x.example");
@@ -1292,11 +1288,9 @@ async fn rewritten_records_stay_locatable() {
     assert_eq!(located.unwrap(), None);
 }
 
-/// An identity's risk history goes with its tenant (waits for tenancy's `delete_tenant`).
-#[tokio::test]
-async fn risk_history_goes_with_the_tenant() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
+/// An identity's risk history goes with its tenant.
+async fn risk_history_goes_with_the_tenant(backend: Backend) {
+    let store = backend.open().await;
     let a = tenant("ten_risk_gone");
     store.create_tenant(&a).await.unwrap();
     let identity = person(&a.id, 1, &["ana@x.example"]);
@@ -1318,10 +1312,8 @@ async fn risk_history_goes_with_the_tenant() {
         .is_none());
 }
 
-#[tokio::test]
-async fn deleting_a_scim_integration_removes_its_resources() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
+async fn deleting_a_scim_integration_removes_its_resources(backend: Backend) {
+    let store = backend.open().await;
     let a = tenant("ten_scimdel");
     store.create_tenant(&a).await.unwrap();
     let first = integration(&a.id, 1);
@@ -1439,10 +1431,8 @@ async fn concurrent_scim_creates_are_batched_and_checked_one_by_one() {
 }
 
 /// A refused write leaves its inventory rows unwritten too: they share its transaction.
-#[tokio::test]
-async fn a_refused_scim_write_stores_none_of_its_inventory_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
+async fn a_refused_scim_write_stores_none_of_its_inventory_rows(backend: Backend) {
+    let store = backend.open().await;
     let t = tenant("ten_scimrows");
     store.create_tenant(&t).await.unwrap();
     for n in [1, 2] {
@@ -1477,3 +1467,11 @@ async fn a_refused_scim_write_stores_none_of_its_inventory_rows() {
         .unwrap()
         .is_none());
 }
+
+conformance!(rewritten_records_stay_locatable);
+
+conformance!(risk_history_goes_with_the_tenant);
+
+conformance!(deleting_a_scim_integration_removes_its_resources);
+
+conformance!(a_refused_scim_write_stores_none_of_its_inventory_rows);

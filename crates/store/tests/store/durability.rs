@@ -14,14 +14,8 @@ use super::support::{conformance, integration, signin, t0, tenant, token, user, 
 conformance!(
     signins_cursors_and_sync_status_survive_reopen,
     hundreds_of_concurrent_writers_all_commit_and_survive_reopen,
+    records_survive_drop_and_reopen,
 );
-
-/// Sled only until the PostgreSQL backend has the tenancy aggregate's integrations and tokens
-/// and the directory aggregate's users; then it joins `conformance!` above.
-#[tokio::test]
-async fn records_survive_drop_and_reopen_on_sled() {
-    records_survive_drop_and_reopen(Backend::sled()).await
-}
 
 async fn records_survive_drop_and_reopen(backend: Backend) {
     let a = tenant("ten_persist");

@@ -863,14 +863,5 @@ conformance!(
     scim_resources_survive_a_restart,
     concurrent_scim_creates_of_one_user_name_admit_exactly_one,
     concurrent_scim_replaces_of_one_version_admit_exactly_one,
+    scim_writes_carry_their_inventory_rows,
 );
-
-/// Sled only until the PostgreSQL directory queries land (branch pg-directory: get_user,
-/// find_users_by_email, find_identity_by_email); then move it into `conformance!` above. The
-/// PostgreSQL rows themselves are checked by `postgres::scim`'s unit tests meanwhile.
-mod scim_writes_carry_their_inventory_rows {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sled() {
-        super::scim_writes_carry_their_inventory_rows(crate::support::Backend::sled()).await
-    }
-}

@@ -8,8 +8,7 @@ use gatehouse_core::model::{
     PolicyScope, PolicyWhen, SealedSecret, Severity, TokenKind, TokenRecord,
 };
 use gatehouse_core::{ActionId, ApiKeyId, DetectionId, IntegrationId, PolicyId, TenantId, UserId};
-use gatehouse_store::prelude::*;
-use gatehouse_store::{Locatable, PageRequest, SignInFilter, SledStore, StoreError, UserFilter};
+use gatehouse_store::{Locatable, PageRequest, SignInFilter, StoreError, UserFilter};
 
 use super::support::{conformance, integration, signin, t0, tenant, token, user, Backend};
 
@@ -22,13 +21,8 @@ conformance!(
     a_deleted_tenant_takes_everything_it_owns,
 );
 
-// Sled only until the directory and sign-in aggregates land on PostgreSQL; its tenancy half
-// runs on both backends in `integrations_are_scoped_paged_and_a_taken_id_writes_nothing` and
-// `a_deleted_tenant_takes_everything_it_owns`.
-#[tokio::test]
-async fn tenants_never_see_each_others_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
+async fn tenants_never_see_each_others_rows(backend: Backend) {
+    let store = backend.open().await;
     let a = tenant("ten_a");
     let b = tenant("ten_b");
     // `ten_a` is a prefix of `ten_ab`: the key separator must keep them apart.
@@ -846,3 +840,5 @@ mod pg {
         }
     }
 }
+
+conformance!(tenants_never_see_each_others_rows);
