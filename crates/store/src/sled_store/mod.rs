@@ -3,6 +3,7 @@
 mod blobs;
 mod commit;
 mod directory;
+mod export;
 mod keys;
 mod leases;
 mod probe;

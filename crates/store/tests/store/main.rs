@@ -11,6 +11,7 @@ mod support;
 mod detections;
 mod directory;
 mod durability;
+mod export;
 mod leases;
 mod scim;
 mod signins;
