@@ -1,12 +1,13 @@
 //! `gatehouse`: the daemon binary. Parses the command line, loads configuration and hands over to
 //! the wiring in `serve`, or runs one of the operator commands (health check, config check, key
-//! rotation, the OpenAPI document, backtests).
+//! rotation, moving the embedded store to PostgreSQL, the OpenAPI document, backtests).
 
 mod backtest;
 mod check;
 mod config;
 mod healthcheck;
 mod keys_cmd;
+mod migrate_cmd;
 mod serve;
 mod startup;
 
@@ -64,6 +65,10 @@ enum Command {
     /// Master key commands.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Store commands: `gatehouse store migrate --from sled:DIR --to postgres://…` moves the
+    /// embedded store to PostgreSQL.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Print the OpenAPI document the daemon serves at /v1/openapi.json.
     Openapi,
 }
@@ -88,6 +93,22 @@ enum KeysCommand {
     Rotate(keys_cmd::RotateArgs),
     /// Write a new random master key to FILE (mode 0600; never over an existing file).
     Generate(keys_cmd::GenerateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// With the daemon stopped, copy the embedded store into an empty PostgreSQL database and
+    /// check that every count matches.
+    ///
+    /// `gatehouse store migrate --from sled:DIR --to postgres://…` (or the URL in
+    /// GATEHOUSE_STORE) copies every tenant, token hash, API key, integration (its sealed
+    /// credentials as they are: keep the same master key), sync status and cursor, user, group,
+    /// identity and risk history, sign-in, detection, action, policy and SCIM resource, through
+    /// the store's ordinary writes so every index is built; leases are not copied. A target that
+    /// already holds tenants or tokens is refused. Then every kind is counted on both sides and
+    /// printed as a table; the exit code is 0 only when every count matches. Progress goes to
+    /// stderr; the URL is never printed. See docs/MIGRATING.md.
+    Migrate(migrate_cmd::MigrateArgs),
 }
 
 /// Flags of `gatehouse serve` (and of `gatehouse config check`, which reads the same settings).
@@ -122,6 +143,7 @@ fn main() -> ExitCode {
         Command::Config(ConfigCommand::Check(args)) => check::run(&args),
         Command::Keys(KeysCommand::Rotate(args)) => keys_cmd::rotate(&args),
         Command::Keys(KeysCommand::Generate(args)) => keys_cmd::generate(&args),
+        Command::Store(StoreCommand::Migrate(args)) => migrate_cmd::run(&args),
         Command::Openapi => {
             print!("{}", gatehouse_api::openapi_json());
             ExitCode::SUCCESS

@@ -185,6 +185,9 @@ pub trait TenancyStore: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
     /// The tenant owning a globally unique id, if any.
     async fn locate(&self, kind: Locatable, id: &str) -> Result<Option<TenantId>, StoreError>;
+    /// For export (`gatehouse store migrate`): one page of every stored token, of every kind
+    /// and tenant, in hash order; the cursor is the last hash of the page.
+    async fn list_tokens(&self, page: &PageRequest) -> Result<Page<TokenRecord>, StoreError>;
 }
 
 /// The normalized inventory: accounts, groups, identities and their risk history.
@@ -400,6 +403,13 @@ pub trait SyncStateStore: Send + Sync + 'static {
         integration: &IntegrationId,
         status: &SyncStatus,
     ) -> Result<(), StoreError>;
+    /// For export (`gatehouse store migrate`): every cursor of one integration, as (name,
+    /// cursor) in name order.
+    async fn list_cursors(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+    ) -> Result<Vec<(String, SyncCursor)>, StoreError>;
 }
 
 /// Leases: which replica does a piece of work that must run in one place at a time (a scheduled
@@ -481,6 +491,14 @@ pub trait ResponseStore: Send + Sync + 'static {
     ) -> Result<Option<Policy>, StoreError>;
     async fn list_policies(&self, tenant: &TenantId) -> Result<Vec<Policy>, StoreError>;
     async fn delete_policy(&self, tenant: &TenantId, id: &PolicyId) -> Result<bool, StoreError>;
+    /// For export (`gatehouse store migrate`): one page of a tenant's detection subject index,
+    /// as (subject, detection id) in that order, the entries of stored detections only (what
+    /// [`put_detection`](Self::put_detection) was given). The cursor is opaque.
+    async fn list_detection_subjects(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<(String, DetectionId)>, StoreError>;
 }
 
 /// SCIM Users and Groups of one tenant's SCIM integration, as their SCIM JSON (`meta`

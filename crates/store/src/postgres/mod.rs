@@ -14,6 +14,7 @@
 mod cursor_moves;
 mod directory;
 mod events;
+mod export;
 mod leases;
 mod response;
 mod schema;
@@ -317,6 +318,10 @@ impl TenancyStore for PgStore {
     async fn locate(&self, kind: Locatable, id: &str) -> Result<Option<TenantId>, StoreError> {
         self.locate_sql(kind, id).await
     }
+
+    async fn list_tokens(&self, page: &PageRequest) -> Result<Page<TokenRecord>, StoreError> {
+        self.list_tokens_sql(page).await
+    }
 }
 
 #[async_trait]
@@ -564,6 +569,14 @@ impl SyncStateStore for PgStore {
     ) -> Result<(), StoreError> {
         self.put_sync_status_sql(tenant, integration, status).await
     }
+
+    async fn list_cursors(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+    ) -> Result<Vec<(String, SyncCursor)>, StoreError> {
+        self.list_cursors_sql(tenant, integration).await
+    }
 }
 
 #[async_trait]
@@ -661,6 +674,14 @@ impl ResponseStore for PgStore {
 
     async fn delete_policy(&self, tenant: &TenantId, id: &PolicyId) -> Result<bool, StoreError> {
         self.delete_policy_sql(tenant, id).await
+    }
+
+    async fn list_detection_subjects(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<(String, DetectionId)>, StoreError> {
+        self.list_detection_subjects_sql(tenant, page).await
     }
 }
 

@@ -4,6 +4,7 @@ mod blobs;
 mod commit;
 mod cursor_moves;
 mod directory;
+mod export;
 mod keys;
 mod leases;
 mod probe;

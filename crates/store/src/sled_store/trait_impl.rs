@@ -138,6 +138,10 @@ impl TenancyStore for SledStore {
     async fn locate(&self, kind: Locatable, id: &str) -> Result<Option<TenantId>, StoreError> {
         self.locate_now(kind, id)
     }
+
+    async fn list_tokens(&self, page: &PageRequest) -> Result<Page<TokenRecord>, StoreError> {
+        self.list_tokens_now(page)
+    }
 }
 
 #[async_trait]
@@ -427,6 +431,14 @@ impl SyncStateStore for SledStore {
         self.put_sync_status_now(tenant, integration, status)?;
         self.durable().await
     }
+
+    async fn list_cursors(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+    ) -> Result<Vec<(String, SyncCursor)>, StoreError> {
+        self.list_cursors_now(tenant, integration)
+    }
 }
 
 #[async_trait]
@@ -560,6 +572,14 @@ impl ResponseStore for SledStore {
         let existed = self.delete_policy_now(tenant, id)?;
         self.durable().await?;
         Ok(existed)
+    }
+
+    async fn list_detection_subjects(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest,
+    ) -> Result<Page<(String, DetectionId)>, StoreError> {
+        self.list_detection_subjects_now(tenant, page)
     }
 }
 

@@ -12,6 +12,7 @@ mod cursor_moves;
 mod detections;
 mod directory;
 mod durability;
+mod export;
 mod leases;
 mod scim;
 mod signins;
