@@ -303,3 +303,76 @@ async fn replicas_share_data_run_an_action_once_and_keep_every_acknowledged_push
     assert!(missing.is_empty(), "acknowledged but lost: {missing:?}");
     Ok(())
 }
+
+/// Detection state lives in the store: a brute force whose failures land on both replicas is
+/// one detection of its account, as on one replica.
+#[tokio::test]
+async fn a_brute_force_spread_over_both_replicas_is_one_detection() -> anyhow::Result<()> {
+    let tenant = "ten_replica_detect";
+    let f = fleet(tenant, 10, json!({"ingest_system_log": false})).await?;
+    let (a, b) = (f.replicas[0].operator()?, f.replicas[1].operator()?);
+    let sync = format!("/v1/integrations/{}/sync", f.integration);
+    assert_eq!(a.post_empty(&sync).await?.status, StatusCode::ACCEPTED);
+    let expected = f.sim.user_count();
+    eventually(Duration::from_secs(60), || async {
+        Ok((accounts(&b, tenant).await?.len() == expected).then_some(()))
+    })
+    .await?;
+    let admin = f.sim.admin_id();
+    let victim = f
+        .sim
+        .users_with_status(UserStatus::Active)
+        .into_iter()
+        .find(|u| *u != admin)
+        .ok_or_else(|| anyhow::anyhow!("no active user"))?;
+    let urls: Vec<String> = f
+        .replicas
+        .iter()
+        .map(|r| format!("{}{}", r.base_url, f.ingest_path))
+        .collect();
+    // All at once: both replicas' detectors assess failures of one account side by side.
+    let mut deliveries = tokio::task::JoinSet::new();
+    for n in 0..24 {
+        let event = f
+            .sim
+            .make_event(
+                &victim,
+                "user.session.start",
+                "FAILURE",
+                Some("INVALID_CREDENTIALS"),
+            )
+            .ok_or_else(|| anyhow::anyhow!("no event"))?;
+        let (sim, url) = (f.sim.clone(), urls[n % 2].clone());
+        deliveries.spawn(async move { sim.deliver_event_hook(&url, "", vec![event]).await });
+    }
+    while let Some(delivery) = deliveries.join_next().await {
+        let delivery = delivery?;
+        anyhow::ensure!(delivery.delivered, "{delivery:?}");
+    }
+    let brute_forces = |list: &[Value]| {
+        list.iter()
+            .filter(|d| d["kind"] == "brute_force")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let found = eventually(Duration::from_secs(60), || async {
+        let reply = a
+            .get(&format!("/v1/detections?tenant_id={tenant}&limit=100"))
+            .await?;
+        let list = reply.body["data"].as_array().cloned().unwrap_or_default();
+        Ok((!brute_forces(&list).is_empty()).then_some(list))
+    })
+    .await?;
+    // Both replicas' detectors have assessed everything by now.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let reply = b
+        .get(&format!("/v1/detections?tenant_id={tenant}&limit=100"))
+        .await?;
+    let list = reply.body["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        brute_forces(&list).len(),
+        1,
+        "one brute force, whichever replica assessed its failures: {list:?} (first seen {found:?})"
+    );
+    Ok(())
+}
