@@ -601,7 +601,7 @@ async fn run(
 }
 
 /// Inserts or replaces accounts of `tenant` and moves their e-mail index rows.
-async fn put_users(
+pub(super) async fn put_users(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     users: &[&User],
@@ -659,7 +659,7 @@ async fn put_users(
 /// claiming one, the later wins, as with sled's one-by-one puts) and loses those it no longer
 /// lists. An e-mail the identity dropped is removed only if it still points at it, so
 /// rewriting an identity never takes an e-mail away from the identity that now holds it.
-async fn put_identities_of(
+pub(super) async fn put_identities_of(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     people: &[&Identity],

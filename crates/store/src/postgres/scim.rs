@@ -87,36 +87,6 @@ const ADD_MEMBERS: &str =
      SELECT $1, $2, $3, member FROM UNNEST($4::text[]) AS m(member) \
      ON CONFLICT DO NOTHING";
 
-// Inventory rows (tables of the directory aggregate, migrations/0002_directory.sql). An id is
-// globally unique; the tenant guard keeps another tenant's row (never expected) untouched, and
-// the row count tells it happened.
-const UPSERT_USERS: &str = "INSERT INTO users (id, tenant_id, integration_id, external_id, doc) \
-     SELECT u.id, $1, u.integration_id, u.external_id, u.doc \
-     FROM UNNEST($2::text[], $3::text[], $4::text[], $5::jsonb[]) \
-          AS u(id, integration_id, external_id, doc) \
-     ON CONFLICT (id) DO UPDATE SET integration_id = EXCLUDED.integration_id, \
-        external_id = EXCLUDED.external_id, doc = EXCLUDED.doc \
-     WHERE users.tenant_id = EXCLUDED.tenant_id";
-
-const DROP_USER_EMAILS: &str =
-    "DELETE FROM user_emails WHERE tenant_id = $1 AND user_id = ANY($2::text[])";
-
-const ADD_USER_EMAILS: &str = "INSERT INTO user_emails (tenant_id, email, user_id) \
-     SELECT $1, e.email, e.user_id FROM UNNEST($2::text[], $3::text[]) AS e(email, user_id) \
-     ON CONFLICT DO NOTHING";
-
-const UPSERT_IDENTITIES: &str = "INSERT INTO identities (id, tenant_id, doc) \
-     SELECT i.id, $1, i.doc FROM UNNEST($2::text[], $3::jsonb[]) AS i(id, doc) \
-     ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc \
-     WHERE identities.tenant_id = EXCLUDED.tenant_id";
-
-const DROP_IDENTITY_EMAILS: &str =
-    "DELETE FROM identity_emails WHERE tenant_id = $1 AND identity_id = ANY($2::text[])";
-
-const ADD_IDENTITY_EMAILS: &str = "INSERT INTO identity_emails (tenant_id, email, identity_id) \
-     SELECT $1, e.email, e.identity_id FROM UNNEST($2::text[], $3::text[]) AS e(email, identity_id) \
-     ON CONFLICT (tenant_id, email) DO UPDATE SET identity_id = EXCLUDED.identity_id";
-
 /// A string attribute of a resource (absent, null or not a string: none).
 fn text<'a>(resource: &'a Value, attr: &str) -> Option<&'a str> {
     resource.get(attr).and_then(Value::as_str)
@@ -323,112 +293,18 @@ async fn put_members(tx: &Transaction<'_>, row: &Row<'_>, fresh: bool) -> Result
     Ok(())
 }
 
-/// Upserts the inventory accounts and identities a SCIM write carries, in its transaction, with
-/// the columns of the directory aggregate's tables: `users` (id, tenant, integration, external
-/// id, doc), `user_emails` (every e-mail of an account, lower-cased, replaced for the account),
-/// `identities` (id, tenant, doc) and `identity_emails` (e-mail, lower-cased → identity; an
-/// identity's rows replaced, an e-mail it claims moved to it). Accounts first: an identity
-/// never names an account not yet stored.
+/// Upserts the inventory accounts and identities a SCIM write carries, in its transaction,
+/// exactly as a directory page writes them. Accounts first: an identity never names an account
+/// not yet stored.
 async fn put_inventory(
     tx: &Transaction<'_>,
     tenant: &TenantId,
     rows: &Inventory<'_>,
 ) -> Result<(), StoreError> {
-    let tenant = tenant.as_str();
-    if !rows.users.is_empty() {
-        put_users(tx, tenant, rows.users.values().copied()).await?;
-    }
-    if !rows.identities.is_empty() {
-        put_identities(tx, tenant, rows.identities.values().copied()).await?;
-    }
-    Ok(())
-}
-
-async fn put_users<'u>(
-    tx: &Transaction<'_>,
-    tenant: &str,
-    users: impl ExactSizeIterator<Item = &'u User>,
-) -> Result<(), StoreError> {
-    let n = users.len();
-    let (mut ids, mut integrations, mut externals, mut docs) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
-    let (mut emails, mut owners) = (Vec::new(), Vec::new());
-    for user in users {
-        ids.push(user.id.as_str());
-        integrations.push(user.integration_id.as_str());
-        externals.push(user.external_id.as_str());
-        docs.push(to_doc(user)?);
-        let mut lowered: Vec<String> = user
-            .email
-            .iter()
-            .chain(&user.emails)
-            .map(|e| e.to_lowercase())
-            .collect();
-        lowered.sort();
-        lowered.dedup();
-        owners.extend(std::iter::repeat_n(user.id.as_str(), lowered.len()));
-        emails.extend(lowered);
-    }
-    let error = || pg_error("inventory accounts");
-    let written = exec(
-        tx,
-        UPSERT_USERS,
-        &[&tenant, &ids, &integrations, &externals, &docs],
-        error(),
-    )
-    .await?;
-    if written != n as u64 {
-        return Err(StoreError::Backend(
-            "an account id of a SCIM write belongs to another tenant".into(),
-        ));
-    }
-    exec(tx, DROP_USER_EMAILS, &[&tenant, &ids], error()).await?;
-    if !emails.is_empty() {
-        exec(tx, ADD_USER_EMAILS, &[&tenant, &emails, &owners], error()).await?;
-    }
-    Ok(())
-}
-
-async fn put_identities<'i>(
-    tx: &Transaction<'_>,
-    tenant: &str,
-    identities: impl ExactSizeIterator<Item = &'i Identity>,
-) -> Result<(), StoreError> {
-    let n = identities.len();
-    let (mut ids, mut docs) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    // One row per e-mail (one statement may not change a row twice); the identity written last
-    // wins, as sequential writes would leave it.
-    let mut claims: BTreeMap<String, &str> = BTreeMap::new();
-    for identity in identities {
-        ids.push(identity.id.as_str());
-        docs.push(to_doc(identity)?);
-        for email in &identity.emails {
-            claims.insert(email.to_lowercase(), identity.id.as_str());
-        }
-    }
-    let error = || pg_error("inventory identities");
-    let written = exec(tx, UPSERT_IDENTITIES, &[&tenant, &ids, &docs], error()).await?;
-    if written != n as u64 {
-        return Err(StoreError::Backend(
-            "an identity id of a SCIM write belongs to another tenant".into(),
-        ));
-    }
-    exec(tx, DROP_IDENTITY_EMAILS, &[&tenant, &ids], error()).await?;
-    if !claims.is_empty() {
-        let (emails, owners): (Vec<String>, Vec<&str>) = claims.into_iter().unzip();
-        exec(
-            tx,
-            ADD_IDENTITY_EMAILS,
-            &[&tenant, &emails, &owners],
-            error(),
-        )
-        .await?;
-    }
-    Ok(())
+    let users: Vec<&User> = rows.users.values().copied().collect();
+    super::directory::put_users(tx, tenant, &users).await?;
+    let people: Vec<&Identity> = rows.identities.values().copied().collect();
+    super::directory::put_identities_of(tx, tenant, &people).await
 }
 
 /// Why a conditional write changed nothing: the resource is gone, or its version moved on.
