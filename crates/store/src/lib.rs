@@ -12,6 +12,7 @@ mod error;
 pub mod journal;
 mod postgres;
 mod query;
+mod shared;
 mod sled_store;
 
 use async_trait::async_trait;

@@ -22,6 +22,7 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
 
 use super::*;
+use crate::shared::{signin_subjects, subject_key};
 
 /// Stores a batch of sign-ins ($2…$5, sorted by id, so that concurrent batches sharing events
 /// take their row locks in one order and never deadlock) but those whose id the tenant has, and
@@ -111,33 +112,38 @@ const SIGNINS_NEAR: &str = "\
     WHERE s.tenant_id = $1
     ORDER BY w.time, w.time_nanos, w.signin_id";
 
-/// The subject keys a sign-in is indexed under: the sled backend's (`signin_subjects` there),
-/// so that both answer a subject's window with the same events.
-fn signin_subjects(event: &SignInEvent) -> Vec<String> {
-    let mut subjects = Vec::with_capacity(3);
-    match (&event.user_id, &event.login) {
-        (Some(user), _) => subjects.push(subject_key(&SignInSubject::User(user))),
-        (None, Some(login)) => {
-            subjects.push(subject_key(&SignInSubject::Login(&login.to_lowercase())))
-        }
-        (None, None) => {}
-    }
-    if let Some(ip) = &event.ip {
-        subjects.push(subject_key(&SignInSubject::Ip(ip)));
-    }
-    if let Some(session) = &event.session_id {
-        subjects.push(subject_key(&SignInSubject::Session(session)));
-    }
-    subjects
-}
-
-fn subject_key(subject: &SignInSubject<'_>) -> String {
-    match subject {
-        SignInSubject::User(id) => format!("u:{id}"),
-        SignInSubject::Login(login) => format!("l:{login}"),
-        SignInSubject::Ip(ip) => format!("i:{ip}"),
-        SignInSubject::Session(session) => format!("s:{session}"),
-    }
+/// Inserts the rows not stored yet, with their subject entries, in one statement; the
+/// positions (in the caller's slice) of the events that were new.
+async fn insert_rows(
+    client: &impl deadpool_postgres::GenericClient,
+    tenant: &TenantId,
+    rows: &SignInRows<'_>,
+) -> Result<Vec<usize>, StoreError> {
+    let insert = client
+        .prepare_cached(INSERT_SIGNINS)
+        .await
+        .map_err(pg_error("sign-ins"))?;
+    let stored = client
+        .query(
+            &insert,
+            &[
+                &tenant.as_str(),
+                &rows.ids,
+                &rows.times,
+                &rows.nanos,
+                &rows.docs,
+                &rows.subject_ids,
+                &rows.subjects,
+            ],
+        )
+        .await
+        .map_err(pg_error("sign-ins"))?;
+    let mut fresh: Vec<usize> = stored
+        .iter()
+        .filter_map(|row| rows.positions.get(row.get::<_, &str>(0)).copied())
+        .collect();
+    fresh.sort_unstable();
+    Ok(fresh)
 }
 
 /// An instant as the tables keep it: cut to the microsecond, and the nanoseconds past that.
@@ -239,31 +245,7 @@ impl PgStore {
             return Ok(Vec::new());
         }
         let client = self.client().await?;
-        let insert = client
-            .prepare_cached(INSERT_SIGNINS)
-            .await
-            .map_err(pg_error("sign-ins"))?;
-        let stored = client
-            .query(
-                &insert,
-                &[
-                    &tenant.as_str(),
-                    &rows.ids,
-                    &rows.times,
-                    &rows.nanos,
-                    &rows.docs,
-                    &rows.subject_ids,
-                    &rows.subjects,
-                ],
-            )
-            .await
-            .map_err(pg_error("sign-ins"))?;
-        let mut fresh: Vec<usize> = stored
-            .iter()
-            .filter_map(|row| rows.positions.get(row.get::<_, &str>(0)).copied())
-            .collect();
-        fresh.sort_unstable();
-        Ok(fresh)
+        insert_rows(&client, tenant, &rows).await
     }
 
     pub(super) async fn insert_signins_moving_sql(
@@ -278,33 +260,11 @@ impl PgStore {
             .transaction()
             .await
             .map_err(pg_error("transaction"))?;
-        let mut fresh = Vec::new();
-        if !rows.ids.is_empty() {
-            let insert = tx
-                .prepare_cached(INSERT_SIGNINS)
-                .await
-                .map_err(pg_error("sign-ins"))?;
-            let stored = tx
-                .query(
-                    &insert,
-                    &[
-                        &tenant.as_str(),
-                        &rows.ids,
-                        &rows.times,
-                        &rows.nanos,
-                        &rows.docs,
-                        &rows.subject_ids,
-                        &rows.subjects,
-                    ],
-                )
-                .await
-                .map_err(pg_error("sign-ins"))?;
-            fresh = stored
-                .iter()
-                .filter_map(|row| rows.positions.get(row.get::<_, &str>(0)).copied())
-                .collect();
-            fresh.sort_unstable();
-        }
+        let fresh = if rows.ids.is_empty() {
+            Vec::new()
+        } else {
+            insert_rows(&tx, tenant, &rows).await?
+        };
         super::cursor_moves::move_cursor_in(&tx, tenant, cursor).await?;
         tx.commit().await.map_err(pg_error("commit"))?;
         Ok(fresh)

@@ -21,6 +21,7 @@ use serde_json::Value;
 use tokio_postgres::types::ToSql;
 
 use super::*;
+use crate::shared::{scim_members as members, scim_text as text, scim_version as version};
 
 /// The name of the unique index of userNames (its violation is a userName conflict).
 const USER_NAMES: &str = "scim_user_names";
@@ -86,37 +87,6 @@ const ADD_MEMBERS: &str =
     "INSERT INTO scim_members (tenant_id, integration_id, group_id, member_id) \
      SELECT $1, $2, $3, member FROM UNNEST($4::text[]) AS m(member) \
      ON CONFLICT DO NOTHING";
-
-/// A string attribute of a resource (absent, null or not a string: none).
-fn text<'a>(resource: &'a Value, attr: &str) -> Option<&'a str> {
-    resource.get(attr).and_then(Value::as_str)
-}
-
-/// `meta.version`.
-fn version(resource: &Value) -> Option<&str> {
-    resource
-        .get("meta")
-        .and_then(|m| m.get("version"))
-        .and_then(Value::as_str)
-}
-
-/// A Group's member ids (`members[].value`), sorted and without repeats.
-fn members(resource: &Value) -> Vec<String> {
-    let mut out: Vec<String> = resource
-        .get("members")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|m| m.get("value").and_then(Value::as_str))
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out.dedup();
-    out
-}
 
 /// PostgreSQL text cannot hold NUL, so no stored id or index key has one: a lookup of such a
 /// value finds nothing (and would be refused by the server).

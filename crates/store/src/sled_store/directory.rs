@@ -15,35 +15,8 @@ use sled::Transactional;
 use super::keys::{self, decode, decode_opt, encode};
 use super::tenancy::locator_key;
 use super::{abort, tx_result, SledStore};
+use crate::shared::{signin_subjects, subject_key};
 use crate::{Locatable, SignInSubject, StoreError};
-
-/// The subject keys a sign-in is indexed under.
-fn signin_subjects(event: &SignInEvent) -> Vec<String> {
-    let mut subjects = Vec::with_capacity(3);
-    match (&event.user_id, &event.login) {
-        (Some(user), _) => subjects.push(subject_key(&SignInSubject::User(user))),
-        (None, Some(login)) => {
-            subjects.push(subject_key(&SignInSubject::Login(&login.to_lowercase())))
-        }
-        (None, None) => {}
-    }
-    if let Some(ip) = &event.ip {
-        subjects.push(subject_key(&SignInSubject::Ip(ip)));
-    }
-    if let Some(session) = &event.session_id {
-        subjects.push(subject_key(&SignInSubject::Session(session)));
-    }
-    subjects
-}
-
-fn subject_key(subject: &SignInSubject<'_>) -> String {
-    match subject {
-        SignInSubject::User(id) => format!("u:{id}"),
-        SignInSubject::Login(login) => format!("l:{login}"),
-        SignInSubject::Ip(ip) => format!("i:{ip}"),
-        SignInSubject::Session(session) => format!("s:{session}"),
-    }
-}
 
 /// The smallest sign-in id at `time`: ids are time-ordered ULIDs (`SignInId::derive`).
 fn time_floor(time: DateTime<Utc>) -> String {

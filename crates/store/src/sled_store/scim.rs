@@ -46,34 +46,9 @@ pub(super) fn kind_part(kind: ResourceKind) -> &'static str {
     kind.name()
 }
 
-pub(super) fn text<'a>(resource: &'a Value, attr: &str) -> Option<&'a str> {
-    resource.get(attr).and_then(Value::as_str)
-}
-
-pub(super) fn version(resource: &Value) -> Option<&str> {
-    resource
-        .get("meta")
-        .and_then(|m| m.get("version"))
-        .and_then(Value::as_str)
-}
-
-/// Member ids of a group (`members[].value`).
-pub(super) fn members(resource: &Value) -> Vec<String> {
-    let mut out: Vec<String> = resource
-        .get("members")
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|m| m.get("value").and_then(Value::as_str))
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out.dedup();
-    out
-}
+pub(super) use crate::shared::{
+    scim_members as members, scim_text as text, scim_version as version,
+};
 
 /// The keys of one namespace (tenant, integration, resource type).
 pub(super) struct Ns<'a> {
