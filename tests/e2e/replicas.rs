@@ -28,17 +28,6 @@ struct Fleet {
     _postgres: TempPostgres,
 }
 
-/// The store URL in the documented form: a Unix socket directory as `?host=`.
-fn store_url(postgres: &TempPostgres) -> String {
-    let socket_dir = postgres
-        .url()
-        .split_whitespace()
-        .find_map(|part| part.strip_prefix("host="))
-        .unwrap_or_default()
-        .to_owned();
-    format!("postgresql://gatehouse@/postgres?host={socket_dir}")
-}
-
 async fn replica(url: &str) -> anyhow::Result<Gatehouse> {
     Gatehouse::builder()
         .allow_custom_endpoints()
@@ -50,7 +39,7 @@ async fn replica(url: &str) -> anyhow::Result<Gatehouse> {
 
 async fn fleet(tenant: &str, users: usize, config: Value) -> anyhow::Result<Fleet> {
     let postgres = TempPostgres::start()?;
-    let url = store_url(&postgres);
+    let url = postgres.uri();
     let first = replica(&url).await?;
     let second = replica(&url).await?;
     let sim = OktaSim::new(OktaConfig {

@@ -135,15 +135,14 @@ impl TempPostgres {
         &self.url
     }
 
-    /// The same server as a `postgres://` URL (the socket directory percent-encoded as the host).
+    /// The same server as a `postgresql://` URL in the form gatehouse documents for a Unix
+    /// socket (`?host=<socket dir>`).
     pub fn uri(&self) -> String {
-        let host: String = self
-            .socket_dir
-            .display()
-            .to_string()
-            .replace('%', "%25")
-            .replace('/', "%2F");
-        format!("postgresql://{SUPERUSER}@{host}:{}/{DATABASE}", self.port)
+        format!(
+            "postgresql://{SUPERUSER}@/{DATABASE}?host={}&port={}",
+            self.socket_dir.display(),
+            self.port
+        )
     }
 
     /// Waits for the server's "ready to accept connections" line (only the server binaries are

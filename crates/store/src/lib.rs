@@ -225,6 +225,17 @@ pub trait DirectoryStore: Send + Sync + 'static {
         ids: &[UserId],
         change: &(dyn for<'u> Fn(&'u mut User) -> bool + Send + Sync),
     ) -> Result<usize, StoreError>;
+    /// The stored accounts among `ids`, in no particular order (one read for a page that shows
+    /// many accounts; ids not stored are left out).
+    async fn get_users(&self, tenant: &TenantId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(user) = self.get_user(tenant, id).await? {
+                users.push(user);
+            }
+        }
+        Ok(users)
+    }
     async fn find_user_by_external_id(
         &self,
         tenant: &TenantId,
@@ -448,6 +459,20 @@ pub trait ResponseStore: Send + Sync + 'static {
         subject: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<Detection>, StoreError>;
+    /// [`detections_about`](Self::detections_about) for each of `subjects`, in their order
+    /// (one read for a page that scores many accounts).
+    async fn detections_about_each(
+        &self,
+        tenant: &TenantId,
+        subjects: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Vec<Detection>>, StoreError> {
+        let mut found = Vec::with_capacity(subjects.len());
+        for subject in subjects {
+            found.push(self.detections_about(tenant, subject, since).await?);
+        }
+        Ok(found)
+    }
     async fn get_detection(
         &self,
         tenant: &TenantId,

@@ -20,6 +20,8 @@ pub struct InProcess {
     pub addr: SocketAddr,
     server: tokio::task::JoinHandle<()>,
     _dir: tempfile::TempDir,
+    // Dropped after the app: the database outlives the daemon's pool.
+    _postgres: Option<gatehouse_pgtest::TempPostgres>,
 }
 
 impl InProcess {
@@ -30,6 +32,18 @@ impl InProcess {
         let mut options = AppOptions::new(dir.path(), MasterKey::generate());
         options.operator_key = Some(SecretString::from(TEST_OPERATOR_KEY));
         options.engine.schedules = false;
+        // GATEHOUSE_TEST_STORE=postgres runs the same tests on a throwaway PostgreSQL.
+        let postgres = match std::env::var("GATEHOUSE_TEST_STORE").as_deref() {
+            Ok("postgres") => {
+                let server = gatehouse_pgtest::TempPostgres::start()?;
+                options.store = gatehouse_daemon::StoreBackend::Postgres {
+                    url: SecretString::from(server.uri()),
+                    pool_size: 8,
+                };
+                Some(server)
+            }
+            _ => None,
+        };
         configure(&mut options);
         let app = App::build(options).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -52,6 +66,7 @@ impl InProcess {
             addr,
             server,
             _dir: dir,
+            _postgres: postgres,
         })
     }
 

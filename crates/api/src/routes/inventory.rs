@@ -290,10 +290,10 @@ pub(crate) async fn list_identities(
             .list_identities(&tenant, &filter, &PageRequest::new(request.limit, cursor))
             .await?;
         let read = page.items.len();
-        for (n, identity) in page.items.into_iter().enumerate() {
+        let rows = summarize_page(&state, &config, &tenant, page.items).await?;
+        for (n, row) in rows.into_iter().enumerate() {
             scanned += 1;
-            let id = identity.id.to_string();
-            let row = summarize(&state, &config, identity).await?;
+            let id = row.id.to_string();
             if keep(&row) {
                 data.push(row);
             }
@@ -322,13 +322,41 @@ async fn summarize(
     config: &gatehouse_engine::detect::RiskConfig,
     identity: Identity,
 ) -> Result<IdentitySummary, ApiError> {
+    let tenant = identity.tenant_id.clone();
+    let mut rows = summarize_page(state, config, &tenant, vec![identity]).await?;
+    rows.pop()
+        .ok_or_else(|| ApiError::not_found("identity".to_owned()))
+}
+
+/// A page of identities as the list shows them, with two store reads for all their accounts
+/// (on PostgreSQL each read is a round trip: one per account made a page of 1,000 take
+/// seconds).
+async fn summarize_page(
+    state: &AppState,
+    config: &gatehouse_engine::detect::RiskConfig,
+    tenant: &gatehouse_core::TenantId,
+    identities: Vec<Identity>,
+) -> Result<Vec<IdentitySummary>, ApiError> {
     let store = state.gateway.store();
-    let mut accounts = Vec::with_capacity(identity.accounts.len());
-    for account in &identity.accounts {
-        if let Some(user) = store.get_user(&identity.tenant_id, account).await? {
-            let risk_score =
-                gatehouse_engine::detect::risk_score_now(&state.gateway, config, &user).await?;
-            accounts.push(AccountSummary {
+    let wanted: Vec<UserId> = identities
+        .iter()
+        .flat_map(|i| i.accounts.iter().cloned())
+        .collect();
+    let users = store.get_users(tenant, &wanted).await?;
+    let scores =
+        gatehouse_engine::detect::risk_scores_now(&state.gateway, config, tenant, &users).await?;
+    let mut by_id: std::collections::HashMap<UserId, (User, u8)> = users
+        .into_iter()
+        .zip(scores)
+        .map(|(user, score)| (user.id.clone(), (user, score)))
+        .collect();
+    let mut rows = Vec::with_capacity(identities.len());
+    for identity in identities {
+        let accounts: Vec<AccountSummary> = identity
+            .accounts
+            .iter()
+            .filter_map(|account| by_id.remove(account))
+            .map(|(user, risk_score)| AccountSummary {
                 id: user.id,
                 provider: user.provider,
                 integration_id: user.integration_id,
@@ -337,20 +365,21 @@ async fn summarize(
                 status: user.status,
                 risk_score,
                 last_login_at: user.last_login_at,
-            });
-        }
+            })
+            .collect();
+        rows.push(IdentitySummary {
+            risk_score: accounts.iter().map(|a| a.risk_score).max().unwrap_or(0),
+            last_login_at: accounts.iter().filter_map(|a| a.last_login_at).max(),
+            id: identity.id,
+            tenant_id: identity.tenant_id,
+            emails: identity.emails,
+            display_name: identity.display_name,
+            accounts,
+            created_at: identity.created_at,
+            updated_at: identity.updated_at,
+        });
     }
-    Ok(IdentitySummary {
-        risk_score: accounts.iter().map(|a| a.risk_score).max().unwrap_or(0),
-        last_login_at: accounts.iter().filter_map(|a| a.last_login_at).max(),
-        id: identity.id,
-        tenant_id: identity.tenant_id,
-        emails: identity.emails,
-        display_name: identity.display_name,
-        accounts,
-        created_at: identity.created_at,
-        updated_at: identity.updated_at,
-    })
+    Ok(rows)
 }
 
 #[utoipa::path(get, path = "/v1/identities/{id}", tag = "inventory", security(("bearer" = [])),

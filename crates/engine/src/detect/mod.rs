@@ -531,6 +531,25 @@ pub async fn current_risk_score(
     risk_score_now(gateway, &config, user).await
 }
 
+/// [`risk_score_now`] for many accounts of one tenant, with one read of their detections.
+pub async fn risk_scores_now(
+    gateway: &Gateway,
+    config: &RiskConfig,
+    tenant: &gatehouse_core::TenantId,
+    users: &[gatehouse_core::model::User],
+) -> Result<Vec<u8>, EngineError> {
+    let now = gateway.clock().now();
+    let subjects: Vec<String> = users.iter().map(|u| format!("account:{}", u.id)).collect();
+    let found = gateway
+        .store()
+        .detections_about_each(tenant, &subjects, now - Duration::days(30))
+        .await?;
+    Ok(found
+        .iter()
+        .map(|detections| gatehouse_risk::risk_score(detections, now, config))
+        .collect())
+}
+
 /// [`current_risk_score`] with the tenant's risk configuration already read (lists score many
 /// accounts of one tenant).
 pub async fn risk_score_now(

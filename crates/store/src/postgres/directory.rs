@@ -200,6 +200,26 @@ impl PgStore {
         Ok(changed)
     }
 
+    pub(super) async fn get_users_sql(
+        &self,
+        tenant: &TenantId,
+        ids: &[UserId],
+    ) -> Result<Vec<User>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = ids.iter().map(UserId::as_str).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT doc FROM users WHERE tenant_id = $1 AND id = ANY($2::text[])",
+                &[&tenant.as_str(), &ids],
+            )
+            .await
+            .map_err(pg_error("users"))?;
+        rows.iter().map(|row| doc_at(row, 0)).collect()
+    }
+
     pub(super) async fn find_user_by_external_id_sql(
         &self,
         tenant: &TenantId,

@@ -364,6 +364,10 @@ impl DirectoryStore for PgStore {
         self.update_users_sql(tenant, ids, change).await
     }
 
+    async fn get_users(&self, tenant: &TenantId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        self.get_users_sql(tenant, ids).await
+    }
+
     async fn find_user_by_external_id(
         &self,
         tenant: &TenantId,
@@ -600,6 +604,16 @@ impl ResponseStore for PgStore {
         since: DateTime<Utc>,
     ) -> Result<Vec<Detection>, StoreError> {
         self.detections_about_sql(tenant, subject, since).await
+    }
+
+    async fn detections_about_each(
+        &self,
+        tenant: &TenantId,
+        subjects: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Vec<Detection>>, StoreError> {
+        self.detections_about_each_sql(tenant, subjects, since)
+            .await
     }
 
     async fn get_detection(

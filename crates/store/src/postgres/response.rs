@@ -174,6 +174,47 @@ impl PgStore {
         Ok(found)
     }
 
+    pub(super) async fn detections_about_each_sql(
+        &self,
+        tenant: &TenantId,
+        subjects: &[String],
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Vec<Detection>>, StoreError> {
+        let mut found: Vec<Vec<Detection>> = vec![Vec::new(); subjects.len()];
+        if subjects.is_empty() {
+            return Ok(found);
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT s.subject, d.doc FROM detection_subjects s \
+                 JOIN detections d ON d.id = s.detection_id AND d.tenant_id = s.tenant_id \
+                 WHERE s.tenant_id = $1 AND s.subject = ANY($2::text[]) AND d.last_seen >= $3 \
+                 ORDER BY s.subject, s.detection_id",
+                &[&tenant.as_str(), &subjects, &since],
+            )
+            .await
+            .map_err(pg_error("detections"))?;
+        let position: std::collections::HashMap<&str, Vec<usize>> = subjects
+            .iter()
+            .enumerate()
+            .fold(std::collections::HashMap::new(), |mut at, (i, s)| {
+                at.entry(s.as_str()).or_insert_with(Vec::new).push(i);
+                at
+            });
+        for row in rows {
+            let subject: &str = row.get(0);
+            let detection: Detection = from_doc(row.get(1))?;
+            if detection.last_seen < since {
+                continue;
+            }
+            for &i in position.get(subject).into_iter().flatten() {
+                found[i].push(detection.clone());
+            }
+        }
+        Ok(found)
+    }
+
     pub(super) async fn get_detection_sql(
         &self,
         tenant: &TenantId,

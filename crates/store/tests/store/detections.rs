@@ -604,3 +604,72 @@ async fn an_idempotency_key_is_claimed_once_however_many_race_for_it(backend: Ba
         .unwrap()
         .is_none());
 }
+
+conformance!(batched_reads_answer_as_their_single_reads);
+
+/// `get_users` and `detections_about_each` (one read for a page of accounts) give what their
+/// one-at-a-time counterparts give, and stay within the tenant.
+async fn batched_reads_answer_as_their_single_reads(backend: Backend) {
+    let store = backend.open().await;
+    let a = tenant("ten_batch");
+    let other = tenant("ten_batch2");
+    for t in [&a, &other] {
+        store.create_tenant(t).await.unwrap();
+    }
+    let int = super::support::integration(&a.id, 1);
+    store.create_integration(&int, &[]).await.unwrap();
+    let users: Vec<_> = (1..=5)
+        .map(|n| super::support::user(&a.id, &int.id, n, &format!("u{n}@a.example")))
+        .collect();
+    store.upsert_users(&a.id, &users).await.unwrap();
+    let mut asked: Vec<_> = users.iter().map(|u| u.id.clone()).collect();
+    asked.push(gatehouse_core::UserId::parse("usr_999999").unwrap());
+    let mut got: Vec<String> = store
+        .get_users(&a.id, &asked)
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id.to_string())
+        .collect();
+    got.sort();
+    let mut want: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
+    want.sort();
+    assert_eq!(got, want);
+    assert!(store.get_users(&other.id, &asked).await.unwrap().is_empty());
+
+    for (id, subject, minute) in [
+        ("det_b1", "account:usr_1", 0),
+        ("det_b2", "account:usr_1", 30),
+        ("det_b3", "account:usr_2", 60),
+        ("det_b4", "ip:10.0.0.1", 90),
+    ] {
+        store
+            .put_detection(&detection(&a.id, id, "brute_force", minute), subject)
+            .await
+            .unwrap();
+    }
+    let subjects: Vec<String> = [
+        "account:usr_2",
+        "account:usr_1",
+        "account:usr_9",
+        "account:usr_1",
+    ]
+    .map(String::from)
+    .to_vec();
+    for since in [t0(), t0() + Duration::minutes(31)] {
+        let each = store
+            .detections_about_each(&a.id, &subjects, since)
+            .await
+            .unwrap();
+        assert_eq!(each.len(), subjects.len());
+        for (subject, found) in subjects.iter().zip(&each) {
+            let single = store.detections_about(&a.id, subject, since).await.unwrap();
+            assert_eq!(detection_ids(found), detection_ids(&single), "{subject}");
+        }
+    }
+    let elsewhere = store
+        .detections_about_each(&other.id, &subjects, t0())
+        .await
+        .unwrap();
+    assert!(elsewhere.iter().all(Vec::is_empty));
+}
