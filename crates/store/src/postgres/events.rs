@@ -114,7 +114,7 @@ const SIGNINS_NEAR: &str = "\
 
 /// Inserts the rows not stored yet, with their subject entries, in one statement; the
 /// positions (in the caller's slice) of the events that were new.
-async fn insert_rows(
+pub(super) async fn insert_rows(
     client: &impl deadpool_postgres::GenericClient,
     tenant: &TenantId,
     rows: &SignInRows<'_>,
@@ -195,7 +195,7 @@ fn same_tenant(scope: &TenantId, owner: &TenantId, what: &str) -> Result<(), Sto
 
 /// The parameters of [`INSERT_SIGNINS`] for one batch.
 #[derive(Default)]
-struct SignInRows<'a> {
+pub(super) struct SignInRows<'a> {
     ids: Vec<&'a str>,
     times: Vec<DateTime<Utc>>,
     nanos: Vec<i16>,
@@ -207,7 +207,12 @@ struct SignInRows<'a> {
 }
 
 impl<'a> SignInRows<'a> {
-    fn of(tenant: &TenantId, events: &'a [SignInEvent]) -> Result<Self, StoreError> {
+    /// Nothing to insert.
+    pub(super) fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub(super) fn of(tenant: &TenantId, events: &'a [SignInEvent]) -> Result<Self, StoreError> {
         let mut rows = Self::default();
         let mut first: Vec<&'a SignInEvent> = Vec::with_capacity(events.len());
         for (position, event) in events.iter().enumerate() {
@@ -240,12 +245,11 @@ impl PgStore {
         tenant: &TenantId,
         events: &[SignInEvent],
     ) -> Result<Vec<usize>, StoreError> {
-        let rows = SignInRows::of(tenant, events)?;
-        if rows.ids.is_empty() {
+        // Checked here, so that a bad batch fails alone, before it joins a group.
+        if SignInRows::of(tenant, events)?.is_empty() {
             return Ok(Vec::new());
         }
-        let client = self.client().await?;
-        insert_rows(&client, tenant, &rows).await
+        self.group_commit.insert(tenant, events).await
     }
 
     pub(super) async fn insert_signins_moving_sql(

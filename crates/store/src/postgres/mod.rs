@@ -15,6 +15,7 @@ mod cursor_moves;
 mod directory;
 mod events;
 mod export;
+mod group_commit;
 mod leases;
 mod response;
 mod schema;
@@ -85,6 +86,8 @@ impl PgOptions {
 pub struct PgStore {
     pool: Pool,
     probe: Arc<Mutex<Option<Instant>>>,
+    /// Pushed sign-ins of concurrent deliveries, committed together.
+    group_commit: group_commit::GroupCommit,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -127,6 +130,7 @@ impl PgStore {
             .build()
             .map_err(|e| StoreError::Backend(format!("PostgreSQL pool: {e}")))?;
         let store = Self {
+            group_commit: group_commit::GroupCommit::start(pool.clone()),
             pool,
             probe: Arc::new(Mutex::new(None)),
         };

@@ -13,6 +13,7 @@ mod detections;
 mod directory;
 mod durability;
 mod export;
+mod group_commit;
 mod leases;
 mod scim;
 mod signins;
