@@ -113,8 +113,10 @@ fn a_hundred_thousand_users_build_fast() {
     let started = Instant::now();
     let sim = GoogleSim::new(config(100_000, 1000));
     assert_eq!(sim.user_ids().len(), 100_000);
+    // About a second alone in a debug build; the bound catches a quadratic build, not a busy
+    // machine (seen at 6.6 s with both cores shared by other test processes).
     assert!(
-        started.elapsed().as_secs_f64() < 3.0,
+        started.elapsed().as_secs_f64() < 15.0,
         "{:?}",
         started.elapsed()
     );
