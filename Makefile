@@ -75,6 +75,7 @@ bench:
 	$(RELEASE)/gatehouse-bench entra-directory $(ENTRA_DIRECTORY_ARGS)
 	$(RELEASE)/gatehouse-bench google-directory $(GOOGLE_DIRECTORY_ARGS)
 	$(RELEASE)/gatehouse-bench jumpcloud-directory $(JUMPCLOUD_DIRECTORY_ARGS)
+	$(RELEASE)/gatehouse-bench stores $(STORES_ARGS)
 
 ## conformance: scim2-cli and scim-sanity (PyPI, in a venv) against a fresh daemon
 conformance:

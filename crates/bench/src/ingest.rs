@@ -59,7 +59,7 @@ fn write_event(out: &mut String, n: u64, i: usize) {
     );
 }
 
-fn delivery(n: u64, events: usize) -> Vec<u8> {
+pub(crate) fn delivery(n: u64, events: usize) -> Vec<u8> {
     let mut body = String::with_capacity(200 + events * 1100);
     body.push_str(&format!(
         r#"{{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1","contentType":"application/json","eventId":"delivery-{n}","eventTime":"2026-11-20T10:00:01.000Z","source":"https://acme.okta.com/api/v1/eventHooks/whobench","data":{{"events":["#
@@ -74,7 +74,7 @@ fn delivery(n: u64, events: usize) -> Vec<u8> {
     body.into_bytes()
 }
 
-async fn bare_server() -> anyhow::Result<String> {
+pub(crate) async fn bare_server() -> anyhow::Result<String> {
     let app = Router::new().route(
         "/hook",
         post(|body: axum::body::Bytes| async move {
@@ -91,7 +91,7 @@ async fn bare_server() -> anyhow::Result<String> {
 }
 
 /// One gauge from `/metrics`.
-async fn metric(op: &gatehouse_testkit::Api, name: &str) -> anyhow::Result<f64> {
+pub(crate) async fn metric(op: &gatehouse_testkit::Api, name: &str) -> anyhow::Result<f64> {
     let reply = op.get("/metrics").await?;
     reply
         .body
@@ -103,7 +103,7 @@ async fn metric(op: &gatehouse_testkit::Api, name: &str) -> anyhow::Result<f64> 
 }
 
 /// Waits until the daemon has stored and assessed everything it acknowledged.
-async fn drain(op: &gatehouse_testkit::Api) -> anyhow::Result<Duration> {
+pub(crate) async fn drain(op: &gatehouse_testkit::Api) -> anyhow::Result<Duration> {
     let started = std::time::Instant::now();
     loop {
         let backlog = metric(op, "gatehouse_inbox_backlog_bytes ").await?;

@@ -51,6 +51,18 @@ pub async fn run(
     duration: Duration,
     body: BodyFn,
 ) -> anyhow::Result<Report> {
+    run_split(&[url.to_owned()], connections, duration, body).await
+}
+
+/// [`run`] with its connections spread over `urls` (connection k sends to `urls[k % len]`): the
+/// load split across replicas.
+pub async fn run_split(
+    urls: &[String],
+    connections: usize,
+    duration: Duration,
+    body: BodyFn,
+) -> anyhow::Result<Report> {
+    anyhow::ensure!(!urls.is_empty(), "no URL to load");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .tcp_nodelay(true)
@@ -60,8 +72,9 @@ pub async fn run(
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(connections);
-    for _ in 0..connections {
-        let (client, url, body) = (client.clone(), url.to_owned(), Arc::clone(&body));
+    for k in 0..connections {
+        let url = urls[k % urls.len()].clone();
+        let (client, body) = (client.clone(), Arc::clone(&body));
         let (counter, errors) = (Arc::clone(&counter), Arc::clone(&errors));
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();

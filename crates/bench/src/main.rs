@@ -1,6 +1,7 @@
 //! `gatehouse-bench`: the benchmark harness behind `make bench`. It measures, in one run on
 //! loopback, durable push ingest through the real (release) `gatehouse` binary and, as the HTTP
-//! ceiling, a bare axum server that only parses the same bodies and answers 200.
+//! ceiling, a bare axum server that only parses the same bodies and answers 200; `stores` sets
+//! the PostgreSQL store beside sled.
 
 mod directory;
 mod entra_directory;
@@ -12,6 +13,7 @@ mod pull;
 mod rate;
 mod response;
 mod scim;
+mod stores;
 mod wrk;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +50,11 @@ enum Command {
     /// JumpCloud directory pull: N system users from the JumpCloud simulator (pages of 100
     /// sorted by `_id`), stored, beside the no-store ceiling.
     JumpcloudDirectory(jumpcloud_directory::Args),
+    /// PostgreSQL beside sled in one run: push ingest (1- and 50-event deliveries, acknowledged
+    /// and sustained, every acknowledged event counted in the store) and SCIM creates and
+    /// filtered lookups, on sled with one daemon, PostgreSQL with one, and PostgreSQL with two
+    /// replicas sharing the database.
+    Stores(stores::Args),
 }
 
 /// The daemon's peak resident set after a scenario, as a line of the report.
@@ -68,5 +75,6 @@ async fn main() -> anyhow::Result<()> {
         Command::EntraDirectory(args) => entra_directory::run(args).await,
         Command::GoogleDirectory(args) => google_directory::run(args).await,
         Command::JumpcloudDirectory(args) => jumpcloud_directory::run(args).await,
+        Command::Stores(args) => stores::run(args).await,
     }
 }

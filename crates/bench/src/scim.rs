@@ -28,33 +28,39 @@ pub struct Args {
     latency_connections: usize,
 }
 
-struct Stats {
-    count: usize,
-    elapsed: Duration,
+pub(crate) struct Stats {
+    pub(crate) count: usize,
+    pub(crate) elapsed: Duration,
     latencies: Vec<Duration>,
 }
 
 impl Stats {
-    fn row(&self, name: &str, connections: usize) -> String {
+    pub(crate) fn per_second(&self) -> f64 {
+        self.count as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The latency at quantile `q` (0.5 for the median).
+    pub(crate) fn percentile(&self, q: f64) -> Duration {
         let mut l = self.latencies.clone();
         l.sort_unstable();
-        let at = |q: f64| {
-            l.get(((l.len().max(1) - 1) as f64 * q).round() as usize)
-                .copied()
-                .unwrap_or_default()
-        };
+        l.get(((l.len().max(1) - 1) as f64 * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn row(&self, name: &str, connections: usize) -> String {
         format!(
             "| {name} | {connections} | {} | {:.0} | {:.2} | {:.2} |",
             self.count,
-            self.count as f64 / self.elapsed.as_secs_f64(),
-            at(0.5).as_secs_f64() * 1000.0,
-            at(0.99).as_secs_f64() * 1000.0
+            self.per_second(),
+            self.percentile(0.5).as_secs_f64() * 1000.0,
+            self.percentile(0.99).as_secs_f64() * 1000.0
         )
     }
 }
 
 /// Runs `total` requests with `connections` workers; `make(i)` builds request i.
-async fn drive<F>(total: usize, connections: usize, make: F) -> anyhow::Result<Stats>
+pub(crate) async fn drive<F>(total: usize, connections: usize, make: F) -> anyhow::Result<Stats>
 where
     F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
 {
@@ -93,6 +99,31 @@ where
     })
 }
 
+/// The SCIM user the benchmark creates as request `i`.
+pub(crate) fn user_body(i: usize) -> String {
+    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+           "userName": user_name(i),
+           "name": {"givenName": "Bench", "familyName": format!("User{i}")},
+           "emails": [{"value": user_name(i), "type": "work", "primary": true}],
+           "active": true})
+    .to_string()
+}
+
+pub(crate) fn user_name(i: usize) -> String {
+    format!("bench.user{i}@acme.example")
+}
+
+/// The filter that finds user `i` by `userName`.
+pub(crate) fn user_filter(i: usize) -> String {
+    format!("userName eq \"{}\"", user_name(i))
+}
+
+/// The user the `i`th lookup asks for: every one of `users` once in `users` lookups (7919 is a
+/// prime), in an order that defeats any cache of neighbours.
+pub(crate) fn lookup_target(i: usize, users: usize) -> usize {
+    (i * 7919) % users.max(1)
+}
+
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let daemon = Gatehouse::builder()
         .start()
@@ -125,14 +156,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         h.post(format!("{b}/Users"))
             .header("authorization", &a)
             .header("content-type", "application/scim+json")
-            .body(
-                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                       "userName": format!("bench.user{i}@acme.example"),
-                       "name": {"givenName": "Bench", "familyName": format!("User{i}")},
-                       "emails": [{"value": format!("bench.user{i}@acme.example"), "type": "work", "primary": true}],
-                       "active": true})
-                .to_string(),
-            )
+            .body(user_body(i))
     })
     .await?;
     // Ids for the reads: the filtered lookup finds them, which also checks they are all there.
@@ -140,10 +164,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     for i in (0..args.users).step_by((args.users / 1000).max(1)) {
         let found: Value = http
             .get(format!("{base}/Users"))
-            .query(&[(
-                "filter",
-                format!("userName eq \"bench.user{i}@acme.example\""),
-            )])
+            .query(&[("filter", user_filter(i))])
             .header("authorization", &auth)
             .send()
             .await?
@@ -165,13 +186,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let (h, b, a, users) = (http.clone(), base.clone(), auth.clone(), args.users);
         drive(args.requests, connections, move |i| {
             h.get(format!("{b}/Users"))
-                .query(&[(
-                    "filter",
-                    format!(
-                        "userName eq \"bench.user{}@acme.example\"",
-                        (i * 7919) % users
-                    ),
-                )])
+                .query(&[("filter", user_filter(lookup_target(i, users)))])
                 .header("authorization", &a)
         })
     };

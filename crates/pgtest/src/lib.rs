@@ -20,6 +20,15 @@ pub struct TempPostgres {
     _dir: tempfile::TempDir,
 }
 
+/// Whether the server flushes its commits to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Durability {
+    /// fsync and full-page writes off: the tests' server.
+    Throwaway,
+    /// PostgreSQL's defaults: the benchmark's server.
+    Durable,
+}
+
 /// Why a server could not be started.
 #[derive(Debug)]
 pub struct StartError(pub String);
@@ -39,7 +48,17 @@ impl TempPostgres {
     /// Starts a fresh server; its database `postgres` is empty and the superuser is `gatehouse`
     /// (trust authentication: only this machine's users can reach the socket).
     pub fn start() -> Result<Self, StartError> {
-        Self::start_with(None)
+        Self::start_with(None, Durability::Throwaway)
+    }
+
+    /// The benchmark's server (`gatehouse-bench stores`): the same as [`start`](Self::start), but
+    /// with PostgreSQL's own durability left on (`fsync` and `full_page_writes` at their
+    /// defaults, so a commit is flushed to disk before it returns, as sled's inbox flushes before
+    /// a push is acknowledged) and `shared_buffers=128MB`, PostgreSQL's own default. A benchmark
+    /// that compares stores must not compare against a server that never flushes; tests keep
+    /// [`start`](Self::start).
+    pub fn start_durable() -> Result<Self, StartError> {
+        Self::start_with(None, Durability::Durable)
     }
 
     /// Also listens on 127.0.0.1 with TLS, its certificate (for `localhost` and 127.0.0.1)
@@ -50,12 +69,15 @@ impl TempPostgres {
             .map_err(|e| StartError(format!("no free port: {e}")))?
             .port();
         let mut tls = None;
-        let server = Self::start_with(Some((port, &mut tls)))?;
+        let server = Self::start_with(Some((port, &mut tls)), Durability::Throwaway)?;
         let tls = tls.ok_or_else(|| StartError("TLS files were not written".into()))?;
         Ok((server, tls))
     }
 
-    fn start_with(tcp: Option<(u16, &mut Option<TlsServer>)>) -> Result<Self, StartError> {
+    fn start_with(
+        tcp: Option<(u16, &mut Option<TlsServer>)>,
+        durability: Durability,
+    ) -> Result<Self, StartError> {
         let tcp_port = tcp.as_ref().map(|(port, _)| *port);
         let bin = server_bin_dir()?;
         let dir = tempfile::Builder::new()
@@ -69,12 +91,18 @@ impl TempPostgres {
         let data = dir.path().join("data");
         let socket_dir = dir.path().to_path_buf();
         let mut initdb = run_as.command(&bin.join("initdb"));
-        initdb
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--locale=C"])
+        initdb.arg("-D").arg(&data).args([
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]);
+        if durability == Durability::Throwaway {
             // The cluster dies with the test: syncing its files to disk would only cost time.
-            .arg("--no-sync");
+            initdb.arg("--no-sync");
+        }
         run_quiet(&mut initdb, "initdb")?;
         let log = dir.path().join("server.log");
         let log_file =
@@ -103,11 +131,16 @@ impl TempPostgres {
                 });
             }
         }
-        postgres
+        match durability {
             // Throwaway data: crash safety of the test server buys nothing (the tests kill
             // gatehouse, never this server), and fsync would make every commit a disk flush.
-            .args(["-c", "fsync=off", "-c", "full_page_writes=off"])
-            .args(["-c", "max_connections=200", "-c", "shared_buffers=32MB"])
+            Durability::Throwaway => postgres
+                .args(["-c", "fsync=off", "-c", "full_page_writes=off"])
+                .args(["-c", "shared_buffers=32MB"]),
+            Durability::Durable => postgres.args(["-c", "shared_buffers=128MB"]),
+        };
+        postgres
+            .args(["-c", "max_connections=200"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log_file);
