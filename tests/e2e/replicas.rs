@@ -13,7 +13,7 @@ use gatehouse_testkit::{Api, Gatehouse};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::support::{action, eventually};
+use super::support::{account_with, action, eventually, okta_person, sync};
 
 /// Every replica must seal and open credentials with the same key.
 const SHARED_MASTER_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
@@ -131,14 +131,13 @@ async fn a_pull_runs_on_one_replica_and_moves_when_its_holder_is_killed() -> any
         },
     );
     let (a, b) = (f.replicas[0].operator()?, f.replicas[1].operator()?);
-    let sync = format!("/v1/integrations/{}/sync", f.integration);
-    assert_eq!(a.post_empty(&sync).await?.status, StatusCode::ACCEPTED);
+    sync(&a, &f.integration).await?;
     eventually(Duration::from_secs(30), || async {
         Ok((users_page_requests(&f.sim) >= 1).then_some(()))
     })
     .await?;
     // The same pull asked of the other replica waits for the first one's lease.
-    assert_eq!(b.post_empty(&sync).await?.status, StatusCode::ACCEPTED);
+    sync(&b, &f.integration).await?;
     eventually(Duration::from_secs(30), || async {
         Ok((users_page_requests(&f.sim) >= 3).then_some(()))
     })
@@ -188,8 +187,7 @@ async fn replicas_share_data_run_an_action_once_and_keep_every_acknowledged_push
     )
     .await?;
     let (a, b) = (f.replicas[0].operator()?, f.replicas[1].operator()?);
-    let sync = format!("/v1/integrations/{}/sync", f.integration);
-    assert_eq!(a.post_empty(&sync).await?.status, StatusCode::ACCEPTED);
+    sync(&a, &f.integration).await?;
     let expected = f.sim.user_count();
     let users = eventually(Duration::from_secs(60), || async {
         let users = accounts(&b, tenant).await?;
@@ -209,19 +207,8 @@ async fn replicas_share_data_run_an_action_once_and_keep_every_acknowledged_push
     assert_eq!(ids(&from_a), ids(&users));
 
     // An action queued through one replica runs once, though both executors poll for it.
-    let admin = f.sim.admin_id();
-    let target = f
-        .sim
-        .users_with_status(UserStatus::Active)
-        .into_iter()
-        .find(|u| *u != admin)
-        .ok_or_else(|| anyhow::anyhow!("no active user"))?;
-    let user_id = users
-        .iter()
-        .find(|u| u["external_id"] == target.as_str())
-        .and_then(|u| u["id"].as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let (target, _) = okta_person(&f.sim, "login")?;
+    let user_id = account_with(&users, &target)?;
     f.sim.clear_mutations();
     let done = action(&b, tenant, &user_id, "disable_account").await?;
     assert_eq!(done["status"], "succeeded", "{done}");
@@ -302,20 +289,13 @@ async fn a_brute_force_spread_over_both_replicas_is_one_detection() -> anyhow::R
     let tenant = "ten_replica_detect";
     let f = fleet(tenant, 10, json!({"ingest_system_log": false})).await?;
     let (a, b) = (f.replicas[0].operator()?, f.replicas[1].operator()?);
-    let sync = format!("/v1/integrations/{}/sync", f.integration);
-    assert_eq!(a.post_empty(&sync).await?.status, StatusCode::ACCEPTED);
+    sync(&a, &f.integration).await?;
     let expected = f.sim.user_count();
     eventually(Duration::from_secs(60), || async {
         Ok((accounts(&b, tenant).await?.len() == expected).then_some(()))
     })
     .await?;
-    let admin = f.sim.admin_id();
-    let victim = f
-        .sim
-        .users_with_status(UserStatus::Active)
-        .into_iter()
-        .find(|u| *u != admin)
-        .ok_or_else(|| anyhow::anyhow!("no active user"))?;
+    let (victim, _) = okta_person(&f.sim, "login")?;
     let urls: Vec<String> = f
         .replicas
         .iter()

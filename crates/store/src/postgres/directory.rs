@@ -134,15 +134,7 @@ impl PgStore {
         tenant: &TenantId,
         id: &UserId,
     ) -> Result<Option<User>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT doc FROM users WHERE tenant_id = $1 AND id = $2",
-                &[&tenant.as_str(), &id.as_str()],
-            )
-            .await
-            .map_err(pg_error("user"))?;
-        row.map(|row| doc_at(&row, 0)).transpose()
+        self.get_doc("users", tenant, id.as_str()).await
     }
 
     /// The accounts are read `FOR UPDATE`, so no other write to them lands between the reads
@@ -320,15 +312,7 @@ impl PgStore {
         tenant: &TenantId,
         id: &GroupId,
     ) -> Result<Option<Group>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT doc FROM groups WHERE tenant_id = $1 AND id = $2",
-                &[&tenant.as_str(), &id.as_str()],
-            )
-            .await
-            .map_err(pg_error("group"))?;
-        row.map(|row| doc_at(&row, 0)).transpose()
+        self.get_doc("groups", tenant, id.as_str()).await
     }
 
     pub(super) async fn list_groups_sql(
@@ -383,15 +367,7 @@ impl PgStore {
         tenant: &TenantId,
         id: &IdentityId,
     ) -> Result<Option<Identity>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT doc FROM identities WHERE tenant_id = $1 AND id = $2",
-                &[&tenant.as_str(), &id.as_str()],
-            )
-            .await
-            .map_err(pg_error("identity"))?;
-        row.map(|row| doc_at(&row, 0)).transpose()
+        self.get_doc("identities", tenant, id.as_str()).await
     }
 
     pub(super) async fn find_identity_by_email_sql(

@@ -245,8 +245,12 @@ impl PgStore {
         tenant: &TenantId,
         events: &[SignInEvent],
     ) -> Result<Vec<usize>, StoreError> {
-        // Checked here, so that a bad batch fails alone, before it joins a group.
-        if SignInRows::of(tenant, events)?.is_empty() {
+        // Checked here, so that a bad batch fails alone, before it joins a group (whose writer
+        // builds its rows).
+        for event in events {
+            same_tenant(tenant, &event.tenant_id, "a sign-in")?;
+        }
+        if events.is_empty() {
             return Ok(Vec::new());
         }
         self.group_commit.insert(tenant, events).await
@@ -320,15 +324,7 @@ impl PgStore {
         tenant: &TenantId,
         id: &gatehouse_core::SignInId,
     ) -> Result<Option<SignInEvent>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT doc FROM signins WHERE tenant_id = $1 AND id = $2",
-                &[&tenant.as_str(), &id.as_str()],
-            )
-            .await
-            .map_err(pg_error("sign-in"))?;
-        row.map(|row| signin_of(&row, 0)).transpose()
+        self.get_doc("signins", tenant, id.as_str()).await
     }
 
     pub(super) async fn signins_near_sql(

@@ -139,6 +139,24 @@ impl PgStore {
         Ok(store)
     }
 
+    /// One record of `table` (keyed by `id`, with `tenant_id` and `doc`) in the tenant.
+    pub(crate) async fn get_doc<T: DeserializeOwned>(
+        &self,
+        table: &'static str,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT doc FROM {table} WHERE tenant_id = $1 AND id = $2"),
+                &[&tenant.as_str(), &id],
+            )
+            .await
+            .map_err(pg_error(table))?;
+        row.map(|row| from_doc(row.get(0))).transpose()
+    }
+
     /// A pooled connection.
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| match e {

@@ -344,15 +344,7 @@ impl PgStore {
         tenant: &TenantId,
         id: &IntegrationId,
     ) -> Result<Option<Integration>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(
-                "SELECT doc FROM integrations WHERE tenant_id = $1 AND id = $2",
-                &[&tenant.as_str(), &id.as_str()],
-            )
-            .await
-            .map_err(pg_error("integration"))?;
-        row.map(|row| from_doc(row.get(0))).transpose()
+        self.get_doc("integrations", tenant, id.as_str()).await
     }
 
     pub(super) async fn list_integrations_sql(
