@@ -122,51 +122,75 @@ impl Inventory {
     ) -> Result<InventoryRows, EngineError> {
         let tenant = &integration.tenant_id;
         let now = self.clock.now();
-        let mut users = Vec::with_capacity(page.len());
-        for provided in page {
-            let existing = if new {
-                None
-            } else {
-                self.store
-                    .find_user_by_external_id(tenant, &integration.id, &provided.external_id)
-                    .await?
-            };
-            users.push(merge_user(integration, existing, provided, now));
-        }
-        let identities = self.correlate(&mut users).await?;
+        let existing = if new {
+            vec![None; page.len()]
+        } else {
+            let external_ids: Vec<String> = page.iter().map(|p| p.external_id.clone()).collect();
+            self.store
+                .find_users_by_external_ids(tenant, &integration.id, &external_ids)
+                .await?
+        };
+        let mut users: Vec<User> = page
+            .into_iter()
+            .zip(existing)
+            .map(|(provided, existing)| merge_user(integration, existing, provided, now))
+            .collect();
+        let identities = self.correlate(tenant, &mut users).await?;
         Ok(InventoryRows { users, identities })
     }
 
     /// Joins each account to the identity of its primary e-mail, creating identities as needed.
-    /// Returns the identities that changed.
-    async fn correlate(&self, users: &mut [User]) -> Result<Vec<Identity>, EngineError> {
+    /// Returns the identities that changed. The page's people are read in one batched store
+    /// read, not one read per account.
+    async fn correlate(
+        &self,
+        tenant: &TenantId,
+        users: &mut [User],
+    ) -> Result<Vec<Identity>, EngineError> {
         let now = self.clock.now();
+        let primary = |user: &User| {
+            user.email
+                .as_ref()
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+        };
+        let emails: Vec<String> = users
+            .iter()
+            .filter_map(primary)
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        let found = self
+            .store
+            .find_identities_by_emails(tenant, &emails)
+            .await?;
+        let known: HashMap<String, Identity> = emails
+            .into_iter()
+            .zip(found)
+            .filter_map(|(email, identity)| Some((email, identity?)))
+            .collect();
         let mut changed: BTreeMap<IdentityId, Identity> = BTreeMap::new();
         for user in users.iter_mut() {
-            let Some(email) = user.email.as_ref().map(|e| e.trim().to_lowercase()) else {
+            let Some(email) = primary(user) else {
                 continue;
             };
-            if email.is_empty() {
-                continue;
-            }
             let found = match changed.values().find(|i| i.emails.contains(&email)) {
                 Some(identity) => Some(identity.clone()),
-                None => {
-                    self.store
-                        .find_identity_by_email(&user.tenant_id, &email)
-                        .await?
-                }
+                None => known.get(&email).cloned(),
             };
-            let mut identity = found.unwrap_or_else(|| Identity {
-                id: IdentityId::generate(now),
-                tenant_id: user.tenant_id.clone(),
-                emails: vec![email.clone()],
-                display_name: user.display_name.clone(),
-                accounts: Vec::new(),
-                risk_score: 0,
-                created_at: now,
-                updated_at: now,
-            });
+            let mut identity = match found {
+                Some(identity) => identity,
+                None => Identity {
+                    id: IdentityId::generate(now),
+                    tenant_id: user.tenant_id.clone(),
+                    emails: vec![email.clone()],
+                    display_name: user.display_name.clone(),
+                    accounts: Vec::new(),
+                    risk_score: 0,
+                    created_at: now,
+                    updated_at: now,
+                },
+            };
             let previous = user.identity_id.replace(identity.id.clone());
             if let Some(previous) = previous.filter(|p| p != &identity.id) {
                 // The account's e-mail moved to another person: take it off the old identity.

@@ -242,6 +242,24 @@ pub trait DirectoryStore: Send + Sync + 'static {
         integration: &IntegrationId,
         external_id: &str,
     ) -> Result<Option<User>, StoreError>;
+    /// [`find_user_by_external_id`](Self::find_user_by_external_id) for a page of provider
+    /// ids at once, answered in their order (`None` where no account has that id): a pull's
+    /// page makes one call, not one per account.
+    async fn find_users_by_external_ids(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        external_ids: &[String],
+    ) -> Result<Vec<Option<User>>, StoreError> {
+        let mut found = Vec::with_capacity(external_ids.len());
+        for external_id in external_ids {
+            found.push(
+                self.find_user_by_external_id(tenant, integration, external_id)
+                    .await?,
+            );
+        }
+        Ok(found)
+    }
     /// Users whose e-mail (any of them, lower-cased) equals `email`.
     async fn find_users_by_email(
         &self,
@@ -277,6 +295,19 @@ pub trait DirectoryStore: Send + Sync + 'static {
         tenant: &TenantId,
         email: &str,
     ) -> Result<Option<Identity>, StoreError>;
+    /// [`find_identity_by_email`](Self::find_identity_by_email) for many addresses at once,
+    /// answered in their order.
+    async fn find_identities_by_emails(
+        &self,
+        tenant: &TenantId,
+        emails: &[String],
+    ) -> Result<Vec<Option<Identity>>, StoreError> {
+        let mut found = Vec::with_capacity(emails.len());
+        for email in emails {
+            found.push(self.find_identity_by_email(tenant, email).await?);
+        }
+        Ok(found)
+    }
     /// Sets an identity's stored risk score to `score` and, when that differs from the last
     /// point of its risk history (or the history is empty), appends `{time, score}` to it,
     /// keeping the newest [`RiskPoint::HISTORY_CAP`] points: one durable transaction, so the

@@ -231,6 +231,38 @@ impl PgStore {
         row.map(|row| doc_at(&row, 0)).transpose()
     }
 
+    /// One query for a page of provider ids; where two accounts claim one id (only possible
+    /// from a migrated store), the lowest id answers, as the single lookup does.
+    pub(super) async fn find_users_by_external_ids_sql(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        external_ids: &[String],
+    ) -> Result<Vec<Option<User>>, StoreError> {
+        if external_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT DISTINCT ON (external_id) external_id, doc FROM users \
+                 WHERE tenant_id = $1 AND integration_id = $2 AND external_id = ANY($3::text[]) \
+                 ORDER BY external_id, id",
+                &[&tenant.as_str(), &integration.as_str(), &external_ids],
+            )
+            .await
+            .map_err(pg_error("users by external id"))?;
+        let mut by_external = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let external: String = column(row, 0)?;
+            by_external.insert(external, doc_at::<User>(row, 1)?);
+        }
+        Ok(external_ids
+            .iter()
+            .map(|external| by_external.get(external).cloned())
+            .collect())
+    }
+
     pub(super) async fn find_users_by_email_sql(
         &self,
         tenant: &TenantId,
@@ -385,6 +417,36 @@ impl PgStore {
             .await
             .map_err(pg_error("identity by e-mail"))?;
         row.map(|row| doc_at(&row, 0)).transpose()
+    }
+
+    pub(super) async fn find_identities_by_emails_sql(
+        &self,
+        tenant: &TenantId,
+        emails: &[String],
+    ) -> Result<Vec<Option<Identity>>, StoreError> {
+        if emails.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lowered: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT e.email, i.doc FROM identity_emails e \
+                 JOIN identities i ON i.id = e.identity_id \
+                 WHERE e.tenant_id = $1 AND e.email = ANY($2::text[]) AND i.tenant_id = $1",
+                &[&tenant.as_str(), &lowered],
+            )
+            .await
+            .map_err(pg_error("identities by e-mail"))?;
+        let mut by_email = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let email: String = column(row, 0)?;
+            by_email.insert(email, doc_at::<Identity>(row, 1)?);
+        }
+        Ok(lowered
+            .iter()
+            .map(|email| by_email.get(email).cloned())
+            .collect())
     }
 
     /// The identity is read `FOR UPDATE`: concurrent recorders of one identity take turns, so

@@ -400,6 +400,16 @@ impl DirectoryStore for PgStore {
             .await
     }
 
+    async fn find_users_by_external_ids(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        external_ids: &[String],
+    ) -> Result<Vec<Option<User>>, StoreError> {
+        self.find_users_by_external_ids_sql(tenant, integration, external_ids)
+            .await
+    }
+
     async fn find_users_by_email(
         &self,
         tenant: &TenantId,
@@ -455,6 +465,14 @@ impl DirectoryStore for PgStore {
         email: &str,
     ) -> Result<Option<Identity>, StoreError> {
         self.find_identity_by_email_sql(tenant, email).await
+    }
+
+    async fn find_identities_by_emails(
+        &self,
+        tenant: &TenantId,
+        emails: &[String],
+    ) -> Result<Vec<Option<Identity>>, StoreError> {
+        self.find_identities_by_emails_sql(tenant, emails).await
     }
 
     async fn record_identity_risk(

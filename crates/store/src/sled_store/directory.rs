@@ -10,6 +10,7 @@ use gatehouse_core::model::{
 };
 use gatehouse_core::{IdentityId, IntegrationId, PolicyId, SignInId, TenantId, UserId};
 use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::IVec;
 use sled::Transactional;
 
 use super::keys::{self, decode, decode_opt, encode};
@@ -69,20 +70,64 @@ pub(super) fn prepare_identities(
         .collect()
 }
 
-type TxError = ConflictableTransactionError<StoreError>;
+pub(super) type TxError = ConflictableTransactionError<StoreError>;
 
-/// The trees of inventory accounts, inside a transaction.
-pub(super) struct UserTrees<'a> {
-    pub users: &'a TransactionalTree,
-    pub by_external: &'a TransactionalTree,
-    pub by_email: &'a TransactionalTree,
-    pub locator: &'a TransactionalTree,
+/// What an account or identity write needs of a tree: the same writes run inside a
+/// transaction, or directly on the trees when a pull's page is written by two threads at once
+/// (`pages.rs`).
+pub(super) trait Kv {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<IVec>, TxError>;
+    fn kv_insert(&self, key: &[u8], value: &[u8]) -> Result<(), TxError>;
+    fn kv_remove(&self, key: &[u8]) -> Result<(), TxError>;
 }
 
-impl UserTrees<'_> {
+impl Kv for TransactionalTree {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<IVec>, TxError> {
+        Ok(self.get(key)?)
+    }
+    fn kv_insert(&self, key: &[u8], value: &[u8]) -> Result<(), TxError> {
+        self.insert(key, value)?;
+        Ok(())
+    }
+    fn kv_remove(&self, key: &[u8]) -> Result<(), TxError> {
+        self.remove(key)?;
+        Ok(())
+    }
+}
+
+impl Kv for sled::Tree {
+    fn kv_get(&self, key: &[u8]) -> Result<Option<IVec>, TxError> {
+        self.get(key).map_err(ConflictableTransactionError::Storage)
+    }
+    fn kv_insert(&self, key: &[u8], value: &[u8]) -> Result<(), TxError> {
+        self.insert(key, value)
+            .map(drop)
+            .map_err(ConflictableTransactionError::Storage)
+    }
+    fn kv_remove(&self, key: &[u8]) -> Result<(), TxError> {
+        self.remove(key)
+            .map(drop)
+            .map_err(ConflictableTransactionError::Storage)
+    }
+}
+
+/// The trees of inventory accounts (inside a transaction, or the trees themselves).
+pub(super) struct UserTrees<'a, T: Kv = TransactionalTree> {
+    pub users: &'a T,
+    pub by_external: &'a T,
+    pub by_email: &'a T,
+}
+
+impl<T: Kv> UserTrees<'_, T> {
     /// Inserts or replaces accounts, moving their external-id and e-mail index entries. Index
-    /// and locator entries an account already has are left as they are: a re-pull of an
-    /// unchanged directory then writes one record per account, not five.
+    /// entries an account already has are left as they are: a re-pull of an unchanged
+    /// directory then writes one record per account. Accounts have no locator entry: the
+    /// operator's lookup by id alone asks each tenant (`locate_now`), which saves a new
+    /// account a write.
+    ///
+    /// New index entries are written before the record and stale ones removed after it, so a
+    /// write cut short outside a transaction leaves at most entries that readers check against
+    /// the record and skip, never a record its index cannot find.
     pub(super) fn put<U: Borrow<User>>(
         &self,
         tenant: &TenantId,
@@ -93,7 +138,7 @@ impl UserTrees<'_> {
             let id = user.id.as_str();
             let key = keys::scoped(tenant, &[id]);
             let emails = user_emails(user);
-            let old = match self.users.get(key.as_slice())? {
+            let old = match self.users.kv_get(key.as_slice())? {
                 Some(old) => Some(decode::<User>(&old).map_err(abort)?),
                 None => None,
             };
@@ -105,45 +150,42 @@ impl UserTrees<'_> {
                 ),
                 None => (false, Vec::new()),
             };
+            if !same_external {
+                self.by_external.kv_insert(
+                    &keys::scoped(tenant, &[user.integration_id.as_str(), &user.external_id]),
+                    id.as_bytes(),
+                )?;
+            }
+            for email in emails.iter().filter(|e| !old_emails.contains(e)) {
+                self.by_email
+                    .kv_insert(&keys::scoped(tenant, &[email, id]), &[])?;
+            }
+            self.users.kv_insert(&key, bytes)?;
             if let Some(old) = old.as_ref().filter(|_| !same_external) {
-                self.by_external.remove(keys::scoped(
+                self.by_external.kv_remove(&keys::scoped(
                     tenant,
                     &[old.integration_id.as_str(), &old.external_id],
                 ))?;
             }
             for email in old_emails.iter().filter(|e| !emails.contains(e)) {
-                self.by_email.remove(keys::scoped(tenant, &[email, id]))?;
-            }
-            self.users.insert(key.as_slice(), bytes.as_slice())?;
-            if !same_external {
-                self.by_external.insert(
-                    keys::scoped(tenant, &[user.integration_id.as_str(), &user.external_id]),
-                    id,
-                )?;
-            }
-            for email in emails.iter().filter(|e| !old_emails.contains(e)) {
                 self.by_email
-                    .insert(keys::scoped(tenant, &[email, id]), &[])?;
-            }
-            if old.is_none() {
-                self.locator
-                    .insert(locator_key(Locatable::User, id), tenant.as_str())?;
+                    .kv_remove(&keys::scoped(tenant, &[email, id]))?;
             }
         }
         Ok(())
     }
 }
 
-/// The trees of identities, inside a transaction.
-pub(super) struct IdentityTrees<'a> {
-    pub identities: &'a TransactionalTree,
-    pub by_email: &'a TransactionalTree,
-    pub locator: &'a TransactionalTree,
+/// The trees of identities (inside a transaction, or the trees themselves).
+pub(super) struct IdentityTrees<'a, T: Kv = TransactionalTree> {
+    pub identities: &'a T,
+    pub by_email: &'a T,
 }
 
-impl IdentityTrees<'_> {
+impl<T: Kv> IdentityTrees<'_, T> {
     /// Inserts or replaces identities, moving their e-mail index entries (those an identity
-    /// already has, and its locator, are left as they are).
+    /// already has are left as they are; like accounts, identities have no locator entry).
+    /// Entries before the record, stale ones after it, as for accounts.
     pub(super) fn put<I: Borrow<Identity>>(
         &self,
         prepared: &[(I, Vec<u8>)],
@@ -157,21 +199,18 @@ impl IdentityTrees<'_> {
                 emails.iter().map(|e| e.to_lowercase()).collect()
             };
             let emails = lowered(&identity.emails);
-            let old = match self.identities.get(key.as_slice())? {
+            let old = match self.identities.kv_get(key.as_slice())? {
                 Some(old) => Some(decode::<Identity>(&old).map_err(abort)?),
                 None => None,
             };
             let old_emails = old.as_ref().map_or_else(Vec::new, |o| lowered(&o.emails));
-            for email in old_emails.iter().filter(|e| !emails.contains(e)) {
-                self.by_email.remove(keys::scoped(tenant, &[email]))?;
-            }
-            self.identities.insert(key.as_slice(), bytes.as_slice())?;
             for email in emails.iter().filter(|e| !old_emails.contains(e)) {
-                self.by_email.insert(keys::scoped(tenant, &[email]), id)?;
+                self.by_email
+                    .kv_insert(&keys::scoped(tenant, &[email]), id.as_bytes())?;
             }
-            if old.is_none() {
-                self.locator
-                    .insert(locator_key(Locatable::Identity, id), tenant.as_str())?;
+            self.identities.kv_insert(&key, bytes)?;
+            for email in old_emails.iter().filter(|e| !emails.contains(e)) {
+                self.by_email.kv_remove(&keys::scoped(tenant, &[email]))?;
             }
         }
         Ok(())
@@ -188,18 +227,14 @@ impl SledStore {
             &self.trees.users,
             &self.trees.users_by_external,
             &self.trees.users_by_email,
-            &self.trees.locator,
         );
-        tx_result(
-            trees.transaction(|(users, by_external, by_email, locator)| {
-                body(&UserTrees {
-                    users,
-                    by_external,
-                    by_email,
-                    locator,
-                })
-            }),
-        )
+        tx_result(trees.transaction(|(users, by_external, by_email)| {
+            body(&UserTrees {
+                users,
+                by_external,
+                by_email,
+            })
+        }))
     }
 
     pub(super) fn upsert_users_now(
@@ -231,23 +266,20 @@ impl SledStore {
             &self.trees.users,
             &self.trees.users_by_external,
             &self.trees.users_by_email,
-            &self.trees.locator,
             &self.trees.identities,
             &self.trees.identities_by_email,
         );
         tx_result(trees.transaction(
-            |(users, by_external, by_email, locator, identities, identities_by_email)| {
+            |(users, by_external, by_email, identities, identities_by_email)| {
                 UserTrees {
                     users,
                     by_external,
                     by_email,
-                    locator,
                 }
                 .put(tenant, &accounts)?;
                 IdentityTrees {
                     identities,
                     by_email: identities_by_email,
-                    locator,
                 }
                 .put(&people)
             },
@@ -292,6 +324,18 @@ impl SledStore {
         decode_opt(self.trees.users.get(keys::scoped(tenant, &[id.as_str()]))?)
     }
 
+    pub(super) fn get_identity_now(
+        &self,
+        tenant: &TenantId,
+        id: &IdentityId,
+    ) -> Result<Option<Identity>, StoreError> {
+        decode_opt(
+            self.trees
+                .identities
+                .get(keys::scoped(tenant, &[id.as_str()]))?,
+        )
+    }
+
     pub(super) fn find_user_by_external_id_now(
         &self,
         tenant: &TenantId,
@@ -299,14 +343,17 @@ impl SledStore {
         external_id: &str,
     ) -> Result<Option<User>, StoreError> {
         let key = keys::scoped(tenant, &[integration.as_str(), external_id]);
-        match self.trees.users_by_external.get(key)? {
-            Some(id) => decode_opt(
-                self.trees
-                    .users
-                    .get(keys::scoped(tenant, &[&String::from_utf8_lossy(&id)]))?,
-            ),
-            None => Ok(None),
-        }
+        let Some(id) = self.trees.users_by_external.get(key)? else {
+            return Ok(None);
+        };
+        let found: Option<User> = decode_opt(
+            self.trees
+                .users
+                .get(keys::scoped(tenant, &[&String::from_utf8_lossy(&id)]))?,
+        )?;
+        // An entry left by a write cut short names a record that moved on: checked here.
+        Ok(found
+            .filter(|user| user.integration_id == *integration && user.external_id == external_id))
     }
 
     pub(super) fn find_users_by_email_now(
@@ -314,12 +361,17 @@ impl SledStore {
         tenant: &TenantId,
         email: &str,
     ) -> Result<Vec<User>, StoreError> {
-        let prefix = keys::scoped(tenant, &[&email.to_lowercase(), ""]);
+        let email = email.to_lowercase();
+        let prefix = keys::scoped(tenant, &[&email, ""]);
         let mut users = Vec::new();
         for key in self.trees.users_by_email.scan_prefix(prefix).keys() {
             let id = keys::last_part(&key?);
             if let Some(bytes) = self.trees.users.get(keys::scoped(tenant, &[&id]))? {
-                users.push(decode(&bytes)?);
+                let user: User = decode(&bytes)?;
+                // Entries are written before their record and removed after it: check.
+                if user_emails(&user).contains(&email) {
+                    users.push(user);
+                }
             }
         }
         Ok(users)
@@ -341,16 +393,11 @@ impl SledStore {
 
     pub(super) fn put_identities_now(&self, identities: &[Identity]) -> Result<(), StoreError> {
         let prepared = prepare_identities(identities)?;
-        let trees = (
-            &self.trees.identities,
-            &self.trees.identities_by_email,
-            &self.trees.locator,
-        );
-        tx_result(trees.transaction(|(identities, by_email, locator)| {
+        let trees = (&self.trees.identities, &self.trees.identities_by_email);
+        tx_result(trees.transaction(|(identities, by_email)| {
             let tx = IdentityTrees {
                 identities,
                 by_email,
-                locator,
             };
             tx.put(&prepared)
         }))
@@ -409,15 +456,18 @@ impl SledStore {
         tenant: &TenantId,
         email: &str,
     ) -> Result<Option<Identity>, StoreError> {
-        let key = keys::scoped(tenant, &[&email.to_lowercase()]);
-        match self.trees.identities_by_email.get(key)? {
-            Some(id) => decode_opt(
-                self.trees
-                    .identities
-                    .get(keys::scoped(tenant, &[&String::from_utf8_lossy(&id)]))?,
-            ),
-            None => Ok(None),
-        }
+        let email = email.to_lowercase();
+        let key = keys::scoped(tenant, &[&email]);
+        let Some(id) = self.trees.identities_by_email.get(key)? else {
+            return Ok(None);
+        };
+        let indexed: Option<Identity> = decode_opt(
+            self.trees
+                .identities
+                .get(keys::scoped(tenant, &[&String::from_utf8_lossy(&id)]))?,
+        )?;
+        // Entries are written before their record and removed after it: check.
+        Ok(indexed.filter(|identity| identity.emails.iter().any(|e| e.to_lowercase() == email)))
     }
 
     /// Sign-in ids are derived from the integration and the provider's event id

@@ -7,6 +7,7 @@ mod directory;
 mod export;
 mod keys;
 mod leases;
+mod pages;
 mod probe;
 mod scim;
 mod scim_names;

@@ -55,7 +55,6 @@ pub(super) struct ScimTrees {
     users: Tree,
     users_by_external: Tree,
     users_by_email: Tree,
-    locator: Tree,
     identities: Tree,
     identities_by_email: Tree,
     /// Read only: a name held in a deleted integration is free.
@@ -73,7 +72,6 @@ impl ScimTrees {
             users: t.users.clone(),
             users_by_external: t.users_by_external.clone(),
             users_by_email: t.users_by_email.clone(),
-            locator: t.locator.clone(),
             identities: t.identities.clone(),
             identities_by_email: t.identities_by_email.clone(),
             integrations: t.integrations.clone(),
@@ -90,18 +88,17 @@ impl ScimTrees {
             &self.users,
             &self.users_by_external,
             &self.users_by_email,
-            &self.locator,
             &self.identities,
             &self.identities_by_email,
             &self.integrations,
         );
         tx_result(trees.transaction(|t| {
             let (resources, names, index, members, member_of) = (&t.0, &t.1, &t.2, &t.3, &t.4);
-            let (locator, identities, identities_by_email) = (&t.8, &t.9, &t.10);
+            let (identities, identities_by_email) = (&t.8, &t.9);
             f(&Tx {
                 resources,
                 names,
-                integrations: &t.11,
+                integrations: &t.10,
                 index,
                 members,
                 member_of,
@@ -109,12 +106,10 @@ impl ScimTrees {
                     users: &t.5,
                     by_external: &t.6,
                     by_email: &t.7,
-                    locator,
                 },
                 identities: IdentityTrees {
                     identities,
                     by_email: identities_by_email,
-                    locator,
                 },
             })
         }))

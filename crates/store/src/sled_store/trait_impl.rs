@@ -168,10 +168,9 @@ impl DirectoryStore for SledStore {
         identities: &[Identity],
         cursor: &CursorMove,
     ) -> Result<(), StoreError> {
-        self.upsert_users_with_identities_now(tenant, users, identities)?;
-        let moved = self.move_cursor_now(tenant, cursor);
+        let written = self.write_page_now(tenant, users, identities, cursor);
         self.durable().await?;
-        moved
+        written
     }
 
     async fn get_user(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, StoreError> {
@@ -189,6 +188,15 @@ impl DirectoryStore for SledStore {
             self.durable().await?;
         }
         Ok(changed)
+    }
+
+    async fn find_users_by_external_ids(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        external_ids: &[String],
+    ) -> Result<Vec<Option<User>>, StoreError> {
+        self.find_users_by_external_ids_now(tenant, integration, external_ids)
     }
 
     async fn find_user_by_external_id(
@@ -252,11 +260,15 @@ impl DirectoryStore for SledStore {
         tenant: &TenantId,
         id: &IdentityId,
     ) -> Result<Option<Identity>, StoreError> {
-        decode_opt(
-            self.trees
-                .identities
-                .get(keys::scoped(tenant, &[id.as_str()]))?,
-        )
+        self.get_identity_now(tenant, id)
+    }
+
+    async fn find_identities_by_emails(
+        &self,
+        tenant: &TenantId,
+        emails: &[String],
+    ) -> Result<Vec<Option<Identity>>, StoreError> {
+        self.find_identities_by_emails_now(tenant, emails)
     }
 
     async fn find_identity_by_email(

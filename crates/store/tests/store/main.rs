@@ -15,6 +15,7 @@ mod durability;
 mod export;
 mod group_commit;
 mod leases;
+mod pages;
 mod scim;
 mod signins;
 mod tenancy;
