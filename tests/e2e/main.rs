@@ -8,6 +8,7 @@ mod foundation;
 mod google;
 mod helm;
 mod jumpcloud;
+mod kill_loop;
 mod okta;
 mod operator;
 mod packaging;
