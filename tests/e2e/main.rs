@@ -3,6 +3,7 @@
 //! to link.
 
 mod console;
+mod disk;
 mod entra;
 mod foundation;
 mod google;
