@@ -189,7 +189,10 @@ fn set_file_size_limit(pid: u32, bytes: Option<u64>) -> anyhow::Result<()> {
         .arg(pid.to_string())
         .arg(format!("--fsize={soft}:"))
         .status()?;
-    anyhow::ensure!(status.success(), "prlimit --pid {pid} --fsize={soft}: failed");
+    anyhow::ensure!(
+        status.success(),
+        "prlimit --pid {pid} --fsize={soft}: failed"
+    );
     Ok(())
 }
 
@@ -214,13 +217,17 @@ async fn a_full_disk_under_an_idle_store_recovers_without_a_restart() -> anyhow:
 }
 
 /// The same with the log file on the full disk too. Today every event the daemon logs then
-/// panics the task that logs it (tracing-subscriber's fmt layer `eprintln!`s its failed write to
-/// the same stderr, and `eprintln!` panics): pushes get no answer at all, `/readyz` times out,
-/// and the daemon neither answers 503 nor exits. See the report of issue 23.
+/// panics the task that logs it (tracing-subscriber 0.3.23's fmt layer reports its failed
+/// write with `eprintln!` to the same stderr, and `eprintln!` panics when it cannot write):
+/// pushes get no answer at all, `/readyz` times out, and the daemon neither answers 503 nor
+/// exits. With `.log_internal_errors(false)` in `init_logging` it answers 503 and exits on the
+/// failed sync, but with status 101: the final `eprintln!("gatehouse: {e:#}")` of `run` panics
+/// too. Both changed (tried locally, not committed: crates/daemon is another engineer's), this
+/// test passes.
 #[tokio::test]
-#[ignore = "bug: with stderr on the full disk every log line panics its task (tracing-subscriber \
-            log_internal_errors eprintln!s); fix in crates/daemon/src/serve.rs init_logging: \
-            .log_internal_errors(false)"]
+#[ignore = "bug: with stderr on the full disk every log line panics its task; fix in \
+            crates/daemon/src/serve.rs: .log_internal_errors(false) in init_logging, and a \
+            write to stderr whose error is ignored instead of eprintln! where run ends"]
 async fn a_full_disk_holding_the_log_file_still_answers_503() -> anyhow::Result<()> {
     full_disk(&IGNORE_XFSZ, "ten_disk_full_log", Store::Busy).await
 }
