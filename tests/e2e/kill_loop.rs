@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use gatehouse_testkit::idp_sim::entra::{self, EntraConfig, EntraSim};
-use gatehouse_testkit::idp_sim::okta::{self, OktaConfig, OktaSim, UserStatus};
+use gatehouse_testkit::idp_sim::okta::{self, Fault, OktaConfig, OktaSim, UserStatus};
 use gatehouse_testkit::{Api, Gatehouse};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -354,6 +354,15 @@ async fn sigkill_loop_with_pushes_pulls_and_actions_loses_nothing() -> anyhow::R
                 .filter_map(|e| e["uuid"].as_str().map(str::to_owned))
                 .collect();
             okta.append_events(failures.clone());
+            // Okta answers the actions' calls slowly, so the next kills are likely to land
+            // while an action is running at the provider: the attempt cut short runs again.
+            okta.inject_on(
+                &format!("/api/v1/users/{target}/"),
+                Fault::Delay {
+                    delay: Duration::from_millis(1500),
+                    count: 3,
+                },
+            );
             let http = reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()?;
