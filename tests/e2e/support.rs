@@ -109,16 +109,15 @@ pub async fn stored_event_ids(
 pub struct Seeded(u64);
 
 impl Seeded {
-    /// Seeded from `$var` when set (to replay a failing run), else from the clock.
+    /// Seeded from `$var` when set (to replay a failing run), else at random.
     pub fn from_env(var: &str) -> Self {
         let seed = std::env::var(var)
             .ok()
             .and_then(|s| s.trim().parse().ok())
+            // A fresh random seed: the standard library's per-process hash keys.
             .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
-                    .unwrap_or(0x5eed)
+                use std::hash::BuildHasher as _;
+                std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64)
             });
         eprintln!("seed {seed} (set {var}={seed} to replay this run)");
         Self(seed)
