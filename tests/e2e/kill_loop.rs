@@ -199,6 +199,12 @@ fn spawn_feeder(
     })
 }
 
+/// The wall clock, to set a slow restart beside the timestamps of the daemon's log.
+#[allow(clippy::disallowed_methods)] // The daemon's log is stamped with the wall clock too.
+fn wall_clock() -> String {
+    chrono::Utc::now().to_rfc3339()
+}
+
 async fn start_daemon(data_dir: &std::path::Path) -> anyhow::Result<Gatehouse> {
     Gatehouse::builder()
         .allow_custom_endpoints()
@@ -398,12 +404,22 @@ async fn sigkill_loop_with_pushes_pulls_and_actions_loses_nothing() -> anyhow::R
         daemon.kill().await?;
         set_current(&current, None);
         let restarted = Instant::now();
+        let restarted_at = wall_clock();
         daemon = start_daemon(&data_dir).await?;
+        // The senders find it as soon as it listens, before it is ready: a provider does not
+        // wait for readiness either.
+        set_current(&current, Some(daemon.base_url.clone()));
         let ready = ready_within(&daemon.base_url, Duration::from_secs(30)).await?;
         let to_ready = restarted.elapsed();
         ready_times.push(to_ready);
+        if to_ready > READY_LIMIT {
+            // Its log is gone with it at the next kill: show why it was slow now.
+            eprintln!(
+                "kill {kill}: slow restart ({to_ready:?}, from {restarted_at}); its log:\n{}",
+                daemon.logs()
+            );
+        }
         eprintln!("kill {kill}: restarted, ready in {to_ready:?} (readyz polled for {ready:?})");
-        set_current(&current, Some(daemon.base_url.clone()));
     }
     stop.store(true, Ordering::Release);
     // The senders finish the delivery in hand (retried until acknowledged) and stop.
