@@ -1,11 +1,15 @@
-//! A disk that refuses writes, on the embedded (sled) store, without privileges: a full disk is
-//! `RLIMIT_FSIZE` lowered on the running daemon (writes past the limit fail with `EFBIG`, as
-//! with `ENOSPC`; the daemon is started with `SIGXFSZ` ignored, as `sh`'s `trap ''` passes it
-//! on through `exec`), and a read-only data directory is a read-only bind mount in an
-//! unprivileged user and mount namespace (`unshare -rm`; without one, a non-root user's
-//! `chmod`). Pushes during the fault are never acknowledged (503, or no answer once the daemon
-//! has stopped), the sender retries, nothing acknowledged before or after is lost, and the
-//! daemon takes deliveries again once the disk does.
+//! A disk that refuses writes, on the embedded (sled) store, without privileges.
+//!
+//! A full disk is `RLIMIT_FSIZE` lowered on the running daemon with `prlimit` (every write past
+//! the limit fails with `EFBIG`, as it would with `ENOSPC`; the daemon runs with `SIGXFSZ`
+//! ignored, which `sh`'s `trap ''` passes on through `exec`). Pushes meanwhile answer 503 with
+//! `Retry-After` and the sender retries them. If only the inbox's journal met the full disk,
+//! the same process takes them once space returns; if the store's sync met it, the daemon
+//! exits 1 (a failed sync is fatal by design) and a restart, as by its supervisor, takes them.
+//! A read-only data directory is a read-only bind mount in an unprivileged user and mount
+//! namespace (`unshare -rm`; without one, `chmod` for a non-root user, else the test skips
+//! saying so); the daemon refuses to start on it, naming the cause, and serves again once it is
+//! writable. Either way every delivery acknowledged before, during or after is stored once.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader};
@@ -35,7 +39,7 @@ const IGNORE_XFSZ_LOG_PIPED: [&str; 3] = [
      && exec 3>\"$fifo\" && rm \"$fifo\" && exec \"$0\" \"$@\" 2>&3 3>&-",
 ];
 
-/// An Okta simulator whose event hook points at a daemon on `data_dir`.
+/// An Okta simulator and the integration its event hook delivers to, with what was acknowledged.
 struct Hooked {
     sim: OktaSim,
     _running: RunningSim,
