@@ -3,11 +3,13 @@
 //! to link.
 
 mod console;
+mod disk;
 mod entra;
 mod foundation;
 mod google;
 mod helm;
 mod jumpcloud;
+mod kill_loop;
 mod okta;
 mod operator;
 mod packaging;

@@ -37,6 +37,7 @@ pub struct GatehouseBuilder {
     data_dir: Option<PathBuf>,
     env: Vec<(String, String)>,
     operator_key: Option<String>,
+    wrapper: Vec<String>,
 }
 
 impl GatehouseBuilder {
@@ -54,6 +55,14 @@ impl GatehouseBuilder {
     /// Let integrations point at the simulators on loopback.
     pub fn allow_custom_endpoints(self) -> Self {
         self.env("GATEHOUSE_ALLOW_CUSTOM_ENDPOINTS", "true")
+    }
+
+    /// Run the binary through `wrapper` (a program and its arguments, the binary and its
+    /// arguments appended), which must `exec` it so the child's pid stays the daemon's: e.g.
+    /// `sh -c 'trap "" XFSZ; exec "$0" "$@"'` for the disk tests, or `nsenter` into a namespace.
+    pub fn wrapper(mut self, wrapper: &[&str]) -> Self {
+        self.wrapper = wrapper.iter().map(|s| (*s).to_owned()).collect();
+        self
     }
 
     /// Start without `GATEHOUSE_OPERATOR_KEY`, so the daemon generates and prints one.
@@ -75,7 +84,14 @@ impl GatehouseBuilder {
         };
         let log_dir = tempfile::tempdir()?;
         let log_path = log_dir.path().join("gatehouse.log");
-        let mut command = Command::new(binary("gatehouse")?);
+        let mut command = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary("gatehouse")?);
+                command
+            }
+            None => Command::new(binary("gatehouse")?),
+        };
         command
             .args([
                 "serve",
@@ -132,6 +148,7 @@ impl Gatehouse {
             data_dir: None,
             env: Vec::new(),
             operator_key: Some(TEST_OPERATOR_KEY.to_owned()),
+            wrapper: Vec::new(),
         }
     }
 
@@ -187,6 +204,20 @@ impl Gatehouse {
         self.wait(Duration::from_secs(30)).await
     }
 
+    /// `None` while the process runs; its exit status once it has ended (reaped then, so a
+    /// later call finds it not running).
+    pub fn exited(&mut self) -> anyhow::Result<Option<ExitStatus>> {
+        let child = self
+            .child
+            .as_mut()
+            .ok_or_else(|| anyhow!("gatehouse is not running"))?;
+        let status = child.try_wait()?;
+        if status.is_some() {
+            self.child = None;
+        }
+        Ok(status)
+    }
+
     /// Kills the process with SIGKILL: no shutdown, no flush.
     pub async fn kill(&mut self) -> anyhow::Result<ExitStatus> {
         if let Some(child) = self.child.as_mut() {
@@ -204,7 +235,8 @@ impl Gatehouse {
             .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
-    fn pid(&self) -> anyhow::Result<u32> {
+    /// The daemon's process id (the wrapper's, which exec'd it, when there is one).
+    pub fn pid(&self) -> anyhow::Result<u32> {
         self.child
             .as_ref()
             .map(Child::id)
