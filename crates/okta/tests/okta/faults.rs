@@ -133,8 +133,11 @@ async fn resumes_after(org: &Org, rig: &FaultRig, names: &[&str]) -> String {
     let stored = rig.stored_external_ids().await.unwrap();
     assert_eq!(stored.len(), 5, "the first page, once: {stored:?}");
     org.sim.clear_faults();
-    rig.pull_ok(JOB).await.unwrap();
-    rig.assert_each_once(&org.all_ids()).await.unwrap();
+    let resumed = rig.pull_ok(JOB).await.unwrap();
+    let expected = org.all_ids();
+    rig.assert_each_once(&expected).await.unwrap();
+    // The next run read on from where the failed one stopped, not from the start.
+    assert_eq!(stored.len() as u64 + resumed, expected.len() as u64);
     rig.assert_succeeded(STATUS).await.unwrap();
     error
 }

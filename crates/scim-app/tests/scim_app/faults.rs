@@ -111,8 +111,11 @@ impl App {
         let stored = rig.stored_external_ids().await.unwrap();
         assert!(stored.is_empty() || stored.len() == PAGE, "{stored:?}");
         self.sim.clear_faults();
-        rig.pull_ok(JOB).await.unwrap();
-        rig.assert_each_once(&self.sim.user_ids()).await.unwrap();
+        let resumed = rig.pull_ok(JOB).await.unwrap();
+        let expected = self.sim.user_ids();
+        rig.assert_each_once(&expected).await.unwrap();
+        // The next run read on from where the failed one stopped, not from the start.
+        assert_eq!(stored.len() as u64 + resumed, expected.len() as u64);
         rig.assert_succeeded(STATUS).await.unwrap();
         error
     }
