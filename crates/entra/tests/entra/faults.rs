@@ -31,8 +31,11 @@ const STATUS: &str = "full_users";
 const COUNT: usize = 1_010;
 const PAGE: usize = 999;
 const ATTEMPTS: u32 = 3;
-const TIMEOUT: Duration = Duration::from_millis(400);
-const ARM: Duration = Duration::from_millis(700);
+/// Long enough for a page of hundreds of users on a busy machine (a debug build), so only an
+/// injected delay makes a call time out.
+const TIMEOUT: Duration = Duration::from_millis(1_500);
+/// Shorter than [`TIMEOUT`]: the held page is answered, not retried.
+const ARM: Duration = Duration::from_millis(300);
 
 fn policy() -> RetryPolicy {
     RetryPolicy {
@@ -111,7 +114,7 @@ impl App {
             )
             .await
             .unwrap();
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
             self.sim.inject_on(USERS, fault);
         });
         error.unwrap()
@@ -226,7 +229,7 @@ async fn expired_token_mid_pull() {
         )
         .await
         .unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
         app.sim.advance(app.sim.config().token_lifetime * 2);
     });
     assert_eq!(records.unwrap(), COUNT as u64);
@@ -276,8 +279,11 @@ async fn a_page_that_repeats_is_not_followed_forever() {
     let rig = app.rig().await;
     app.pull_with_second_page(&rig, Fault::respond(again, 50))
         .await;
+    // Graph's skip tokens carry their issue time, so the link learnt beforehand is not the one
+    // this pull reached: the first repeat links to it, the second links to itself. Followed
+    // for ever, the 50 canned repeats would all be asked for.
     let asked = app.users_calls().len();
-    assert!(asked <= 2 + 1, "{:?}", app.users_calls());
+    assert!(asked <= 4, "{:?}", app.users_calls());
     app.resumes(&rig, &["links back", "repeat"]).await;
 }
 

@@ -32,8 +32,11 @@ const STATUS: &str = "full_users";
 const COUNT: usize = 510;
 const PAGE: usize = 500;
 const ATTEMPTS: u32 = 3;
-const TIMEOUT: Duration = Duration::from_millis(400);
-const ARM: Duration = Duration::from_millis(700);
+/// Long enough for a page of hundreds of users on a busy machine (a debug build), so only an
+/// injected delay makes a call time out.
+const TIMEOUT: Duration = Duration::from_millis(1_500);
+/// Shorter than [`TIMEOUT`]: the held page is answered, not retried.
+const ARM: Duration = Duration::from_millis(300);
 
 fn policy() -> RetryPolicy {
     RetryPolicy {
@@ -118,7 +121,7 @@ impl App {
             )
             .await
             .unwrap();
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
             self.sim().inject_on(USERS, fault);
         });
         error.unwrap()
@@ -244,7 +247,7 @@ async fn expired_token_mid_pull() {
         )
         .await
         .unwrap();
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
         // Past the token's minute, within the assertion's allowed skew.
         app.sim().advance(Duration::from_secs(90));
     });

@@ -29,7 +29,8 @@ const COUNT: usize = 23;
 const PAGE: usize = 5;
 const ATTEMPTS: u32 = 3;
 const TIMEOUT: Duration = Duration::from_millis(400);
-const ARM: Duration = Duration::from_millis(700);
+/// Shorter than [`TIMEOUT`]: the held page is answered, not retried.
+const ARM: Duration = Duration::from_millis(300);
 const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 fn policy() -> RetryPolicy {
@@ -95,7 +96,7 @@ impl App {
             )
             .await
             .unwrap();
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
             self.sim.inject_on(USERS, fault);
         });
         error.unwrap()
