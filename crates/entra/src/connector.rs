@@ -102,6 +102,17 @@ impl EntraConnector {
         context: ConnectorContext,
         policy: RetryPolicy,
     ) -> Result<Self, ConnectorError> {
+        Self::from_context_with_timeout(context, policy, REQUEST_TIMEOUT)
+    }
+
+    /// Like [`from_context`](Self::from_context), with every call (token requests included)
+    /// given up after `timeout` instead of the default: a test of a provider that stops
+    /// answering then needs no real minute of waiting.
+    pub fn from_context_with_timeout(
+        context: ConnectorContext,
+        policy: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<Self, ConnectorError> {
         let endpoints = EndpointPolicy {
             allow_custom_endpoints: context.allow_custom_endpoints,
         };
@@ -132,13 +143,8 @@ impl EntraConnector {
             scope_for(&graph),
         );
         let client_state = crate::push::client_state(&credentials);
-        let http = HttpClient::for_connector(
-            &context,
-            settings.rate_limit_share,
-            None,
-            policy,
-            REQUEST_TIMEOUT,
-        )?;
+        let http =
+            HttpClient::for_connector(&context, settings.rate_limit_share, None, policy, timeout)?;
         let push_url = crate::contract::push_url(&context);
         tracing::debug!(
             tenant = %context.tenant_id,

@@ -69,6 +69,17 @@ impl GoogleConnector {
         context: ConnectorContext,
         policy: RetryPolicy,
     ) -> Result<Self, ConnectorError> {
+        Self::from_context_with_timeout(context, policy, REQUEST_TIMEOUT)
+    }
+
+    /// Like [`from_context`](Self::from_context), with every call (token requests included)
+    /// given up after `timeout` instead of the default: a test of a provider that stops
+    /// answering then needs no real minute of waiting.
+    pub fn from_context_with_timeout(
+        context: ConnectorContext,
+        policy: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<Self, ConnectorError> {
         let endpoints = EndpointPolicy {
             allow_custom_endpoints: context.allow_custom_endpoints,
         };
@@ -102,13 +113,8 @@ impl GoogleConnector {
             .filter(|c| !c.is_empty())
             .unwrap_or("my_customer")
             .to_owned();
-        let http = HttpClient::for_connector(
-            &context,
-            settings.rate_limit_share,
-            None,
-            policy,
-            REQUEST_TIMEOUT,
-        )?;
+        let http =
+            HttpClient::for_connector(&context, settings.rate_limit_share, None, policy, timeout)?;
         tracing::debug!(
             tenant = %context.tenant_id,
             integration = %context.integration_id,

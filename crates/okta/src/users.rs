@@ -90,6 +90,13 @@ pub(crate) async fn users_page(
         roles::PullRoster::unknown()
     };
     let (records, next) = connector.get_page("users", &url, "listing users").await?;
+    // A `next` link back to the page just read would have the engine read it for ever (and
+    // store it each time); the pull fails instead and resumes here once Okta answers sanely.
+    if next.as_ref() == Some(&url) {
+        return Err(ConnectorError::Protocol(
+            "listing users: Okta's next link repeats the page just read".into(),
+        ));
+    }
     // Owned ids, so the buffered futures borrow nothing but the connector.
     let ids: Vec<Option<String>> = records
         .iter()

@@ -123,10 +123,20 @@ pub(crate) async fn users_page(
     url.query_pairs_mut()
         .append_pair("startIndex", &start.to_string())
         .append_pair("count", &count.to_string());
-    let (records, total) = list_of(
-        connector.get_json("users", &url, "listing users").await?,
-        "listing users",
-    )?;
+    let answer = connector.get_json("users", &url, "listing users").await?;
+    // RFC 7644 §3.4.2.4: a paged answer says where it starts. One that starts elsewhere (an
+    // app answering the same page again whatever it is asked) would be taken for the next
+    // page: its users read twice and the real next page's skipped, then marked gone by a full
+    // pull. Failing keeps the cursor here for the next run.
+    if let Some(answered) = answer.get("startIndex").and_then(Value::as_u64) {
+        if answered != start as u64 {
+            return Err(ConnectorError::Protocol(format!(
+                "listing users: the app answered startIndex {answered} to a request for \
+                 {start}: a repeated or misplaced page"
+            )));
+        }
+    }
+    let (records, total) = list_of(answer, "listing users")?;
     let returned = records.len();
     let recent: &[String] = state.as_ref().map_or(&[], |s| s.recent.as_slice());
     let mut read = Vec::with_capacity(returned);

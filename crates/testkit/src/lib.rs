@@ -6,6 +6,7 @@
 mod api;
 pub mod conformance;
 mod daemon;
+pub mod faults;
 mod in_process;
 
 pub use api::{Api, Reply};

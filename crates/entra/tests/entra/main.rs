@@ -3,6 +3,7 @@
 
 mod conformance;
 mod fake;
+mod faults;
 mod graph;
 mod mapping;
 mod sim;

@@ -19,6 +19,7 @@
 
 mod actions;
 mod conformance;
+mod faults;
 mod fuzz;
 mod http_behaviour;
 mod mapping;
