@@ -3,6 +3,7 @@
 
 mod conformance;
 mod fuzz;
+mod groups;
 mod mapping;
 mod scale;
 mod sim;
