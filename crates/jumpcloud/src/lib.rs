@@ -56,7 +56,7 @@ impl Fields for JumpCloudCredentials {}
 
 /// Which of JumpCloud's data centres holds the organization: each has its own hosts (the
 /// specs' `consoleHost` `console` | `console.eu` and Directory Insights' `apiHost` `api` |
-/// `api.eu`), and a key works only against its own region's.
+/// `api.eu`), and the organization's calls go to its own data centre's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Region {
