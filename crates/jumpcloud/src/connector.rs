@@ -1,6 +1,7 @@
 //! The live connection to one JumpCloud organization: the console API base (`/api/…`), the
-//! Directory Insights base (`/insights/directory/v1/…`), the API key, the shared HTTP client,
-//! and the helpers every call uses (headers, JSON answers, error mapping).
+//! Directory Insights base (`/insights/directory/v1/…`), both chosen by the organization's
+//! region unless custom endpoints name one base for both ([`Hosts`]), the API key, the shared
+//! HTTP client, and the helpers every call uses (headers, JSON answers, error mapping).
 
 use std::fmt;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use gatehouse_core::provider::{
     Capabilities, CheckReport, Connector, ConnectorContext, ConnectorError,
 };
 use gatehouse_core::records::{
-    ActionReport, ActionTarget, EventPage, Page, ProviderUser, PullMode,
+    ActionReport, ActionTarget, EventPage, Page, ProviderGroup, ProviderUser, PullMode,
 };
 use gatehouse_core::validate::{self, EndpointPolicy};
 use gatehouse_core::Clock;
@@ -25,19 +26,22 @@ use url::Url;
 
 use crate::errors::error_from_response;
 use crate::factory::Settings;
-use crate::JumpCloudCredentials;
+use crate::{JumpCloudCredentials, Region};
 
-/// The console API host (v1 `/api`, v2 `/api/v2`).
+/// The console API host (v1 `/api`, v2 `/api/v2`) of the US data centre.
 pub const CONSOLE_BASE: &str = "https://console.jumpcloud.com";
-/// The Directory Insights host.
+/// The Directory Insights host of the US data centre.
 pub const INSIGHTS_BASE: &str = "https://api.jumpcloud.com";
+/// The console API host of the EU data centre (the specs' `consoleHost` `console.eu`).
+pub const CONSOLE_BASE_EU: &str = "https://console.eu.jumpcloud.com";
+/// The Directory Insights host of the EU data centre (the spec's `apiHost` `api.eu`).
+pub const INSIGHTS_BASE_EU: &str = "https://api.eu.jumpcloud.com";
 /// How long one call may take before it counts as a transport failure (and is retried).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A connector for one JumpCloud integration.
 pub struct JumpCloudConnector {
-    console: Url,
-    insights: Url,
+    hosts: Hosts,
     api_key: HeaderValue,
     org_id: Option<HeaderValue>,
     pub(crate) http: HttpClient,
@@ -50,8 +54,8 @@ pub struct JumpCloudConnector {
 impl fmt::Debug for JumpCloudConnector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JumpCloudConnector")
-            .field("console", &self.console.as_str())
-            .field("insights", &self.insights.as_str())
+            .field("console", &self.hosts.console.as_str())
+            .field("insights", &self.hosts.insights.as_str())
             .field("org_id", &self.org_id.is_some())
             .field("settings", &self.settings)
             .finish_non_exhaustive()
@@ -74,16 +78,7 @@ impl JumpCloudConnector {
             endpoints,
         )
         .map_err(|e| ConnectorError::InvalidConfig(e.within("credentials").to_string()))?;
-        let (console, insights) = match settings.base_url.as_deref() {
-            Some(base) => {
-                let url = parse_base(base, "config.base_url")?;
-                (url.clone(), url)
-            }
-            None => (
-                parse_base(CONSOLE_BASE, "console")?,
-                parse_base(INSIGHTS_BASE, "insights")?,
-            ),
-        };
+        let hosts = Hosts::for_settings(&settings)?;
         let key = SecretString::from(credentials.api_key.trim().to_owned());
         let mut api_key = HeaderValue::from_str(key.expose_secret()).map_err(|_| {
             ConnectorError::InvalidConfig(
@@ -109,12 +104,12 @@ impl JumpCloudConnector {
         tracing::debug!(
             tenant = %context.tenant_id,
             integration = %context.integration_id,
-            console = %console,
+            console = %hosts.console,
+            region = ?settings.region,
             "jumpcloud connector built"
         );
         Ok(Self {
-            console,
-            insights,
+            hosts,
             api_key,
             org_id,
             http,
@@ -128,27 +123,19 @@ impl JumpCloudConnector {
         &self.settings
     }
 
-    fn join(base: &Url, segments: &[&str]) -> Url {
-        let mut url = base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty();
-            path.extend(segments);
-        }
-        url
+    /// The hosts every call goes to.
+    pub fn hosts(&self) -> &Hosts {
+        &self.hosts
     }
 
     /// `{console}/api/{segments…}`, each segment percent-encoded.
     pub(crate) fn api(&self, segments: &[&str]) -> Url {
-        let mut all = vec!["api"];
-        all.extend_from_slice(segments);
-        Self::join(&self.console, &all)
+        self.hosts.api(segments)
     }
 
     /// `{insights}/insights/directory/v1/{segments…}`.
     pub(crate) fn insights(&self, segments: &[&str]) -> Url {
-        let mut all = vec!["insights", "directory", "v1"];
-        all.extend_from_slice(segments);
-        Self::join(&self.insights, &all)
+        self.hosts.insights(segments)
     }
 
     /// Sends with `x-api-key` (and `x-org-id`), a JSON body when given.
@@ -213,6 +200,58 @@ impl JumpCloudConnector {
     }
 }
 
+/// Where the calls of one integration go: the console API (v1 and v2) and Directory Insights.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hosts {
+    pub console: Url,
+    pub insights: Url,
+}
+
+impl Hosts {
+    /// The region's hosts, or custom endpoints' one base for both (which wins over the region:
+    /// simulators and proxies serve both APIs on one host).
+    pub fn for_settings(settings: &Settings) -> Result<Self, ConnectorError> {
+        if let Some(base) = settings.base_url.as_deref() {
+            let url = parse_base(base, "config.base_url")?;
+            return Ok(Self {
+                console: url.clone(),
+                insights: url,
+            });
+        }
+        let (console, insights) = match settings.region {
+            Region::Us => (CONSOLE_BASE, INSIGHTS_BASE),
+            Region::Eu => (CONSOLE_BASE_EU, INSIGHTS_BASE_EU),
+        };
+        Ok(Self {
+            console: parse_base(console, "console")?,
+            insights: parse_base(insights, "insights")?,
+        })
+    }
+
+    fn join(base: &Url, segments: &[&str]) -> Url {
+        let mut url = base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty();
+            path.extend(segments);
+        }
+        url
+    }
+
+    /// `{console}/api/{segments…}`, each segment percent-encoded (v2 calls start with `v2`).
+    pub fn api(&self, segments: &[&str]) -> Url {
+        let mut all = vec!["api"];
+        all.extend_from_slice(segments);
+        Self::join(&self.console, &all)
+    }
+
+    /// `{insights}/insights/directory/v1/{segments…}`.
+    pub fn insights(&self, segments: &[&str]) -> Url {
+        let mut all = vec!["insights", "directory", "v1"];
+        all.extend_from_slice(segments);
+        Self::join(&self.insights, &all)
+    }
+}
+
 fn parse_base(text: &str, field: &str) -> Result<Url, ConnectorError> {
     let mut url = Url::parse(text.trim())
         .map_err(|_| ConnectorError::InvalidConfig(format!("{field} is not a URL")))?;
@@ -252,7 +291,7 @@ impl Connector for JumpCloudConnector {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             users: true,
-            groups: false,
+            groups: true,
             signins: self.settings.ingest_signins,
             push: false,
             actions: vec![
@@ -274,6 +313,13 @@ impl Connector for JumpCloudConnector {
         cursor: Option<&str>,
     ) -> Result<Page<ProviderUser>, ConnectorError> {
         crate::users::users_page(self, mode, cursor).await
+    }
+
+    async fn groups_page(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<Page<ProviderGroup>, ConnectorError> {
+        crate::groups::groups_page(self, cursor).await
     }
 
     async fn signins_page(&self, cursor: Option<&str>) -> Result<EventPage, ConnectorError> {
@@ -301,6 +347,64 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    fn settings(config: serde_json::Value) -> Settings {
+        let config = serde_json::from_value(config).unwrap();
+        Settings::from_config(&config, EndpointPolicy::default()).unwrap()
+    }
+
+    #[test]
+    fn each_region_has_its_own_hosts_for_every_call() {
+        let us = Hosts::for_settings(&settings(serde_json::json!({}))).unwrap();
+        assert_eq!(
+            us.api(&["systemusers"]).as_str(),
+            "https://console.jumpcloud.com/api/systemusers"
+        );
+        assert_eq!(
+            us.api(&["v2", "usergroups", "5f1e", "members"]).as_str(),
+            "https://console.jumpcloud.com/api/v2/usergroups/5f1e/members"
+        );
+        assert_eq!(
+            us.insights(&["events"]).as_str(),
+            "https://api.jumpcloud.com/insights/directory/v1/events"
+        );
+        let eu = Hosts::for_settings(&settings(serde_json::json!({"region": "eu"}))).unwrap();
+        assert_eq!(
+            eu.api(&["systemusers", "5c86", "expire"]).as_str(),
+            "https://console.eu.jumpcloud.com/api/systemusers/5c86/expire"
+        );
+        assert_eq!(
+            eu.api(&["v2", "usergroups"]).as_str(),
+            "https://console.eu.jumpcloud.com/api/v2/usergroups"
+        );
+        assert_eq!(
+            eu.insights(&["events"]).as_str(),
+            "https://api.eu.jumpcloud.com/insights/directory/v1/events"
+        );
+        let explicit_us = Hosts::for_settings(&settings(serde_json::json!({"region": "us"})));
+        assert_eq!(explicit_us.unwrap(), us);
+    }
+
+    #[test]
+    fn custom_endpoints_win_over_the_region() {
+        let config = serde_json::from_value(serde_json::json!({
+            "region": "eu", "base_url": "http://127.0.0.1:9300/"
+        }))
+        .unwrap();
+        let custom = EndpointPolicy {
+            allow_custom_endpoints: true,
+        };
+        let settings = Settings::from_config(&config, custom).unwrap();
+        let hosts = Hosts::for_settings(&settings).unwrap();
+        assert_eq!(
+            hosts.api(&["v2", "usergroups"]).as_str(),
+            "http://127.0.0.1:9300/api/v2/usergroups"
+        );
+        assert_eq!(
+            hosts.insights(&["events"]).as_str(),
+            "http://127.0.0.1:9300/insights/directory/v1/events"
+        );
+    }
 
     #[test]
     fn results_may_be_empty_but_must_be_a_list() {

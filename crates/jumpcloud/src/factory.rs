@@ -9,7 +9,7 @@ use gatehouse_core::validate::{self, EndpointPolicy};
 use serde_json::{Map, Value};
 
 use crate::connector::JumpCloudConnector;
-use crate::{JumpCloudConfig, DESCRIPTOR};
+use crate::{JumpCloudConfig, Region, DESCRIPTOR};
 
 /// Registers the JumpCloud connector: `registry.register(gatehouse_jumpcloud::Factory)`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,6 +57,9 @@ pub struct Settings {
     pub signin_lookback_hours: i64,
     /// How far each round re-reads before its watermark (`signin_overlap_minutes`, 10).
     pub signin_overlap_minutes: i64,
+    /// The organization's data centre (`region`, default US): the hosts of every call.
+    pub region: Region,
+    /// Custom endpoints (`base_url`): one host for every call, whatever the region.
     pub base_url: Option<String>,
 }
 
@@ -75,6 +78,7 @@ impl From<JumpCloudConfig> for Settings {
             signin_overlap_minutes: config
                 .signin_overlap_minutes
                 .unwrap_or(crate::signins::OVERLAP_MINUTES),
+            region: config.region.unwrap_or_default(),
             base_url: config
                 .base_url
                 .map(|s| s.trim().to_owned())
@@ -128,6 +132,19 @@ mod tests {
         )
         .unwrap();
         assert_eq!((s.signin_overlap_minutes, s.ingest_signins), (30, false));
+        assert_eq!(s.region, Region::Us);
+        let s = Settings::from_config(&config(json!({"region": "eu"})), EndpointPolicy::default())
+            .unwrap();
+        assert_eq!(s.region, Region::Eu);
+        let err = Settings::from_config(
+            &config(json!({"region": "EU-West"})),
+            EndpointPolicy::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the integration's settings are invalid: config.region: must be one of: us, eu"
+        );
         for bad in [
             json!({"signin_overlap_minutes": 0}),
             json!({"signin_lookback_hours": 5000}),

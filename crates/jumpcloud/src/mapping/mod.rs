@@ -1,8 +1,9 @@
-//! JumpCloud payloads into Gatehouse records: system users ([`user`]) and Directory Insights
-//! events ([`event`], with the classifier that fills the provider-neutral
-//! [`EventSignal`](gatehouse_core::model::EventSignal)). Pure functions, no I/O.
+//! JumpCloud payloads into Gatehouse records: system users ([`user`]), user groups
+//! ([`group`]) and Directory Insights events ([`event`], with the classifier that fills the
+//! provider-neutral [`EventSignal`](gatehouse_core::model::EventSignal)). Pure functions, no I/O.
 
 pub mod event;
+pub mod group;
 pub mod user;
 
 use chrono::{DateTime, Utc};

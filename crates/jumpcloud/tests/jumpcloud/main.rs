@@ -4,6 +4,7 @@
 mod conformance;
 mod faults;
 mod fuzz;
+mod groups;
 mod mapping;
 mod scale;
 mod sim;

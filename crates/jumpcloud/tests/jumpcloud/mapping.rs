@@ -82,3 +82,35 @@ fn radius_and_ldap_use_the_username() {
 fn other_events_map_to_nothing() {
     assert!(map_event(&fixture("user_update.json")).is_none());
 }
+
+#[test]
+fn a_user_group_keeps_its_user_members_only() {
+    let connections = fixture("usergroup_members.json");
+    let members: Vec<String> = connections
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(gatehouse_jumpcloud::member_id)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        members,
+        ["5c86b7149fdce00001d38014", "5c86b7149fdce00001d38015"]
+    );
+    let group = gatehouse_jumpcloud::map_group(&fixture("usergroup.json"), members).unwrap();
+    assert_eq!(group.external_id, "5f1e7ab2b544065a3f4b1c2d");
+    assert_eq!(group.name, "Finance Admins");
+    assert_eq!(
+        group.description.as_deref(),
+        Some("Administrators of the finance applications")
+    );
+    assert_eq!(group.members.len(), 2);
+    assert_eq!(group.updated_at, None);
+    assert_eq!(group.raw.unwrap()["membershipMethod"], "STATIC");
+
+    let unnamed =
+        gatehouse_jumpcloud::map_group(&serde_json::json!({"id": "g1", "description": ""}), vec![])
+            .unwrap();
+    assert_eq!((unnamed.name.as_str(), unnamed.description), ("g1", None));
+    assert!(gatehouse_jumpcloud::map_group(&serde_json::json!({"name": "x"}), vec![]).is_none());
+}

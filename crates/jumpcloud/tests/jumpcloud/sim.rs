@@ -1,6 +1,6 @@
 //! The connector against the JumpCloud simulator (`gatehouse_idp_sim::jumpcloud`), written
 //! independently from JumpCloud's docs: the key, users paging under churn, Directory Insights
-//! paging with `search_after`.
+//! paging with `search_after`; and the hosts a connector of each region calls.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -305,4 +305,44 @@ async fn a_multi_tenant_key_sends_the_org_id() {
     let calls = sim.calls();
     let last = calls.last().unwrap();
     assert_eq!(last.org_ids, vec![sim.config().org_id.clone()]);
+}
+
+#[test]
+fn the_factory_builds_a_connector_for_the_region_s_hosts() {
+    let build = |config: Value| {
+        let context = ConnectorContext {
+            observer: None,
+            tenant_id: TenantId::parse("ten_sim").unwrap(),
+            integration_id: IntegrationId::generate(SystemClock.now()),
+            credentials: Credentials::from_object(
+                serde_json::from_value(json!({"api_key": "k"})).unwrap(),
+            ),
+            config: serde_json::from_value(config).unwrap(),
+            allow_custom_endpoints: false,
+            clock: Arc::new(SystemClock),
+            push_url: None,
+        };
+        JumpCloudConnector::from_context(context, RetryPolicy::default())
+    };
+    let eu = build(json!({"region": "eu"})).unwrap();
+    assert_eq!(
+        eu.hosts().console.as_str(),
+        "https://console.eu.jumpcloud.com/"
+    );
+    assert_eq!(
+        eu.hosts().insights.as_str(),
+        "https://api.eu.jumpcloud.com/"
+    );
+    let us = build(json!({})).unwrap();
+    assert_eq!(
+        us.hosts().console.as_str(),
+        "https://console.jumpcloud.com/"
+    );
+    assert_eq!(us.hosts().insights.as_str(), "https://api.jumpcloud.com/");
+    let err = build(json!({"region": "us-east"})).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("config.region: must be one of: us, eu"),
+        "{err}"
+    );
 }
