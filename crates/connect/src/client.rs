@@ -325,17 +325,14 @@ impl HttpClient {
         &self,
         build: &impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Fetched, String> {
-        let response = build(&self.http)
-            .send()
-            .await
-            .map_err(|e| e.without_url().to_string())?;
+        let response = build(&self.http).send().await.map_err(transport)?;
         let status = response.status();
         let headers = response.headers().clone();
         // A body cut short (reset, truncated) fails here and is retried like any transport error.
         let body = response
             .bytes()
             .await
-            .map_err(|e| format!("reading the body: {}", e.without_url()))?;
+            .map_err(|e| format!("reading the body: {}", transport(e)))?;
         Ok(Fetched {
             status,
             headers,
@@ -355,4 +352,29 @@ impl HttpClient {
             )
         })
     }
+}
+
+/// What went wrong on the wire, for an integration's status: reqwest's own message is the same
+/// "error sending request" for a timeout, a refused connection and a reset, so the kind and
+/// the underlying causes (io and protocol errors, never the URL) are named.
+fn transport(error: reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "transport error"
+    };
+    let error = error.without_url();
+    let mut text = format!("{kind}: {error}");
+    let mut cause = std::error::Error::source(&error);
+    while let Some(inner) = cause {
+        let line = inner.to_string();
+        if !text.ends_with(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        cause = inner.source();
+    }
+    text
 }

@@ -50,15 +50,22 @@ pub(crate) fn run(args: &ServeArgs) -> ExitCode {
         // A missing or unusable master key is a configuration error, like those above.
         Err(e) if e.downcast_ref::<KeyError>().is_some() => {
             tracing::error!(error = format!("{e:#}"), "configuration error");
-            eprintln!("gatehouse: configuration error: {e:#}");
+            say(&format!("gatehouse: configuration error: {e:#}"));
             ExitCode::from(2)
         }
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "gatehouse stopped with an error");
-            eprintln!("gatehouse: {e:#}");
+            say(&format!("gatehouse: {e:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The last word on stderr, if stderr can still take it: on a full disk it cannot, and the
+/// exit status must still reach the supervisor (`eprintln!` would panic instead).
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// The runtime for work behind acknowledgements (the push inbox's consumer, the detection
@@ -96,8 +103,12 @@ fn init_logging(config: &Config) {
             config.log_level
         ))
     });
+    // A log line that cannot be written (stderr on a full disk) is dropped: tracing's own
+    // report of it would go to the same stderr through `eprintln!`, which panics the task that
+    // logged — every request handler — instead of letting the store's 503s and fail-stop work.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .log_internal_errors(false)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal());
     match config.log_format {

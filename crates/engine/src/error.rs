@@ -16,7 +16,7 @@ pub enum EngineError {
     Conflict(String),
     #[error("{0}")]
     NotImplemented(String),
-    #[error("provider check failed: {0}")]
+    #[error("provider: {0}")]
     Provider(#[from] ConnectorError),
     #[error(transparent)]
     Store(#[from] StoreError),

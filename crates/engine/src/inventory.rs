@@ -320,11 +320,67 @@ impl Inventory {
                 raw: provided.raw,
             });
         }
-        // Only the memberships change, in one atomic read-and-write per chunk of accounts: a
-        // response action that sets an account's status meanwhile keeps its word. Chunks, because
-        // one transaction over every member of an "Everyone" group of a large org holds all of
-        // them in memory at once (gigabytes at 100,000 members). The accounts are written before
-        // the groups: a pull interrupted between the two computes the same differences again.
+        // The accounts are written before the groups: a pull interrupted between the two
+        // computes the same differences again.
+        self.write_memberships(integration, membership).await?;
+        self.store.upsert_groups(tenant, &groups).await?;
+        Ok(groups.len())
+    }
+
+    /// After a complete groups pass that began at `started`: the integration's groups it did
+    /// not list (last synced before it began) are gone at the provider. Their members lose
+    /// them, then the groups are removed. Returns how many were removed.
+    pub async fn remove_unlisted_groups(
+        &self,
+        integration: &Integration,
+        started: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, EngineError> {
+        let tenant = &integration.tenant_id;
+        let mut gone = Vec::new();
+        let mut page = gatehouse_store::PageRequest::first(1000);
+        loop {
+            let found = self.store.list_groups(tenant, &page).await?;
+            gone.extend(
+                found
+                    .items
+                    .into_iter()
+                    .filter(|g| g.integration_id == integration.id && g.synced_at < started),
+            );
+            match found.next_cursor {
+                Some(cursor) => page = gatehouse_store::PageRequest::new(1000, Some(cursor)),
+                None => break,
+            }
+        }
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        let mut membership: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> =
+            BTreeMap::new();
+        for group in &gone {
+            for member in &group.members {
+                membership
+                    .entry(member.clone())
+                    .or_default()
+                    .1
+                    .insert(group.external_id.clone());
+            }
+        }
+        self.write_memberships(integration, membership).await?;
+        let ids: Vec<GroupId> = gone.into_iter().map(|g| g.id).collect();
+        Ok(self.store.delete_groups(tenant, &ids).await?)
+    }
+
+    /// Adds and removes group memberships on the member accounts (by their provider ids).
+    /// Only the memberships change, in one atomic read-and-write per chunk of accounts: a
+    /// response action that sets an account's status meanwhile keeps its word. Chunks, because
+    /// one transaction over every member of an "Everyone" group of a large org holds all of
+    /// them in memory at once (gigabytes at 100,000 members).
+    async fn write_memberships(
+        &self,
+        integration: &Integration,
+        membership: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)>,
+    ) -> Result<(), EngineError> {
+        let tenant = &integration.tenant_id;
         let mut ids = Vec::new();
         let mut by_external = BTreeMap::new();
         for (external_id, change) in membership {
@@ -359,8 +415,7 @@ impl Inventory {
                 })
                 .await?;
         }
-        self.store.upsert_groups(tenant, &groups).await?;
-        Ok(groups.len())
+        Ok(())
     }
 
     async fn find_group(

@@ -596,6 +596,10 @@ impl SyncRunner {
         connector: &dyn gatehouse_core::provider::Connector,
     ) -> Result<u64, EngineError> {
         let mut next = self.cursor(integration, GROUPS_PAGE).await?;
+        // Only a pass read from its first page knows every group the provider lists; a resumed
+        // one does not know when its first half was read, so it removes nothing.
+        let whole_pass = next.is_none();
+        let started = self.clock().now();
         let mut records = 0u64;
         loop {
             let page = connector.groups_page(next.as_deref()).await?;
@@ -608,6 +612,18 @@ impl SyncRunner {
                     next = Some(cursor);
                 }
                 None => break,
+            }
+        }
+        if whole_pass {
+            let gone = self
+                .inventory
+                .remove_unlisted_groups(integration, started)
+                .await?;
+            if gone > 0 {
+                tracing::info!(
+                    tenant_id = %integration.tenant_id, integration_id = %integration.id, gone,
+                    "groups missing from a complete groups pass removed"
+                );
             }
         }
         self.set_cursor(integration, GROUPS_PAGE, String::new())

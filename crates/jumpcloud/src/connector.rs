@@ -69,6 +69,17 @@ impl JumpCloudConnector {
         context: ConnectorContext,
         policy: RetryPolicy,
     ) -> Result<Self, ConnectorError> {
+        Self::from_context_with_timeout(context, policy, REQUEST_TIMEOUT)
+    }
+
+    /// Like [`from_context`](Self::from_context), with every call given up after `timeout`
+    /// instead of 60 s: a test of a provider that stops answering then needs no real minute of
+    /// waiting.
+    pub fn from_context_with_timeout(
+        context: ConnectorContext,
+        policy: RetryPolicy,
+        timeout: Duration,
+    ) -> Result<Self, ConnectorError> {
         let endpoints = EndpointPolicy {
             allow_custom_endpoints: context.allow_custom_endpoints,
         };
@@ -94,13 +105,8 @@ impl JumpCloudConnector {
             })?),
             _ => None,
         };
-        let http = HttpClient::for_connector(
-            &context,
-            settings.rate_limit_share,
-            None,
-            policy,
-            REQUEST_TIMEOUT,
-        )?;
+        let http =
+            HttpClient::for_connector(&context, settings.rate_limit_share, None, policy, timeout)?;
         tracing::debug!(
             tenant = %context.tenant_id,
             integration = %context.integration_id,

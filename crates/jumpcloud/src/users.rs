@@ -126,6 +126,15 @@ pub(crate) async fn users_page(
             None => tracing::warn!("skipping a JumpCloud user record without an _id"),
         }
     }
+    // A full page holding nothing after the last id already returned cannot come from a list
+    // sorted by `_id` (new users take the largest ids): JumpCloud answered a page already read.
+    // Moving on would read that answer again for as long as it repeats; the pull fails
+    // instead and resumes from here once the answers move on.
+    if after.is_some() && records.len() >= PAGE_SIZE && last == after {
+        return Err(ConnectorError::Protocol(
+            "listing system users: JumpCloud repeated a page already read".into(),
+        ));
+    }
     let next = (records.len() >= PAGE_SIZE).then(|| {
         UsersCursor {
             skip: skip + records.len(),

@@ -273,6 +273,9 @@ pub trait DirectoryStore: Send + Sync + 'static {
         page: &PageRequest,
     ) -> Result<Page<User>, StoreError>;
     async fn upsert_groups(&self, tenant: &TenantId, groups: &[Group]) -> Result<(), StoreError>;
+    /// Removes groups (those a complete groups pass no longer lists). One durable commit;
+    /// returns how many existed.
+    async fn delete_groups(&self, tenant: &TenantId, ids: &[GroupId]) -> Result<usize, StoreError>;
     async fn get_group(&self, tenant: &TenantId, id: &GroupId)
         -> Result<Option<Group>, StoreError>;
     async fn list_groups(

@@ -10,8 +10,8 @@
 //! page instead and the checks still hold).
 //!
 //! JumpCloud authenticates with an API key only, so there is no token to expire. The connector
-//! keeps its 60 s request timeout (no seam to shorten it from a test), so the faults that need
-//! a call to time out are ignored here with that reason.
+//! is built with a one-second request timeout (its own is 60 s), so the faults that need a
+//! call to time out take seconds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +34,9 @@ const COUNT: usize = 110;
 const PAGE: usize = 100;
 const ATTEMPTS: u32 = 3;
 const ARM: Duration = Duration::from_millis(800);
+/// Every call is given up after this (JumpCloud's own is 60 s): a provider that stops
+/// answering is then seen in a second, not a minute.
+const TIMEOUT: Duration = Duration::from_secs(1);
 
 fn policy() -> RetryPolicy {
     RetryPolicy {
@@ -67,7 +70,8 @@ impl Org {
 
     async fn rig(&self) -> FaultRig {
         let factory = BuildWith::new(gatehouse_jumpcloud::Factory.descriptor(), |context| {
-            let connector = JumpCloudConnector::from_context(context, policy())?;
+            let connector =
+                JumpCloudConnector::from_context_with_timeout(context, policy(), TIMEOUT)?;
             Ok(Arc::new(connector) as Arc<dyn Connector>)
         });
         let config = json!({"base_url": self.running.base_url(), "ingest_signins": false});
@@ -155,13 +159,9 @@ async fn server_errors_500_502_503() {
 }
 
 #[tokio::test]
-#[ignore = "needs a call to outlast the connector's 60 s request timeout: crates/jumpcloud/src \
-            has no seam to shorten it (Okta, Entra, Google and the SCIM app have \
-            from_context_with_timeout), and that crate's sources are another helper's"]
 async fn timeout_when_jumpcloud_does_not_answer_in_time() {
     let org = Org::start();
-    org.recovers(Fault::delay(Duration::from_secs(61), ATTEMPTS - 1))
-        .await;
+    org.recovers(Fault::delay(TIMEOUT * 3, ATTEMPTS - 1)).await;
 }
 
 #[tokio::test]
@@ -191,16 +191,10 @@ async fn truncated_json_page() {
 }
 
 /// Whatever `skip` is asked, JumpCloud answers the first page again: every user on it is
-/// already returned, so the connector drops them all and moves its offset on (by a page less
-/// the overlap) as if it had read a new page, and asks again, for as long as the provider
-/// repeats itself. Here the repeats stop after 50 and the connector's step-back finds the
-/// users of the real second page, so nothing is lost; a provider stuck repeating would hold
-/// the pull forever.
+/// already returned. The connector used to drop them all and move its offset on as if it had
+/// read a new page, for as long as the provider repeated itself; the pull now fails naming
+/// the repeat, and the next run resumes where it was.
 #[tokio::test]
-#[ignore = "bug in crates/jumpcloud/src/users.rs (not this helper's to fix): a full page whose \
-            ids all sort at or before the cursor's `after` (nothing new) is taken as progress \
-            (next skip = skip + 100) instead of failing as a repeated page, so a provider that \
-            keeps repeating it is read for ever"]
 async fn a_page_that_repeats_is_not_taken_for_the_next() {
     let org = Org::start();
     let first: Vec<Value> = org.sim.user_ids()[..PAGE]
@@ -229,18 +223,16 @@ async fn a_page_that_repeats_is_not_taken_for_the_next() {
 #[tokio::test]
 async fn jumpcloud_slow_but_answering() {
     let org = Org::start();
-    // Every call slow (well inside the 60 s timeout): the pull waits and completes.
+    // Every call slow (well inside the timeout): the pull waits and completes.
     org.recovers(Fault::delay(Duration::from_millis(300), 100))
         .await;
 }
 
 #[tokio::test]
-#[ignore = "slower than the connector's timeout needs a call to outlast 60 s: no seam in \
-            crates/jumpcloud/src to shorten it (see timeout_when_jumpcloud_does_not_answer_in_time)"]
 async fn jumpcloud_slower_than_the_timeout_for_minutes() {
     let org = Org::start();
     let rig = org.rig().await;
-    org.pull_with_second_page(&rig, Fault::delay(Duration::from_secs(120), 1_000))
+    org.pull_with_second_page(&rig, Fault::delay(TIMEOUT * 3, 1_000))
         .await;
     org.resumes(&rig, &["unavailable"]).await;
 }

@@ -373,11 +373,10 @@ async fn groups_and_memberships_land_in_the_inventory_and_follow_member_changes(
     assert!(inventory.groups_of(&other).await.contains(everyone));
 }
 
-/// What a group removed at JumpCloud should become in the inventory: gone from the stored
-/// groups and from its members' `groups`. The connector no longer lists it; the engine keeps
-/// the groups a complete pass did not list, and only a change there can drop them.
+/// A group removed at JumpCloud leaves the inventory: gone from the stored groups and from its
+/// members' `groups`. The connector no longer lists it, and the engine removes the groups a
+/// complete pass did not list.
 #[tokio::test]
-#[ignore = "the engine keeps groups that a complete groups pass no longer lists (gatehouse-engine has no sweep of groups)"]
 async fn a_group_removed_at_jumpcloud_leaves_the_inventory() {
     let (sim, base) = org(20, 4);
     let inventory = Inventory::start(&sim, &base).await;

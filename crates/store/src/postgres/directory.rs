@@ -304,6 +304,26 @@ impl PgStore {
         filtered_page(&client, &scan, tenant, page, |u| filter.matches(u)).await
     }
 
+    pub(super) async fn delete_groups_sql(
+        &self,
+        tenant: &TenantId,
+        ids: &[GroupId],
+    ) -> Result<usize, StoreError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<&str> = ids.iter().map(GroupId::as_str).collect();
+        let client = self.client().await?;
+        let removed = client
+            .execute(
+                "DELETE FROM groups WHERE tenant_id = $1 AND id = ANY($2::text[])",
+                &[&tenant.as_str(), &ids],
+            )
+            .await
+            .map_err(pg_error("groups"))?;
+        Ok(usize::try_from(removed).unwrap_or(usize::MAX))
+    }
+
     pub(super) async fn upsert_groups_sql(
         &self,
         tenant: &TenantId,

@@ -431,6 +431,10 @@ impl DirectoryStore for PgStore {
         self.upsert_groups_sql(tenant, groups).await
     }
 
+    async fn delete_groups(&self, tenant: &TenantId, ids: &[GroupId]) -> Result<usize, StoreError> {
+        self.delete_groups_sql(tenant, ids).await
+    }
+
     async fn get_group(
         &self,
         tenant: &TenantId,

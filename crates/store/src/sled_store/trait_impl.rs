@@ -230,6 +230,24 @@ impl DirectoryStore for SledStore {
         self.durable().await
     }
 
+    async fn delete_groups(&self, tenant: &TenantId, ids: &[GroupId]) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for id in ids {
+            if self
+                .trees
+                .groups
+                .remove(keys::scoped(tenant, &[id.as_str()]))?
+                .is_some()
+            {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            self.durable().await?;
+        }
+        Ok(removed)
+    }
+
     async fn get_group(
         &self,
         tenant: &TenantId,

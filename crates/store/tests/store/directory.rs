@@ -25,6 +25,7 @@ conformance!(
     concurrent_field_updates_of_one_account_both_land,
     rewrites_keep_the_indexes_in_step,
     groups_upsert_read_and_page_within_their_tenant,
+    groups_are_deleted_within_their_tenant,
     identity_emails_are_claimed_and_released,
     identities_page_within_their_tenant_and_search,
     risk_history_records_changes_capped,
@@ -1478,3 +1479,34 @@ conformance!(risk_history_goes_with_the_tenant);
 conformance!(deleting_a_scim_integration_removes_its_resources);
 
 conformance!(a_refused_scim_write_stores_none_of_its_inventory_rows);
+
+/// Groups a complete pass no longer lists are deleted: only the caller's tenant's, and the
+/// count says how many existed.
+async fn groups_are_deleted_within_their_tenant(backend: Backend) {
+    let store = backend.open().await;
+    let (a, b) = (tenant("ten_a"), tenant("ten_b"));
+    for t in [&a, &b] {
+        store.create_tenant(t).await.unwrap();
+    }
+    let (int_a, int_b) = (integration(&a.id, 1).id, integration(&b.id, 2).id);
+    let ours: Vec<Group> = (0..3).map(|n| group(&a.id, &int_a, n)).collect();
+    store.upsert_groups(&a.id, &ours).await.unwrap();
+    store
+        .upsert_groups(&b.id, &[group(&b.id, &int_b, 0)])
+        .await
+        .unwrap();
+    let gone = [
+        ours[0].id.clone(),
+        ours[2].id.clone(),
+        GroupId::parse("grp_never").unwrap(),
+    ];
+    assert_eq!(store.delete_groups(&a.id, &gone).await.unwrap(), 2);
+    let left = store
+        .list_groups(&a.id, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(ids(&left, |g| g.id.to_string()), [ours[1].id.to_string()]);
+    // The same id in another tenant is that tenant's, and stays.
+    assert_eq!(store.delete_groups(&b.id, &[]).await.unwrap(), 0);
+    assert!(store.get_group(&b.id, &ours[0].id).await.unwrap().is_some());
+}
