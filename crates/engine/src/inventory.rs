@@ -436,15 +436,29 @@ impl Inventory {
         source: EventSource,
     ) -> Result<Vec<SignInEvent>, EngineError> {
         let tenant = &integration.tenant_id;
+        // The accounts a batch is about, in one store read (a delivery of 50 events about a
+        // handful of people made up to 50 lookups).
+        let externals: Vec<String> = events
+            .iter()
+            .filter_map(|e| e.external_user_id.clone())
+            .collect::<BTreeSet<String>>()
+            .into_iter()
+            .collect();
+        let found = self
+            .store
+            .find_users_by_external_ids(tenant, &integration.id, &externals)
+            .await?;
+        let by_external: HashMap<String, UserId> = externals
+            .into_iter()
+            .zip(found)
+            .filter_map(|(external, user)| Some((external, user?.id)))
+            .collect();
         let mut out = Vec::with_capacity(events.len());
         for event in events {
-            let mut user = None;
-            if let Some(external) = &event.external_user_id {
-                user = self
-                    .store
-                    .find_user_by_external_id(tenant, &integration.id, external)
-                    .await?;
-            }
+            let mut user = event
+                .external_user_id
+                .as_ref()
+                .and_then(|external| by_external.get(external).cloned());
             if user.is_none() {
                 if let Some(login) = &event.login {
                     user = self
@@ -452,7 +466,8 @@ impl Inventory {
                         .find_users_by_email(tenant, login)
                         .await?
                         .into_iter()
-                        .find(|u| u.integration_id == integration.id);
+                        .find(|u| u.integration_id == integration.id)
+                        .map(|u| u.id);
                 }
             }
             let mut signin = SignInEvent {
@@ -467,7 +482,7 @@ impl Inventory {
                 time: event.time,
                 category: event.category,
                 event_type: event.event_type,
-                user_id: user.map(|u| u.id),
+                user_id: user,
                 external_user_id: event.external_user_id,
                 login: event.login,
                 outcome: event.outcome,

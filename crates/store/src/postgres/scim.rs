@@ -53,9 +53,11 @@ const DELETE_RESOURCE: &str = "WITH gone AS (\
 const GET_RESOURCE: &str = "SELECT doc FROM scim_resources \
      WHERE tenant_id = $1 AND integration_id = $2 AND kind = $3 AND id = $4";
 
+// `kind = 'User'` written out as well: only then can a generic (cached) plan use the partial
+// unique index on userNames (`WHERE kind = 'User'`) instead of scanning the integration's users.
 const FIND_BY_USER_NAME: &str = "SELECT doc FROM scim_resources \
-     WHERE tenant_id = $1 AND integration_id = $2 AND kind = $3 AND user_name_lower = $4 \
-     ORDER BY id";
+     WHERE tenant_id = $1 AND integration_id = $2 AND kind = $3 AND kind = 'User' \
+     AND user_name_lower = $4 ORDER BY id";
 
 const FIND_BY_EXTERNAL_ID: &str = "SELECT doc FROM scim_resources \
      WHERE tenant_id = $1 AND integration_id = $2 AND kind = $3 AND external_id = $4 \
