@@ -294,18 +294,29 @@ pub fn open_sled_source(dir: &Path) -> Result<SledStore, MigrateError> {
     if !dir.join("db").is_file() {
         return Err(MigrateError::NoSource { dir: shown });
     }
-    let store = SledStore::open_with(dir, StoreOptions::default()).map_err(|e| {
-        let message = e.to_string();
-        // sled's words when another process holds the store's file lock.
-        if message.contains("could not acquire lock") {
-            MigrateError::SourceInUse { dir: shown.clone() }
-        } else {
-            MigrateError::OpenSource {
-                dir: shown.clone(),
-                message,
+    // sled lets go of its file lock when the last of its background threads does, a moment
+    // after a store (or a daemon) closes: a lock still held is looked at again for a while
+    // before the store is called in use.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let store = loop {
+        match SledStore::open_with(dir, StoreOptions::default()) {
+            Ok(store) => break store,
+            Err(e) => {
+                let message = e.to_string();
+                // sled's words when another process holds the store's file lock.
+                if !message.contains("could not acquire lock") {
+                    return Err(MigrateError::OpenSource {
+                        dir: shown.clone(),
+                        message,
+                    });
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(MigrateError::SourceInUse { dir: shown.clone() });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
             }
         }
-    })?;
+    };
     let inbox = dir.join("inbox");
     if inbox.is_dir() {
         let inbox_error = |message: String| MigrateError::Inbox {
