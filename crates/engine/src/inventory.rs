@@ -170,11 +170,19 @@ impl Inventory {
             .filter_map(|(email, identity)| Some((email, identity?)))
             .collect();
         let mut changed: BTreeMap<IdentityId, Identity> = BTreeMap::new();
+        // Which changed identities hold an address: a page of new people would otherwise scan
+        // every identity it changed so far for each account (quadratic in the page).
+        let mut holders: HashMap<String, BTreeSet<IdentityId>> = HashMap::new();
         for user in users.iter_mut() {
             let Some(email) = primary(user) else {
                 continue;
             };
-            let found = match changed.values().find(|i| i.emails.contains(&email)) {
+            let changed_holder = holders.get(&email).and_then(|ids| {
+                ids.iter()
+                    .filter_map(|id| changed.get(id))
+                    .find(|i| i.emails.contains(&email))
+            });
+            let found = match changed_holder {
                 Some(identity) => Some(identity.clone()),
                 None => known.get(&email).cloned(),
             };
@@ -201,6 +209,7 @@ impl Inventory {
                 if let Some(mut old) = old {
                     old.accounts.retain(|a| a != &user.id);
                     old.updated_at = now;
+                    hold(&mut holders, &old);
                     changed.insert(old.id.clone(), old);
                 }
             }
@@ -210,6 +219,7 @@ impl Inventory {
                 if identity.display_name.is_none() {
                     identity.display_name = user.display_name.clone();
                 }
+                hold(&mut holders, &identity);
                 changed.insert(identity.id.clone(), identity);
             }
         }
@@ -509,6 +519,16 @@ impl Inventory {
             out.push(signin);
         }
         Ok(out)
+    }
+}
+
+/// Notes the addresses `identity` holds, for [`Inventory::correlate`]'s lookups.
+fn hold(holders: &mut HashMap<String, BTreeSet<IdentityId>>, identity: &Identity) {
+    for email in &identity.emails {
+        holders
+            .entry(email.clone())
+            .or_default()
+            .insert(identity.id.clone());
     }
 }
 
