@@ -21,7 +21,7 @@ use anyhow::{bail, ensure, Context as _};
 use chrono::{DateTime, Utc};
 use gatehouse_core::model::ActionKind;
 use gatehouse_core::provider::{
-    Connector, ConnectorContext, ConnectorError, ConnectorFactory, ConnectorRegistry, Credentials,
+    Connector, ConnectorContext, ConnectorError, ConnectorFactory, Credentials,
 };
 use gatehouse_core::records::{ActionTarget, PullMode};
 use gatehouse_core::{IntegrationId, SystemClock, TenantId};
@@ -368,13 +368,7 @@ async fn signins_stored_once<F>(factory: F, org: &dyn SimulatedOrg) -> anyhow::R
 where
     F: ConnectorFactory + Clone + 'static,
 {
-    let daemon = InProcess::start(|options| {
-        let mut registry = ConnectorRegistry::new();
-        registry.register(factory);
-        options.registry = Some(registry);
-        options.allow_custom_endpoints = true;
-    })
-    .await?;
+    let daemon = InProcess::with_connector(factory).await?;
     let gateway = &daemon.app.gateway;
     let tenant = gateway
         .create_tenant("Conformance", Some("ten_conformance"))

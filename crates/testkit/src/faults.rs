@@ -11,9 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use gatehouse_core::catalog::ProviderDescriptor;
-use gatehouse_core::provider::{
-    Connector, ConnectorContext, ConnectorError, ConnectorFactory, ConnectorRegistry,
-};
+use gatehouse_core::provider::{Connector, ConnectorContext, ConnectorError, ConnectorFactory};
 use gatehouse_core::{IntegrationId, TenantId};
 use gatehouse_engine::sync::SyncOutcome;
 use gatehouse_engine::EngineError;
@@ -89,13 +87,7 @@ impl FaultRig {
         credentials: Value,
         config: Value,
     ) -> anyhow::Result<Self> {
-        let daemon = InProcess::start(|options| {
-            let mut registry = ConnectorRegistry::new();
-            registry.register(factory);
-            options.registry = Some(registry);
-            options.allow_custom_endpoints = true;
-        })
-        .await?;
+        let daemon = InProcess::with_connector(factory).await?;
         let gateway = &daemon.app.gateway;
         let tenant = gateway
             .create_tenant("Fault matrix", Some("ten_faults"))

@@ -70,6 +70,20 @@ impl InProcess {
         })
     }
 
+    /// The daemon with `factory` as its only connector and custom endpoints allowed (they
+    /// point at a simulator on loopback): what a test of one connector through the engine needs.
+    pub async fn with_connector(
+        factory: impl gatehouse_core::provider::ConnectorFactory + 'static,
+    ) -> anyhow::Result<Self> {
+        Self::start(|options| {
+            let mut registry = gatehouse_core::provider::ConnectorRegistry::new();
+            registry.register(factory);
+            options.registry = Some(registry);
+            options.allow_custom_endpoints = true;
+        })
+        .await
+    }
+
     /// Where the daemon keeps its data.
     pub fn data_dir(&self) -> &std::path::Path {
         self._dir.path()

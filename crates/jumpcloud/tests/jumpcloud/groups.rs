@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use gatehouse_connect::{Backoff, RetryPolicy};
-use gatehouse_core::provider::{Connector, ConnectorRegistry};
+use gatehouse_core::provider::Connector;
 use gatehouse_core::records::ProviderGroup;
 use gatehouse_engine::sync::SyncJob;
 use gatehouse_engine::NewIntegration;
@@ -233,14 +233,9 @@ struct Inventory {
 
 impl Inventory {
     async fn start(sim: &JumpCloudSim, base: &str) -> Self {
-        let daemon = gatehouse_testkit::InProcess::start(|options| {
-            let mut registry = ConnectorRegistry::new();
-            registry.register(gatehouse_jumpcloud::Factory);
-            options.registry = Some(registry);
-            options.allow_custom_endpoints = true;
-        })
-        .await
-        .unwrap();
+        let daemon = gatehouse_testkit::InProcess::with_connector(gatehouse_jumpcloud::Factory)
+            .await
+            .unwrap();
         let gateway = &daemon.app.gateway;
         let tenant = gateway
             .create_tenant("JumpCloud", Some("ten_jc_groups"))

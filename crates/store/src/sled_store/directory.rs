@@ -25,7 +25,11 @@ fn time_floor(time: DateTime<Utc>) -> String {
 }
 
 /// Refuses a record that claims another tenant than the one the call is scoped to.
-fn same_tenant(scope: &TenantId, owner: &TenantId, what: &str) -> Result<(), StoreError> {
+pub(super) fn same_tenant(
+    scope: &TenantId,
+    owner: &TenantId,
+    what: &str,
+) -> Result<(), StoreError> {
     if scope == owner {
         Ok(())
     } else {

@@ -15,7 +15,9 @@ use gatehouse_core::model::{Identity, User};
 use gatehouse_core::{IntegrationId, TenantId};
 use sled::transaction::ConflictableTransactionError;
 
-use super::directory::{prepare_identities, prepare_users, IdentityTrees, TxError, UserTrees};
+use super::directory::{
+    prepare_identities, prepare_users, same_tenant, IdentityTrees, TxError, UserTrees,
+};
 use super::SledStore;
 use crate::{CursorMove, StoreError};
 
@@ -90,11 +92,7 @@ impl SledStore {
         cursor: &CursorMove,
     ) -> Result<(), StoreError> {
         for identity in identities {
-            if identity.tenant_id != *tenant {
-                return Err(StoreError::Backend(
-                    "an identity belongs to another tenant than the call's scope".into(),
-                ));
-            }
+            same_tenant(tenant, &identity.tenant_id, "an identity")?;
         }
         let accounts = UserTrees {
             users: &self.trees.users,
