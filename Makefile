@@ -76,6 +76,7 @@ bench:
 	$(RELEASE)/gatehouse-bench google-directory $(GOOGLE_DIRECTORY_ARGS)
 	$(RELEASE)/gatehouse-bench jumpcloud-directory $(JUMPCLOUD_DIRECTORY_ARGS)
 	$(RELEASE)/gatehouse-bench stores $(STORES_ARGS)
+	$(RELEASE)/gatehouse-bench sustained $(SUSTAINED_ARGS)
 
 ## conformance: scim2-cli and scim-sanity (PyPI, in a venv) against a fresh daemon
 conformance:

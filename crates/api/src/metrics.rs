@@ -9,9 +9,11 @@
 
 use std::sync::atomic::Ordering;
 
-use gatehouse_engine::stats::EngineStats;
+use std::sync::{Arc, Mutex};
+
+use gatehouse_engine::stats::{EngineStats, LatencySnapshot};
 use prometheus_client::encoding::text::encode;
-use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue};
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, EncodeMetric, MetricEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -90,6 +92,45 @@ struct OutputLabels {
 
 type HistogramMaker = fn() -> Histogram;
 
+/// A histogram counted by the engine (its buckets are atomics there), copied at each scrape.
+#[derive(Debug, Clone)]
+struct CopiedHistogram(Arc<Mutex<LatencySnapshot>>);
+
+impl Default for CopiedHistogram {
+    fn default() -> Self {
+        Self(Arc::new(Mutex::new(LatencySnapshot {
+            buckets: gatehouse_engine::stats::PUSH_LATENCY_BUCKETS
+                .iter()
+                .map(|bound| (*bound, 0))
+                .collect(),
+            count: 0,
+            sum_seconds: 0.0,
+        })))
+    }
+}
+
+impl EncodeMetric for CopiedHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let Ok(snapshot) = self.0.lock() else {
+            return Ok(());
+        };
+        // The text encoder wants per-bucket counts and adds them up itself, and the `+Inf`
+        // bucket last.
+        let mut buckets = Vec::with_capacity(snapshot.buckets.len() + 1);
+        let mut previous = 0;
+        for (bound, cumulative) in &snapshot.buckets {
+            buckets.push((*bound, cumulative - previous));
+            previous = *cumulative;
+        }
+        buckets.push((f64::MAX, snapshot.count - previous));
+        encoder.encode_histogram::<()>(snapshot.sum_seconds, snapshot.count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> prometheus_client::metrics::MetricType {
+        prometheus_client::metrics::MetricType::Histogram
+    }
+}
+
 /// The daemon's metrics registry.
 pub struct Metrics {
     registry: Registry,
@@ -107,6 +148,8 @@ pub struct Metrics {
     detections: Family<KindLabels, Counter>,
     output_failures: Family<OutputLabels, Counter>,
     output_queued: Family<OutputLabels, Gauge>,
+    assessed: Counter,
+    push_assessed: CopiedHistogram,
 }
 
 /// A count as a gauge value (prometheus-client gauges are `i64`).
@@ -153,6 +196,8 @@ impl Metrics {
             detections: Family::default(),
             output_failures: Family::default(),
             output_queued: Family::default(),
+            assessed: Counter::default(),
+            push_assessed: CopiedHistogram::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -226,6 +271,17 @@ impl Metrics {
             "Alert documents waiting in an output's queue",
             metrics.output_queued.clone(),
         );
+        registry.register(
+            "signins_assessed",
+            "Sign-ins the risk runner assessed, pulled and pushed",
+            metrics.assessed.clone(),
+        );
+        registry.register(
+            "push_assessed_seconds",
+            "From the receipt of a pushed delivery to each of its new sign-ins assessed: what a \
+             sender waits until an attack in its events can be acted on",
+            metrics.push_assessed.clone(),
+        );
         for output in ["webhook", "jsonl"] {
             // Every series exists from the first scrape, at 0.
             drop(
@@ -295,6 +351,10 @@ impl Metrics {
         }
         for (kind, n) in stats.detections() {
             catch_up(&self.detections.get_or_create(&KindLabels { kind }), n);
+        }
+        catch_up(&self.assessed, stats.assessed_total());
+        if let Ok(mut copy) = self.push_assessed.0.lock() {
+            *copy = stats.push_latency();
         }
     }
 

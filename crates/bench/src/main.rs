@@ -14,6 +14,7 @@ mod rate;
 mod response;
 mod scim;
 mod stores;
+mod sustained;
 mod wrk;
 
 use clap::{Parser, Subcommand};
@@ -55,6 +56,10 @@ enum Command {
     /// filtered lookups, on sled with one daemon, PostgreSQL with one, and PostgreSQL with two
     /// replicas sharing the database.
     Stores(stores::Args),
+    /// Sustained push ingest: fixed rates held for a minute each, rising, with attacks mixed in;
+    /// the highest rate whose stored-and-assessed backlog stays flat, beside the store alone,
+    /// then the same with one hot IP and one hot account.
+    Sustained(sustained::Args),
 }
 
 /// The daemon's peak resident set after a scenario, as a line of the report.
@@ -76,5 +81,6 @@ async fn main() -> anyhow::Result<()> {
         Command::GoogleDirectory(args) => google_directory::run(args).await,
         Command::JumpcloudDirectory(args) => jumpcloud_directory::run(args).await,
         Command::Stores(args) => stores::run(args).await,
+        Command::Sustained(args) => sustained::run(args).await,
     }
 }

@@ -69,11 +69,13 @@ fn say(line: &str) {
 }
 
 /// The runtime for work behind acknowledgements (the push inbox's consumer, the detection
-/// runner): one worker at a lower CPU priority, so that under a burst the request workers
-/// answer first and this work catches up after it. With idle CPU it runs at full speed.
+/// runner's two stages): a worker per core at a lower CPU priority, so that under a burst the
+/// request workers answer first and this work catches up after it. With idle CPU it runs at
+/// full speed on every core (one worker held the stored-and-assessed rate to one core).
 fn background_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(cores.max(2))
         .max_blocking_threads(4)
         .thread_name("gatehouse-bg")
         .on_thread_start(|| {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use gatehouse_core::model::{Integration, IntegrationStatus};
 use gatehouse_core::records::{ProviderEvent, PushOutcome, PushReply, PushRequest, PushScreen};
 use gatehouse_core::{IntegrationId, TenantId};
@@ -156,9 +157,10 @@ impl Ingest {
                         Vec::new()
                     }
                 };
+                let times = vec![received_at; events.len()];
                 let stored = self
                     .processor
-                    .store_events(integration, events, Commit::Now)
+                    .store_events(integration, events, times, Commit::Now)
                     .await?;
                 Ok(PushResult::Stored { received, stored })
             }
@@ -231,7 +233,9 @@ impl DeliveryProcessor {
     /// store failure (worth retrying) is an error.
     pub(crate) async fn process(&self, deliveries: &[Delivery]) -> Result<(), EngineError> {
         let mut integrations: HashMap<&IntegrationId, Option<Integration>> = HashMap::new();
-        let mut by_integration: Vec<(Integration, Vec<ProviderEvent>)> = Vec::new();
+        // Each integration's events, with when the delivery each came in was received.
+        let mut by_integration: Vec<(Integration, Vec<ProviderEvent>, Vec<DateTime<Utc>>)> =
+            Vec::new();
         for delivery in deliveries {
             let integration = match integrations.get(&delivery.integration) {
                 Some(known) => known.clone(),
@@ -275,26 +279,32 @@ impl DeliveryProcessor {
                     continue;
                 }
             };
+            let received_at = std::iter::repeat_n(delivery.received_at, events.len());
             match by_integration
                 .iter_mut()
-                .find(|(i, _)| i.id == integration.id)
+                .find(|(i, _, _)| i.id == integration.id)
             {
-                Some((_, all)) => all.extend(events),
-                None => by_integration.push((integration, events)),
+                Some((_, all, times)) => {
+                    all.extend(events);
+                    times.extend(received_at);
+                }
+                None => by_integration.push((integration, events, received_at.collect())),
             }
         }
-        for (integration, events) in by_integration {
-            self.store_events(&integration, events, Commit::Deferred)
+        for (integration, events, received_at) in by_integration {
+            self.store_events(&integration, events, received_at, Commit::Deferred)
                 .await?;
         }
         Ok(())
     }
 
-    /// Normalizes and stores one integration's events; returns how many were new.
+    /// Normalizes and stores one integration's events, each received at the matching time of
+    /// `received_at`; returns how many were new.
     async fn store_events(
         &self,
         integration: &Integration,
         events: Vec<ProviderEvent>,
+        received_at: Vec<DateTime<Utc>>,
         commit: Commit,
     ) -> Result<usize, EngineError> {
         if events.is_empty() {
@@ -324,7 +334,10 @@ impl DeliveryProcessor {
         let stored = fresh.len();
         if let Some(detector) = &self.detector {
             // Moved, not cloned: this is the push path.
-            detector.submit(keep_positions(signins, &fresh)).await;
+            let received = signins.into_iter().zip(received_at).collect();
+            detector
+                .submit_received(keep_positions(received, &fresh))
+                .await;
         }
         Ok(stored)
     }

@@ -29,6 +29,11 @@ pub const ACTION_KINDS: [&str; 4] = [
 ];
 pub const ACTION_OUTCOMES: [&str; 4] = ["succeeded", "failed", "skipped", "rejected"];
 pub const OTHER: &str = "other";
+/// Upper bounds (seconds) of the buckets of [`EngineStats::push_latency`]: fine below the
+/// one-second mark a sender plans with, coarse above it.
+pub const PUSH_LATENCY_BUCKETS: [f64; 16] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0,
+];
 
 fn counters(n: usize) -> Vec<AtomicU64> {
     (0..n).map(|_| AtomicU64::new(0)).collect()
@@ -48,6 +53,21 @@ pub struct EngineStats {
     rate_limited: Vec<AtomicU64>,
     actions: Vec<AtomicU64>,
     detections: Vec<AtomicU64>,
+    /// Sign-ins assessed, pulled and pushed.
+    assessed: AtomicU64,
+    /// Pushed sign-ins by the bucket of their wait from receipt to assessed (the last
+    /// slot is over the largest bound), and the waits' sum in microseconds.
+    push_latency: Vec<AtomicU64>,
+    push_latency_micros: AtomicU64,
+}
+
+/// The wait of pushed sign-ins from the receipt of their delivery to assessed, as a histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencySnapshot {
+    /// `(upper bound in seconds, sign-ins at or under it)`, cumulative, without `+Inf`.
+    pub buckets: Vec<(f64, u64)>,
+    pub count: u64,
+    pub sum_seconds: f64,
 }
 
 impl EngineStats {
@@ -62,6 +82,9 @@ impl EngineStats {
             rate_limited: counters(providers.len() + 1),
             actions: counters(ACTION_KINDS.len() * ACTION_OUTCOMES.len()),
             detections: counters(detection_kinds.len() + 1),
+            assessed: AtomicU64::new(0),
+            push_latency: counters(PUSH_LATENCY_BUCKETS.len() + 1),
+            push_latency_micros: AtomicU64::new(0),
             providers,
             detection_kinds,
         }
@@ -118,6 +141,49 @@ impl EngineStats {
             .position(|k| *k == kind)
             .unwrap_or(self.detection_kinds.len());
         bump(&self.detections, index);
+    }
+
+    /// A sign-in was assessed; `waited` is how long since its delivery was received, for a
+    /// pushed one.
+    pub fn assessed(&self, waited: Option<std::time::Duration>) {
+        self.assessed.fetch_add(1, Ordering::Relaxed);
+        let Some(waited) = waited else {
+            return;
+        };
+        let seconds = waited.as_secs_f64();
+        let bucket = PUSH_LATENCY_BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(PUSH_LATENCY_BUCKETS.len());
+        bump(&self.push_latency, bucket);
+        let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+        self.push_latency_micros
+            .fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// Sign-ins assessed so far.
+    pub fn assessed_total(&self) -> u64 {
+        self.assessed.load(Ordering::Relaxed)
+    }
+
+    /// The pushed sign-ins' waits from receipt to assessed.
+    pub fn push_latency(&self) -> LatencySnapshot {
+        let mut cumulative = 0;
+        let buckets = PUSH_LATENCY_BUCKETS
+            .iter()
+            .enumerate()
+            .map(|(i, bound)| {
+                cumulative += Self::read(&self.push_latency, i);
+                (*bound, cumulative)
+            })
+            .collect();
+        let count = cumulative + Self::read(&self.push_latency, PUSH_LATENCY_BUCKETS.len());
+        let micros = self.push_latency_micros.load(Ordering::Relaxed);
+        LatencySnapshot {
+            buckets,
+            count,
+            sum_seconds: micros as f64 / 1e6,
+        }
     }
 
     fn read(slots: &[AtomicU64], index: usize) -> u64 {
@@ -209,5 +275,27 @@ mod tests {
         assert!(stats.detections().contains(&("brute_force", 1)));
         assert!(stats.detections().contains(&("other", 1)));
         assert_eq!(stats.actions().iter().map(|a| a.2).sum::<u64>(), 1);
+    }
+
+    #[test]
+    fn push_waits_land_in_their_buckets_and_pulled_sign_ins_only_count() {
+        use std::time::Duration;
+        let stats = EngineStats::new(vec![]);
+        stats.assessed(None);
+        stats.assessed(Some(Duration::from_millis(3)));
+        stats.assessed(Some(Duration::from_millis(10)));
+        stats.assessed(Some(Duration::from_millis(600)));
+        stats.assessed(Some(Duration::from_secs(900)));
+        assert_eq!(stats.assessed_total(), 5);
+        let latency = stats.push_latency();
+        assert_eq!(latency.count, 4);
+        assert_eq!(latency.buckets.len(), PUSH_LATENCY_BUCKETS.len());
+        let at = |bound: f64| latency.buckets.iter().find(|b| b.0 == bound).map(|b| b.1);
+        assert_eq!(at(0.005), Some(1));
+        assert_eq!(at(0.01), Some(2), "a bound is inclusive");
+        assert_eq!(at(0.5), Some(2));
+        assert_eq!(at(0.75), Some(3));
+        assert_eq!(at(300.0), Some(3), "900 s is only in +Inf");
+        assert!((latency.sum_seconds - 900.613).abs() < 1e-6);
     }
 }

@@ -26,7 +26,10 @@ pub fn describe(
     let who = subject_phrase(subject);
     let n = evidence;
     let plural = |one: &str, many: &str| {
-        if n == 1 {
+        if n >= crate::merge::EVIDENCE_CAP {
+            // The evidence kept is the first and last part of more.
+            format!("at least {n} {many}")
+        } else if n == 1 {
             format!("1 {one}")
         } else {
             format!("{n} {many}")

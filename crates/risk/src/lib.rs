@@ -37,7 +37,7 @@ pub use geo::haversine_km;
 pub use kind::Kind;
 pub use merge::{
     clear, detection_id, is_subject, merge, merge_gap, new_detection, reconcile, same_incident,
-    Change,
+    Change, EVIDENCE_CAP,
 };
 pub use score::{escalate, risk_score};
 

@@ -31,6 +31,24 @@ pub enum Change {
     Delete(DetectionId),
 }
 
+/// Most sign-in ids a detection keeps as evidence: the first and the last half of it. A
+/// detection on a key that never goes quiet (a large office's NAT, whose daily mistyped
+/// passwords from many accounts are a spray by the rule) otherwise grows with every event, and
+/// every later event that reads or rewrites it costs more than the one before. The first and
+/// last ids of a union are the first and last of the parts' first and last, so capping keeps
+/// the result independent of the order findings arrive in.
+pub const EVIDENCE_CAP: usize = 200;
+
+/// Sorted, deduplicated `evidence` cut to its first and last [`EVIDENCE_CAP`] / 2.
+fn capped(mut evidence: Vec<SignInId>) -> Vec<SignInId> {
+    if evidence.len() > EVIDENCE_CAP {
+        let half = EVIDENCE_CAP / 2;
+        let end = evidence.len() - half;
+        evidence.drain(half..end);
+    }
+    evidence
+}
+
 const SEED: &str = "gatehouse-risk";
 /// `det_` and the ULID's 10 time characters come before the 16 that carry the key.
 const KEY_START: usize = 4 + 10;
@@ -134,7 +152,7 @@ impl State {
             integration_id: self
                 .integration_id
                 .filter(|i| other.integration_id.as_ref() == Some(i)),
-            evidence: evidence.into_iter().collect(),
+            evidence: capped(evidence.into_iter().collect()),
             first_seen: self.first_seen.min(other.first_seen),
             last_seen: self.last_seen.max(other.last_seen),
         }
@@ -178,6 +196,7 @@ fn finding_state(finding: &Finding, identity_id: Option<&IdentityId>) -> State {
     let mut evidence = finding.evidence.clone();
     evidence.sort();
     evidence.dedup();
+    let evidence = capped(evidence);
     State {
         severity: finding.severity,
         user_id: finding.user_id.clone(),

@@ -374,6 +374,8 @@ pub trait SignInStore: Send + Sync + 'static {
     /// Makes every write made so far durable.
     async fn sync(&self) -> Result<(), StoreError>;
     /// Sign-ins about one subject with `from <= time < to`, oldest first, at most `limit`.
+    /// Like [`signins_near`](Self::signins_near), the risk engine's window read: the sign-ins
+    /// come without their provider `raw` event, which the windows never read.
     async fn signins_about(
         &self,
         tenant: &TenantId,

@@ -247,3 +247,64 @@ async fn requests_past_the_limit_are_shed_with_retry_after() {
     }
     assert_eq!(answered, StatusCode::OK, "the slot is given back");
 }
+
+/// Every pushed sign-in's wait from the receipt of its delivery to its assessment is counted in
+/// a histogram (what a sender plans with), and every assessed sign-in in a counter.
+#[tokio::test]
+async fn the_wait_from_receipt_to_assessed_is_measured() {
+    let s = start().await;
+    s.tenant("ten_wait").await;
+    let created = s.okta("ten_wait").await;
+    let url = created["ingest"]["url"].as_str().unwrap().to_owned();
+    let delivery = include_str!("../fixtures/okta/event_hook_three_signins.json");
+    let pushed = s
+        .http
+        .post(format!("{}{url}", s.base))
+        .header("content-type", "application/json")
+        .body(delivery)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pushed.status(), StatusCode::OK);
+    let value = |text: &str, series: &str| -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let text = loop {
+        let text = s
+            .http
+            .get(format!("{}/metrics", s.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if value(&text, "gatehouse_push_assessed_seconds_count ") == Some(3.0) {
+            break text;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "three pushed sign-ins were not assessed: {text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(value(&text, "gatehouse_signins_assessed_total "), Some(3.0));
+    assert_eq!(
+        value(
+            &text,
+            r#"gatehouse_push_assessed_seconds_bucket{le="+Inf"} "#
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            r#"gatehouse_push_assessed_seconds_bucket{le="300.0"} "#
+        ),
+        Some(3.0),
+        "{text}"
+    );
+    assert!(value(&text, "gatehouse_push_assessed_seconds_sum ").is_some_and(|s| s > 0.0));
+}

@@ -18,8 +18,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use gatehouse_core::model::{SignInEvent, Tenant};
-use gatehouse_core::{IntegrationId, TenantId};
+use gatehouse_core::model::{Identity, SignInEvent, Tenant, User};
+use gatehouse_core::{IntegrationId, SignInId, TenantId, UserId};
 use gatehouse_risk::{RiskConfig, Span};
 use gatehouse_store::{SignInSubject, Store, StoreError};
 
@@ -48,11 +48,44 @@ pub(crate) struct ContextCache {
     triggers: usize,
     windows: HashMap<Key, Fetched>,
     /// Fetched per trigger when the batch-wide fetch was truncated.
-    single: HashMap<Key, Vec<SignInEvent>>,
+    single: HashMap<(Key, SignInId), Vec<SignInEvent>>,
     /// Sign-ins read from the store so far (the cost the cap bounds).
     read: usize,
     tenants: HashMap<TenantId, (Tenant, RiskConfig)>,
     history_starts: HashMap<IntegrationId, Option<DateTime<Utc>>>,
+    /// The batch's first and last trigger (in list order) of each capped subject, and how many.
+    subject_triggers: HashMap<String, Triggers>,
+}
+
+/// What assessing one trigger reads besides its lists.
+pub(super) struct Loaded {
+    pub(super) tenant: Tenant,
+    pub(super) config: RiskConfig,
+    pub(super) account: Option<User>,
+    pub(super) identity: Option<Identity>,
+    /// The accounts of the trigger's person (its own at least, when it has one).
+    pub(super) people: Vec<UserId>,
+    pub(super) history_start: Option<DateTime<Utc>>,
+}
+
+/// Where a subject's triggers lie in a batch.
+struct Triggers {
+    first: (DateTime<Utc>, SignInId),
+    last: (DateTime<Utc>, SignInId),
+    count: usize,
+}
+
+impl Triggers {
+    fn add(&mut self, event: &SignInEvent) {
+        let at = (event.time, event.id.clone());
+        if (at.0, at.1.as_str()) < (self.first.0, self.first.1.as_str()) {
+            self.first = at.clone();
+        }
+        if (at.0, at.1.as_str()) > (self.last.0, self.last.1.as_str()) {
+            self.last = at;
+        }
+        self.count += 1;
+    }
 }
 
 /// A list: its subject, its span, and whether it is capped around each trigger.
@@ -68,6 +101,21 @@ pub(super) enum Subject {
 }
 
 impl Subject {
+    /// The subjects of a sign-in's capped lists: its account (by id, else by lower-cased
+    /// login), its source address and its session.
+    pub(super) fn capped_of(event: &SignInEvent) -> [Option<Subject>; 3] {
+        let account = match (&event.user_id, &event.login) {
+            (Some(user), _) => Some(Subject::User(user.clone())),
+            (None, Some(login)) => Some(Subject::Login(login.to_lowercase())),
+            (None, None) => None,
+        };
+        [
+            account,
+            event.ip.clone().map(Subject::Ip),
+            event.session_id.clone().map(Subject::Session),
+        ]
+    }
+
     fn key(&self) -> String {
         match self {
             Self::User(id) => format!("u:{id}"),
@@ -89,27 +137,107 @@ impl Subject {
 
 impl ContextCache {
     /// A cache for assessing `triggers` (their times bound the fetches).
-    pub(crate) fn for_batch(triggers: &[SignInEvent]) -> Self {
-        let earliest = triggers
-            .iter()
-            .map(|e| e.time)
-            .min()
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
-        let latest = triggers
-            .iter()
-            .map(|e| e.time)
-            .max()
-            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    pub(crate) fn for_batch<'a>(triggers: impl Iterator<Item = &'a SignInEvent>) -> Self {
+        let mut earliest = None;
+        let mut latest = None;
+        let mut count = 0;
+        let mut subject_triggers: HashMap<String, Triggers> = HashMap::new();
+        for trigger in triggers {
+            count += 1;
+            for subject in Subject::capped_of(trigger).into_iter().flatten() {
+                match subject_triggers.get_mut(&subject.key()) {
+                    Some(known) => known.add(trigger),
+                    None => {
+                        let at = (trigger.time, trigger.id.clone());
+                        let first = Triggers {
+                            first: at.clone(),
+                            last: at,
+                            count: 1,
+                        };
+                        subject_triggers.insert(subject.key(), first);
+                    }
+                }
+            }
+            earliest = Some(earliest.map_or(trigger.time, |t: DateTime<Utc>| t.min(trigger.time)));
+            latest = Some(latest.map_or(trigger.time, |t: DateTime<Utc>| t.max(trigger.time)));
+        }
+        let earliest = earliest.unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let latest = latest.unwrap_or(DateTime::<Utc>::MIN_UTC);
         Self {
             earliest,
             latest,
-            triggers: triggers.len(),
+            triggers: count,
             windows: HashMap::new(),
             single: HashMap::new(),
             read: 0,
             tenants: HashMap::new(),
             history_starts: HashMap::new(),
+            subject_triggers,
         }
+    }
+
+    /// Reads into the cache every list assessing `trigger` slices, and returns what else it
+    /// reads: its tenant's settings, its account and the person that account belongs to.
+    pub(super) async fn load_for(
+        &mut self,
+        gateway: &Gateway,
+        trigger: &SignInEvent,
+    ) -> Result<Loaded, EngineError> {
+        let store = gateway.store();
+        let (tenant, config) = self.tenant(gateway, &trigger.tenant_id).await?.clone();
+        let windows = gatehouse_risk::windows(&config);
+        let t = &trigger.tenant_id;
+        let account = match &trigger.user_id {
+            Some(user) => store.get_user(t, user).await?,
+            None => None,
+        };
+        let identity = match account.as_ref().and_then(|a| a.identity_id.as_ref()) {
+            Some(id) => store.get_identity(t, id).await?,
+            None => None,
+        };
+        let mut people: Vec<UserId> = identity
+            .as_ref()
+            .map(|i| i.accounts.clone())
+            .unwrap_or_default();
+        if let Some(user) = &trigger.user_id {
+            if !people.contains(user) {
+                people.push(user.clone());
+            }
+        }
+        let [account_subject, ip_subject, session_subject] = Subject::capped_of(trigger);
+        let lists = [
+            (account_subject, windows.account_events),
+            (ip_subject, windows.ip_events),
+            (session_subject, windows.session_events),
+        ];
+        for (subject, span) in lists {
+            if let Some(subject) = subject {
+                self.load(store.as_ref(), trigger, &subject, span, true)
+                    .await?;
+            }
+        }
+        for person in &people {
+            let subject = Subject::User(person.clone());
+            self.load(
+                store.as_ref(),
+                trigger,
+                &subject,
+                windows.identity_successes,
+                false,
+            )
+            .await?;
+        }
+        let history_start = self
+            .history_start(store.as_ref(), t, &trigger.integration_id)
+            .await?;
+        Ok(Loaded {
+            tenant,
+            config,
+            account,
+            identity,
+            people,
+            history_start,
+        })
     }
 
     /// The tenant and its validated risk settings.
@@ -176,22 +304,36 @@ impl ContextCache {
         if !self.windows.contains_key(&key) {
             let (from, _) = span.around(self.earliest);
             let (_, to) = span.around(self.latest);
-            let limit = if capped {
-                self.triggers
+            let triggers = self.subject_triggers.get(&key.0);
+            let limit = match (capped, triggers) {
+                // Enough for the whole window when the subject is not busy (the usual case).
+                (true, Some(t)) => (2 * EACH_SIDE + 1 + t.count).min(BATCH_LIMIT),
+                (true, None) => self
+                    .triggers
                     .saturating_mul(2 * EACH_SIDE + 1)
-                    .clamp(1, BATCH_LIMIT)
-            } else {
-                BATCH_LIMIT
+                    .clamp(1, BATCH_LIMIT),
+                (false, _) => BATCH_LIMIT,
             };
             let mut events = fetch(from, to, limit).await?;
             self.read += events.len();
-            let complete = events.len() < limit;
+            let mut complete = events.len() < limit;
+            if let (false, true, Some(triggers)) = (complete, capped, triggers) {
+                // A busy key: its triggers' neighbourhoods, not its whole window.
+                if let Some(near) =
+                    neighbourhoods(store, &trigger.tenant_id, subject, span, triggers).await?
+                {
+                    self.read += near.len();
+                    events = near;
+                    complete = true;
+                }
+            }
             events.sort_by(|a, b| order(a).cmp(&order(b)));
             self.windows
                 .insert(key.clone(), Fetched { events, complete });
         }
         let complete = self.windows.get(&key).is_some_and(|f| f.complete);
-        if !complete {
+        let single_key = (key, trigger.id.clone());
+        if !complete && !self.single.contains_key(&single_key) {
             let (from, to) = span.around(trigger.time);
             let mut events = if capped {
                 let window = (from, to + Duration::milliseconds(1));
@@ -209,7 +351,7 @@ impl ContextCache {
             };
             self.read += events.len();
             events.sort_by(|a, b| order(a).cmp(&order(b)));
-            self.single.insert(key, events);
+            self.single.insert(single_key, events);
         }
         Ok(())
     }
@@ -226,7 +368,10 @@ impl ContextCache {
         let key = (subject.key(), span, capped);
         let events = match self.windows.get(&key) {
             Some(fetched) if fetched.complete => fetched.events.as_slice(),
-            _ => self.single.get(&key).map_or(&[][..], Vec::as_slice),
+            _ => self
+                .single
+                .get(&(key, trigger.id.clone()))
+                .map_or(&[][..], Vec::as_slice),
         };
         // The same bounds as a direct fetch: from `from`, up to `to` plus a millisecond.
         let (from, to) = span.around(trigger.time);
@@ -244,6 +389,69 @@ impl ContextCache {
         };
         events.get(start..end.max(start)).unwrap_or(&[])
     }
+}
+
+/// A busy subject's sign-ins around all of a batch's triggers about it, in list order: the
+/// [`EACH_SIDE`] before the first trigger, everything from the first to the last, and the
+/// `EACH_SIDE + 1` from the last on — a contiguous stretch of the subject's list, so every
+/// trigger's capped slice of it is exact. A hot key's triggers in one batch sit close together,
+/// so this reads about `2 × EACH_SIDE` plus the triggers, where the whole window can be many
+/// thousands. `None` when the stretch between the triggers is past what the triggers' own
+/// reads would cost (each trigger then reads its own neighbours).
+async fn neighbourhoods(
+    store: &dyn Store,
+    tenant: &TenantId,
+    subject: &Subject,
+    span: Span,
+    triggers: &Triggers,
+) -> Result<Option<Vec<SignInEvent>>, StoreError> {
+    let (from, _) = span.around(triggers.first.0);
+    let (_, to) = span.around(triggers.last.0);
+    let window = (from, to + Duration::milliseconds(1));
+    // Read by time, so bounded like the per-trigger reads it replaces: past that budget (a key
+    // whose events share an instant) each trigger reads its own neighbours instead.
+    let budget = triggers
+        .count
+        .saturating_mul(2 * EACH_SIDE + 1)
+        .min(BATCH_LIMIT);
+    let between = if triggers.first.1 == triggers.last.1 {
+        Vec::new()
+    } else {
+        store
+            .signins_about(
+                tenant,
+                subject.as_store(),
+                triggers.first.0,
+                triggers.last.0 + Duration::milliseconds(1),
+                budget,
+            )
+            .await?
+    };
+    if between.len() >= budget {
+        return Ok(None);
+    }
+    let before = store
+        .signins_near(
+            tenant,
+            subject.as_store(),
+            window,
+            &triggers.first.1,
+            EACH_SIDE,
+        )
+        .await?;
+    let after = store
+        .signins_near(
+            tenant,
+            subject.as_store(),
+            window,
+            &triggers.last.1,
+            EACH_SIDE + 1,
+        )
+        .await?;
+    let mut events: Vec<SignInEvent> = before.into_iter().chain(between).chain(after).collect();
+    events.sort_by(|a, b| order(a).cmp(&order(b)));
+    events.dedup_by(|a, b| a.id == b.id);
+    Ok(Some(events))
 }
 
 /// The order lists are kept in, as the store's index and the risk crate order them.
@@ -295,7 +503,7 @@ mod tests {
         for triggers in [1, 3] {
             let batch: Vec<SignInEvent> =
                 events.iter().step_by(997).take(triggers).cloned().collect();
-            let mut cache = ContextCache::for_batch(&batch);
+            let mut cache = ContextCache::for_batch(batch.iter());
             for trigger in &batch {
                 cache
                     .load(&store, trigger, &subject, span, true)
@@ -312,7 +520,7 @@ mod tests {
             );
         }
         // The same key uncapped (the identity's history) is read whole.
-        let mut cache = ContextCache::for_batch(&events[..1]);
+        let mut cache = ContextCache::for_batch(events[..1].iter());
         cache
             .load(&store, &events[0], &subject, span, false)
             .await
@@ -321,5 +529,54 @@ mod tests {
             cache.slice(&events[0], &subject, span, false).len(),
             events.len()
         );
+    }
+
+    /// A hot key's triggers in one batch (100 consecutive events of a key of 3,000, a
+    /// millisecond apart) read their neighbourhoods once — about `2 × EACH_SIDE` plus the
+    /// triggers, not `2 × EACH_SIDE + 1` each — and every trigger's slice is what it would be
+    /// assessed alone.
+    #[tokio::test]
+    async fn a_hot_keys_triggers_share_one_read_of_their_neighbourhoods() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let tenant = TenantId::parse("ten_hot").unwrap();
+        let mut events = hot_session(6 * EACH_SIDE);
+        for (i, event) in events.iter_mut().enumerate() {
+            event.time += Duration::milliseconds(i as i64);
+            event.id = SignInId::derive(event.time, &["int_1", &i.to_string()]);
+        }
+        store.insert_signins(&tenant, &events).await.unwrap();
+        let subject = Subject::Session("hot-session".to_owned());
+        let span = gatehouse_risk::windows(&RiskConfig::default()).session_events;
+        let batch = &events[2 * EACH_SIDE..2 * EACH_SIDE + 100];
+        let mut cache = ContextCache::for_batch(batch.iter());
+        for trigger in batch {
+            cache
+                .load(&store, trigger, &subject, span, true)
+                .await
+                .unwrap();
+        }
+        assert!(
+            cache.events_read() <= 2 * (2 * EACH_SIDE + 1) + 3 * batch.len(),
+            "{} events read for {} triggers",
+            cache.events_read(),
+            batch.len()
+        );
+        for trigger in batch.iter().step_by(9) {
+            let mut alone = ContextCache::for_batch(std::iter::once(trigger));
+            alone
+                .load(&store, trigger, &subject, span, true)
+                .await
+                .unwrap();
+            let ids = |events: &[SignInEvent]| -> Vec<String> {
+                events.iter().map(|e| e.id.to_string()).collect()
+            };
+            assert_eq!(
+                ids(cache.slice(trigger, &subject, span, true)),
+                ids(alone.slice(trigger, &subject, span, true)),
+                "trigger {}",
+                trigger.provider_event_id
+            );
+        }
     }
 }

@@ -10,10 +10,10 @@
 //! nothing is dropped.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::model::{Detection, Outcome, PolicyMode, PolicyScope, SignInEvent, Tenant};
 use gatehouse_core::TenantId;
 /// A tenant's risk settings (`settings.risk`), as [`risk_config`] reads them.
@@ -26,8 +26,8 @@ mod queue;
 use crate::actions::{ActionExecutor, ActionRequest};
 use crate::outputs::{OutputFormat, Outputs};
 use crate::{EngineError, Gateway};
-use context::{ContextCache, Subject};
-use queue::{FairQueue, BATCH, TURN_TIME};
+use context::{ContextCache, Loaded, Subject};
+use queue::{FairQueue, Pending, BATCH, TURN_TIME};
 
 /// What one assessment changed.
 #[derive(Debug, Default, Clone)]
@@ -62,6 +62,8 @@ pub struct Detector {
     outputs: Arc<Outputs>,
     queue: Arc<FairQueue>,
     dropped: AtomicU64,
+    /// Turns taken from the queue and not yet judged.
+    in_flight: AtomicUsize,
 }
 
 impl Detector {
@@ -77,6 +79,7 @@ impl Detector {
             outputs,
             queue: Arc::new(FairQueue::new()),
             dropped: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
         })
     }
 
@@ -94,26 +97,56 @@ impl Detector {
             outputs,
             queue: Arc::clone(&queue),
             dropped: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        });
+        // Two stages: a turn's lists are read (most of an assessment's cost) while the turn
+        // before it is judged, so the runner uses two cores where it has them. Both stop at
+        // the turn's time limit; what the judge did not reach goes back to the queue.
+        let (loaded_tx, mut loaded_rx) =
+            tokio::sync::mpsc::channel::<(Vec<Pending>, ContextCache)>(1);
+        let reader = Arc::clone(&detector);
+        let reading = Arc::clone(&queue);
+        runtime.spawn(async move {
+            while let Some(turn) = reading.pop().await {
+                reader.in_flight.fetch_add(1, Ordering::Relaxed);
+                let mut cache = ContextCache::for_batch(turn.iter().map(|p| &p.event));
+                let started = std::time::Instant::now();
+                for pending in &turn {
+                    // A failure here is met again, and reported, when the judge assesses it.
+                    let _ = cache.load_for(&reader.gateway, &pending.event).await;
+                    if started.elapsed() >= TURN_TIME {
+                        break;
+                    }
+                }
+                if loaded_tx.send((turn, cache)).await.is_err() {
+                    return;
+                }
+            }
         });
         let worker = Arc::clone(&detector);
         runtime.spawn(async move {
-            while let Some(mut events) = queue.pop().await {
-                let mut cache = ContextCache::for_batch(&events);
+            while let Some((mut turn, mut cache)) = loaded_rx.recv().await {
                 let started = std::time::Instant::now();
                 let mut done = 0;
-                for event in &events {
+                for pending in &turn {
+                    let event = &pending.event;
                     if let Err(error) = worker.assess_in(event, false, &mut cache).await {
                         tracing::warn!(signin_id = %event.id, %error, "risk assessment failed");
                     }
+                    let waited = pending
+                        .received_at
+                        .and_then(|at| (worker.gateway.clock().now() - at).to_std().ok());
+                    worker.gateway.stats().assessed(waited);
                     done += 1;
                     if started.elapsed() >= TURN_TIME {
                         break;
                     }
                 }
                 // The turn is over: the rest waits until the other tenants had theirs.
-                queue.give_back(events.split_off(done));
+                queue.give_back(turn.split_off(done));
+                worker.in_flight.fetch_sub(1, Ordering::Relaxed);
                 tracing::debug!(
-                    assessed = events.len(),
+                    assessed = turn.len(),
                     read = cache.events_read(),
                     "risk turn assessed"
                 );
@@ -126,13 +159,46 @@ impl Detector {
     /// the whole queue) is full: what feeds it (the push inbox's journal, a pull's cursor)
     /// holds the backlog durably, so nothing is dropped and memory stays bounded. Events of
     /// several tenants are queued per tenant.
-    pub async fn submit(&self, mut events: Vec<SignInEvent>) {
+    pub async fn submit(&self, events: Vec<SignInEvent>) {
+        self.submit_pending(
+            events
+                .into_iter()
+                .map(|event| Pending {
+                    event,
+                    received_at: None,
+                })
+                .collect(),
+        )
+        .await;
+    }
+
+    /// [`Self::submit`] for pushed sign-ins, each with the moment its delivery was received
+    /// (the wait until it is assessed is measured).
+    pub async fn submit_received(&self, events: Vec<(SignInEvent, DateTime<Utc>)>) {
+        self.submit_pending(
+            events
+                .into_iter()
+                .map(|(event, at)| Pending {
+                    event,
+                    received_at: Some(at),
+                })
+                .collect(),
+        )
+        .await;
+    }
+
+    async fn submit_pending(&self, mut events: Vec<Pending>) {
+        // The provider's raw event is stored already and no detection reads it: a full queue
+        // without it holds about a third of the memory.
+        for pending in &mut events {
+            pending.event.raw = None;
+        }
         while let Some(first) = events.first() {
-            let tenant = first.tenant_id.clone();
+            let tenant = first.event.tenant_id.clone();
             let split = events
                 .iter()
                 .take(BATCH)
-                .position(|e| e.tenant_id != tenant)
+                .position(|p| p.event.tenant_id != tenant)
                 .unwrap_or(events.len().min(BATCH));
             let rest = events.split_off(split);
             if let Err(batch) = self.queue.push(&tenant, events).await {
@@ -150,7 +216,7 @@ impl Detector {
 
     /// Batches of sign-ins waiting for assessment.
     pub fn queued_batches(&self) -> usize {
-        self.queue.queued()
+        self.queue.queued() + self.in_flight.load(Ordering::Relaxed)
     }
 
     /// Sign-ins dropped from assessment because the runner had stopped.
@@ -161,7 +227,7 @@ impl Detector {
     /// Assesses one stored sign-in. With `dry` nothing is written or run: the outcome says what
     /// would have been (backtests).
     pub async fn assess(&self, event: &SignInEvent, dry: bool) -> Result<Outcomes, EngineError> {
-        let mut cache = ContextCache::for_batch(std::slice::from_ref(event));
+        let mut cache = ContextCache::for_batch(std::iter::once(event));
         self.assess_in(event, dry, &mut cache).await
     }
 
@@ -173,60 +239,18 @@ impl Detector {
         cache: &mut ContextCache,
     ) -> Result<Outcomes, EngineError> {
         let store = self.gateway.store();
-        let (tenant, config) = cache.tenant(&self.gateway, &event.tenant_id).await?.clone();
+        let Loaded {
+            tenant,
+            config,
+            account,
+            identity,
+            people,
+            history_start,
+        } = cache.load_for(&self.gateway, event).await?;
         let windows = gatehouse_risk::windows(&config);
         let t = &event.tenant_id;
-        let account_subject = match (&event.user_id, &event.login) {
-            (Some(user), _) => Some(Subject::User(user.clone())),
-            (None, Some(login)) => Some(Subject::Login(login.to_lowercase())),
-            (None, None) => None,
-        };
-        let ip_subject = event.ip.clone().map(Subject::Ip);
-        let session_subject = event.session_id.clone().map(Subject::Session);
-        let account = match &event.user_id {
-            Some(user) => store.get_user(t, user).await?,
-            None => None,
-        };
-        let identity = match account.as_ref().and_then(|a| a.identity_id.as_ref()) {
-            Some(id) => store.get_identity(t, id).await?,
-            None => None,
-        };
-        let mut people: Vec<gatehouse_core::UserId> = identity
-            .as_ref()
-            .map(|i| i.accounts.clone())
-            .unwrap_or_default();
-        if let Some(user) = &event.user_id {
-            if !people.contains(user) {
-                people.push(user.clone());
-            }
-        }
+        let [account_subject, ip_subject, session_subject] = Subject::capped_of(event);
         let people_subjects: Vec<Subject> = people.iter().cloned().map(Subject::User).collect();
-        let lists = [
-            (account_subject.as_ref(), windows.account_events),
-            (ip_subject.as_ref(), windows.ip_events),
-            (session_subject.as_ref(), windows.session_events),
-        ];
-        for (subject, span) in lists {
-            if let Some(subject) = subject {
-                cache
-                    .load(store.as_ref(), event, subject, span, true)
-                    .await?;
-            }
-        }
-        for person in &people_subjects {
-            cache
-                .load(
-                    store.as_ref(),
-                    event,
-                    person,
-                    windows.identity_successes,
-                    false,
-                )
-                .await?;
-        }
-        let history_start = cache
-            .history_start(store.as_ref(), t, &event.integration_id)
-            .await?;
         let slice = |subject: Option<&Subject>, span| match subject {
             Some(subject) => cache.slice(event, subject, span, true),
             None => &[],

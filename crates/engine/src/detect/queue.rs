@@ -14,6 +14,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
 use gatehouse_core::model::SignInEvent;
 use gatehouse_core::TenantId;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
@@ -30,9 +31,17 @@ pub(super) const PER_TENANT: usize = 32;
 /// Batches all tenants together may have waiting.
 pub(super) const TOTAL: usize = 64;
 
+/// A stored sign-in waiting for assessment.
+#[derive(Debug)]
+pub(super) struct Pending {
+    pub(super) event: SignInEvent,
+    /// When its delivery was received, for a pushed sign-in (the wait is measured).
+    pub(super) received_at: Option<DateTime<Utc>>,
+}
+
 /// A queued batch and the room it holds until it is assessed.
 struct Queued {
-    events: VecDeque<SignInEvent>,
+    events: VecDeque<Pending>,
     /// `None` for events given back at the end of a turn (at most a turn's worth: they were
     /// taken from a batch whose room is already freed).
     _rooms: Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)>,
@@ -79,8 +88,8 @@ impl FairQueue {
     pub(super) async fn push(
         &self,
         tenant: &TenantId,
-        events: Vec<SignInEvent>,
-    ) -> Result<(), Vec<SignInEvent>> {
+        events: Vec<Pending>,
+    ) -> Result<(), Vec<Pending>> {
         {
             let Ok(mut state) = self.state.lock() else {
                 return Err(events);
@@ -126,7 +135,7 @@ impl FairQueue {
 
     /// The next turn: at most [`TURN`] sign-ins of the next tenant in rotation, in the order
     /// they were queued; waits while nothing is queued. `None` when the queue is unusable.
-    pub(super) async fn pop(&self) -> Option<Vec<SignInEvent>> {
+    pub(super) async fn pop(&self) -> Option<Vec<Pending>> {
         loop {
             if let Some(turn) = self.try_pop()? {
                 return Some(turn);
@@ -136,7 +145,7 @@ impl FairQueue {
     }
 
     /// `Some(None)` when nothing is queued.
-    fn try_pop(&self) -> Option<Option<Vec<SignInEvent>>> {
+    fn try_pop(&self) -> Option<Option<Vec<Pending>>> {
         let mut state = self.state.lock().ok()?;
         let state = &mut *state;
         while let Some(tenant) = state.turn.pop_front() {
@@ -148,7 +157,7 @@ impl FairQueue {
                 continue;
             };
             let take = front.events.len().min(TURN);
-            let turn: Vec<SignInEvent> = front.events.drain(..take).collect();
+            let turn: Vec<Pending> = front.events.drain(..take).collect();
             if front.events.is_empty() {
                 // Frees the batch's room.
                 queue.pop_front();
@@ -166,8 +175,8 @@ impl FairQueue {
 
     /// Puts the part of a turn the runner did not reach back at the head of its tenant's
     /// queue; the tenant is served again after the others.
-    pub(super) fn give_back(&self, events: Vec<SignInEvent>) {
-        let Some(tenant) = events.first().map(|e| e.tenant_id.clone()) else {
+    pub(super) fn give_back(&self, events: Vec<Pending>) {
+        let Some(tenant) = events.first().map(|p| p.event.tenant_id.clone()) else {
             return;
         };
         let Ok(mut guard) = self.state.lock() else {
@@ -197,16 +206,17 @@ impl FairQueue {
 mod tests {
     use super::*;
 
-    fn batch(tenant: &str, from: usize, n: usize) -> Vec<SignInEvent> {
+    fn batch(tenant: &str, from: usize, n: usize) -> Vec<Pending> {
         (from..from + n)
-            .map(|i| {
-                serde_json::from_value(serde_json::json!({
+            .map(|i| Pending {
+                received_at: None,
+                event: serde_json::from_value(serde_json::json!({
                     "id": format!("sin_{tenant}_{i}"), "tenant_id": tenant,
                     "integration_id": "int_1", "provider": "idp",
                     "provider_event_id": format!("{i}"), "time": "2026-05-01T10:00:00Z",
                     "event_type": "sign_in", "outcome": "failure",
                 }))
-                .unwrap()
+                .unwrap(),
             })
             .collect()
     }
@@ -226,10 +236,13 @@ mod tests {
         }
         queue.push(&b, batch("ten_b", 0, 1)).await.unwrap();
         let first = queue.pop().await.unwrap();
-        assert_eq!((first.len(), first[0].tenant_id.as_str()), (TURN, "ten_a"));
+        assert_eq!(
+            (first.len(), first[0].event.tenant_id.as_str()),
+            (TURN, "ten_a")
+        );
         let second = queue.pop().await.unwrap();
         assert_eq!(
-            second[0].tenant_id.as_str(),
+            second[0].event.tenant_id.as_str(),
             "ten_b",
             "B waits one turn of A"
         );
@@ -238,7 +251,7 @@ mod tests {
             a_events.extend(queue.pop().await.unwrap());
         }
         let expected: Vec<String> = (0..3 * BATCH).map(|i| format!("sin_ten_a_{i}")).collect();
-        let got: Vec<String> = a_events.iter().map(|e| e.id.to_string()).collect();
+        let got: Vec<String> = a_events.iter().map(|p| p.event.id.to_string()).collect();
         assert_eq!(got, expected);
     }
 

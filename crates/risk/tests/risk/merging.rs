@@ -5,7 +5,9 @@
 use chrono::Duration;
 use gatehouse_core::model::{Detection, Severity};
 use gatehouse_core::{IntegrationId, SignInId, TenantId, UserId};
-use gatehouse_risk::{clear, merge, reconcile, same_incident, Change, Finding, Kind, RiskConfig};
+use gatehouse_risk::{
+    clear, merge, reconcile, same_incident, Change, Finding, Kind, RiskConfig, EVIDENCE_CAP,
+};
 
 use super::support::t0;
 
@@ -133,4 +135,44 @@ fn clearing_the_last_evidence_deletes_the_detection() {
         ..cleared
     };
     assert!(clear(&[d], &other, &config, t0()).is_empty());
+}
+
+/// A detection on a key that never goes quiet keeps the first and last of its evidence, the
+/// same whichever order its findings came in, and says its count is a floor.
+#[test]
+fn evidence_is_capped_to_its_first_and_last_whatever_the_order() {
+    let config = RiskConfig::default();
+    let subject = "ip:192.0.2.10";
+    let ids: Vec<String> = (0..1_000).map(|i| format!("sin_{i:05}")).collect();
+    let grow = |order: Vec<&String>| {
+        let mut detection: Option<Detection> = None;
+        for (n, id) in order.into_iter().enumerate() {
+            let found = finding(Kind::PasswordSpray, subject, &[id.as_str()], 0, 1);
+            let existing: Vec<Detection> = detection.iter().cloned().collect();
+            let changes = reconcile(&existing, &found, None, &config, t0());
+            if let Some(Change::Put(d)) = changes.first() {
+                detection = Some((**d).clone());
+            }
+            assert!(
+                detection.as_ref().unwrap().evidence.len() <= EVIDENCE_CAP,
+                "after {n}"
+            );
+        }
+        detection.unwrap()
+    };
+    let forwards = grow(ids.iter().collect());
+    let backwards = grow(ids.iter().rev().collect());
+    assert_eq!(forwards.evidence, backwards.evidence);
+    let kept: Vec<String> = forwards.evidence.iter().map(|id| id.to_string()).collect();
+    let half = EVIDENCE_CAP / 2;
+    assert_eq!(kept.len(), EVIDENCE_CAP);
+    assert_eq!(kept[..half], ids[..half]);
+    assert_eq!(kept[half..], ids[ids.len() - half..]);
+    assert!(
+        forwards
+            .explanation
+            .contains(&format!("at least {EVIDENCE_CAP}")),
+        "{}",
+        forwards.explanation
+    );
 }

@@ -48,7 +48,7 @@ const INSERT_SIGNINS: &str = "\
 
 /// A subject's sign-ins in `[from, to)`, in (time, id) order.
 const SIGNINS_ABOUT: &str = "\
-    SELECT s.doc
+    SELECT s.doc - 'raw'
     FROM signin_subjects x
     JOIN signins s ON s.tenant_id = x.tenant_id AND s.id = x.signin_id
     WHERE x.tenant_id = $1 AND s.tenant_id = $1 AND x.subject = $2
@@ -106,7 +106,7 @@ const SIGNINS_NEAR: &str = "\
         ORDER BY x.time, x.time_nanos, x.signin_id
         LIMIT $8
     )
-    SELECT s.doc
+    SELECT s.doc - 'raw'
     FROM (SELECT * FROM before UNION ALL SELECT * FROM after) w
     JOIN signins s ON s.tenant_id = $1 AND s.id = w.signin_id
     WHERE s.tenant_id = $1

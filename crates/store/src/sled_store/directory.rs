@@ -485,21 +485,30 @@ impl SledStore {
         let mut fresh = Vec::new();
         for (index, event) in events.iter().enumerate() {
             same_tenant(tenant, &event.tenant_id, "a sign-in")?;
-            // Index entries first: one pointing at a record not yet written is skipped by
-            // readers, while a record without its entries would be invisible to the risk engine.
-            for subject in signin_subjects(event) {
-                self.trees
-                    .signins_by_subject
-                    .insert(keys::scoped(tenant, &[&subject, event.id.as_str()]), &[])?;
-            }
             let key = keys::scoped(tenant, &[event.id.as_str()]);
             let swapped = self.trees.signins.compare_and_swap(
                 key,
                 None as Option<&[u8]>,
                 Some(encode(event)?),
             )?;
-            if swapped.is_ok() {
-                fresh.push(index);
+            // The index entries are always those of the record as first stored: a replay or a
+            // resent event with other content cannot make them disagree. A duplicate writes
+            // them again, since a crash may have come between a record and its entries (the
+            // journal or the pull's cursor then brings the event back).
+            let stored = match swapped {
+                Ok(()) => {
+                    fresh.push(index);
+                    std::borrow::Cow::Borrowed(event)
+                }
+                Err(existing) => match existing.current {
+                    Some(bytes) => std::borrow::Cow::Owned(decode::<SignInEvent>(&bytes)?),
+                    None => continue,
+                },
+            };
+            for subject in signin_subjects(&stored) {
+                self.trees
+                    .signins_by_subject
+                    .insert(keys::scoped(tenant, &[&subject, stored.id.as_str()]), &[])?;
             }
         }
         Ok(fresh)
@@ -518,9 +527,7 @@ impl SledStore {
         let end = keys::scoped(tenant, &[&subject, &time_floor(to)]);
         let mut events = Vec::new();
         for key in self.trees.signins_by_subject.range(start..end).keys() {
-            let id = keys::last_part(&key?);
-            if let Some(bytes) = self.trees.signins.get(keys::scoped(tenant, &[&id]))? {
-                let event: SignInEvent = decode(&bytes)?;
+            if let Some(event) = self.window_event(tenant, &key?)? {
                 if event.time >= from && event.time < to {
                     events.push(event);
                 }
@@ -530,6 +537,24 @@ impl SledStore {
             }
         }
         Ok(events)
+    }
+
+    /// The sign-in a subject index entry names, without its raw event, which the risk windows
+    /// never read (`None` when the record is gone).
+    fn window_event(
+        &self,
+        tenant: &TenantId,
+        key: &[u8],
+    ) -> Result<Option<SignInEvent>, StoreError> {
+        let id = keys::last_part(key);
+        match self.trees.signins.get(keys::scoped(tenant, &[&id]))? {
+            Some(bytes) => {
+                let mut event: SignInEvent = decode(&bytes)?;
+                event.raw = None;
+                Ok(Some(event))
+            }
+            None => Ok(None),
+        }
     }
 
     /// The sign-ins about one subject with `from <= time < to` nearest to the sign-in `around`
@@ -553,23 +578,22 @@ impl SledStore {
         }
         let middle = middle.clamp(start.clone(), end.clone());
         let index = &self.trees.signins_by_subject;
-        let mut ids: Vec<String> = Vec::with_capacity(2 * each_side);
+        let mut entries = Vec::with_capacity(2 * each_side);
         for key in index
             .range(start..middle.clone())
             .keys()
             .rev()
             .take(each_side)
         {
-            ids.push(keys::last_part(&key?));
+            entries.push(key?);
         }
-        ids.reverse();
+        entries.reverse();
         for key in index.range(middle..end).keys().take(each_side) {
-            ids.push(keys::last_part(&key?));
+            entries.push(key?);
         }
-        let mut events = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(bytes) = self.trees.signins.get(keys::scoped(tenant, &[&id]))? {
-                let event: SignInEvent = decode(&bytes)?;
+        let mut events = Vec::with_capacity(entries.len());
+        for key in entries {
+            if let Some(event) = self.window_event(tenant, &key)? {
                 if event.time >= from && event.time < to {
                     events.push(event);
                 }
@@ -815,5 +839,71 @@ impl SledStore {
             }
         }
         Ok(open)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gatehouse_core::model::Outcome;
+
+    use super::*;
+
+    fn signin(tenant: &TenantId) -> SignInEvent {
+        let time = DateTime::parse_from_rfc3339("2026-05-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut event: SignInEvent = serde_json::from_value(serde_json::json!({
+            "id": SignInId::derive(time, &["int_1", "e1"]).as_str(), "tenant_id": tenant.as_str(),
+            "integration_id": "int_1", "provider": "idp", "provider_event_id": "e1",
+            "time": time, "event_type": "sign_in", "outcome": "failure",
+            "login": "a@x.example", "ip": "203.0.113.9",
+        }))
+        .unwrap();
+        event.raw = Some(serde_json::json!({"uuid": "e1"}).into());
+        event
+    }
+
+    fn window(store: &SledStore, tenant: &TenantId, ip: &str) -> Vec<SignInEvent> {
+        let from = DateTime::parse_from_rfc3339("2026-05-01T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        store
+            .signins_about_now(
+                tenant,
+                SignInSubject::Ip(ip),
+                from,
+                from + chrono::Duration::hours(2),
+                10,
+            )
+            .unwrap()
+    }
+
+    /// A crash between a record and its index entries leaves the sign-in invisible to the
+    /// windows; storing it again (the journal's replay, the pull's retry) writes them, though
+    /// the sign-in is not new.
+    #[test]
+    fn a_duplicate_writes_the_entries_a_crash_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let tenant = TenantId::parse("ten_a").unwrap();
+        let event = signin(&tenant);
+        store
+            .insert_signins_now(&tenant, std::slice::from_ref(&event))
+            .unwrap();
+        store.trees.signins_by_subject.clear().unwrap();
+        assert!(window(&store, &tenant, "203.0.113.9").is_empty());
+        let mut resent = event.clone();
+        resent.outcome = Outcome::Success;
+        assert!(store
+            .insert_signins_now(&tenant, &[resent])
+            .unwrap()
+            .is_empty());
+        let found = window(&store, &tenant, "203.0.113.9");
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            found[0].outcome,
+            Outcome::Failure,
+            "the first copy's entries"
+        );
     }
 }

@@ -20,6 +20,7 @@ conformance!(
     signins_are_indexed_under_the_account_else_the_lower_cased_login,
     window_bounds_are_exact_to_the_nanosecond,
     signins_near_walks_the_index_around_a_sign_in,
+    window_reads_carry_the_first_copy_without_the_raw_event,
     get_signin_is_tenant_scoped,
     list_signins_filters_and_pages_in_id_order,
     cursors_and_sync_status_are_per_tenant_and_integration,
@@ -712,4 +713,61 @@ async fn cursors_and_sync_status_are_per_tenant_and_integration(backend: Backend
     );
     assert_eq!(store.get_sync_status(&a.id, &two).await.unwrap(), None);
     assert_eq!(store.get_sync_status(&b.id, &one).await.unwrap(), None);
+}
+
+/// The risk windows' reads (`signins_about`, `signins_near`) answer every normalized field of
+/// the sign-in as first stored, without the provider's raw event (which `get_signin` still
+/// has); an event resent with the same id and other content changes neither the record nor
+/// the windows (not even under a subject only the resent content names).
+async fn window_reads_carry_the_first_copy_without_the_raw_event(backend: Backend) {
+    let store = backend.open().await;
+    let a = tenant("ten_window_copy");
+    let mut first = signin_at(&a.id, "w1", 1_000);
+    first.session_id = Some("sess-w".into());
+    first.user_agent = Some("Mozilla/5.0".into());
+    first.raw = Some(serde_json::json!({"uuid": "w1", "big": "x".repeat(2_000)}).into());
+    assert_eq!(
+        store.insert_signins(&a.id, &[first.clone()]).await.unwrap(),
+        vec![0]
+    );
+    let mut resent = first.clone();
+    resent.ip = Some("192.0.2.99".into());
+    resent.outcome = Outcome::Success;
+    assert!(store
+        .insert_signins(&a.id, &[resent])
+        .await
+        .unwrap()
+        .is_empty());
+    let mut expected = first.clone();
+    expected.raw = None;
+    let window = (t0(), t0() + Duration::hours(1));
+    for subject in [
+        SignInSubject::Login("a@example.com"),
+        SignInSubject::Ip("203.0.113.9"),
+        SignInSubject::Session("sess-w"),
+    ] {
+        let about = store
+            .signins_about(&a.id, subject.clone(), window.0, window.1, 10)
+            .await
+            .unwrap();
+        assert_eq!(about, vec![expected.clone()], "{subject:?}");
+        let near = store
+            .signins_near(&a.id, subject.clone(), window, &first.id, 5)
+            .await
+            .unwrap();
+        assert_eq!(near, vec![expected.clone()], "{subject:?}");
+    }
+    assert!(store
+        .signins_about(
+            &a.id,
+            SignInSubject::Ip("192.0.2.99"),
+            window.0,
+            window.1,
+            10
+        )
+        .await
+        .unwrap()
+        .is_empty());
+    let stored = store.get_signin(&a.id, &first.id).await.unwrap();
+    assert_eq!(stored, Some(first), "the record keeps its raw event");
 }
