@@ -19,6 +19,7 @@ use gatehouse_core::model::{EventSource, SignInEvent};
 use gatehouse_core::records::{PushOutcome, PushRequest};
 use gatehouse_core::{Clock, IntegrationId, SignInId, SystemClock, TenantId};
 use gatehouse_store::{SignInStore, SledStore};
+use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim, UserStatus};
 use gatehouse_testkit::{Api, Gatehouse};
 use serde_json::json;
 
@@ -83,11 +84,14 @@ impl Keys {
 }
 
 /// The traffic of one step: `salt` keeps every step's event ids apart.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Traffic {
     keys: Keys,
     accounts: u64,
     salt: u64,
+    /// Provider ids of directory accounts (pulled into the inventory) the brute forces target:
+    /// the rule is about accounts Gatehouse knows.
+    victims: Arc<Vec<String>>,
 }
 
 /// A well-mixed account number for event `k` (Fibonacci hashing).
@@ -120,9 +124,15 @@ fn write_event(
     } else {
         ("SUCCESS", "")
     };
+    // A directory account is named by its Okta id; others get one made from their name.
+    let actor = if account.starts_with("00u") {
+        account.to_owned()
+    } else {
+        format!("00u{account}")
+    };
     let _ = write!(
         out,
-        r#"{{"uuid":"{id}","published":"{published}","eventType":"user.session.start","version":"0","severity":"INFO","displayMessage":"User login to Okta","actor":{{"id":"00u{account}","type":"User","alternateId":"{account}@acme.example","displayName":"Bench User"}},"client":{{"userAgent":{{"rawUserAgent":"Mozilla/5.0 (X11; Linux x86_64) Chrome/127.0","os":"Linux","browser":"CHROME"}},"zone":"null","device":"Computer","ipAddress":"{ip}","geographicalContext":{{"city":"Dublin","state":"Leinster","country":"Ireland","postalCode":"D02","geolocation":{{"lat":53.35,"lon":-6.26}}}}}},"authenticationContext":{{"credentialType":"PASSWORD","externalSessionId":"{session}"}},"outcome":{{"result":"{result}","reason":"{reason}"}},"securityContext":{{"asNumber":64500,"asOrg":"bench","isp":"bench","domain":null,"isProxy":false}},"transaction":{{"type":"WEB","id":"tx{id}","detail":{{}}}},"target":[]}}"#
+        r#"{{"uuid":"{id}","published":"{published}","eventType":"user.session.start","version":"0","severity":"INFO","displayMessage":"User login to Okta","actor":{{"id":"{actor}","type":"User","alternateId":"{account}@acme.example","displayName":"Bench User"}},"client":{{"userAgent":{{"rawUserAgent":"Mozilla/5.0 (X11; Linux x86_64) Chrome/127.0","os":"Linux","browser":"CHROME"}},"zone":"null","device":"Computer","ipAddress":"{ip}","geographicalContext":{{"city":"Dublin","state":"Leinster","country":"Ireland","postalCode":"D02","geolocation":{{"lat":53.35,"lon":-6.26}}}}}},"authenticationContext":{{"credentialType":"PASSWORD","externalSessionId":"{session}"}},"outcome":{{"result":"{result}","reason":"{reason}"}},"securityContext":{{"asNumber":64500,"asOrg":"bench","isp":"bench","domain":null,"isProxy":false}},"transaction":{{"type":"WEB","id":"tx{id}","detail":{{}}}},"target":[]}}"#
     );
 }
 
@@ -148,13 +158,13 @@ impl Traffic {
             let id = format!("s{}-{n}-{i}", self.salt);
             match attack {
                 Some(a) if i < BRUTE_FORCE_TRIES => {
-                    let victim = format!("victim{}x{a}", self.salt);
-                    let ip = format!("203.0.{}.{}", a / 256 % 256, a % 256);
+                    let victim = self.victim(a);
+                    let ip = format!("203.0.{}.{}", self.salt % 256, a % 256);
                     write_event(&mut body, &id, &published, &victim, &ip, &id, true);
                 }
                 Some(a) if i < BRUTE_FORCE_TRIES + SPRAY_ACCOUNTS => {
                     let target = format!("sprayed{}x{a}x{i}", self.salt);
-                    let ip = format!("198.18.{}.{}", a / 256 % 256, a % 256);
+                    let ip = format!("198.18.{}.{}", self.salt % 256, a % 256);
                     write_event(&mut body, &id, &published, &target, &ip, &id, true);
                 }
                 _ => self.ordinary(&mut body, &id, &published, n * EVENTS as u64 + i as u64),
@@ -162,6 +172,15 @@ impl Traffic {
         }
         body.push_str("]}}");
         body.into_bytes()
+    }
+
+    /// The account attack `a` of this step targets: a directory account of its own (the
+    /// Okta actor id), or a made-up login without a directory.
+    fn victim(&self, a: u64) -> String {
+        match self.victims.len() as u64 {
+            0 => format!("victim{}x{a}", self.salt),
+            n => self.victims[((self.salt * 100 + a) % n) as usize].clone(),
+        }
     }
 
     fn ordinary(&self, out: &mut String, id: &str, published: &str, k: u64) {
@@ -304,6 +323,7 @@ async fn step(
 ) -> anyhow::Result<Step> {
     let before = counters(op).await?;
     let started = Instant::now();
+    let keys = traffic.keys;
     let body: BodyFn = Arc::new(move |n| traffic.delivery(n));
     let report = rate::run(
         url,
@@ -320,7 +340,7 @@ async fn step(
     let after = counters(op).await?;
     let acknowledged = report.requests as f64 * EVENTS as f64;
     Ok(Step {
-        keys: traffic.keys,
+        keys,
         rate: rate_events,
         acknowledged_per_second: acknowledged / elapsed,
         errors: report.errors,
@@ -363,6 +383,7 @@ async fn store_alone(args: &Args) -> anyhow::Result<f64> {
         keys: Keys::Uniform,
         accounts: (args.reference_events / args.signins_per_account.max(1)).max(1),
         salt: 99,
+        victims: Arc::new(Vec::new()),
     };
     let deliveries = args.reference_events / EVENTS as u64;
     // Decoding is the consumer's work too, but done here beforehand: the store alone is timed.
@@ -464,7 +485,17 @@ async fn count_detections(op: &Api, kind: &str) -> anyhow::Result<usize> {
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let reference = store_alone(&args).await?;
+    // The org the brute forces target: its accounts are pulled into the inventory first.
+    let sim = OktaSim::new(OktaConfig {
+        users: DIRECTORY_USERS,
+        events: 0,
+        rate_limit_per_minute: 100_000_000,
+        call_log_capacity: 1_000,
+        ..OktaConfig::default()
+    });
+    let running = sim.spawn("127.0.0.1:0".parse()?)?;
     let daemon = Gatehouse::builder()
+        .allow_custom_endpoints()
         .start()
         .await
         .context("starting gatehouse")?;
@@ -482,14 +513,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .post(
             "/v1/integrations",
             &json!({"type": "okta", "tenant_id": "ten_sustained",
-                    "credentials": {"domain": "acme.okta.com", "api_token": "bench-token"},
-                    "config": {"ingest_users": false, "ingest_system_log": false}}),
+                    "credentials": {"domain": running.base_url(), "api_token": sim.config().api_token},
+                    "config": {"ingest_system_log": false, "enrich": ["roles"]}}),
         )
         .await?;
     let path = integration.str("/ingest/url");
     if path.is_empty() {
         bail!("no ingest url: {:?}", integration.body);
     }
+    pull_directory(&op, &integration.str("/id"), sim.user_count()).await?;
+    let victims = Arc::new(sim.users_with_status(UserStatus::Active));
     let url = format!("{}{path}", daemon.base_url);
     println!(
         "Sustained push ingest: 50-event Okta event-hook deliveries on a fixed schedule (open \
@@ -521,6 +554,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             keys: Keys::Uniform,
             accounts: population(&args, rate_events),
             salt,
+            victims: Arc::clone(&victims),
         };
         let result = step(&daemon, &op, &url, &args, traffic, rate_events).await?;
         attacks += expected_attacks(rate_events, args.step_seconds);
@@ -540,6 +574,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             keys,
             accounts: population(&args, skew_rate),
             salt,
+            victims: Arc::clone(&victims),
         };
         let result = step(&daemon, &op, &url, &args, traffic, skew_rate).await?;
         attacks += expected_attacks(skew_rate, args.step_seconds);
@@ -571,6 +606,26 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Accounts of the simulated org, pulled before the traffic starts.
+const DIRECTORY_USERS: usize = 2_000;
+
+/// Pulls the integration's directory and waits until every account is stored.
+async fn pull_directory(op: &Api, id: &str, expected: usize) -> anyhow::Result<()> {
+    op.post_empty(&format!("/v1/integrations/{id}/sync"))
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let status = op.get(&format!("/v1/integrations/{id}")).await?;
+        if status.body["sync"]["counts"]["users"].as_u64() == Some(expected as u64) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the directory pull did not finish: {}", status.body["sync"]);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// Accounts in a step's population: each signs in `--signins-per-account` times.
 fn population(args: &Args, rate_events: u64) -> u64 {
     (rate_events * args.step_seconds / args.signins_per_account.max(1)).max(1)
@@ -598,6 +653,7 @@ mod tests {
             keys: Keys::Uniform,
             accounts: 20_000,
             salt: 1,
+            victims: Arc::new(vec!["00uvictim1".to_owned()]),
         };
         let attack = events(&traffic, ATTACK_EVERY);
         assert_eq!(attack.len(), EVENTS);
@@ -625,6 +681,7 @@ mod tests {
             keys: Keys::HotIp(0.3),
             accounts: 20_000,
             salt: 2,
+            victims: Arc::new(Vec::new()),
         };
         let hot = (1..200)
             .flat_map(|n| events(&traffic, n))

@@ -32,6 +32,8 @@ pub(super) const CONTEXT_LIMIT: usize = 20_000;
 const BATCH_LIMIT: usize = 4 * CONTEXT_LIMIT;
 /// Most events a capped list holds on each side of its trigger.
 pub(crate) const EACH_SIDE: usize = 500;
+/// Triggers about one subject in a batch from which it is read as a busy key at once.
+const BUSY_TRIGGERS: usize = 8;
 
 /// The time-sorted sign-ins of one subject over the batch's combined window.
 struct Fetched {
@@ -314,9 +316,17 @@ impl ContextCache {
                     .clamp(1, BATCH_LIMIT),
                 (false, _) => BATCH_LIMIT,
             };
-            let mut events = fetch(from, to, limit).await?;
-            self.read += events.len();
-            let mut complete = events.len() < limit;
+            // A subject with this many triggers in one batch is a busy key: its whole window
+            // would only be read to find it too long.
+            let busy = capped && triggers.is_some_and(|t| t.count >= BUSY_TRIGGERS);
+            let (mut events, mut complete) = if busy {
+                (Vec::new(), false)
+            } else {
+                let events = fetch(from, to, limit).await?;
+                self.read += events.len();
+                let complete = events.len() < limit;
+                (events, complete)
+            };
             if let (false, true, Some(triggers)) = (complete, capped, triggers) {
                 // A busy key: its triggers' neighbourhoods, not its whole window.
                 if let Some(near) =
