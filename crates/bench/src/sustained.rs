@@ -17,7 +17,7 @@ use anyhow::{bail, Context as _};
 use chrono::SecondsFormat;
 use gatehouse_core::model::{EventSource, SignInEvent};
 use gatehouse_core::records::{PushOutcome, PushRequest};
-use gatehouse_core::{Clock, IntegrationId, SignInId, SystemClock, TenantId};
+use gatehouse_core::{Clock, IntegrationId, SystemClock, TenantId};
 use gatehouse_store::{SignInStore, SledStore};
 use gatehouse_testkit::idp_sim::okta::{OktaConfig, OktaSim, UserStatus};
 use gatehouse_testkit::{Api, Gatehouse};
@@ -403,39 +403,7 @@ async fn store_alone(args: &Args) -> anyhow::Result<f64> {
             bail!("the reference delivery did not decode to events");
         };
         for event in events {
-            batch.push(SignInEvent {
-                id: SignInId::derive(
-                    event.time,
-                    &[integration.as_str(), &event.provider_event_id],
-                ),
-                tenant_id: tenant.clone(),
-                integration_id: integration.clone(),
-                provider: "okta".into(),
-                provider_event_id: event.provider_event_id,
-                time: event.time,
-                category: event.category,
-                event_type: event.event_type,
-                user_id: None,
-                external_user_id: event.external_user_id,
-                login: event.login,
-                outcome: event.outcome,
-                reason: event.reason,
-                ip: event.ip,
-                country: event.country,
-                city: event.city,
-                latitude: event.latitude,
-                longitude: event.longitude,
-                asn: event.asn,
-                user_agent: event.user_agent,
-                device: event.device,
-                mfa_factor: event.mfa_factor,
-                session_id: event.session_id,
-                is_proxy: event.is_proxy,
-                provider_risk: event.provider_risk,
-                source: EventSource::Push,
-                signal: event.signal,
-                raw: event.raw,
-            });
+            batch.push(event.into_signin(&tenant, &integration, "okta", None, EventSource::Push));
         }
         // The consumer takes up to 512 deliveries a batch; under a steady stream about 100.
         if batch.len() >= 100 * EVENTS {

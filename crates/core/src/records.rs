@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::model::{
-    EventCategory, EventSignal, Outcome, ProvisionCounts, RawEvent, RiskLevel, UserStatus,
+    EventCategory, EventSignal, EventSource, Outcome, ProvisionCounts, RawEvent, RiskLevel,
+    SignInEvent, UserStatus,
 };
+use crate::{IntegrationId, SignInId, TenantId, UserId};
 
 /// The status flag of a [`ProviderUser`] that only says an account is gone (a Graph delta
 /// `@removed` entry carries nothing but the id): the inventory keeps what it knew of the account
@@ -83,6 +85,51 @@ pub struct ProviderEvent {
     pub signal: EventSignal,
     /// The event as the provider sent it.
     pub raw: Option<RawEvent>,
+}
+
+impl ProviderEvent {
+    /// The sign-in this event becomes in `integration` of `tenant`, about the inventory's
+    /// `user_id` when the engine matched one: its id is derived from the event's time and
+    /// (integration, provider event id), so a resent event gets the same one.
+    pub fn into_signin(
+        self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        provider: &str,
+        user_id: Option<UserId>,
+        source: EventSource,
+    ) -> SignInEvent {
+        SignInEvent {
+            id: SignInId::derive(self.time, &[integration.as_str(), &self.provider_event_id]),
+            tenant_id: tenant.clone(),
+            integration_id: integration.clone(),
+            provider: provider.to_owned(),
+            provider_event_id: self.provider_event_id,
+            time: self.time,
+            category: self.category,
+            event_type: self.event_type,
+            user_id,
+            external_user_id: self.external_user_id,
+            login: self.login,
+            outcome: self.outcome,
+            reason: self.reason,
+            ip: self.ip,
+            country: self.country,
+            city: self.city,
+            latitude: self.latitude,
+            longitude: self.longitude,
+            asn: self.asn,
+            user_agent: self.user_agent,
+            device: self.device,
+            mfa_factor: self.mfa_factor,
+            session_id: self.session_id,
+            is_proxy: self.is_proxy,
+            provider_risk: self.provider_risk,
+            source,
+            signal: self.signal,
+            raw: self.raw,
+        }
+    }
 }
 
 /// Which accounts a directory pull asks for.

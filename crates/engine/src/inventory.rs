@@ -9,7 +9,7 @@ use gatehouse_core::model::{
     EventSource, Group, Identity, Integration, SignInEvent, User, UserStatus,
 };
 use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
-use gatehouse_core::{Clock, GroupId, IdentityId, SignInId, TenantId, UserId};
+use gatehouse_core::{Clock, GroupId, IdentityId, TenantId, UserId};
 use gatehouse_store::{CursorMove, InventoryRows, Store};
 
 use crate::geoip::GeoIp;
@@ -480,39 +480,8 @@ impl Inventory {
                         .map(|u| u.id);
                 }
             }
-            let mut signin = SignInEvent {
-                id: SignInId::derive(
-                    event.time,
-                    &[integration.id.as_str(), &event.provider_event_id],
-                ),
-                tenant_id: tenant.clone(),
-                integration_id: integration.id.clone(),
-                provider: integration.kind.clone(),
-                provider_event_id: event.provider_event_id,
-                time: event.time,
-                category: event.category,
-                event_type: event.event_type,
-                user_id: user,
-                external_user_id: event.external_user_id,
-                login: event.login,
-                outcome: event.outcome,
-                reason: event.reason,
-                ip: event.ip,
-                country: event.country,
-                city: event.city,
-                latitude: event.latitude,
-                longitude: event.longitude,
-                asn: event.asn,
-                user_agent: event.user_agent,
-                device: event.device,
-                mfa_factor: event.mfa_factor,
-                session_id: event.session_id,
-                is_proxy: event.is_proxy,
-                provider_risk: event.provider_risk,
-                source,
-                signal: event.signal,
-                raw: event.raw,
-            };
+            let mut signin =
+                event.into_signin(tenant, &integration.id, &integration.kind, user, source);
             if let Some(geoip) = &self.geoip {
                 geoip.fill(&mut signin);
             }
