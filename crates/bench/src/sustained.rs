@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "5000,10000,15000,20000,30000"
+        default_value = "2500,5000,7500,10000,15000,20000,30000"
     )]
     rates: Vec<u64>,
     /// Seconds each rate is held.
