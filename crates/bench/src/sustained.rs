@@ -298,21 +298,6 @@ impl Step {
     }
 }
 
-fn rss_mib(daemon: &Gatehouse) -> u64 {
-    let Ok(pid) = daemon.pid() else {
-        return 0;
-    };
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|r| r.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
-}
-
 async fn step(
     daemon: &Gatehouse,
     op: &Api,
@@ -335,7 +320,7 @@ async fn step(
     .await?;
     let at_end = counters(op).await?;
     let elapsed = started.elapsed().as_secs_f64();
-    let rss = rss_mib(daemon);
+    let rss = daemon.rss_kib().map_or(0, |kib| kib / 1024);
     let drained = drain(op).await?;
     let after = counters(op).await?;
     let acknowledged = report.requests as f64 * EVENTS as f64;

@@ -78,6 +78,15 @@ struct Triggers {
 }
 
 impl Triggers {
+    fn of(event: &SignInEvent) -> Self {
+        let at = (event.time, event.id.clone());
+        Self {
+            first: at.clone(),
+            last: at,
+            count: 1,
+        }
+    }
+
     fn add(&mut self, event: &SignInEvent) {
         let at = (event.time, event.id.clone());
         if (at.0, at.1.as_str()) < (self.first.0, self.first.1.as_str()) {
@@ -147,18 +156,10 @@ impl ContextCache {
         for trigger in triggers {
             count += 1;
             for subject in Subject::capped_of(trigger).into_iter().flatten() {
-                match subject_triggers.get_mut(&subject.key()) {
-                    Some(known) => known.add(trigger),
-                    None => {
-                        let at = (trigger.time, trigger.id.clone());
-                        let first = Triggers {
-                            first: at.clone(),
-                            last: at,
-                            count: 1,
-                        };
-                        subject_triggers.insert(subject.key(), first);
-                    }
-                }
+                subject_triggers
+                    .entry(subject.key())
+                    .and_modify(|known| known.add(trigger))
+                    .or_insert_with(|| Triggers::of(trigger));
             }
             earliest = Some(earliest.map_or(trigger.time, |t: DateTime<Utc>| t.min(trigger.time)));
             latest = Some(latest.map_or(trigger.time, |t: DateTime<Utc>| t.max(trigger.time)));
