@@ -3,6 +3,7 @@
 //! accounts they are about.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use gatehouse_core::model::{
@@ -13,6 +14,7 @@ use gatehouse_core::{Clock, GroupId, IdentityId, TenantId, UserId};
 use gatehouse_store::{CursorMove, InventoryRows, Store};
 
 use crate::geoip::GeoIp;
+use crate::unwritten::Unwritten;
 use crate::EngineError;
 
 /// The status flag of an account a complete full pull did not bring.
@@ -25,16 +27,48 @@ const MEMBERSHIP_CHUNK: usize = 500;
 /// one tenant running at once (two integrations) would otherwise each find no identity for a
 /// new e-mail and each create one, leaving the person's accounts on two identities.
 #[derive(Clone, Default)]
-pub struct CorrelationLocks(Arc<std::sync::Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>>);
+pub struct CorrelationLocks(Arc<std::sync::Mutex<HashMap<TenantId, Arc<TenantLock>>>>);
+
+#[derive(Default)]
+struct TenantLock {
+    held: Arc<tokio::sync::Mutex<()>>,
+    /// Callers waiting for `held`: a pull that could keep the lock from one page to the next
+    /// lets go instead when someone waits.
+    waiting: AtomicUsize,
+}
+
+/// The tenant's correlation lock, held.
+pub struct CorrelationGuard {
+    lock: Arc<TenantLock>,
+    _held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl CorrelationGuard {
+    /// Whether another caller is waiting for this lock.
+    pub fn contended(&self) -> bool {
+        self.lock.waiting.load(Ordering::Acquire) > 0
+    }
+}
 
 impl CorrelationLocks {
-    async fn hold(&self, tenant: &TenantId) -> tokio::sync::OwnedMutexGuard<()> {
+    pub(crate) async fn hold(&self, tenant: &TenantId) -> CorrelationGuard {
         let lock = match self.0.lock() {
             Ok(mut locks) => Arc::clone(locks.entry(tenant.clone()).or_default()),
             // A poisoned map still serializes nothing wrongly: use a lock of this call's own.
-            Err(_) => Arc::new(tokio::sync::Mutex::new(())),
+            Err(_) => Arc::new(TenantLock::default()),
         };
-        lock.lock_owned().await
+        /// Counts a waiter for as long as it waits, even when its wait is given up.
+        struct Waiting<'a>(&'a AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::AcqRel);
+            }
+        }
+        lock.waiting.fetch_add(1, Ordering::AcqRel);
+        let waiting = Waiting(&lock.waiting);
+        let held = Arc::clone(&lock.held).lock_owned().await;
+        drop(waiting);
+        CorrelationGuard { lock, _held: held }
     }
 }
 
@@ -87,20 +121,11 @@ impl Inventory {
         page: Vec<ProviderUser>,
         cursor: Option<CursorMove>,
     ) -> Result<usize, EngineError> {
-        let _correlating = self.correlation.hold(&integration.tenant_id).await;
+        let _correlating = self.correlating(&integration.tenant_id).await;
         let rows = self.user_rows(integration, page, false).await?;
         let tenant = &integration.tenant_id;
         match &cursor {
-            Some(cursor) => {
-                self.store
-                    .upsert_users_with_identities_moving(
-                        tenant,
-                        &rows.users,
-                        &rows.identities,
-                        cursor,
-                    )
-                    .await?
-            }
+            Some(cursor) => self.write_users_page(tenant, &rows, cursor).await?,
             None => {
                 self.store
                     .upsert_users_with_identities(tenant, &rows.users, &rows.identities)
@@ -108,6 +133,38 @@ impl Inventory {
             }
         }
         Ok(rows.users.len())
+    }
+
+    /// Holds the tenant's correlation lock: whoever correlates accounts and writes them holds
+    /// it from the store reads to the write.
+    pub(crate) async fn correlating(&self, tenant: &TenantId) -> CorrelationGuard {
+        self.correlation.hold(tenant).await
+    }
+
+    /// A pull's page of accounts correlated, not written, while the page before it
+    /// (`unwritten`) may still be being written. The caller holds the tenant's
+    /// [`correlating`](Self::correlating) lock from this call until these rows are written.
+    pub async fn prepare_users_page(
+        &self,
+        integration: &Integration,
+        page: Vec<ProviderUser>,
+        unwritten: Option<&Unwritten>,
+    ) -> Result<InventoryRows, EngineError> {
+        self.rows_after(integration, page, false, unwritten).await
+    }
+
+    /// Writes a page [`prepare_users_page`](Self::prepare_users_page) correlated, moving the
+    /// pull's cursor in the same commit.
+    pub async fn write_users_page(
+        &self,
+        tenant: &TenantId,
+        rows: &InventoryRows,
+        cursor: &CursorMove,
+    ) -> Result<(), EngineError> {
+        self.store
+            .upsert_users_with_identities_moving(tenant, &rows.users, &rows.identities, cursor)
+            .await?;
+        Ok(())
     }
 
     /// The rows [`apply_users`](Self::apply_users) would write, for a caller that writes them
@@ -120,9 +177,21 @@ impl Inventory {
         page: Vec<ProviderUser>,
         new: bool,
     ) -> Result<InventoryRows, EngineError> {
+        self.rows_after(integration, page, new, None).await
+    }
+
+    /// [`user_rows`](Self::user_rows) as they will be once `unwritten` (the page before, if it
+    /// is still being written) is stored.
+    async fn rows_after(
+        &self,
+        integration: &Integration,
+        page: Vec<ProviderUser>,
+        new: bool,
+        unwritten: Option<&Unwritten>,
+    ) -> Result<InventoryRows, EngineError> {
         let tenant = &integration.tenant_id;
         let now = self.clock.now();
-        let existing = if new {
+        let mut existing = if new {
             vec![None; page.len()]
         } else {
             let external_ids: Vec<String> = page.iter().map(|p| p.external_id.clone()).collect();
@@ -130,12 +199,19 @@ impl Inventory {
                 .find_users_by_external_ids(tenant, &integration.id, &external_ids)
                 .await?
         };
+        if let Some(unwritten) = unwritten {
+            for (provided, existing) in page.iter().zip(existing.iter_mut()) {
+                if let Some(account) = unwritten.account(&integration.id, &provided.external_id) {
+                    *existing = Some(account.clone());
+                }
+            }
+        }
         let mut users: Vec<User> = page
             .into_iter()
             .zip(existing)
             .map(|(provided, existing)| merge_user(integration, existing, provided, now))
             .collect();
-        let identities = self.correlate(tenant, &mut users).await?;
+        let identities = self.correlate(tenant, &mut users, unwritten).await?;
         Ok(InventoryRows { users, identities })
     }
 
@@ -146,6 +222,7 @@ impl Inventory {
         &self,
         tenant: &TenantId,
         users: &mut [User],
+        unwritten: Option<&Unwritten>,
     ) -> Result<Vec<Identity>, EngineError> {
         let now = self.clock.now();
         let primary = |user: &User| {
@@ -167,7 +244,13 @@ impl Inventory {
         let known: HashMap<String, Identity> = emails
             .into_iter()
             .zip(found)
-            .filter_map(|(email, identity)| Some((email, identity?)))
+            .filter_map(|(email, stored)| {
+                let holder = match unwritten {
+                    Some(unwritten) => unwritten.holder_of(&email, stored),
+                    None => stored,
+                };
+                Some((email, holder?))
+            })
             .collect();
         let mut changed: BTreeMap<IdentityId, Identity> = BTreeMap::new();
         // Which changed identities hold an address: a page of new people would otherwise scan
@@ -204,7 +287,10 @@ impl Inventory {
                 // The account's e-mail moved to another person: take it off the old identity.
                 let old = match changed.remove(&previous) {
                     Some(old) => Some(old),
-                    None => self.store.get_identity(&user.tenant_id, &previous).await?,
+                    None => match unwritten.and_then(|u| u.identity(&previous)) {
+                        Some(old) => Some(old.clone()),
+                        None => self.store.get_identity(&user.tenant_id, &previous).await?,
+                    },
                 };
                 if let Some(mut old) = old {
                     old.accounts.retain(|a| a != &user.id);
@@ -575,5 +661,40 @@ fn merge_user(
         updated_at: provided.updated_at,
         synced_at: now,
         raw: provided.raw,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A pull keeps the lock from one page to the next only while no one waits for it; a
+    /// waiter that gives up stops counting.
+    #[tokio::test]
+    async fn a_held_lock_knows_when_someone_waits_for_it() {
+        let locks = CorrelationLocks::default();
+        let tenant = TenantId::parse("ten_lock").unwrap_or_else(|| unreachable!());
+        let held = locks.hold(&tenant).await;
+        assert!(!held.contended());
+        let waiter = {
+            let (locks, tenant) = (locks.clone(), tenant.clone());
+            tokio::spawn(async move { locks.hold(&tenant).await.contended() })
+        };
+        while !held.contended() {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        drop(held);
+        assert_eq!(
+            waiter.await.ok(),
+            Some(false),
+            "the waiter got it and no one else waits"
+        );
+
+        let held = locks.hold(&tenant).await;
+        let gave_up = tokio::time::timeout(Duration::from_millis(20), locks.hold(&tenant)).await;
+        assert!(gave_up.is_err());
+        assert!(!held.contended(), "a waiter that gave up no longer counts");
     }
 }

@@ -34,7 +34,9 @@ pub mod secrets;
 pub mod span;
 pub mod stats;
 pub mod sync;
+mod sync_pipeline;
 pub mod tokens;
+pub mod unwritten;
 
 pub use engine::{Engine, EngineOptions};
 pub use error::EngineError;

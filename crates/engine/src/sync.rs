@@ -10,12 +10,13 @@ use gatehouse_core::model::{Integration, IntegrationStatus, SyncCursor, SyncStat
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::PullMode;
 use gatehouse_core::{Clock, IntegrationId, TenantId};
-use gatehouse_store::{CursorMove, Store, StoreError};
+use gatehouse_store::{CursorMove, Store};
 use serde::{Deserialize, Serialize};
 
 use crate::detect::Detector;
-use crate::inventory::Inventory;
+use crate::inventory::{CorrelationGuard, Inventory};
 use crate::lease::LeaseGuard;
+use crate::sync_pipeline::{self, Prepared};
 use crate::{EngineError, Gateway};
 
 /// What a pull fetches.
@@ -472,11 +473,11 @@ impl SyncRunner {
         let mut records = 0u64;
         let mut sync_state = None;
         let mut page = connector.users_page(mode.clone(), next.as_deref()).await?;
+        // The pipeline (`sync_pipeline.rs`): the page correlated last round and not yet
+        // written, and the correlation lock it was correlated under.
+        let mut unwritten: Option<(Prepared, CorrelationGuard)> = None;
         loop {
             self.still_there(integration).await?;
-            // The next page is fetched while this one is stored: a pull then runs at the pace
-            // of the slower of the two, not of their sum. Its cursor is still saved only once
-            // this page is stored, so a failure on either side resumes where it should.
             let following = page.next_cursor.take();
             let items = std::mem::take(&mut page.items);
             sync_state = page.sync_state.take().or(sync_state);
@@ -500,28 +501,47 @@ impl SyncRunner {
                     updated_at: self.clock().now(),
                 },
             };
-            // Stored in a task of its own, so that parsing the next page runs on another core
-            // instead of waiting for this page's (synchronous) store writes.
-            let inventory = self.inventory.clone();
-            let owner = integration.clone();
-            let store = async move {
-                tokio::spawn(async move {
-                    inventory
-                        .apply_users_moving(&owner, items, Some(cursor_move))
-                        .await
-                })
-                .await
-                .map_err(|e| StoreError::Backend(format!("storing a users page: {e}")))?
+            let (before, guard) = match unwritten.take() {
+                Some((before, guard)) => (Some(before), guard),
+                None => (
+                    None,
+                    self.inventory.correlating(&integration.tenant_id).await,
+                ),
             };
+            let stage =
+                sync_pipeline::write_and_prepare(&self.inventory, integration, before, items);
             let fetch = async {
                 match following.as_deref() {
                     Some(cursor) => Some(connector.users_page(mode.clone(), Some(cursor)).await),
                     None => None,
                 }
             };
-            let (stored, fetched) = tokio::join!(store, fetch);
-            records += stored? as u64;
+            let (mut stage, mut fetch) = (std::pin::pin!(stage), std::pin::pin!(fetch));
+            let mut fetched = None;
+            let rows = loop {
+                tokio::select! {
+                    rows = &mut stage => break rows?,
+                    page = &mut fetch, if fetched.is_none() => fetched = Some(page),
+                }
+            };
+            records += rows.users.len() as u64;
             page_cursor_at = Some(moved_to).filter(|text| !text.is_empty());
+            let prepared = Prepared {
+                rows: Arc::new(rows),
+                cursor: cursor_move,
+            };
+            // Kept for the next round only when that round can start at once and no one else
+            // waits for the lock; otherwise written now, and the lock let go.
+            if matches!(fetched, Some(Some(Ok(_)))) && !guard.contended() {
+                unwritten = Some((prepared, guard));
+            } else {
+                prepared.write(&self.inventory, integration).await?;
+                drop(guard);
+            }
+            let fetched = match fetched {
+                Some(fetched) => fetched,
+                None => fetch.await,
+            };
             let Some(fetched) = fetched else {
                 break;
             };

@@ -32,6 +32,7 @@ pub use error::StoreError;
 pub use postgres::{PgOptions, PgStore, SCHEMA_VERSION};
 pub use query::{
     ActionFilter, DetectionFilter, IdentityFilter, Page, PageRequest, SignInFilter, UserFilter,
+    UserSyncMark,
 };
 pub use sled_store::ScimWrite;
 pub use sled_store::{SledStore, StoreOptions};
@@ -272,6 +273,25 @@ pub trait DirectoryStore: Send + Sync + 'static {
         filter: &UserFilter,
         page: &PageRequest,
     ) -> Result<Page<User>, StoreError>;
+    /// An integration's accounts as [`UserSyncMark`]s, a page at a time, in the order of
+    /// [`list_users`](Self::list_users). A backend that can read the marks without decoding
+    /// whole accounts overrides this; the end of every full pull reads them all.
+    async fn list_user_sync_marks(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        page: &PageRequest,
+    ) -> Result<Page<UserSyncMark>, StoreError> {
+        let filter = UserFilter {
+            integration_id: Some(integration.clone()),
+            ..UserFilter::default()
+        };
+        let users = self.list_users(tenant, &filter, page).await?;
+        Ok(Page {
+            items: users.items.into_iter().map(UserSyncMark::from).collect(),
+            next_cursor: users.next_cursor,
+        })
+    }
     async fn upsert_groups(&self, tenant: &TenantId, groups: &[Group]) -> Result<(), StoreError>;
     /// Removes groups (those a complete groups pass no longer lists). One durable commit;
     /// returns how many existed.

@@ -35,6 +35,31 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// What the end of a full pull needs of each account to find those the pull did not see:
+/// the fields of [`User`] by the same names, so a backend can read them without decoding the
+/// whole record (its raw provider copy is most of it).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct UserSyncMark {
+    pub id: UserId,
+    pub integration_id: IntegrationId,
+    pub synced_at: DateTime<Utc>,
+    pub status: UserStatus,
+    #[serde(default)]
+    pub status_flags: Vec<String>,
+}
+
+impl From<User> for UserSyncMark {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            integration_id: user.integration_id,
+            synced_at: user.synced_at,
+            status: user.status,
+            status_flags: user.status_flags,
+        }
+    }
+}
+
 /// `GET /v1/users` filters.
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {

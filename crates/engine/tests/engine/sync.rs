@@ -618,3 +618,117 @@ async fn a_scheduled_pull_done_by_another_replica_is_not_repeated() {
     assert_eq!(outcome, SyncOutcome::RunningElsewhere);
     assert!(h.script.lock().unwrap().users_calls.is_empty());
 }
+
+/// A pull correlates a page while the page before it is still being written: the page must
+/// see what that page brings before the store does. Here the page before is not written at all
+/// until both are correlated, the worst case of the race. The provider repeats an account
+/// across the boundary, gives a second account to a known address, moves an account to a new
+/// address, and hands a new account the address that one left.
+#[tokio::test]
+async fn a_page_correlated_before_the_page_before_is_written_sees_that_page() {
+    use gatehouse_core::model::SyncCursor;
+    use gatehouse_engine::unwritten::Unwritten;
+    use gatehouse_store::{CursorMove, IdentityFilter};
+
+    let h = harness().await;
+    let integration = h.integration(json!({})).await;
+    let inventory = h.engine.sync.inventory();
+    let active = UserStatus::Active;
+    let first = inventory
+        .prepare_users_page(
+            &integration,
+            vec![
+                puser("u1", "ann@x.example", active),
+                puser("u2", "bob@x.example", active),
+                puser("u3", "carol@x.example", active),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    let first = Arc::new(first);
+    let second = inventory
+        .prepare_users_page(
+            &integration,
+            vec![
+                puser("u1", "ann@x.example", active),
+                puser("u4", "Bob@X.example", active),
+                puser("u3", "dave@x.example", active),
+            ],
+            Some(&Unwritten::new(Arc::clone(&first))),
+        )
+        .await
+        .unwrap();
+    let moving = |from: Option<&str>, to: &str| CursorMove {
+        integration: integration.id.clone(),
+        name: "users_page".to_owned(),
+        from: from.map(str::to_owned),
+        to: SyncCursor {
+            value: to.to_owned(),
+            updated_at: super::support::t(0),
+        },
+    };
+    inventory
+        .write_users_page(&h.tenant, &first, &moving(None, "page-1"))
+        .await
+        .unwrap();
+    inventory
+        .write_users_page(&h.tenant, &second, &moving(Some("page-1"), "page-2"))
+        .await
+        .unwrap();
+    // The same correlation with the page before written, for the address carol left.
+    let third = inventory
+        .prepare_users_page(
+            &integration,
+            vec![puser("u5", "carol@x.example", active)],
+            None,
+        )
+        .await
+        .unwrap();
+    inventory
+        .write_users_page(&h.tenant, &third, &moving(Some("page-2"), ""))
+        .await
+        .unwrap();
+
+    let users = h.users().await;
+    let mut externals: Vec<&str> = users.iter().map(|u| u.external_id.as_str()).collect();
+    externals.sort_unstable();
+    assert_eq!(
+        externals,
+        ["u1", "u2", "u3", "u4", "u5"],
+        "one account per provider id"
+    );
+    let people = h
+        .store
+        .list_identities(
+            &h.tenant,
+            &IdentityFilter::default(),
+            &PageRequest::first(100),
+        )
+        .await
+        .unwrap()
+        .items;
+    let account = |external: &str| {
+        users
+            .iter()
+            .find(|u| u.external_id == external)
+            .map(|u| u.id.clone())
+            .unwrap()
+    };
+    let holding = |email: &str| -> Vec<_> {
+        let mut accounts = people
+            .iter()
+            .filter(|p| p.emails.iter().any(|e| e == email))
+            .flat_map(|p| p.accounts.clone())
+            .collect::<Vec<_>>();
+        accounts.sort();
+        accounts
+    };
+    assert_eq!(people.len(), 4, "one identity per address: {people:?}");
+    assert_eq!(holding("ann@x.example"), vec![account("u1")]);
+    let mut bob = vec![account("u2"), account("u4")];
+    bob.sort();
+    assert_eq!(holding("bob@x.example"), bob);
+    assert_eq!(holding("dave@x.example"), vec![account("u3")]);
+    assert_eq!(holding("carol@x.example"), vec![account("u5")]);
+}

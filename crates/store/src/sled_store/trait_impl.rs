@@ -18,7 +18,7 @@ use super::keys::{self, decode_opt};
 use super::SledStore;
 use crate::{
     ActionFilter, CursorMove, DetectionFilter, IdentityFilter, Locatable, Page, PageRequest,
-    SignInFilter, SignInSubject, StoreError, UserFilter,
+    SignInFilter, SignInSubject, StoreError, UserFilter, UserSyncMark,
 };
 use crate::{
     DirectoryStore, OperationsStore, ResponseStore, ScimStore, SignInStore, SyncStateStore,
@@ -223,6 +223,17 @@ impl DirectoryStore for SledStore {
         page: &PageRequest,
     ) -> Result<Page<User>, StoreError> {
         self.page(&self.trees.users, tenant, None, page, |u| filter.matches(u))
+    }
+
+    async fn list_user_sync_marks(
+        &self,
+        tenant: &TenantId,
+        integration: &IntegrationId,
+        page: &PageRequest,
+    ) -> Result<Page<UserSyncMark>, StoreError> {
+        self.page(&self.trees.users, tenant, None, page, |m: &UserSyncMark| {
+            &m.integration_id == integration
+        })
     }
 
     async fn upsert_groups(&self, tenant: &TenantId, groups: &[Group]) -> Result<(), StoreError> {

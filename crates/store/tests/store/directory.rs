@@ -12,12 +12,14 @@ use gatehouse_core::model::{Group, Identity, RiskPoint, User, UserStatus};
 use gatehouse_core::{GroupId, IdentityId, IntegrationId, TenantId, UserId};
 use gatehouse_store::{
     IdentityFilter, InventoryRows, Page, PageRequest, SledStore, Store, StoreError, UserFilter,
+    UserSyncMark,
 };
 
 use super::support::{conformance, integration, t0, tenant, user, Backend};
 
 conformance!(
     paging_walks_every_record_once,
+    sync_marks_page_one_integrations_accounts,
     user_filters_page_like_sled,
     users_stay_within_their_tenant,
     users_by_email_in_id_order_and_moved,
@@ -132,6 +134,48 @@ async fn paging_walks_every_record_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!((exact.items.len(), exact.next_cursor), (25, None));
+}
+
+/// The end of a full pull reads every account of its integration as a sync mark (id, last
+/// synced, status and flags), in pages, and no other integration's.
+async fn sync_marks_page_one_integrations_accounts(backend: Backend) {
+    let store = backend.open().await;
+    let a = tenant("ten_marks");
+    let (mine, other) = (integration(&a.id, 1), integration(&a.id, 2));
+    let mut users: Vec<User> = (0..25)
+        .map(|n| {
+            let of = if n % 5 == 0 { &other } else { &mine };
+            let mut user = user(&a.id, &of.id, n, &format!("u{n}@x.example"));
+            user.synced_at = t0() + Duration::minutes(i64::from(n));
+            user
+        })
+        .collect();
+    users[3].status = UserStatus::Deprovisioned;
+    users[3].status_flags = vec!["not_in_full_pull".into()];
+    store.upsert_users(&a.id, &users).await.unwrap();
+    let mut page = PageRequest::first(7);
+    let mut marks = Vec::new();
+    loop {
+        let got = store
+            .list_user_sync_marks(&a.id, &mine.id, &page)
+            .await
+            .unwrap();
+        marks.extend(got.items);
+        match got.next_cursor {
+            Some(c) => page = PageRequest::new(7, Some(c)),
+            None => break,
+        }
+    }
+    let want: Vec<UserSyncMark> = users
+        .into_iter()
+        .filter(|u| u.integration_id == mine.id)
+        .map(UserSyncMark::from)
+        .collect();
+    assert_eq!(marks.len(), 20);
+    assert_eq!(
+        marks, want,
+        "each of its accounts once, in id order, as stored"
+    );
 }
 
 /// Every filter, alone and together, with sled's cursor: a full page names its last id when any
