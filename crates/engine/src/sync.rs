@@ -531,16 +531,29 @@ impl SyncRunner {
                 cursor: cursor_move,
             };
             // Kept for the next round only when that round can start at once and no one else
-            // waits for the lock; otherwise written now, and the lock let go.
-            if matches!(fetched, Some(Some(Ok(_)))) && !guard.contended() {
+            // waits for the lock; otherwise written now (while the next page is still on its
+            // way), and the lock let go.
+            let fetched = if matches!(fetched, Some(Some(Ok(_)))) && !guard.contended() {
                 unwritten = Some((prepared, guard));
+                fetched.and_then(|page| page)
             } else {
-                prepared.write(&self.inventory, integration).await?;
-                drop(guard);
-            }
-            let fetched = match fetched {
-                Some(fetched) => fetched,
-                None => fetch.await,
+                // A task of its own: the write is synchronous store work, and the page on its
+                // way is parsed on the other core meanwhile.
+                let write = sync_pipeline::write_in_task(&self.inventory, integration, prepared);
+                let write = async {
+                    let written = write.await;
+                    drop(guard);
+                    written
+                };
+                let rest = async {
+                    match fetched {
+                        Some(fetched) => fetched,
+                        None => fetch.await,
+                    }
+                };
+                let (written, fetched) = tokio::join!(write, rest);
+                written?;
+                fetched
             };
             let Some(fetched) = fetched else {
                 break;

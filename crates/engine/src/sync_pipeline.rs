@@ -42,6 +42,19 @@ impl Prepared {
     }
 }
 
+/// Writes `prepared` in a task of its own.
+pub(crate) async fn write_in_task(
+    inventory: &Inventory,
+    integration: &Integration,
+    prepared: Prepared,
+) -> Result<(), EngineError> {
+    let inventory = inventory.clone();
+    let owner = integration.clone();
+    tokio::spawn(async move { prepared.write(&inventory, &owner).await })
+        .await
+        .map_err(lost_task)?
+}
+
 /// Writes `before` (if any) while `items` is correlated as it will be after that write, each in
 /// a task of its own so that the two run on both cores. Answers the correlated rows of `items`
 /// once both are done; a failed write fails the stage.
@@ -52,11 +65,7 @@ pub(crate) async fn write_and_prepare(
     items: Vec<ProviderUser>,
 ) -> Result<InventoryRows, EngineError> {
     let unwritten = before.as_ref().map(|b| Unwritten::new(Arc::clone(&b.rows)));
-    let write = before.map(|before| {
-        let inventory = inventory.clone();
-        let owner = integration.clone();
-        tokio::spawn(async move { before.write(&inventory, &owner).await })
-    });
+    let write = before.map(|before| write_in_task(inventory, integration, before));
     let prepare = {
         let inventory = inventory.clone();
         let owner = integration.clone();
@@ -67,7 +76,7 @@ pub(crate) async fn write_and_prepare(
         })
     };
     let written = match write {
-        Some(task) => task.await.map_err(lost_task)?,
+        Some(write) => write.await,
         None => Ok(()),
     };
     let prepared = prepare.await.map_err(lost_task)?;

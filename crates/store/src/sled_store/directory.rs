@@ -40,15 +40,30 @@ pub(super) fn same_tenant(
 }
 
 fn user_emails(user: &User) -> Vec<String> {
-    let mut emails: Vec<String> = user
-        .email
-        .iter()
-        .chain(&user.emails)
+    lowered_emails(user.email.as_ref(), &user.emails)
+}
+
+fn lowered_emails(email: Option<&String>, emails: &[String]) -> Vec<String> {
+    let mut emails: Vec<String> = email
+        .into_iter()
+        .chain(emails)
         .map(|e| e.to_lowercase())
         .collect();
     emails.sort();
     emails.dedup();
     emails
+}
+
+/// What a stored account's index entries are made of, read without the rest of its record: a
+/// write over an account needs only these of the record it replaces, and decoding the whole
+/// record (its raw provider copy is most of it) made a re-pull read every account twice over.
+#[derive(serde::Deserialize)]
+struct IndexedAs {
+    integration_id: IntegrationId,
+    external_id: String,
+    email: Option<String>,
+    #[serde(default)]
+    emails: Vec<String>,
 }
 
 /// Users with their encoded records, checked against the call's tenant (encoding happens once,
@@ -143,14 +158,14 @@ impl<T: Kv> UserTrees<'_, T> {
             let key = keys::scoped(tenant, &[id]);
             let emails = user_emails(user);
             let old = match self.users.kv_get(key.as_slice())? {
-                Some(old) => Some(decode::<User>(&old).map_err(abort)?),
+                Some(old) => Some(decode::<IndexedAs>(&old).map_err(abort)?),
                 None => None,
             };
             let (same_external, old_emails) = match &old {
                 Some(old) => (
                     old.integration_id == user.integration_id
                         && old.external_id == user.external_id,
-                    user_emails(old),
+                    lowered_emails(old.email.as_ref(), &old.emails),
                 ),
                 None => (false, Vec::new()),
             };
