@@ -224,7 +224,11 @@ impl PgStore {
                 "SELECT doc FROM users \
                  WHERE tenant_id = $1 AND integration_id = $2 AND external_id = $3 \
                  ORDER BY id LIMIT 1",
-                &[&tenant.as_str(), &integration.as_str(), &external_id],
+                &[
+                    &tenant.as_str(),
+                    &integration.as_str(),
+                    &nul::text(external_id),
+                ],
             )
             .await
             .map_err(pg_error("user by external id"))?;
@@ -242,13 +246,17 @@ impl PgStore {
         if external_ids.is_empty() {
             return Ok(Vec::new());
         }
+        let wanted: Vec<String> = external_ids
+            .iter()
+            .map(|e| nul::text(e).into_owned())
+            .collect();
         let client = self.client().await?;
         let rows = client
             .query(
                 "SELECT DISTINCT ON (external_id) external_id, doc FROM users \
                  WHERE tenant_id = $1 AND integration_id = $2 AND external_id = ANY($3::text[]) \
                  ORDER BY external_id, id",
-                &[&tenant.as_str(), &integration.as_str(), &external_ids],
+                &[&tenant.as_str(), &integration.as_str(), &wanted],
             )
             .await
             .map_err(pg_error("users by external id"))?;
@@ -257,7 +265,7 @@ impl PgStore {
             let external: String = column(row, 0)?;
             by_external.insert(external, doc_at::<User>(row, 1)?);
         }
-        Ok(external_ids
+        Ok(wanted
             .iter()
             .map(|external| by_external.get(external).cloned())
             .collect())
@@ -274,7 +282,7 @@ impl PgStore {
                 "SELECT u.doc FROM user_emails e JOIN users u ON u.id = e.user_id \
                  WHERE e.tenant_id = $1 AND e.email = $2 AND u.tenant_id = $1 \
                  ORDER BY e.user_id",
-                &[&tenant.as_str(), &email.to_lowercase()],
+                &[&tenant.as_str(), &nul::text(&email.to_lowercase())],
             )
             .await
             .map_err(pg_error("users by e-mail"))?;
@@ -290,7 +298,10 @@ impl PgStore {
         let integration = filter.integration_id.as_ref().map(IntegrationId::as_str);
         let status = filter.status.map(|s| to_doc(&s)).transpose()?;
         let provider = filter.provider.clone().map(serde_json::Value::String);
-        let email = filter.email.as_ref().map(|e| e.to_lowercase());
+        let email = filter
+            .email
+            .as_ref()
+            .map(|e| nul::text(&e.to_lowercase()).into_owned());
         let narrowed =
             integration.is_some() || status.is_some() || provider.is_some() || email.is_some();
         let scan = Scan {
@@ -432,7 +443,7 @@ impl PgStore {
             .query_opt(
                 "SELECT i.doc FROM identity_emails e JOIN identities i ON i.id = e.identity_id \
                  WHERE e.tenant_id = $1 AND e.email = $2 AND i.tenant_id = $1",
-                &[&tenant.as_str(), &email.to_lowercase()],
+                &[&tenant.as_str(), &nul::text(&email.to_lowercase())],
             )
             .await
             .map_err(pg_error("identity by e-mail"))?;
@@ -447,7 +458,10 @@ impl PgStore {
         if emails.is_empty() {
             return Ok(Vec::new());
         }
-        let lowered: Vec<String> = emails.iter().map(|e| e.to_lowercase()).collect();
+        let lowered: Vec<String> = emails
+            .iter()
+            .map(|e| nul::text(&e.to_lowercase()).into_owned())
+            .collect();
         let client = self.client().await?;
         let rows = client
             .query(
@@ -655,7 +669,7 @@ fn user_emails(user: &User) -> BTreeSet<String> {
     user.email
         .iter()
         .chain(&user.emails)
-        .map(|e| e.to_lowercase())
+        .map(|e| nul::text(&e.to_lowercase()).into_owned())
         .collect()
 }
 
@@ -697,7 +711,7 @@ pub(super) async fn put_users(
     for (id, user) in &latest {
         ids.push(*id);
         integrations.push(user.integration_id.as_str());
-        externals.push(user.external_id.as_str());
+        externals.push(nul::text(&user.external_id));
         docs.push(to_doc(*user)?);
         pairs.extend(user_emails(user).into_iter().map(|e| (e, *id)));
     }
@@ -762,7 +776,7 @@ pub(super) async fn put_identities_of(
             .is_some_and(|last| std::ptr::eq(*last, *identity))
         {
             for email in &identity.emails {
-                claims.insert(email.to_lowercase(), id);
+                claims.insert(nul::text(&email.to_lowercase()).into_owned(), id);
             }
         }
     }

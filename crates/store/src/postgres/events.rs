@@ -199,7 +199,7 @@ pub(super) struct SignInRows<'a> {
     ids: Vec<&'a str>,
     times: Vec<DateTime<Utc>>,
     nanos: Vec<i16>,
-    docs: Vec<Json<&'a SignInEvent>>,
+    docs: Vec<serde_json::Value>,
     subject_ids: Vec<&'a str>,
     subjects: Vec<String>,
     /// Each id's first position in the caller's slice (a later copy in one batch is a replay).
@@ -229,10 +229,10 @@ impl<'a> SignInRows<'a> {
             rows.ids.push(id);
             rows.times.push(time);
             rows.nanos.push(nanos);
-            rows.docs.push(Json(event));
+            rows.docs.push(to_doc(event)?);
             for subject in signin_subjects(event) {
                 rows.subject_ids.push(id);
-                rows.subjects.push(subject);
+                rows.subjects.push(nul::text(&subject).into_owned());
             }
         }
         Ok(rows)
@@ -306,7 +306,7 @@ impl PgStore {
                 &about,
                 &[
                     &tenant.as_str(),
-                    &subject_key(&subject),
+                    &nul::text(&subject_key(&subject)),
                     &from,
                     &from_nanos,
                     &to,
@@ -352,7 +352,7 @@ impl PgStore {
                 &near,
                 &[
                     &tenant.as_str(),
-                    &subject_key(&subject),
+                    &nul::text(&subject_key(&subject)),
                     &from,
                     &from_nanos,
                     &to,

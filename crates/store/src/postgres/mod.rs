@@ -17,6 +17,7 @@ mod events;
 mod export;
 mod group_commit;
 mod leases;
+mod nul;
 mod response;
 mod schema;
 mod scim;
@@ -179,7 +180,9 @@ pub(crate) fn pg_error(what: &str) -> impl Fn(tokio_postgres::Error) -> StoreErr
 
 /// A record's JSON for a `jsonb` parameter.
 pub(crate) fn to_doc<T: serde::Serialize>(record: &T) -> Result<serde_json::Value, StoreError> {
-    serde_json::to_value(record).map_err(|e| StoreError::Corrupt(e.to_string()))
+    let mut doc = serde_json::to_value(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    nul::scrub(&mut doc);
+    Ok(doc)
 }
 
 /// A record from its `doc` column.

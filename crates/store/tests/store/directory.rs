@@ -20,6 +20,7 @@ use super::support::{conformance, integration, t0, tenant, user, Backend};
 conformance!(
     paging_walks_every_record_once,
     sync_marks_page_one_integrations_accounts,
+    text_with_nul_characters_is_stored_and_found,
     user_filters_page_like_sled,
     users_stay_within_their_tenant,
     users_by_email_in_id_order_and_moved,
@@ -134,6 +135,42 @@ async fn paging_walks_every_record_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!((exact.items.len(), exact.next_cursor), (25, None));
+}
+
+/// A provider can send U+0000 in an id or an address; PostgreSQL cannot store it (it keeps
+/// U+FFFD instead, sled keeps it as sent). Either way the write succeeds and every lookup by
+/// what the provider sent finds the account and its person.
+async fn text_with_nul_characters_is_stored_and_found(backend: Backend) {
+    let store = backend.open().await;
+    let a = tenant("ten_nul");
+    let i = integration(&a.id, 1);
+    let mut account = user(&a.id, &i.id, 1, "nul\u{0}@x.example");
+    account.external_id = "ext\u{0}1".into();
+    account.display_name = Some("Ann\u{0}".into());
+    let mut person = person(&a.id, 1, &["nul\u{0}@x.example"]);
+    account.identity_id = Some(person.id.clone());
+    person.accounts = vec![account.id.clone()];
+    store
+        .upsert_users_with_identities(&a.id, &[account.clone()], &[person.clone()])
+        .await
+        .unwrap();
+    let found = store
+        .find_users_by_external_ids(&a.id, &i.id, &["ext\u{0}1".to_owned()])
+        .await
+        .unwrap();
+    let found = found[0].as_ref().expect("found by the id sent");
+    assert_eq!(found.id, account.id);
+    assert!(["Ann\u{0}", "Ann\u{FFFD}"].contains(&found.display_name.as_deref().unwrap()));
+    let by_email = store
+        .find_users_by_email(&a.id, "NUL\u{0}@x.example")
+        .await
+        .unwrap();
+    assert_eq!(by_email.len(), 1);
+    let people = store
+        .find_identities_by_emails(&a.id, &["nul\u{0}@x.example".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(people[0].as_ref().map(|p| &p.id), Some(&person.id));
 }
 
 /// The end of a full pull reads every account of its integration as a sync mark (id, last

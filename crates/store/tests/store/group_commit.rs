@@ -36,8 +36,13 @@ async fn concurrent_deliveries_share_transactions_and_a_bad_one_fails_alone() {
         let store = Arc::clone(&store);
         let mut event = signin(&t.id, &int.id, &format!("e{n}"), n);
         if n == 150 {
-            // jsonb cannot hold a NUL character: this delivery cannot be stored.
+            // Before PostgreSQL's range of timestamps (4713 BC): this delivery cannot be stored.
+            event.time = chrono::DateTime::from_timestamp(-300_000_000_000, 0).unwrap();
+        }
+        if n == 151 {
+            // jsonb and text cannot hold a NUL character: stored as U+FFFD, not refused.
             event.user_agent = Some("bad\u{0}agent".into());
+            event.session_id = Some("session\u{0}".into());
         }
         let tenant = t.id.clone();
         sent.push(tokio::spawn(async move {
@@ -67,6 +72,9 @@ async fn concurrent_deliveries_share_transactions_and_a_bad_one_fails_alone() {
             "e{n}"
         );
     }
+    let with_nul = signin(&t.id, &int.id, "e151", 151).id;
+    let stored = store.get_signin(&t.id, &with_nul).await.unwrap().unwrap();
+    assert_eq!(stored.user_agent.as_deref(), Some("bad\u{FFFD}agent"));
     let bad = signin(&t.id, &int.id, "e150", 150).id;
     assert!(store.get_signin(&t.id, &bad).await.unwrap().is_none());
 }
