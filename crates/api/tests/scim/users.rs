@@ -232,6 +232,21 @@ async fn users_crud_uniqueness_etags_and_content_types() {
         )
         .await;
     assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    // NUL anywhere in a resource, not only in an indexed attribute: a clear 400 on every
+    // store (PostgreSQL cannot hold it), nothing written.
+    let mut with_nul = user("nul@example.com");
+    with_nul["title"] = json!("Chief\u{0}Officer");
+    let r = s.scim(Method::POST, "/Users", tok, Some(with_nul)).await;
+    assert_scim_error(&r, StatusCode::BAD_REQUEST, Some("invalidValue"));
+    let r = s
+        .scim(
+            Method::GET,
+            "/Users?filter=userName%20eq%20%22nul@example.com%22",
+            tok,
+            None,
+        )
+        .await;
+    assert_eq!(total(&r), 0, "{}", r.body);
 
     // DELETE with a stale If-Match is 412; then 204, then 404.
     let r = s

@@ -55,7 +55,22 @@ fn check_indexable(resource: &Value) -> Result<(), ScimError> {
             )));
         }
     }
+    // Nor any other value: PostgreSQL cannot store it, and no SCIM attribute needs it.
+    if holds_nul(resource) {
+        return Err(ScimError::invalid_value(
+            "SCIM values and attribute names may not contain NUL (U+0000)",
+        ));
+    }
     Ok(())
+}
+
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 /// A User's `groups` is computed from memberships; it is never stored with the User.
