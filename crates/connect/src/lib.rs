@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod fuzz;
 pub mod link;
 pub mod ratelimit;
+pub mod raw_size;
 pub mod redact;
 pub mod watermark;
 

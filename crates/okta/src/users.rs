@@ -329,8 +329,7 @@ fn bounded_raw(user: &Value) -> Value {
             credentials.remove("password");
         }
     }
-    let size = serde_json::to_vec(&raw).map(|v| v.len()).unwrap_or(0);
-    if size <= MAX_RAW_BYTES {
+    if gatehouse_connect::raw_size::fits_json(&raw, MAX_RAW_BYTES) {
         return raw;
     }
     let mut summary = serde_json::Map::new();

@@ -22,6 +22,18 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// The user, or `None` without an `id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
+    map_user_owned(user.clone())
+}
+
+/// [`map_user`] taking the record, which becomes the user's raw copy without being copied.
+pub fn map_user_owned(user: Value) -> Option<ProviderUser> {
+    let mut mapped = map_fields(&user)?;
+    mapped.raw = Some(bounded_raw(user));
+    Some(mapped)
+}
+
+/// Everything of the user but its raw copy.
+fn map_fields(user: &Value) -> Option<ProviderUser> {
     let external_id = text(user.get("id"))?.to_owned();
     let field = |name: &str| text(user.get(name)).map(str::to_owned);
     let upn = field("userPrincipalName");
@@ -52,7 +64,7 @@ pub fn map_user(user: &Value) -> Option<ProviderUser> {
             created_at: None,
             last_login_at: None,
             updated_at: None,
-            raw: Some(bounded_raw(user)),
+            raw: None,
         });
     }
     let mail = field("mail");
@@ -120,7 +132,7 @@ pub fn map_user(user: &Value) -> Option<ProviderUser> {
         created_at: time(user.get("createdDateTime")),
         last_login_at,
         updated_at: None,
-        raw: Some(bounded_raw(user)),
+        raw: None,
     })
 }
 
@@ -147,10 +159,9 @@ fn manager_of(user: &Value) -> Option<String> {
 }
 
 /// The user record for investigations, bounded in size.
-fn bounded_raw(user: &Value) -> Value {
-    let size = serde_json::to_vec(user).map(|v| v.len()).unwrap_or(0);
-    if size <= MAX_RAW_BYTES {
-        return user.clone();
+fn bounded_raw(user: Value) -> Value {
+    if gatehouse_connect::raw_size::fits_json(&user, MAX_RAW_BYTES) {
+        return user;
     }
     let mut summary = serde_json::Map::new();
     for key in [

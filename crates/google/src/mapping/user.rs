@@ -27,6 +27,18 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// The user, or `None` without an `id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
+    map_user_owned(user.clone())
+}
+
+/// [`map_user`] taking the record, which becomes the user's raw copy without being copied.
+pub fn map_user_owned(user: Value) -> Option<ProviderUser> {
+    let mut mapped = map_fields(&user)?;
+    mapped.raw = Some(bounded_raw(user));
+    Some(mapped)
+}
+
+/// Everything of the user but its raw copy.
+fn map_fields(user: &Value) -> Option<ProviderUser> {
     let external_id = text(user.get("id"))?.to_owned();
     let flag = |name: &str| user.get(name).and_then(Value::as_bool).unwrap_or(false);
     let primary = text(user.get("primaryEmail")).map(str::to_owned);
@@ -116,7 +128,7 @@ pub fn map_user(user: &Value) -> Option<ProviderUser> {
         created_at: time(user.get("creationTime")),
         last_login_at: time(user.get("lastLoginTime")).filter(|t| t.year() > 1970),
         updated_at: None,
-        raw: Some(bounded_raw(user)),
+        raw: None,
     })
 }
 
@@ -145,10 +157,9 @@ fn is_address(text: &str) -> bool {
 }
 
 /// The user record for investigations, bounded in size.
-fn bounded_raw(user: &Value) -> Value {
-    let size = serde_json::to_vec(user).map(|v| v.len()).unwrap_or(0);
-    if size <= MAX_RAW_BYTES {
-        return user.clone();
+fn bounded_raw(user: Value) -> Value {
+    if gatehouse_connect::raw_size::fits_json(&user, MAX_RAW_BYTES) {
+        return user;
     }
     let mut summary = serde_json::Map::new();
     for key in [
