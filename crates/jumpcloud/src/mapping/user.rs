@@ -19,6 +19,9 @@ use serde_json::Value;
 
 use super::{text, time};
 
+/// The largest raw copy kept per user (serialized bytes); larger records keep a summary.
+const MAX_RAW_BYTES: usize = 16 * 1024;
+
 /// The user, or `None` without an `_id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
     let external_id = text(user.get("_id"))
@@ -143,7 +146,27 @@ fn without_secrets(user: &Value) -> Value {
         map.remove("ssh_keys");
         map.remove("attributes");
     }
-    copy
+    if gatehouse_connect::raw_size::fits_json(&copy, MAX_RAW_BYTES) {
+        return copy;
+    }
+    // A record this large (a long description, many addresses) would bloat every account
+    // read: keep what an investigation starts from.
+    let mut summary = serde_json::Map::new();
+    for key in [
+        "_id",
+        "username",
+        "email",
+        "state",
+        "activated",
+        "suspended",
+        "account_locked",
+    ] {
+        if let Some(v) = copy.get(key) {
+            summary.insert(key.to_owned(), v.clone());
+        }
+    }
+    summary.insert("_truncated".into(), Value::Bool(true));
+    Value::Object(summary)
 }
 
 #[cfg(test)]
@@ -185,6 +208,26 @@ mod tests {
         assert_eq!(user.display_name.as_deref(), Some("Alice Smith"));
         assert!(user.created_at.is_some());
         assert_eq!(user.is_admin, None);
+    }
+
+    #[test]
+    fn an_oversized_record_keeps_a_summary_and_no_secret() {
+        let user = map_user(&json!({
+            "_id": "1", "username": "big", "suspended": false,
+            "description": "x".repeat(MAX_RAW_BYTES),
+            "ssh_keys": [{"public_key": "ssh-ed25519 AAAA"}],
+        }))
+        .unwrap();
+        let raw = user.raw.unwrap();
+        assert_eq!(raw["_truncated"], true);
+        assert_eq!(raw["username"], "big");
+        assert!(raw.get("description").is_none() && raw.get("ssh_keys").is_none());
+        let small = map_user(&json!({"_id": "2", "ssh_keys": [], "description": "d"})).unwrap();
+        let raw = small.raw.unwrap();
+        assert_eq!(
+            (raw["description"].as_str(), raw.get("ssh_keys")),
+            (Some("d"), None)
+        );
     }
 
     #[test]
