@@ -157,7 +157,22 @@ impl Backend {
     pub(crate) async fn open(&self) -> std::sync::Arc<dyn gatehouse_store::Store> {
         match self {
             Self::Sled(dir) => {
-                std::sync::Arc::new(gatehouse_store::SledStore::open(dir.path()).unwrap())
+                // A store dropped just now lets go of its files once its background threads
+                // (the group committer, sled's flusher) have finished, a moment later: a
+                // restart in the same process waits for that instead of failing on the lock.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+                loop {
+                    match gatehouse_store::SledStore::open(dir.path()) {
+                        Ok(store) => break std::sync::Arc::new(store),
+                        Err(e)
+                            if e.to_string().contains("could not acquire lock")
+                                && std::time::Instant::now() < deadline =>
+                        {
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await
+                        }
+                        Err(e) => panic!("opening the sled store again: {e}"),
+                    }
+                }
             }
             Self::Postgres(server) => std::sync::Arc::new(
                 gatehouse_store::PgStore::connect(&gatehouse_store::PgOptions::new(server.url()))
