@@ -13,6 +13,22 @@ pub fn fits_json(value: &Value, limit: usize) -> bool {
     within(value, &mut left)
 }
 
+/// `record` itself when it takes at most `limit` bytes of JSON; otherwise a summary of it: the
+/// `kept` fields it has, and `marker: true` saying the rest was left out.
+pub fn bounded(record: Value, limit: usize, kept: &[&str], marker: &str) -> Value {
+    if fits_json(&record, limit) {
+        return record;
+    }
+    let mut summary = serde_json::Map::new();
+    for key in kept {
+        if let Some(v) = record.get(*key) {
+            summary.insert((*key).to_owned(), v.clone());
+        }
+    }
+    summary.insert(marker.to_owned(), Value::Bool(true));
+    Value::Object(summary)
+}
+
 /// Takes `value`'s size from `left`; false as soon as it does not fit.
 fn within(value: &Value, left: &mut usize) -> bool {
     let take = |left: &mut usize, n: usize| match left.checked_sub(n) {

@@ -102,36 +102,19 @@ impl Inventory {
         }
     }
 
-    /// Stores a page of accounts and their identities in one durable commit.
+    /// Stores a page of accounts and their identities in one durable commit. (A pull's pages
+    /// go through [`prepare_users_page`](Self::prepare_users_page) and
+    /// [`write_users_page`](Self::write_users_page), which move its cursor in the same commit.)
     pub async fn apply_users(
         &self,
         integration: &Integration,
         page: Vec<ProviderUser>,
     ) -> Result<usize, EngineError> {
-        self.apply_users_moving(integration, page, None).await
-    }
-
-    /// [`apply_users`](Self::apply_users), moving the pull's cursor in the same commit when
-    /// `cursor` is given (it fails, as [`StoreError::CursorMoved`], if another puller moved it).
-    ///
-    /// [`StoreError::CursorMoved`]: gatehouse_store::StoreError::CursorMoved
-    pub async fn apply_users_moving(
-        &self,
-        integration: &Integration,
-        page: Vec<ProviderUser>,
-        cursor: Option<CursorMove>,
-    ) -> Result<usize, EngineError> {
         let _correlating = self.correlating(&integration.tenant_id).await;
         let rows = self.user_rows(integration, page, false).await?;
-        let tenant = &integration.tenant_id;
-        match &cursor {
-            Some(cursor) => self.write_users_page(tenant, &rows, cursor).await?,
-            None => {
-                self.store
-                    .upsert_users_with_identities(tenant, &rows.users, &rows.identities)
-                    .await?
-            }
-        }
+        self.store
+            .upsert_users_with_identities(&integration.tenant_id, &rows.users, &rows.identities)
+            .await?;
         Ok(rows.users.len())
     }
 

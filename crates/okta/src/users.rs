@@ -329,11 +329,7 @@ fn bounded_raw(user: &Value) -> Value {
             credentials.remove("password");
         }
     }
-    if gatehouse_connect::raw_size::fits_json(&raw, MAX_RAW_BYTES) {
-        return raw;
-    }
-    let mut summary = serde_json::Map::new();
-    for key in [
+    const KEPT: &[&str] = &[
         "id",
         "status",
         "created",
@@ -343,13 +339,8 @@ fn bounded_raw(user: &Value) -> Value {
         "lastUpdated",
         "passwordChanged",
         "transitioningToStatus",
-    ] {
-        if let Some(value) = user.get(key) {
-            summary.insert(key.to_owned(), value.clone());
-        }
-    }
-    summary.insert("truncated".to_owned(), Value::Bool(true));
-    Value::Object(summary)
+    ];
+    gatehouse_connect::raw_size::bounded(raw, MAX_RAW_BYTES, KEPT, "truncated")
 }
 
 #[cfg(test)]

@@ -233,15 +233,7 @@ async fn console_pages_carry_a_strict_content_security_policy() {
     }
     assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"));
     // Nothing inline for the policy to block: scripts and styles come from files.
-    let page = s
-        .http
-        .get(format!("{}/console", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = s.text("/console").await;
     assert!(!page.contains("<script>") && !page.contains("style=") && !page.contains("<style"));
     assert!(!page.contains("onclick=") && page.contains("<main"));
     let (status, _) = s

@@ -272,15 +272,7 @@ async fn the_wait_from_receipt_to_assessed_is_measured() {
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let text = loop {
-        let text = s
-            .http
-            .get(format!("{}/metrics", s.base))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = s.text("/metrics").await;
         if value(&text, "gatehouse_push_assessed_seconds_count ") == Some(3.0) {
             break text;
         }

@@ -228,15 +228,7 @@ async fn committed_openapi_document_is_the_served_one() {
 
 /// The series in a metrics scrape (lines that are not comments).
 async fn series(s: &crate::support::Server) -> Vec<String> {
-    let text = s
-        .http
-        .get(format!("{}/metrics", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = s.text("/metrics").await;
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
         .map(|l| l.rsplit_once(' ').map_or(l, |(name, _)| name).to_owned())

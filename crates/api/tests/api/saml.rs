@@ -231,15 +231,7 @@ async fn metadata_is_public_and_names_the_entity_id_and_acs() {
     );
     // Without a public base URL: the default entity id and the request's host.
     let plain = saml_integration(&s, "ten_md", json!({})).await;
-    let xml = s
-        .http
-        .get(format!("{}/v1/idp/saml/{plain}/metadata", s.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let xml = s.text(&format!("/v1/idp/saml/{plain}/metadata")).await;
     assert!(xml.contains(&format!(r#"entityID="urn:gatehouse:saml:{plain}""#)));
     assert!(xml.contains(&format!(r#"Location="{}/v1/idp/saml/{plain}/acs""#, s.base)));
     let (status, _) = s

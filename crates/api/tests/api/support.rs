@@ -67,6 +67,18 @@ impl Server {
         (status, value)
     }
 
+    /// The body of an unauthenticated `GET path`, as text (a metrics scrape, a page).
+    pub(crate) async fn text(&self, path: &str) -> String {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     pub(crate) async fn op(
         &self,
         method: Method,

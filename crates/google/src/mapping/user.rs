@@ -158,22 +158,13 @@ fn is_address(text: &str) -> bool {
 
 /// The user record for investigations, bounded in size.
 fn bounded_raw(user: Value) -> Value {
-    if gatehouse_connect::raw_size::fits_json(&user, MAX_RAW_BYTES) {
-        return user;
-    }
-    let mut summary = serde_json::Map::new();
-    for key in [
+    const KEPT: &[&str] = &[
         "id",
         "primaryEmail",
         "suspended",
         "archived",
         "orgUnitPath",
         "isAdmin",
-    ] {
-        if let Some(v) = user.get(key) {
-            summary.insert(key.to_owned(), v.clone());
-        }
-    }
-    summary.insert("_truncated".into(), Value::Bool(true));
-    Value::Object(summary)
+    ];
+    gatehouse_connect::raw_size::bounded(user, MAX_RAW_BYTES, KEPT, "_truncated")
 }

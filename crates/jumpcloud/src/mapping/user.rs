@@ -146,13 +146,9 @@ fn without_secrets(user: &Value) -> Value {
         map.remove("ssh_keys");
         map.remove("attributes");
     }
-    if gatehouse_connect::raw_size::fits_json(&copy, MAX_RAW_BYTES) {
-        return copy;
-    }
     // A record this large (a long description, many addresses) would bloat every account
-    // read: keep what an investigation starts from.
-    let mut summary = serde_json::Map::new();
-    for key in [
+    // read: past the bound, keep what an investigation starts from.
+    const KEPT: &[&str] = &[
         "_id",
         "username",
         "email",
@@ -160,13 +156,8 @@ fn without_secrets(user: &Value) -> Value {
         "activated",
         "suspended",
         "account_locked",
-    ] {
-        if let Some(v) = copy.get(key) {
-            summary.insert(key.to_owned(), v.clone());
-        }
-    }
-    summary.insert("_truncated".into(), Value::Bool(true));
-    Value::Object(summary)
+    ];
+    gatehouse_connect::raw_size::bounded(copy, MAX_RAW_BYTES, KEPT, "_truncated")
 }
 
 #[cfg(test)]
