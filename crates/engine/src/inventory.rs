@@ -11,7 +11,7 @@ use gatehouse_core::model::{
 };
 use gatehouse_core::records::{ProviderEvent, ProviderGroup, ProviderUser};
 use gatehouse_core::{Clock, GroupId, IdentityId, TenantId, UserId};
-use gatehouse_store::{CursorMove, InventoryRows, Store};
+use gatehouse_store::{CursorMove, DrawnIds, InventoryRows, Store};
 
 use crate::geoip::GeoIp;
 use crate::unwritten::Unwritten;
@@ -145,7 +145,13 @@ impl Inventory {
         cursor: &CursorMove,
     ) -> Result<(), EngineError> {
         self.store
-            .upsert_users_with_identities_moving(tenant, &rows.users, &rows.identities, cursor)
+            .upsert_users_with_identities_moving(
+                tenant,
+                &rows.users,
+                &rows.identities,
+                &rows.drawn,
+                cursor,
+            )
             .await?;
         Ok(())
     }
@@ -189,13 +195,24 @@ impl Inventory {
                 }
             }
         }
-        let mut users: Vec<User> = page
-            .into_iter()
-            .zip(existing)
-            .map(|(provided, existing)| merge_user(integration, existing, provided, now))
-            .collect();
-        let identities = self.correlate(tenant, &mut users, unwritten).await?;
-        Ok(InventoryRows { users, identities })
+        let mut drawn = DrawnIds::default();
+        let mut users = Vec::with_capacity(page.len());
+        for (provided, existing) in page.into_iter().zip(existing) {
+            let first_seen = existing.is_none();
+            let user = merge_user(integration, existing, provided, now);
+            if first_seen {
+                drawn.users.insert(user.id.clone());
+            }
+            users.push(user);
+        }
+        let identities = self
+            .correlate(tenant, &mut users, unwritten, &mut drawn.identities)
+            .await?;
+        Ok(InventoryRows {
+            users,
+            identities,
+            drawn,
+        })
     }
 
     /// Joins each account to the identity of its primary e-mail, creating identities as needed.
@@ -206,6 +223,7 @@ impl Inventory {
         tenant: &TenantId,
         users: &mut [User],
         unwritten: Option<&Unwritten>,
+        drawn: &mut BTreeSet<IdentityId>,
     ) -> Result<Vec<Identity>, EngineError> {
         let now = self.clock.now();
         let primary = |user: &User| {
@@ -254,16 +272,20 @@ impl Inventory {
             };
             let mut identity = match found {
                 Some(identity) => identity,
-                None => Identity {
-                    id: IdentityId::generate(now),
-                    tenant_id: user.tenant_id.clone(),
-                    emails: vec![email.clone()],
-                    display_name: user.display_name.clone(),
-                    accounts: Vec::new(),
-                    risk_score: 0,
-                    created_at: now,
-                    updated_at: now,
-                },
+                None => {
+                    let id = IdentityId::generate(now);
+                    drawn.insert(id.clone());
+                    Identity {
+                        id,
+                        tenant_id: user.tenant_id.clone(),
+                        emails: vec![email.clone()],
+                        display_name: user.display_name.clone(),
+                        accounts: Vec::new(),
+                        risk_score: 0,
+                        created_at: now,
+                        updated_at: now,
+                    }
+                }
             };
             let previous = user.identity_id.replace(identity.id.clone());
             if let Some(previous) = previous.filter(|p| p != &identity.id) {

@@ -125,6 +125,7 @@ mod tests {
         let rows = InventoryRows {
             users: vec![account("ext-1")],
             identities: vec![moved.clone(), created.clone()],
+            drawn: Default::default(),
         };
         let unwritten = Unwritten::new(Arc::new(rows));
         let integration = IntegrationId::parse("int_a").unwrap_or_else(|| unreachable!());

@@ -370,6 +370,8 @@ impl DirectoryStore for PgStore {
         tenant: &TenantId,
         users: &[User],
         identities: &[Identity],
+        // PostgreSQL's upserts find what they replace themselves.
+        _drawn: &crate::DrawnIds,
         cursor: &CursorMove,
     ) -> Result<(), StoreError> {
         self.upsert_users_with_identities_moving_sql(tenant, users, identities, cursor)

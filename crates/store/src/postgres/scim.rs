@@ -569,7 +569,11 @@ mod tests {
     }
 
     fn rows(users: Vec<User>, identities: Vec<Identity>) -> InventoryRows {
-        InventoryRows { users, identities }
+        InventoryRows {
+            users,
+            identities,
+            drawn: Default::default(),
+        }
     }
 
     impl Fixture {

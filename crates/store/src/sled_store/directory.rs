@@ -2,6 +2,7 @@
 //! synchronous halves; the trait impl adds the durable commit).
 
 use std::borrow::Borrow;
+use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 use gatehouse_core::model::Policy;
@@ -147,17 +148,25 @@ impl<T: Kv> UserTrees<'_, T> {
     /// New index entries are written before the record and stale ones removed after it, so a
     /// write cut short outside a transaction leaves at most entries that readers check against
     /// the record and skip, never a record its index cannot find.
+    ///
+    /// `drawn`: accounts whose ids were drawn for them just now, with nothing to replace.
     pub(super) fn put<U: Borrow<User>>(
         &self,
         tenant: &TenantId,
         prepared: &[(U, Vec<u8>)],
+        drawn: Option<&BTreeSet<UserId>>,
     ) -> Result<(), TxError> {
         for (user, bytes) in prepared {
             let user = user.borrow();
             let id = user.id.as_str();
             let key = keys::scoped(tenant, &[id]);
             let emails = user_emails(user);
-            let old = match self.users.kv_get(key.as_slice())? {
+            let stored = if drawn.is_some_and(|drawn| drawn.contains(&user.id)) {
+                None
+            } else {
+                self.users.kv_get(key.as_slice())?
+            };
+            let old = match stored {
                 Some(old) => Some(decode::<IndexedAs>(&old).map_err(abort)?),
                 None => None,
             };
@@ -208,6 +217,7 @@ impl<T: Kv> IdentityTrees<'_, T> {
     pub(super) fn put<I: Borrow<Identity>>(
         &self,
         prepared: &[(I, Vec<u8>)],
+        drawn: Option<&BTreeSet<IdentityId>>,
     ) -> Result<(), TxError> {
         for (identity, bytes) in prepared {
             let identity = identity.borrow();
@@ -218,7 +228,12 @@ impl<T: Kv> IdentityTrees<'_, T> {
                 emails.iter().map(|e| e.to_lowercase()).collect()
             };
             let emails = lowered(&identity.emails);
-            let old = match self.identities.kv_get(key.as_slice())? {
+            let stored = if drawn.is_some_and(|drawn| drawn.contains(&identity.id)) {
+                None
+            } else {
+                self.identities.kv_get(key.as_slice())?
+            };
+            let old = match stored {
                 Some(old) => Some(decode::<Identity>(&old).map_err(abort)?),
                 None => None,
             };
@@ -262,7 +277,7 @@ impl SledStore {
         users: &[User],
     ) -> Result<(), StoreError> {
         let prepared = prepare_users(tenant, users)?;
-        self.in_user_trees(|tx| tx.put(tenant, &prepared))
+        self.in_user_trees(|tx| tx.put(tenant, &prepared, None))
     }
 
     /// Accounts and the identities they joined in one transaction: a directory page is one
@@ -295,12 +310,12 @@ impl SledStore {
                     by_external,
                     by_email,
                 }
-                .put(tenant, &accounts)?;
+                .put(tenant, &accounts, None)?;
                 IdentityTrees {
                     identities,
                     by_email: identities_by_email,
                 }
-                .put(&people)
+                .put(&people, None)
             },
         ))
     }
@@ -328,7 +343,7 @@ impl SledStore {
                     continue;
                 }
                 let encoded = encode(&user).map_err(abort)?;
-                tx.put(tenant, &[(&user, encoded)])?;
+                tx.put(tenant, &[(&user, encoded)], None)?;
                 changed += 1;
             }
             Ok(changed)
@@ -418,7 +433,7 @@ impl SledStore {
                 identities,
                 by_email,
             };
-            tx.put(&prepared)
+            tx.put(&prepared, None)
         }))
     }
 

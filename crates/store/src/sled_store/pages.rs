@@ -19,7 +19,7 @@ use super::directory::{
     prepare_identities, prepare_users, same_tenant, IdentityTrees, TxError, UserTrees,
 };
 use super::SledStore;
-use crate::{CursorMove, StoreError};
+use crate::{CursorMove, DrawnIds, StoreError};
 
 /// Below this many items one thread does the work: a second thread costs more than it saves.
 const PARALLEL_FROM: usize = 64;
@@ -89,6 +89,7 @@ impl SledStore {
         tenant: &TenantId,
         users: &[User],
         identities: &[Identity],
+        drawn: &DrawnIds,
         cursor: &CursorMove,
     ) -> Result<(), StoreError> {
         for identity in identities {
@@ -105,12 +106,16 @@ impl SledStore {
         };
         on_two_threads(users, |part| {
             let prepared = prepare_users(tenant, part)?;
-            accounts.put(tenant, &prepared).map_err(untx)?;
+            accounts
+                .put(tenant, &prepared, Some(&drawn.users))
+                .map_err(untx)?;
             Ok(Vec::<()>::new())
         })?;
         on_two_threads(identities, |part| {
             let prepared = prepare_identities(part)?;
-            people.put(&prepared).map_err(untx)?;
+            people
+                .put(&prepared, Some(&drawn.identities))
+                .map_err(untx)?;
             Ok(Vec::<()>::new())
         })?;
         self.move_cursor_now(tenant, cursor)

@@ -314,6 +314,7 @@ mod tests {
     const NONE: InventoryRows = InventoryRows {
         users: Vec::new(),
         identities: Vec::new(),
+        drawn: crate::DrawnIds::NONE,
     };
 
     fn user(id: &str, name: &str, version: &str) -> Value {

@@ -255,6 +255,7 @@ mod tests {
     const NONE: InventoryRows = InventoryRows {
         users: Vec::new(),
         identities: Vec::new(),
+        drawn: crate::DrawnIds::NONE,
     };
 
     use serde_json::json;

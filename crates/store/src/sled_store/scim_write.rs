@@ -263,10 +263,10 @@ impl Tx<'_> {
         self.resources.insert(key, w.bytes.as_slice())?;
         // Accounts first: an identity never names an account not yet stored.
         if !w.users.is_empty() {
-            self.accounts.put(&w.tenant, &w.users)?;
+            self.accounts.put(&w.tenant, &w.users, None)?;
         }
         if !w.identities.is_empty() {
-            self.identities.put(&w.identities)?;
+            self.identities.put(&w.identities, None)?;
         }
         Ok(Ok(ScimWrite::Written))
     }

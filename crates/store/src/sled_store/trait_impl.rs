@@ -17,8 +17,8 @@ use gatehouse_core::PolicyId;
 use super::keys::{self, decode_opt};
 use super::SledStore;
 use crate::{
-    ActionFilter, CursorMove, DetectionFilter, IdentityFilter, Locatable, Page, PageRequest,
-    SignInFilter, SignInSubject, StoreError, UserFilter, UserSyncMark,
+    ActionFilter, CursorMove, DetectionFilter, DrawnIds, IdentityFilter, Locatable, Page,
+    PageRequest, SignInFilter, SignInSubject, StoreError, UserFilter, UserSyncMark,
 };
 use crate::{
     DirectoryStore, OperationsStore, ResponseStore, ScimStore, SignInStore, SyncStateStore,
@@ -166,9 +166,10 @@ impl DirectoryStore for SledStore {
         tenant: &TenantId,
         users: &[User],
         identities: &[Identity],
+        drawn: &DrawnIds,
         cursor: &CursorMove,
     ) -> Result<(), StoreError> {
-        let written = self.write_page_now(tenant, users, identities, cursor);
+        let written = self.write_page_now(tenant, users, identities, drawn, cursor);
         self.durable().await?;
         written
     }

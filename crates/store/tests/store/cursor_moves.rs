@@ -4,7 +4,7 @@
 
 use gatehouse_core::model::SyncCursor;
 use gatehouse_core::IntegrationId;
-use gatehouse_store::{CursorMove, StoreError};
+use gatehouse_store::{CursorMove, DrawnIds, StoreError};
 
 use super::support::{conformance, integration, signin, t0, tenant, user, Backend};
 
@@ -88,6 +88,7 @@ async fn a_cursor_moves_only_from_the_value_it_holds(backend: Backend) {
             &t.id,
             std::slice::from_ref(&ann),
             &[],
+            &DrawnIds::NONE,
             &moving(&int.id, "users.page", Some("p2"), "p3"),
         )
         .await
@@ -99,6 +100,7 @@ async fn a_cursor_moves_only_from_the_value_it_holds(backend: Backend) {
             &t.id,
             std::slice::from_ref(&bob),
             &[],
+            &DrawnIds::NONE,
             &moving(&int.id, "users.page", Some("p2"), "p9"),
         )
         .await

@@ -1488,6 +1488,7 @@ async fn concurrent_scim_creates_are_batched_and_checked_one_by_one() {
                 &format!("user{n}@x.example"),
             )],
             identities: vec![],
+            drawn: Default::default(),
         };
         tasks.push(tokio::spawn(async move {
             store
@@ -1532,6 +1533,7 @@ async fn a_refused_scim_write_stores_none_of_its_inventory_rows(backend: Backend
     let rows = |n| InventoryRows {
         users: vec![user(&t.id, &one, n, "frank@x.example")],
         identities: vec![],
+        drawn: Default::default(),
     };
     store
         .scim_create(&t.id, &one, kind, &resource("a"), &rows(1))

@@ -6,7 +6,7 @@
 
 use gatehouse_core::model::{Identity, SyncCursor, User};
 use gatehouse_core::{IdentityId, IntegrationId, TenantId, UserId};
-use gatehouse_store::{CursorMove, Locatable, StoreError};
+use gatehouse_store::{CursorMove, DrawnIds, Locatable, StoreError};
 
 use super::support::{conformance, integration, t0, tenant, user, Backend};
 
@@ -180,12 +180,46 @@ async fn a_page_written_with_its_cursor_reads_back_whole(backend: Backend) {
         (users, people)
     };
     let (users, people) = page(1);
+    // The first page's ids are all new: the writer says so, and the backend may skip reading
+    // what it would replace. Every index entry must still be written.
+    let drawn = DrawnIds {
+        users: users.iter().map(|u| u.id.clone()).collect(),
+        identities: people.iter().map(|p| p.id.clone()).collect(),
+    };
     store
-        .upsert_users_with_identities_moving(&a.id, &users, &people, &moving(&int.id, None, "p2"))
+        .upsert_users_with_identities_moving(
+            &a.id,
+            &users,
+            &people,
+            &drawn,
+            &moving(&int.id, None, "p2"),
+        )
         .await
         .unwrap();
+    let externals: Vec<String> = users.iter().map(|u| u.external_id.clone()).collect();
+    let found = store
+        .find_users_by_external_ids(&a.id, &int.id, &externals)
+        .await
+        .unwrap();
+    assert_eq!(found.iter().flatten().count(), 300);
+    for account in [&users[0], &users[7], &users[299]] {
+        let email = account.email.clone().unwrap();
+        let by_email = store.find_users_by_email(&a.id, &email).await.unwrap();
+        assert_eq!(
+            by_email.iter().map(|u| &u.id).collect::<Vec<_>>(),
+            [&account.id]
+        );
+        let person = store.find_identity_by_email(&a.id, &email).await.unwrap();
+        assert_eq!(person.map(|p| p.id), account.identity_id.clone(), "{email}");
+    }
     let refused = store
-        .upsert_users_with_identities_moving(&a.id, &users, &people, &moving(&int.id, None, "p9"))
+        .upsert_users_with_identities_moving(
+            &a.id,
+            &users,
+            &people,
+            &DrawnIds::NONE,
+            &moving(&int.id, None, "p9"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(refused, StoreError::CursorMoved(_)), "{refused:?}");
@@ -196,6 +230,7 @@ async fn a_page_written_with_its_cursor_reads_back_whole(backend: Backend) {
             &a.id,
             &users,
             &people,
+            &DrawnIds::NONE,
             &moving(&int.id, Some("p2"), "p3"),
         )
         .await

@@ -746,6 +746,7 @@ async fn scim_writes_carry_their_inventory_rows(backend: Backend) {
     let rows = InventoryRows {
         users: vec![account.clone()],
         identities: vec![identity(&["grace@x.example"])],
+        drawn: Default::default(),
     };
     store
         .scim_create(&t, &i, U, &scim_user("u1", "grace", "v1"), &rows)
@@ -773,6 +774,7 @@ async fn scim_writes_carry_their_inventory_rows(backend: Backend) {
             &InventoryRows {
                 users: vec![other.clone()],
                 identities: vec![],
+                drawn: Default::default(),
             },
         )
         .await;
@@ -784,6 +786,7 @@ async fn scim_writes_carry_their_inventory_rows(backend: Backend) {
     let moved_rows = InventoryRows {
         users: vec![moved.clone()],
         identities: vec![identity(&["grace@z.example"])],
+        drawn: Default::default(),
     };
     let stale = store
         .scim_replace(
@@ -847,6 +850,7 @@ async fn scim_writes_carry_their_inventory_rows(backend: Backend) {
             &InventoryRows {
                 users: vec![foreign],
                 identities: vec![],
+                drawn: Default::default(),
             },
         )
         .await;
