@@ -18,15 +18,16 @@ build:
 ## test: format check, clippy with warnings denied, then the whole suite (unit, API, end-to-end).
 ## The console's browser test runs where /usr/bin/chromium is installed (apt-get install -y
 ## chromium) and says it skipped elsewhere; GATEHOUSE_BROWSER_TESTS=required makes that a failure.
-## The store conformance suite runs on sled and PostgreSQL inside the workspace run; the API
-## suite then runs again with the daemon on a throwaway PostgreSQL (its durability tests inject
-## sled's own faults and stay on sled).
+## The store conformance suite runs on sled and PostgreSQL inside the workspace run; the engine
+## and API suites then run again with the daemon on a throwaway PostgreSQL (the API's durability
+## tests inject sled's own faults and stay on sled).
 test: fmt-check clippy bins browser-deps
 ifeq ($(NEXTEST),yes)
 	$(CARGO) nextest run --locked --workspace --no-fail-fast
-	GATEHOUSE_TEST_STORE=postgres $(CARGO) nextest run --locked -p gatehouse-api --no-fail-fast -E 'not test(/^durability::/)'
+	GATEHOUSE_TEST_STORE=postgres $(CARGO) nextest run --locked -p gatehouse-engine -p gatehouse-api --no-fail-fast -E 'not (package(gatehouse-api) & test(/^durability::/))'
 else
 	$(CARGO) test --locked --workspace --no-fail-fast
+	GATEHOUSE_TEST_STORE=postgres $(CARGO) test --locked -p gatehouse-engine --no-fail-fast
 	GATEHOUSE_TEST_STORE=postgres $(CARGO) test --locked -p gatehouse-api --no-fail-fast -- --skip durability::
 endif
 

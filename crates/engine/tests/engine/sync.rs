@@ -210,6 +210,11 @@ async fn a_pull_stops_when_its_integration_is_deleted_under_it() {
         tokio::spawn(async move { engine.sync.run(&tenant, &id, SyncJob::Users).await })
     };
     arrived.notified().await;
+    // The first page is written while the second is fetched (a pipeline): wait for it.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while h.users().await.is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
     assert_eq!(h.users().await.len(), 1, "the first page is stored");
     h.engine
         .gateway

@@ -97,6 +97,11 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
+/// The longest a call waits for a pooled connection. Waits are normally milliseconds; one this
+/// long means every connection is stuck, and failing the call (an error the caller reports or
+/// retries) beats queueing every later request behind them for good.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
 /// How long a successful write probe answers for `/readyz` before it is made again.
 const PROBE_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -128,6 +133,8 @@ impl PgStore {
         };
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
+            .wait_timeout(Some(POOL_WAIT))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(format!("PostgreSQL pool: {e}")))?;
         let store = Self {
@@ -162,6 +169,10 @@ impl PgStore {
     pub(crate) async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.pool.get().await.map_err(|e| match e {
             deadpool_postgres::PoolError::Closed => StoreError::Closed,
+            deadpool_postgres::PoolError::Timeout(_) => StoreError::Backend(format!(
+                "no PostgreSQL connection came free within {} s",
+                POOL_WAIT.as_secs()
+            )),
             other => StoreError::Backend(format!("no PostgreSQL connection: {other}")),
         })
     }

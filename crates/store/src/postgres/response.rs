@@ -26,6 +26,9 @@ fn json_of<T: serde::Serialize>(
     value.map(to_doc).transpose()
 }
 
+/// The action that holds an idempotency key.
+const ACTION_BY_KEY: &str = "SELECT doc FROM actions WHERE tenant_id = $1 AND idempotency_key = $2";
+
 impl PgStore {
     /// One page of a tenant's records of `narrowing.table` in id order that `keep` accepts.
     /// Rows are read in chunks of a page plus one after the cursor, narrowed in SQL and judged
@@ -306,9 +309,19 @@ impl PgStore {
         if written == 1 {
             return Ok(None);
         }
+        // Read on the same connection: taking a second one from the pool while holding this
+        // one starved the pool when more requests than connections raced for one key.
+        let winner = client
+            .query_opt(
+                ACTION_BY_KEY,
+                &[&action.tenant_id.as_str(), &action.idempotency_key],
+            )
+            .await
+            .map_err(pg_error("action"))?;
         // Actions are only deleted with their tenant, so a claimed key names a stored action.
-        self.find_action_by_key_sql(&action.tenant_id, &action.idempotency_key)
-            .await?
+        winner
+            .map(|row| from_doc(row.get(0)))
+            .transpose()?
             .map(Some)
             .ok_or_else(|| {
                 StoreError::Corrupt(format!(
@@ -325,10 +338,7 @@ impl PgStore {
     ) -> Result<Option<Action>, StoreError> {
         let client = self.client().await?;
         let row = client
-            .query_opt(
-                "SELECT doc FROM actions WHERE tenant_id = $1 AND idempotency_key = $2",
-                &[&tenant.as_str(), &idempotency_key],
-            )
+            .query_opt(ACTION_BY_KEY, &[&tenant.as_str(), &idempotency_key])
             .await
             .map_err(pg_error("action"))?;
         row.map(|row| from_doc(row.get(0))).transpose()

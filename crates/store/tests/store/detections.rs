@@ -561,9 +561,12 @@ async fn actions_are_scoped_listed_and_resumed_across_tenants(backend: Backend) 
 async fn an_idempotency_key_is_claimed_once_however_many_race_for_it(backend: Backend) {
     let store = backend.open().await;
     let a = tenant("ten_idem").id;
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(16));
+    // Three times PostgreSQL's default pool: a loser that took a second connection while
+    // holding its first starved the pool for good once more racers than connections queued.
+    let racers = 3 * gatehouse_store::PgOptions::new("").pool_size;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(racers));
     let mut tasks = Vec::new();
-    for n in 0..16 {
+    for n in 0..racers {
         let (store, barrier, a) = (store.clone(), barrier.clone(), a.clone());
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
@@ -576,7 +579,10 @@ async fn an_idempotency_key_is_claimed_once_however_many_race_for_it(backend: Ba
     let mut written = 0;
     let mut existing = std::collections::BTreeSet::new();
     for task in tasks {
-        match task.await.unwrap() {
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(60), task)
+            .await
+            .expect("every racer is answered within a minute");
+        match answer.unwrap() {
             None => written += 1,
             Some(found) => {
                 existing.insert(found.id.to_string());
