@@ -135,6 +135,16 @@ impl From<StoreError> for ApiError {
                 format!("{what} already exists"),
             ),
             StoreError::NotFound(what) => Self::not_found(what),
+            StoreError::Contended(what) => {
+                tracing::warn!(%what, "a write kept losing to concurrent ones");
+                let mut error = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the store is busy with concurrent writes to the same records; retry",
+                );
+                error.retry_after = Some(1);
+                error
+            }
             StoreError::Failed(reason) => {
                 tracing::error!(%reason, "write refused after a durability failure");
                 Self::unavailable_until_restart(
@@ -230,4 +240,19 @@ fn provider_error(err: &ConnectorError) -> ApiError {
         ConnectorError::BadPush(_) => StatusCode::BAD_REQUEST,
     };
     ApiError::new(status, ApiError::code_for(status), err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write PostgreSQL kept giving up to concurrent ones is the sender's to retry, soon.
+    #[test]
+    fn a_contended_write_answers_503_with_a_retry_after() {
+        let error = ApiError::from(StoreError::Contended("users".into()));
+        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.retry_after, Some(1));
+        let other = ApiError::from(StoreError::Backend("disk".into()));
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

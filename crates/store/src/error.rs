@@ -18,6 +18,10 @@ pub enum StoreError {
     /// transactional backend.
     #[error("the pull cursor {0} was moved by another puller")]
     CursorMoved(String),
+    /// PostgreSQL gave the call up to concurrent transactions (a deadlock or a serialization
+    /// failure) every time it was tried; nothing of it was written, and it may be sent again.
+    #[error("the store gave {0} up to concurrent writes; retry it")]
+    Contended(String),
     /// A flush or fsync failed earlier; nothing written since can be promised durable, so the
     /// store refuses every write until the daemon restarts (see docs/DURABILITY.md).
     #[error("the store refuses writes after a durability failure ({0}); restart the daemon")]

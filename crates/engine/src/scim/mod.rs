@@ -103,6 +103,14 @@ fn store_error(err: StoreError) -> ScimError {
             ScimError::uniqueness(format!("{what} is already taken in this tenant"))
         }
         StoreError::NotFound(what) => ScimError::not_found(format!("{what} not found")),
+        StoreError::Contended(what) => {
+            tracing::warn!(%what, "a SCIM write kept losing to concurrent ones");
+            ScimError::new(
+                503,
+                None,
+                "the store is busy with concurrent writes to the same records; retry",
+            )
+        }
         StoreError::Failed(reason) => {
             tracing::error!(%reason, "SCIM write refused after a durability failure");
             ScimError::new(

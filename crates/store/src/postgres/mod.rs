@@ -19,6 +19,7 @@ mod group_commit;
 mod leases;
 mod nul;
 mod response;
+mod retry;
 mod schema;
 mod scim;
 mod tenancy;
@@ -43,6 +44,8 @@ use gatehouse_core::{
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 use tokio_postgres::error::SqlState;
+
+use retry::retrying;
 
 use crate::{
     ActionFilter, CursorMove, DetectionFilter, IdentityFilter, InventoryRows, Locatable, Page,
@@ -181,8 +184,13 @@ impl PgStore {
 /// Maps a driver error; a unique violation becomes [`StoreError::Conflict`] naming `what`.
 pub(crate) fn pg_error(what: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {
     move |err| {
-        if err.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        let code = err.code();
+        if code == Some(&SqlState::UNIQUE_VIOLATION) {
             StoreError::Conflict(what.to_string())
+        } else if code == Some(&SqlState::T_R_DEADLOCK_DETECTED)
+            || code == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+        {
+            StoreError::Contended(what.to_string())
         } else {
             StoreError::Backend(format!("PostgreSQL ({what}): {err}"))
         }
@@ -257,7 +265,7 @@ impl OperationsStore for PgStore {
 #[async_trait]
 impl TenancyStore for PgStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        self.create_tenant_sql(tenant).await
+        retrying(|| self.create_tenant_sql(tenant)).await
     }
 
     async fn get_tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
@@ -269,11 +277,11 @@ impl TenancyStore for PgStore {
     }
 
     async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        self.update_tenant_sql(tenant).await
+        retrying(|| self.update_tenant_sql(tenant)).await
     }
 
     async fn delete_tenant(&self, id: &TenantId) -> Result<bool, StoreError> {
-        self.delete_tenant_sql(id).await
+        retrying(|| self.delete_tenant_sql(id)).await
     }
 
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -281,7 +289,7 @@ impl TenancyStore for PgStore {
     }
 
     async fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
-        self.put_token_sql(token).await
+        retrying(|| self.put_token_sql(token)).await
     }
 
     async fn has_token_of_kind(&self, kind: TokenKind) -> Result<bool, StoreError> {
@@ -289,7 +297,7 @@ impl TenancyStore for PgStore {
     }
 
     async fn create_api_key(&self, key: &ApiKey, token: &TokenRecord) -> Result<(), StoreError> {
-        self.create_api_key_sql(key, token).await
+        retrying(|| self.create_api_key_sql(key, token)).await
     }
 
     async fn list_api_keys(&self, tenant: &TenantId) -> Result<Vec<ApiKey>, StoreError> {
@@ -297,7 +305,7 @@ impl TenancyStore for PgStore {
     }
 
     async fn delete_api_key(&self, tenant: &TenantId, id: &ApiKeyId) -> Result<bool, StoreError> {
-        self.delete_api_key_sql(tenant, id).await
+        retrying(|| self.delete_api_key_sql(tenant, id)).await
     }
 
     async fn create_integration(
@@ -305,7 +313,7 @@ impl TenancyStore for PgStore {
         integration: &Integration,
         tokens: &[TokenRecord],
     ) -> Result<(), StoreError> {
-        self.create_integration_sql(integration, tokens).await
+        retrying(|| self.create_integration_sql(integration, tokens)).await
     }
 
     async fn get_integration(
@@ -329,7 +337,7 @@ impl TenancyStore for PgStore {
     }
 
     async fn update_integration(&self, integration: &Integration) -> Result<(), StoreError> {
-        self.update_integration_sql(integration).await
+        retrying(|| self.update_integration_sql(integration)).await
     }
 
     async fn rotate_integration_token(
@@ -339,8 +347,7 @@ impl TenancyStore for PgStore {
         new_token: &TokenRecord,
         sealed: Option<&SealedSecret>,
     ) -> Result<Integration, StoreError> {
-        self.rotate_integration_token_sql(tenant, id, new_token, sealed)
-            .await
+        retrying(|| self.rotate_integration_token_sql(tenant, id, new_token, sealed)).await
     }
 
     async fn delete_integration(
@@ -348,7 +355,7 @@ impl TenancyStore for PgStore {
         tenant: &TenantId,
         id: &IntegrationId,
     ) -> Result<bool, StoreError> {
-        self.delete_integration_sql(tenant, id).await
+        retrying(|| self.delete_integration_sql(tenant, id)).await
     }
 
     async fn locate(&self, kind: Locatable, id: &str) -> Result<Option<TenantId>, StoreError> {
@@ -363,7 +370,7 @@ impl TenancyStore for PgStore {
 #[async_trait]
 impl DirectoryStore for PgStore {
     async fn upsert_users(&self, tenant: &TenantId, users: &[User]) -> Result<(), StoreError> {
-        self.upsert_users_sql(tenant, users).await
+        retrying(|| self.upsert_users_sql(tenant, users)).await
     }
 
     async fn upsert_users_with_identities(
@@ -372,8 +379,7 @@ impl DirectoryStore for PgStore {
         users: &[User],
         identities: &[Identity],
     ) -> Result<(), StoreError> {
-        self.upsert_users_with_identities_sql(tenant, users, identities)
-            .await
+        retrying(|| self.upsert_users_with_identities_sql(tenant, users, identities)).await
     }
 
     async fn upsert_users_with_identities_moving(
@@ -385,7 +391,7 @@ impl DirectoryStore for PgStore {
         _drawn: &crate::DrawnIds,
         cursor: &CursorMove,
     ) -> Result<(), StoreError> {
-        self.upsert_users_with_identities_moving_sql(tenant, users, identities, cursor)
+        retrying(|| self.upsert_users_with_identities_moving_sql(tenant, users, identities, cursor))
             .await
     }
 
@@ -399,7 +405,7 @@ impl DirectoryStore for PgStore {
         ids: &[UserId],
         change: &(dyn for<'u> Fn(&'u mut User) -> bool + Send + Sync),
     ) -> Result<usize, StoreError> {
-        self.update_users_sql(tenant, ids, change).await
+        retrying(|| self.update_users_sql(tenant, ids, change)).await
     }
 
     async fn get_users(&self, tenant: &TenantId, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
@@ -444,11 +450,11 @@ impl DirectoryStore for PgStore {
     }
 
     async fn upsert_groups(&self, tenant: &TenantId, groups: &[Group]) -> Result<(), StoreError> {
-        self.upsert_groups_sql(tenant, groups).await
+        retrying(|| self.upsert_groups_sql(tenant, groups)).await
     }
 
     async fn delete_groups(&self, tenant: &TenantId, ids: &[GroupId]) -> Result<usize, StoreError> {
-        self.delete_groups_sql(tenant, ids).await
+        retrying(|| self.delete_groups_sql(tenant, ids)).await
     }
 
     async fn get_group(
@@ -468,7 +474,7 @@ impl DirectoryStore for PgStore {
     }
 
     async fn put_identities(&self, identities: &[Identity]) -> Result<(), StoreError> {
-        self.put_identities_sql(identities).await
+        retrying(|| self.put_identities_sql(identities)).await
     }
 
     async fn get_identity(
@@ -502,7 +508,7 @@ impl DirectoryStore for PgStore {
         score: u8,
         time: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.record_identity_risk_sql(tenant, id, score, time).await
+        retrying(|| self.record_identity_risk_sql(tenant, id, score, time)).await
     }
 
     async fn identity_risk_history(
@@ -523,7 +529,7 @@ impl DirectoryStore for PgStore {
     }
 
     async fn delete_user(&self, tenant: &TenantId, id: &UserId) -> Result<bool, StoreError> {
-        self.delete_user_sql(tenant, id).await
+        retrying(|| self.delete_user_sql(tenant, id)).await
     }
 }
 
@@ -534,7 +540,7 @@ impl SignInStore for PgStore {
         tenant: &TenantId,
         events: &[SignInEvent],
     ) -> Result<Vec<usize>, StoreError> {
-        self.insert_signins_sql(tenant, events).await
+        retrying(|| self.insert_signins_sql(tenant, events)).await
     }
 
     async fn insert_signins_moving(
@@ -543,7 +549,7 @@ impl SignInStore for PgStore {
         events: &[SignInEvent],
         cursor: &CursorMove,
     ) -> Result<Vec<usize>, StoreError> {
-        self.insert_signins_moving_sql(tenant, events, cursor).await
+        retrying(|| self.insert_signins_moving_sql(tenant, events, cursor)).await
     }
 
     async fn sync(&self) -> Result<(), StoreError> {
@@ -610,11 +616,11 @@ impl SyncStateStore for PgStore {
         name: &str,
         cursor: &SyncCursor,
     ) -> Result<(), StoreError> {
-        self.put_cursor_sql(tenant, integration, name, cursor).await
+        retrying(|| self.put_cursor_sql(tenant, integration, name, cursor)).await
     }
 
     async fn move_cursor(&self, tenant: &TenantId, cursor: &CursorMove) -> Result<(), StoreError> {
-        self.move_cursor_sql(tenant, cursor).await
+        retrying(|| self.move_cursor_sql(tenant, cursor)).await
     }
 
     async fn get_sync_status(
@@ -631,7 +637,7 @@ impl SyncStateStore for PgStore {
         integration: &IntegrationId,
         status: &SyncStatus,
     ) -> Result<(), StoreError> {
-        self.put_sync_status_sql(tenant, integration, status).await
+        retrying(|| self.put_sync_status_sql(tenant, integration, status)).await
     }
 
     async fn list_cursors(
@@ -646,7 +652,7 @@ impl SyncStateStore for PgStore {
 #[async_trait]
 impl ResponseStore for PgStore {
     async fn put_detection(&self, detection: &Detection, subject: &str) -> Result<(), StoreError> {
-        self.put_detection_sql(detection, subject).await
+        retrying(|| self.put_detection_sql(detection, subject)).await
     }
 
     async fn delete_detection(
@@ -654,7 +660,7 @@ impl ResponseStore for PgStore {
         tenant: &TenantId,
         id: &DetectionId,
     ) -> Result<bool, StoreError> {
-        self.delete_detection_sql(tenant, id).await
+        retrying(|| self.delete_detection_sql(tenant, id)).await
     }
 
     async fn detections_about(
@@ -694,7 +700,7 @@ impl ResponseStore for PgStore {
     }
 
     async fn put_action(&self, action: &Action) -> Result<(), StoreError> {
-        self.put_action_sql(action).await
+        retrying(|| self.put_action_sql(action)).await
     }
 
     async fn get_action(
@@ -706,7 +712,7 @@ impl ResponseStore for PgStore {
     }
 
     async fn create_action(&self, action: &Action) -> Result<Option<Action>, StoreError> {
-        self.create_action_sql(action).await
+        retrying(|| self.create_action_sql(action)).await
     }
 
     async fn find_action_by_key(
@@ -731,7 +737,7 @@ impl ResponseStore for PgStore {
     }
 
     async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
-        self.put_policy_sql(policy).await
+        retrying(|| self.put_policy_sql(policy)).await
     }
 
     async fn get_policy(
@@ -747,7 +753,7 @@ impl ResponseStore for PgStore {
     }
 
     async fn delete_policy(&self, tenant: &TenantId, id: &PolicyId) -> Result<bool, StoreError> {
-        self.delete_policy_sql(tenant, id).await
+        retrying(|| self.delete_policy_sql(tenant, id)).await
     }
 
     async fn list_detection_subjects(
@@ -769,8 +775,7 @@ impl ScimStore for PgStore {
         resource: &serde_json::Value,
         rows: &InventoryRows,
     ) -> Result<(), StoreError> {
-        self.scim_create_sql(tenant, integration, kind, resource, rows)
-            .await
+        retrying(|| self.scim_create_sql(tenant, integration, kind, resource, rows)).await
     }
 
     async fn scim_replace(
@@ -782,7 +787,7 @@ impl ScimStore for PgStore {
         expected: &str,
         rows: &InventoryRows,
     ) -> Result<ScimWrite, StoreError> {
-        self.scim_replace_sql(tenant, integration, kind, resource, expected, rows)
+        retrying(|| self.scim_replace_sql(tenant, integration, kind, resource, expected, rows))
             .await
     }
 
@@ -794,8 +799,7 @@ impl ScimStore for PgStore {
         id: &str,
         expected: Option<&str>,
     ) -> Result<ScimWrite, StoreError> {
-        self.scim_delete_sql(tenant, integration, kind, id, expected)
-            .await
+        retrying(|| self.scim_delete_sql(tenant, integration, kind, id, expected)).await
     }
 
     async fn scim_get(

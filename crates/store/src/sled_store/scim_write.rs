@@ -335,6 +335,7 @@ fn shared(e: &StoreError) -> StoreError {
         StoreError::Closed => StoreError::Closed,
         StoreError::Failed(s) => StoreError::Failed(s.clone()),
         StoreError::CursorMoved(s) => StoreError::CursorMoved(s.clone()),
+        StoreError::Contended(s) => StoreError::Contended(s.clone()),
     }
 }
 

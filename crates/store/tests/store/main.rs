@@ -8,6 +8,7 @@
 
 mod support;
 
+mod contention;
 mod cursor_moves;
 mod detections;
 mod directory;
