@@ -326,27 +326,27 @@ impl Inventory {
         integration: &Integration,
         started: chrono::DateTime<chrono::Utc>,
     ) -> Result<usize, EngineError> {
-        let filter = gatehouse_store::UserFilter {
-            integration_id: Some(integration.id.clone()),
-            ..gatehouse_store::UserFilter::default()
-        };
-        let unseen = |user: &User| {
-            user.synced_at < started
-                && !(user.status == UserStatus::Deprovisioned
-                    && user.status_flags.iter().any(|f| f == NOT_IN_FULL_PULL))
-        };
+        let unseen =
+            |synced_at: chrono::DateTime<chrono::Utc>, status: UserStatus, flags: &[String]| {
+                synced_at < started
+                    && !(status == UserStatus::Deprovisioned
+                        && flags.iter().any(|f| f == NOT_IN_FULL_PULL))
+            };
         let mut marked = 0;
         let mut page = gatehouse_store::PageRequest::first(1000);
         loop {
+            // Marks, not whole accounts: this reads every account of the integration, and
+            // decoding each whole (its raw provider copy is most of it) took a sixth of a
+            // 100,000-account pull.
             let found = self
                 .store
-                .list_users(&integration.tenant_id, &filter, &page)
+                .list_user_sync_marks(&integration.tenant_id, &integration.id, &page)
                 .await?;
             let ids: Vec<UserId> = found
                 .items
-                .iter()
-                .filter(|u| unseen(u))
-                .map(|u| u.id.clone())
+                .into_iter()
+                .filter(|m| unseen(m.synced_at, m.status, &m.status_flags))
+                .map(|m| m.id)
                 .collect();
             if !ids.is_empty() {
                 // Checked again inside the write: a push or a pull that refreshed the account
@@ -354,7 +354,7 @@ impl Inventory {
                 marked += self
                     .store
                     .update_users(&integration.tenant_id, &ids, &|user: &mut User| {
-                        if !unseen(user) {
+                        if !unseen(user.synced_at, user.status, &user.status_flags) {
                             return false;
                         }
                         user.status = UserStatus::Deprovisioned;
