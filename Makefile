@@ -42,6 +42,7 @@ fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-entra --lib fuzz_tests
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-google --lib fuzz_tests
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-jumpcloud --test jumpcloud fuzz::
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-jumpcloud --lib envelope
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-scim-app --test scim_app fuzz::
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-saml --test saml_fuzz
 

@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use secrecy::SecretString;
 use serde_json::{json, Value};
 
+use crate::connector::ODataPage;
 use crate::mapping::signin::map_signin;
 use crate::mapping::user::map_user;
 use crate::push;
@@ -133,5 +134,36 @@ proptest! {
     #[test]
     fn any_json_as_a_sign_in_maps_or_is_skipped(signin in json()) {
         let _ = map_signin(signin);
+    }
+
+    #[test]
+    fn a_mutated_page_envelope_is_read_or_refused(
+        page in mutated(fixture("users_delta_changes.json"), 6)
+    ) {
+        envelope(page);
+    }
+
+    #[test]
+    fn any_json_as_a_page_envelope_is_read_or_refused(page in json()) {
+        envelope(page);
+    }
+}
+
+/// A page envelope read keeps every record of its `value` array, and a link only as text.
+fn envelope(page: Value) {
+    let records = page.get("value").and_then(Value::as_array).cloned();
+    match ODataPage::from_value(page.clone(), "fuzz") {
+        Ok(read) => {
+            assert_eq!(Some(read.items), records);
+            for (link, key) in [
+                (read.next, "@odata.nextLink"),
+                (read.delta, "@odata.deltaLink"),
+            ] {
+                if let Some(link) = link {
+                    assert_eq!(page[key].as_str(), Some(link.as_str()));
+                }
+            }
+        }
+        Err(_) => assert!(records.is_none() || !page.is_object()),
     }
 }

@@ -10,6 +10,7 @@ use gatehouse_core::records::PushRequest;
 use proptest::prelude::*;
 use serde_json::Value;
 
+use crate::connector::list_page;
 use crate::mapping::activity::map_activity;
 use crate::mapping::user::map_user;
 use crate::push;
@@ -114,5 +115,35 @@ proptest! {
     #[test]
     fn any_json_as_an_activity_maps_or_is_skipped(activity in json()) {
         let _ = map_activity(&activity);
+    }
+
+    #[test]
+    fn a_mutated_page_envelope_is_read_or_refused(
+        page in mutated(fixture("users_page.json"), 6)
+    ) {
+        envelope(page);
+    }
+
+    #[test]
+    fn any_json_as_a_page_envelope_is_read_or_refused(page in json()) {
+        envelope(page);
+    }
+}
+
+/// A list envelope read keeps every record of its `users` list (none when Google left it out)
+/// and a page token only as non-blank text.
+fn envelope(page: Value) {
+    match list_page(page.clone(), "users", "fuzz") {
+        Ok((items, next)) => {
+            let listed = page.get("users").and_then(Value::as_array).cloned();
+            assert_eq!(items, listed.unwrap_or_default());
+            if let Some(next) = next {
+                assert_eq!(
+                    page["nextPageToken"].as_str().map(str::trim),
+                    Some(next.as_str())
+                );
+            }
+        }
+        Err(_) => assert!(!page.is_object() || !page["users"].is_array()),
     }
 }

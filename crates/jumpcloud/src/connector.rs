@@ -425,4 +425,25 @@ mod tests {
         assert_eq!(items.len(), 1);
         assert!(results(serde_json::json!([]), "x").is_err());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: gatehouse_connect::fuzz::cases(64),
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// A list envelope read keeps every record of its `results`, and refuses only an
+        /// answer that is not an object or whose `results` is not a list.
+        #[test]
+        fn any_json_as_a_list_envelope_is_read_or_refused(page in gatehouse_connect::fuzz::json()) {
+            let listed = page.get("results").and_then(Value::as_array).cloned();
+            match results(page.clone(), "fuzz") {
+                Ok(items) => assert_eq!(items, listed.unwrap_or_default()),
+                Err(_) => assert!(
+                    !page.is_object() || !(page["results"].is_array() || page["results"].is_null())
+                ),
+            }
+        }
+    }
 }
