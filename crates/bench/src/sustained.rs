@@ -400,11 +400,14 @@ async fn store_alone(args: &Args) -> anyhow::Result<f64> {
     let started = Instant::now();
     for batch in &batches {
         store
-            .insert_signins_unsynced(&tenant, batch)
+            .insert_signins(&tenant, batch, gatehouse_store::Durability::Deferred)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    store.sync().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .commit_deferred()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let rate = total as f64 / started.elapsed().as_secs_f64();
     drop(store);
     let _ = std::fs::remove_dir_all(&dir);

@@ -528,7 +528,7 @@ async fn copy_tenant(
             .map_err(failed(format!("reading sign-ins of tenant {t}")))?;
         pager.advance(page.next_cursor);
         target
-            .insert_signins(t, &page.items)
+            .insert_signins(t, &page.items, gatehouse_store::Durability::Now)
             .await
             .map_err(failed(format!("writing sign-ins of tenant {t}")))?;
         tally.add(page.items.len());

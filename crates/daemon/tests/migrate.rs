@@ -415,7 +415,10 @@ async fn fill(store: &dyn Store) -> Filled {
 
     let signins: Vec<SignInEvent> = (0..SIGNINS).map(|n| signin(&a, &okta.id, n)).collect();
     for chunk in signins.chunks(400) {
-        store.insert_signins(&a, chunk).await.unwrap();
+        store
+            .insert_signins(&a, chunk, gatehouse_store::Durability::Now)
+            .await
+            .unwrap();
     }
 
     store
@@ -448,7 +451,11 @@ async fn fill(store: &dyn Store) -> Filled {
         .await
         .unwrap();
     store
-        .insert_signins(&b, &[signin(&b, &b_int.id, 1), signin(&b, &b_int.id, 2)])
+        .insert_signins(
+            &b,
+            &[signin(&b, &b_int.id, 1), signin(&b, &b_int.id, 2)],
+            gatehouse_store::Durability::Now,
+        )
         .await
         .unwrap();
     store

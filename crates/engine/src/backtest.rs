@@ -126,7 +126,11 @@ pub async fn run(
         let found = source.list_signins(tenant, &filter, &page).await?;
         for event in &found.items {
             scratch
-                .insert_signins(tenant, std::slice::from_ref(event))
+                .insert_signins(
+                    tenant,
+                    std::slice::from_ref(event),
+                    gatehouse_store::Durability::Now,
+                )
                 .await?;
             detector.assess(event, false).await?;
             assessed += 1;

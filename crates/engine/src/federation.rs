@@ -86,7 +86,11 @@ impl Engine {
         let fresh = self
             .gateway
             .store()
-            .insert_signins(&integration.tenant_id, &signins)
+            .insert_signins(
+                &integration.tenant_id,
+                &signins,
+                gatehouse_store::Durability::Now,
+            )
             .await?;
         let stored = signins
             .first()

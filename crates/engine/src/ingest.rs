@@ -11,6 +11,7 @@ use gatehouse_core::model::{Integration, IntegrationStatus};
 use gatehouse_core::records::{ProviderEvent, PushOutcome, PushReply, PushRequest, PushScreen};
 use gatehouse_core::{IntegrationId, TenantId};
 use gatehouse_store::journal::Journal;
+use gatehouse_store::Durability;
 
 use crate::detect::Detector;
 use crate::inbox::record::Delivery;
@@ -160,7 +161,7 @@ impl Ingest {
                 let times = vec![received_at; events.len()];
                 let stored = self
                     .processor
-                    .store_events(integration, events, times, Commit::Now)
+                    .store_events(integration, events, times, Durability::Now)
                     .await?;
                 Ok(PushResult::Stored { received, stored })
             }
@@ -172,15 +173,6 @@ impl Ingest {
         let factory = self.gateway.registry().factory(provider)?;
         factory.handshake(request).map(PushResult::Respond)
     }
-}
-
-/// When a batch of events must be durable in the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Commit {
-    /// Before the call returns: the caller holds no other copy.
-    Now,
-    /// At the next [`DeliveryProcessor::sync`]: the caller holds a durable copy until then.
-    Deferred,
 }
 
 /// Decodes deliveries, normalizes their events, stores them (deduped) and queues the new ones
@@ -223,9 +215,9 @@ impl DeliveryProcessor {
         self.gateway.clock().now()
     }
 
-    /// Makes everything stored with [`Commit::Deferred`] durable.
+    /// Makes everything stored with [`Durability::Deferred`] durable.
     pub(crate) async fn sync(&self) -> Result<(), EngineError> {
-        Ok(self.gateway.store().sync().await?)
+        Ok(self.gateway.store().commit_deferred().await?)
     }
 
     /// Stores a batch of queued deliveries (durable at the next [`Self::sync`]). A delivery
@@ -292,7 +284,7 @@ impl DeliveryProcessor {
             }
         }
         for (integration, events, received_at) in by_integration {
-            self.store_events(&integration, events, received_at, Commit::Deferred)
+            self.store_events(&integration, events, received_at, Durability::Deferred)
                 .await?;
         }
         Ok(())
@@ -305,7 +297,7 @@ impl DeliveryProcessor {
         integration: &Integration,
         events: Vec<ProviderEvent>,
         received_at: Vec<DateTime<Utc>>,
-        commit: Commit,
+        durability: Durability,
     ) -> Result<usize, EngineError> {
         if events.is_empty() {
             return Ok(0);
@@ -319,18 +311,9 @@ impl DeliveryProcessor {
             )
             .await?;
         let store = self.gateway.store();
-        let fresh = match commit {
-            Commit::Now => {
-                store
-                    .insert_signins(&integration.tenant_id, &signins)
-                    .await?
-            }
-            Commit::Deferred => {
-                store
-                    .insert_signins_unsynced(&integration.tenant_id, &signins)
-                    .await?
-            }
-        };
+        let fresh = store
+            .insert_signins(&integration.tenant_id, &signins, durability)
+            .await?;
         let stored = fresh.len();
         if let Some(detector) = &self.detector {
             // Moved, not cloned: this is the push path.

@@ -725,7 +725,11 @@ impl SyncRunner {
                         .insert_signins_moving(tenant, &events, &moving)
                         .await?
                 }
-                None => self.store().insert_signins(tenant, &events).await?,
+                None => {
+                    self.store()
+                        .insert_signins(tenant, &events, gatehouse_store::Durability::Now)
+                        .await?
+                }
             };
             stored += fresh.len() as u64;
             if let Some(detector) = &self.detector {

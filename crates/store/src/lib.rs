@@ -61,6 +61,18 @@ pub struct InventoryRows {
     pub drawn: DrawnIds,
 }
 
+/// When a write must be durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Before the call returns.
+    Now,
+    /// Visible when the call returns, durable once [`SignInStore::commit_deferred`] returns: for
+    /// a caller that keeps its own durable copy of what it wrote until then (the push inbox's
+    /// journal), so that many writes share one commit. A backend whose every write commits
+    /// (PostgreSQL) treats it as [`Durability::Now`].
+    Deferred,
+}
+
 /// Ids the caller drew just now for an account or a person it met for the first time:
 /// nothing can be stored under them yet, so a backend may write those rows without reading
 /// the record they would replace (on sled, a read per row that the first pull of a large
@@ -392,22 +404,14 @@ pub trait SignInStore: Send + Sync + 'static {
     /// Stores events not seen before and returns those that were new; replays and redeliveries
     /// are absorbed here. The dedupe key is the event's id, which callers derive from the
     /// integration and the provider's event id (`SignInId::derive`).
-    /// Returns the positions (in `events`) of the events that were new.
+    /// Returns the positions (in `events`) of the events that were new. `durability` says
+    /// whether the events must be durable when the call returns.
     async fn insert_signins(
         &self,
         tenant: &TenantId,
         events: &[SignInEvent],
+        durability: Durability,
     ) -> Result<Vec<usize>, StoreError>;
-    /// [`Store::insert_signins`], returning once the events are visible but before they are
-    /// durable: for a caller that holds its own durable copy (the push inbox's journal) and
-    /// calls [`Store::sync`] before it lets that copy go.
-    async fn insert_signins_unsynced(
-        &self,
-        tenant: &TenantId,
-        events: &[SignInEvent],
-    ) -> Result<Vec<usize>, StoreError> {
-        self.insert_signins(tenant, events).await
-    }
     /// [`insert_signins`](Self::insert_signins) and the pull's cursor move in one commit.
     async fn insert_signins_moving(
         &self,
@@ -415,8 +419,8 @@ pub trait SignInStore: Send + Sync + 'static {
         events: &[SignInEvent],
         cursor: &CursorMove,
     ) -> Result<Vec<usize>, StoreError>;
-    /// Makes every write made so far durable.
-    async fn sync(&self) -> Result<(), StoreError>;
+    /// Makes every write made so far with [`Durability::Deferred`] durable.
+    async fn commit_deferred(&self) -> Result<(), StoreError>;
     /// Sign-ins about one subject with `from <= time < to`, oldest first, at most `limit`.
     /// Like [`signins_near`](Self::signins_near), the risk engine's window read: the sign-ins
     /// come without their provider `raw` event, which the windows never read.

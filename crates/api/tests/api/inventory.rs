@@ -120,13 +120,18 @@ pub(crate) async fn seeded() -> (Server, String, String, Vec<User>) {
         signin(&users_a[1], "e3", 20, Outcome::Failure),
     ];
     store
-        .insert_signins(&users_a[0].tenant_id, &events)
+        .insert_signins(
+            &users_a[0].tenant_id,
+            &events,
+            gatehouse_store::Durability::Now,
+        )
         .await
         .unwrap();
     store
         .insert_signins(
             &users_b[0].tenant_id,
             &[signin(&users_b[0], "eb", 5, Outcome::Success)],
+            gatehouse_store::Durability::Now,
         )
         .await
         .unwrap();

@@ -507,7 +507,10 @@ mod tests {
         let store = SledStore::open(dir.path()).unwrap();
         let tenant = TenantId::parse("ten_hot").unwrap();
         let events = hot_session(6 * EACH_SIDE);
-        store.insert_signins(&tenant, &events).await.unwrap();
+        store
+            .insert_signins(&tenant, &events, gatehouse_store::Durability::Now)
+            .await
+            .unwrap();
         let subject = Subject::Session("hot-session".to_owned());
         let span = gatehouse_risk::windows(&RiskConfig::default()).session_events;
         let bound = 2 * EACH_SIDE + 1;
@@ -556,7 +559,10 @@ mod tests {
             event.time += Duration::milliseconds(i as i64);
             event.id = SignInId::derive(event.time, &["int_1", &i.to_string()]);
         }
-        store.insert_signins(&tenant, &events).await.unwrap();
+        store
+            .insert_signins(&tenant, &events, gatehouse_store::Durability::Now)
+            .await
+            .unwrap();
         let subject = Subject::Session("hot-session".to_owned());
         let span = gatehouse_risk::windows(&RiskConfig::default()).session_events;
         let batch = &events[2 * EACH_SIDE..2 * EACH_SIDE + 100];

@@ -163,7 +163,11 @@ impl ScimService {
             raw: None,
         };
         store
-            .insert_signins(&s.tenant, std::slice::from_ref(&record))
+            .insert_signins(
+                &s.tenant,
+                std::slice::from_ref(&record),
+                gatehouse_store::Durability::Now,
+            )
             .await
             .map_err(store_error)?;
         tracing::info!(

@@ -279,10 +279,6 @@ impl PgStore {
     }
 
     /// Every call returns once PostgreSQL has committed its transaction: nothing to do.
-    pub(super) async fn sync_sql(&self) -> Result<(), StoreError> {
-        Ok(())
-    }
-
     pub(super) async fn signins_about_sql(
         &self,
         tenant: &TenantId,

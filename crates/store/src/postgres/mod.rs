@@ -539,6 +539,8 @@ impl SignInStore for PgStore {
         &self,
         tenant: &TenantId,
         events: &[SignInEvent],
+        // Every write commits: a deferred one is durable at once.
+        _durability: crate::Durability,
     ) -> Result<Vec<usize>, StoreError> {
         retrying(|| self.insert_signins_sql(tenant, events)).await
     }
@@ -552,8 +554,9 @@ impl SignInStore for PgStore {
         retrying(|| self.insert_signins_moving_sql(tenant, events, cursor)).await
     }
 
-    async fn sync(&self) -> Result<(), StoreError> {
-        self.sync_sql().await
+    async fn commit_deferred(&self) -> Result<(), StoreError> {
+        // Nothing is deferred: every insert committed before it returned.
+        Ok(())
     }
 
     async fn signins_about(

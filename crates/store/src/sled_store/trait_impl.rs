@@ -17,8 +17,8 @@ use gatehouse_core::PolicyId;
 use super::keys::{self, decode_opt};
 use super::SledStore;
 use crate::{
-    ActionFilter, CursorMove, DetectionFilter, DrawnIds, IdentityFilter, Locatable, Page,
-    PageRequest, SignInFilter, SignInSubject, StoreError, UserFilter, UserSyncMark,
+    ActionFilter, CursorMove, DetectionFilter, DrawnIds, Durability, IdentityFilter, Locatable,
+    Page, PageRequest, SignInFilter, SignInSubject, StoreError, UserFilter, UserSyncMark,
 };
 use crate::{
     DirectoryStore, OperationsStore, ResponseStore, ScimStore, SignInStore, SyncStateStore,
@@ -353,18 +353,13 @@ impl SignInStore for SledStore {
         &self,
         tenant: &TenantId,
         events: &[SignInEvent],
+        durability: Durability,
     ) -> Result<Vec<usize>, StoreError> {
         let fresh = self.insert_signins_now(tenant, events)?;
-        self.durable().await?;
+        if durability == Durability::Now {
+            self.durable().await?;
+        }
         Ok(fresh)
-    }
-
-    async fn insert_signins_unsynced(
-        &self,
-        tenant: &TenantId,
-        events: &[SignInEvent],
-    ) -> Result<Vec<usize>, StoreError> {
-        self.insert_signins_now(tenant, events)
     }
 
     async fn insert_signins_moving(
@@ -379,7 +374,7 @@ impl SignInStore for SledStore {
         moved.map(|()| fresh)
     }
 
-    async fn sync(&self) -> Result<(), StoreError> {
+    async fn commit_deferred(&self) -> Result<(), StoreError> {
         self.durable().await
     }
 

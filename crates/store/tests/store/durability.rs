@@ -77,19 +77,27 @@ async fn signins_cursors_and_sync_status_survive_reopen(backend: Backend) {
         let store = backend.open().await;
         assert_eq!(
             store
-                .insert_signins(&a.id, std::slice::from_ref(&first))
+                .insert_signins(
+                    &a.id,
+                    std::slice::from_ref(&first),
+                    gatehouse_store::Durability::Now
+                )
                 .await
                 .unwrap(),
             vec![0]
         );
         assert_eq!(
             store
-                .insert_signins_unsynced(&a.id, std::slice::from_ref(&second))
+                .insert_signins(
+                    &a.id,
+                    std::slice::from_ref(&second),
+                    gatehouse_store::Durability::Deferred,
+                )
                 .await
                 .unwrap(),
             vec![0]
         );
-        store.sync().await.unwrap();
+        store.commit_deferred().await.unwrap();
         store
             .put_cursor(&a.id, &int_a.id, "signins", &cursor)
             .await
@@ -139,7 +147,7 @@ async fn write_concurrently(store: Arc<dyn Store>, a: &gatehouse_core::TenantId)
         tasks.push(tokio::spawn(async move {
             let event = signin(&tenant, &integration, &format!("evt-{n}"), i64::from(n));
             store
-                .insert_signins(&tenant, &[event])
+                .insert_signins(&tenant, &[event], gatehouse_store::Durability::Now)
                 .await
                 .map(|fresh| fresh.len())
         }));

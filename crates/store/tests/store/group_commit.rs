@@ -46,7 +46,13 @@ async fn concurrent_deliveries_share_transactions_and_a_bad_one_fails_alone() {
         }
         let tenant = t.id.clone();
         sent.push(tokio::spawn(async move {
-            store.insert_signins(&tenant, &[event.clone(), event]).await
+            store
+                .insert_signins(
+                    &tenant,
+                    &[event.clone(), event],
+                    gatehouse_store::Durability::Now,
+                )
+                .await
         }));
     }
     let mut failed = 0;

@@ -47,6 +47,7 @@ async fn signins_are_deduplicated_by_provider_event_id(backend: Backend) {
         .insert_signins(
             &a.id,
             &[signin(&a.id, &i.id, "e1", 0), signin(&a.id, &i.id, "e2", 1)],
+            gatehouse_store::Durability::Now,
         )
         .await
         .unwrap();
@@ -55,6 +56,7 @@ async fn signins_are_deduplicated_by_provider_event_id(backend: Backend) {
         .insert_signins(
             &a.id,
             &[signin(&a.id, &i.id, "e2", 1), signin(&a.id, &i.id, "e3", 2)],
+            gatehouse_store::Durability::Now,
         )
         .await
         .unwrap();
@@ -69,12 +71,16 @@ async fn signins_are_deduplicated_by_provider_event_id(backend: Backend) {
                 signin(&a.id, &i.id, "e5", 5),
                 signin(&a.id, &i.id, "e1", 0),
             ],
+            gatehouse_store::Durability::Now,
         )
         .await
         .unwrap();
     assert_eq!(within, vec![0, 1]);
     assert_eq!(
-        store.insert_signins(&a.id, &[]).await.unwrap(),
+        store
+            .insert_signins(&a.id, &[], gatehouse_store::Durability::Now)
+            .await
+            .unwrap(),
         Vec::<usize>::new()
     );
     let filter = SignInFilter {
@@ -105,7 +111,7 @@ async fn signins_are_deduplicated_by_provider_event_id(backend: Backend) {
     theirs.tenant_id = b.id.clone();
     assert_eq!(
         store
-            .insert_signins(&b.id, &[theirs.clone()])
+            .insert_signins(&b.id, &[theirs.clone()], gatehouse_store::Durability::Now)
             .await
             .unwrap(),
         vec![0]
@@ -122,6 +128,7 @@ async fn signins_are_deduplicated_by_provider_event_id(backend: Backend) {
         .insert_signins(
             &a.id,
             &[signin(&a.id, &i.id, "e3", 2), signin(&a.id, &i.id, "e6", 6)],
+            gatehouse_store::Durability::Now,
         )
         .await
         .unwrap();
@@ -149,7 +156,10 @@ async fn concurrent_inserts_of_one_event_store_it_once(backend: Backend) {
             batch.reverse();
         }
         tasks.push(tokio::spawn(async move {
-            let fresh = store.insert_signins(&tenant, &batch).await.unwrap();
+            let fresh = store
+                .insert_signins(&tenant, &batch, gatehouse_store::Durability::Now)
+                .await
+                .unwrap();
             fresh
                 .into_iter()
                 .map(|p| batch[p].provider_event_id.clone())
@@ -188,7 +198,11 @@ async fn a_sign_in_of_another_tenant_is_refused(backend: Backend) {
     let b = tenant("ten_scope_b");
     let theirs = signin_at(&b.id, "e1", 0);
     let err = store
-        .insert_signins(&a.id, std::slice::from_ref(&theirs))
+        .insert_signins(
+            &a.id,
+            std::slice::from_ref(&theirs),
+            gatehouse_store::Durability::Now,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Backend(_)), "{err:?}");
@@ -218,8 +232,14 @@ async fn signins_about_a_subject_in_a_time_window(backend: Backend) {
     }
     // Inserted out of order: the index is by event time, not arrival.
     events.reverse();
-    store.insert_signins(&a.id, &events[..4]).await.unwrap();
-    store.insert_signins(&a.id, &events[4..]).await.unwrap();
+    store
+        .insert_signins(&a.id, &events[..4], gatehouse_store::Durability::Now)
+        .await
+        .unwrap();
+    store
+        .insert_signins(&a.id, &events[4..], gatehouse_store::Durability::Now)
+        .await
+        .unwrap();
     let about = |subject, from: i64, to: i64, limit: usize| {
         let store = &store;
         let tenant = a.id.clone();
@@ -306,7 +326,11 @@ async fn signins_are_indexed_under_the_account_else_the_lower_cased_login(backen
     anonymous.login = None;
     anonymous.session_id = Some("S-1".into());
     store
-        .insert_signins(&a.id, &[matched, unmatched, anonymous])
+        .insert_signins(
+            &a.id,
+            &[matched, unmatched, anonymous],
+            gatehouse_store::Durability::Now,
+        )
         .await
         .unwrap();
     let about = |subject| {
@@ -353,7 +377,10 @@ async fn window_bounds_are_exact_to_the_nanosecond(backend: Backend) {
             e
         })
         .collect();
-    store.insert_signins(&a.id, &events).await.unwrap();
+    store
+        .insert_signins(&a.id, &events, gatehouse_store::Durability::Now)
+        .await
+        .unwrap();
     let about = |from: i64, to: i64| {
         let store = &store;
         let tenant = a.id.clone();
@@ -438,10 +465,19 @@ async fn signins_near_walks_the_index_around_a_sign_in(backend: Backend) {
         noise.push(other);
         let mut theirs = signin_at(&b.id, &format!("b{n:02}"), millis);
         theirs.session_id = Some("hot".into());
-        store.insert_signins(&b.id, &[theirs]).await.unwrap();
+        store
+            .insert_signins(&b.id, &[theirs], gatehouse_store::Durability::Now)
+            .await
+            .unwrap();
     }
-    store.insert_signins(&a.id, &events).await.unwrap();
-    store.insert_signins(&a.id, &noise).await.unwrap();
+    store
+        .insert_signins(&a.id, &events, gatehouse_store::Durability::Now)
+        .await
+        .unwrap();
+    store
+        .insert_signins(&a.id, &noise, gatehouse_store::Durability::Now)
+        .await
+        .unwrap();
 
     let mut arounds: Vec<SignInId> = events.iter().map(|e| e.id.clone()).collect();
     // Triggers never stored: before everything, between instants, at an instant, after all.
@@ -518,7 +554,11 @@ async fn get_signin_is_tenant_scoped(backend: Backend) {
     event.latitude = Some(52.52);
     event.raw = Some(serde_json::json!({"z": 1, "a": [true, null], "nested": {"k": "v"}}).into());
     store
-        .insert_signins(&a.id, std::slice::from_ref(&event))
+        .insert_signins(
+            &a.id,
+            std::slice::from_ref(&event),
+            gatehouse_store::Durability::Now,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -549,10 +589,16 @@ async fn list_signins_filters_and_pages_in_id_order(backend: Backend) {
         events.push(e);
     }
     events.reverse();
-    store.insert_signins(&a.id, &events).await.unwrap();
+    store
+        .insert_signins(&a.id, &events, gatehouse_store::Durability::Now)
+        .await
+        .unwrap();
     let mut theirs = signin(&b.id, &i.id, "b0", 3);
     theirs.tenant_id = b.id.clone();
-    store.insert_signins(&b.id, &[theirs]).await.unwrap();
+    store
+        .insert_signins(&b.id, &[theirs], gatehouse_store::Durability::Now)
+        .await
+        .unwrap();
 
     // Every page of a listing, and each page's cursor.
     let pages = |filter: SignInFilter, limit: usize| {
@@ -727,14 +773,17 @@ async fn window_reads_carry_the_first_copy_without_the_raw_event(backend: Backen
     first.user_agent = Some("Mozilla/5.0".into());
     first.raw = Some(serde_json::json!({"uuid": "w1", "big": "x".repeat(2_000)}).into());
     assert_eq!(
-        store.insert_signins(&a.id, &[first.clone()]).await.unwrap(),
+        store
+            .insert_signins(&a.id, &[first.clone()], gatehouse_store::Durability::Now)
+            .await
+            .unwrap(),
         vec![0]
     );
     let mut resent = first.clone();
     resent.ip = Some("192.0.2.99".into());
     resent.outcome = Outcome::Success;
     assert!(store
-        .insert_signins(&a.id, &[resent])
+        .insert_signins(&a.id, &[resent], gatehouse_store::Durability::Now)
         .await
         .unwrap()
         .is_empty());

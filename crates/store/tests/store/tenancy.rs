@@ -37,7 +37,11 @@ async fn tenants_never_see_each_others_rows(backend: Backend) {
         .await
         .unwrap();
     store
-        .insert_signins(&a.id, &[signin(&a.id, &int_a.id, "e1", 0)])
+        .insert_signins(
+            &a.id,
+            &[signin(&a.id, &int_a.id, "e1", 0)],
+            gatehouse_store::Durability::Now,
+        )
         .await
         .unwrap();
 
