@@ -38,7 +38,12 @@ impl InProcess {
                 let server = gatehouse_pgtest::TempPostgres::start()?;
                 options.store = gatehouse_daemon::StoreBackend::Postgres {
                     url: SecretString::from(server.uri()),
-                    pool_size: 8,
+                    // GATEHOUSE_TEST_PG_POOL=1: a call that takes a second connection while
+                    // holding one then waits out the pool's timeout and fails.
+                    pool_size: std::env::var("GATEHOUSE_TEST_PG_POOL")
+                        .ok()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(8),
                 };
                 Some(server)
             }
