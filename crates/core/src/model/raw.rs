@@ -32,6 +32,11 @@ impl RawEvent {
     pub fn pointer(&self, pointer: &str) -> Option<&Value> {
         self.value().pointer(pointer)
     }
+
+    /// The event as the JSON text it came as.
+    pub fn text(&self) -> &str {
+        self.text.get()
+    }
 }
 
 impl RawEvent {

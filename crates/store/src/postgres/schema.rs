@@ -22,10 +22,15 @@ const MIGRATIONS: &[(i32, &str, &str)] = &[
     (4, "response", include_str!("migrations/0004_response.sql")),
     (5, "scim", include_str!("migrations/0005_scim.sql")),
     (6, "leases", include_str!("migrations/0006_leases.sql")),
+    (
+        7,
+        "signin raw",
+        include_str!("migrations/0007_signin_raw.sql"),
+    ),
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i32 = 6;
+pub const SCHEMA_VERSION: i32 = 7;
 
 /// Any fixed number: the advisory lock that serializes migrations across replicas.
 const MIGRATION_LOCK: i64 = 0x6761_7465_686f_7573; // "gatehous"

@@ -818,5 +818,91 @@ async fn window_reads_carry_the_first_copy_without_the_raw_event(backend: Backen
         .unwrap()
         .is_empty());
     let stored = store.get_signin(&a.id, &first.id).await.unwrap();
-    assert_eq!(stored, Some(first), "the record keeps its raw event");
+    assert_eq!(
+        stored,
+        Some(first.clone()),
+        "the record keeps its raw event"
+    );
+    let listed = store
+        .list_signins(&a.id, &SignInFilter::default(), &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![first], "a listing keeps it too");
+}
+
+/// On PostgreSQL the raw event has a column of its own; rows stored before it hold the raw
+/// event inside `doc`. Both read back whole, and window reads leave it out of both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reads_raw_events_from_either_layout() {
+    let backend = Backend::postgres();
+    let store = backend.open().await;
+    let Backend::Postgres(server) = &backend else {
+        unreachable!()
+    };
+    let a = tenant("ten_raw_layout");
+    let mut new = signin_at(&a.id, "new", 1_000);
+    new.raw = Some(serde_json::json!({"uuid": "new", "note": "nul \u{0} kept"}).into());
+    store
+        .insert_signins(&a.id, &[new.clone()], gatehouse_store::Durability::Now)
+        .await
+        .unwrap();
+    let (client, connection) = tokio_postgres::connect(server.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT doc ? 'raw', raw FROM signins WHERE tenant_id = $1 AND id = $2",
+            &[&a.id.as_str(), &new.id.as_str()],
+        )
+        .await
+        .unwrap();
+    assert!(!row.get::<_, bool>(0), "doc holds no raw event");
+    assert_eq!(
+        row.get::<_, Option<String>>(1).as_deref(),
+        new.raw.as_ref().map(|r| r.text())
+    );
+
+    // A row as the schema before the column stored it: the raw event inside `doc`.
+    let mut old = signin_at(&a.id, "old", 2_000);
+    old.raw = Some(serde_json::json!({"uuid": "old"}).into());
+    let doc = serde_json::to_value(&old).unwrap();
+    client
+        .execute(
+            "INSERT INTO signins (tenant_id, id, time, time_nanos, doc) VALUES ($1, $2, $3, 0, $4)",
+            &[&a.id.as_str(), &old.id.as_str(), &old.time, &doc],
+        )
+        .await
+        .unwrap();
+    client
+        .execute(
+            "INSERT INTO signin_subjects (tenant_id, subject, time, time_nanos, signin_id) \
+             VALUES ($1, 'i:203.0.113.9', $2, 0, $3)",
+            &[&a.id.as_str(), &old.time, &old.id.as_str()],
+        )
+        .await
+        .unwrap();
+    for event in [&new, &old] {
+        let stored = store.get_signin(&a.id, &event.id).await.unwrap();
+        assert_eq!(stored.as_ref(), Some(event));
+    }
+    let listed = store
+        .list_signins(&a.id, &SignInFilter::default(), &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 2);
+    assert!(listed.items.iter().all(|e| e.raw.is_some()));
+    let window = (t0(), t0() + Duration::hours(1));
+    let about = store
+        .signins_about(
+            &a.id,
+            SignInSubject::Ip("203.0.113.9"),
+            window.0,
+            window.1,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(about.len(), 2);
+    assert!(about.iter().all(|e| e.raw.is_none()), "{about:?}");
 }
