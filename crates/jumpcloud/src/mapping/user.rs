@@ -24,6 +24,18 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// The user, or `None` without an `_id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
+    map_user_owned(user.clone())
+}
+
+/// [`map_user`] taking the record, which becomes the user's raw copy without being copied.
+pub fn map_user_owned(user: Value) -> Option<ProviderUser> {
+    let mut mapped = map_fields(&user)?;
+    mapped.raw = Some(without_secrets(user));
+    Some(mapped)
+}
+
+/// Everything of the user but its raw copy.
+fn map_fields(user: &Value) -> Option<ProviderUser> {
     let external_id = text(user.get("_id"))
         .or_else(|| text(user.get("id")))?
         .to_owned();
@@ -133,15 +145,14 @@ pub fn map_user(user: &Value) -> Option<ProviderUser> {
         created_at: time(user.get("created")),
         last_login_at: None,
         updated_at: None,
-        raw: Some(without_secrets(user)),
+        raw: None,
     })
 }
 
 /// The record without what must not be stored (SSH public keys are not secret but large;
 /// nothing in a system user is a credential, but `ssh_keys` and `attributes` are dropped to
 /// keep the copy small).
-fn without_secrets(user: &Value) -> Value {
-    let mut copy = user.clone();
+fn without_secrets(mut copy: Value) -> Value {
     if let Some(map) = copy.as_object_mut() {
         map.remove("ssh_keys");
         map.remove("attributes");
