@@ -12,8 +12,6 @@
 //!
 //! [`Page::sync_state`]: gatehouse_core::records::Page::sync_state
 
-use std::hash::{Hash, Hasher};
-
 use gatehouse_connect::compare::Passes;
 use serde_json::Value;
 
@@ -28,52 +26,15 @@ pub(crate) fn passes() -> Passes {
 /// Fields left out of a fingerprint: they move with sign-in attempts, not with the account.
 const VOLATILE: &[&str] = &["badLoginAttempts"];
 
-/// A user record's fingerprint: the whole record but [`VOLATILE`] fields. (`DefaultHasher::new`
-/// is fixed within a build; a toolchain that changes it makes one pull report every user as
-/// changed, which costs an upsert of each and loses nothing.)
+/// A user record's fingerprint: the whole record but [`VOLATILE`] fields.
 pub(crate) fn fingerprint(record: &Value) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    match record {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map
-                .keys()
-                .filter(|k| !VOLATILE.contains(&k.as_str()))
-                .collect();
-            keys.sort();
-            for key in keys {
-                key.hash(&mut hasher);
-                if let Some(value) = map.get(key) {
-                    // What `Some(value.to_string()).hash(..)` feeds the hasher, without the
-                    // string: the variant, the JSON text, and the end mark a `str` hashes.
-                    std::mem::discriminant(&Some(())).hash(&mut hasher);
-                    hash_text(value, &mut hasher);
-                }
-            }
-        }
-        other => hash_text(other, &mut hasher),
-    }
-    hasher.finish()
-}
-
-/// Hashes `value`'s compact JSON text as `str::hash` would, streamed into the hasher.
-fn hash_text(value: &Value, hasher: &mut impl Hasher) {
-    struct Feed<'h, H: Hasher>(&'h mut H);
-    impl<H: Hasher> std::io::Write for Feed<'_, H> {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.write(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    // Writing into a hasher cannot fail, nor can serializing a `Value`.
-    let _ = serde_json::to_writer(Feed(&mut *hasher), value);
-    hasher.write_u8(0xff);
+    gatehouse_connect::compare::fingerprint(record, VOLATILE)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::hash::{Hash, Hasher};
+
     use super::*;
 
     /// The fingerprint as first written (a string per field): a pull after this change must

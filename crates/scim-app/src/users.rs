@@ -16,8 +16,6 @@
 //! (`gatehouse_connect::compare`): every page is read, only changed users are stored, users
 //! gone since are tombstoned.
 
-use std::hash::{Hash, Hasher};
-
 use gatehouse_connect::compare::Passes;
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::{Page, ProviderUser, PullMode};
@@ -42,18 +40,7 @@ pub(crate) fn passes() -> Passes {
 /// A record's fingerprint: every attribute but `meta` (its `location` names the host the app
 /// was reached through; `lastModified` moves with the attributes anyway).
 pub(crate) fn fingerprint(record: &Value) -> u64 {
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    if let Value::Object(map) = record {
-        let mut keys: Vec<&String> = map.keys().filter(|k| *k != "meta").collect();
-        keys.sort();
-        for key in keys {
-            key.hash(&mut hasher);
-            map.get(key).map(Value::to_string).hash(&mut hasher);
-        }
-    } else {
-        record.to_string().hash(&mut hasher);
-    }
-    hasher.finish()
+    gatehouse_connect::compare::fingerprint(record, &["meta"])
 }
 
 /// Where a pass stands.

@@ -26,9 +26,9 @@ use tokio_postgres::Row;
 use super::*;
 use crate::shared::{signin_subjects, subject_key};
 
-/// Stores a batch of sign-ins ($2…$5 and their raw events $8, sorted by id, so that concurrent batches sharing events
-/// take their row locks in one order and never deadlock) but those whose id the tenant has, and
-/// the index rows ($6, $7) of those it stored; returns the ids stored. An index row already
+/// Stores a batch of sign-ins ($2…$5 and their raw events $8, sorted by id, so that concurrent
+/// batches sharing events take their row locks in one order and never deadlock) but those whose
+/// id the tenant has, and the index rows ($6, $7) of those it stored; returns the ids stored. An index row already
 /// there (left by a sign-in deleted without its index rows) is kept rather than failing the
 /// batch.
 const INSERT_SIGNINS: &str = "\
@@ -306,7 +306,6 @@ impl PgStore {
         Ok(fresh)
     }
 
-    /// Every call returns once PostgreSQL has committed its transaction: nothing to do.
     pub(super) async fn signins_about_sql(
         &self,
         tenant: &TenantId,

@@ -26,8 +26,21 @@ fn json_of<T: serde::Serialize>(
     value.map(to_doc).transpose()
 }
 
-/// The action that holds an idempotency key.
-const ACTION_BY_KEY: &str = "SELECT doc FROM actions WHERE tenant_id = $1 AND idempotency_key = $2";
+/// The action that holds an idempotency key, read on `client`.
+async fn action_by_key(
+    client: &impl deadpool_postgres::GenericClient,
+    tenant: &TenantId,
+    idempotency_key: &str,
+) -> Result<Option<Action>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT doc FROM actions WHERE tenant_id = $1 AND idempotency_key = $2",
+            &[&tenant.as_str(), &idempotency_key],
+        )
+        .await
+        .map_err(pg_error("action"))?;
+    row.map(|row| from_doc(row.get(0))).transpose()
+}
 
 impl PgStore {
     /// One page of a tenant's records of `narrowing.table` in id order that `keep` accepts.
@@ -311,17 +324,9 @@ impl PgStore {
         }
         // Read on the same connection: taking a second one from the pool while holding this
         // one starved the pool when more requests than connections raced for one key.
-        let winner = client
-            .query_opt(
-                ACTION_BY_KEY,
-                &[&action.tenant_id.as_str(), &action.idempotency_key],
-            )
-            .await
-            .map_err(pg_error("action"))?;
         // Actions are only deleted with their tenant, so a claimed key names a stored action.
-        winner
-            .map(|row| from_doc(row.get(0)))
-            .transpose()?
+        action_by_key(&client, &action.tenant_id, &action.idempotency_key)
+            .await?
             .map(Some)
             .ok_or_else(|| {
                 StoreError::Corrupt(format!(
@@ -336,12 +341,7 @@ impl PgStore {
         tenant: &TenantId,
         idempotency_key: &str,
     ) -> Result<Option<Action>, StoreError> {
-        let client = self.client().await?;
-        let row = client
-            .query_opt(ACTION_BY_KEY, &[&tenant.as_str(), &idempotency_key])
-            .await
-            .map_err(pg_error("action"))?;
-        row.map(|row| from_doc(row.get(0))).transpose()
+        action_by_key(&self.client().await?, tenant, idempotency_key).await
     }
 
     pub(super) async fn list_actions_sql(
