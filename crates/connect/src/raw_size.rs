@@ -1,109 +1,180 @@
-//! How large a provider record is as JSON, without writing it out: connectors keep a bounded
-//! copy of each record they map, and serializing every account of a 100,000-user pull only to
-//! measure it cost more than the rest of its mapping.
+//! The bounded raw copy a connector keeps of each account or group it maps, written out as
+//! text straight from the parsed record.
+//!
+//! Why text: the copy is stored with the account and read back whenever the account is (a
+//! re-pull reads every account of a page to compare it), and nothing on those paths looks
+//! inside it. A `Value` tree cost a parse on every read and several times the text's memory
+//! for every account of a page in flight. Why straight from the record: fields left out of the
+//! copy (links, secrets) are skipped while writing, so the record is never cloned to remove
+//! them.
 
+use gatehouse_core::model::RawRecord;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-/// Whether `value` written as JSON takes at most `limit` bytes. The count is an upper bound —
-/// every character a string may need escaped counts six bytes, a fractional number its longest
-/// form — so a record this accepts always fits; one near the limit with many escapes may be
-/// refused although it would have fitted.
-pub fn fits_json(value: &Value, limit: usize) -> bool {
-    let mut left = limit;
-    within(value, &mut left)
+/// What a connector keeps of a provider record.
+#[derive(Debug, Clone, Copy)]
+pub struct RawCopy<'a> {
+    /// Fields left out, each as its path of object keys (`&["credentials", "password"]`).
+    pub dropped: &'a [&'a [&'a str]],
+    /// The largest copy kept, in bytes of JSON.
+    pub limit: usize,
+    /// Past the limit, the top-level fields a summary keeps instead.
+    pub kept: &'a [&'a str],
+    /// The field a summary sets to `true` to say the rest was left out.
+    pub marker: &'a str,
 }
 
-/// `record` itself when it takes at most `limit` bytes of JSON; otherwise a summary of it: the
-/// `kept` fields it has, and `marker: true` saying the rest was left out.
-pub fn bounded(record: Value, limit: usize, kept: &[&str], marker: &str) -> Value {
-    if fits_json(&record, limit) {
-        return record;
-    }
-    let mut summary = serde_json::Map::new();
-    for key in kept {
-        if let Some(v) = record.get(*key) {
-            summary.insert((*key).to_owned(), v.clone());
+impl RawCopy<'_> {
+    /// `record` without the dropped fields, or its summary when that takes more than `limit`
+    /// bytes. Field order is the record's (sorted, as `Value` keeps it), so an unchanged record
+    /// always gives the same text.
+    pub fn of(&self, record: &Value) -> RawRecord {
+        let whole = Without {
+            value: record,
+            dropped: self.dropped.to_vec(),
+        };
+        match serde_json::value::to_raw_value(&whole) {
+            Ok(text) if text.get().len() <= self.limit => RawRecord::from_text(text),
+            _ => RawRecord::from_value(&self.summary(record)),
         }
     }
-    summary.insert(marker.to_owned(), Value::Bool(true));
-    Value::Object(summary)
-}
 
-/// Takes `value`'s size from `left`; false as soon as it does not fit.
-fn within(value: &Value, left: &mut usize) -> bool {
-    let take = |left: &mut usize, n: usize| match left.checked_sub(n) {
-        Some(rest) => {
-            *left = rest;
-            true
+    fn summary(&self, record: &Value) -> Value {
+        let mut summary = serde_json::Map::new();
+        for key in self.kept {
+            if let Some(v) = record.get(*key) {
+                summary.insert((*key).to_owned(), v.clone());
+            }
         }
-        None => false,
-    };
-    match value {
-        Value::Null | Value::Bool(true) => take(left, 4),
-        Value::Bool(false) => take(left, 5),
-        Value::Number(n) => take(left, number_len(n)),
-        Value::String(s) => take(left, string_len(s)),
-        Value::Array(items) => {
-            take(left, 2 + items.len().saturating_sub(1))
-                && items.iter().all(|item| within(item, left))
-        }
-        Value::Object(map) => {
-            take(left, 2 + map.len().saturating_sub(1))
-                && map
-                    .iter()
-                    .all(|(k, v)| take(left, string_len(k) + 1) && within(v, left))
-        }
+        summary.insert(self.marker.to_owned(), Value::Bool(true));
+        Value::Object(summary)
     }
 }
 
-fn number_len(n: &serde_json::Number) -> usize {
-    let digits = |v: u64| v.checked_ilog10().map_or(1, |d| d as usize + 1);
-    if let Some(v) = n.as_u64() {
-        digits(v)
-    } else if let Some(v) = n.as_i64() {
-        1 + digits(v.unsigned_abs())
-    } else {
-        // The longest a finite f64 prints as (sign, 17 digits, point, exponent).
-        25
-    }
+/// A value written without the fields at `dropped` (paths relative to it).
+struct Without<'a> {
+    value: &'a Value,
+    dropped: Vec<&'a [&'a str]>,
 }
 
-fn string_len(s: &str) -> usize {
-    let escaped = s
-        .bytes()
-        .filter(|b| *b < 0x20 || *b == b'"' || *b == b'\\')
-        .count();
-    2 + s.len() + 5 * escaped
+impl Serialize for Without<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let map = match self.value {
+            Value::Object(map) if !self.dropped.is_empty() => map,
+            other => return other.serialize(serializer),
+        };
+        let mut out = serializer.serialize_map(None)?;
+        for (key, value) in map {
+            if self.dropped.iter().any(|path| path == &[key.as_str()]) {
+                continue;
+            }
+            let deeper: Vec<&[&str]> = self
+                .dropped
+                .iter()
+                .filter(|path| path.len() > 1 && path[0] == key)
+                .map(|path| &path[1..])
+                .collect();
+            if deeper.is_empty() {
+                out.serialize_entry(key, value)?;
+            } else {
+                out.serialize_entry(
+                    key,
+                    &Without {
+                        value,
+                        dropped: deeper,
+                    },
+                )?;
+            }
+        }
+        out.end()
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
 
-    fn written(value: &Value) -> usize {
-        serde_json::to_vec(value)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX)
+    const COPY: RawCopy<'static> = RawCopy {
+        dropped: &[&["_links"], &["credentials", "password"]],
+        limit: 200,
+        kept: &["id", "status"],
+        marker: "_truncated",
+    };
+
+    #[test]
+    fn dropped_fields_are_left_out_at_any_depth_and_the_rest_is_kept() {
+        let record = json!({"id": "u1", "_links": {"self": "x"}, "profile": {"password": "kept: not the path"},
+            "credentials": {"password": {"value": "hunter2"}, "provider": {"type": "OKTA"}}});
+        let copy = COPY.of(&record);
+        assert_eq!(
+            copy.value(),
+            &json!({"id": "u1", "profile": {"password": "kept: not the path"},
+                "credentials": {"provider": {"type": "OKTA"}}})
+        );
+        assert!(!copy.text().contains("hunter2"));
     }
 
     #[test]
-    fn the_bound_is_exact_for_plain_records_and_never_below_the_written_size() {
-        let records = [
-            json!({"id": "00u1", "profile": {"login": "a@x.example", "n": 12, "m": -7}, "ok": true, "x": null, "list": [1, "é"], "f": 2.5}),
-            json!({"quote": "a\"b\\c\nd\u{1}", "big": u64::MAX, "small": i64::MIN, "f": 1.0e-300}),
-            json!([]),
-            json!({}),
-            json!(""),
+    fn a_record_past_the_limit_keeps_a_summary() {
+        let record = json!({"id": "u1", "status": "ACTIVE", "bio": "x".repeat(300)});
+        assert_eq!(
+            COPY.of(&record).value(),
+            &json!({"id": "u1", "status": "ACTIVE", "_truncated": true})
+        );
+        let under = json!({"id": "u1", "bio": "x".repeat(150)});
+        assert_eq!(
+            COPY.of(&under).value(),
+            &under,
+            "a record within the limit is whole"
+        );
+    }
+
+    fn record() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z\"\\\\é\n]{0,8}".prop_map(Value::from),
         ];
-        for record in &records {
-            let size = written(record);
-            assert!(fits_json(record, size + 200), "{record}");
-            // Never says a record fits in fewer bytes than it takes.
-            assert!(!fits_json(record, size - 1), "{record}");
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("_links".to_owned()),
+                        Just("credentials".to_owned()),
+                        Just("password".to_owned()),
+                        "[a-z]{1,3}"
+                    ],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The copy written while skipping equals the record cloned, the fields removed, then
+        /// written: the text raw copies had before they were written straight from the record.
+        #[test]
+        fn written_while_skipping_equals_written_after_removing(record in record()) {
+            let copy = RawCopy { limit: usize::MAX, ..COPY };
+            let mut removed = record.clone();
+            if let Value::Object(map) = &mut removed {
+                map.remove("_links");
+                if let Some(Value::Object(credentials)) = map.get_mut("credentials") {
+                    credentials.remove("password");
+                }
+            }
+            let written = copy.of(&record);
+            prop_assert_eq!(written.text(), serde_json::to_string(&removed).unwrap());
         }
-        let plain = &json!({"id": "00u1", "profile": {"login": "a@x.example", "n": 12, "m": -7}, "ok": true, "x": null, "list": [1, "é"]});
-        assert!(fits_json(plain, written(plain)), "exact for a plain record");
     }
 }

@@ -41,7 +41,7 @@ pub struct ProviderUser {
     pub created_at: Option<DateTime<Utc>>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
-    pub raw: Option<Value>,
+    pub raw: Option<crate::model::RawRecord>,
 }
 
 /// A group as the provider described it, with its members' external ids.
@@ -52,7 +52,7 @@ pub struct ProviderGroup {
     pub description: Option<String>,
     pub members: Vec<String>,
     pub updated_at: Option<DateTime<Utc>>,
-    pub raw: Option<Value>,
+    pub raw: Option<crate::model::RawRecord>,
 }
 
 /// A sign-in or audit event as the provider described it.

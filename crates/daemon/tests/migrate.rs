@@ -127,7 +127,7 @@ fn user(tenant: &TenantId, integration: &IntegrationId, n: u32) -> User {
         last_login_at: Some(t0() + Duration::nanoseconds(i64::from(n) * 1_001)),
         updated_at: None,
         synced_at: t0(),
-        raw: Some(json!({"id": format!("00u{n}"), "profile": {"n": n}})),
+        raw: Some(json!({"id": format!("00u{n}"), "profile": {"n": n}}).into()),
     }
 }
 

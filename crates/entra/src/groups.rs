@@ -52,7 +52,7 @@ pub(crate) async fn groups_page(
             members: members?,
             updated_at: time(group.get("createdDateTime")),
             external_id: id,
-            raw: Some(group),
+            raw: Some(group.into()),
         });
     }
     let next = page

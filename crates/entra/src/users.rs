@@ -25,7 +25,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::connector::{EntraConnector, ODataPage};
-use crate::mapping::user::{map_user_owned, summarize_methods};
+use crate::mapping::user::{map_user, summarize_methods};
 
 /// What a round selects; `id` always comes.
 pub const SELECT: &str = "id,userPrincipalName,mail,otherMails,displayName,givenName,surname,\
@@ -84,7 +84,7 @@ pub(crate) async fn users_page(
     }
     let mut items: Vec<ProviderUser> = Vec::with_capacity(page.items.len());
     for record in page.items {
-        match map_user_owned(record) {
+        match map_user(&record) {
             Some(user) => items.push(user),
             None => tracing::warn!("skipping a Graph user record without an id"),
         }

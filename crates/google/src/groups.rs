@@ -48,7 +48,7 @@ pub(crate) async fn groups_page(
             external_id: id,
             members,
             updated_at: None,
-            raw: Some(record),
+            raw: Some(record.into()),
         });
     }
     Ok(Page::new(items, next))

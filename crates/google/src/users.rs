@@ -15,7 +15,7 @@ use gatehouse_core::records::{Page, ProviderUser, PullMode};
 use crate::auth::Scope;
 use crate::changes::fingerprint;
 use crate::connector::{list_page, GoogleConnector};
-use crate::mapping::user::map_user_owned;
+use crate::mapping::user::map_user;
 
 /// Users per page: the API's maximum.
 pub const PAGE_SIZE: &str = "500";
@@ -48,7 +48,7 @@ pub(crate) async fn users_page(
     let mut read = Vec::with_capacity(records.len());
     for record in records {
         let fingerprint = fingerprint(&record);
-        match map_user_owned(record) {
+        match map_user(&record) {
             Some(user) => read.push((user, fingerprint)),
             None => tracing::warn!("skipping a Google user record without an id"),
         }

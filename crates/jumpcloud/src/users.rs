@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::changes::fingerprint;
 use crate::connector::{results, JumpCloudConnector};
-use crate::mapping::user::map_user_owned;
+use crate::mapping::user::map_user;
 
 /// Users per page: the limit v1 list endpoints document (`/systemusers` states none).
 pub const PAGE_SIZE: usize = 100;
@@ -124,8 +124,7 @@ pub(crate) async fn users_page(
         }
         last = Some(id.to_owned());
         let print = fingerprint(&record);
-        // The record moves into the user's raw copy.
-        match map_user_owned(record) {
+        match map_user(&record) {
             Some(user) => read.push((user, print)),
             None => tracing::warn!("skipping a JumpCloud user record without an _id"),
         }

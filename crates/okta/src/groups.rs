@@ -103,7 +103,7 @@ pub(crate) fn map_group(group: &Value, members: Vec<String>) -> Option<ProviderG
         description,
         members,
         updated_at,
-        raw: Some(raw),
+        raw: Some(raw.into()),
     })
 }
 

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::stream::{self, StreamExt};
+use gatehouse_connect::raw_size::RawCopy;
 use gatehouse_core::model::UserStatus;
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::{Page, ProviderUser, PullMode};
@@ -299,7 +300,7 @@ pub fn map_user(user: &Value, factors: Option<&[Value]>) -> Option<ProviderUser>
         created_at: time(user.get("created")),
         last_login_at: time(user.get("lastLogin")),
         updated_at: time(user.get("lastUpdated")),
-        raw: Some(bounded_raw(user)),
+        raw: Some(RAW_COPY.of(user)),
     })
 }
 
@@ -318,18 +319,17 @@ fn time(value: Option<&Value>) -> Option<DateTime<Utc>> {
 }
 
 /// The user record for investigations: links and embedded objects dropped, the recovery
-/// question removed, and a summary instead when a huge custom profile would bloat the store.
-fn bounded_raw(user: &Value) -> Value {
-    let mut raw = user.clone();
-    if let Value::Object(map) = &mut raw {
-        map.remove("_links");
-        map.remove("_embedded");
-        if let Some(Value::Object(credentials)) = map.get_mut("credentials") {
-            credentials.remove("recovery_question");
-            credentials.remove("password");
-        }
-    }
-    const KEPT: &[&str] = &[
+/// question and password removed, and a summary instead when a huge custom profile would bloat
+/// the store.
+const RAW_COPY: RawCopy<'static> = RawCopy {
+    dropped: &[
+        &["_links"],
+        &["_embedded"],
+        &["credentials", "recovery_question"],
+        &["credentials", "password"],
+    ],
+    limit: MAX_RAW_BYTES,
+    kept: &[
         "id",
         "status",
         "created",
@@ -339,9 +339,9 @@ fn bounded_raw(user: &Value) -> Value {
         "lastUpdated",
         "passwordChanged",
         "transitioningToStatus",
-    ];
-    gatehouse_connect::raw_size::bounded(raw, MAX_RAW_BYTES, KEPT, "truncated")
-}
+    ],
+    marker: "truncated",
+};
 
 #[cfg(test)]
 mod tests {
@@ -435,7 +435,7 @@ mod tests {
         let user = json!({"id": "00u1", "status": "ACTIVE", "profile": {"login": "a@b.c", "bio": huge},
             "_links": {"self": {"href": "https://acme.okta.com/api/v1/users/00u1"}}});
         let mapped = map_user(&user, None).unwrap();
-        let raw = mapped.raw.unwrap();
+        let raw = mapped.raw.unwrap().value().clone();
         assert_eq!(raw["truncated"], json!(true));
         assert_eq!(raw["id"], json!("00u1"));
         assert!(raw.get("profile").is_none());

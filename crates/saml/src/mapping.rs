@@ -157,14 +157,17 @@ impl AttributeMapping {
             created_at: None,
             last_login_at: assertion.authn_instant.or(Some(assertion.issue_instant)),
             updated_at: Some(assertion.issue_instant),
-            raw: Some(serde_json::json!({
-                "saml": {
-                    "issuer": assertion.issuer,
-                    "name_id": assertion.name_id,
-                    "name_id_format": assertion.name_id_format,
-                    "attributes": attributes,
-                }
-            })),
+            raw: Some(
+                serde_json::json!({
+                    "saml": {
+                        "issuer": assertion.issuer,
+                        "name_id": assertion.name_id,
+                        "name_id_format": assertion.name_id_format,
+                        "attributes": attributes,
+                    }
+                })
+                .into(),
+            ),
         }
     }
 }

@@ -123,7 +123,7 @@ pub fn map_user(user: &Value) -> Option<ProviderUser> {
         created_at: time(meta.and_then(|m| m.get("created"))),
         last_login_at: None,
         updated_at: time(meta.and_then(|m| m.get("lastModified"))),
-        raw: Some(without_secrets(user)),
+        raw: Some(without_secrets(user).into()),
     })
 }
 
@@ -178,7 +178,7 @@ mod tests {
         .unwrap();
         assert_eq!(user.status, UserStatus::Suspended);
         assert_eq!(user.email.as_deref(), Some("A@X.COM"));
-        assert!(!user.raw.unwrap().to_string().contains("hunter2"));
+        assert!(!user.raw.unwrap().text().contains("hunter2"));
         let user = map_user(&json!({"id": "2", "userName": "bob"})).unwrap();
         assert_eq!((user.email, user.status), (None, UserStatus::Active));
         assert!(map_user(&json!({"userName": "x"})).is_none());

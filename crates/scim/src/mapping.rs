@@ -103,7 +103,7 @@ pub fn user_to_provider(resource: &Value) -> ProviderUser {
         created_at: time(meta.and_then(|m| field(m, "created"))),
         last_login_at: None,
         updated_at: time(meta.and_then(|m| field(m, "lastModified"))),
-        raw: Some(resource.clone()),
+        raw: Some(gatehouse_core::model::RawRecord::from_value(resource)),
     }
 }
 
@@ -123,7 +123,7 @@ pub fn group_to_provider(resource: &Value) -> ProviderGroup {
         description: None,
         members,
         updated_at: time(field(resource, "meta").and_then(|m| field(m, "lastModified"))),
-        raw: Some(resource.clone()),
+        raw: Some(gatehouse_core::model::RawRecord::from_value(resource)),
     }
 }
 

@@ -37,7 +37,7 @@ pub(crate) fn user(tenant: &str, integration: &str, n: u32, status: UserStatus) 
         last_login_at: None,
         updated_at: None,
         synced_at: Utc.timestamp_opt(1_780_000_000, 0).unwrap(),
-        raw: Some(json!({"id": format!("00u{n}")})),
+        raw: Some(json!({"id": format!("00u{n}")}).into()),
     }
 }
 

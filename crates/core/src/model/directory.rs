@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::ids::{GroupId, IdentityId, IntegrationId, TenantId, UserId};
 
@@ -89,7 +88,7 @@ pub struct User {
     /// A bounded copy of the provider's record, for investigations.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub raw: Option<Value>,
+    pub raw: Option<super::RawRecord>,
 }
 
 /// A group at one provider.
@@ -110,7 +109,7 @@ pub struct Group {
     pub synced_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub raw: Option<Value>,
+    pub raw: Option<super::RawRecord>,
 }
 
 /// One human, joined across providers by verified e-mail or a manual link.

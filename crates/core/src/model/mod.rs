@@ -12,6 +12,6 @@ pub use action::*;
 pub use directory::*;
 pub use events::*;
 pub use policy::*;
-pub use raw::RawEvent;
+pub use raw::{RawEvent, RawJson, RawRecord};
 pub use signal::*;
 pub use tenancy::*;

@@ -1,9 +1,12 @@
-//! A provider's event as received, kept as JSON text and parsed only when something reads it.
+//! A provider's event or record as received, kept as JSON text and parsed only when something
+//! reads it.
 //!
 //! Every stored sign-in carries its raw event (a kilobyte or more), and the risk engine reads
 //! hundreds of stored sign-ins around each new one while looking at the raw event of only a
 //! few (MFA pushes, privilege grants). Decoding the text into a `Value` tree for all of them was
-//! most of the cost of reading a context; skipping over it is not.
+//! most of the cost of reading a context; skipping over it is not. Accounts and groups keep
+//! their raw copy the same way: a directory pull reads every stored account of a page to
+//! compare it with what the provider sent, and nothing on that path looks inside the copy.
 
 use std::sync::OnceLock;
 
@@ -11,14 +14,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-/// The raw provider event of a sign-in.
+/// Provider JSON kept as text.
 #[derive(Clone)]
-pub struct RawEvent {
+pub struct RawJson {
     text: Box<RawValue>,
     parsed: OnceLock<Value>,
 }
 
-impl RawEvent {
+impl RawJson {
     /// The event as JSON (parsed on first use, then kept).
     pub fn value(&self) -> &Value {
         self.parsed
@@ -39,7 +42,7 @@ impl RawEvent {
     }
 }
 
-impl RawEvent {
+impl RawJson {
     /// The event from its text as received, kept as it came. The tree a connector parsed to
     /// map the event is not kept with it: nothing on the way to the store reads the raw event,
     /// and a tree is several times the text's size, held for every event queued behind the
@@ -52,34 +55,49 @@ impl RawEvent {
     }
 }
 
-impl From<Value> for RawEvent {
-    fn from(value: Value) -> Self {
+/// The raw provider event of a sign-in.
+pub type RawEvent = RawJson;
+
+/// A bounded copy of a provider's account or group record.
+pub type RawRecord = RawJson;
+
+impl RawJson {
+    /// `value` written out as text (the tree is not kept).
+    pub fn from_value(value: &Value) -> Self {
         // Serializing a `Value` cannot fail (its map keys are strings).
         let text =
-            serde_json::value::to_raw_value(&value).unwrap_or_else(|_| RawValue::NULL.to_owned());
+            serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned());
         Self::from_text(text)
     }
 }
 
-impl PartialEq for RawEvent {
-    fn eq(&self, other: &Self) -> bool {
-        self.value() == other.value()
+impl From<Value> for RawJson {
+    fn from(value: Value) -> Self {
+        Self::from_value(&value)
     }
 }
 
-impl std::fmt::Debug for RawEvent {
+impl PartialEq for RawJson {
+    /// Equal texts are equal without parsing either (copies written from a `Value` are
+    /// canonical: its maps are sorted); other texts compare as JSON.
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text() || self.value() == other.value()
+    }
+}
+
+impl std::fmt::Debug for RawJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.text.get())
     }
 }
 
-impl Serialize for RawEvent {
+impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.text.serialize(serializer)
     }
 }
 
-impl<'de> Deserialize<'de> for RawEvent {
+impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(Self {
             text: Box::<RawValue>::deserialize(deserializer)?,

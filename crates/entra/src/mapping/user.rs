@@ -11,6 +11,7 @@
 //! * `userType: Guest` → flag `guest`.
 //! * `manager`: the id in `manager@delta` (delta) or `manager.id` (`$expand`).
 
+use gatehouse_connect::raw_size::RawCopy;
 use gatehouse_core::model::UserStatus;
 use gatehouse_core::records::{ProviderUser, TOMBSTONE_FLAG};
 use serde_json::Value;
@@ -22,13 +23,8 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// The user, or `None` without an `id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
-    map_user_owned(user.clone())
-}
-
-/// [`map_user`] taking the record, which becomes the user's raw copy without being copied.
-pub fn map_user_owned(user: Value) -> Option<ProviderUser> {
-    let mut mapped = map_fields(&user)?;
-    mapped.raw = Some(bounded_raw(user));
+    let mut mapped = map_fields(user)?;
+    mapped.raw = Some(RAW_COPY.of(user));
     Some(mapped)
 }
 
@@ -159,17 +155,19 @@ fn manager_of(user: &Value) -> Option<String> {
 }
 
 /// The user record for investigations, bounded in size.
-fn bounded_raw(user: Value) -> Value {
-    const KEPT: &[&str] = &[
+const RAW_COPY: RawCopy<'static> = RawCopy {
+    dropped: &[],
+    limit: MAX_RAW_BYTES,
+    kept: &[
         "id",
         "userPrincipalName",
         "mail",
         "displayName",
         "accountEnabled",
         "userType",
-    ];
-    gatehouse_connect::raw_size::bounded(user, MAX_RAW_BYTES, KEPT, "_truncated")
-}
+    ],
+    marker: "_truncated",
+};
 
 /// `(mfa_enrolled, methods)` from `/users/{id}/authentication/methods`: the `@odata.type`s
 /// without the namespace and `AuthenticationMethod` suffix (`microsoftAuthenticator`, `phone`,

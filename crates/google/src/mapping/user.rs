@@ -16,6 +16,7 @@
 //! * `orgUnitPath` has no field of its own in [`ProviderUser`]; it stays in `raw`.
 
 use chrono::Datelike;
+use gatehouse_connect::raw_size::RawCopy;
 use gatehouse_core::model::UserStatus;
 use gatehouse_core::records::ProviderUser;
 use serde_json::Value;
@@ -27,13 +28,8 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// The user, or `None` without an `id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
-    map_user_owned(user.clone())
-}
-
-/// [`map_user`] taking the record, which becomes the user's raw copy without being copied.
-pub fn map_user_owned(user: Value) -> Option<ProviderUser> {
-    let mut mapped = map_fields(&user)?;
-    mapped.raw = Some(bounded_raw(user));
+    let mut mapped = map_fields(user)?;
+    mapped.raw = Some(RAW_COPY.of(user));
     Some(mapped)
 }
 
@@ -157,14 +153,16 @@ fn is_address(text: &str) -> bool {
 }
 
 /// The user record for investigations, bounded in size.
-fn bounded_raw(user: Value) -> Value {
-    const KEPT: &[&str] = &[
+const RAW_COPY: RawCopy<'static> = RawCopy {
+    dropped: &[],
+    limit: MAX_RAW_BYTES,
+    kept: &[
         "id",
         "primaryEmail",
         "suspended",
         "archived",
         "orgUnitPath",
         "isAdmin",
-    ];
-    gatehouse_connect::raw_size::bounded(user, MAX_RAW_BYTES, KEPT, "_truncated")
-}
+    ],
+    marker: "_truncated",
+};

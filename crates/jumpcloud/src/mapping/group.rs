@@ -20,7 +20,7 @@ pub fn map_group(group: &Value, members: Vec<String>) -> Option<ProviderGroup> {
         external_id,
         members,
         updated_at: None,
-        raw: Some(group.clone()),
+        raw: Some(gatehouse_core::model::RawRecord::from_value(group)),
     })
 }
 

@@ -13,6 +13,7 @@
 //! * `admin` (2026 spec: the user is also an administrator) → `is_admin`; absent → unknown.
 //! * JumpCloud records no last login on the user (Directory Insights has it).
 
+use gatehouse_connect::raw_size::RawCopy;
 use gatehouse_core::model::UserStatus;
 use gatehouse_core::records::ProviderUser;
 use serde_json::Value;
@@ -24,13 +25,8 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// The user, or `None` without an `_id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
-    map_user_owned(user.clone())
-}
-
-/// [`map_user`] taking the record, which becomes the user's raw copy without being copied.
-pub fn map_user_owned(user: Value) -> Option<ProviderUser> {
-    let mut mapped = map_fields(&user)?;
-    mapped.raw = Some(without_secrets(user));
+    let mut mapped = map_fields(user)?;
+    mapped.raw = Some(RAW_COPY.of(user));
     Some(mapped)
 }
 
@@ -149,17 +145,14 @@ fn map_fields(user: &Value) -> Option<ProviderUser> {
     })
 }
 
-/// The record without what must not be stored (SSH public keys are not secret but large;
-/// nothing in a system user is a credential, but `ssh_keys` and `attributes` are dropped to
-/// keep the copy small).
-fn without_secrets(mut copy: Value) -> Value {
-    if let Some(map) = copy.as_object_mut() {
-        map.remove("ssh_keys");
-        map.remove("attributes");
-    }
-    // A record this large (a long description, many addresses) would bloat every account
-    // read: past the bound, keep what an investigation starts from.
-    const KEPT: &[&str] = &[
+/// The user record for investigations. Nothing in a system user is a credential, but its SSH
+/// public keys and custom attributes are dropped to keep the copy small; past the bound (a long
+/// description, many addresses would bloat every account read) it keeps what an investigation
+/// starts from.
+const RAW_COPY: RawCopy<'static> = RawCopy {
+    dropped: &[&["ssh_keys"], &["attributes"]],
+    limit: MAX_RAW_BYTES,
+    kept: &[
         "_id",
         "username",
         "email",
@@ -167,9 +160,9 @@ fn without_secrets(mut copy: Value) -> Value {
         "activated",
         "suspended",
         "account_locked",
-    ];
-    gatehouse_connect::raw_size::bounded(copy, MAX_RAW_BYTES, KEPT, "_truncated")
-}
+    ],
+    marker: "_truncated",
+};
 
 #[cfg(test)]
 mod tests {
@@ -220,12 +213,12 @@ mod tests {
             "ssh_keys": [{"public_key": "ssh-ed25519 AAAA"}],
         }))
         .unwrap();
-        let raw = user.raw.unwrap();
+        let raw = user.raw.unwrap().value().clone();
         assert_eq!(raw["_truncated"], true);
         assert_eq!(raw["username"], "big");
         assert!(raw.get("description").is_none() && raw.get("ssh_keys").is_none());
         let small = map_user(&json!({"_id": "2", "ssh_keys": [], "description": "d"})).unwrap();
-        let raw = small.raw.unwrap();
+        let raw = small.raw.unwrap().value().clone();
         assert_eq!(
             (raw["description"].as_str(), raw.get("ssh_keys")),
             (Some("d"), None)

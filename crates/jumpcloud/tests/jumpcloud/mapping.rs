@@ -106,7 +106,7 @@ fn a_user_group_keeps_its_user_members_only() {
     );
     assert_eq!(group.members.len(), 2);
     assert_eq!(group.updated_at, None);
-    assert_eq!(group.raw.unwrap()["membershipMethod"], "STATIC");
+    assert_eq!(group.raw.unwrap().value()["membershipMethod"], "STATIC");
 
     let unnamed =
         gatehouse_jumpcloud::map_group(&serde_json::json!({"id": "g1", "description": ""}), vec![])

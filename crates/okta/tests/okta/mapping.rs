@@ -392,7 +392,7 @@ fn users_of_every_status_map() {
     assert_eq!(isaac.created_at, Some(at("2013-06-24T16:39:18.000Z")));
     assert_eq!(isaac.last_login_at, Some(at("2013-06-24T17:39:19.000Z")));
     assert_eq!(isaac.updated_at, Some(at("2013-07-02T21:36:25.344Z")));
-    let raw = isaac.raw.as_ref().unwrap();
+    let raw = isaac.raw.as_ref().unwrap().value();
     assert!(raw.get("_links").is_none(), "links are dropped");
     assert!(raw["credentials"].get("recovery_question").is_none());
     assert_eq!(raw["profile"]["employeeNumber"], "187");
