@@ -43,6 +43,8 @@ fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-google --lib fuzz_tests
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-jumpcloud --test jumpcloud fuzz::
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-jumpcloud --lib envelope
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-jumpcloud --lib signins::tests::any_insights_answer
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-scim-app --lib list_response
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-scim-app --test scim_app fuzz::
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --locked --release -p gatehouse-saml --test saml_fuzz
 

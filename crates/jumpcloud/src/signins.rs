@@ -60,6 +60,58 @@ pub(crate) fn query(from: DateTime<Utc>, limit: usize, search_after: Option<&Val
     body
 }
 
+/// One Directory Insights answer: its events, and where the round goes on from.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub records: Vec<Value>,
+    /// For a full page, its `X-Search_after`: a non-empty JSON array other than the one
+    /// this query continued from. `None` ends the round.
+    pub next: Option<Value>,
+}
+
+/// Reads an answer (`value`, a JSON list or `null`) and its `X-Search_after` header. A full
+/// page without a usable header, or one repeating `previous`, ends the round rather than
+/// reading the same page for ever.
+pub(crate) fn answer(
+    value: Value,
+    search_after: Option<&str>,
+    previous: Option<&Value>,
+    page_size: usize,
+) -> Result<Answer, ConnectorError> {
+    let records = match value {
+        Value::Array(records) => records,
+        Value::Null => Vec::new(),
+        _ => {
+            return Err(ConnectorError::Protocol(
+                "reading Directory Insights events: the answer is not a list".into(),
+            ))
+        }
+    };
+    if records.len() < page_size {
+        return Ok(Answer {
+            records,
+            next: None,
+        });
+    }
+    let header = search_after
+        .and_then(|v| serde_json::from_str::<Value>(v).ok())
+        .filter(|v| v.as_array().is_some_and(|a| !a.is_empty()));
+    let next = match header {
+        Some(after) if previous == Some(&after) => {
+            tracing::warn!("Directory Insights search_after repeats; ending the round");
+            None
+        }
+        Some(after) => Some(after),
+        None => {
+            tracing::warn!(
+                "a full Directory Insights page came without X-Search_after; ending the round"
+            );
+            None
+        }
+    };
+    Ok(Answer { records, next })
+}
+
 pub(crate) async fn signins_page(
     connector: &JumpCloudConnector,
     cursor: Option<&str>,
@@ -93,42 +145,9 @@ pub(crate) async fn signins_page(
             "reading Directory Insights events",
         )
         .await?;
-    let records = match value {
-        Value::Array(records) => records,
-        Value::Null => Vec::new(),
-        _ => {
-            return Err(ConnectorError::Protocol(
-                "reading Directory Insights events: the answer is not a list".into(),
-            ))
-        }
-    };
-    let header_after = headers
-        .get("x-search_after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| serde_json::from_str::<Value>(v).ok())
-        .filter(|v| v.as_array().is_some_and(|a| !a.is_empty()));
-    let next = if records.len() < PAGE_SIZE {
-        None
-    } else {
-        match header_after {
-            Some(after)
-                if state
-                    .round
-                    .as_ref()
-                    .is_some_and(|r| r.search_after == after) =>
-            {
-                tracing::warn!("Directory Insights search_after repeats; ending the round");
-                None
-            }
-            Some(after) => Some(after),
-            None => {
-                tracing::warn!(
-                    "a full Directory Insights page came without X-Search_after; ending the round"
-                );
-                None
-            }
-        }
-    };
+    let header = headers.get("x-search_after").and_then(|v| v.to_str().ok());
+    let previous = state.round.as_ref().map(|r| &r.search_after);
+    let Answer { records, next } = answer(value, header, previous, PAGE_SIZE)?;
     let mut events = Vec::with_capacity(records.len());
     let mut seen = HashSet::new();
     let mut newest: Option<DateTime<Utc>> = None;
@@ -191,6 +210,71 @@ mod tests {
         assert_eq!(end.watermark, at("2024-05-01T10:30:00Z"));
         assert_eq!((end.round, end.newest), (None, None));
         assert!(SigninCursor::parse("[1,2]", LOG).is_err());
+    }
+
+    #[test]
+    fn a_full_answer_goes_on_from_its_header_unless_it_repeats() {
+        let page = || json!([{"id": "a"}, {"id": "b"}]);
+        let next = answer(page(), Some(r#"[2, "b"]"#), None, 2).unwrap();
+        assert_eq!((next.records.len(), next.next), (2, Some(json!([2, "b"]))));
+        let repeated = answer(page(), Some(r#"[2, "b"]"#), Some(&json!([2, "b"])), 2).unwrap();
+        assert_eq!(repeated.next, None);
+        assert_eq!(answer(page(), Some("[]"), None, 2).unwrap().next, None);
+        assert_eq!(
+            answer(page(), Some(r#"[2, "b"]"#), None, 3).unwrap().next,
+            None
+        );
+        assert!(answer(Value::Null, None, None, 2)
+            .unwrap()
+            .records
+            .is_empty());
+        assert!(answer(json!({"results": []}), None, None, 2).is_err());
+    }
+
+    /// Any header text, and a JSON array or text that parses to one.
+    fn header() -> impl proptest::strategy::Strategy<Value = Option<String>> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(None),
+            any::<String>().prop_map(Some),
+            gatehouse_connect::fuzz::json().prop_map(|v| Some(v.to_string())),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: gatehouse_connect::fuzz::cases(64),
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// An answer keeps every event of its list or is refused (only when it is neither a
+        /// list nor `null`); a round goes on only from a full page, with a non-empty array
+        /// that is not the one it came from.
+        #[test]
+        fn any_insights_answer_is_read_or_refused(
+            value in gatehouse_connect::fuzz::json(),
+            header in header(),
+            previous in proptest::option::of(gatehouse_connect::fuzz::json()),
+            page_size in 0usize..4,
+        ) {
+            match answer(value.clone(), header.as_deref(), previous.as_ref(), page_size) {
+                Ok(read) => {
+                    let listed = value.as_array().cloned().unwrap_or_default();
+                    proptest::prop_assert!(value.is_array() || value.is_null());
+                    proptest::prop_assert_eq!(&read.records, &listed);
+                    if let Some(next) = &read.next {
+                        proptest::prop_assert!(listed.len() >= page_size);
+                        proptest::prop_assert!(next.as_array().is_some_and(|a| !a.is_empty()));
+                        proptest::prop_assert!(previous.as_ref() != Some(next));
+                        let sent: Option<Value> =
+                            header.as_deref().and_then(|h| serde_json::from_str(h).ok());
+                        proptest::prop_assert_eq!(sent.as_ref(), Some(next));
+                    }
+                }
+                Err(_) => proptest::prop_assert!(!(value.is_array() || value.is_null())),
+            }
+        }
     }
 
     #[test]

@@ -184,4 +184,54 @@ mod tests {
         assert!(items.is_empty() && total == Some(0));
         assert!(list_of(serde_json::json!([]), "x").is_err());
     }
+
+    /// RFC 7644 §3.4.2's example answer, with a second page to follow.
+    fn list_response() -> Value {
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 2, "startIndex": 1, "itemsPerPage": 1,
+            "Resources": [{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "id": "2819c223-7f76-453a-919d-413861904646", "userName": "bjensen@example.com",
+                "active": true, "meta": {"resourceType": "User"}}]
+        })
+    }
+
+    /// `list_of`'s answer for `page`, or a refusal, checked field by field.
+    fn check_list(page: &Value) {
+        match list_of(page.clone(), "fuzz") {
+            Ok((items, total)) => {
+                assert!(page.is_object(), "only an object is a ListResponse");
+                let listed = page.get("Resources").and_then(Value::as_array);
+                assert_eq!(&items, listed.unwrap_or(&Vec::new()));
+                let said = page.get("totalResults").and_then(Value::as_u64);
+                assert_eq!(total.map(|t| t as u64), said);
+            }
+            Err(_) => assert!(
+                !page.is_object() || !(page["Resources"].is_array() || page["Resources"].is_null())
+            ),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: gatehouse_connect::fuzz::cases(64),
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Any JSON as a ListResponse keeps every resource of its list and the total it says,
+        /// or is refused: only when it is not an object or its `Resources` is not a list.
+        #[test]
+        fn any_json_as_a_list_response_is_read_or_refused(page in gatehouse_connect::fuzz::json()) {
+            check_list(&page);
+        }
+
+        /// The same for a real ListResponse with fields removed, retyped or replaced.
+        #[test]
+        fn a_mutated_list_response_is_read_or_refused(
+            page in gatehouse_connect::fuzz::mutated(list_response(), 6)
+        ) {
+            check_list(&page);
+        }
+    }
 }
