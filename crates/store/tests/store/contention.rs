@@ -15,9 +15,6 @@ use crate::support::{integration, tenant, user, Backend};
 async fn a_write_postgresql_aborted_for_a_deadlock_runs_again() {
     let backend = Backend::postgres();
     let store = backend.open().await;
-    let Backend::Postgres(server) = &backend else {
-        unreachable!()
-    };
     let t = tenant("ten_deadlock");
     store.create_tenant(&t).await.unwrap();
     let int = integration(&t.id, 1);
@@ -31,10 +28,7 @@ async fn a_write_postgresql_aborted_for_a_deadlock_runs_again() {
         .await
         .unwrap();
 
-    let (other, connection) = tokio_postgres::connect(server.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let other = backend.sql().await;
     let other = Arc::new(other);
     other
         .batch_execute("SET deadlock_timeout = '60s'; BEGIN")
@@ -60,10 +54,7 @@ async fn a_write_postgresql_aborted_for_a_deadlock_runs_again() {
     };
     let waiting = "SELECT count(*) FROM pg_stat_activity \
                    WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()";
-    let (watcher, connection) = tokio_postgres::connect(server.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let watcher = backend.sql().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let count: i64 = watcher.query_one(waiting, &[]).await.unwrap().get(0);

@@ -11,17 +11,11 @@ use super::support::{integration, signin, tenant, Backend};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_deliveries_share_transactions_and_a_bad_one_fails_alone() {
     let backend = Backend::postgres();
-    let Backend::Postgres(server) = &backend else {
-        unreachable!()
-    };
     let store = backend.open().await;
     let t = tenant("ten_group");
     store.create_tenant(&t).await.unwrap();
     let int = integration(&t.id, 1);
-    let (client, connection) = tokio_postgres::connect(server.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = backend.sql().await;
     let xid = || async {
         let row = client
             .query_one("SELECT txid_current()::bigint", &[])

@@ -93,14 +93,8 @@ async fn racing_holders_get_one_lease(backend: Backend) {
 #[tokio::test]
 async fn postgres_refuses_a_schema_newer_than_the_binary() {
     let backend = Backend::postgres();
-    let Backend::Postgres(server) = &backend else {
-        unreachable!()
-    };
     drop(backend.open().await);
-    let (client, connection) = tokio_postgres::connect(server.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = backend.sql().await;
     client
         .execute(
             "INSERT INTO gatehouse_schema (version, name) VALUES ($1, 'from the future')",
@@ -108,9 +102,10 @@ async fn postgres_refuses_a_schema_newer_than_the_binary() {
         )
         .await
         .unwrap();
-    let refused = gatehouse_store::PgStore::connect(&gatehouse_store::PgOptions::new(server.url()))
-        .await
-        .unwrap_err();
+    let refused =
+        gatehouse_store::PgStore::connect(&gatehouse_store::PgOptions::new(backend.pg_url()))
+            .await
+            .unwrap_err();
     assert!(
         refused.to_string().contains("newer than this gatehouse"),
         "{refused}"

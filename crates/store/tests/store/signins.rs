@@ -836,9 +836,6 @@ async fn window_reads_carry_the_first_copy_without_the_raw_event(backend: Backen
 async fn postgres_reads_raw_events_from_either_layout() {
     let backend = Backend::postgres();
     let store = backend.open().await;
-    let Backend::Postgres(server) = &backend else {
-        unreachable!()
-    };
     let a = tenant("ten_raw_layout");
     let mut new = signin_at(&a.id, "new", 1_000);
     new.raw = Some(serde_json::json!({"uuid": "new", "note": "nul \u{0} kept"}).into());
@@ -846,10 +843,7 @@ async fn postgres_reads_raw_events_from_either_layout() {
         .insert_signins(&a.id, &[new.clone()], gatehouse_store::Durability::Now)
         .await
         .unwrap();
-    let (client, connection) = tokio_postgres::connect(server.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = backend.sql().await;
     let row = client
         .query_one(
             "SELECT doc ? 'raw', raw FROM signins WHERE tenant_id = $1 AND id = $2",

@@ -152,6 +152,24 @@ impl Backend {
         }
     }
 
+    /// A connection of its own to the PostgreSQL backend's database, for what a test does
+    /// behind the store (another session's locks, rows in an older layout, a future schema).
+    pub(crate) async fn sql(&self) -> tokio_postgres::Client {
+        let (client, connection) = tokio_postgres::connect(self.pg_url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+    }
+
+    /// The PostgreSQL backend's connection URL.
+    pub(crate) fn pg_url(&self) -> &str {
+        match self {
+            Self::Postgres(server) => server.url(),
+            Self::Sled(_) => panic!("only a PostgreSQL backend has a URL"),
+        }
+    }
+
     /// Opens the store on this backend's data (again, after an earlier handle was dropped:
     /// what a restart sees).
     pub(crate) async fn open(&self) -> std::sync::Arc<dyn gatehouse_store::Store> {
