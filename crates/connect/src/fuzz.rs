@@ -14,6 +14,16 @@ pub fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// A property test's settings: [`cases`] of `default`, and no files of failed cases written
+/// into the source tree (a failure becomes a regression test by hand).
+pub fn config(default: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases: cases(default),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
 /// A JSON scalar, with the values that break naive code: huge and negative numbers, floats,
 /// empty and odd strings (timestamps, addresses, control and non-ASCII characters).
 pub fn scalar() -> impl Strategy<Value = Value> {

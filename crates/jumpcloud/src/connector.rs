@@ -427,11 +427,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig {
-            cases: gatehouse_connect::fuzz::cases(64),
-            failure_persistence: None,
-            ..proptest::prelude::ProptestConfig::default()
-        })]
+        #![proptest_config(gatehouse_connect::fuzz::config(64))]
 
         /// A list envelope read keeps every record of its `results`, and refuses only an
         /// answer that is not an object or whose `results` is not a list.

@@ -242,11 +242,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig {
-            cases: gatehouse_connect::fuzz::cases(64),
-            failure_persistence: None,
-            ..proptest::prelude::ProptestConfig::default()
-        })]
+        #![proptest_config(gatehouse_connect::fuzz::config(64))]
 
         /// An answer keeps every event of its list or is refused (only when it is neither a
         /// list nor `null`); a round goes on only from a full page, with a non-empty array

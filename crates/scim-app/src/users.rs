@@ -213,11 +213,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig {
-            cases: gatehouse_connect::fuzz::cases(64),
-            failure_persistence: None,
-            ..proptest::prelude::ProptestConfig::default()
-        })]
+        #![proptest_config(gatehouse_connect::fuzz::config(64))]
 
         /// Any JSON as a ListResponse keeps every resource of its list and the total it says,
         /// or is refused: only when it is not an object or its `Resources` is not a list.
