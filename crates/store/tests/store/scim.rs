@@ -54,12 +54,7 @@ fn groups(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 /// Creates a tenant (once) and its SCIM integration `n` (integration ids are global: one `n` per
 /// test). On sled a userName held in an integration that does not exist blocks nobody; on
 /// PostgreSQL a resource needs its integration.
-async fn scim_integration(
-    backend: &Backend,
-    store: &dyn Store,
-    tenant_id: &str,
-    n: u32,
-) -> (TenantId, IntegrationId) {
+async fn scim_integration(store: &dyn Store, tenant_id: &str, n: u32) -> (TenantId, IntegrationId) {
     let t = tenant(tenant_id);
     match store.create_tenant(&t).await {
         Ok(()) | Err(StoreError::Conflict(_)) => {}
@@ -70,27 +65,6 @@ async fn scim_integration(
     integration.ingest_token_hash = None;
     match store.create_integration(&integration, &[]).await {
         Ok(()) => {}
-        // Until the PostgreSQL tenancy queries land (branch pg-tenancy): the row they write.
-        Err(StoreError::Backend(e)) if e.contains("not available on PostgreSQL yet") => {
-            let Backend::Postgres(server) = backend else {
-                panic!("{e}")
-            };
-            let (client, connection) = tokio_postgres::connect(server.url(), tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(connection);
-            client
-                .execute(
-                    "INSERT INTO integrations (id, tenant_id, doc) VALUES ($1, $2, $3)",
-                    &[
-                        &integration.id.as_str(),
-                        &t.id.as_str(),
-                        &serde_json::to_value(&integration).unwrap(),
-                    ],
-                )
-                .await
-                .unwrap();
-        }
         Err(e) => panic!("{e:?}"),
     }
     (t.id, integration.id)
@@ -98,7 +72,7 @@ async fn scim_integration(
 
 async fn scim_resources_are_created_read_found_scanned_replaced_and_deleted(backend: Backend) {
     let store = backend.open().await;
-    let (t, i) = scim_integration(&backend, &*store, "ten_crud", 1).await;
+    let (t, i) = scim_integration(&*store, "ten_crud", 1).await;
     for (id, name) in [
         ("u3", "Carol"),
         ("u1", "Alice"),
@@ -247,9 +221,9 @@ async fn scim_user_name_is_unique_across_a_tenants_integrations_not_across_tenan
     backend: Backend,
 ) {
     let store = backend.open().await;
-    let (a, one) = scim_integration(&backend, &*store, "ten_names_a", 1).await;
-    let (_, two) = scim_integration(&backend, &*store, "ten_names_a", 2).await;
-    let (b, three) = scim_integration(&backend, &*store, "ten_names_b", 3).await;
+    let (a, one) = scim_integration(&*store, "ten_names_a", 1).await;
+    let (_, two) = scim_integration(&*store, "ten_names_a", 2).await;
+    let (b, three) = scim_integration(&*store, "ten_names_b", 3).await;
     store
         .scim_create(&a, &one, U, &scim_user("1", "Alice", "v1"), &none())
         .await
@@ -322,7 +296,7 @@ async fn scim_user_name_is_unique_across_a_tenants_integrations_not_across_tenan
 
 async fn scim_version_mismatch_is_stale_and_changes_nothing(backend: Backend) {
     let store = backend.open().await;
-    let (t, i) = scim_integration(&backend, &*store, "ten_versions", 1).await;
+    let (t, i) = scim_integration(&*store, "ten_versions", 1).await;
     let alice = scim_user("u1", "alice", "v1");
     store.scim_create(&t, &i, U, &alice, &none()).await.unwrap();
     let stale = store
@@ -403,8 +377,8 @@ async fn scim_version_mismatch_is_stale_and_changes_nothing(backend: Backend) {
 
 async fn scim_group_membership_is_indexed_both_ways(backend: Backend) {
     let store = backend.open().await;
-    let (t, i) = scim_integration(&backend, &*store, "ten_members", 1).await;
-    let (_, other) = scim_integration(&backend, &*store, "ten_members", 2).await;
+    let (t, i) = scim_integration(&*store, "ten_members", 1).await;
+    let (_, other) = scim_integration(&*store, "ten_members", 2).await;
     for (id, name, members) in [
         ("g2", "Admins", &["u1", "u2"][..]),
         ("g1", "Staff", &["u1", "g2", "u1"][..]),
@@ -497,8 +471,8 @@ async fn scim_group_membership_is_indexed_both_ways(backend: Backend) {
 
 async fn scim_reads_and_writes_stay_in_their_tenant_and_integration(backend: Backend) {
     let store = backend.open().await;
-    let (a, ia) = scim_integration(&backend, &*store, "ten_iso_a", 1).await;
-    let (b, ib) = scim_integration(&backend, &*store, "ten_iso_b", 2).await;
+    let (a, ia) = scim_integration(&*store, "ten_iso_a", 1).await;
+    let (b, ib) = scim_integration(&*store, "ten_iso_b", 2).await;
     let alice = scim_user("u1", "alice", "v1");
     let group = scim_group("g1", "Admins", &["u1"], "v1");
     store
@@ -585,8 +559,8 @@ async fn scim_reads_and_writes_stay_in_their_tenant_and_integration(backend: Bac
 
 async fn scim_resources_survive_a_restart(backend: Backend) {
     let store = backend.open().await;
-    let (t, i) = scim_integration(&backend, &*store, "ten_restart", 1).await;
-    let (_, other) = scim_integration(&backend, &*store, "ten_restart", 2).await;
+    let (t, i) = scim_integration(&*store, "ten_restart", 1).await;
+    let (_, other) = scim_integration(&*store, "ten_restart", 2).await;
     store
         .scim_create(&t, &i, U, &scim_user("u1", "alice", "v1"), &none())
         .await
@@ -642,7 +616,7 @@ async fn concurrent_scim_creates_of_one_user_name_admit_exactly_one(backend: Bac
     let store = backend.open().await;
     let mut integrations = Vec::new();
     for n in 0..4 {
-        integrations.push(scim_integration(&backend, &*store, "ten_race", n).await);
+        integrations.push(scim_integration(&*store, "ten_race", n).await);
     }
     let mut tasks = tokio::task::JoinSet::new();
     for n in 0..16usize {
@@ -680,7 +654,7 @@ async fn concurrent_scim_creates_of_one_user_name_admit_exactly_one(backend: Bac
 
 async fn concurrent_scim_replaces_of_one_version_admit_exactly_one(backend: Backend) {
     let store = backend.open().await;
-    let (t, i) = scim_integration(&backend, &*store, "ten_cas", 1).await;
+    let (t, i) = scim_integration(&*store, "ten_cas", 1).await;
     store
         .scim_create(&t, &i, G, &scim_group("g1", "Team", &[], "v1"), &none())
         .await
@@ -729,8 +703,8 @@ async fn concurrent_scim_replaces_of_one_version_admit_exactly_one(backend: Back
 /// the write is refused (conflict) or misses (stale version).
 async fn scim_writes_carry_their_inventory_rows(backend: Backend) {
     let store = backend.open().await;
-    let (t, i) = scim_integration(&backend, &*store, "ten_rows", 1).await;
-    let (_, two) = scim_integration(&backend, &*store, "ten_rows", 2).await;
+    let (t, i) = scim_integration(&*store, "ten_rows", 1).await;
+    let (_, two) = scim_integration(&*store, "ten_rows", 2).await;
     let identity = |emails: &[&str]| Identity {
         id: IdentityId::parse("idn_000001").unwrap(),
         tenant_id: t.clone(),
