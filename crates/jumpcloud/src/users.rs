@@ -106,26 +106,23 @@ pub(crate) async fn users_page(
         skip = skip.saturating_sub(PAGE_SIZE);
     };
     let after = state.as_ref().map(|s| s.after.as_str());
-    let full_page = records.len() >= PAGE_SIZE;
-    let window = records.len();
     let mut read = Vec::with_capacity(records.len());
-    let mut last: Option<String> = after.map(str::to_owned);
-    for record in records {
-        let Some(id) = id_of(&record) else {
+    let mut last: Option<&str> = after;
+    for record in &records {
+        let Some(id) = id_of(record) else {
             tracing::warn!("skipping a JumpCloud user record without an _id");
             continue;
         };
         if after.is_some_and(|after| !sorts_after(id, after)) {
             continue;
         }
-        if last.as_deref().is_some_and(|last| !sorts_after(id, last)) {
+        if last.is_some_and(|last| !sorts_after(id, last)) {
             // Out of order within a page: never return an id twice.
             continue;
         }
-        last = Some(id.to_owned());
-        let print = fingerprint(&record);
-        match map_user(&record) {
-            Some(user) => read.push((user, print)),
+        last = Some(id);
+        match map_user(record) {
+            Some(user) => read.push((user, fingerprint(record))),
             None => tracing::warn!("skipping a JumpCloud user record without an _id"),
         }
     }
@@ -133,15 +130,15 @@ pub(crate) async fn users_page(
     // sorted by `_id` (new users take the largest ids): JumpCloud answered a page already read.
     // Moving on would read that answer again for as long as it repeats; the pull fails
     // instead and resumes from here once the answers move on.
-    if after.is_some() && full_page && last.as_deref() == after {
+    if after.is_some() && records.len() >= PAGE_SIZE && last == after {
         return Err(ConnectorError::Protocol(
             "listing system users: JumpCloud repeated a page already read".into(),
         ));
     }
-    let next = full_page.then(|| {
+    let next = (records.len() >= PAGE_SIZE).then(|| {
         UsersCursor {
-            skip: skip + window,
-            after: last.unwrap_or_default(),
+            skip: skip + records.len(),
+            after: last.unwrap_or_default().to_owned(),
         }
         .to_text()
     });

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
+use gatehouse_connect::raw_size::RawCopy;
 use gatehouse_core::provider::ConnectorError;
 use gatehouse_core::records::{Page, ProviderGroup};
 use serde_json::Value;
@@ -68,6 +69,9 @@ async fn members_of(
         .await
 }
 
+/// The group record for investigations, without its links and embedded objects.
+const RAW_COPY: RawCopy<'static> = RawCopy::without(&[&["_links"], &["_embedded"]]);
+
 /// An Okta group as a [`ProviderGroup`]. `updated_at` is the later of `lastUpdated` (profile)
 /// and `lastMembershipUpdated` (members), since either is a change of the group.
 pub(crate) fn map_group(group: &Value, members: Vec<String>) -> Option<ProviderGroup> {
@@ -92,18 +96,13 @@ pub(crate) fn map_group(group: &Value, members: Vec<String>) -> Option<ProviderG
             .map(|t| t.with_timezone(&Utc))
     };
     let updated_at = time("lastUpdated").max(time("lastMembershipUpdated"));
-    let mut raw = group.clone();
-    if let Value::Object(map) = &mut raw {
-        map.remove("_links");
-        map.remove("_embedded");
-    }
     Some(ProviderGroup {
         external_id,
         name,
         description,
         members,
         updated_at,
-        raw: Some(raw.into()),
+        raw: Some(RAW_COPY.of(group)),
     })
 }
 

@@ -12,6 +12,7 @@
 //!   `x509Certificates`.
 
 use chrono::{DateTime, Utc};
+use gatehouse_connect::raw_size::RawCopy;
 use gatehouse_core::model::UserStatus;
 use gatehouse_core::records::ProviderUser;
 use serde_json::Value;
@@ -123,18 +124,12 @@ pub fn map_user(user: &Value) -> Option<ProviderUser> {
         created_at: time(meta.and_then(|m| m.get("created"))),
         last_login_at: None,
         updated_at: time(meta.and_then(|m| m.get("lastModified"))),
-        raw: Some(without_secrets(user).into()),
+        raw: Some(RAW_COPY.of(user)),
     })
 }
 
-fn without_secrets(user: &Value) -> Value {
-    let mut copy = user.clone();
-    if let Some(map) = copy.as_object_mut() {
-        map.remove("password");
-        map.remove("x509Certificates");
-    }
-    copy
-}
+/// The user resource for investigations, without its password or certificates.
+const RAW_COPY: RawCopy<'static> = RawCopy::without(&[&["password"], &["x509Certificates"]]);
 
 #[cfg(test)]
 mod tests {

@@ -21,8 +21,33 @@ pub struct RawJson {
     parsed: OnceLock<Value>,
 }
 
+/// The raw provider event of a sign-in.
+pub type RawEvent = RawJson;
+
+/// A bounded copy of a provider's account or group record.
+pub type RawRecord = RawJson;
+
 impl RawJson {
-    /// The event as JSON (parsed on first use, then kept).
+    /// The JSON from its text as received, kept as it came. The tree a connector parsed to
+    /// map an event is not kept with it: nothing on the way to the store reads the raw event,
+    /// and a tree is several times the text's size, held for every event queued behind the
+    /// acknowledgements (it was the largest part of the daemon's memory under a push burst).
+    pub fn from_text(text: Box<RawValue>) -> Self {
+        Self {
+            text,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    /// `value` written out as text (the tree is not kept).
+    pub fn from_value(value: &Value) -> Self {
+        // Serializing a `Value` cannot fail (its map keys are strings).
+        let text =
+            serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned());
+        Self::from_text(text)
+    }
+
+    /// The JSON as a tree (parsed on first use, then kept).
     pub fn value(&self) -> &Value {
         self.parsed
             .get_or_init(|| serde_json::from_str(self.text.get()).unwrap_or(Value::Null))
@@ -36,38 +61,9 @@ impl RawJson {
         self.value().pointer(pointer)
     }
 
-    /// The event as the JSON text it came as.
+    /// The JSON text as it came (or as it was written from a `Value`).
     pub fn text(&self) -> &str {
         self.text.get()
-    }
-}
-
-impl RawJson {
-    /// The event from its text as received, kept as it came. The tree a connector parsed to
-    /// map the event is not kept with it: nothing on the way to the store reads the raw event,
-    /// and a tree is several times the text's size, held for every event queued behind the
-    /// acknowledgements (it was the largest part of the daemon's memory under a push burst).
-    pub fn from_text(text: Box<RawValue>) -> Self {
-        Self {
-            text,
-            parsed: OnceLock::new(),
-        }
-    }
-}
-
-/// The raw provider event of a sign-in.
-pub type RawEvent = RawJson;
-
-/// A bounded copy of a provider's account or group record.
-pub type RawRecord = RawJson;
-
-impl RawJson {
-    /// `value` written out as text (the tree is not kept).
-    pub fn from_value(value: &Value) -> Self {
-        // Serializing a `Value` cannot fail (its map keys are strings).
-        let text =
-            serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::NULL.to_owned());
-        Self::from_text(text)
     }
 }
 

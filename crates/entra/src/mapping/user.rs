@@ -23,13 +23,6 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// The user, or `None` without an `id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
-    let mut mapped = map_fields(user)?;
-    mapped.raw = Some(RAW_COPY.of(user));
-    Some(mapped)
-}
-
-/// Everything of the user but its raw copy.
-fn map_fields(user: &Value) -> Option<ProviderUser> {
     let external_id = text(user.get("id"))?.to_owned();
     let field = |name: &str| text(user.get(name)).map(str::to_owned);
     let upn = field("userPrincipalName");
@@ -60,7 +53,7 @@ fn map_fields(user: &Value) -> Option<ProviderUser> {
             created_at: None,
             last_login_at: None,
             updated_at: None,
-            raw: None,
+            raw: Some(RAW_COPY.of(user)),
         });
     }
     let mail = field("mail");
@@ -128,7 +121,7 @@ fn map_fields(user: &Value) -> Option<ProviderUser> {
         created_at: time(user.get("createdDateTime")),
         last_login_at,
         updated_at: None,
-        raw: None,
+        raw: Some(RAW_COPY.of(user)),
     })
 }
 

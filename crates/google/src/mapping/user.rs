@@ -28,13 +28,6 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// The user, or `None` without an `id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
-    let mut mapped = map_fields(user)?;
-    mapped.raw = Some(RAW_COPY.of(user));
-    Some(mapped)
-}
-
-/// Everything of the user but its raw copy.
-fn map_fields(user: &Value) -> Option<ProviderUser> {
     let external_id = text(user.get("id"))?.to_owned();
     let flag = |name: &str| user.get(name).and_then(Value::as_bool).unwrap_or(false);
     let primary = text(user.get("primaryEmail")).map(str::to_owned);
@@ -124,7 +117,7 @@ fn map_fields(user: &Value) -> Option<ProviderUser> {
         created_at: time(user.get("creationTime")),
         last_login_at: time(user.get("lastLoginTime")).filter(|t| t.year() > 1970),
         updated_at: None,
-        raw: None,
+        raw: Some(RAW_COPY.of(user)),
     })
 }
 

@@ -25,13 +25,6 @@ const MAX_RAW_BYTES: usize = 16 * 1024;
 
 /// The user, or `None` without an `_id`.
 pub fn map_user(user: &Value) -> Option<ProviderUser> {
-    let mut mapped = map_fields(user)?;
-    mapped.raw = Some(RAW_COPY.of(user));
-    Some(mapped)
-}
-
-/// Everything of the user but its raw copy.
-fn map_fields(user: &Value) -> Option<ProviderUser> {
     let external_id = text(user.get("_id"))
         .or_else(|| text(user.get("id")))?
         .to_owned();
@@ -141,7 +134,7 @@ fn map_fields(user: &Value) -> Option<ProviderUser> {
         created_at: time(user.get("created")),
         last_login_at: None,
         updated_at: None,
-        raw: None,
+        raw: Some(RAW_COPY.of(user)),
     })
 }
 

@@ -28,9 +28,9 @@ use crate::shared::{signin_subjects, subject_key};
 
 /// Stores a batch of sign-ins ($2…$5 and their raw events $8, sorted by id, so that concurrent
 /// batches sharing events take their row locks in one order and never deadlock) but those whose
-/// id the tenant has, and the index rows ($6, $7) of those it stored; returns the ids stored. An index row already
-/// there (left by a sign-in deleted without its index rows) is kept rather than failing the
-/// batch.
+/// id the tenant has, and the index rows ($6, $7) of those it stored; returns the ids stored.
+/// An index row already there (left by a sign-in deleted without its index rows) is kept rather
+/// than failing the batch.
 const INSERT_SIGNINS: &str = "\
     WITH new AS (
         INSERT INTO signins (tenant_id, id, time, time_nanos, doc, raw)
