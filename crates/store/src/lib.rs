@@ -33,8 +33,8 @@ pub use durability::{FatalSignal, FaultInjector};
 pub use error::StoreError;
 pub use postgres::{PgOptions, PgStore, SCHEMA_VERSION};
 pub use query::{
-    ActionFilter, DetectionFilter, IdentityFilter, Page, PageRequest, SignInFilter, UserFilter,
-    UserSyncMark,
+    ActionFilter, DetectionFilter, IdentityFilter, KnownSignIns, Page, PageRequest, SignInFilter,
+    UserFilter, UserSyncMark,
 };
 pub use sled_store::ScimWrite;
 pub use sled_store::{SledStore, StoreOptions};
@@ -460,6 +460,32 @@ pub trait SignInStore: Send + Sync + 'static {
         events.truncate(hi);
         events.drain(..lo);
         Ok(events)
+    }
+    /// [`signins_about`](Self::signins_about), with the events `known` holds taken from it
+    /// instead of the store. This default reads them all (a backend whose query costs the same
+    /// either way keeps it).
+    async fn signins_about_known(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
+        limit: usize,
+        _known: &KnownSignIns,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        self.signins_about(tenant, subject, from, to, limit).await
+    }
+    /// [`signins_near`](Self::signins_near), with the events `known` holds taken from it.
+    async fn signins_near_known(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        around: &SignInId,
+        each_side: usize,
+        _known: &KnownSignIns,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        self.signins_near(tenant, subject, window, around, each_side)
+            .await
     }
     async fn list_signins(
         &self,

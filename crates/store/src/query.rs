@@ -174,3 +174,42 @@ impl ActionFilter {
             && self.user_id.as_ref().is_none_or(|u| &action.user_id == u)
     }
 }
+
+/// Sign-ins a window read may take from its caller instead of reading them: events the caller
+/// holds exactly as they are stored, without their raw event, by id. The risk engine reads the
+/// account's, the address's and the session's sign-ins around every new one; those lists share
+/// most of their events (an account signs in from its usual address) and all hold the new
+/// sign-in itself, which the engine has in hand.
+#[derive(Debug, Default)]
+pub struct KnownSignIns {
+    events: std::collections::HashMap<String, SignInEvent>,
+}
+
+impl KnownSignIns {
+    /// Most events held: past it, events read are not kept (a batch's hot key can read tens of
+    /// thousands, and its lists hold them already).
+    pub const LIMIT: usize = 20_000;
+
+    /// Keeps `event` (without its raw event) unless it is known or the limit is reached.
+    pub fn add(&mut self, event: &SignInEvent) {
+        if self.events.len() >= Self::LIMIT || self.events.contains_key(event.id.as_str()) {
+            return;
+        }
+        // Window reads and the risk queue's events come without it already: nothing to copy.
+        let mut bare = event.clone();
+        bare.raw = None;
+        self.events.insert(event.id.as_str().to_owned(), bare);
+    }
+
+    pub fn get(&self, id: &str) -> Option<&SignInEvent> {
+        self.events.get(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+}

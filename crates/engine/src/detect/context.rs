@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::model::{Identity, SignInEvent, Tenant, User};
 use gatehouse_core::{IntegrationId, SignInId, TenantId, UserId};
 use gatehouse_risk::{RiskConfig, Span};
-use gatehouse_store::{SignInSubject, Store, StoreError};
+use gatehouse_store::{KnownSignIns, SignInSubject, Store, StoreError};
 
 use super::risk_config;
 use crate::{EngineError, Gateway};
@@ -53,6 +53,9 @@ pub(crate) struct ContextCache {
     single: HashMap<(Key, SignInId), Vec<SignInEvent>>,
     /// Sign-ins read from the store so far (the cost the cap bounds).
     read: usize,
+    /// The batch's triggers and the sign-ins read so far: a later list that holds one of them
+    /// takes it from here instead of reading it again.
+    known: KnownSignIns,
     tenants: HashMap<TenantId, (Tenant, RiskConfig)>,
     history_starts: HashMap<IntegrationId, Option<DateTime<Utc>>>,
     /// The batch's first and last trigger (in list order) of each capped subject, and how many.
@@ -153,8 +156,10 @@ impl ContextCache {
         let mut latest = None;
         let mut count = 0;
         let mut subject_triggers: HashMap<String, Triggers> = HashMap::new();
+        let mut known = KnownSignIns::default();
         for trigger in triggers {
             count += 1;
+            known.add(trigger);
             for subject in Subject::capped_of(trigger).into_iter().flatten() {
                 subject_triggers
                     .entry(subject.key())
@@ -173,6 +178,7 @@ impl ContextCache {
             windows: HashMap::new(),
             single: HashMap::new(),
             read: 0,
+            known,
             tenants: HashMap::new(),
             history_starts: HashMap::new(),
             subject_triggers,
@@ -293,16 +299,6 @@ impl ContextCache {
         span: Span,
         capped: bool,
     ) -> Result<(), StoreError> {
-        // Inclusive at both ends, as `slice` cuts.
-        let fetch = |from: DateTime<Utc>, to: DateTime<Utc>, limit| {
-            store.signins_about(
-                &trigger.tenant_id,
-                subject.as_store(),
-                from,
-                to + Duration::milliseconds(1),
-                limit,
-            )
-        };
         let key = (subject.key(), span, capped);
         if !self.windows.contains_key(&key) {
             let (from, _) = span.around(self.earliest);
@@ -323,15 +319,21 @@ impl ContextCache {
             let (mut events, mut complete) = if busy {
                 (Vec::new(), false)
             } else {
-                let events = fetch(from, to, limit).await?;
+                let events = fetch(store, trigger, subject, (from, to), limit, &self.known).await?;
                 self.read += events.len();
                 let complete = events.len() < limit;
                 (events, complete)
             };
             if let (false, true, Some(triggers)) = (complete, capped, triggers) {
                 // A busy key: its triggers' neighbourhoods, not its whole window.
-                if let Some(near) =
-                    neighbourhoods(store, &trigger.tenant_id, subject, span, triggers).await?
+                if let Some(near) = neighbourhoods(
+                    store,
+                    &trigger.tenant_id,
+                    (subject, span),
+                    triggers,
+                    &self.known,
+                )
+                .await?
                 {
                     self.read += near.len();
                     events = near;
@@ -339,6 +341,7 @@ impl ContextCache {
                 }
             }
             events.sort_by(|a, b| order(a).cmp(&order(b)));
+            events.iter().for_each(|e| self.known.add(e));
             self.windows
                 .insert(key.clone(), Fetched { events, complete });
         }
@@ -349,19 +352,29 @@ impl ContextCache {
             let mut events = if capped {
                 let window = (from, to + Duration::milliseconds(1));
                 store
-                    .signins_near(
+                    .signins_near_known(
                         &trigger.tenant_id,
                         subject.as_store(),
                         window,
                         &trigger.id,
                         EACH_SIDE + 1,
+                        &self.known,
                     )
                     .await?
             } else {
-                fetch(from, to, CONTEXT_LIMIT).await?
+                fetch(
+                    store,
+                    trigger,
+                    subject,
+                    (from, to),
+                    CONTEXT_LIMIT,
+                    &self.known,
+                )
+                .await?
             };
             self.read += events.len();
             events.sort_by(|a, b| order(a).cmp(&order(b)));
+            events.iter().for_each(|e| self.known.add(e));
             self.single.insert(single_key, events);
         }
         Ok(())
@@ -402,6 +415,26 @@ impl ContextCache {
     }
 }
 
+/// `subject`'s sign-ins from `from` to `to`, inclusive at both ends, as `slice` cuts.
+async fn fetch(
+    store: &dyn Store,
+    trigger: &SignInEvent,
+    subject: &Subject,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    limit: usize,
+    known: &KnownSignIns,
+) -> Result<Vec<SignInEvent>, StoreError> {
+    store
+        .signins_about_known(
+            &trigger.tenant_id,
+            subject.as_store(),
+            (from, to + Duration::milliseconds(1)),
+            limit,
+            known,
+        )
+        .await
+}
+
 /// A busy subject's sign-ins around all of a batch's triggers about it, in list order: the
 /// [`EACH_SIDE`] before the first trigger, everything from the first to the last, and the
 /// `EACH_SIDE + 1` from the last on — a contiguous stretch of the subject's list, so every
@@ -412,9 +445,9 @@ impl ContextCache {
 async fn neighbourhoods(
     store: &dyn Store,
     tenant: &TenantId,
-    subject: &Subject,
-    span: Span,
+    (subject, span): (&Subject, Span),
     triggers: &Triggers,
+    known: &KnownSignIns,
 ) -> Result<Option<Vec<SignInEvent>>, StoreError> {
     let (from, _) = span.around(triggers.first.0);
     let (_, to) = span.around(triggers.last.0);
@@ -429,12 +462,15 @@ async fn neighbourhoods(
         Vec::new()
     } else {
         store
-            .signins_about(
+            .signins_about_known(
                 tenant,
                 subject.as_store(),
-                triggers.first.0,
-                triggers.last.0 + Duration::milliseconds(1),
+                (
+                    triggers.first.0,
+                    triggers.last.0 + Duration::milliseconds(1),
+                ),
                 budget,
+                known,
             )
             .await?
     };
@@ -442,21 +478,23 @@ async fn neighbourhoods(
         return Ok(None);
     }
     let before = store
-        .signins_near(
+        .signins_near_known(
             tenant,
             subject.as_store(),
             window,
             &triggers.first.1,
             EACH_SIDE,
+            known,
         )
         .await?;
     let after = store
-        .signins_near(
+        .signins_near_known(
             tenant,
             subject.as_store(),
             window,
             &triggers.last.1,
             EACH_SIDE + 1,
+            known,
         )
         .await?;
     let mut events: Vec<SignInEvent> = before.into_iter().chain(between).chain(after).collect();

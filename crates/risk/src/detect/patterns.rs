@@ -7,7 +7,7 @@
 //! sees it, so the union of findings over any arrival order is the set of events in qualifying
 //! windows; and since the windows all contain the trigger, a finding is one connected burst.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::model::{Severity, SignInEvent};
@@ -51,7 +51,7 @@ impl Pattern {
             enabled: c.enabled,
             span: mins(c.window_minutes),
             threshold: c.accounts as usize,
-            member: |e| is_failed_attempt(e) && account_key(e).is_some(),
+            member: |e| is_failed_attempt(e) && names_an_account(e),
             distinct: true,
         }
     }
@@ -63,7 +63,7 @@ impl Pattern {
             enabled: c.enabled,
             span: mins(c.window_minutes),
             threshold: c.accounts as usize,
-            member: |e| is_attempt(e) && account_key(e).is_some(),
+            member: |e| is_attempt(e) && names_an_account(e),
             distinct: true,
         }
     }
@@ -235,8 +235,8 @@ impl<'a> Tally<'a> {
     }
 }
 
-/// [`account_key`] without allocating: the same precedence, the login compared trimmed and
-/// case-insensitively.
+/// Who an attempt was against: the inventory account, else the login tried (compared trimmed
+/// and case-insensitively, character by character), else the provider's account id.
 #[derive(Debug, Clone, Copy)]
 enum AccountRef<'a> {
     User(&'a str),
@@ -260,10 +260,10 @@ impl PartialEq for AccountRef<'_> {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Self::User(a), Self::User(b)) | (Self::External(a), Self::External(b)) => a == b,
-            (Self::Login(a), Self::Login(b)) => a
-                .chars()
-                .flat_map(char::to_lowercase)
-                .eq(b.chars().flat_map(char::to_lowercase)),
+            (Self::Login(a), Self::Login(b)) if a.is_ascii() && b.is_ascii() => {
+                a.eq_ignore_ascii_case(b)
+            }
+            (Self::Login(a), Self::Login(b)) => lowered(a).eq(lowered(b)),
             _ => false,
         }
     }
@@ -280,9 +280,7 @@ impl std::hash::Hash for AccountRef<'_> {
             }
             Self::Login(login) => {
                 1u8.hash(state);
-                for c in login.chars().flat_map(char::to_lowercase) {
-                    c.hash(state);
-                }
+                hash_lowered(login, state);
             }
             Self::External(id) => {
                 2u8.hash(state);
@@ -292,22 +290,53 @@ impl std::hash::Hash for AccountRef<'_> {
     }
 }
 
-/// Who an attempt was against: the inventory account, else the login or provider id tried.
-pub(crate) fn account_key(event: &SignInEvent) -> Option<String> {
-    if let Some(user) = &event.user_id {
-        return Some(format!("u:{user}"));
+/// A login's characters, lower-cased one by one (what two logins are compared by).
+fn lowered(login: &str) -> impl Iterator<Item = char> + '_ {
+    login.chars().flat_map(char::to_lowercase)
+}
+
+/// Hashes the UTF-8 bytes of [`lowered`] in fixed-size chunks, so that equal logins hash
+/// equally whichever path wrote them. A hot address's window hashes each of its thousand
+/// logins twice per assessment: an ASCII login (nearly all of them) is lower-cased a byte at a
+/// time into the chunk instead of a `char` at a time into the hasher.
+fn hash_lowered<H: std::hash::Hasher>(login: &str, state: &mut H) {
+    const CHUNK: usize = 64;
+    let mut chunk = [0u8; CHUNK];
+    let mut len = 0;
+    let mut push = |bytes: &[u8], state: &mut H| {
+        for &b in bytes {
+            if len == CHUNK {
+                state.write(&chunk);
+                len = 0;
+            }
+            chunk[len] = b;
+            len += 1;
+        }
+    };
+    if login.is_ascii() {
+        for b in login.bytes() {
+            push(&[b.to_ascii_lowercase()], state);
+        }
+    } else {
+        let mut utf8 = [0u8; 4];
+        for c in lowered(login) {
+            push(c.encode_utf8(&mut utf8).as_bytes(), state);
+        }
     }
-    if let Some(login) = &event.login {
-        return Some(format!("l:{}", login.trim().to_lowercase()));
-    }
-    event.external_user_id.as_ref().map(|x| format!("x:{x}"))
+    state.write(&chunk[..len]);
+    state.write_u8(0xff);
+}
+
+/// Whether an attempt names an account at all.
+fn names_an_account(event: &SignInEvent) -> bool {
+    AccountRef::of(event).is_some()
 }
 
 fn distinct_accounts(window: &[&SignInEvent]) -> usize {
     window
         .iter()
-        .filter_map(|e| account_key(e))
-        .collect::<BTreeSet<_>>()
+        .filter_map(|e| AccountRef::of(e))
+        .collect::<HashSet<_>>()
         .len()
 }
 
@@ -369,9 +398,9 @@ pub(crate) fn password_spray(view: &View<'_>) -> Option<Finding> {
 pub(crate) fn credential_stuffing(view: &View<'_>) -> Option<Finding> {
     let pattern = Pattern::credential_stuffing(view.config);
     ip_pattern(view, &pattern, |events, most, within| {
-        let mut tries: BTreeMap<String, usize> = BTreeMap::new();
+        let mut tries: HashMap<AccountRef<'_>, usize> = HashMap::new();
         for e in events {
-            if let Some(key) = account_key(e) {
+            if let Some(key) = AccountRef::of(e) {
                 *tries.entry(key).or_default() += 1;
             }
         }
@@ -442,10 +471,23 @@ mod tests {
         event
     }
 
+    /// Who an attempt was against, as text: the reference [`AccountRef`] must agree with.
+    fn reference_key(event: &SignInEvent) -> Option<String> {
+        if let Some(user) = &event.user_id {
+            return Some(format!("u:{user}"));
+        }
+        if let Some(login) = &event.login {
+            let lowered: String = login.trim().chars().flat_map(char::to_lowercase).collect();
+            return Some(format!("l:{lowered}"));
+        }
+        event.external_user_id.as_ref().map(|x| format!("x:{x}"))
+    }
+
     /// What a window counts, counted on its own.
     fn count_alone(pattern: &Pattern, window: &[&SignInEvent]) -> usize {
         if pattern.distinct {
-            distinct_accounts(window)
+            let keys: BTreeSet<String> = window.iter().filter_map(|e| reference_key(e)).collect();
+            keys.len()
         } else {
             window.len()
         }
@@ -515,6 +557,48 @@ mod tests {
                     let got_ending: Vec<usize> =
                         ending.windows.iter().map(|w| w.end - w.start).collect();
                     assert_eq!(got_ending, naive_ending);
+                }
+            }
+        }
+    }
+
+    /// Two attempts name the same account exactly when their reference keys are equal, and
+    /// equal accounts hash equally: ASCII logins in any case, long ones (past a hash chunk),
+    /// and logins whose lower case is ASCII only after Unicode lowering (the Kelvin sign).
+    #[test]
+    fn accounts_compare_and_hash_as_their_lowered_text() {
+        let long = "a".repeat(70);
+        let logins = [
+            "user1@example.com".to_owned(),
+            " USER1@Example.COM ".to_owned(),
+            "user2@example.com".to_owned(),
+            "\u{212a}im@example.com".to_owned(),
+            "Kim@example.com".to_owned(),
+            "kİm@example.com".to_owned(),
+            "ΣΊΣΥΦΟΣ".to_owned(),
+            "σίσυφοσ".to_owned(),
+            long.clone(),
+            long.to_uppercase(),
+            format!("{long}b"),
+        ];
+        let events: Vec<SignInEvent> = logins
+            .iter()
+            .enumerate()
+            .map(|(n, login)| {
+                let mut event = attempt(n as u64, 0, 1);
+                event.login = Some(login.clone());
+                event
+            })
+            .collect();
+        use std::hash::BuildHasher;
+        let hasher = std::hash::RandomState::new();
+        for a in &events {
+            for b in &events {
+                let (ra, rb) = (AccountRef::of(a).unwrap(), AccountRef::of(b).unwrap());
+                let same = reference_key(a) == reference_key(b);
+                assert_eq!(ra == rb, same, "{:?} against {:?}", a.login, b.login);
+                if same {
+                    assert_eq!(hasher.hash_one(ra), hasher.hash_one(rb));
                 }
             }
         }

@@ -15,10 +15,11 @@ use sled::IVec;
 use sled::Transactional;
 
 use super::keys::{self, decode, decode_opt, encode};
+use super::signin_record::{decode_without_raw, encode_signin};
 use super::tenancy::locator_key;
 use super::{abort, tx_result, SledStore};
 use crate::shared::{signin_subjects, subject_key};
-use crate::{Locatable, SignInSubject, StoreError};
+use crate::{KnownSignIns, Locatable, SignInSubject, StoreError};
 
 /// The smallest sign-in id at `time`: ids are time-ordered ULIDs (`SignInId::derive`).
 fn time_floor(time: DateTime<Utc>) -> String {
@@ -519,7 +520,7 @@ impl SledStore {
             let swapped = self.trees.signins.compare_and_swap(
                 key,
                 None as Option<&[u8]>,
-                Some(encode(event)?),
+                Some(encode_signin(event)?),
             )?;
             // The index entries are always those of the record as first stored: a replay or a
             // resent event with other content cannot make them disagree. A duplicate writes
@@ -531,7 +532,7 @@ impl SledStore {
                     std::borrow::Cow::Borrowed(event)
                 }
                 Err(existing) => match existing.current {
-                    Some(bytes) => std::borrow::Cow::Owned(decode::<SignInEvent>(&bytes)?),
+                    Some(bytes) => std::borrow::Cow::Owned(decode_without_raw(&bytes)?),
                     None => continue,
                 },
             };
@@ -548,16 +549,16 @@ impl SledStore {
         &self,
         tenant: &TenantId,
         subject: SignInSubject<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        (from, to): (DateTime<Utc>, DateTime<Utc>),
         limit: usize,
+        known: Option<&KnownSignIns>,
     ) -> Result<Vec<SignInEvent>, StoreError> {
         let subject = subject_key(&subject);
         let start = keys::scoped(tenant, &[&subject, &time_floor(from)]);
         let end = keys::scoped(tenant, &[&subject, &time_floor(to)]);
         let mut events = Vec::new();
         for key in self.trees.signins_by_subject.range(start..end).keys() {
-            if let Some(event) = self.window_event(tenant, &key?)? {
+            if let Some(event) = self.window_event(tenant, &key?, known)? {
                 if event.time >= from && event.time < to {
                     events.push(event);
                 }
@@ -570,19 +571,19 @@ impl SledStore {
     }
 
     /// The sign-in a subject index entry names, without its raw event, which the risk windows
-    /// never read (`None` when the record is gone).
+    /// never read (`None` when the record is gone): from `known` when it holds it.
     fn window_event(
         &self,
         tenant: &TenantId,
         key: &[u8],
+        known: Option<&KnownSignIns>,
     ) -> Result<Option<SignInEvent>, StoreError> {
         let id = keys::last_part(key);
+        if let Some(event) = known.and_then(|k| k.get(&id)) {
+            return Ok(Some(event.clone()));
+        }
         match self.trees.signins.get(keys::scoped(tenant, &[&id]))? {
-            Some(bytes) => {
-                let mut event: SignInEvent = decode(&bytes)?;
-                event.raw = None;
-                Ok(Some(event))
-            }
+            Some(bytes) => Ok(Some(decode_without_raw(&bytes)?)),
             None => Ok(None),
         }
     }
@@ -598,6 +599,7 @@ impl SledStore {
         (from, to): (DateTime<Utc>, DateTime<Utc>),
         around: &SignInId,
         each_side: usize,
+        known: Option<&KnownSignIns>,
     ) -> Result<Vec<SignInEvent>, StoreError> {
         let subject = subject_key(&subject);
         let start = keys::scoped(tenant, &[&subject, &time_floor(from)]);
@@ -623,7 +625,7 @@ impl SledStore {
         }
         let mut events = Vec::with_capacity(entries.len());
         for key in entries {
-            if let Some(event) = self.window_event(tenant, &key)? {
+            if let Some(event) = self.window_event(tenant, &key, known)? {
                 if event.time >= from && event.time < to {
                     events.push(event);
                 }
@@ -901,9 +903,9 @@ mod tests {
             .signins_about_now(
                 tenant,
                 SignInSubject::Ip(ip),
-                from,
-                from + chrono::Duration::hours(2),
+                (from, from + chrono::Duration::hours(2)),
                 10,
+                None,
             )
             .unwrap()
     }
@@ -934,6 +936,69 @@ mod tests {
             found[0].outcome,
             Outcome::Failure,
             "the first copy's entries"
+        );
+    }
+
+    /// A window read takes the sign-ins its caller holds from it, reads the rest, and hands
+    /// back every sign-in without its raw event either way.
+    #[test]
+    fn a_window_read_takes_known_sign_ins_from_its_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let tenant = TenantId::parse("ten_a").unwrap();
+        let event = signin(&tenant);
+        let mut other = signin(&tenant);
+        other.provider_event_id = "e2".into();
+        other.id = SignInId::derive(other.time, &["int_1", "e2"]);
+        store
+            .insert_signins_now(&tenant, &[event.clone(), other.clone()])
+            .unwrap();
+        let mut held = event.clone();
+        held.city = Some("held by the caller".into());
+        let mut known = KnownSignIns::default();
+        known.add(&held);
+        let from = event.time - chrono::Duration::hours(1);
+        let read = |known: Option<&KnownSignIns>| {
+            store
+                .signins_about_now(
+                    &tenant,
+                    SignInSubject::Ip("203.0.113.9"),
+                    (from, from + chrono::Duration::hours(2)),
+                    10,
+                    known,
+                )
+                .unwrap()
+        };
+        let city = |events: &[SignInEvent], id: &SignInId| {
+            events
+                .iter()
+                .find(|e| &e.id == id)
+                .map(|e| (e.city.clone(), e.raw.is_none()))
+        };
+        let with = read(Some(&known));
+        assert_eq!(
+            city(&with, &event.id),
+            Some((Some("held by the caller".into()), true))
+        );
+        assert_eq!(
+            city(&with, &other.id),
+            Some((None, true)),
+            "read from the store"
+        );
+        assert_eq!(city(&read(None), &event.id), Some((None, true)));
+        let near = store
+            .signins_near_now(
+                &tenant,
+                SignInSubject::Ip("203.0.113.9"),
+                (from, from + chrono::Duration::hours(2)),
+                &event.id,
+                5,
+                Some(&known),
+            )
+            .unwrap();
+        assert_eq!(
+            city(&near, &event.id),
+            Some((Some("held by the caller".into()), true))
         );
     }
 }

@@ -54,11 +54,16 @@ const MAX_RECORD: usize = 64 << 20;
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     let json = serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(pack(json))
+}
+
+/// JSON text as a stored record: compressed when that pays (see [`COMPRESS_FROM`]).
+pub(crate) fn pack(json: Vec<u8>) -> Vec<u8> {
     let Ok(length) = u32::try_from(json.len()) else {
-        return Ok(json);
+        return json;
     };
     if json.len() < COMPRESS_FROM {
-        return Ok(json);
+        return json;
     }
     let mut packed = vec![0u8; 5 + lz4_flex::block::get_maximum_output_size(json.len())];
     packed[0] = LZ4_MARK;
@@ -66,9 +71,9 @@ pub(crate) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
     match lz4_flex::block::compress_into(&json, &mut packed[5..]) {
         Ok(written) if 5 + written < json.len() => {
             packed.truncate(5 + written);
-            Ok(packed)
+            packed
         }
-        _ => Ok(json),
+        _ => json,
     }
 }
 

@@ -12,6 +12,7 @@ mod probe;
 mod scim;
 mod scim_names;
 mod scim_write;
+mod signin_record;
 mod tenancy;
 mod trait_impl;
 
@@ -249,6 +250,19 @@ impl SledStore {
         page: &PageRequest,
         keep: impl Fn(&T) -> bool,
     ) -> Result<Page<T>, StoreError> {
+        self.page_decoded(tree, tenant, start, page, |bytes| keys::decode(bytes), keep)
+    }
+
+    /// [`page`](Self::page) over a tree whose records are not plain [`keys::encode`] ones.
+    fn page_decoded<T>(
+        &self,
+        tree: &Tree,
+        tenant: &TenantId,
+        start: Option<Vec<u8>>,
+        page: &PageRequest,
+        decode: impl Fn(&[u8]) -> Result<T, StoreError>,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Page<T>, StoreError> {
         let prefix = keys::tenant_prefix(tenant);
         let from = match &page.cursor {
             Some(cursor) => keys::after(keys::scoped(tenant, &[cursor])),
@@ -261,7 +275,7 @@ impl SledStore {
             if !key.starts_with(&prefix) {
                 break;
             }
-            let record: T = keys::decode(&value)?;
+            let record: T = decode(&value)?;
             if keep(&record) {
                 items.push(record);
                 if items.len() == page.limit {

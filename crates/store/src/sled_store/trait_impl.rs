@@ -15,10 +15,12 @@ use gatehouse_core::model::Policy;
 use gatehouse_core::PolicyId;
 
 use super::keys::{self, decode_opt};
+use super::signin_record::decode_signin;
 use super::SledStore;
 use crate::{
-    ActionFilter, CursorMove, DetectionFilter, DrawnIds, Durability, IdentityFilter, Locatable,
-    Page, PageRequest, SignInFilter, SignInSubject, StoreError, UserFilter, UserSyncMark,
+    ActionFilter, CursorMove, DetectionFilter, DrawnIds, Durability, IdentityFilter, KnownSignIns,
+    Locatable, Page, PageRequest, SignInFilter, SignInSubject, StoreError, UserFilter,
+    UserSyncMark,
 };
 use crate::{
     DirectoryStore, OperationsStore, ResponseStore, ScimStore, SignInStore, SyncStateStore,
@@ -386,7 +388,30 @@ impl SignInStore for SledStore {
         to: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<SignInEvent>, StoreError> {
-        self.signins_about_now(tenant, subject, from, to, limit)
+        self.signins_about_now(tenant, subject, (from, to), limit, None)
+    }
+
+    async fn signins_about_known(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        limit: usize,
+        known: &KnownSignIns,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        self.signins_about_now(tenant, subject, window, limit, Some(known))
+    }
+
+    async fn signins_near_known(
+        &self,
+        tenant: &TenantId,
+        subject: SignInSubject<'_>,
+        window: (DateTime<Utc>, DateTime<Utc>),
+        around: &SignInId,
+        each_side: usize,
+        known: &KnownSignIns,
+    ) -> Result<Vec<SignInEvent>, StoreError> {
+        self.signins_near_now(tenant, subject, window, around, each_side, Some(known))
     }
 
     async fn get_signin(
@@ -394,11 +419,11 @@ impl SignInStore for SledStore {
         tenant: &TenantId,
         id: &gatehouse_core::SignInId,
     ) -> Result<Option<SignInEvent>, StoreError> {
-        decode_opt(
-            self.trees
-                .signins
-                .get(keys::scoped(tenant, &[id.as_str()]))?,
-        )
+        self.trees
+            .signins
+            .get(keys::scoped(tenant, &[id.as_str()]))?
+            .map(|bytes| decode_signin(&bytes))
+            .transpose()
     }
 
     async fn signins_near(
@@ -409,7 +434,7 @@ impl SignInStore for SledStore {
         around: &SignInId,
         each_side: usize,
     ) -> Result<Vec<SignInEvent>, StoreError> {
-        self.signins_near_now(tenant, subject, window, around, each_side)
+        self.signins_near_now(tenant, subject, window, around, each_side, None)
     }
 
     async fn list_signins(
@@ -418,9 +443,14 @@ impl SignInStore for SledStore {
         filter: &SignInFilter,
         page: &PageRequest,
     ) -> Result<Page<SignInEvent>, StoreError> {
-        self.page(&self.trees.signins, tenant, None, page, |e| {
-            filter.matches(e)
-        })
+        self.page_decoded(
+            &self.trees.signins,
+            tenant,
+            None,
+            page,
+            decode_signin,
+            |e| filter.matches(e),
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use gatehouse_core::model::{Outcome, SignInEvent, SyncCursor, SyncStatus};
 use gatehouse_core::{SignInId, TenantId, UserId};
 use gatehouse_store::prelude::*;
-use gatehouse_store::{PageRequest, SignInFilter, SignInSubject, StoreError};
+use gatehouse_store::{KnownSignIns, PageRequest, SignInFilter, SignInSubject, StoreError};
 
 use super::support::{conformance, integration, signin, t0, tenant, Backend};
 
@@ -21,6 +21,7 @@ conformance!(
     window_bounds_are_exact_to_the_nanosecond,
     signins_near_walks_the_index_around_a_sign_in,
     window_reads_carry_the_first_copy_without_the_raw_event,
+    window_reads_with_known_sign_ins_answer_as_without,
     get_signin_is_tenant_scoped,
     list_signins_filters_and_pages_in_id_order,
     cursors_and_sync_status_are_per_tenant_and_integration,
@@ -899,4 +900,43 @@ async fn postgres_reads_raw_events_from_either_layout() {
         .unwrap();
     assert_eq!(about.len(), 2);
     assert!(about.iter().all(|e| e.raw.is_none()), "{about:?}");
+}
+
+/// The caller's copies of some sign-ins (the engine's triggers and earlier reads) change nothing
+/// in what a window read answers, on either backend.
+async fn window_reads_with_known_sign_ins_answer_as_without(backend: Backend) {
+    let store = backend.open().await;
+    let a = tenant("ten_known");
+    let events: Vec<SignInEvent> = (0..12)
+        .map(|n| signin_at(&a.id, &format!("k{n}"), n * 1_000))
+        .collect();
+    store
+        .insert_signins(&a.id, &events, gatehouse_store::Durability::Now)
+        .await
+        .unwrap();
+    let mut known = KnownSignIns::default();
+    events.iter().step_by(2).for_each(|e| known.add(e));
+    let ip = events[0].ip.clone().unwrap();
+    let window = (t0() - Duration::minutes(1), t0() + Duration::minutes(1));
+    let plain = store
+        .signins_about(&a.id, SignInSubject::Ip(&ip), window.0, window.1, 100)
+        .await
+        .unwrap();
+    assert_eq!(plain.len(), events.len());
+    let with = store
+        .signins_about_known(&a.id, SignInSubject::Ip(&ip), window, 100, &known)
+        .await
+        .unwrap();
+    assert_eq!(with, plain);
+    let around = &events[6].id;
+    let near = store
+        .signins_near(&a.id, SignInSubject::Ip(&ip), window, around, 3)
+        .await
+        .unwrap();
+    let near_with = store
+        .signins_near_known(&a.id, SignInSubject::Ip(&ip), window, around, 3, &known)
+        .await
+        .unwrap();
+    assert_eq!(ids(&near_with), ids(&near));
+    assert_eq!(near_with, near);
 }
