@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use gatehouse_core::model::{
     Action, ActionStatus, Detection, Identity, Outcome, Severity, SignInEvent, User, UserStatus,
 };
-use gatehouse_core::{IntegrationId, UserId};
+use gatehouse_core::{IntegrationId, TenantId, UserId};
 
 /// Which page of a list to read: at most `limit` items after the opaque `cursor`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,38 +178,100 @@ impl ActionFilter {
 /// Sign-ins a window read may take from its caller instead of reading them: events the caller
 /// holds exactly as they are stored, without their raw event, by id. The risk engine reads the
 /// account's, the address's and the session's sign-ins around every new one; those lists share
-/// most of their events (an account signs in from its usual address) and all hold the new
-/// sign-in itself, which the engine has in hand.
+/// most of their events (an account signs in from its usual address), all hold the new sign-in
+/// itself, which the engine has in hand, and a busy address's next batch reads again most of
+/// what the one before it read. A stored sign-in never changes, so a copy stays exact.
+///
+/// Bounded: it keeps what was added since the last [`carry`](Self::carry) (at most
+/// [`LIMIT`](Self::LIMIT)) and what was added in the generation before that.
 #[derive(Debug, Default)]
 pub struct KnownSignIns {
-    events: std::collections::HashMap<String, SignInEvent>,
+    current: std::collections::HashMap<String, SignInEvent>,
+    previous: std::collections::HashMap<String, SignInEvent>,
 }
 
 impl KnownSignIns {
-    /// Most events held: past it, events read are not kept (a batch's hot key can read tens of
-    /// thousands, and its lists hold them already).
-    pub const LIMIT: usize = 20_000;
+    /// Most events one generation holds: past it, events read are not kept (a hot key's lists
+    /// hold them already).
+    pub const LIMIT: usize = 10_000;
 
     /// Keeps `event` (without its raw event) unless it is known or the limit is reached.
     pub fn add(&mut self, event: &SignInEvent) {
-        if self.events.len() >= Self::LIMIT || self.events.contains_key(event.id.as_str()) {
+        let id = event.id.as_str();
+        if self.current.len() >= Self::LIMIT
+            || self.current.contains_key(id)
+            || self.previous.contains_key(id)
+        {
             return;
         }
         // Window reads and the risk queue's events come without it already: nothing to copy.
         let mut bare = event.clone();
         bare.raw = None;
-        self.events.insert(event.id.as_str().to_owned(), bare);
+        self.current.insert(id.to_owned(), bare);
     }
 
-    pub fn get(&self, id: &str) -> Option<&SignInEvent> {
-        self.events.get(id)
+    /// The sign-in `id` of `tenant`, if held.
+    pub fn get(&self, tenant: &TenantId, id: &str) -> Option<&SignInEvent> {
+        self.current
+            .get(id)
+            .or_else(|| self.previous.get(id))
+            .filter(|event| &event.tenant_id == tenant)
+    }
+
+    /// What the next batch starts with: this generation's events; the older ones are dropped.
+    pub fn carry(self) -> KnownSignIns {
+        KnownSignIns {
+            current: std::collections::HashMap::new(),
+            previous: self.current,
+        }
     }
 
     pub fn len(&self) -> usize {
-        self.events.len()
+        self.current.len() + self.previous.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
+        self.current.is_empty() && self.previous.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod known_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn signin(tenant: &str, id: &str) -> SignInEvent {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "tenant_id": tenant, "integration_id": "int_1", "provider": "idp",
+            "provider_event_id": id, "time": "2026-05-01T10:00:00Z", "event_type": "sign_in",
+            "outcome": "success", "raw": {"uuid": id},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn known_sign_ins_are_per_tenant_bounded_and_kept_one_generation() {
+        let a = TenantId::parse("ten_a").unwrap();
+        let b = TenantId::parse("ten_b").unwrap();
+        let mut known = KnownSignIns::default();
+        known.add(&signin("ten_a", "sin_1"));
+        let held = known.get(&a, "sin_1").unwrap();
+        assert!(held.raw.is_none(), "held without the raw event");
+        assert!(
+            known.get(&b, "sin_1").is_none(),
+            "another tenant's id is not served"
+        );
+        let mut known = known.carry();
+        assert!(known.get(&a, "sin_1").is_some(), "kept one generation");
+        known.add(&signin("ten_a", "sin_2"));
+        let known = known.carry();
+        assert!(known.get(&a, "sin_1").is_none(), "dropped after two");
+        assert!(known.get(&a, "sin_2").is_some());
+        let mut full = KnownSignIns::default();
+        for n in 0..KnownSignIns::LIMIT + 5 {
+            full.add(&signin("ten_a", &format!("sin_{n}")));
+        }
+        assert_eq!(full.len(), KnownSignIns::LIMIT);
     }
 }

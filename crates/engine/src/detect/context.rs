@@ -152,11 +152,18 @@ impl Subject {
 impl ContextCache {
     /// A cache for assessing `triggers` (their times bound the fetches).
     pub(crate) fn for_batch<'a>(triggers: impl Iterator<Item = &'a SignInEvent>) -> Self {
+        Self::after(triggers, KnownSignIns::default())
+    }
+
+    /// [`for_batch`](Self::for_batch), taking sign-ins the batch before read from `known`.
+    pub(crate) fn after<'a>(
+        triggers: impl Iterator<Item = &'a SignInEvent>,
+        mut known: KnownSignIns,
+    ) -> Self {
         let mut earliest = None;
         let mut latest = None;
         let mut count = 0;
         let mut subject_triggers: HashMap<String, Triggers> = HashMap::new();
-        let mut known = KnownSignIns::default();
         for trigger in triggers {
             count += 1;
             known.add(trigger);
@@ -287,6 +294,12 @@ impl ContextCache {
     /// Sign-ins read from the store by this cache so far.
     pub(crate) fn events_read(&self) -> usize {
         self.read
+    }
+
+    /// The sign-ins this batch held and read, for the next batch
+    /// ([`KnownSignIns::carry`]); this cache reads from the store from then on.
+    pub(crate) fn take_known(&mut self) -> KnownSignIns {
+        std::mem::take(&mut self.known).carry()
     }
 
     /// Makes sure `subject`'s window around `trigger` can be answered by [`slice`](Self::slice);

@@ -19,6 +19,7 @@ use gatehouse_core::TenantId;
 /// A tenant's risk settings (`settings.risk`), as [`risk_config`] reads them.
 pub use gatehouse_risk::RiskConfig;
 use gatehouse_risk::{Change, Context, Kind};
+use gatehouse_store::KnownSignIns;
 
 mod context;
 mod queue;
@@ -107,9 +108,11 @@ impl Detector {
         let reader = Arc::clone(&detector);
         let reading = Arc::clone(&queue);
         runtime.spawn(async move {
+            // A busy key's batches read much the same neighbourhood one after another.
+            let mut known = KnownSignIns::default();
             while let Some(turn) = reading.pop().await {
                 reader.in_flight.fetch_add(1, Ordering::Relaxed);
-                let mut cache = ContextCache::for_batch(turn.iter().map(|p| &p.event));
+                let mut cache = ContextCache::after(turn.iter().map(|p| &p.event), known);
                 let started = std::time::Instant::now();
                 for pending in &turn {
                     // A failure here is met again, and reported, when the judge assesses it.
@@ -118,6 +121,7 @@ impl Detector {
                         break;
                     }
                 }
+                known = cache.take_known();
                 if loaded_tx.send((turn, cache)).await.is_err() {
                     return;
                 }

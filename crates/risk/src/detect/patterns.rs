@@ -115,16 +115,20 @@ impl Pattern {
         to: DateTime<Utc>,
     ) -> Bursts<'e, 'a> {
         let lo = members.partition_point(|e| e.time < from);
-        let mut tally = Tally::new(self.distinct);
+        // Every window starting in `[from, to]` ends by `to + span`: only those members count.
+        let hi = members
+            .partition_point(|e| e.time <= to + self.span)
+            .max(lo);
+        let mut tally = Tally::new(self.distinct, &members[lo..hi]);
         let mut windows = Vec::new();
         let mut end = lo;
-        for i in lo..members.len() {
+        for i in lo..hi {
             let start = members[i].time;
             if start > to {
                 break;
             }
-            while end < members.len() && members[end].time <= start + self.span {
-                tally.add(members[end]);
+            while end < hi && members[end].time <= start + self.span {
+                tally.add(end - lo);
                 end += 1;
             }
             let distinct_start = i == lo || members[i - 1].time != start;
@@ -135,7 +139,7 @@ impl Pattern {
                     count: tally.count(),
                 });
             }
-            tally.remove(members[i]);
+            tally.remove(i - lo);
         }
         Bursts { members, windows }
     }
@@ -188,39 +192,65 @@ impl<'a> Bursts<'_, 'a> {
 }
 
 /// A running count of a window's events, or of its distinct accounts.
-struct Tally<'a> {
+///
+/// Accounts are numbered once per scan: adding and removing a member then costs an array
+/// update, not a hash of its login (a hot address's scan moves a thousand members in and out
+/// of the window for every one of its sign-ins).
+struct Tally {
     distinct: bool,
     events: usize,
-    accounts: HashMap<AccountRef<'a>, usize>,
+    /// The account number of each member in the scanned range (`None`: no account).
+    accounts: Vec<Option<usize>>,
+    /// Members in the window per account number.
+    counts: Vec<usize>,
+    /// Account numbers with members in the window.
+    present: usize,
 }
 
-impl<'a> Tally<'a> {
-    fn new(distinct: bool) -> Self {
+impl Tally {
+    fn new(distinct: bool, members: &[&SignInEvent]) -> Self {
+        let mut numbers: HashMap<AccountRef<'_>, usize> = HashMap::new();
+        let accounts: Vec<Option<usize>> = if distinct {
+            numbers.reserve(members.len());
+            members
+                .iter()
+                .map(|e| {
+                    let next = numbers.len();
+                    AccountRef::of(e).map(|key| *numbers.entry(key).or_insert(next))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Self {
             distinct,
             events: 0,
-            accounts: HashMap::new(),
+            accounts,
+            counts: vec![0; numbers.len()],
+            present: 0,
         }
     }
 
-    fn add(&mut self, event: &'a SignInEvent) {
+    /// Adds the `member`th member of the scanned range.
+    fn add(&mut self, member: usize) {
         self.events += 1;
-        if self.distinct {
-            if let Some(key) = AccountRef::of(event) {
-                *self.accounts.entry(key).or_default() += 1;
+        if let Some(Some(account)) = self.accounts.get(member) {
+            if let Some(n) = self.counts.get_mut(*account) {
+                *n += 1;
+                if *n == 1 {
+                    self.present += 1;
+                }
             }
         }
     }
 
-    fn remove(&mut self, event: &'a SignInEvent) {
+    fn remove(&mut self, member: usize) {
         self.events = self.events.saturating_sub(1);
-        if self.distinct {
-            if let Some(key) = AccountRef::of(event) {
-                if let Some(n) = self.accounts.get_mut(&key) {
-                    *n -= 1;
-                    if *n == 0 {
-                        self.accounts.remove(&key);
-                    }
+        if let Some(Some(account)) = self.accounts.get(member) {
+            if let Some(n) = self.counts.get_mut(*account).filter(|n| **n > 0) {
+                *n -= 1;
+                if *n == 0 {
+                    self.present -= 1;
                 }
             }
         }
@@ -228,7 +258,7 @@ impl<'a> Tally<'a> {
 
     fn count(&self) -> usize {
         if self.distinct {
-            self.accounts.len()
+            self.present
         } else {
             self.events
         }
@@ -398,7 +428,7 @@ pub(crate) fn password_spray(view: &View<'_>) -> Option<Finding> {
 pub(crate) fn credential_stuffing(view: &View<'_>) -> Option<Finding> {
     let pattern = Pattern::credential_stuffing(view.config);
     ip_pattern(view, &pattern, |events, most, within| {
-        let mut tries: HashMap<AccountRef<'_>, usize> = HashMap::new();
+        let mut tries: HashMap<AccountRef<'_>, usize> = HashMap::with_capacity(events.len());
         for e in events {
             if let Some(key) = AccountRef::of(e) {
                 *tries.entry(key).or_default() += 1;

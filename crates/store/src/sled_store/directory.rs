@@ -579,7 +579,7 @@ impl SledStore {
         known: Option<&KnownSignIns>,
     ) -> Result<Option<SignInEvent>, StoreError> {
         let id = keys::last_part(key);
-        if let Some(event) = known.and_then(|k| k.get(&id)) {
+        if let Some(event) = known.and_then(|k| k.get(tenant, &id)) {
             return Ok(Some(event.clone()));
         }
         match self.trees.signins.get(keys::scoped(tenant, &[&id]))? {
