@@ -521,33 +521,53 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         sustained = Some(rate_events);
     }
     let skew_rate = sustained.unwrap_or_else(|| args.rates.first().copied().unwrap_or(1_000));
+    // The target for skewed keys is half the uniform rate: a hot key that does not stay flat at
+    // the full rate is tried again at half.
+    let mut skewed_flat = Vec::new();
     for keys in [
         Keys::HotIp(args.hot_share),
         Keys::HotAccount(args.hot_share),
     ] {
-        salt += 1;
-        let traffic = Traffic {
-            keys,
-            accounts: population(&args, skew_rate),
-            salt,
-            victims: Arc::clone(&victims),
-        };
-        let result = step(&daemon, &op, &url, &args, traffic, skew_rate).await?;
-        attacks += expected_attacks(skew_rate, args.step_seconds);
-        print_step(&result);
+        let mut flat_at = None;
+        for rate in [skew_rate, skew_rate / 2] {
+            salt += 1;
+            let traffic = Traffic {
+                keys,
+                accounts: population(&args, rate),
+                salt,
+                victims: Arc::clone(&victims),
+            };
+            let result = step(&daemon, &op, &url, &args, traffic, rate).await?;
+            attacks += expected_attacks(rate, args.step_seconds);
+            print_step(&result);
+            if result.flat() {
+                flat_at = Some(rate);
+                break;
+            }
+        }
+        skewed_flat.push((keys.name(), flat_at));
     }
     match sustained {
         Some(rate) => println!(
             "\nHighest offered rate with a flat backlog: {rate} events/s ({:.0} % of the store \
-             alone); the skewed runs above are at that rate ({:.0} % of the events on the hot \
-             key).",
+             alone); the skewed runs above are at that rate, then at half of it if not flat \
+             ({:.0} % of the events on the hot key).",
             100.0 * rate as f64 / reference,
             100.0 * args.hot_share
         ),
         None => println!(
             "\nNo offered rate kept the backlog flat; the skewed runs above are at the lowest \
-             rate."
+             rate, then at half of it."
         ),
+    }
+    for (label, flat_at) in skewed_flat {
+        match flat_at {
+            Some(rate) => println!(
+                "{label}: flat at {rate} events/s ({:.0} % of the uniform rate).",
+                100.0 * rate as f64 / skew_rate as f64
+            ),
+            None => println!("{label}: not flat at half the uniform rate."),
+        }
     }
     let brute_force = count_detections(&op, "brute_force").await?;
     let spray = count_detections(&op, "password_spray").await?;
