@@ -182,56 +182,51 @@ impl ActionFilter {
 /// itself, which the engine has in hand, and a busy address's next batch reads again most of
 /// what the one before it read. A stored sign-in never changes, so a copy stays exact.
 ///
-/// Bounded: it keeps what was added since the last [`carry`](Self::carry) (at most
-/// [`LIMIT`](Self::LIMIT)) and what was added in the generation before that.
+/// Bounded: it holds the [`LIMIT`](Self::LIMIT) sign-ins added last and forgets the oldest
+/// first, so a busy key's recent neighbourhood stays in it from one batch to the next.
 #[derive(Debug, Default)]
 pub struct KnownSignIns {
-    current: std::collections::HashMap<String, SignInEvent>,
-    previous: std::collections::HashMap<String, SignInEvent>,
+    events: std::collections::HashMap<String, SignInEvent>,
+    /// Ids in the order they were added.
+    order: std::collections::VecDeque<String>,
 }
 
 impl KnownSignIns {
-    /// Most events one generation holds: past it, events read are not kept (a hot key's lists
-    /// hold them already).
+    /// Most sign-ins held (about a kilobyte each).
     pub const LIMIT: usize = 10_000;
 
-    /// Keeps `event` (without its raw event) unless it is known or the limit is reached.
+    /// Keeps `event` (without its raw event) unless it is known, forgetting the oldest past
+    /// the limit.
     pub fn add(&mut self, event: &SignInEvent) {
         let id = event.id.as_str();
-        if self.current.len() >= Self::LIMIT
-            || self.current.contains_key(id)
-            || self.previous.contains_key(id)
-        {
+        if self.events.contains_key(id) {
             return;
+        }
+        if self.order.len() >= Self::LIMIT {
+            if let Some(oldest) = self.order.pop_front() {
+                self.events.remove(&oldest);
+            }
         }
         // Window reads and the risk queue's events come without it already: nothing to copy.
         let mut bare = event.clone();
         bare.raw = None;
-        self.current.insert(id.to_owned(), bare);
+        self.events.insert(id.to_owned(), bare);
+        self.order.push_back(id.to_owned());
     }
 
     /// The sign-in `id` of `tenant`, if held.
     pub fn get(&self, tenant: &TenantId, id: &str) -> Option<&SignInEvent> {
-        self.current
+        self.events
             .get(id)
-            .or_else(|| self.previous.get(id))
             .filter(|event| &event.tenant_id == tenant)
     }
 
-    /// What the next batch starts with: this generation's events; the older ones are dropped.
-    pub fn carry(self) -> KnownSignIns {
-        KnownSignIns {
-            current: std::collections::HashMap::new(),
-            previous: self.current,
-        }
-    }
-
     pub fn len(&self) -> usize {
-        self.current.len() + self.previous.len()
+        self.events.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.current.is_empty() && self.previous.is_empty()
+        self.events.is_empty()
     }
 }
 
@@ -251,27 +246,30 @@ mod known_tests {
     }
 
     #[test]
-    fn known_sign_ins_are_per_tenant_bounded_and_kept_one_generation() {
+    fn known_sign_ins_are_per_tenant_and_forget_the_oldest_past_the_limit() {
         let a = TenantId::parse("ten_a").unwrap();
         let b = TenantId::parse("ten_b").unwrap();
         let mut known = KnownSignIns::default();
-        known.add(&signin("ten_a", "sin_1"));
-        let held = known.get(&a, "sin_1").unwrap();
+        known.add(&signin("ten_a", "sin_first"));
+        let held = known.get(&a, "sin_first").unwrap();
         assert!(held.raw.is_none(), "held without the raw event");
         assert!(
-            known.get(&b, "sin_1").is_none(),
+            known.get(&b, "sin_first").is_none(),
             "another tenant's id is not served"
         );
-        let mut known = known.carry();
-        assert!(known.get(&a, "sin_1").is_some(), "kept one generation");
-        known.add(&signin("ten_a", "sin_2"));
-        let known = known.carry();
-        assert!(known.get(&a, "sin_1").is_none(), "dropped after two");
-        assert!(known.get(&a, "sin_2").is_some());
-        let mut full = KnownSignIns::default();
-        for n in 0..KnownSignIns::LIMIT + 5 {
-            full.add(&signin("ten_a", &format!("sin_{n}")));
+        for n in 1..KnownSignIns::LIMIT {
+            known.add(&signin("ten_a", &format!("sin_{n}")));
         }
-        assert_eq!(full.len(), KnownSignIns::LIMIT);
+        assert_eq!(known.len(), KnownSignIns::LIMIT);
+        known.add(&signin("ten_a", "sin_first"));
+        assert!(
+            known.get(&a, "sin_first").is_some(),
+            "added again: no change"
+        );
+        known.add(&signin("ten_a", "sin_last"));
+        assert_eq!(known.len(), KnownSignIns::LIMIT);
+        assert!(known.get(&a, "sin_first").is_none(), "the oldest forgotten");
+        assert!(known.get(&a, "sin_1").is_some());
+        assert!(known.get(&a, "sin_last").is_some());
     }
 }

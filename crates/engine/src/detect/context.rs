@@ -296,10 +296,10 @@ impl ContextCache {
         self.read
     }
 
-    /// The sign-ins this batch held and read, for the next batch
-    /// ([`KnownSignIns::carry`]); this cache reads from the store from then on.
+    /// The sign-ins this batch held and read (and the latest of those before it), for the next
+    /// batch; this cache reads from the store from then on.
     pub(crate) fn take_known(&mut self) -> KnownSignIns {
-        std::mem::take(&mut self.known).carry()
+        std::mem::take(&mut self.known)
     }
 
     /// Makes sure `subject`'s window around `trigger` can be answered by [`slice`](Self::slice);
