@@ -647,4 +647,57 @@ mod tests {
             );
         }
     }
+
+    /// What one batch held and read goes to the next ([`ContextCache::take_known`] then
+    /// [`ContextCache::after`]): the next batch of a hot key finds its neighbourhood there, and
+    /// its slices are what reading the store gives.
+    #[tokio::test]
+    async fn a_batch_hands_what_it_read_to_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let tenant = TenantId::parse("ten_hot").unwrap();
+        let mut events = hot_session(4 * EACH_SIDE);
+        for (i, event) in events.iter_mut().enumerate() {
+            event.time += Duration::milliseconds(i as i64);
+            event.id = SignInId::derive(event.time, &["int_1", &i.to_string()]);
+        }
+        store
+            .insert_signins(&tenant, &events, gatehouse_store::Durability::Now)
+            .await
+            .unwrap();
+        let subject = Subject::Session("hot-session".to_owned());
+        let span = gatehouse_risk::windows(&RiskConfig::default()).session_events;
+        let first = &events[2 * EACH_SIDE..2 * EACH_SIDE + 50];
+        let mut cache = ContextCache::for_batch(first.iter());
+        for trigger in first {
+            cache
+                .load(&store, trigger, &subject, span, true)
+                .await
+                .unwrap();
+        }
+        let known = cache.take_known();
+        assert!(cache.known.is_empty(), "taken, not copied");
+        let next = &events[2 * EACH_SIDE + 50..2 * EACH_SIDE + 60];
+        let neighbours = &events[2 * EACH_SIDE + 60 - EACH_SIDE..2 * EACH_SIDE + 50];
+        assert!(
+            neighbours
+                .iter()
+                .all(|e| known.get(&tenant, e.id.as_str()).is_some()),
+            "the next batch's neighbourhood before it was read by the batch before"
+        );
+        let mut carried = ContextCache::after(next.iter(), known);
+        let mut fresh = ContextCache::for_batch(next.iter());
+        for trigger in next {
+            for cache in [&mut carried, &mut fresh] {
+                cache
+                    .load(&store, trigger, &subject, span, true)
+                    .await
+                    .unwrap();
+            }
+            assert_eq!(
+                carried.slice(trigger, &subject, span, true),
+                fresh.slice(trigger, &subject, span, true)
+            );
+        }
+    }
 }
