@@ -332,7 +332,15 @@ impl ContextCache {
             let (mut events, mut complete) = if busy {
                 (Vec::new(), false)
             } else {
-                let events = fetch(store, trigger, subject, (from, to), limit, &self.known).await?;
+                let events = fetch(
+                    store,
+                    &trigger.tenant_id,
+                    subject,
+                    (from, to),
+                    limit,
+                    &self.known,
+                )
+                .await?;
                 self.read += events.len();
                 let complete = events.len() < limit;
                 (events, complete)
@@ -377,7 +385,7 @@ impl ContextCache {
             } else {
                 fetch(
                     store,
-                    trigger,
+                    &trigger.tenant_id,
                     subject,
                     (from, to),
                     CONTEXT_LIMIT,
@@ -431,7 +439,7 @@ impl ContextCache {
 /// `subject`'s sign-ins from `from` to `to`, inclusive at both ends, as `slice` cuts.
 async fn fetch(
     store: &dyn Store,
-    trigger: &SignInEvent,
+    tenant: &TenantId,
     subject: &Subject,
     (from, to): (DateTime<Utc>, DateTime<Utc>),
     limit: usize,
@@ -439,7 +447,7 @@ async fn fetch(
 ) -> Result<Vec<SignInEvent>, StoreError> {
     store
         .signins_about_known(
-            &trigger.tenant_id,
+            tenant,
             subject.as_store(),
             (from, to + Duration::milliseconds(1)),
             limit,
@@ -549,6 +557,25 @@ mod tests {
             .collect()
     }
 
+    /// [`hot_session`] with its events a millisecond apart, stored in a new sled store.
+    async fn stored_hot_session_a_millisecond_apart(
+        n: usize,
+    ) -> (tempfile::TempDir, SledStore, Vec<SignInEvent>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let tenant = TenantId::parse("ten_hot").unwrap();
+        let mut events = hot_session(n);
+        for (i, event) in events.iter_mut().enumerate() {
+            event.time += Duration::milliseconds(i as i64);
+            event.id = SignInId::derive(event.time, &["int_1", &i.to_string()]);
+        }
+        store
+            .insert_signins(&tenant, &events, gatehouse_store::Durability::Now)
+            .await
+            .unwrap();
+        (dir, store, events)
+    }
+
     /// Whatever the key's size, an assessment hands at most `2 × EACH_SIDE + 1` of its events
     /// to the risk engine and reads at most twice that (a batch fetch cut short at its
     /// per-trigger budget, then the trigger's own neighbours).
@@ -602,18 +629,7 @@ mod tests {
     /// assessed alone.
     #[tokio::test]
     async fn a_hot_keys_triggers_share_one_read_of_their_neighbourhoods() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        let tenant = TenantId::parse("ten_hot").unwrap();
-        let mut events = hot_session(6 * EACH_SIDE);
-        for (i, event) in events.iter_mut().enumerate() {
-            event.time += Duration::milliseconds(i as i64);
-            event.id = SignInId::derive(event.time, &["int_1", &i.to_string()]);
-        }
-        store
-            .insert_signins(&tenant, &events, gatehouse_store::Durability::Now)
-            .await
-            .unwrap();
+        let (_dir, store, events) = stored_hot_session_a_millisecond_apart(6 * EACH_SIDE).await;
         let subject = Subject::Session("hot-session".to_owned());
         let span = gatehouse_risk::windows(&RiskConfig::default()).session_events;
         let batch = &events[2 * EACH_SIDE..2 * EACH_SIDE + 100];
@@ -653,18 +669,8 @@ mod tests {
     /// its slices are what reading the store gives.
     #[tokio::test]
     async fn a_batch_hands_what_it_read_to_the_next() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
+        let (_dir, store, events) = stored_hot_session_a_millisecond_apart(4 * EACH_SIDE).await;
         let tenant = TenantId::parse("ten_hot").unwrap();
-        let mut events = hot_session(4 * EACH_SIDE);
-        for (i, event) in events.iter_mut().enumerate() {
-            event.time += Duration::milliseconds(i as i64);
-            event.id = SignInId::derive(event.time, &["int_1", &i.to_string()]);
-        }
-        store
-            .insert_signins(&tenant, &events, gatehouse_store::Durability::Now)
-            .await
-            .unwrap();
         let subject = Subject::Session("hot-session".to_owned());
         let span = gatehouse_risk::windows(&RiskConfig::default()).session_events;
         let first = &events[2 * EACH_SIDE..2 * EACH_SIDE + 50];
